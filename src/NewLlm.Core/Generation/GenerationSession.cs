@@ -1,0 +1,49 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NewLlm.Generation;
+
+/// <summary>
+/// A running conversation with a <see cref="NewLlmModel"/>: its state (one context vector) and the logits
+/// for the next token. Feeding a token costs the same time and memory however long the conversation is.
+/// </summary>
+public sealed class GenerationSession : IDisposable
+{
+    private readonly NewLlmModel model;
+    private NewLlmState state;
+
+    /// <summary>Starts a session from the zero state.</summary>
+    public GenerationSession(NewLlmModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        this.model = model;
+        state = model.CreateState(1);
+    }
+
+    /// <summary>Logits for the next token after everything fed so far, or null before the first token.</summary>
+    public float[]? LastLogits { get; private set; }
+
+    /// <summary>Number of tokens fed so far.</summary>
+    public long TokensSeen { get; private set; }
+
+    /// <summary>The current context vector, [1, ContextDim] (owned by the session).</summary>
+    public Tensor Context => state.Context;
+
+    /// <summary>Reads one token and updates the state.</summary>
+    public void Feed(int token)
+    {
+        if (token < 0 || token >= model.Options.VocabSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"Token id {token} is outside the vocabulary [0, {model.Options.VocabSize}).");
+        }
+
+        using NewLlmStepResult result = model.Step(token, state);
+        LastLogits = result.Logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
+        (state, NewLlmState old) = (result.State.Clone(), state);
+        old.Dispose();
+        TokensSeen++;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => state.Dispose();
+}

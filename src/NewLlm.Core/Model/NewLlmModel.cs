@@ -1,0 +1,397 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
+
+namespace NewLlm;
+
+/// <summary>
+/// The New-LLM language model: no attention, a fixed-size context vector as its whole state.
+/// At each position t:
+/// <code>
+/// h_t      = FNN([embed(x_t) ; c_t])                          (NumLayers x Linear+ReLU+Dropout)
+/// logits_t = token_output(h_t)
+/// c_{t+1}  = clamp(LayerNorm(sigmoid(forget_gate(h_t)) * c_t + sigmoid(input_gate(h_t)) * context_update(h_t)), -10, 10),  c_0 = 0
+/// </code>
+/// Parameter names match the original PyTorch state dict (<c>token_embedding.weight</c>,
+/// <c>fnn_layers.{3i}.weight</c>, <c>token_output.*</c>, <c>context_update.*</c>, <c>forget_gate.*</c>,
+/// <c>input_gate.*</c>, <c>context_norm.*</c>), so weights move between the two.
+/// </summary>
+/// <remarks>
+/// <see cref="forward"/> computes the same function as the original's per-position loop, restructured for speed:
+/// the embedding's share of the first Linear is one matrix product over all positions, the output head is applied
+/// once to the stacked hidden states, and the three context heads are one fused product per position.
+/// </remarks>
+public sealed class NewLlmModel : Module<Tensor, Tensor>
+{
+    /// <summary>Lower bound of the context clamp.</summary>
+    public const double ContextClampMin = -10.0;
+
+    /// <summary>Upper bound of the context clamp.</summary>
+    public const double ContextClampMax = 10.0;
+
+    /// <summary>Standard deviation of the normal initialisation of Linear and Embedding weights.</summary>
+    public const double InitStd = 0.02;
+
+    private readonly Embedding tokenEmbedding;
+    private readonly Sequential fnnLayers;
+    private readonly Linear[] fnnLinears;
+    private readonly Dropout[] fnnDropouts;
+    private readonly Linear tokenOutput;
+    private readonly Linear contextUpdate;
+    private readonly Linear forgetGate;
+    private readonly Linear inputGate;
+    private readonly LayerNorm contextNorm;
+
+    /// <summary>Creates a model with freshly initialised weights (normal(0, 0.02) weights, zero biases).</summary>
+    /// <param name="options">Sizes of the model; validated.</param>
+    /// <param name="device">Where to put the parameters; the CPU when null.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
+    public NewLlmModel(NewLlmOptions options, Device? device = null) : base(nameof(NewLlmModel))
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        TorchBackend.EnsureLoaded();
+        Options = options.Clone().Validate();
+
+        int e = Options.EmbedDim, h = Options.HiddenDim, c = Options.ContextDim, v = Options.VocabSize;
+        tokenEmbedding = Embedding(v, e);
+        fnnLinears = new Linear[Options.NumLayers];
+        fnnDropouts = new Dropout[Options.NumLayers];
+        var stack = new List<(string, Module<Tensor, Tensor>)>();
+        for (int i = 0; i < Options.NumLayers; i++)
+        {
+            fnnLinears[i] = Linear(i == 0 ? e + c : h, h);
+            fnnDropouts[i] = Dropout(Options.Dropout);
+            stack.Add(((3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture), fnnLinears[i]));
+            stack.Add(((3 * i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ReLU()));
+            stack.Add(((3 * i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture), fnnDropouts[i]));
+        }
+
+        fnnLayers = Sequential(stack);
+        tokenOutput = Linear(h, v);
+        contextUpdate = Linear(h, c);
+        forgetGate = Linear(h, c);
+        inputGate = Linear(h, c);
+        contextNorm = LayerNorm(c);
+
+        register_module("token_embedding", tokenEmbedding);
+        register_module("fnn_layers", fnnLayers);
+        register_module("token_output", tokenOutput);
+        register_module("context_update", contextUpdate);
+        register_module("forget_gate", forgetGate);
+        register_module("input_gate", inputGate);
+        register_module("context_norm", contextNorm);
+
+        ResetParameters();
+        if (device is not null)
+        {
+            this.to(device);
+        }
+    }
+
+    /// <summary>The options the model was built with (a copy; changing it does not change the model).</summary>
+    public NewLlmOptions Options { get; }
+
+    /// <summary>The device of the model's parameters.</summary>
+    public Device Device => tokenEmbedding.weight!.device;
+
+    /// <summary>Number of trainable parameters.</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>Re-initialises every weight as the original does: normal(0, 0.02) weights, zero biases, LayerNorm 1 / 0.</summary>
+    /// <param name="generator">Random source; the global generator when null (seed it with <c>torch.manual_seed</c>).</param>
+    public void ResetParameters(Generator? generator = null)
+    {
+        using var noGrad = torch.no_grad();
+        // The original walks modules in registration order: embedding, the FNN stack, output, three heads.
+        var linears = new List<Linear>(fnnLinears) { tokenOutput, contextUpdate, forgetGate, inputGate };
+        init.normal_(tokenEmbedding.weight!, 0.0, InitStd, generator);
+        foreach (Linear linear in linears)
+        {
+            init.normal_(linear.weight!, 0.0, InitStd, generator);
+            init.zeros_(linear.bias!);
+        }
+
+        init.ones_(contextNorm.weight!);
+        init.zeros_(contextNorm.bias!);
+    }
+
+    /// <summary>Next-token logits for a batch of token ids.</summary>
+    /// <param name="input">Token ids, int64, [batch, time], every id in [0, VocabSize).</param>
+    /// <returns>Logits, [batch, time, VocabSize].</returns>
+    /// <exception cref="ArgumentException">The ids have the wrong type or shape, the batch is empty, or an id is outside the vocabulary.</exception>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        (Tensor logits, _) = Run(input, initialContext: null, keepContexts: false);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Like <see cref="forward"/>, and also returns the context vector after every position.</summary>
+    /// <param name="input">Token ids, int64, [batch, time].</param>
+    /// <param name="initialState">State to start from (for continuing a stream); zeros when null. Not modified.</param>
+    public NewLlmForwardResult ForwardWithContexts(Tensor input, NewLlmState? initialState = null)
+    {
+        using var scope = NewDisposeScope();
+        (Tensor logits, Tensor? contexts) = Run(input, initialState?.Context, keepContexts: true);
+        return new NewLlmForwardResult(logits.MoveToOuterDisposeScope(), contexts!.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>A zero state (c_0) for <paramref name="batchSize"/> sequences, on the model's device.</summary>
+    public NewLlmState CreateState(int batchSize = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        return new NewLlmState(zeros(batchSize, Options.ContextDim, dtype: tokenEmbedding.weight!.dtype, device: Device));
+    }
+
+    /// <summary>
+    /// Reads one token per sequence and returns the next-token logits and the new state. Memory does not grow
+    /// with the number of steps: the state is one context vector per sequence. No gradient is recorded.
+    /// </summary>
+    /// <param name="tokens">Token ids, int64, [batch].</param>
+    /// <param name="state">The current state; not modified (the result carries a new one).</param>
+    public NewLlmStepResult Step(Tensor tokens, NewLlmState state)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(state);
+        if (tokens.dim() != 1)
+        {
+            throw new ArgumentException($"Step takes one token id per sequence, shape [batch], but got shape [{string.Join(", ", tokens.shape)}].", nameof(tokens));
+        }
+
+        if (tokens.shape[0] != state.BatchSize)
+        {
+            throw new ArgumentException($"The batch of tokens ({tokens.shape[0]}) and of the state ({state.BatchSize}) differ.", nameof(tokens));
+        }
+
+        using var noGrad = torch.no_grad();
+        using var scope = NewDisposeScope();
+        (Tensor logits, Tensor? contexts) = Run(tokens.unsqueeze(1), state.Context, keepContexts: true);
+        Tensor next = contexts!.select(1, 0).contiguous();
+        return new NewLlmStepResult(logits.select(1, 0).contiguous().MoveToOuterDisposeScope(), new NewLlmState(next.MoveToOuterDisposeScope()));
+    }
+
+    /// <summary>Convenience overload of <see cref="Step(Tensor, NewLlmState)"/> for a single sequence.</summary>
+    public NewLlmStepResult Step(long token, NewLlmState state)
+    {
+        using Tensor tokens = tensor(new[] { token }, dtype: ScalarType.Int64, device: Device);
+        return Step(tokens, state);
+    }
+
+    /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>
+    public void SaveSafetensors(string path)
+    {
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        foreach ((string name, Tensor value) in state_dict())
+        {
+            tensors.Add(new(name, value));
+        }
+
+        SafetensorsFile.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = Options.ToString() });
+    }
+
+    /// <summary>
+    /// Loads weights from a safetensors file (float32, or a type that converts to it) with the original's
+    /// parameter names. Every parameter must be present with this model's shape.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="allowUnexpected">When false (the default), a tensor the model does not have is an error.</param>
+    /// <exception cref="InvalidDataException">The file is malformed, a parameter is missing, or its shape differs.</exception>
+    public void LoadSafetensors(string path, bool allowUnexpected = false)
+    {
+        Dictionary<string, Tensor> tensors = SafetensorsFile.Read(path);
+        try
+        {
+            LoadStateFrom(tensors, path, allowUnexpected);
+        }
+        finally
+        {
+            foreach (Tensor t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Creates a model whose sizes are inferred from the tensor shapes in a safetensors file, and loads its weights.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="dropout">Dropout of the new model (not stored in weights).</param>
+    /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
+    public static NewLlmModel FromSafetensors(string path, double dropout = 0.1, bool allowUnexpected = false)
+    {
+        Dictionary<string, Tensor> tensors = SafetensorsFile.Read(path);
+        try
+        {
+            NewLlmOptions options = InferOptions(tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
+            options.Dropout = dropout;
+            var model = new NewLlmModel(options);
+            model.LoadStateFrom(tensors, path, allowUnexpected);
+            return model;
+        }
+        finally
+        {
+            foreach (Tensor t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Infers model sizes from the shapes of a state dict with the original's parameter names.</summary>
+    /// <exception cref="InvalidDataException">A tensor needed for the inference is missing or has an impossible shape.</exception>
+    public static NewLlmOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source = "state dict")
+    {
+        ArgumentNullException.ThrowIfNull(shapes);
+        long[] Shape(string name, int rank)
+        {
+            if (!shapes.TryGetValue(name, out long[]? shape))
+            {
+                throw new InvalidDataException($"{source}: tensor '{name}' is missing.");
+            }
+
+            if (shape.Length != rank)
+            {
+                throw new InvalidDataException($"{source}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected rank {rank}.");
+            }
+
+            return shape;
+        }
+
+        long[] embedding = Shape("token_embedding.weight", 2);
+        long[] first = Shape("fnn_layers.0.weight", 2);
+        long[] context = Shape("context_update.weight", 2);
+        int layers = 0;
+        while (shapes.ContainsKey($"fnn_layers.{3 * layers}.weight"))
+        {
+            layers++;
+        }
+
+        var options = new NewLlmOptions
+        {
+            VocabSize = checked((int)embedding[0]),
+            EmbedDim = checked((int)embedding[1]),
+            HiddenDim = checked((int)first[0]),
+            ContextDim = checked((int)context[0]),
+            NumLayers = layers,
+        };
+        if (first[1] != options.EmbedDim + options.ContextDim)
+        {
+            throw new InvalidDataException($"{source}: tensor 'fnn_layers.0.weight' has shape [{string.Join(", ", first)}], but embedding {options.EmbedDim} + context {options.ContextDim} = {options.EmbedDim + options.ContextDim} inputs are expected.");
+        }
+
+        return options.Validate();
+    }
+
+    private void LoadStateFrom(Dictionary<string, Tensor> tensors, string source, bool allowUnexpected)
+    {
+        Dictionary<string, Tensor> own = state_dict();
+        var problems = new List<string>();
+        foreach ((string name, Tensor target) in own)
+        {
+            if (!tensors.TryGetValue(name, out Tensor? value))
+            {
+                problems.Add($"tensor '{name}' is missing");
+            }
+            else if (!value.shape.SequenceEqual(target.shape))
+            {
+                problems.Add($"tensor '{name}' has shape [{string.Join(", ", value.shape)}], the model expects [{string.Join(", ", target.shape)}]");
+            }
+        }
+
+        if (!allowUnexpected)
+        {
+            problems.AddRange(tensors.Keys.Where(k => !own.ContainsKey(k)).Select(k => $"tensor '{k}' is not a parameter of this model"));
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"{source}: cannot load into a model with {Options}: {string.Join("; ", problems)}.");
+        }
+
+        using var noGrad = torch.no_grad();
+        foreach ((string name, Tensor target) in own)
+        {
+            using Tensor converted = tensors[name].to(target.dtype, target.device);
+            target.copy_(converted);
+        }
+    }
+
+    private void CheckIds(Tensor ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException($"Token ids must be int64, but are {ids.dtype}.", nameof(ids));
+        }
+
+        if (ids.dim() != 2)
+        {
+            throw new ArgumentException($"Token ids must have shape [batch, time], but have shape [{string.Join(", ", ids.shape)}].", nameof(ids));
+        }
+
+        if (ids.shape[0] == 0 || ids.shape[1] == 0)
+        {
+            throw new ArgumentException($"The batch is empty: token ids have shape [{string.Join(", ", ids.shape)}].", nameof(ids));
+        }
+
+        long min = ids.min().item<long>();
+        long max = ids.max().item<long>();
+        if (min < 0 || max >= Options.VocabSize)
+        {
+            long bad = min < 0 ? min : max;
+            throw new ArgumentOutOfRangeException(nameof(ids), bad, $"Token id {bad} is outside the vocabulary [0, {Options.VocabSize}).");
+        }
+    }
+
+    /// <summary>
+    /// The recurrence over time-major slices. Everything that does not depend on the context is hoisted out of
+    /// the time loop: the embedding's share of the first Linear, the output head, and the fusion of the three heads.
+    /// </summary>
+    private (Tensor Logits, Tensor? Contexts) Run(Tensor ids, Tensor? initialContext, bool keepContexts)
+    {
+        CheckIds(ids);
+        int batch = (int)ids.shape[0];
+        int time = (int)ids.shape[1];
+        int e = Options.EmbedDim, c = Options.ContextDim;
+        if (initialContext is not null && (initialContext.shape[0] != batch || initialContext.shape[1] != c))
+        {
+            throw new ArgumentException($"The initial state has shape [{string.Join(", ", initialContext.shape)}], expected [{batch}, {c}].", nameof(initialContext));
+        }
+
+        Linear first = fnnLinears[0];
+        Tensor wEmbed = first.weight!.narrow(1, 0, e);
+        Tensor wContext = first.weight!.narrow(1, e, c).t();
+        Tensor heads = cat(new[] { contextUpdate.weight!, forgetGate.weight!, inputGate.weight! }, 0);
+        Tensor headsBias = cat(new[] { contextUpdate.bias!, forgetGate.bias!, inputGate.bias! }, 0);
+
+        // [time, batch, embed] -> the embedding's share of layer 1 for every position in one product.
+        Tensor embedded = tokenEmbedding.call(ids.t());
+        Tensor[] firstPre = F.linear(embedded, wEmbed, first.bias).unbind(0);
+
+        Tensor context = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
+        var hidden = new Tensor[time];
+        var contexts = keepContexts ? new Tensor[time] : null;
+        for (int t = 0; t < time; t++)
+        {
+            Tensor h = fnnDropouts[0].call(F.relu(firstPre[t].addmm(context, wContext)));
+            for (int layer = 1; layer < fnnLinears.Length; layer++)
+            {
+                h = fnnDropouts[layer].call(F.relu(fnnLinears[layer].call(h)));
+            }
+
+            hidden[t] = h;
+            Tensor[] gates = F.linear(h, heads, headsBias).chunk(3, 1);
+            Tensor mixed = sigmoid(gates[1]).mul(context).add(sigmoid(gates[2]).mul(gates[0]));
+            context = contextNorm.call(mixed).clamp(ContextClampMin, ContextClampMax);
+            if (contexts is not null)
+            {
+                contexts[t] = context;
+            }
+        }
+
+        // [batch, time, hidden] -> output head once for all positions.
+        Tensor logits = tokenOutput.call(stack(hidden, 1));
+        return (logits, contexts is null ? null : stack(contexts, 1));
+    }
+}
