@@ -38,6 +38,11 @@ internal static class JsonLinesRowReader
     /// <returns>The rows.</returns>
     public static List<HhRlhfRow> Parse(byte[] stored, string path)
     {
+        if (stored.Length == 0)
+        {
+            throw new InvalidDataException($"'{path}' is empty (0 bytes); it holds no rows.");
+        }
+
         bool isGzip = stored.Length >= 2 && stored[0] == 0x1f && stored[1] == 0x8b;
         if (!isGzip && path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
         {
