@@ -76,6 +76,11 @@ public class SaveToDiskTests
         e = await Assert.ThrowsAsync<InvalidDataException>(() => HhRlhfDataset.LoadFromArrowDirectoryAsync(temp.Combine("c")));
         Assert.Contains(temp.Combine("c", "data-00000-of-00001.arrow"), e.Message, StringComparison.Ordinal);
 
+        await WriteArrowStreamAsync(temp.Combine("e", "data-00000-of-00001.arrow"), [("c", "r")]);
+        File.WriteAllText(temp.Combine("e", "state.json"), "{\"_data_files\": [{\"filename\": \"../a/data-00000-of-00001.arrow\"}]}");
+        e = await Assert.ThrowsAsync<InvalidDataException>(() => HhRlhfDataset.LoadFromArrowDirectoryAsync(temp.Combine("e")));
+        Assert.Contains("not a plain file name", e.Message, StringComparison.Ordinal);
+
         Directory.CreateDirectory(temp.Combine("d"));
         await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromArrowDirectoryAsync(temp.Combine("d")));
     }

@@ -90,7 +90,9 @@ internal static class JsonLinesRowReader
             throw new InvalidDataException($"'{path}' is not a valid gzip stream: {e.Message}", e);
         }
 
-        // GZipStream stops quietly at the end of a truncated stream; the trailer's ISIZE (length mod 2^32) tells.
+        // GZipStream stops quietly at the end of a truncated stream (checked on .NET 10); the trailer's ISIZE (length
+        // mod 2^32) tells. Limitation: a multi-member (concatenated) gzip file passes only when its last member's ISIZE
+        // equals the total length, so such files are rejected; the Hub's files are single-member.
         if (stored.Length < 18 || BitConverter.ToUInt32(stored, stored.Length - 4) != (uint)output.Length)
         {
             throw new InvalidDataException($"'{path}' is a truncated or corrupt gzip stream (its length does not match the gzip trailer).");
