@@ -48,10 +48,9 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <param name="options">Sizes of the model; validated.</param>
     /// <param name="device">Where to put the parameters; the CPU when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
-    public NewLlmModel(NewLlmOptions options, Device? device = null) : base(nameof(NewLlmModel))
+    public NewLlmModel(NewLlmOptions options, Device? device = null) : base(TorchBackend.EnsureLoaded(nameof(NewLlmModel)))
     {
         ArgumentNullException.ThrowIfNull(options);
-        TorchBackend.EnsureLoaded();
         Options = options.Clone().Validate();
 
         int e = Options.EmbedDim, h = Options.HiddenDim, c = Options.ContextDim, v = Options.VocabSize;

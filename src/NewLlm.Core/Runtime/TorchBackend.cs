@@ -23,8 +23,20 @@ public static class TorchBackend
         }
     }
 
+    /// <summary>Runs <see cref="EnsureLoaded()"/> and returns <paramref name="value"/>: for constructor chains that must check the backend before a base constructor touches it.</summary>
+    internal static T EnsureLoaded<T>(T value)
+    {
+        EnsureLoaded();
+        return value;
+    }
+
     private static Exception? TryLoad()
     {
+        // TorchSharp writes its whole load trace to the console before it throws. Hold that output back during the
+        // first load, so that a missing backend reads as one message; the trace stays in the inner exception.
+        TextWriter console = Console.Out;
+        using var trace = new StringWriter();
+        Console.SetOut(trace);
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
@@ -34,11 +46,15 @@ public static class TorchBackend
         {
             return ex;
         }
+        finally
+        {
+            Console.SetOut(console);
+        }
     }
 
     private static string Describe(Exception failure)
     {
-        string text = failure.ToString();
+        string text = failure.ToString() + Innermost(failure).Message;
         if (text.Contains("GLIBCXX", StringComparison.Ordinal))
         {
             return "NewLlm: TorchSharp's native library could not be loaded because this system's libstdc++ is older than the one it was built for (GLIBCXX_3.4.32). " +
@@ -48,7 +64,17 @@ public static class TorchBackend
 
         return "NewLlm needs a TorchSharp backend package, and none could be loaded. Add one to the application project: " +
                "'dotnet add package TorchSharp-cpu' for the CPU, 'TorchSharp-cuda-linux' for CUDA on Linux, or 'TorchSharp-cuda-windows' for CUDA on Windows " +
-               "(the same version as the TorchSharp package NewLlm uses). Underlying error: " + FirstLine(failure.Message);
+               "(the same version as the TorchSharp package NewLlm uses). Underlying error: " + FirstLine(Innermost(failure).Message);
+    }
+
+    private static Exception Innermost(Exception exception)
+    {
+        while (exception.InnerException is not null)
+        {
+            exception = exception.InnerException;
+        }
+
+        return exception;
     }
 
     private static string FirstLine(string message)
