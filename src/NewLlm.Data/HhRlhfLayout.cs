@@ -1,0 +1,64 @@
+namespace NewLlm.Data;
+
+/// <summary>Names of the HH-RLHF subsets and splits as laid out in the Hub repository <c>Anthropic/hh-rlhf</c>.</summary>
+public static class HhRlhfLayout
+{
+    /// <summary>The Hub repository id of the dataset.</summary>
+    public const string RepositoryId = "Anthropic/hh-rlhf";
+
+    /// <summary>The subset directory name, for example <c>harmless-base</c>; not defined for <see cref="HhRlhfSubset.All"/>.</summary>
+    /// <param name="subset">A single subset.</param>
+    /// <returns>The directory name.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="subset"/> is <see cref="HhRlhfSubset.All"/> or not defined.</exception>
+    public static string GetDirectoryName(HhRlhfSubset subset) => subset switch
+    {
+        HhRlhfSubset.Helpful => "helpful-base",
+        HhRlhfSubset.Harmless => "harmless-base",
+        HhRlhfSubset.HelpfulOnline => "helpful-online",
+        HhRlhfSubset.HelpfulRejectionSampled => "helpful-rejection-sampled",
+        _ => throw new ArgumentOutOfRangeException(nameof(subset), subset, "Only a single subset has a directory name."),
+    };
+
+    /// <summary>The split's file stem: <c>train</c> or <c>test</c>.</summary>
+    /// <param name="split">The split.</param>
+    /// <returns>The file stem.</returns>
+    public static string GetSplitName(HhRlhfSplit split) => split switch
+    {
+        HhRlhfSplit.Train => "train",
+        HhRlhfSplit.Test => "test",
+        _ => throw new ArgumentOutOfRangeException(nameof(split), split, "Unknown split."),
+    };
+
+    /// <summary>The single subsets a subset stands for: itself, or the four subsets for <see cref="HhRlhfSubset.All"/>.</summary>
+    /// <param name="subset">The subset.</param>
+    /// <returns>The single subsets in load order.</returns>
+    public static IReadOnlyList<HhRlhfSubset> Expand(HhRlhfSubset subset) => subset switch
+    {
+        HhRlhfSubset.All => [HhRlhfSubset.Helpful, HhRlhfSubset.Harmless, HhRlhfSubset.HelpfulOnline, HhRlhfSubset.HelpfulRejectionSampled],
+        HhRlhfSubset.Helpful or HhRlhfSubset.Harmless or HhRlhfSubset.HelpfulOnline or HhRlhfSubset.HelpfulRejectionSampled => [subset],
+        _ => throw new ArgumentOutOfRangeException(nameof(subset), subset, "Unknown subset."),
+    };
+
+    /// <summary>The repository-relative path of a file, for example <c>harmless-base/test.jsonl.gz</c>.</summary>
+    /// <param name="subset">A single subset.</param>
+    /// <param name="split">The split.</param>
+    /// <returns>The path with forward slashes.</returns>
+    public static string GetRelativePath(HhRlhfSubset subset, HhRlhfSplit split) =>
+        $"{GetDirectoryName(subset)}/{GetSplitName(split)}.jsonl.gz";
+
+    /// <summary>The published sha256 (lower-case hex) and size of a file, where known (see the table in the project issue).</summary>
+    /// <param name="subset">A single subset.</param>
+    /// <param name="split">The split.</param>
+    /// <returns>The known checksum and size, or <see langword="null"/> where they are not known.</returns>
+    public static (string Sha256, long Size)? GetKnownChecksum(HhRlhfSubset subset, HhRlhfSplit split) => (subset, split) switch
+    {
+        (HhRlhfSubset.Helpful, HhRlhfSplit.Train) => ("518a5bf288456fc9f3b7c980c54116fba0c52f274d3f4d344675d83e4058f6f4", 16_200_131),
+        (HhRlhfSubset.Helpful, HhRlhfSplit.Test) => ("8be3fc1a13b27901631696f2be6f184c799f1baeaf145f53ac5db24960adc37b", 875_191),
+        (HhRlhfSubset.HelpfulOnline, HhRlhfSplit.Train) => ("0994d18b82083f5c084ce04071b683958a724df8c7215ab1d851986642d36a2a", 20_127_228),
+        (HhRlhfSubset.HelpfulOnline, HhRlhfSplit.Test) => ("39a475cc7e0df972902f8e3a0972726fce826ac65369bda8c671de4330c60a10", 1_053_578),
+        (HhRlhfSubset.HelpfulRejectionSampled, HhRlhfSplit.Train) => ("0cea2d2ab2187624ec1314e8cc6fb579f0fa987b3a33e8102b7556ed4d255f64", 25_697_148),
+        (HhRlhfSubset.HelpfulRejectionSampled, HhRlhfSplit.Test) => ("abc35dbc56015db1dae0faa484514ccbc3eee0133bfcd557fc69250619b028bb", 1_361_231),
+        (HhRlhfSubset.Harmless, HhRlhfSplit.Test) => ("ebfaaed21162a4de120ae85366075b34425e2a6303fac59b99555002f7016f03", 742_801),
+        _ => null,
+    };
+}

@@ -1,0 +1,66 @@
+namespace NewLlm.Data;
+
+/// <summary>
+/// Where and how to fetch files from the Hugging Face Hub. The defaults come from the environment variables the
+/// <c>huggingface_hub</c> library reads: <c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>, <c>HF_HUB_CACHE</c>, <c>HF_HOME</c>
+/// and <c>HF_HUB_OFFLINE</c>.
+/// </summary>
+public sealed class HuggingFaceHubOptions
+{
+    /// <summary>The default endpoint when <c>HF_ENDPOINT</c> is not set.</summary>
+    public const string DefaultEndpoint = "https://huggingface.co";
+
+    /// <summary>The Hub endpoint: <c>HF_ENDPOINT</c>, or <see cref="DefaultEndpoint"/>.</summary>
+    public string Endpoint { get; set; } = NonEmpty(Environment.GetEnvironmentVariable("HF_ENDPOINT")) ?? DefaultEndpoint;
+
+    /// <summary>The revision (branch, tag or commit) to download; default <c>main</c>.</summary>
+    public string Revision { get; set; } = "main";
+
+    /// <summary>The bearer token sent with requests: <c>HF_TOKEN</c>, or none.</summary>
+    public string? Token { get; set; } = NonEmpty(Environment.GetEnvironmentVariable("HF_TOKEN"));
+
+    /// <summary>The Hub cache directory: <c>HF_HUB_CACHE</c>, else <c>HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>.</summary>
+    public string CacheDirectory { get; set; } = DefaultCacheDirectory();
+
+    /// <summary>Use only the cache, never the network: <c>HF_HUB_OFFLINE</c> set to 1, true, yes or on.</summary>
+    public bool Offline { get; set; } = IsTrue(Environment.GetEnvironmentVariable("HF_HUB_OFFLINE"));
+
+    /// <summary>How many times a transient failure (connection error, dropped connection, 408, 429, 5xx) is retried; default 4.</summary>
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>The delay before the first retry; each further retry waits twice as long. Default 1 second.</summary>
+    public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The timeout of one request; default 100 seconds.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>An HTTP client to use (not disposed); when <see langword="null"/>, one is made from <see cref="HttpMessageHandler"/> or the default handler.</summary>
+    public HttpClient? HttpClient { get; set; }
+
+    /// <summary>A handler for the client made when <see cref="HttpClient"/> is <see langword="null"/> (not disposed).</summary>
+    public HttpMessageHandler? HttpMessageHandler { get; set; }
+
+    /// <summary>Options with every default read from the environment (the same as <c>new HuggingFaceHubOptions()</c>).</summary>
+    /// <returns>New options.</returns>
+    public static HuggingFaceHubOptions FromEnvironment() => new();
+
+    private static string DefaultCacheDirectory()
+    {
+        if (NonEmpty(Environment.GetEnvironmentVariable("HF_HUB_CACHE")) is { } hubCache)
+        {
+            return hubCache;
+        }
+
+        if (NonEmpty(Environment.GetEnvironmentVariable("HF_HOME")) is { } home)
+        {
+            return Path.Combine(home, "hub");
+        }
+
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static bool IsTrue(string? value) =>
+        value?.Trim().ToUpperInvariant() is "1" or "TRUE" or "YES" or "ON";
+}
