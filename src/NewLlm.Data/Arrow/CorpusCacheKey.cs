@@ -1,0 +1,25 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace NewLlm.Data.Arrow;
+
+/// <summary>What a tokenized-corpus cache file must have been built from to be used.</summary>
+internal sealed record CorpusCacheKey(string SourceChecksum, string TokenizerFingerprint, int SequenceLength, int PadId, int VocabSize, int RowCount)
+{
+    /// <summary>The key as schema metadata entries.</summary>
+    public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    {
+        ["newllm.format"] = CorpusArrowCache.FormatName,
+        ["newllm.source_checksum"] = SourceChecksum,
+        ["newllm.tokenizer_fingerprint"] = TokenizerFingerprint,
+        ["newllm.sequence_length"] = SequenceLength.ToString(CultureInfo.InvariantCulture),
+        ["newllm.pad_id"] = PadId.ToString(CultureInfo.InvariantCulture),
+        ["newllm.vocab_size"] = VocabSize.ToString(CultureInfo.InvariantCulture),
+        ["newllm.row_count"] = RowCount.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>A short hash of the key, for the file name.</summary>
+    public string ShortHash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+        string.Join("|", ToMetadata().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value)))))[..24];
+}

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace NewLlm.Data.Tests.Infrastructure;
+
+/// <summary>What the server answers to one request.</summary>
+internal sealed record ServerResponse(int Status, byte[] Body, IReadOnlyDictionary<string, string>? Headers = null, int? DropAfterBytes = null);
+
+/// <summary>A tiny HTTP/1.1 server on 127.0.0.1 (one response per connection, then close) for download tests.</summary>
+internal sealed class LocalHttpServer : IDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly Func<string, int, ServerResponse> _handler;
+    private readonly CancellationTokenSource _stop = new();
+    private int _requestCount;
+
+    public LocalHttpServer(Func<string, int, ServerResponse> handler)
+    {
+        _handler = handler;
+        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener.Start();
+        _ = AcceptLoopAsync();
+    }
+
+    public string Endpoint => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+    public int RequestCount => Volatile.Read(ref _requestCount);
+
+    public ConcurrentQueue<(string Path, string? Authorization)> Requests { get; } = new();
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception)
+            {
+                return;
+            }
+
+            _ = HandleAsync(client);
+        }
+    }
+
+    private async Task HandleAsync(TcpClient client)
+    {
+        using (client)
+        {
+            try
+            {
+                var stream = client.GetStream();
+                var header = new StringBuilder();
+                var buffer = new byte[1];
+                while (!header.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    if (await stream.ReadAsync(buffer) == 0)
+                    {
+                        return;
+                    }
+
+                    header.Append((char)buffer[0]);
+                }
+
+                var lines = header.ToString().Split("\r\n");
+                string path = lines[0].Split(' ')[1];
+                string? authorization = lines.FirstOrDefault(l => l.StartsWith("Authorization:", StringComparison.OrdinalIgnoreCase))?["Authorization:".Length..].Trim();
+                Requests.Enqueue((path, authorization));
+                int number = Interlocked.Increment(ref _requestCount);
+                var response = _handler(path, number);
+                var head = new StringBuilder($"HTTP/1.1 {response.Status} {(response.Status == 200 ? "OK" : "Error")}\r\n");
+                head.Append($"Content-Length: {response.Body.Length}\r\nConnection: close\r\nContent-Type: application/octet-stream\r\n");
+                foreach (var (k, v) in response.Headers ?? new Dictionary<string, string>())
+                {
+                    head.Append($"{k}: {v}\r\n");
+                }
+
+                head.Append("\r\n");
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()));
+                int count = Math.Min(response.DropAfterBytes ?? response.Body.Length, response.Body.Length);
+                await stream.WriteAsync(response.Body.AsMemory(0, count));
+                await stream.FlushAsync();
+                if (response.DropAfterBytes is not null)
+                {
+                    client.Client.LingerState = new LingerOption(true, 0); // reset: the body ends early
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
