@@ -58,9 +58,13 @@ internal static class SaveToDiskReader
                 using var json = JsonDocument.Parse(await File.ReadAllBytesAsync(state, cancellationToken).ConfigureAwait(false));
                 if (json.RootElement.TryGetProperty("_data_files", out var dataFiles) && dataFiles.ValueKind == JsonValueKind.Array)
                 {
-                    var listed = dataFiles.EnumerateArray()
-                        .Select(e => Path.Combine(directory, e.GetProperty("filename").GetString()!))
-                        .ToList();
+                    var names = dataFiles.EnumerateArray().Select(e => e.GetProperty("filename").GetString() ?? string.Empty).ToList();
+                    foreach (string name in names.Where(n => n.Length == 0 || n != Path.GetFileName(n)))
+                    {
+                        throw new InvalidDataException($"'{state}' lists '{name}', which is not a plain file name.");
+                    }
+
+                    var listed = names.Select(n => Path.Combine(directory, n)).ToList();
                     foreach (string f in listed.Where(f => !File.Exists(f)))
                     {
                         throw new FileNotFoundException($"'{state}' lists '{f}', which does not exist.", f);

@@ -6,8 +6,28 @@ namespace NewLlm.Data;
 /// </summary>
 public sealed class LanguageModelBatch
 {
-    internal LanguageModelBatch(int batchSize, int sequenceLength, long[] inputs, long[] targets, int targetTokenCount, long byteCount, int[] rowIndices)
+    /// <summary>Creates a batch (normally made by <see cref="TokenizedCorpus.GetBatches"/>).</summary>
+    /// <param name="batchSize">The number of rows.</param>
+    /// <param name="sequenceLength">The time steps.</param>
+    /// <param name="inputs">Row-major input ids, <paramref name="batchSize"/> x <paramref name="sequenceLength"/>.</param>
+    /// <param name="targets">Row-major target ids, the same shape.</param>
+    /// <param name="targetTokenCount">The targets that are not padding.</param>
+    /// <param name="byteCount">The UTF-8 bytes the rows cover.</param>
+    /// <param name="rowIndices">The corpus rows, <paramref name="batchSize"/> of them.</param>
+    public LanguageModelBatch(int batchSize, int sequenceLength, long[] inputs, long[] targets, int targetTokenCount, long byteCount, int[] rowIndices)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(rowIndices);
+        if (inputs.Length != batchSize * sequenceLength || targets.Length != inputs.Length || rowIndices.Length != batchSize)
+        {
+            throw new ArgumentException("inputs and targets must hold batchSize x sequenceLength ids and rowIndices batchSize rows.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(targetTokenCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(byteCount);
         BatchSize = batchSize;
         SequenceLength = sequenceLength;
         Inputs = inputs;

@@ -38,6 +38,11 @@ internal static class JsonLinesRowReader
     /// <returns>The rows.</returns>
     public static List<HhRlhfRow> Parse(byte[] stored, string path)
     {
+        if (stored.Length == 0)
+        {
+            throw new InvalidDataException($"'{path}' is empty (0 bytes); it holds no rows.");
+        }
+
         bool isGzip = stored.Length >= 2 && stored[0] == 0x1f && stored[1] == 0x8b;
         if (!isGzip && path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
         {
@@ -85,7 +90,9 @@ internal static class JsonLinesRowReader
             throw new InvalidDataException($"'{path}' is not a valid gzip stream: {e.Message}", e);
         }
 
-        // GZipStream stops quietly at the end of a truncated stream; the trailer's ISIZE (length mod 2^32) tells.
+        // GZipStream stops quietly at the end of a truncated stream (checked on .NET 10); the trailer's ISIZE (length
+        // mod 2^32) tells. Limitation: a multi-member (concatenated) gzip file passes only when its last member's ISIZE
+        // equals the total length, so such files are rejected; the Hub's files are single-member.
         if (stored.Length < 18 || BitConverter.ToUInt32(stored, stored.Length - 4) != (uint)output.Length)
         {
             throw new InvalidDataException($"'{path}' is a truncated or corrupt gzip stream (its length does not match the gzip trailer).");

@@ -1,0 +1,146 @@
+using System.Text;
+using NewLlm.Data.Tests.Infrastructure;
+
+namespace NewLlm.Data.Tests;
+
+public class HhRlhfDatasetTests
+{
+    [SkippableFact]
+    public async Task LoadFromDirectory_ReadsRealHarmlessTest()
+    {
+        SharedData.SkipUnlessExists(SharedData.HarmlessTestFile);
+        var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(SharedData.FullDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
+        Assert.Equal(2312, dataset.Count);
+        Assert.Equal(HhRlhfLayout.GetKnownChecksum(HhRlhfSubset.Harmless, HhRlhfSplit.Test)!.Value.Sha256, dataset.SourceChecksum);
+        Assert.All(dataset, row =>
+        {
+            Assert.StartsWith("Human:", row.NormalizedChosen, StringComparison.Ordinal);
+            Assert.DoesNotContain("  ", row.NormalizedChosen, StringComparison.Ordinal);
+            Assert.NotEmpty(row.ChosenTurns);
+            Assert.Equal(DialogueSpeaker.Human, row.ChosenTurns[0].Speaker);
+        });
+        Assert.Contains(dataset, r => r.ChosenTurns.Any(t => t.Speaker == DialogueSpeaker.Assistant));
+    }
+
+    [SkippableFact]
+    public async Task LoadFromDirectory_MiniSplitsPartitionTheRealFile()
+    {
+        string train = Path.Combine(SharedData.MiniDirectory, "harmless-base", "train.jsonl.gz");
+        SharedData.SkipUnlessExists(train);
+        SharedData.SkipUnlessExists(SharedData.HarmlessTestFile);
+        var miniTrain = await HhRlhfDataset.LoadFromDirectoryAsync(SharedData.MiniDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Train);
+        var miniTest = await HhRlhfDataset.LoadFromDirectoryAsync(SharedData.MiniDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
+        Assert.Equal((2081, 231), (miniTrain.Count, miniTest.Count));
+        Assert.NotEqual(miniTrain.SourceChecksum, miniTest.SourceChecksum);
+        Assert.Equal(HhRlhfSplit.Train, miniTrain.Split);
+        Assert.Equal(HhRlhfSubset.Harmless, miniTrain.Subset);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectory_ParsesRowsTurnsAndNormalisation()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "helpful-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Helpful, HhRlhfSplit.Train);
+        Assert.Equal(3, dataset.Count);
+        Assert.Equal(Fixtures.Dialogues[1].Chosen, dataset[1].Chosen);
+        Assert.Equal(Fixtures.Dialogues[1].Rejected, dataset[1].Rejected);
+        Assert.Equal("Human: Tabs and spaces Assistant: are collapsed.", dataset[2].NormalizedChosen);
+        Assert.Equal(
+            [new DialogueTurn(DialogueSpeaker.Human, "Name a fruit."), new DialogueTurn(DialogueSpeaker.Assistant, "An apple."),
+             new DialogueTurn(DialogueSpeaker.Human, "Another?"), new DialogueTurn(DialogueSpeaker.Assistant, "A pear.")],
+            dataset[1].ChosenTurns);
+        Assert.Equal(2, dataset[1].RejectedTurns.Count);
+        Assert.Equal("No.", dataset[1].RejectedTurns[1].Text);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectory_AcceptsPlainJsonLinesAndSelectsTheSubset()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "harmless-base", "test", Fixtures.JsonLines(Fixtures.Dialogues[..1]), gzip: false);
+        Fixtures.WriteSubset(temp.Path, "helpful-base", "test", Fixtures.JsonLines(Fixtures.Dialogues));
+        var harmless = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
+        var helpful = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Helpful, HhRlhfSplit.Test);
+        Assert.Single(harmless);
+        Assert.Equal(3, helpful.Count);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectory_AllLoadsTheFourSubsetsInOrder()
+    {
+        using var temp = new TempDirectory();
+        string[] dirs = ["helpful-base", "harmless-base", "helpful-online", "helpful-rejection-sampled"];
+        for (int i = 0; i < dirs.Length; i++)
+        {
+            Fixtures.WriteSubset(temp.Path, dirs[i], "train", Fixtures.JsonLines([($"\n\nHuman: {dirs[i]}\n\nAssistant: ok", "r")]));
+        }
+
+        var all = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.All, HhRlhfSplit.Train);
+        Assert.Equal(dirs.Select(d => $"Human: {d} Assistant: ok"), all.Select(r => r.NormalizedChosen));
+
+        File.Delete(Path.Combine(temp.Path, "helpful-online", "train.jsonl.gz"));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.All, HhRlhfSplit.Train));
+        Assert.Contains("helpful-online", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromRows_ChecksumDependsOnTexts()
+    {
+        var a = HhRlhfDataset.FromRows([new HhRlhfRow("a", "b")]);
+        var b = HhRlhfDataset.FromRows([new HhRlhfRow("a", "b")]);
+        var c = HhRlhfDataset.FromRows([new HhRlhfRow("ab", "")]);
+        Assert.Equal(a.SourceChecksum, b.SourceChecksum);
+        Assert.NotEqual(a.SourceChecksum, c.SourceChecksum);
+        Assert.Equal(64, a.SourceChecksum.Length);
+    }
+
+    public static TheoryData<string, byte[], bool, string> BadFiles()
+    {
+        byte[] good = Fixtures.JsonLines(Fixtures.Dialogues);
+        byte[] gz = Fixtures.Gzip(good);
+        string line1 = Fixtures.JsonLine("a", "b") + "\n";
+        return new TheoryData<string, byte[], bool, string>
+        {
+            { "malformed JSON", Encoding.UTF8.GetBytes(line1 + "{\"chosen\": \"x\", \n"), true, "line 2" },
+            { "missing chosen", Encoding.UTF8.GetBytes(line1 + line1 + "{\"rejected\": \"x\"}\n"), true, "line 3" },
+            { "chosen not a string", Encoding.UTF8.GetBytes("{\"chosen\": 5, \"rejected\": \"x\"}\n"), true, "line 1" },
+            { "invalid UTF-8", [.. Encoding.UTF8.GetBytes(line1 + "{\"chosen\": \"a"), 0xff, 0xfe, .. Encoding.UTF8.GetBytes("\", \"rejected\": \"b\"}\n")], true, "line 2" },
+            { "empty file", [], false, "is empty" },
+            { "blank lines only", Encoding.UTF8.GetBytes("\n  \n"), true, "no rows" },
+            { "truncated gzip", gz[..(gz.Length / 2)], false, "gzip" },
+            { "not gzip", good, false, "not a gzip file" },
+            { "trailing garbage", Encoding.UTF8.GetBytes("{\"chosen\": \"a\", \"rejected\": \"b\"} x\n"), true, "line 1" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public async Task LoadFromDirectory_BadInputThrowsNamingFileAndLine(string caseName, byte[] content, bool compress, string expectedInMessage)
+    {
+        using var temp = new TempDirectory();
+        string dir = temp.Combine("harmless-base");
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, "train.jsonl.gz");
+        await File.WriteAllBytesAsync(path, compress ? Fixtures.Gzip(content) : content);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.True(e.Message.Contains(path, StringComparison.Ordinal), $"{caseName}: {e.Message}");
+        Assert.True(e.Message.Contains(expectedInMessage, StringComparison.Ordinal), $"{caseName}: {e.Message}");
+    }
+
+    [Fact]
+    public async Task LoadFromDirectory_MissingFileThrowsFileNotFound()
+    {
+        using var temp = new TempDirectory();
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Test));
+        Assert.Contains(Path.Combine(temp.Path, "harmless-base", "test.jsonl.gz"), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DialogueParser_IgnoresPreambleAndMarkersInsideText()
+    {
+        var turns = DialogueParser.Parse("preamble\n\nHuman: say Assistant: hi\nAssistant: hello ");
+        Assert.Equal([new DialogueTurn(DialogueSpeaker.Human, "say Assistant: hi"), new DialogueTurn(DialogueSpeaker.Assistant, "hello")], turns);
+        Assert.Empty(DialogueParser.Parse("no markers"));
+    }
+}

@@ -1,0 +1,188 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NewLlm.Data.Tests.Infrastructure;
+
+namespace NewLlm.Data.Tests;
+
+public class TokenizedCorpusTests
+{
+    private static readonly string[] Texts = ["a b c d e f g", "a b", "c", "d e f", "a a a a a a a a a a a a", "b c"];
+    private static readonly WordLevelTokenizer Words = WordLevelTokenizer.Build(Texts, 20);
+
+    private static TokenizedCorpus Corpus(int length = 8) => TokenizedCorpus.Build(Texts, Words, new TokenizedCorpusOptions { MaxSequenceLength = length });
+
+    private static HhRlhfDataset Dataset() => HhRlhfDataset.FromRows(Texts.Select(t => new HhRlhfRow(t, t + " no")));
+
+    [Fact]
+    public void Build_RowsLengthsAndBytes()
+    {
+        var corpus = Corpus();
+        Assert.Equal((6, 8, 0, 20), (corpus.Count, corpus.SequenceLength, corpus.PadId, corpus.VocabSize));
+        Assert.Equal(Words.EncodeDialogue("a b", 8), corpus.GetRow(1).ToArray());
+        Assert.Equal([8, 4, 3, 5, 8, 4], Enumerable.Range(0, 6).Select(corpus.GetLength));
+        Assert.Equal(13, corpus.GetByteCount(0)); // BOS + 7 words fill the row: every word kept, only EOS cut
+        Assert.Equal(11, TokenizedCorpus.Build(Texts, Words, new TokenizedCorpusOptions { MaxSequenceLength = 7 }).GetByteCount(0)); // "a b c d e f"
+        Assert.Equal(3, corpus.GetByteCount(1));
+        Assert.Equal(Words.Fingerprint, corpus.TokenizerFingerprint);
+    }
+
+    [Fact]
+    public void GetBatches_ShiftsInputsAndTargets()
+    {
+        var corpus = Corpus();
+        var batches = corpus.GetBatches(4, shuffle: false, random: null).ToList();
+        Assert.Equal([4, 2], batches.Select(b => b.BatchSize));
+        var first = batches[0];
+        Assert.Equal(7, first.SequenceLength);
+        Assert.Equal([0, 1, 2, 3], first.RowIndices);
+        Assert.Equal(corpus.GetRow(1)[..7].ToArray().Select(i => (long)i), first.Inputs.Skip(7).Take(7));
+        Assert.Equal(corpus.GetRow(1)[1..].ToArray().Select(i => (long)i), first.Targets.Skip(7).Take(7));
+        Assert.Equal(7 + 3 + 2 + 4, first.TargetTokenCount);
+        Assert.Equal(first.RowIndices.Sum(i => corpus.GetByteCount(i)), first.ByteCount);
+    }
+
+    [Fact]
+    public void GetBatches_ShuffleIsSeededAndCoversEveryRowOnce()
+    {
+        var corpus = Corpus();
+        int[] Order(int seed) => corpus.GetBatches(4, true, new Random(seed)).SelectMany(b => b.RowIndices).ToArray();
+        Assert.Equal(Order(7), Order(7));
+        Assert.Equal(Enumerable.Range(0, 6), Order(7).Order());
+        Assert.Contains(Enumerable.Range(0, 20), s => !Order(s).SequenceEqual(Order(7)));
+        Assert.Throws<ArgumentNullException>(() => corpus.GetBatches(4, true, null));
+    }
+
+    [Fact]
+    public void GetBatches_BucketingTrimsPaddingButKeepsTargets()
+    {
+        var corpus = Corpus();
+        var plain = corpus.GetBatches(2, false, null).ToList();
+        var bucketed = corpus.GetBatches(2, true, new Random(1), bucketByLength: true).ToList();
+        Assert.Equal(Enumerable.Range(0, 6), bucketed.SelectMany(b => b.RowIndices).Order());
+        Assert.Equal(plain.Sum(b => b.TargetTokenCount), bucketed.Sum(b => b.TargetTokenCount));
+        Assert.Equal(plain.Sum(b => b.ByteCount), bucketed.Sum(b => b.ByteCount));
+        foreach (var batch in bucketed)
+        {
+            Assert.Equal(batch.RowIndices.Max(corpus.GetLength) - 1, batch.SequenceLength);
+            Assert.Equal(batch.BatchSize * batch.SequenceLength, batch.Inputs.Length);
+        }
+
+        Assert.Contains(bucketed, b => b.SequenceLength < 7);
+        Assert.True(bucketed.Sum(b => b.Inputs.Length) < plain.Sum(b => b.Inputs.Length));
+    }
+
+    [Fact]
+    public void Options_InvalidLengthThrowsNamingTheOption()
+    {
+        var e = Assert.Throws<OptionsValidationException>(() => Corpus(length: 1));
+        Assert.Contains(nameof(TokenizedCorpusOptions.MaxSequenceLength), e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<OptionsValidationException>(() => TokenizedCorpus.Build(Texts, Words, new TokenizedCorpusOptions { MaxDegreeOfParallelism = 0 }));
+        Assert.Contains(nameof(TokenizedCorpusOptions.MaxDegreeOfParallelism), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadOrBuild_WritesThenReadsTheCache()
+    {
+        using var cache = new TempDirectory();
+        var options = new TokenizedCorpusOptions { MaxSequenceLength = 8 };
+        var logger = new ListLogger();
+        var built = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, logger);
+        string file = Assert.Single(Directory.GetFiles(cache.Path));
+        Assert.EndsWith(".arrow", file, StringComparison.Ordinal);
+        var loaded = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, logger);
+        Assert.Contains(logger.Entries, e => e.Message.StartsWith("Loaded tokenized corpus", StringComparison.Ordinal));
+        AssertSame(built, loaded);
+
+        var gpt2 = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Gpt2DialogueTokenizer.Create(), options, cache.Path, logger);
+        Assert.Equal(50257, gpt2.PadId);
+        Assert.Equal(2, Directory.GetFiles(cache.Path).Length);
+        var longer = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, new TokenizedCorpusOptions { MaxSequenceLength = 9 }, cache.Path);
+        Assert.Equal(9, longer.SequenceLength);
+        var otherText = await TokenizedCorpus.LoadOrBuildAsync(HhRlhfDataset.FromRows([new HhRlhfRow("z", "y")]), Words, options, cache.Path);
+        Assert.Equal(1, otherText.Count);
+        Assert.Equal(4, Directory.GetFiles(cache.Path).Length);
+    }
+
+    [Theory]
+    [InlineData("flip")]
+    [InlineData("truncate")]
+    [InlineData("garbage")]
+    [InlineData("stale")]
+    public async Task LoadOrBuild_RebuildsACorruptOrStaleCache(string damage)
+    {
+        using var cache = new TempDirectory();
+        var options = new TokenizedCorpusOptions { MaxSequenceLength = 8 };
+        var built = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path);
+        string file = Assert.Single(Directory.GetFiles(cache.Path));
+        byte[] bytes = File.ReadAllBytes(file);
+        switch (damage)
+        {
+            case "flip":
+                // change one id inside the data body (the ids follow the schema message at the start)
+                int index = Array.FindLastIndex(bytes, bytes.Length / 2, b => b == 5);
+                bytes[index] = 6;
+                File.WriteAllBytes(file, bytes);
+                break;
+            case "truncate":
+                File.WriteAllBytes(file, bytes[..(bytes.Length * 2 / 3)]);
+                break;
+            case "garbage":
+                File.WriteAllText(file, "not arrow at all");
+                break;
+            default:
+                // a cache written for other texts placed under this key's name
+                using (var other = new TempDirectory())
+                {
+                    await TokenizedCorpus.LoadOrBuildAsync(HhRlhfDataset.FromRows(Texts.Reverse().Select(t => new HhRlhfRow(t, t))), Words, options, other.Path);
+                    File.Copy(Assert.Single(Directory.GetFiles(other.Path)), file, overwrite: true);
+                }
+
+                break;
+        }
+
+        var logger = new ListLogger();
+        var rebuilt = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, logger);
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("stale or corrupt", StringComparison.Ordinal));
+        AssertSame(built, rebuilt);
+
+        var again = new ListLogger();
+        await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, again);
+        Assert.Contains(again.Entries, e => e.Message.StartsWith("Loaded tokenized corpus", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task LoadOrBuild_RealFileRoundTripsThroughTheCache()
+    {
+        SharedData.SkipUnlessExists(SharedData.HarmlessTestFile);
+        var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(SharedData.FullDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
+        var tokenizer = WordLevelTokenizer.Build(dataset.GetNormalizedChosenTexts());
+        using var cache = new TempDirectory();
+        var options = new TokenizedCorpusOptions();
+        var built = await TokenizedCorpus.LoadOrBuildAsync(dataset, tokenizer, options, cache.Path);
+        var loaded = await TokenizedCorpus.LoadOrBuildAsync(dataset, tokenizer, options, cache.Path);
+        AssertSame(built, loaded);
+        Assert.Equal(2312, loaded.Count);
+        Assert.All(Enumerable.Range(0, loaded.Count), i => Assert.InRange(loaded.GetLength(i), 2, 128));
+    }
+
+    [Fact]
+    public void PreferencePairs_EncodeChosenAndRejected()
+    {
+        var pairs = TokenizedPreferencePairs.Build(Dataset(), Words, new TokenizedCorpusOptions { MaxSequenceLength = 6 });
+        Assert.Equal((6, 6, 0), (pairs.Count, pairs.SequenceLength, pairs.PadId));
+        Assert.Equal(Words.EncodeDialogue("d e f", 6), pairs.GetChosen(3).ToArray());
+        Assert.Equal(Words.EncodeDialogue("d e f no", 6), pairs.GetRejected(3).ToArray());
+        Assert.Equal((5, 6), (pairs.GetChosenLength(3), pairs.GetRejectedLength(3)));
+    }
+
+    private static void AssertSame(TokenizedCorpus expected, TokenizedCorpus actual)
+    {
+        Assert.Equal((expected.Count, expected.SequenceLength, expected.PadId, expected.VocabSize), (actual.Count, actual.SequenceLength, actual.PadId, actual.VocabSize));
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected.GetRow(i).ToArray(), actual.GetRow(i).ToArray());
+            Assert.Equal(expected.GetLength(i), actual.GetLength(i));
+            Assert.Equal(expected.GetByteCount(i), actual.GetByteCount(i));
+        }
+    }
+}
