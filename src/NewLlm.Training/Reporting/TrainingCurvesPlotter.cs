@@ -5,7 +5,7 @@ using ScottPlot;
 namespace NewLlm.Training.Reporting;
 
 /// <summary>
-/// Draws <c>{name}_curves.png</c> after every epoch with ScottPlot: loss (left) and perplexity (right, log scale)
+/// Draws <c>{name}_curves.png</c> after every epoch with ScottPlot: loss (left) and perplexity (right)
 /// against epoch, for training and validation.
 /// </summary>
 public sealed class TrainingCurvesPlotter : ITrainerCallback
