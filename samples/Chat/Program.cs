@@ -25,14 +25,21 @@ root.SetAction(parse =>
     {
         return Run(parse);
     }
-    catch (Exception ex) when (ex is OptionsValidationException or InvalidDataException or FileNotFoundException or IOException or InvalidOperationException or ArgumentException)
+    catch (Exception ex)
     {
         string message = ex is OptionsValidationException v ? string.Join(" ", v.Failures) : ex.Message;
         Console.Error.WriteLine($"error: {message.ReplaceLineEndings(" ")}");
         return 1;
     }
 });
-return root.Parse(args).Invoke();
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
+{
+    Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see --help)");
+    return 1;
+}
+
+return parsed.Invoke();
 
 int Run(ParseResult parse)
 {

@@ -38,9 +38,7 @@ root.SetAction(async (parse, cancellationToken) =>
     {
         return await RunAsync(parse, cancellationToken);
     }
-    catch (Exception ex) when (ex is OptionsValidationException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
-                               or HttpRequestException or IOException or UnauthorizedAccessException or InvalidOperationException
-                               or ArgumentException or TrainingDivergedException or OperationCanceledException)
+    catch (Exception ex)
     {
         Console.Out.Flush();
         Console.Error.WriteLine($"error: {OneLine(ex)}");
@@ -48,7 +46,14 @@ root.SetAction(async (parse, cancellationToken) =>
     }
 });
 
-return await root.Parse(args).InvokeAsync();
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
+{
+    Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see --help)");
+    return 1;
+}
+
+return await parsed.InvokeAsync();
 
 async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 {
@@ -75,6 +80,21 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     string outputDirectory = parse.GetValue(output)
         ?? (resumePath is not null ? Path.GetDirectoryName(Path.GetFullPath(resumePath))! : "checkpoints");
     int sequenceLength = parse.GetValue(maxSeqLength);
+    var options = new TrainerOptions
+    {
+        ModelName = $"new_llm_hh_rlhf_layers{layers}",
+        Epochs = parse.GetValue(epochs),
+        BatchSize = parse.GetValue(batchSize),
+        LearningRate = parse.GetValue(learningRate),
+        Device = parse.GetValue(device)!,
+        Seed = parse.GetValue(seed),
+        OutputDirectory = outputDirectory,
+    }.Validate();
+    DeviceName.Resolve(options.Device); // fail before loading data when CUDA is asked for and absent
+    if (sequenceLength < 2)
+    {
+        throw new ArgumentException($"--max_seq_length must be at least 2, not {sequenceLength}.");
+    }
     bool interactive = !Console.IsOutputRedirected;
 
     // Data: the subset's own files, from a local copy or the Hub.
@@ -117,16 +137,6 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 
     torch.random.manual_seed(parse.GetValue(seed));
     var model = new NewLlmModel(manifest?.ModelOptions ?? new NewLlmOptions { VocabSize = tokenizer.VocabSize, NumLayers = layers });
-    var options = new TrainerOptions
-    {
-        ModelName = $"new_llm_hh_rlhf_layers{layers}",
-        Epochs = parse.GetValue(epochs),
-        BatchSize = parse.GetValue(batchSize),
-        LearningRate = parse.GetValue(learningRate),
-        Device = parse.GetValue(device)!,
-        Seed = parse.GetValue(seed),
-        OutputDirectory = outputDirectory,
-    };
     options.RunConfiguration["subset"] = parse.GetValue(subset)!;
     options.RunConfiguration["tokenizer"] = tokenizer.Kind;
     options.RunConfiguration["max_seq_length"] = sequenceLength.ToString(CultureInfo.InvariantCulture);
