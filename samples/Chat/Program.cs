@@ -63,6 +63,7 @@ int Run(ParseResult parse)
     var generator = new NewLlmGenerator(model);
     using var session = new GenerationSession(model);
     session.Feed(tokenizer.BosId);
+    int turnIndex = 0;
     bool humanTagFed = false; // the model itself wrote "Human:" when its last reply stopped there
     IEnumerable<string> turns = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadTurns();
     Console.WriteLine($"Loaded {path} ({model.ParameterCount:N0} parameters, {tokenizer.Kind} tokenizer). Empty line or Ctrl+D ends.");
@@ -77,6 +78,7 @@ int Run(ParseResult parse)
         Console.WriteLine($"Human: {text}");
         string input = (humanTagFed ? string.Empty : "Human: ") + text + " Assistant:";
         int[] inputIds = tokenizer.Encode(input).ToArray();
+        options.Seed = parse.GetValue(seed) is int baseSeed ? baseSeed + turnIndex++ : null; // a fresh draw each turn
         long before = session.TokensSeen;
         var reply = new List<int>();
         foreach (int token in generator.Generate(inputIds, options, session))

@@ -38,6 +38,12 @@ public sealed class ResumeTests
         Assert.Equal(4, result.EpochsCompleted);
         Assert.Equal(new[] { 1, 2, 3, 4 }, result.History.Select(r => r.Epoch));
         AssertSameWeights(straight, resumedModel);
+
+        // The resumed run continues the same history, progress file and CSV.
+        var progress = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(firstHalf.OutputDirectory, "tiny_progress.json")))!;
+        Assert.Equal(4, progress["current_epoch"]!.GetValue<int>());
+        Assert.Equal(4, progress["val_losses"]!.AsArray().Count);
+        Assert.Equal(5, (await File.ReadAllLinesAsync(Path.Combine(firstHalf.OutputDirectory, "tiny_metrics.csv"))).Length);
         var straightHistory = CheckpointFile.ReadManifest(Path.Combine(options.OutputDirectory, "tiny_final.pt")).State.History;
         Assert.Equal(straightHistory.Select(r => r.Validation!.Loss), result.History.Select(r => r.Validation!.Loss));
         Assert.Equal(straightHistory.Select(r => r.TrainLoss), result.History.Select(r => r.TrainLoss));
