@@ -11,6 +11,7 @@ public class FastPathTests
     [InlineData(1, 3, 5, 37, 16, 24, 20)]
     [InlineData(2, 4, 9, 50, 12, 32, 8)]
     [InlineData(4, 2, 1, 11, 8, 8, 8)]
+    [InlineData(2, 70, 6, 30, 8, 16, 8)]   // enough rows for the time loops to split the batch across threads
     public void ForwardAndGradientsEqualDirectPort(int layers, int batch, int time, int vocab, int embed, int hidden, int context)
     {
         using var scope = NewDisposeScope();
@@ -32,6 +33,7 @@ public class FastPathTests
     [InlineData(1, 3, 7, 0.3)]
     [InlineData(3, 2, 5, 0.1)]
     [InlineData(2, 1, 40, 0.5)]
+    [InlineData(1, 37, 4, 0.2)]
     public void TrainingWithDropoutEqualsDirectPortWithTheSameSeed(int layers, int batch, int time, double dropout)
     {
         using var scope = NewDisposeScope();

@@ -123,7 +123,6 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
 
         Tensor gates = bh.expand(batch, time, 3 * c).contiguous();   // [u, f, i] after the loop: f and i after sigmoid
         Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
-        Tensor contextsIn = empty(batch, time, c, dtype: options.dtype, device: options.device);
         Tensor contextsOut = empty(batch, time, c, dtype: options.dtype, device: options.device);
         Tensor wcT = wc.t();
         Tensor whT = wh.t();
@@ -134,42 +133,50 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         }
 
         long[] normalizedShape = { c };
-        Tensor context = c0;
-        for (long t = 0; t < time; t++)
+        RowParallel.For(batch, (first, count) =>
         {
-            using var scope = NewDisposeScope();
-            contextsIn.select(1, t).copy_(context);
-            Tensor ht = h[0].select(1, t).addmm_(context, wcT).relu_();
-            if (masks is not null)
+            using var rowsScope = NewDisposeScope();
+            Tensor Rows(Tensor x) => x.narrow(0, first, count);
+            var hr = h.Select(Rows).ToArray();
+            var mr = masks?.Select(Rows).ToArray();
+            Tensor gr = Rows(gates), mixr = Rows(mixed), outr = Rows(contextsOut);
+            Tensor context = Rows(c0);
+            for (long t = 0; t < time; t++)
             {
-                ht.mul_(masks[0].select(1, t));
-            }
-
-            for (int l = 1; l < layers; l++)
-            {
-                Tensor next = h[l].select(1, t).addmm_(ht, wT[l]).relu_();
-                if (masks is not null)
+                using var scope = NewDisposeScope();
+                Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
+                if (mr is not null)
                 {
-                    next.mul_(masks[l].select(1, t));
+                    ht.mul_(mr[0].select(1, t));
                 }
 
-                ht = next;
+                for (int l = 1; l < layers; l++)
+                {
+                    Tensor next = hr[l].select(1, t).addmm_(ht, wT[l]).relu_();
+                    if (mr is not null)
+                    {
+                        next.mul_(mr[l].select(1, t));
+                    }
+
+                    ht = next;
+                }
+
+                Tensor g = gr.select(1, t).addmm_(ht, whT);
+                g.narrow(1, c, 2 * c).sigmoid_();
+                Tensor m = mixr.select(1, t).copy_(g.narrow(1, 0, c)).mul_(g.narrow(1, 2 * c, c)).addcmul_(g.narrow(1, c, c), context, 1);
+                Tensor nextContext = outr.select(1, t);
+                nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+                context = nextContext.MoveToOuterDisposeScope();
             }
+        });
 
-            Tensor g = gates.select(1, t).addmm_(ht, whT);
-            g.narrow(1, c, 2 * c).sigmoid_();
-            Tensor m = mixed.select(1, t).copy_(g.narrow(1, 0, c)).mul_(g.narrow(1, 2 * c, c)).addcmul_(g.narrow(1, c, c), context, 1);
-            Tensor next_context = contextsOut.select(1, t);
-            next_context.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
-            context = next_context.MoveToOuterDisposeScope();
-        }
-
-        var saved = new List<Tensor> { contextsIn, gates, mixed, wc, wh, gamma, beta };
+        // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
+        // mask passed, and the mask's value there is 1 / (1 - p).
+        var saved = new List<Tensor> { c0, contextsOut, gates, mixed, wc, wh, gamma, beta };
         for (int l = 0; l < layers; l++)
         {
             saved.Add(h[l]);
-            saved.Add(masks is null ? h[l] : masks[l]);
-            saved.Add(l == 0 ? h[l] : w[l]);
+            saved.Add(l == 0 ? wc : w[l]);
         }
 
         ctx.save_for_backward(saved);
@@ -192,74 +199,75 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         using (var outer = NewDisposeScope())
         {
             List<Tensor> saved = ctx.get_saved_variables();
-            Tensor contextsIn = saved[0], gates = saved[1], mixed = saved[2], wc = saved[3], wh = saved[4], gamma = saved[5], beta = saved[6];
+            Tensor c0 = saved[0], contextsOut = saved[1], gates = saved[2], mixed = saved[3], wc = saved[4], wh = saved[5], gamma = saved[6], beta = saved[7];
             var h = new Tensor[layers];
-            var masks = new Tensor?[layers];
             var w = new Tensor[layers];
             for (int l = 0; l < layers; l++)
             {
-                h[l] = saved[7 + (3 * l)];
-                masks[l] = settings.Dropout > 0 ? saved[8 + (3 * l)] : null;
-                w[l] = saved[9 + (3 * l)];
+                h[l] = saved[8 + (2 * l)];
+                w[l] = saved[9 + (2 * l)];
             }
 
-            long batch = h[0].shape[0], time = h[0].shape[1], hidden = h[0].shape[2], c = contextsIn.shape[2];
+            long batch = h[0].shape[0], time = h[0].shape[1], hidden = h[0].shape[2], c = c0.shape[1];
             long rows = batch * time;
             Tensor dHidden = grad_outputs[0] is { IsInvalid: false } gh ? gh.contiguous() : zeros_like(h[layers - 1]);
-            Tensor dContexts = grad_outputs[1] is { IsInvalid: false } gc ? gc.clone() : zeros_like(contextsIn);
+            Tensor dContexts = grad_outputs[1] is { IsInvalid: false } gc ? gc.clone() : zeros_like(contextsOut);
+            Tensor contextsIn = cat(new[] { c0.unsqueeze(1), contextsOut.narrow(1, 0, time - 1) }, 1);
 
             // Everything that does not depend on the gradient through the context, for all positions at once.
-            // r_l = d h_l / d a_l: the ReLU mask times the dropout mask; overwritten in place by d a_l in the loop.
+            // r_l = d h_l / d a_l = [h_l > 0] / (1 - p) (ReLU and dropout); overwritten in place by d a_l in the loop.
             var r = new Tensor[layers];
             for (int l = 0; l < layers; l++)
             {
-                Tensor positive = h[l].gt(0).to_type(h[l].dtype);
-                r[l] = masks[l] is { } m ? positive.mul_(m) : positive;
+                r[l] = h[l].sign();
+                if (settings.Dropout > 0)
+                {
+                    r[l].div_(1 - settings.Dropout);
+                }
             }
 
             Tensor u = gates.narrow(2, 0, c), f = gates.narrow(2, c, c), i = gates.narrow(2, 2 * c, c);
             // p = d [u, f_pre, i_pre] / d mixed, [B, T, 3, C]; overwritten in place by d gates in the loop.
             Tensor p = empty(batch, time, 3, c, dtype: gates.dtype, device: gates.device);
             p.select(2, 0).copy_(i);
-            p.select(2, 1).copy_(f).mul_(f.neg().add_(1)).mul_(contextsIn);
-            p.select(2, 2).copy_(i).mul_(i.neg().add_(1)).mul_(u);
+            p.select(2, 1).copy_(f).addcmul_(f, f, -1).mul_(contextsIn);
+            p.select(2, 2).copy_(i).addcmul_(i, i, -1).mul_(u);
 
             Tensor mean = mixed.mean(new long[] { -1 }, keepdim: true);
-            Tensor centered = mixed - mean;
-            Tensor rstd = centered.square().mean(new long[] { -1 }, keepdim: true).add_(LayerNormEps).rsqrt_();
-            Tensor xhat = centered.mul_(rstd);
+            Tensor xhat = mixed - mean;
+            Tensor rstd = xhat.square().mean(new long[] { -1 }, keepdim: true).add_(LayerNormEps).rsqrt_();
+            xhat.mul_(rstd);
             Tensor normed = xhat * gamma + beta;
-            Tensor pass = normed.ge(NewLlmModel.ContextClampMin).logical_and_(normed.le(NewLlmModel.ContextClampMax)).to_type(normed.dtype);
+            Tensor pass = normed.abs_().le(NewLlmModel.ContextClampMax).to_type(normed.dtype);
             Tensor passGamma = pass * gamma;
+            Tensor dInitial = empty_like(c0);
 
-            Tensor? dInitial = null;
-            for (long t = time - 1; t >= 0; t--)
+            RowParallel.For(batch, (first, count) =>
             {
-                using var scope = NewDisposeScope();
-                Tensor dc = dContexts.select(1, t);
-                Tensor xt = xhat.select(1, t);
-                Tensor dxhat = dc * passGamma.select(1, t);
-                Tensor meanD = dxhat.mean(new long[] { -1 }, keepdim: true);
-                Tensor meanDx = (dxhat * xt).mean(new long[] { -1 }, keepdim: true);
-                Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rstd.select(1, t));
-                Tensor dg = p.select(1, t).mul_(dm.unsqueeze(1)).view(batch, 3 * c);
-                Tensor dh = dHidden.select(1, t).addmm(dg, wh);
-                for (int l = layers - 1; l >= 1; l--)
+                using var rowsScope = NewDisposeScope();
+                Tensor Rows(Tensor x) => x.narrow(0, first, count);
+                Tensor dcr = Rows(dContexts), xr = Rows(xhat), pgr = Rows(passGamma), rsr = Rows(rstd), pr = Rows(p), dhr = Rows(dHidden), fr = Rows(f);
+                var rr = r.Select(Rows).ToArray();
+                for (long t = time - 1; t >= 0; t--)
                 {
-                    Tensor da = r[l].select(1, t).mul_(dh);
-                    dh = da.mm(w[l]);
-                }
+                    using var scope = NewDisposeScope();
+                    Tensor xt = xr.select(1, t);
+                    Tensor dxhat = dcr.select(1, t) * pgr.select(1, t);
+                    Tensor meanD = dxhat.mean(new long[] { -1 }, keepdim: true);
+                    Tensor meanDx = (dxhat * xt).mean(new long[] { -1 }, keepdim: true);
+                    Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rsr.select(1, t));
+                    Tensor dg = pr.select(1, t).mul_(dm.unsqueeze(1)).view(count, 3 * c);
+                    Tensor dh = dhr.select(1, t).addmm(dg, wh);
+                    for (int l = layers - 1; l >= 1; l--)
+                    {
+                        dh = rr[l].select(1, t).mul_(dh).mm(w[l]);
+                    }
 
-                Tensor da1 = r[0].select(1, t).mul_(dh);
-                if (t > 0)
-                {
-                    dContexts.select(1, t - 1).addcmul_(dm, f.select(1, t), 1).addmm_(da1, wc);
+                    Tensor da1 = rr[0].select(1, t).mul_(dh);
+                    Tensor dPrevious = t > 0 ? dcr.select(1, t - 1) : Rows(dInitial).zero_();
+                    dPrevious.addcmul_(dm, fr.select(1, t), 1).addmm_(da1, wc);
                 }
-                else if (settings.InitialContextNeedsGrad)
-                {
-                    dInitial = (dm * f.select(1, 0)).addmm_(da1, wc).MoveToOuterDisposeScope();
-                }
-            }
+            });
 
             // Weight gradients: one product over all positions each.
             Tensor dGates = p.view(rows, 3 * c);
@@ -272,7 +280,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
 
             result.Add(null!);                 // settings
             result.Add(r[0]);                  // firstPre
-            result.Add(dInitial!);             // initial context
+            result.Add(settings.InitialContextNeedsGrad ? dInitial : null!);
             result.Add(dContextWeight);
             result.Add(dHeadWeight);
             result.Add(dHeadBias);
