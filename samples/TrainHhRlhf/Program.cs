@@ -25,11 +25,12 @@ tokenizerKind.AcceptOnlyFromAmong("word", "gpt2");
 var output = new Option<string?>("--output") { Description = "Output directory (default: checkpoints, or the resumed checkpoint's directory)." };
 var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint written by this program." };
 var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+var threads = new Option<int>("--threads") { Description = "CPU threads for torch (default: one per processor).", DefaultValueFactory = _ => Environment.ProcessorCount };
 var preference = new Option<bool>("--preference-accuracy") { Description = "Also report the share of test pairs whose chosen reply is more likely than the rejected one." };
 
 var root = new RootCommand("Train New-LLM on Anthropic HH-RLHF (the original train_hh_rlhf.py command line).")
 {
-    numLayers, maxSeqLength, subset, epochs, batchSize, learningRate, device, dataDir, tokenizerKind, output, resume, seed, preference,
+    numLayers, maxSeqLength, subset, epochs, batchSize, learningRate, device, dataDir, tokenizerKind, output, resume, seed, threads, preference,
 };
 
 root.SetAction(async (parse, cancellationToken) =>
@@ -58,6 +59,12 @@ return await parsed.InvokeAsync();
 async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 {
     TorchBackend.EnsureLoaded();
+    if (parse.GetValue(threads) < 1)
+    {
+        throw new ArgumentException($"--threads must be at least 1, not {parse.GetValue(threads)}.");
+    }
+
+    torch.set_num_threads(parse.GetValue(threads));
     HhRlhfSubset selected = ParseSubset(parse.GetValue(subset)!);
     string? resumePath = parse.GetValue(resume);
     CheckpointManifest? manifest = resumePath is null ? null : CheckpointFile.ReadManifest(resumePath);

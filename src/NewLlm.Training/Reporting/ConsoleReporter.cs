@@ -50,6 +50,11 @@ public sealed class ConsoleReporter : ITrainerCallback
         }
 
         Line($"Device: {context.DeviceName}");
+        if (context.DeviceName == "cpu")
+        {
+            Line($"CPU threads: {TorchSharp.torch.get_num_threads()}");
+        }
+
         Line($"Dataset: {context.TrainSequenceCount.ToString("N0", CultureInfo.InvariantCulture)} train / " +
              (context.ValidationSequenceCount is int v ? v.ToString("N0", CultureInfo.InvariantCulture) : "no") + $" validation sequences, {context.BatchesPerEpoch} batches per epoch");
         if (context.StartEpoch > 1)
