@@ -360,6 +360,8 @@ public sealed class Trainer : IDisposable
             int epoch = Context.Epoch + 1;
             Context.Epoch = epoch;
             Context.BatchIndex = batchesIntoEpoch;
+            Context.EpochTrainLoss = null;
+            Context.EpochTrainSeconds = null;
             Raise(c => c.OnEpochBegin(Context));
             var watch = Stopwatch.StartNew();
             bool cancelled = false;
@@ -413,6 +415,8 @@ public sealed class Trainer : IDisposable
             }
 
             double trainLoss = epochSums.MeanLoss;
+            Context.EpochTrainLoss = trainLoss;
+            Context.EpochTrainSeconds = trainSeconds;
             EvaluationMetrics? metrics = null;
             bool isBest = false;
             bool validate = validationData is not null && (epoch % Options.ValidateEveryEpochs == 0 || epoch == Options.Epochs || stepLimit);

@@ -70,6 +70,12 @@ public sealed class TrainerContext
     /// <summary>Epochs since the last improvement of validation loss (the early-stopping counter).</summary>
     public int EpochsWithoutImprovement { get; internal set; }
 
+    /// <summary>Token-weighted training loss of the current epoch's training pass, once it is over (null before).</summary>
+    public double? EpochTrainLoss { get; internal set; }
+
+    /// <summary>Wall time of the current epoch's training pass, once it is over (null before).</summary>
+    public double? EpochTrainSeconds { get; internal set; }
+
     /// <summary>Whether a stop was requested (by a callback or early stopping).</summary>
     public bool StopRequested => StopReason is not null;
 

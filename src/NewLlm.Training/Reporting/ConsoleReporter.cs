@@ -94,6 +94,10 @@ public sealed class ConsoleReporter : ITrainerCallback
     }
 
     /// <inheritdoc />
+    public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics) =>
+        CloseTrainingLine(context.EpochTrainSeconds, context.EpochTrainLoss);
+
+    /// <inheritdoc />
     public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint)
     {
         if (checkpoint.Kind == CheckpointKind.Best)
