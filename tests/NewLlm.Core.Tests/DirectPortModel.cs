@@ -11,14 +11,18 @@ namespace NewLlm.Core.Tests;
 /// </summary>
 internal static class DirectPortModel
 {
-    public static Tensor Forward(NewLlmModel model, Tensor ids)
+    public static Tensor Forward(NewLlmModel model, Tensor ids) => ForwardWithContexts(model, ids).Logits;
+
+    /// <summary>Logits [B, T, V] and the context after every position [B, T, C], from <paramref name="initialContext"/> (zeros when null).</summary>
+    public static (Tensor Logits, Tensor Contexts) ForwardWithContexts(NewLlmModel model, Tensor ids, Tensor? initialContext = null)
     {
         Dictionary<string, Tensor> p = model.state_dict();
         int layers = model.Options.NumLayers;
         double dropout = model.training ? model.Options.Dropout : 0.0;
         Tensor emb = p["token_embedding.weight"].index_select(0, ids.reshape(-1)).reshape(ids.shape[0], ids.shape[1], -1).transpose(0, 1);   // [T, B, E]
-        Tensor ctx = zeros(ids.shape[0], model.Options.ContextDim);
+        Tensor ctx = initialContext ?? zeros(ids.shape[0], model.Options.ContextDim);
         var logits = new List<Tensor>();
+        var contexts = new List<Tensor>();
         foreach (Tensor e in emb.unbind(0))
         {
             Tensor h = cat(new[] { e, ctx }, -1);
@@ -32,8 +36,9 @@ internal static class DirectPortModel
             Tensor f = sigmoid(F.linear(h, p["forget_gate.weight"], p["forget_gate.bias"]));
             Tensor g = sigmoid(F.linear(h, p["input_gate.weight"], p["input_gate.bias"]));
             ctx = clamp(F.layer_norm(f * ctx + g * cand, new long[] { model.Options.ContextDim }, p["context_norm.weight"], p["context_norm.bias"]), -10.0, 10.0);
+            contexts.Add(ctx);
         }
 
-        return stack(logits, 1);
+        return (stack(logits, 1), stack(contexts, 1));
     }
 }

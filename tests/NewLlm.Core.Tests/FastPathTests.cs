@@ -11,6 +11,7 @@ public class FastPathTests
     [InlineData(1, 3, 5, 37, 16, 24, 20)]
     [InlineData(2, 4, 9, 50, 12, 32, 8)]
     [InlineData(4, 2, 1, 11, 8, 8, 8)]
+    [InlineData(2, 70, 6, 30, 8, 16, 8)]   // enough rows for the time loops to split the batch across threads
     public void ForwardAndGradientsEqualDirectPort(int layers, int batch, int time, int vocab, int embed, int hidden, int context)
     {
         using var scope = NewDisposeScope();
@@ -25,11 +26,92 @@ public class FastPathTests
         Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
         Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
         Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, ids).reshape(-1, vocab), targets, ignore_index: 0));
-        foreach ((string name, Tensor g) in oracleGrads)
+        AssertClose(fastGrads, oracleGrads);
+    }
+
+    [Theory]
+    [InlineData(1, 3, 7, 0.3)]
+    [InlineData(3, 2, 5, 0.1)]
+    [InlineData(2, 1, 40, 0.5)]
+    [InlineData(1, 37, 4, 0.2)]
+    public void TrainingWithDropoutEqualsDirectPortWithTheSameSeed(int layers, int batch, int time, double dropout)
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(99 + layers);
+        const int vocab = 23;
+        using var model = new NewLlmModel(new NewLlmOptions { NumLayers = layers, VocabSize = vocab, EmbedDim = 12, HiddenDim = 16, ContextDim = 10, Dropout = dropout });
+        model.train();
+        Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
+        Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
+
+        torch.manual_seed(5);
+        Tensor fast = model.call(ids).detach();
+        torch.manual_seed(5);
+        Tensor oracle = DirectPortModel.Forward(model, ids).detach();
+        float forwardDiff = (fast - oracle).abs().max().item<float>();
+        Assert.True(forwardDiff <= 1e-5f, $"the forward differs from the direct port's by {forwardDiff:E3}: the dropout masks differ");
+
+        torch.manual_seed(6);
+        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
+        torch.manual_seed(6);
+        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, ids).reshape(-1, vocab), targets, ignore_index: 0));
+        AssertClose(fastGrads, oracleGrads);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 33)]
+    [InlineData(2, 3, 6)]
+    public void ContextsAndInitialStateGetTheDirectPortsGradients(int layers, int batch, int time)
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(31 + layers);
+        const int vocab = 19;
+        using var model = new NewLlmModel(new NewLlmOptions { NumLayers = layers, VocabSize = vocab, EmbedDim = 8, HiddenDim = 12, ContextDim = 6, Dropout = 0 });
+        Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
+        Tensor start = (randn(batch, 6) * 3).requires_grad_();
+        Tensor logitWeights = randn(batch, time, vocab);
+        Tensor contextWeights = randn(batch, time, 6);
+
+        // A loss that reads both outputs, so the gradient flows into the contexts from outside too.
+        Tensor Loss(Tensor logits, Tensor contexts) => (logits * logitWeights).sum() + (contexts * contexts * contextWeights).sum();
+
+        model.zero_grad();
+        using NewLlmForwardResult fast = model.ForwardWithContexts(ids, new NewLlmState(start));
+        Loss(fast.Logits, fast.Contexts).backward();
+        Dictionary<string, Tensor> fastGrads = Snapshot(model);
+        Tensor fastStartGrad = start.grad!.clone();
+
+        start.grad!.zero_();
+        model.zero_grad();
+        (Tensor logits, Tensor contexts) = DirectPortModel.ForwardWithContexts(model, ids, start);
+        Assert.True((fast.Logits - logits).abs().max().item<float>() <= 1e-5f);
+        Assert.True((fast.Contexts - contexts).abs().max().item<float>() <= 1e-5f);
+        Loss(logits, contexts).backward();
+        AssertClose(fastGrads, Snapshot(model));
+        double startDiff = (fastStartGrad - start.grad!).abs().max().item<float>();
+        Assert.True(startDiff <= 1e-4, $"gradient of the initial state differs by {startDiff:E3}");
+    }
+
+    [Fact]
+    public void SaturatedContextsStopTheGradientLikeClamp()
+    {
+        // Large weights drive the LayerNorm output beyond the clamp, so the clamp mask matters.
+        using var scope = NewDisposeScope();
+        torch.manual_seed(3);
+        const int vocab = 17;
+        using var model = new NewLlmModel(new NewLlmOptions { NumLayers = 1, VocabSize = vocab, EmbedDim = 8, HiddenDim = 16, ContextDim = 4, Dropout = 0 });
+        using (torch.no_grad())
         {
-            double diff = (fastGrads[name] - g).abs().max().item<float>();
-            Assert.True(diff <= 1e-4, $"gradient of {name} differs by {diff:E3}");
+            model.get_parameter("context_norm.weight")!.mul_(30);
         }
+
+        Tensor ids = randint(0, vocab, new long[] { 3, 8 }, dtype: ScalarType.Int64);
+        Tensor targets = randint(0, vocab, new long[] { 24 }, dtype: ScalarType.Int64);
+        Tensor contexts = model.ForwardWithContexts(ids).Contexts;
+        Assert.True(contexts.abs().eq(10).any().item<bool>(), "no context was clamped");
+        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets));
+        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, ids).reshape(-1, vocab), targets));
+        AssertClose(fastGrads, oracleGrads);
     }
 
     [Fact]
@@ -52,6 +134,21 @@ public class FastPathTests
     {
         model.zero_grad();
         loss().backward();
-        return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad is null ? zeros_like(p.parameter) : p.parameter.grad.clone());
+        return Snapshot(model);
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(NewLlmModel model) =>
+        model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad is null ? zeros_like(p.parameter) : p.parameter.grad.clone());
+
+    private static void AssertClose(Dictionary<string, Tensor> fastGrads, Dictionary<string, Tensor> oracleGrads)
+    {
+        Assert.Equal(oracleGrads.Count, fastGrads.Count);
+        foreach ((string name, Tensor g) in oracleGrads)
+        {
+            // 1e-4 absolute, relative to the largest entry once gradients exceed 1 (float sums over long sequences).
+            double diff = (fastGrads[name] - g).abs().max().item<float>();
+            double largest = g.abs().max().item<float>();
+            Assert.True(diff <= 1e-4 * Math.Max(1.0, largest), $"gradient of {name} differs by {diff:E3} (largest entry {largest:E3})");
+        }
     }
 }

@@ -360,9 +360,20 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
         Linear first = fnnLinears[0];
         Tensor wEmbed = first.weight!.narrow(1, 0, e);
-        Tensor wContext = first.weight!.narrow(1, e, c).t();
         Tensor heads = cat(new[] { contextUpdate.weight!, forgetGate.weight!, inputGate.weight! }, 0);
         Tensor headsBias = cat(new[] { contextUpdate.bias!, forgetGate.bias!, inputGate.bias! }, 0);
+        if (torch.is_grad_enabled())
+        {
+            // Training: the recurrence is one autograd node with a hand-written backward through time.
+            Tensor pre = F.linear(tokenEmbedding.call(ids), wEmbed, first.bias);   // [batch, time, hidden]
+            Tensor start = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
+            var deeper = fnnLinears.Skip(1).Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToList();
+            (Tensor hiddenStates, Tensor contextStates) = RecurrenceFunction.Apply(
+                training ? Options.Dropout : 0.0, pre, start, first.weight!.narrow(1, e, c), heads, headsBias, contextNorm.weight!, contextNorm.bias!, deeper);
+            return (tokenOutput.call(hiddenStates), keepContexts ? contextStates : null);
+        }
+
+        Tensor wContext = first.weight!.narrow(1, e, c).t();
 
         // [time, batch, embed] -> the embedding's share of layer 1 for every position in one product.
         Tensor embedded = tokenEmbedding.call(ids.t());

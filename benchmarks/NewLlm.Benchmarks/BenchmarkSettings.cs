@@ -1,0 +1,100 @@
+using System.Globalization;
+
+namespace NewLlm.Benchmarks;
+
+/// <summary>Command-line settings of the benchmark.</summary>
+internal sealed record BenchmarkSettings
+{
+    /// <summary>Batch sizes to measure (each with every layer count).</summary>
+    public List<int> Batches { get; } = new();
+
+    /// <summary>Layer counts to measure.</summary>
+    public List<int> Layers { get; } = new();
+
+    /// <summary>Sequence length including the shifted target (T-1 positions are trained).</summary>
+    public int Seq { get; set; } = 128;
+
+    /// <summary>Vocabulary size.</summary>
+    public int Vocab { get; set; } = 1000;
+
+    /// <summary>Timed steps after one warm-up step.</summary>
+    public int Steps { get; set; } = 3;
+
+    /// <summary>Intra-op threads of libtorch.</summary>
+    public int Threads { get; set; } = 2;
+
+    /// <summary>Dropout of the model (training mode).</summary>
+    public double Dropout { get; set; } = 0.1;
+
+    /// <summary>Whether the PyTorch reference is skipped.</summary>
+    public bool SkipReference { get; set; }
+
+    /// <summary>Whether the direct port is skipped.</summary>
+    public bool SkipDirect { get; set; }
+
+    /// <summary>How many times each configuration is repeated (the median is reported too).</summary>
+    public int Repeats { get; set; } = 1;
+
+    public const string Usage =
+        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct]\n" +
+        "Defaults: --batch 256 --layers 1 --layers 4 --seq 128 --vocab 1000 --steps 3 --threads 2 --dropout 0.1 --repeats 1";
+
+    /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with the usage on a bad one.</summary>
+    public static BenchmarkSettings Parse(string[] args)
+    {
+        var s = new BenchmarkSettings();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            string Next()
+            {
+                if (i + 1 >= args.Length)
+                {
+                    throw new ArgumentException($"Option {name} needs a value.\n{Usage}");
+                }
+
+                return args[++i];
+            }
+
+            int NextInt() => int.TryParse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
+                ? v
+                : throw new ArgumentException($"Option {name} needs a positive integer.\n{Usage}");
+
+            switch (name)
+            {
+                case "--batch": s.Batches.Add(NextInt()); break;
+                case "--layers": s.Layers.Add(NextInt()); break;
+                case "--seq": s.Seq = NextInt(); break;
+                case "--vocab": s.Vocab = NextInt(); break;
+                case "--steps": s.Steps = NextInt(); break;
+                case "--threads": s.Threads = NextInt(); break;
+                case "--repeats": s.Repeats = NextInt(); break;
+                case "--dropout":
+                    s.Dropout = double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && p >= 0 && p < 1
+                        ? p
+                        : throw new ArgumentException($"Option --dropout needs a value in [0, 1).\n{Usage}");
+                    break;
+                case "--skip-reference": s.SkipReference = true; break;
+                case "--skip-direct": s.SkipDirect = true; break;
+                default: throw new ArgumentException($"Unknown option '{name}'.\n{Usage}");
+            }
+        }
+
+        if (s.Batches.Count == 0)
+        {
+            s.Batches.Add(256);
+        }
+
+        if (s.Layers.Count == 0)
+        {
+            s.Layers.AddRange(new[] { 1, 4 });
+        }
+
+        if (s.Seq < 2)
+        {
+            throw new ArgumentException("Option --seq must be at least 2 (one input and one target position).");
+        }
+
+        return s;
+    }
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace NewLlm.Benchmarks;
+
+/// <summary>
+/// One training step exactly as the reference's <c>bench</c> command: zero_grad, forward in training mode,
+/// next-token cross-entropy with PAD id 0 ignored, backward, clip_grad_norm 1.0, Adam lr 8e-4.
+/// </summary>
+internal static class TrainingStepBenchmark
+{
+    public const double LearningRate = 8e-4;
+    public const double ClipNorm = 1.0;
+
+    /// <summary>Runs one warm-up step and <paramref name="steps"/> timed steps; returns seconds per step.</summary>
+    /// <param name="model">The model (its parameters are trained; put in training mode here).</param>
+    /// <param name="forward">The forward to time: ids [B, T-1] -> logits [B, T-1, V].</param>
+    /// <param name="batch">Batch size.</param>
+    /// <param name="seq">Sequence length including the target shift.</param>
+    /// <param name="steps">Timed steps.</param>
+    /// <param name="seed">Seed of the ids.</param>
+    public static double Measure(NewLlmModel model, Func<Tensor, Tensor> forward, int batch, int seq, int steps, long seed = 1)
+    {
+        int vocab = model.Options.VocabSize;
+        using var generator = new Generator((ulong)seed);
+        using Tensor ids = randint(4, vocab, new long[] { batch, seq }, dtype: ScalarType.Int64, generator: generator);
+        using Tensor x = ids.narrow(1, 0, seq - 1).contiguous();
+        using Tensor y = ids.narrow(1, 1, seq - 1).reshape(-1);
+        model.train();
+        var parameters = model.parameters().ToList();
+        using var adam = torch.optim.Adam(parameters, lr: LearningRate);
+
+        double Step()
+        {
+            using var scope = NewDisposeScope();
+            adam.zero_grad();
+            Tensor logits = forward(x);
+            Tensor loss = F.cross_entropy(logits.reshape(-1, vocab), y, ignore_index: 0);
+            loss.backward();
+            nn.utils.clip_grad_norm_(parameters, ClipNorm);
+            adam.step();
+            return loss.item<float>();
+        }
+
+        double first = Step();   // warm-up
+        if (!double.IsFinite(first))
+        {
+            throw new InvalidOperationException($"The warm-up loss is {first}.");
+        }
+
+        var watch = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++)
+        {
+            Step();
+        }
+
+        return watch.Elapsed.TotalSeconds / steps;
+    }
+}

@@ -1,0 +1,116 @@
+// Continues a conversation in the HH-RLHF format ("Human: ... Assistant: ...") with a trained checkpoint.
+// The model reads and writes one token at a time, carrying only its context vector: memory per token is constant.
+//   dotnet run --project samples/Chat -- --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --temperature 0.8 --top-k 40
+using System.CommandLine;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using NewLlm;
+using NewLlm.Data;
+using NewLlm.Generation;
+using NewLlm.Training.Checkpoints;
+
+var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by TrainHhRlhf or a Trainer.", Required = true };
+var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 0.8 };
+var topK = new Option<int>("--top-k", "--top_k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 40 };
+var topP = new Option<double>("--top-p", "--top_p") { Description = "Nucleus sampling mass.", DefaultValueFactory = _ => 0.95 };
+var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token." };
+var maxTokens = new Option<int>("--max-tokens", "--max_tokens") { Description = "Most tokens per reply.", DefaultValueFactory = _ => 64 };
+var seed = new Option<int?>("--seed") { Description = "Seed of the sampler." };
+var prompt = new Option<string[]>("--prompt") { Description = "Human turns to send in order (non-interactive); read from standard input when absent.", AllowMultipleArgumentsPerToken = true };
+
+var root = new RootCommand("Chat with a New-LLM checkpoint in the HH-RLHF format.") { checkpoint, temperature, topK, topP, greedy, maxTokens, seed, prompt };
+root.SetAction(parse =>
+{
+    try
+    {
+        return Run(parse);
+    }
+    catch (Exception ex)
+    {
+        string message = ex is OptionsValidationException v ? string.Join(" ", v.Failures) : ex.Message;
+        Console.Error.WriteLine($"error: {message.ReplaceLineEndings(" ")}");
+        return 1;
+    }
+});
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
+{
+    Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see --help)");
+    return 1;
+}
+
+return parsed.Invoke();
+
+int Run(ParseResult parse)
+{
+    string path = parse.GetValue(checkpoint)!;
+    NewLlmModel model = CheckpointFile.LoadModel(path);
+    DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? throw new InvalidDataException($"{path}: the checkpoint holds no tokenizer.");
+    var options = new GenerationOptions
+    {
+        Greedy = parse.GetValue(greedy),
+        Temperature = parse.GetValue(temperature),
+        TopK = parse.GetValue(topK),
+        TopP = parse.GetValue(topP),
+        MaxNewTokens = parse.GetValue(maxTokens),
+        Seed = parse.GetValue(seed),
+    };
+    int[] humanTag = tokenizer.Encode("Human:").ToArray();
+    options.StopSequences.Add(humanTag);
+    options.StopSequences.Add([tokenizer.EosId]);
+    options.Validate();
+
+    var generator = new NewLlmGenerator(model);
+    using var session = new GenerationSession(model);
+    session.Feed(tokenizer.BosId);
+    int turnIndex = 0;
+    bool humanTagFed = false; // the model itself wrote "Human:" when its last reply stopped there
+    IEnumerable<string> turns = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadTurns();
+    Console.WriteLine($"Loaded {path} ({model.ParameterCount:N0} parameters, {tokenizer.Kind} tokenizer). Empty line or Ctrl+D ends.");
+    foreach (string turn in turns)
+    {
+        string text = Regex.Replace(turn, @"\s+", " ").Trim();
+        if (text.Length == 0)
+        {
+            break;
+        }
+
+        Console.WriteLine($"Human: {text}");
+        string input = (humanTagFed ? string.Empty : "Human: ") + text + " Assistant:";
+        int[] inputIds = tokenizer.Encode(input).ToArray();
+        options.Seed = parse.GetValue(seed) is int baseSeed ? baseSeed + turnIndex++ : null; // a fresh draw each turn
+        long before = session.TokensSeen;
+        var reply = new List<int>();
+        foreach (int token in generator.Generate(inputIds, options, session))
+        {
+            reply.Add(token);
+        }
+
+        // Tokens the session read beyond the input and the reply are the stop sequence that ended it.
+        long stopLength = session.TokensSeen - before - inputIds.Length - reply.Count;
+        humanTagFed = stopLength == humanTag.Length && humanTag.Length > 0;
+        Console.WriteLine($"Assistant: {tokenizer.Decode(reply).Trim()}");
+        Console.WriteLine($"  ({session.TokensSeen} tokens read so far; state: one context vector of {model.Options.ContextDim} numbers)");
+    }
+
+    return 0;
+}
+
+static IEnumerable<string> ReadTurns()
+{
+    while (true)
+    {
+        if (!Console.IsInputRedirected)
+        {
+            Console.Write("> ");
+        }
+
+        string? line = Console.ReadLine();
+        if (line is null)
+        {
+            yield break;
+        }
+
+        yield return line;
+    }
+}

@@ -1,0 +1,37 @@
+// A training run composed in code with a user-written callback that stops once validation perplexity is low enough.
+//   dotnet run --project samples/CustomCallback -- ../shared/hh-rlhf-mini
+using NewLlm;
+using NewLlm.Data;
+using NewLlm.Training;
+using NewLlm.Training.Callbacks;
+using NewLlm.Training.Metrics;
+using NewLlm.Training.Reporting;
+
+string dataDirectory = args.Length > 0 ? args[0] : "../shared/hh-rlhf-mini";
+var train = await HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Train);
+var test = await HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
+var tokenizer = WordLevelTokenizer.Build(train.GetNormalizedChosenTexts(), vocabularySize: 1000);
+var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = 64 };
+var trainCorpus = TokenizedCorpus.Build(train.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
+var testCorpus = TokenizedCorpus.Build(test.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
+
+var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize, EmbedDim = 64, HiddenDim = 128, ContextDim = 64 });
+var options = new TrainerOptions { ModelName = "custom", Epochs = 3, BatchSize = 64, OutputDirectory = "custom-run" };
+var callbacks = new ITrainerCallback[] { new ConsoleReporter(), new StopAtPerplexity(target: 150) };
+
+using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, callbacks);
+TrainingResult result = await trainer.TrainAsync();
+Console.WriteLine($"{result.Outcome} after {result.EpochsCompleted} epochs: {result.Message}");
+
+/// <summary>Stops training as soon as validation perplexity is at or below a target.</summary>
+internal sealed class StopAtPerplexity(double target) : ITrainerCallback
+{
+    public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics)
+    {
+        Console.WriteLine($"  [StopAtPerplexity] PPL {metrics.Perplexity:F1}, {metrics.BitsPerByte:F3} bits/byte (target {target})");
+        if (metrics.Perplexity <= target)
+        {
+            context.RequestStop($"validation perplexity {metrics.Perplexity:F1} reached the target {target}");
+        }
+    }
+}

@@ -1,0 +1,310 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace NewLlm;
+
+/// <summary>
+/// The recurrent part of <see cref="NewLlmModel"/> as one autograd node with a hand-written backward through time.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Inputs, in order (see <see cref="Apply"/>): the settings, the first layer's pre-activation without its context
+/// share <c>X1</c> [B, T, H] (embedding share plus bias, computed outside for all positions in one product), the
+/// initial context <c>c0</c> [B, C], the first layer's context weight <c>Wc</c> [H, C], the fused head weight
+/// <c>Wh</c> [3C, H] (rows: context_update, forget_gate, input_gate) and bias [3C], the LayerNorm weight and bias
+/// [C], then the weight [H, H] and bias [H] of every further FNN layer. Outputs: the last layer's hidden states
+/// [B, T, H] (after dropout) and the context after every position [B, T, C].
+/// </para>
+/// <para>
+/// Per position t, with dropout masks drawn before the loop in the same order (and with the same random draws) as
+/// the original's per-position <c>F.dropout</c> calls:
+/// <code>
+/// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
+/// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
+/// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
+/// </code>
+/// The backward keeps only two (plus one per further layer) matrix products per position in the sequential loop;
+/// everything that does not depend on the gradient flowing back through the context (activation derivatives,
+/// LayerNorm statistics, clamp masks) is computed for all positions at once before it, and every weight gradient is
+/// one large product over all positions after it.
+/// </para>
+/// </remarks>
+internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<RecurrenceFunction>
+{
+    private const string SettingsKey = "settings";
+    private const double LayerNormEps = 1e-5;
+
+    /// <inheritdoc/>
+    public override string Name => "NewLlmRecurrence";
+
+    /// <summary>Runs the recurrence, recording one node in the autograd graph when gradients are needed.</summary>
+    /// <returns>The hidden states [B, T, H] of the last layer and the contexts [B, T, C] after every position.</returns>
+    public static (Tensor Hidden, Tensor Contexts) Apply(
+        double dropout,
+        Tensor firstPre,
+        Tensor initialContext,
+        Tensor contextWeight,
+        Tensor headWeight,
+        Tensor headBias,
+        Tensor normWeight,
+        Tensor normBias,
+        IReadOnlyList<(Tensor Weight, Tensor Bias)> deeperLayers)
+    {
+        var args = new List<object>
+        {
+            new Settings(dropout, deeperLayers.Count + 1, initialContext.requires_grad),
+            firstPre, initialContext, contextWeight, headWeight, headBias, normWeight, normBias,
+        };
+        foreach ((Tensor weight, Tensor bias) in deeperLayers)
+        {
+            args.Add(weight);
+            args.Add(bias);
+        }
+
+        List<Tensor> outputs = apply(args.ToArray());
+        return (outputs[0], outputs[1]);
+    }
+
+    /// <inheritdoc/>
+    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var settings = (Settings)vars[0];
+        Tensor x1 = (Tensor)vars[1];
+        Tensor c0 = (Tensor)vars[2];
+        Tensor wc = (Tensor)vars[3];
+        Tensor wh = (Tensor)vars[4];
+        Tensor bh = (Tensor)vars[5];
+        Tensor gamma = (Tensor)vars[6];
+        Tensor beta = (Tensor)vars[7];
+        int layers = settings.Layers;
+        var w = new Tensor[layers];
+        var b = new Tensor[layers];
+        for (int l = 1; l < layers; l++)
+        {
+            w[l] = (Tensor)vars[8 + (2 * (l - 1))];
+            b[l] = (Tensor)vars[9 + (2 * (l - 1))];
+        }
+
+        long batch = x1.shape[0], time = x1.shape[1], hidden = x1.shape[2], c = c0.shape[1];
+        var options = (x1.dtype, x1.device);
+
+        // Hidden states of every layer (after dropout), B-major so that the output needs no transpose.
+        var h = new Tensor[layers];
+        h[0] = x1.clone();
+        for (int l = 1; l < layers; l++)
+        {
+            h[l] = b[l].expand(batch, time, hidden).contiguous();
+        }
+
+        Tensor[]? masks = null;
+        if (settings.Dropout > 0)
+        {
+            // Same draws, in the same order, as F.dropout on each [B, H] activation per position and layer.
+            masks = new Tensor[layers];
+            for (int l = 0; l < layers; l++)
+            {
+                masks[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
+            }
+
+            for (long t = 0; t < time; t++)
+            {
+                for (int l = 0; l < layers; l++)
+                {
+                    masks[l].select(1, t).bernoulli_(1 - settings.Dropout);
+                }
+            }
+
+            foreach (Tensor m in masks)
+            {
+                m.div_(1 - settings.Dropout);
+            }
+        }
+
+        Tensor gates = bh.expand(batch, time, 3 * c).contiguous();   // [u, f, i] after the loop: f and i after sigmoid
+        Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
+        Tensor contextsOut = empty(batch, time, c, dtype: options.dtype, device: options.device);
+        Tensor wcT = wc.t();
+        Tensor whT = wh.t();
+        var wT = new Tensor[layers];
+        for (int l = 1; l < layers; l++)
+        {
+            wT[l] = w[l].t();
+        }
+
+        long[] normalizedShape = { c };
+        RowParallel.For(batch, (first, count) =>
+        {
+            using var rowsScope = NewDisposeScope();
+            Tensor Rows(Tensor x) => x.narrow(0, first, count);
+            var hr = h.Select(Rows).ToArray();
+            var mr = masks?.Select(Rows).ToArray();
+            Tensor gr = Rows(gates), mixr = Rows(mixed), outr = Rows(contextsOut);
+            Tensor context = Rows(c0);
+            for (long t = 0; t < time; t++)
+            {
+                using var scope = NewDisposeScope();
+                Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
+                if (mr is not null)
+                {
+                    ht.mul_(mr[0].select(1, t));
+                }
+
+                for (int l = 1; l < layers; l++)
+                {
+                    Tensor next = hr[l].select(1, t).addmm_(ht, wT[l]).relu_();
+                    if (mr is not null)
+                    {
+                        next.mul_(mr[l].select(1, t));
+                    }
+
+                    ht = next;
+                }
+
+                Tensor g = gr.select(1, t).addmm_(ht, whT);
+                g.narrow(1, c, 2 * c).sigmoid_();
+                Tensor m = mixr.select(1, t).copy_(g.narrow(1, 0, c)).mul_(g.narrow(1, 2 * c, c)).addcmul_(g.narrow(1, c, c), context, 1);
+                Tensor nextContext = outr.select(1, t);
+                nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+                context = nextContext.MoveToOuterDisposeScope();
+            }
+        });
+
+        // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
+        // mask passed, and the mask's value there is 1 / (1 - p).
+        var saved = new List<Tensor> { c0, contextsOut, gates, mixed, wc, wh, gamma, beta };
+        for (int l = 0; l < layers; l++)
+        {
+            saved.Add(h[l]);
+            saved.Add(l == 0 ? wc : w[l]);
+        }
+
+        ctx.save_for_backward(saved);
+        ctx.save_data(SettingsKey, settings);
+
+        // Unused outputs get no gradient (null) rather than zeros: TorchSharp materialises zeros from a cache of
+        // the outputs that a dispose scope around the forward may already have freed.
+        ctx.set_materialize_grads(false);
+
+        // Views, so that the outputs are distinct from the saved buffers.
+        return new List<Tensor> { h[layers - 1].view(batch, time, hidden), contextsOut.view(batch, time, c) };
+    }
+
+    /// <inheritdoc/>
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        var settings = (Settings)ctx.get_data(SettingsKey);
+        int layers = settings.Layers;
+        var result = new List<Tensor>();
+        using (var outer = NewDisposeScope())
+        {
+            List<Tensor> saved = ctx.get_saved_variables();
+            Tensor c0 = saved[0], contextsOut = saved[1], gates = saved[2], mixed = saved[3], wc = saved[4], wh = saved[5], gamma = saved[6], beta = saved[7];
+            var h = new Tensor[layers];
+            var w = new Tensor[layers];
+            for (int l = 0; l < layers; l++)
+            {
+                h[l] = saved[8 + (2 * l)];
+                w[l] = saved[9 + (2 * l)];
+            }
+
+            long batch = h[0].shape[0], time = h[0].shape[1], hidden = h[0].shape[2], c = c0.shape[1];
+            long rows = batch * time;
+            Tensor dHidden = grad_outputs[0] is { IsInvalid: false } gh ? gh.contiguous() : zeros_like(h[layers - 1]);
+            Tensor dContexts = grad_outputs[1] is { IsInvalid: false } gc ? gc.clone() : zeros_like(contextsOut);
+            Tensor contextsIn = cat(new[] { c0.unsqueeze(1), contextsOut.narrow(1, 0, time - 1) }, 1);
+
+            // Everything that does not depend on the gradient through the context, for all positions at once.
+            // r_l = d h_l / d a_l = [h_l > 0] / (1 - p) (ReLU and dropout); overwritten in place by d a_l in the loop.
+            var r = new Tensor[layers];
+            for (int l = 0; l < layers; l++)
+            {
+                r[l] = h[l].sign();
+                if (settings.Dropout > 0)
+                {
+                    r[l].div_(1 - settings.Dropout);
+                }
+            }
+
+            Tensor u = gates.narrow(2, 0, c), f = gates.narrow(2, c, c), i = gates.narrow(2, 2 * c, c);
+            // p = d [u, f_pre, i_pre] / d mixed, [B, T, 3, C]; overwritten in place by d gates in the loop.
+            Tensor p = empty(batch, time, 3, c, dtype: gates.dtype, device: gates.device);
+            p.select(2, 0).copy_(i);
+            p.select(2, 1).copy_(f).addcmul_(f, f, -1).mul_(contextsIn);
+            p.select(2, 2).copy_(i).addcmul_(i, i, -1).mul_(u);
+
+            Tensor mean = mixed.mean(new long[] { -1 }, keepdim: true);
+            Tensor xhat = mixed - mean;
+            Tensor rstd = xhat.square().mean(new long[] { -1 }, keepdim: true).add_(LayerNormEps).rsqrt_();
+            xhat.mul_(rstd);
+            Tensor normed = xhat * gamma + beta;
+            Tensor pass = normed.abs_().le(NewLlmModel.ContextClampMax).to_type(normed.dtype);
+            Tensor passGamma = pass * gamma;
+            Tensor dInitial = empty_like(c0);
+
+            RowParallel.For(batch, (first, count) =>
+            {
+                using var rowsScope = NewDisposeScope();
+                Tensor Rows(Tensor x) => x.narrow(0, first, count);
+                Tensor dcr = Rows(dContexts), xr = Rows(xhat), pgr = Rows(passGamma), rsr = Rows(rstd), pr = Rows(p), dhr = Rows(dHidden), fr = Rows(f);
+                var rr = r.Select(Rows).ToArray();
+                for (long t = time - 1; t >= 0; t--)
+                {
+                    using var scope = NewDisposeScope();
+                    Tensor xt = xr.select(1, t);
+                    Tensor dxhat = dcr.select(1, t) * pgr.select(1, t);
+                    Tensor meanD = dxhat.mean(new long[] { -1 }, keepdim: true);
+                    Tensor meanDx = (dxhat * xt).mean(new long[] { -1 }, keepdim: true);
+                    Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rsr.select(1, t));
+                    Tensor dg = pr.select(1, t).mul_(dm.unsqueeze(1)).view(count, 3 * c);
+                    Tensor dh = dhr.select(1, t).addmm(dg, wh);
+                    for (int l = layers - 1; l >= 1; l--)
+                    {
+                        dh = rr[l].select(1, t).mul_(dh).mm(w[l]);
+                    }
+
+                    Tensor da1 = rr[0].select(1, t).mul_(dh);
+                    Tensor dPrevious = t > 0 ? dcr.select(1, t - 1) : Rows(dInitial).zero_();
+                    dPrevious.addcmul_(dm, fr.select(1, t), 1).addmm_(da1, wc);
+                }
+            });
+
+            // Weight gradients: one product over all positions each.
+            Tensor dGates = p.view(rows, 3 * c);
+            Tensor dHeadWeight = dGates.t().mm(h[layers - 1].view(rows, hidden));
+            Tensor dHeadBias = dGates.sum(new long[] { 0 });
+            Tensor dContextWeight = r[0].view(rows, hidden).t().mm(contextsIn.view(rows, c));
+            Tensor dNormed = dContexts.mul_(pass);
+            Tensor dGamma = (dNormed * xhat).view(rows, c).sum(new long[] { 0 });
+            Tensor dBeta = dNormed.view(rows, c).sum(new long[] { 0 });
+
+            result.Add(null!);                 // settings
+            result.Add(r[0]);                  // firstPre
+            result.Add(settings.InitialContextNeedsGrad ? dInitial : null!);
+            result.Add(dContextWeight);
+            result.Add(dHeadWeight);
+            result.Add(dHeadBias);
+            result.Add(dGamma);
+            result.Add(dBeta);
+            for (int l = 1; l < layers; l++)
+            {
+                Tensor da = r[l].view(rows, hidden);
+                result.Add(da.t().mm(h[l - 1].view(rows, hidden)));
+                result.Add(da.sum(new long[] { 0 }));
+            }
+
+            foreach (Tensor? g in result)
+            {
+                g?.MoveToOuterDisposeScope();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>What the function needs besides tensors.</summary>
+    /// <param name="Dropout">Dropout probability; 0 when not training.</param>
+    /// <param name="Layers">Number of FNN layers.</param>
+    /// <param name="InitialContextNeedsGrad">Whether a gradient for the initial context is returned.</param>
+    private sealed record Settings(double Dropout, int Layers, bool InitialContextNeedsGrad);
+}

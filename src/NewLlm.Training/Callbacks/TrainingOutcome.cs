@@ -1,0 +1,20 @@
+namespace NewLlm.Training.Callbacks;
+
+/// <summary>How a training run ended.</summary>
+public enum TrainingOutcome
+{
+    /// <summary>All epochs were trained.</summary>
+    Completed,
+
+    /// <summary>Early stopping ended the run.</summary>
+    StoppedEarly,
+
+    /// <summary>A callback asked to stop.</summary>
+    StopRequested,
+
+    /// <summary>The step limit was reached.</summary>
+    StepLimitReached,
+
+    /// <summary>The cancellation token fired; a resumable checkpoint was written when an output directory is set.</summary>
+    Cancelled,
+}

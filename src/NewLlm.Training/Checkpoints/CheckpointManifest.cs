@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+
+namespace NewLlm.Training.Checkpoints;
+
+/// <summary>
+/// The JSON part of a checkpoint (<c>manifest.json</c> inside the zip container): format and version, model and
+/// trainer options, trainer state and history, callback states, tokenizer identity and the SHA-256 of every binary entry.
+/// </summary>
+public sealed class CheckpointManifest
+{
+    /// <summary>The format name every NewLlm training checkpoint carries.</summary>
+    public const string FormatName = "newllm-training-checkpoint";
+
+    /// <summary>The version this library writes and reads.</summary>
+    public const int CurrentVersion = 1;
+
+    /// <summary>Always <see cref="FormatName"/>.</summary>
+    public string Format { get; set; } = FormatName;
+
+    /// <summary>The container version.</summary>
+    public int Version { get; set; } = CurrentVersion;
+
+    /// <summary>When the checkpoint was written (UTC).</summary>
+    public DateTimeOffset CreatedUtc { get; set; }
+
+    /// <summary>Why it was written.</summary>
+    public CheckpointKind Kind { get; set; }
+
+    /// <summary>Name of the run.</summary>
+    public string ModelName { get; set; } = string.Empty;
+
+    /// <summary>Sizes of the model.</summary>
+    public NewLlmOptions ModelOptions { get; set; } = new();
+
+    /// <summary>The trainer options (schedules as descriptions).</summary>
+    public JsonObject TrainerOptions { get; set; } = new();
+
+    /// <summary>Trainer progress and history.</summary>
+    public TrainerStateSnapshot State { get; set; } = new();
+
+    /// <summary>States of callbacks implementing <see cref="Callbacks.ICheckpointStateful"/>, by key.</summary>
+    public Dictionary<string, JsonNode?> CallbackStates { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Kind of the tokenizer stored in <c>tokenizer.json</c>, or null when none is stored.</summary>
+    public string? TokenizerKind { get; set; }
+
+    /// <summary>Fingerprint of the stored tokenizer, or null.</summary>
+    public string? TokenizerFingerprint { get; set; }
+
+    /// <summary>SHA-256 (hex) of each binary entry, by entry name.</summary>
+    public Dictionary<string, string> EntryHashes { get; set; } = new(StringComparer.Ordinal);
+}

@@ -1,0 +1,131 @@
+using NewLlm.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace NewLlm.Training.Metrics;
+
+/// <summary>Computes token-weighted metrics of a model over a whole corpus (dropout off, no gradients).</summary>
+public static class Evaluator
+{
+    /// <summary>Loss, perplexity, accuracy and bits per byte over every non-PAD target of the corpus.</summary>
+    /// <param name="model">The model; put in evaluation mode, and back in training mode afterwards if it was.</param>
+    /// <param name="corpus">The corpus.</param>
+    /// <param name="batchSize">Sequences per forward pass.</param>
+    /// <param name="preferencePairs">Optional pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/>.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public static EvaluationMetrics Evaluate(NewLlmModel model, TokenizedCorpus corpus, int batchSize, TokenizedPreferencePairs? preferencePairs = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            var sums = new MetricAccumulator();
+            foreach (LanguageModelBatch batch in corpus.GetBatches(batchSize, shuffle: false, random: null))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                (Tensor inputs, Tensor targets) = ToTensors(batch, model.Device);
+                Tensor logits = model.call(inputs);
+                long vocab = logits.shape[2];
+                Tensor flatLogits = logits.reshape(-1, vocab);
+                Tensor flatTargets = targets.reshape(-1);
+                double nll = F.cross_entropy(flatLogits, flatTargets, ignore_index: corpus.PadId, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
+                Tensor mask = flatTargets.ne(corpus.PadId);
+                long correct = flatLogits.argmax(-1).eq(flatTargets).logical_and(mask).sum().item<long>();
+                long tokens = mask.sum().item<long>();
+                sums.Add(nll, correct, tokens, batch.ByteCount);
+            }
+
+            double? preference = preferencePairs is null ? null : PreferenceAccuracy(model, preferencePairs, corpus.PadId, batchSize, cancellationToken);
+            return sums.ToMetrics(preference);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    /// <summary>Share of pairs whose chosen text has a higher total log-likelihood than the rejected text (ties count as wrong).</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="pairs">Tokenized chosen/rejected pairs.</param>
+    /// <param name="padId">The PAD id (ignored targets).</param>
+    /// <param name="batchSize">Pairs per forward pass.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public static double PreferenceAccuracy(NewLlmModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(pairs);
+        if (pairs.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            int length = pairs.SequenceLength;
+            long preferred = 0;
+            for (int start = 0; start < pairs.Count; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = Math.Min(batchSize, pairs.Count - start);
+                var chosen = new long[n * length];
+                var rejected = new long[n * length];
+                for (int i = 0; i < n; i++)
+                {
+                    Copy(pairs.GetChosen(start + i), chosen.AsSpan(i * length, length), padId);
+                    Copy(pairs.GetRejected(start + i), rejected.AsSpan(i * length, length), padId);
+                }
+
+                using var scope = NewDisposeScope();
+                Tensor nllChosen = SequenceNll(model, chosen, n, length, padId);
+                Tensor nllRejected = SequenceNll(model, rejected, n, length, padId);
+                preferred += nllChosen.lt(nllRejected).sum().item<long>();
+            }
+
+            return (double)preferred / pairs.Count;
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    internal static (Tensor Inputs, Tensor Targets) ToTensors(LanguageModelBatch batch, Device device)
+    {
+        Tensor inputs = torch.tensor(batch.Inputs, new long[] { batch.BatchSize, batch.SequenceLength }, dtype: ScalarType.Int64);
+        Tensor targets = torch.tensor(batch.Targets, new long[] { batch.BatchSize, batch.SequenceLength }, dtype: ScalarType.Int64);
+        if (device.type != DeviceType.CPU)
+        {
+            inputs = inputs.to(device);
+            targets = targets.to(device);
+        }
+
+        return (inputs, targets);
+    }
+
+    private static void Copy(ReadOnlySpan<int> source, Span<long> destination, int padId)
+    {
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = i < source.Length ? source[i] : padId;
+        }
+    }
+
+    private static Tensor SequenceNll(NewLlmModel model, long[] ids, int n, int length, int padId)
+    {
+        Tensor all = torch.tensor(ids, new long[] { n, length }, dtype: ScalarType.Int64).to(model.Device);
+        Tensor inputs = all.narrow(1, 0, length - 1);
+        Tensor targets = all.narrow(1, 1, length - 1);
+        Tensor logits = model.call(inputs);
+        Tensor nll = F.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: padId, reduction: nn.Reduction.None);
+        return nll.reshape(n, length - 1).to_type(ScalarType.Float64).sum(1);
+    }
+}

@@ -1,0 +1,114 @@
+using Microsoft.Extensions.Options;
+using NewLlm.Training.Scheduling;
+
+namespace NewLlm.Training;
+
+/// <summary>
+/// Configuration of a <see cref="Trainer"/>. The defaults are the original New-LLM training script's: Adam, learning
+/// rate 0.0008, batch size 2048, 100 epochs, no weight decay, early stopping after 20 epochs without an improvement of
+/// at least 0.001 in validation loss, gradient clipping 0.5 / 1.0 / 2.0, validation after every epoch.
+/// Validated by <see cref="TrainerOptionsValidator"/>; <see cref="Validate"/> throws an <see cref="OptionsValidationException"/>
+/// naming each bad option.
+/// </summary>
+public sealed class TrainerOptions
+{
+    private SortedDictionary<string, string> runConfiguration = new(StringComparer.Ordinal);
+
+    /// <summary>Name of the run; checkpoint and report files are named after it (default "new_llm").</summary>
+    public string ModelName { get; set; } = "new_llm";
+
+    /// <summary>Total number of epochs, counted from the start of the run (a resumed run trains the remaining ones). Default 100.</summary>
+    public int Epochs { get; set; } = 100;
+
+    /// <summary>Sequences per batch (default 2048).</summary>
+    public int BatchSize { get; set; } = 2048;
+
+    /// <summary>Peak learning rate (default 0.0008).</summary>
+    public double LearningRate { get; set; } = 0.0008;
+
+    /// <summary>The optimizer (default <see cref="OptimizerKind.Adam"/>).</summary>
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Adam;
+
+    /// <summary>Weight decay (default 0).</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Adam's beta1 (default 0.9).</summary>
+    public double Beta1 { get; set; } = 0.9;
+
+    /// <summary>Adam's beta2 (default 0.999).</summary>
+    public double Beta2 { get; set; } = 0.999;
+
+    /// <summary>Adam's epsilon (default 1e-8).</summary>
+    public double Epsilon { get; set; } = 1e-8;
+
+    /// <summary>Epochs without improvement before training stops; 0 turns early stopping off (default 20).</summary>
+    public int EarlyStoppingPatience { get; set; } = 20;
+
+    /// <summary>The decrease in validation loss that counts as an improvement (default 0.001).</summary>
+    public double EarlyStoppingMinDelta { get; set; } = 0.001;
+
+    /// <summary>Gradient-norm clipping per epoch (default: the original's 0.5 / 1.0 / 2.0 schedule).</summary>
+    public IGradientClipSchedule GradientClipSchedule { get; set; } = OriginalGradientClipSchedule.Instance;
+
+    /// <summary>Learning rate per step (default: constant, as in the original).</summary>
+    public ILearningRateSchedule LearningRateSchedule { get; set; } = ConstantLearningRateSchedule.Instance;
+
+    /// <summary>Validate every this many epochs; the last epoch is always validated (default 1).</summary>
+    public int ValidateEveryEpochs { get; set; } = 1;
+
+    /// <summary>Seed of every random choice (weight dropout and batch shuffling); with it, CPU runs are reproducible (default 42).</summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>"cpu", "cuda" or "cuda:N" (default "cpu").</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Batches whose gradients are summed before one optimizer step (default 1).</summary>
+    public int GradientAccumulationSteps { get; set; } = 1;
+
+    /// <summary>Stop after this many optimizer steps in all (null: no limit).</summary>
+    public long? MaxSteps { get; set; }
+
+    /// <summary>Shuffle the training batches every epoch (default true).</summary>
+    public bool Shuffle { get; set; } = true;
+
+    /// <summary>Group dialogues of similar length into batches, so short batches skip padding (default false, as in the original).</summary>
+    public bool BucketByLength { get; set; }
+
+    /// <summary>Where checkpoints and reports go; null writes no files.</summary>
+    public string? OutputDirectory { get; set; }
+
+    /// <summary>Write <c>{name}_epoch_{n}.pt</c> every this many epochs; 0 turns it off (default 5).</summary>
+    public int CheckpointEveryEpochs { get; set; } = 5;
+
+    /// <summary>Write <c>best_{name}.pt</c> whenever validation loss improves (default true).</summary>
+    public bool SaveBestCheckpoint { get; set; } = true;
+
+    /// <summary>Write <c>{name}_final.pt</c> when training ends (default true).</summary>
+    public bool SaveFinalCheckpoint { get; set; } = true;
+
+    /// <summary>Write <c>{name}_progress.json</c>, <c>{name}_metrics.csv</c> and <c>{name}_curves.png</c> after every epoch (default true).</summary>
+    public bool WriteReports { get; set; } = true;
+
+    /// <summary>Extra key/value pairs recorded in the progress file's <c>config</c> (e.g. the data subset).</summary>
+    public IDictionary<string, string> RunConfiguration => runConfiguration;
+
+    /// <summary>Returns a shallow copy (schedules are shared, <see cref="RunConfiguration"/> is copied).</summary>
+    public TrainerOptions Clone()
+    {
+        var copy = (TrainerOptions)MemberwiseClone();
+        copy.runConfiguration = new SortedDictionary<string, string>(runConfiguration, StringComparer.Ordinal);
+        return copy;
+    }
+
+    /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
+    public TrainerOptions Validate()
+    {
+        ValidateOptionsResult result = new TrainerOptionsValidator().Validate(null, this);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TrainerOptions), result.Failures);
+        }
+
+        return this;
+    }
+}

@@ -1,0 +1,187 @@
+using System.Globalization;
+using NewLlm.Training.Callbacks;
+using NewLlm.Training.Checkpoints;
+using NewLlm.Training.Metrics;
+
+namespace NewLlm.Training.Reporting;
+
+/// <summary>
+/// The original script's console report, line for line:
+/// <code>
+/// Epoch 50/100
+///   Training... 20% 40% 60% 80% 100% | 0.2min | Loss: 2.8500
+///   Val: Loss=2.82 PPL=16.8 Acc=45.1% ✓
+///   [Checkpoint saved]
+/// </code>
+/// (✓ when validation loss is the best so far and the best checkpoint was written; <c>[Checkpoint saved]</c> on periodic
+/// saves), preceded by a header (configuration, device, dataset sizes, parameter count) and ending with
+/// <c>Training completed! Best Val Loss: ...</c>.
+/// </summary>
+public sealed class ConsoleReporter : ITrainerCallback
+{
+    private readonly TextWriter writer;
+    private int nextMark;
+    private bool trainingLineOpen;
+    private bool bestSaved;
+
+    /// <summary>Creates the reporter.</summary>
+    /// <param name="writer">Where to write; <see cref="Console.Out"/> when null.</param>
+    public ConsoleReporter(TextWriter? writer = null)
+    {
+        this.writer = writer ?? Console.Out;
+    }
+
+    /// <inheritdoc />
+    public void OnTrainBegin(TrainerContext context)
+    {
+        TrainerOptions o = context.Options;
+        NewLlmOptions m = context.Model.Options;
+        string rule = new('=', 70);
+        Line(rule);
+        Line($"New-LLM training: {o.ModelName}");
+        Line(rule);
+        Line($"Model: {m.NumLayers} layer(s), vocab {m.VocabSize}, embed {m.EmbedDim}, hidden {m.HiddenDim}, context {m.ContextDim}, dropout {F(m.Dropout)}");
+        Line($"Parameters: {context.Model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
+        Line($"Training: {o.Epochs} epochs, batch size {o.BatchSize}, learning rate {F(o.LearningRate)} ({o.LearningRateSchedule.Describe()}), {o.Optimizer}, weight decay {F(o.WeightDecay)}");
+        Line($"Gradient clipping: {o.GradientClipSchedule.Describe()}; early stopping: " + (o.EarlyStoppingPatience > 0 ? $"patience {o.EarlyStoppingPatience}, min delta {F(o.EarlyStoppingMinDelta)}" : "off"));
+        foreach ((string key, string value) in o.RunConfiguration)
+        {
+            Line($"{key}: {value}");
+        }
+
+        Line($"Device: {context.DeviceName}");
+        if (context.DeviceName == "cpu")
+        {
+            Line($"CPU threads: {TorchSharp.torch.get_num_threads()}");
+        }
+
+        Line($"Dataset: {context.TrainSequenceCount.ToString("N0", CultureInfo.InvariantCulture)} train / " +
+             (context.ValidationSequenceCount is int v ? v.ToString("N0", CultureInfo.InvariantCulture) : "no") + $" validation sequences, {context.BatchesPerEpoch} batches per epoch");
+        if (context.StartEpoch > 1)
+        {
+            Line($"Resuming at epoch {context.StartEpoch} (step {context.GlobalStep}, best val loss {(context.BestValidationLoss is double b ? F4(b) : "n/a")})");
+        }
+
+        Line(rule);
+    }
+
+    /// <inheritdoc />
+    public void OnEpochBegin(TrainerContext context)
+    {
+        Line(string.Empty);
+        Line($"Epoch {context.Epoch}/{context.TotalEpochs}");
+        writer.Write("  Training...");
+        writer.Flush();
+        trainingLineOpen = true;
+        bestSaved = false;
+        nextMark = 20;
+        while (context.BatchesPerEpoch > 0 && nextMark <= 100 && context.BatchIndex * 100 >= nextMark * context.BatchesPerEpoch)
+        {
+            nextMark += 20;
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnBatchEnd(TrainerContext context, BatchResult batch)
+    {
+        int done = batch.BatchIndex + 1;
+        while (nextMark <= 100 && done * 100 >= nextMark * batch.BatchCount)
+        {
+            writer.Write($" {nextMark}%");
+            writer.Flush();
+            nextMark += 20;
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics) =>
+        CloseTrainingLine(context.EpochTrainSeconds, context.EpochTrainLoss);
+
+    /// <inheritdoc />
+    public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint)
+    {
+        if (checkpoint.Kind == CheckpointKind.Best)
+        {
+            bestSaved = true;
+        }
+        else if (checkpoint.Kind is CheckpointKind.Periodic or CheckpointKind.Requested)
+        {
+            Line("  [Checkpoint saved]");
+        }
+        else if (checkpoint.Kind == CheckpointKind.Interrupted)
+        {
+            CloseTrainingLine(null, null);
+            Line($"  [Interrupted: checkpoint saved to {checkpoint.Path}]");
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEpochEnd(TrainerContext context, EpochRecord record)
+    {
+        CloseTrainingLine(record.TrainSeconds, record.TrainLoss);
+        if (record.Validation is EvaluationMetrics v)
+        {
+            string mark = record.IsBest && (bestSaved || context.Options.OutputDirectory is null || !context.Options.SaveBestCheckpoint) ? " ✓" : string.Empty;
+            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={v.Perplexity.ToString("F1", CultureInfo.InvariantCulture)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{mark}");
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnTrainEnd(TrainerContext context, TrainingResult result)
+    {
+        CloseTrainingLine(null, null);
+        Line(string.Empty);
+        if (result.Outcome == TrainingOutcome.Cancelled)
+        {
+            Line($"Training interrupted: {result.Message}");
+            return;
+        }
+
+        if (result.Outcome != TrainingOutcome.Completed)
+        {
+            Line($"Stopped: {result.Message}");
+        }
+
+        Line($"Training completed! Best Val Loss: {(result.BestValidationLoss is double best ? F4(best) + $" (PPL {Math.Exp(best).ToString("F1", CultureInfo.InvariantCulture)}, epoch {context.BestEpoch})" : "n/a")}");
+        if (result.BestCheckpointPath is not null)
+        {
+            Line($"Best checkpoint: {result.BestCheckpointPath}");
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnException(TrainerContext context, Exception exception)
+    {
+        CloseTrainingLine(null, null);
+    }
+
+    private void CloseTrainingLine(double? seconds, double? loss)
+    {
+        if (!trainingLineOpen)
+        {
+            return;
+        }
+
+        trainingLineOpen = false;
+        if (seconds is double s && loss is double l)
+        {
+            writer.WriteLine($" | {(s / 60).ToString("F1", CultureInfo.InvariantCulture)}min | Loss: {l.ToString("F4", CultureInfo.InvariantCulture)}");
+        }
+        else
+        {
+            writer.WriteLine();
+        }
+
+        writer.Flush();
+    }
+
+    private void Line(string text)
+    {
+        writer.WriteLine(text);
+        writer.Flush();
+    }
+
+    private static string F(double value) => value.ToString("G", CultureInfo.InvariantCulture);
+
+    private static string F4(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+using NewLlm.Training.Callbacks;
+using NewLlm.Training.Checkpoints;
+using NewLlm.Training.Metrics;
+
+namespace NewLlm.Training.Reporting;
+
+/// <summary>Reports a run through an <see cref="ILogger"/> (structured: epoch, losses, perplexity, accuracy, bits per byte), for hosts that log.</summary>
+public sealed partial class LoggerReporter : ITrainerCallback
+{
+    private readonly ILogger logger;
+
+    /// <summary>Creates the reporter.</summary>
+    /// <param name="logger">The logger.</param>
+    public LoggerReporter(ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        this.logger = logger;
+    }
+
+    /// <inheritdoc />
+    public void OnTrainBegin(TrainerContext context) =>
+        TrainBegin(logger, context.Options.ModelName, context.StartEpoch, context.TotalEpochs, context.DeviceName, context.TrainSequenceCount, context.ValidationSequenceCount ?? 0, context.Model.ParameterCount);
+
+    /// <inheritdoc />
+    public void OnEpochEnd(TrainerContext context, EpochRecord record)
+    {
+        EvaluationMetrics? v = record.Validation;
+        EpochEnd(logger, record.Epoch, context.TotalEpochs, record.TrainLoss, v?.Loss ?? double.NaN, v?.Perplexity ?? double.NaN, (v?.Accuracy ?? double.NaN) * 100, v?.BitsPerByte ?? double.NaN, record.IsBest, record.EpochSeconds);
+    }
+
+    /// <inheritdoc />
+    public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint) => CheckpointSaved(logger, checkpoint.Kind, checkpoint.Path);
+
+    /// <inheritdoc />
+    public void OnTrainEnd(TrainerContext context, TrainingResult result) => TrainEnd(logger, result.Outcome, result.Message, result.BestValidationLoss ?? double.NaN);
+
+    /// <inheritdoc />
+    public void OnException(TrainerContext context, Exception exception) => Failed(logger, exception, exception.Message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Training {ModelName}: epochs {StartEpoch}-{TotalEpochs} on {Device}, {TrainCount} train / {ValidationCount} validation sequences, {Parameters} parameters")]
+    private static partial void TrainBegin(ILogger logger, string modelName, int startEpoch, int totalEpochs, string device, int trainCount, int validationCount, long parameters);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}/{TotalEpochs}: train loss {TrainLoss:F4}, val loss {ValLoss:F4}, PPL {ValPpl:F2}, acc {ValAcc:F1}%, {BitsPerByte:F3} bits/byte, best {IsBest}, {Seconds:F1} s")]
+    private static partial void EpochEnd(ILogger logger, int epoch, int totalEpochs, double trainLoss, double valLoss, double valPpl, double valAcc, double bitsPerByte, bool isBest, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint ({Kind}) saved: {Path}")]
+    private static partial void CheckpointSaved(ILogger logger, CheckpointKind kind, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Training ended ({Outcome}): {Message}; best val loss {BestLoss:F4}")]
+    private static partial void TrainEnd(ILogger logger, TrainingOutcome outcome, string message, double bestLoss);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Training failed: {Message}")]
+    private static partial void Failed(ILogger logger, Exception exception, string message);
+}

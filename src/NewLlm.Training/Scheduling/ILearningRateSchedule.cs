@@ -1,0 +1,14 @@
+namespace NewLlm.Training.Scheduling;
+
+/// <summary>Gives the learning rate of each optimizer step.</summary>
+public interface ILearningRateSchedule
+{
+    /// <summary>The learning rate for an optimizer step.</summary>
+    /// <param name="baseLearningRate">The configured (peak) learning rate.</param>
+    /// <param name="step">The 0-based index of the optimizer step about to be taken.</param>
+    /// <param name="totalSteps">The number of optimizer steps the run will take in all.</param>
+    double GetLearningRate(double baseLearningRate, long step, long totalSteps);
+
+    /// <summary>A short human-readable description for reports.</summary>
+    string Describe();
+}

@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using NewLlm.Training.Reporting;
+
+namespace NewLlm.Training.Tests;
+
+public sealed class ReportTests
+{
+    [Fact]
+    public async Task ConsoleReportFollowsTheOriginalLineForLine()
+    {
+        using var setup = new TinySetup();
+        var output = new StringWriter();
+        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(5), new ConsoleReporter(output));
+        await trainer.TrainAsync();
+        string[] lines = output.ToString().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+
+        Assert.Contains(lines, l => l == "New-LLM training: tiny");
+        Assert.Contains(lines, l => l.StartsWith("Parameters: ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l == "Device: cpu");
+        Assert.Contains(lines, l => l.StartsWith("Dataset: 40 train / 12 validation sequences", StringComparison.Ordinal));
+        for (int epoch = 1; epoch <= 5; epoch++)
+        {
+            int at = Array.IndexOf(lines, $"Epoch {epoch}/5");
+            Assert.True(at >= 0, $"no 'Epoch {epoch}/5' line");
+            Assert.Matches(new Regex(@"^  Training\.\.\. 20% 40% 60% 80% 100% \| \d+\.\dmin \| Loss: \d+\.\d{4}$"), lines[at + 1]);
+            Assert.Matches(new Regex(@"^  Val: Loss=\d+\.\d{2} PPL=\d+\.\d Acc=\d+\.\d%( ✓)?$"), lines[at + 2]);
+        }
+
+        Assert.EndsWith("✓", lines[Array.IndexOf(lines, "Epoch 1/5") + 2], StringComparison.Ordinal);
+        Assert.Equal("  [Checkpoint saved]", lines[Array.IndexOf(lines, "Epoch 5/5") + 3]);
+        Assert.Contains(lines, l => l.StartsWith("Training completed! Best Val Loss: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ProgressJsonCsvAndPngAreWrittenAfterEveryEpoch()
+    {
+        using var setup = new TinySetup();
+        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(3));
+        await trainer.TrainAsync();
+
+        JsonNode progress = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(setup.Directory, "tiny_progress.json")))!;
+        foreach (string field in new[] { "model_name", "current_epoch", "total_epochs", "train_losses", "val_losses", "train_ppls", "val_ppls", "best_val_loss", "best_val_ppl", "stopped_early", "config", "val_accuracies", "val_bits_per_byte" })
+        {
+            Assert.NotNull(progress[field]);
+        }
+
+        Assert.Equal("tiny", progress["model_name"]!.GetValue<string>());
+        Assert.Equal(3, progress["current_epoch"]!.GetValue<int>());
+        Assert.Equal(3, progress["total_epochs"]!.GetValue<int>());
+        Assert.Equal(3, progress["val_ppls"]!.AsArray().Count);
+        Assert.False(progress["stopped_early"]!.GetValue<bool>());
+        Assert.Equal(Math.Exp(progress["best_val_loss"]!.GetValue<double>()), progress["best_val_ppl"]!.GetValue<double>(), 9);
+        Assert.Equal(8, progress["config"]!["batch_size"]!.GetValue<int>());
+        Assert.Equal(1, progress["config"]!["num_layers"]!.GetValue<int>());
+
+        string[] csv = (await File.ReadAllTextAsync(Path.Combine(setup.Directory, "tiny_metrics.csv"))).TrimEnd('\n').Split('\n');
+        Assert.Equal(MetricsCsvWriter.Header, csv[0]);
+        Assert.Equal(4, csv.Length);
+        Assert.StartsWith("3,15,", csv[3], StringComparison.Ordinal);
+        Assert.Equal(MetricsCsvWriter.Header.Split(',').Length, csv[3].Split(',').Length);
+
+        byte[] png = await File.ReadAllBytesAsync(Path.Combine(setup.Directory, "tiny_curves.png"));
+        Assert.True(png.Length > 1000);
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        Assert.Empty(Directory.GetFiles(setup.Directory, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task LoggerReporterLogsEveryEpoch()
+    {
+        using var setup = new TinySetup();
+        var logger = new ListLogger();
+        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(2, output: false), new LoggerReporter(logger));
+        await trainer.TrainAsync();
+        Assert.Equal(2, logger.Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal)));
+        Assert.Contains(logger.Messages, m => m.StartsWith("Training ended (Completed)", StringComparison.Ordinal));
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<string> Messages { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Messages.Add(formatter(state, exception));
+    }
+}

@@ -1,0 +1,81 @@
+using NewLlm.Data;
+using NewLlm.Training;
+using NewLlm.Training.Callbacks;
+using TorchSharp;
+
+namespace NewLlm.Training.Tests;
+
+/// <summary>Tiny generated corpora and models, so every test trains in milliseconds.</summary>
+internal sealed class TinySetup : IDisposable
+{
+    private static readonly string[] Words = ["hello", "there", "how", "are", "you", "fine", "thanks", "what", "is", "the", "weather", "sunny", "rain", "today", "good", "bad"];
+
+    public TinySetup(int trainRows = 40, int validationRows = 12, int sequenceLength = 12, int seed = 7, int vocabulary = 24)
+    {
+        var random = new Random(seed);
+        TrainTexts = Enumerable.Range(0, trainRows).Select(_ => MakeDialogue(random)).ToArray();
+        ValidationTexts = Enumerable.Range(0, validationRows).Select(_ => MakeDialogue(random)).ToArray();
+        Tokenizer = WordLevelTokenizer.Build(TrainTexts, vocabulary);
+        var options = new TokenizedCorpusOptions { MaxSequenceLength = sequenceLength };
+        Train = TokenizedCorpus.Build(TrainTexts, Tokenizer, options);
+        Validation = TokenizedCorpus.Build(ValidationTexts, Tokenizer, options);
+        Directory = Path.Combine(Path.GetTempPath(), "newllm-training-tests", Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
+    }
+
+    public string[] TrainTexts { get; }
+
+    public string[] ValidationTexts { get; }
+
+    public WordLevelTokenizer Tokenizer { get; }
+
+    public TokenizedCorpus Train { get; }
+
+    public TokenizedCorpus Validation { get; }
+
+    public string Directory { get; }
+
+    public NewLlmOptions ModelOptions => new() { VocabSize = Tokenizer.VocabSize, EmbedDim = 8, HiddenDim = 16, ContextDim = 8, NumLayers = 1, Dropout = 0.1 };
+
+    public NewLlmModel CreateModel(int seed = 1)
+    {
+        TorchBackend.EnsureLoaded();
+        torch.random.manual_seed(seed);
+        return new NewLlmModel(ModelOptions);
+    }
+
+    public TrainerOptions Options(int epochs, bool output = true) => new()
+    {
+        ModelName = "tiny",
+        Epochs = epochs,
+        BatchSize = 8,
+        LearningRate = 0.01,
+        Seed = 3,
+        OutputDirectory = output ? Directory : null,
+    };
+
+    public Trainer CreateTrainer(NewLlmModel model, TrainerOptions options, params ITrainerCallback[] callbacks) =>
+        new(model, Train, Validation, options, Tokenizer, callbacks);
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static Dictionary<string, float[]> Weights(NewLlmModel model) =>
+        model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().data<float>().ToArray());
+
+    private static string MakeDialogue(Random random)
+    {
+        int n = random.Next(2, 9);
+        var human = string.Join(' ', Enumerable.Range(0, n).Select(_ => Words[random.Next(Words.Length)]));
+        var assistant = string.Join(' ', Enumerable.Range(0, random.Next(1, 6)).Select(_ => Words[random.Next(Words.Length)]));
+        return $"Human: {human} Assistant: {assistant}";
+    }
+}
