@@ -28,9 +28,9 @@ public class PythonTextTests
     public void Split_DropsEmptyWords() =>
         Assert.Equal(["a", "b", "c"], PythonText.Split("\t a  b\u2003c \n"));
 
-    /// <summary>Every BMP character: whitespace and lower casing agree with the installed Python.</summary>
+    /// <summary>Every character (BMP and astral): whitespace and lower casing agree with the installed Python.</summary>
     [SkippableFact]
-    public void WhitespaceAndLowerCase_AgreeWithPythonForEveryBmpCharacter()
+    public void WhitespaceAndLowerCase_AgreeWithPythonForEveryCharacter()
     {
         string? python = Python.Any.Value;
         Skip.If(python is null, "No python3 interpreter; skipped.");
@@ -40,7 +40,8 @@ public class PythonTextTests
             space = [c for c in cps if chr(c).isspace()]
             lower = {c: chr(c).lower() for c in cps if chr(c).lower() != chr(c)}
             words = ["\u039f\u0394\u039f\u03a3", "A\u03a3'", "\u03a3A", "x\u03a3\u0301", "\u0130i", "\u1e9e\u00df"]
-            print(json.dumps({"space": space, "lower": {str(k): v for k, v in lower.items()}, "words": {w: w.lower() for w in words}}))
+            astral = {c: chr(c).lower() for c in range(0x10000, 0x110000) if chr(c).lower() != chr(c)}
+            print(json.dumps({"space": space, "lower": {str(k): v for k, v in lower.items()}, "astral": {str(k): v for k, v in astral.items()}, "words": {w: w.lower() for w in words}}))
             """;
         using var json = JsonDocument.Parse(Python.Run(python!, script));
         var space = json.RootElement.GetProperty("space").EnumerateArray().Select(e => e.GetInt32()).ToHashSet();
@@ -66,6 +67,17 @@ public class PythonTextTests
             }
         }
 
+        foreach (var astral in json.RootElement.GetProperty("astral").EnumerateObject())
+        {
+            string s = char.ConvertFromUtf32(int.Parse(astral.Name));
+            string expected = astral.Value.GetString()!;
+            if (PythonText.ToLower(s) != expected || PythonText.ToLower("A" + s + "B") != "a" + expected + "b")
+            {
+                mismatches.Add($"lower U+{int.Parse(astral.Name):X5}: python '{expected}' .NET '{PythonText.ToLower(s)}'");
+            }
+        }
+
+        Assert.NotEmpty(json.RootElement.GetProperty("astral").EnumerateObject());
         foreach (var word in json.RootElement.GetProperty("words").EnumerateObject())
         {
             if (PythonText.ToLower(word.Name) != word.Value.GetString())

@@ -42,6 +42,16 @@ public class WordLevelTokenizerTests
     }
 
     [Fact]
+    public void Encode_LowerCasesLikeBuildForSpecialAndAstralCharacters()
+    {
+        string[] words = ["\U00010400X", "\u0130ZMIR", "\u039f\u0394\u039f\u03a3", new string('Q', 300)];
+        var tokenizer = WordLevelTokenizer.Build([string.Join(" ", words)], 10);
+        Assert.Equal(["\U00010428x", "i\u0307zmir", "\u03bf\u03b4\u03bf\u03c2", new string('q', 300)], tokenizer.Words);
+        Assert.Equal([4, 5, 6, 7], tokenizer.Encode(string.Join("\u3000", words)));
+        Assert.Equal([4, 5, 6, 7], tokenizer.Encode(string.Join(" ", tokenizer.Words)));
+    }
+
+    [Fact]
     public void Decode_SkipsSpecialIds()
     {
         var tokenizer = WordLevelTokenizer.Build(["hello world"], 10);
