@@ -34,6 +34,20 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public async Task OtherCallbacksOutputDoesNotSplitTheTrainingLine()
+    {
+        using var setup = new TinySetup();
+        var output = new StringWriter();
+        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1, output: false), new ConsoleReporter(output), new NoteOnEvaluation(output));
+        await trainer.TrainAsync();
+        string[] lines = output.ToString().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        int at = Array.IndexOf(lines, "Epoch 1/1");
+        Assert.Matches(new Regex(@"^  Training\.\.\. 20% 40% 60% 80% 100% \| \d+\.\dmin \| Loss: \d+\.\d{4}$"), lines[at + 1]);
+        Assert.Equal("note", lines[at + 2]);
+        Assert.StartsWith("  Val: Loss=", lines[at + 3], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ProgressJsonCsvAndPngAreWrittenAfterEveryEpoch()
     {
         using var setup = new TinySetup();
@@ -76,6 +90,11 @@ public sealed class ReportTests
         await trainer.TrainAsync();
         Assert.Equal(2, logger.Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal)));
         Assert.Contains(logger.Messages, m => m.StartsWith("Training ended (Completed)", StringComparison.Ordinal));
+    }
+
+    private sealed class NoteOnEvaluation(TextWriter writer) : NewLlm.Training.Callbacks.ITrainerCallback
+    {
+        public void OnEvaluationEnd(NewLlm.Training.Callbacks.TrainerContext context, NewLlm.Training.Metrics.EvaluationMetrics metrics) => writer.WriteLine("note");
     }
 
     private sealed class ListLogger : ILogger
