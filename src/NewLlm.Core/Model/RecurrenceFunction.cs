@@ -17,17 +17,18 @@ namespace NewLlm;
 /// [B, T, H] (after dropout) and the context after every position [B, T, C].
 /// </para>
 /// <para>
-/// Per position t, with dropout masks drawn before the loop in the same order (and with the same random draws) as
-/// the original's per-position <c>F.dropout</c> calls:
+/// Per position t, with dropout masks drawn in the same order (and with the same random draws) as the original's
+/// per-position <c>F.dropout</c> calls (on the calling thread, while the row threads run the loop):
 /// <code>
 /// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
 /// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
 /// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
 /// </code>
-/// The backward keeps only two (plus one per further layer) matrix products per position in the sequential loop;
-/// everything that does not depend on the gradient flowing back through the context (activation derivatives,
-/// LayerNorm statistics, clamp masks) is computed for all positions at once before it, and every weight gradient is
-/// one large product over all positions after it.
+/// The backward keeps only two (plus one per further layer) matrix products per position in the sequential loop,
+/// with the element-wise work (LayerNorm statistics and backward, clamp mask, gate and ReLU/dropout derivatives)
+/// done per position on cache-sized slices; every weight gradient is one large product over all positions after
+/// it. Both loops split the batch rows across threads (<see cref="RowParallel"/>); only the hidden states, gates,
+/// LayerNorm inputs and contexts are saved.
 /// </para>
 /// </remarks>
 internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<RecurrenceFunction>
@@ -106,19 +107,31 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
                 masks[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
             }
 
-            for (long t = 0; t < time; t++)
+        }
+
+        // The masks are drawn on this thread while the row threads run the loop, each position published when drawn.
+        StepGate? gate = masks is null ? null : new StepGate();
+        Action? drawMasks = masks is null ? null : () =>
+        {
+            try
             {
-                for (int l = 0; l < layers; l++)
+                double keep = 1 - settings.Dropout;
+                for (long t = 0; t < time; t++)
                 {
-                    masks[l].select(1, t).bernoulli_(1 - settings.Dropout);
+                    using var scope = NewDisposeScope();
+                    for (int l = 0; l < layers; l++)
+                    {
+                        masks[l].select(1, t).bernoulli_(keep).div_(keep);
+                    }
+
+                    gate!.Publish(t + 1);
                 }
             }
-
-            foreach (Tensor m in masks)
+            finally
             {
-                m.div_(1 - settings.Dropout);
+                gate!.OpenAll();
             }
-        }
+        };
 
         Tensor gates = empty(batch, time, 3 * c, dtype: options.dtype, device: options.device);   // [u, f, i]; f and i after sigmoid
         Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
@@ -150,6 +163,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             for (long t = 0; t < time; t++)
             {
                 using var scope = NewDisposeScope();
+                gate?.WaitFor(t);
                 Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
                 if (mr is not null)
                 {
@@ -174,7 +188,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
                 nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
                 context = nextContext.MoveToOuterDisposeScope();
             }
-        });
+        }, drawMasks);
 
         // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
         // mask passed, and the mask's value there is 1 / (1 - p).
