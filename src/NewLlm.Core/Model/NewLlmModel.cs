@@ -20,8 +20,11 @@ namespace NewLlm;
 /// </summary>
 /// <remarks>
 /// <see cref="forward"/> computes the same function as the original's per-position loop, restructured for speed:
-/// the embedding's share of the first Linear is one matrix product over all positions, the output head is applied
-/// once to the stacked hidden states, and the three context heads are one fused product per position.
+/// the embedding's share of the first Linear is computed once for all positions (per vocabulary entry when the
+/// vocabulary is smaller than the batch), the output head is applied once to the stacked hidden states, and the three
+/// context heads are one fused product per position. When gradients are recorded (training), the recurrence is one
+/// autograd node with a hand-written backward through time whose loops split the batch rows across libtorch's
+/// intra-op threads (intra-op parallelism is set to 1 for the duration of those loops and then restored).
 /// </remarks>
 public sealed class NewLlmModel : Module<Tensor, Tensor>
 {

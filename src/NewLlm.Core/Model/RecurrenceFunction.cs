@@ -106,7 +106,6 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             {
                 masks[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
             }
-
         }
 
         // The masks are drawn on this thread while the row threads run the loop, each position published when drawn.
