@@ -20,8 +20,11 @@ namespace NewLlm;
 /// </summary>
 /// <remarks>
 /// <see cref="forward"/> computes the same function as the original's per-position loop, restructured for speed:
-/// the embedding's share of the first Linear is one matrix product over all positions, the output head is applied
-/// once to the stacked hidden states, and the three context heads are one fused product per position.
+/// the embedding's share of the first Linear is computed once for all positions (per vocabulary entry when the
+/// vocabulary is smaller than the batch), the output head is applied once to the stacked hidden states, and the three
+/// context heads are one fused product per position. When gradients are recorded (training), the recurrence is one
+/// autograd node with a hand-written backward through time whose loops split the batch rows across libtorch's
+/// intra-op threads (intra-op parallelism is set to 1 for the duration of those loops and then restored).
 /// </remarks>
 public sealed class NewLlmModel : Module<Tensor, Tensor>
 {
@@ -344,6 +347,23 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// The embedding's share of the first Linear plus its bias, [batch, time, hidden]. With fewer vocabulary entries
+    /// than positions it is computed once per vocabulary entry and gathered (the same values, far fewer products in
+    /// the forward and the backward); otherwise per position.
+    /// </summary>
+    private Tensor EmbeddingShare(Tensor ids, Tensor wEmbed, Tensor bias)
+    {
+        long batch = ids.shape[0], time = ids.shape[1];
+        if (Options.VocabSize < batch * time)
+        {
+            Tensor table = F.linear(tokenEmbedding.weight!, wEmbed, bias);   // [vocab, hidden]
+            return table.index_select(0, ids.reshape(-1)).view(batch, time, -1);
+        }
+
+        return F.linear(tokenEmbedding.call(ids), wEmbed, bias);
+    }
+
+    /// <summary>
     /// The recurrence over time-major slices. Everything that does not depend on the context is hoisted out of
     /// the time loop: the embedding's share of the first Linear, the output head, and the fusion of the three heads.
     /// </summary>
@@ -365,7 +385,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         if (torch.is_grad_enabled())
         {
             // Training: the recurrence is one autograd node with a hand-written backward through time.
-            Tensor pre = F.linear(tokenEmbedding.call(ids), wEmbed, first.bias);   // [batch, time, hidden]
+            Tensor pre = EmbeddingShare(ids, wEmbed, first.bias!);   // [batch, time, hidden]
             Tensor start = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
             var deeper = fnnLinears.Skip(1).Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToList();
             (Tensor hiddenStates, Tensor contextStates) = RecurrenceFunction.Apply(

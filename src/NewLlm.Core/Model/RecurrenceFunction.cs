@@ -17,17 +17,18 @@ namespace NewLlm;
 /// [B, T, H] (after dropout) and the context after every position [B, T, C].
 /// </para>
 /// <para>
-/// Per position t, with dropout masks drawn before the loop in the same order (and with the same random draws) as
-/// the original's per-position <c>F.dropout</c> calls:
+/// Per position t, with dropout masks drawn in the same order (and with the same random draws) as the original's
+/// per-position <c>F.dropout</c> calls (on the calling thread, while the row threads run the loop):
 /// <code>
 /// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
 /// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
 /// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
 /// </code>
-/// The backward keeps only two (plus one per further layer) matrix products per position in the sequential loop;
-/// everything that does not depend on the gradient flowing back through the context (activation derivatives,
-/// LayerNorm statistics, clamp masks) is computed for all positions at once before it, and every weight gradient is
-/// one large product over all positions after it.
+/// The backward keeps only two (plus one per further layer) matrix products per position in the sequential loop,
+/// with the element-wise work (LayerNorm statistics and backward, clamp mask, gate and ReLU/dropout derivatives)
+/// done per position on cache-sized slices; every weight gradient is one large product over all positions after
+/// it. Both loops split the batch rows across threads (<see cref="RowParallel"/>); only the hidden states, gates,
+/// LayerNorm inputs and contexts are saved.
 /// </para>
 /// </remarks>
 internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<RecurrenceFunction>
@@ -91,10 +92,9 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
 
         // Hidden states of every layer (after dropout), B-major so that the output needs no transpose.
         var h = new Tensor[layers];
-        h[0] = x1.clone();
-        for (int l = 1; l < layers; l++)
+        for (int l = 0; l < layers; l++)
         {
-            h[l] = b[l].expand(batch, time, hidden).contiguous();
+            h[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
         }
 
         Tensor[]? masks = null;
@@ -106,22 +106,33 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             {
                 masks[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
             }
-
-            for (long t = 0; t < time; t++)
-            {
-                for (int l = 0; l < layers; l++)
-                {
-                    masks[l].select(1, t).bernoulli_(1 - settings.Dropout);
-                }
-            }
-
-            foreach (Tensor m in masks)
-            {
-                m.div_(1 - settings.Dropout);
-            }
         }
 
-        Tensor gates = bh.expand(batch, time, 3 * c).contiguous();   // [u, f, i] after the loop: f and i after sigmoid
+        // The masks are drawn on this thread while the row threads run the loop, each position published when drawn.
+        StepGate? gate = masks is null ? null : new StepGate();
+        Action? drawMasks = masks is null ? null : () =>
+        {
+            try
+            {
+                double keep = 1 - settings.Dropout;
+                for (long t = 0; t < time; t++)
+                {
+                    using var scope = NewDisposeScope();
+                    for (int l = 0; l < layers; l++)
+                    {
+                        masks[l].select(1, t).bernoulli_(keep).div_(keep);
+                    }
+
+                    gate!.Publish(t + 1);
+                }
+            }
+            finally
+            {
+                gate!.OpenAll();
+            }
+        };
+
+        Tensor gates = empty(batch, time, 3 * c, dtype: options.dtype, device: options.device);   // [u, f, i]; f and i after sigmoid
         Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
         Tensor contextsOut = empty(batch, time, c, dtype: options.dtype, device: options.device);
         Tensor wcT = wc.t();
@@ -141,9 +152,17 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             var mr = masks?.Select(Rows).ToArray();
             Tensor gr = Rows(gates), mixr = Rows(mixed), outr = Rows(contextsOut);
             Tensor context = Rows(c0);
+            hr[0].copy_(Rows(x1));
+            for (int l = 1; l < layers; l++)
+            {
+                hr[l].copy_(b[l].expand(count, time, hidden));
+            }
+
+            gr.copy_(bh.expand(count, time, 3 * c));
             for (long t = 0; t < time; t++)
             {
                 using var scope = NewDisposeScope();
+                gate?.WaitFor(t);
                 Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
                 if (mr is not null)
                 {
@@ -168,7 +187,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
                 nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
                 context = nextContext.MoveToOuterDisposeScope();
             }
-        });
+        }, drawMasks);
 
         // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
         // mask passed, and the mask's value there is 1 / (1 - p).
@@ -214,72 +233,88 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             Tensor dContexts = grad_outputs[1] is { IsInvalid: false } gc ? gc.clone() : zeros_like(contextsOut);
             Tensor contextsIn = cat(new[] { c0.unsqueeze(1), contextsOut.narrow(1, 0, time - 1) }, 1);
 
-            // Everything that does not depend on the gradient through the context, for all positions at once.
-            // r_l = d h_l / d a_l = [h_l > 0] / (1 - p) (ReLU and dropout); overwritten in place by d a_l in the loop.
-            var r = new Tensor[layers];
+            Tensor u = gates.narrow(2, 0, c), f = gates.narrow(2, c, c), i = gates.narrow(2, 2 * c, c);
+            double keep = settings.Dropout > 0 ? 1 / (1 - settings.Dropout) : 1.0;
+
+            // Filled position by position in the loop: d a_l (the pre-activations), d [u, f_pre, i_pre], the
+            // normalised mixture, and (in place of the incoming context gradient) the gradient of the LayerNorm output.
+            var da = new Tensor[layers];
             for (int l = 0; l < layers; l++)
             {
-                r[l] = h[l].sign();
-                if (settings.Dropout > 0)
-                {
-                    r[l].div_(1 - settings.Dropout);
-                }
+                da[l] = empty_like(h[l]);
             }
 
-            Tensor u = gates.narrow(2, 0, c), f = gates.narrow(2, c, c), i = gates.narrow(2, 2 * c, c);
-            // p = d [u, f_pre, i_pre] / d mixed, [B, T, 3, C]; overwritten in place by d gates in the loop.
-            Tensor p = empty(batch, time, 3, c, dtype: gates.dtype, device: gates.device);
-            p.select(2, 0).copy_(i);
-            p.select(2, 1).copy_(f).addcmul_(f, f, -1).mul_(contextsIn);
-            p.select(2, 2).copy_(i).addcmul_(i, i, -1).mul_(u);
-
-            Tensor mean = mixed.mean(new long[] { -1 }, keepdim: true);
-            Tensor xhat = mixed - mean;
-            Tensor rstd = xhat.square().mean(new long[] { -1 }, keepdim: true).add_(LayerNormEps).rsqrt_();
-            xhat.mul_(rstd);
-            Tensor normed = xhat * gamma + beta;
-            Tensor pass = normed.abs_().le(NewLlmModel.ContextClampMax).to_type(normed.dtype);
-            Tensor passGamma = pass * gamma;
+            Tensor dGatesAll = empty_like(gates);
+            Tensor xhatAll = empty_like(mixed);
             Tensor dInitial = empty_like(c0);
+            long[] lastDim = { -1 };
 
             RowParallel.For(batch, (first, count) =>
             {
                 using var rowsScope = NewDisposeScope();
                 Tensor Rows(Tensor x) => x.narrow(0, first, count);
-                Tensor dcr = Rows(dContexts), xr = Rows(xhat), pgr = Rows(passGamma), rsr = Rows(rstd), pr = Rows(p), dhr = Rows(dHidden), fr = Rows(f);
-                var rr = r.Select(Rows).ToArray();
+                Tensor dcr = Rows(dContexts), xr = Rows(xhatAll), mr = Rows(mixed), dgr = Rows(dGatesAll), dhr = Rows(dHidden);
+                Tensor ur = Rows(u), fr = Rows(f), ir = Rows(i), outr = Rows(contextsOut), c0r = Rows(c0);
+                var hr = h.Select(Rows).ToArray();
+                var dar = da.Select(Rows).ToArray();
                 for (long t = time - 1; t >= 0; t--)
                 {
                     using var scope = NewDisposeScope();
-                    Tensor xt = xr.select(1, t);
-                    Tensor dxhat = dcr.select(1, t) * pgr.select(1, t);
-                    Tensor meanD = dxhat.mean(new long[] { -1 }, keepdim: true);
-                    Tensor meanDx = (dxhat * xt).mean(new long[] { -1 }, keepdim: true);
-                    Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rsr.select(1, t));
-                    Tensor dg = pr.select(1, t).mul_(dm.unsqueeze(1)).view(count, 3 * c);
+
+                    // LayerNorm statistics and the clamp's pass-through mask (min <= y <= max, as torch's clamp).
+                    Tensor m = mr.select(1, t);
+                    Tensor xt = xr.select(1, t).copy_(m).sub_(m.mean(lastDim, keepdim: true));
+                    Tensor rstd = xt.square().mean(lastDim, keepdim: true).add_(LayerNormEps).rsqrt_();
+                    xt.mul_(rstd);
+                    Tensor pass = addcmul(beta, xt, gamma, 1).abs_().le_(NewLlmModel.ContextClampMax);
+
+                    // LayerNorm backward.
+                    Tensor dy = dcr.select(1, t).mul_(pass);
+                    Tensor dxhat = dy * gamma;
+                    Tensor meanD = dxhat.mean(lastDim, keepdim: true);
+                    Tensor meanDx = (dxhat * xt).mean(lastDim, keepdim: true);
+                    Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rstd);
+
+                    // Gates: mixed = f * c + i * u.
+                    Tensor ft = fr.select(1, t), it = ir.select(1, t);
+                    Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
+                    Tensor dg = dgr.select(1, t);
+                    dg.narrow(1, 0, c).copy_(it).mul_(dm);
+                    dg.narrow(1, c, c).copy_(ft).addcmul_(ft, ft, -1).mul_(cin).mul_(dm);
+                    dg.narrow(1, 2 * c, c).copy_(it).addcmul_(it, it, -1).mul_(ur.select(1, t)).mul_(dm);
+
+                    // Back through the FNN: ReLU and dropout pass where h > 0, scaled by 1 / (1 - p).
                     Tensor dh = dhr.select(1, t).addmm(dg, wh);
-                    for (int l = layers - 1; l >= 1; l--)
+                    for (int l = layers - 1; l >= 0; l--)
                     {
-                        dh = rr[l].select(1, t).mul_(dh).mm(w[l]);
+                        Tensor dal = dar[l].select(1, t).copy_(hr[l].select(1, t)).sign_().mul_(dh);
+                        if (settings.Dropout > 0)
+                        {
+                            dal.mul_(keep);
+                        }
+
+                        if (l > 0)
+                        {
+                            dh = dal.mm(w[l]);
+                        }
                     }
 
-                    Tensor da1 = rr[0].select(1, t).mul_(dh);
                     Tensor dPrevious = t > 0 ? dcr.select(1, t - 1) : Rows(dInitial).zero_();
-                    dPrevious.addcmul_(dm, fr.select(1, t), 1).addmm_(da1, wc);
+                    dPrevious.addcmul_(dm, ft, 1).addmm_(dar[0].select(1, t), wc);
                 }
             });
 
             // Weight gradients: one product over all positions each.
-            Tensor dGates = p.view(rows, 3 * c);
+            Tensor dGates = dGatesAll.view(rows, 3 * c);
             Tensor dHeadWeight = dGates.t().mm(h[layers - 1].view(rows, hidden));
             Tensor dHeadBias = dGates.sum(new long[] { 0 });
-            Tensor dContextWeight = r[0].view(rows, hidden).t().mm(contextsIn.view(rows, c));
-            Tensor dNormed = dContexts.mul_(pass);
-            Tensor dGamma = (dNormed * xhat).view(rows, c).sum(new long[] { 0 });
+            Tensor dContextWeight = da[0].view(rows, hidden).t().mm(contextsIn.view(rows, c));
+            Tensor dNormed = dContexts;
+            Tensor dGamma = (dNormed * xhatAll).view(rows, c).sum(new long[] { 0 });
             Tensor dBeta = dNormed.view(rows, c).sum(new long[] { 0 });
 
             result.Add(null!);                 // settings
-            result.Add(r[0]);                  // firstPre
+            result.Add(da[0]);                 // firstPre
             result.Add(settings.InitialContextNeedsGrad ? dInitial : null!);
             result.Add(dContextWeight);
             result.Add(dHeadWeight);
@@ -288,9 +323,9 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             result.Add(dBeta);
             for (int l = 1; l < layers; l++)
             {
-                Tensor da = r[l].view(rows, hidden);
-                result.Add(da.t().mm(h[l - 1].view(rows, hidden)));
-                result.Add(da.sum(new long[] { 0 }));
+                Tensor dal = da[l].view(rows, hidden);
+                result.Add(dal.t().mm(h[l - 1].view(rows, hidden)));
+                result.Add(dal.sum(new long[] { 0 }));
             }
 
             foreach (Tensor? g in result)

@@ -18,8 +18,14 @@ internal static class RowParallel
     private const long MinRowsPerThread = 16;
 
     /// <summary>Calls <paramref name="body"/>(start, length) for consecutive row ranges covering [0, <paramref name="rows"/>).</summary>
+    /// <param name="rows">Number of rows.</param>
+    /// <param name="body">The loop over one row range.</param>
+    /// <param name="producer">
+    /// Optional serial work run on the calling thread meanwhile (the row ranges then all run on new threads); it
+    /// typically publishes per-position inputs through a <see cref="StepGate"/> that the bodies wait on.
+    /// </param>
     /// <remarks>Gradient recording is off in <paramref name="body"/> (grad mode is per thread in libtorch).</remarks>
-    public static void For(long rows, Action<long, long> body)
+    public static void For(long rows, Action<long, long> body, Action? producer = null)
     {
         Action<long, long> run = (start, length) =>
         {
@@ -28,8 +34,8 @@ internal static class RowParallel
         };
 
         int threads = torch.get_num_threads();
-        int parts = (int)Math.Min(threads, rows / MinRowsPerThread);
-        if (parts <= 1)
+        int parts = (int)Math.Max(1, Math.Min(threads, rows / MinRowsPerThread));
+        if (parts <= 1 && producer is null)
         {
             run(0, rows);
             return;
@@ -38,15 +44,16 @@ internal static class RowParallel
         torch.set_num_threads(1);
         try
         {
-            var workers = new Thread[parts - 1];
-            var failures = new Exception?[parts];
+            int firstWorker = producer is null ? 1 : 0;
+            var workers = new Thread[parts - firstWorker];
+            var failures = new Exception?[parts + 1];
             long chunk = (rows + parts - 1) / parts;
-            for (int p = 1; p < parts; p++)
+            for (int p = firstWorker; p < parts; p++)
             {
                 int part = p;
                 long start = part * chunk;
                 long length = Math.Min(chunk, rows - start);
-                workers[p - 1] = new Thread(() =>
+                workers[p - firstWorker] = new Thread(() =>
                 {
                     try
                     {
@@ -58,16 +65,24 @@ internal static class RowParallel
                     }
                 })
                 { IsBackground = true, Name = "NewLlm row worker" };
-                workers[p - 1].Start();
+                workers[p - firstWorker].Start();
             }
 
             try
             {
-                run(0, Math.Min(chunk, rows));
+                if (producer is null)
+                {
+                    run(0, Math.Min(chunk, rows));
+                }
+                else
+                {
+                    using var noGrad = torch.no_grad();
+                    producer();
+                }
             }
             catch (Exception ex)
             {
-                failures[0] = ex;
+                failures[parts] = ex;
             }
 
             foreach (Thread worker in workers)
