@@ -17,8 +17,8 @@ namespace NewLlm;
 /// [B, T, H] (after dropout) and the context after every position [B, T, C].
 /// </para>
 /// <para>
-/// Per position t, with dropout masks m [T, L, B, H] from one uniform draw (<see cref="DropoutMasks"/>: the same
-/// distribution as the original's <c>F.dropout</c>; drawn on the calling thread while the row threads run the loop):
+/// Per position t, with dropout masks m [T, L, B, H] (<see cref="DropoutMasks"/>: the same distribution as the
+/// original's <c>F.dropout</c>; each row thread draws its own rows per position, in the loop):
 /// <code>
 /// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
 /// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
@@ -68,20 +68,53 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     }
 
     /// <summary>
-    /// Dropout masks for the fast path: the whole [T, L, B, H] block is one uniform draw from the global generator,
-    /// an element kept (1 / (1 - p)) where the draw is >= p, dropped (0) otherwise; the same distribution as
-    /// <c>F.dropout</c>, drawn much faster than per-activation <c>bernoulli_</c>.
+    /// Dropout masks for the fast path, [T, L, B, H]: element (t, l, b, j) is kept (1 / (1 - p)) where a uniform draw
+    /// u in [0, 1) (24 bits of SplitMix64 at index ((t L + l) B + b) H + j, keyed by one 63-bit seed drawn from
+    /// torch's global generator) is >= p, dropped (0) otherwise: the same distribution as <c>F.dropout</c>, and every
+    /// element computable on its own, so the row threads draw their own rows in the loop.
     /// </summary>
-    internal static Tensor DropoutMasks(long time, int layers, long batch, long hidden, double dropout, ScalarType dtype = ScalarType.Float32)
+    internal static Tensor DropoutMasks(long time, int layers, long batch, long hidden, double dropout)
     {
-        Tensor masks = empty(time, layers, batch, hidden, dtype: dtype);
-        FillDropoutMasks(masks, dropout);
-        return masks;
+        ulong seed = DropoutSeed();
+        var data = new float[checked((int)(time * layers * batch * hidden))];
+        long block = layers * batch * hidden;
+        for (long t = 0; t < time; t++)
+        {
+            FillMaskRows(data.AsSpan((int)(t * block), (int)block), seed, t, layers, batch, hidden, 0, batch, dropout);
+        }
+
+        return tensor(data, new[] { time, layers, batch, hidden });
     }
 
-    /// <summary>Fills contiguous <paramref name="masks"/> (leading dimension time) as <see cref="DropoutMasks"/> does.</summary>
-    private static void FillDropoutMasks(Tensor masks, double dropout) =>
-        masks.uniform_(0.0, 1.0).ge_(dropout).div_(1 - dropout);
+    /// <summary>The masks' seed: one draw from torch's global generator (so <c>torch.manual_seed</c> makes them reproducible).</summary>
+    private static ulong DropoutSeed()
+    {
+        using Tensor seed = randint(0, long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64);
+        return (ulong)seed.item<long>();
+    }
+
+    /// <summary>Writes the masks of position <paramref name="t"/> for rows [firstRow, firstRow + rows) as [L, rows, H].</summary>
+    private static void FillMaskRows(Span<float> destination, ulong seed, long t, int layers, long batch, long hidden, long firstRow, long rows, double dropout)
+    {
+        uint threshold = (uint)Math.Ceiling(dropout * (1 << 24));
+        float scale = (float)(1 / (1 - dropout));
+        int k = 0;
+        for (int l = 0; l < layers; l++)
+        {
+            for (long r = 0; r < rows; r++)
+            {
+                ulong index = (ulong)((((((t * layers) + l) * batch) + firstRow + r) * hidden) + 1);
+                for (long j = 0; j < hidden; j++, index++)
+                {
+                    ulong z = seed + (index * 0x9E3779B97F4A7C15UL);
+                    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+                    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+                    z ^= z >> 31;
+                    destination[k++] = (uint)(z >> 40) >= threshold ? scale : 0f;
+                }
+            }
+        }
+    }
 
     /// <inheritdoc/>
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
@@ -113,28 +146,9 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             h[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
         }
 
-        // Dropout masks, time-major [T, L, B, H]: drawn position by position on this thread (one uniform draw per
-        // element, kept where >= p, scaled by 1 / (1 - p); see DropoutMasks) while the row threads run the loop.
-        Tensor? masks = settings.Dropout > 0 ? empty(time, layers, batch, hidden, dtype: options.dtype, device: options.device) : null;
-        StepGate? gate = masks is null ? null : new StepGate();
-        Action? drawMasks = masks is null ? null : () =>
-        {
-            try
-            {
-                const long chunk = 8;
-                for (long t = 0; t < time; t += chunk)
-                {
-                    using var scope = NewDisposeScope();
-                    long n = Math.Min(chunk, time - t);
-                    FillDropoutMasks(masks.narrow(0, t, n), settings.Dropout);
-                    gate!.Publish(t + n);
-                }
-            }
-            finally
-            {
-                gate!.OpenAll();
-            }
-        };
+        // Dropout masks: drawn by each row thread for its own rows, position by position (see DropoutMasks).
+        double dropout = settings.Dropout;
+        ulong maskSeed = dropout > 0 ? DropoutSeed() : 0;
 
         Tensor gates = empty(batch, time, 3 * c, dtype: options.dtype, device: options.device);   // [u, f, i]; f and i after sigmoid
         Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
@@ -153,7 +167,8 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             using var rowsScope = NewDisposeScope();
             Tensor Rows(Tensor x) => x.narrow(0, first, count);
             var hr = h.Select(Rows).ToArray();
-            Tensor? mr = masks?.narrow(2, first, count);   // [T, L, rows, H]
+            float[]? maskData = dropout > 0 ? new float[checked((int)(layers * count * hidden))] : null;
+            Tensor? mt = maskData is null ? null : frombuffer(maskData, ScalarType.Float32).view(layers, count, hidden);
             Tensor gr = Rows(gates), mixr = Rows(mixed), outr = Rows(contextsOut);
             Tensor context = Rows(c0);
             hr[0].copy_(Rows(x1));
@@ -166,8 +181,11 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             for (long t = 0; t < time; t++)
             {
                 using var scope = NewDisposeScope();
-                gate?.WaitFor(t);
-                Tensor? mt = mr?.select(0, t);
+                if (maskData is not null)
+                {
+                    FillMaskRows(maskData, maskSeed, t, layers, batch, hidden, first, count, dropout);
+                }
+
                 Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
                 if (mt is not null)
                 {
@@ -192,7 +210,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
                 nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
                 context = nextContext.MoveToOuterDisposeScope();
             }
-        }, drawMasks);
+        });
 
         // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
         // mask passed, and the mask's value there is 1 / (1 - p).
