@@ -13,8 +13,14 @@ internal static class DirectPortModel
 {
     public static Tensor Forward(NewLlmModel model, Tensor ids) => ForwardWithContexts(model, ids).Logits;
 
+    /// <summary>
+    /// Logits with given dropout masks [T, L, B, H] (already scaled by 1 / (1 - p)) in place of <c>F.dropout</c>'s
+    /// own draws: h = relu(linear(h)) * masks[t, l].
+    /// </summary>
+    public static Tensor ForwardWithMasks(NewLlmModel model, Tensor ids, Tensor masks) => ForwardWithContexts(model, ids, null, masks).Logits;
+
     /// <summary>Logits [B, T, V] and the context after every position [B, T, C], from <paramref name="initialContext"/> (zeros when null).</summary>
-    public static (Tensor Logits, Tensor Contexts) ForwardWithContexts(NewLlmModel model, Tensor ids, Tensor? initialContext = null)
+    public static (Tensor Logits, Tensor Contexts) ForwardWithContexts(NewLlmModel model, Tensor ids, Tensor? initialContext = null, Tensor? masks = null)
     {
         Dictionary<string, Tensor> p = model.state_dict();
         int layers = model.Options.NumLayers;
@@ -23,12 +29,15 @@ internal static class DirectPortModel
         Tensor ctx = initialContext ?? zeros(ids.shape[0], model.Options.ContextDim);
         var logits = new List<Tensor>();
         var contexts = new List<Tensor>();
-        foreach (Tensor e in emb.unbind(0))
+        Tensor[] steps = emb.unbind(0);
+        for (int t = 0; t < steps.Length; t++)
         {
+            Tensor e = steps[t];
             Tensor h = cat(new[] { e, ctx }, -1);
             for (int i = 0; i < layers; i++)
             {
-                h = F.dropout(F.relu(F.linear(h, p[$"fnn_layers.{3 * i}.weight"], p[$"fnn_layers.{3 * i}.bias"])), dropout, model.training);
+                Tensor a = F.relu(F.linear(h, p[$"fnn_layers.{3 * i}.weight"], p[$"fnn_layers.{3 * i}.bias"]));
+                h = masks is null ? F.dropout(a, dropout, model.training) : a * masks[t, i];
             }
 
             logits.Add(F.linear(h, p["token_output.weight"], p["token_output.bias"]));

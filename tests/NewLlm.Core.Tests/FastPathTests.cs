@@ -34,28 +34,72 @@ public class FastPathTests
     [InlineData(3, 2, 5, 0.1)]
     [InlineData(2, 1, 40, 0.5)]
     [InlineData(1, 37, 4, 0.2)]
-    public void TrainingWithDropoutEqualsDirectPortWithTheSameSeed(int layers, int batch, int time, double dropout)
+    [InlineData(2, 70, 19, 0.1)]   // enough rows for the time loops to split the batch across threads
+    public void TrainingWithDropoutEqualsDirectPortFedTheSameMasks(int layers, int batch, int time, double dropout)
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(99 + layers);
-        const int vocab = 23;
-        using var model = new NewLlmModel(new NewLlmOptions { NumLayers = layers, VocabSize = vocab, EmbedDim = 12, HiddenDim = 16, ContextDim = 10, Dropout = dropout });
+        const int vocab = 23, hidden = 16;
+        using var model = new NewLlmModel(new NewLlmOptions { NumLayers = layers, VocabSize = vocab, EmbedDim = 12, HiddenDim = hidden, ContextDim = 10, Dropout = dropout });
         model.train();
         Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
         Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
 
+        // The fast path draws its masks [T, L, B, H] from the global generator as RecurrenceFunction.DropoutMasks does.
         torch.manual_seed(5);
         Tensor fast = model.call(ids).detach();
         torch.manual_seed(5);
-        Tensor oracle = DirectPortModel.Forward(model, ids).detach();
+        Tensor masks = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout);
+        Tensor oracle = DirectPortModel.ForwardWithMasks(model, ids, masks).detach();
         float forwardDiff = (fast - oracle).abs().max().item<float>();
         Assert.True(forwardDiff <= 1e-5f, $"the forward differs from the direct port's by {forwardDiff:E3}: the dropout masks differ");
 
         torch.manual_seed(6);
         Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
         torch.manual_seed(6);
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, ids).reshape(-1, vocab), targets, ignore_index: 0));
+        Tensor masks2 = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout);
+        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.ForwardWithMasks(model, ids, masks2).reshape(-1, vocab), targets, ignore_index: 0));
         AssertClose(fastGrads, oracleGrads);
+    }
+
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.5)]
+    public void DropoutMasksKeepOneMinusPScaledLikeFDropout(double dropout)
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(11);
+        Tensor masks = RecurrenceFunction.DropoutMasks(50, 2, 64, 100, dropout);   // 640,000 draws
+        Tensor kept = masks.ne(0);
+        double keepRate = kept.to_type(ScalarType.Float64).mean().item<double>();
+        Assert.True(Math.Abs(keepRate - (1 - dropout)) < 0.005, $"keep rate {keepRate}, expected {1 - dropout}");
+        float scale = (float)(1 / (1 - dropout));
+        Assert.Equal(0f, (masks.masked_select(kept) - scale).abs().max().item<float>());
+
+        // Same distribution as F.dropout's masks: keep rate and scale.
+        Tensor reference = F.dropout(ones(50, 2, 64, 100), dropout, true);
+        double referenceRate = reference.ne(0).to_type(ScalarType.Float64).mean().item<double>();
+        Assert.True(Math.Abs(keepRate - referenceRate) < 0.005, $"keep rate {keepRate}, F.dropout's {referenceRate}");
+        Assert.Equal(0f, (reference.masked_select(reference.ne(0)) - scale).abs().max().item<float>());
+    }
+
+    [Fact]
+    public void EvalModeAndZeroDropoutEqualTheDirectPortExactly()
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(17);
+        const int vocab = 21;
+        using var model = new NewLlmModel(new NewLlmOptions { NumLayers = 2, VocabSize = vocab, EmbedDim = 8, HiddenDim = 16, ContextDim = 8, Dropout = 0.5 });
+        Tensor ids = randint(0, vocab, new long[] { 40, 9 }, dtype: ScalarType.Int64);
+        model.eval();
+        Tensor fastEval = model.call(ids);
+        Assert.True((fastEval - DirectPortModel.Forward(model, ids)).abs().max().item<float>() <= 1e-5f);
+        using (torch.enable_grad())
+        {
+            // Eval mode with gradients on goes through the training path with dropout 0.
+            Tensor fastGradPath = model.call(ids);
+            Assert.True((fastGradPath - DirectPortModel.Forward(model, ids)).abs().max().item<float>() <= 1e-5f);
+        }
     }
 
     [Theory]

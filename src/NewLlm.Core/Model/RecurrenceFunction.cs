@@ -17,8 +17,8 @@ namespace NewLlm;
 /// [B, T, H] (after dropout) and the context after every position [B, T, C].
 /// </para>
 /// <para>
-/// Per position t, with dropout masks drawn in the same order (and with the same random draws) as the original's
-/// per-position <c>F.dropout</c> calls (on the calling thread, while the row threads run the loop):
+/// Per position t, with dropout masks m [T, L, B, H] (<see cref="DropoutMasks"/>: the same distribution as the
+/// original's <c>F.dropout</c>; each row thread draws its own rows per position, in the loop):
 /// <code>
 /// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
 /// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
@@ -67,6 +67,55 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         return (outputs[0], outputs[1]);
     }
 
+    /// <summary>
+    /// Dropout masks for the fast path, [T, L, B, H]: element (t, l, b, j) is kept (1 / (1 - p)) where a uniform draw
+    /// u in [0, 1) (24 bits of SplitMix64 at index ((t L + l) B + b) H + j, keyed by one 63-bit seed drawn from
+    /// torch's global generator) is >= p, dropped (0) otherwise: the same distribution as <c>F.dropout</c>, and every
+    /// element computable on its own, so the row threads draw their own rows in the loop.
+    /// </summary>
+    internal static Tensor DropoutMasks(long time, int layers, long batch, long hidden, double dropout)
+    {
+        ulong seed = DropoutSeed();
+        var data = new float[checked((int)(time * layers * batch * hidden))];
+        long block = layers * batch * hidden;
+        for (long t = 0; t < time; t++)
+        {
+            FillMaskRows(data.AsSpan((int)(t * block), (int)block), seed, t, layers, batch, hidden, 0, batch, dropout);
+        }
+
+        return tensor(data, new[] { time, layers, batch, hidden });
+    }
+
+    /// <summary>The masks' seed: one draw from torch's global generator (so <c>torch.manual_seed</c> makes them reproducible).</summary>
+    private static ulong DropoutSeed()
+    {
+        using Tensor seed = randint(0, long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64);
+        return (ulong)seed.item<long>();
+    }
+
+    /// <summary>Writes the masks of position <paramref name="t"/> for rows [firstRow, firstRow + rows) as [L, rows, H].</summary>
+    private static void FillMaskRows(Span<float> destination, ulong seed, long t, int layers, long batch, long hidden, long firstRow, long rows, double dropout)
+    {
+        uint threshold = (uint)Math.Ceiling(dropout * (1 << 24));
+        float scale = (float)(1 / (1 - dropout));
+        int k = 0;
+        for (int l = 0; l < layers; l++)
+        {
+            for (long r = 0; r < rows; r++)
+            {
+                ulong index = (ulong)((((((t * layers) + l) * batch) + firstRow + r) * hidden) + 1);
+                for (long j = 0; j < hidden; j++, index++)
+                {
+                    ulong z = seed + (index * 0x9E3779B97F4A7C15UL);
+                    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+                    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+                    z ^= z >> 31;
+                    destination[k++] = (uint)(z >> 40) >= threshold ? scale : 0f;
+                }
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
@@ -97,40 +146,9 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             h[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
         }
 
-        Tensor[]? masks = null;
-        if (settings.Dropout > 0)
-        {
-            // Same draws, in the same order, as F.dropout on each [B, H] activation per position and layer.
-            masks = new Tensor[layers];
-            for (int l = 0; l < layers; l++)
-            {
-                masks[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
-            }
-        }
-
-        // The masks are drawn on this thread while the row threads run the loop, each position published when drawn.
-        StepGate? gate = masks is null ? null : new StepGate();
-        Action? drawMasks = masks is null ? null : () =>
-        {
-            try
-            {
-                double keep = 1 - settings.Dropout;
-                for (long t = 0; t < time; t++)
-                {
-                    using var scope = NewDisposeScope();
-                    for (int l = 0; l < layers; l++)
-                    {
-                        masks[l].select(1, t).bernoulli_(keep).div_(keep);
-                    }
-
-                    gate!.Publish(t + 1);
-                }
-            }
-            finally
-            {
-                gate!.OpenAll();
-            }
-        };
+        // Dropout masks: drawn by each row thread for its own rows, position by position (see DropoutMasks).
+        double dropout = settings.Dropout;
+        ulong maskSeed = dropout > 0 ? DropoutSeed() : 0;
 
         Tensor gates = empty(batch, time, 3 * c, dtype: options.dtype, device: options.device);   // [u, f, i]; f and i after sigmoid
         Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
@@ -149,7 +167,8 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             using var rowsScope = NewDisposeScope();
             Tensor Rows(Tensor x) => x.narrow(0, first, count);
             var hr = h.Select(Rows).ToArray();
-            var mr = masks?.Select(Rows).ToArray();
+            float[]? maskData = dropout > 0 ? new float[checked((int)(layers * count * hidden))] : null;
+            Tensor? mt = maskData is null ? null : frombuffer(maskData, ScalarType.Float32).view(layers, count, hidden);
             Tensor gr = Rows(gates), mixr = Rows(mixed), outr = Rows(contextsOut);
             Tensor context = Rows(c0);
             hr[0].copy_(Rows(x1));
@@ -162,19 +181,23 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             for (long t = 0; t < time; t++)
             {
                 using var scope = NewDisposeScope();
-                gate?.WaitFor(t);
-                Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
-                if (mr is not null)
+                if (maskData is not null)
                 {
-                    ht.mul_(mr[0].select(1, t));
+                    FillMaskRows(maskData, maskSeed, t, layers, batch, hidden, first, count, dropout);
+                }
+
+                Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
+                if (mt is not null)
+                {
+                    ht.mul_(mt.select(0, 0));
                 }
 
                 for (int l = 1; l < layers; l++)
                 {
                     Tensor next = hr[l].select(1, t).addmm_(ht, wT[l]).relu_();
-                    if (mr is not null)
+                    if (mt is not null)
                     {
-                        next.mul_(mr[l].select(1, t));
+                        next.mul_(mt.select(0, l));
                     }
 
                     ht = next;
@@ -187,7 +210,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
                 nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
                 context = nextContext.MoveToOuterDisposeScope();
             }
-        }, drawMasks);
+        });
 
         // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
         // mask passed, and the mask's value there is 1 / (1 - p).

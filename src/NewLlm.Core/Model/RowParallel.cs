@@ -20,12 +20,8 @@ internal static class RowParallel
     /// <summary>Calls <paramref name="body"/>(start, length) for consecutive row ranges covering [0, <paramref name="rows"/>).</summary>
     /// <param name="rows">Number of rows.</param>
     /// <param name="body">The loop over one row range.</param>
-    /// <param name="producer">
-    /// Optional serial work run on the calling thread meanwhile (the row ranges then all run on new threads); it
-    /// typically publishes per-position inputs through a <see cref="StepGate"/> that the bodies wait on.
-    /// </param>
     /// <remarks>Gradient recording is off in <paramref name="body"/> (grad mode is per thread in libtorch).</remarks>
-    public static void For(long rows, Action<long, long> body, Action? producer = null)
+    public static void For(long rows, Action<long, long> body)
     {
         Action<long, long> run = (start, length) =>
         {
@@ -35,7 +31,7 @@ internal static class RowParallel
 
         int threads = torch.get_num_threads();
         int parts = (int)Math.Max(1, Math.Min(threads, rows / MinRowsPerThread));
-        if (parts <= 1 && producer is null)
+        if (parts <= 1)
         {
             run(0, rows);
             return;
@@ -44,7 +40,7 @@ internal static class RowParallel
         torch.set_num_threads(1);
         try
         {
-            int firstWorker = producer is null ? 1 : 0;
+            const int firstWorker = 1;
             var workers = new Thread[parts - firstWorker];
             var failures = new Exception?[parts + 1];
             long chunk = (rows + parts - 1) / parts;
@@ -70,15 +66,7 @@ internal static class RowParallel
 
             try
             {
-                if (producer is null)
-                {
-                    run(0, Math.Min(chunk, rows));
-                }
-                else
-                {
-                    using var noGrad = torch.no_grad();
-                    producer();
-                }
+                run(0, Math.Min(chunk, rows));
             }
             catch (Exception ex)
             {
