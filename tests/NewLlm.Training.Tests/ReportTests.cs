@@ -8,6 +8,55 @@ namespace NewLlm.Training.Tests;
 public sealed class ReportTests
 {
     [Fact]
+    public async Task LiveBatchCounterIsShownThenErasedSoTheLineReadsAsTheOriginal()
+    {
+        using var setup = new TinySetup();
+        var plain = new StringWriter();
+        var live = new StringWriter();
+        using (var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1, output: false), new ConsoleReporter(plain)))
+        {
+            await trainer.TrainAsync();
+        }
+
+        using (var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1, output: false), new ConsoleReporter(live) { ShowBatchProgress = true }))
+        {
+            await trainer.TrainAsync();
+        }
+
+        string raw = live.ToString();
+        Assert.Matches(new Regex(@" \[1/\d+\] loss \d+\.\d{4}"), raw);
+        Assert.DoesNotContain("\b", plain.ToString(), StringComparison.Ordinal);
+
+        // What a terminal shows once backspaces have moved the cursor back over the erased counters.
+        var screen = new System.Text.StringBuilder();
+        int cursor = 0;
+        foreach (char ch in raw)
+        {
+            if (ch == '\b')
+            {
+                cursor--;
+                continue;
+            }
+
+            if (cursor < screen.Length)
+            {
+                screen[cursor] = ch;
+            }
+            else
+            {
+                screen.Append(ch);
+            }
+
+            cursor++;
+        }
+
+        static string TrainingLine(string text) => text.Split('\n').Single(l => l.StartsWith("  Training...", StringComparison.Ordinal)).TrimEnd();
+        string shown = Regex.Replace(TrainingLine(screen.ToString()), @"\| \d+\.\dmin \| Loss: .*$", string.Empty).TrimEnd();
+        Assert.Equal("  Training... 20% 40% 60% 80% 100%", shown);
+        Assert.Equal(Regex.Replace(TrainingLine(plain.ToString()), @"\| \d+\.\dmin \| Loss: .*$", string.Empty).TrimEnd(), shown);
+    }
+
+    [Fact]
     public async Task ConsoleReportFollowsTheOriginalLineForLine()
     {
         using var setup = new TinySetup();

@@ -23,13 +23,22 @@ public sealed class ConsoleReporter : ITrainerCallback
     private int nextMark;
     private bool trainingLineOpen;
     private bool bestSaved;
+    private int transientLength;
 
     /// <summary>Creates the reporter.</summary>
     /// <param name="writer">Where to write; <see cref="Console.Out"/> when null.</param>
     public ConsoleReporter(TextWriter? writer = null)
     {
         this.writer = writer ?? Console.Out;
+        ShowBatchProgress = writer is null && !Console.IsOutputRedirected;
     }
+
+    /// <summary>
+    /// Whether a live batch counter (<c>[12/33] loss 4.7121</c>) follows the training line between the original's
+    /// 20% marks; it is erased again, so the finished line reads as the original's. On by default when writing to an
+    /// interactive console, off when the output is redirected or another writer is given.
+    /// </summary>
+    public bool ShowBatchProgress { get; set; }
 
     /// <inheritdoc />
     public void OnTrainBegin(TrainerContext context)
@@ -85,12 +94,33 @@ public sealed class ConsoleReporter : ITrainerCallback
     public void OnBatchEnd(TrainerContext context, BatchResult batch)
     {
         int done = batch.BatchIndex + 1;
+        EraseTransient();
         while (nextMark <= 100 && done * 100 >= nextMark * batch.BatchCount)
         {
             writer.Write($" {nextMark}%");
-            writer.Flush();
             nextMark += 20;
         }
+
+        if (ShowBatchProgress && trainingLineOpen && done < batch.BatchCount)
+        {
+            string counter = $" [{done}/{batch.BatchCount}] loss {batch.Loss.ToString("F4", CultureInfo.InvariantCulture)}";
+            writer.Write(counter);
+            transientLength = counter.Length;
+        }
+
+        writer.Flush();
+    }
+
+    // Removes the live batch counter: back over it, blank it, back again.
+    private void EraseTransient()
+    {
+        if (transientLength == 0)
+        {
+            return;
+        }
+
+        writer.Write(new string('\b', transientLength) + new string(' ', transientLength) + new string('\b', transientLength));
+        transientLength = 0;
     }
 
     /// <inheritdoc />
@@ -163,6 +193,7 @@ public sealed class ConsoleReporter : ITrainerCallback
         }
 
         trainingLineOpen = false;
+        EraseTransient();
         if (seconds is double s && loss is double l)
         {
             writer.WriteLine($" | {(s / 60).ToString("F1", CultureInfo.InvariantCulture)}min | Loss: {l.ToString("F4", CultureInfo.InvariantCulture)}");
