@@ -11,27 +11,10 @@ namespace NewLlm.Core.Tests;
 /// </summary>
 public class ParityTests
 {
-    public static TheoryData<string> SharedFixtureNames()
-    {
-        // Names are fixed so the theory always has rows; a missing folder or file is reported as skipped.
-        return new TheoryData<string> { "parity-l1.safetensors", "parity-l2-small.safetensors" };
-    }
-
     [Fact]
     public void BundledSmallFixtureMatchesReference()
     {
         ParityCheck.AssertMatches(TestPaths.BundledFixture("parity-l2-small.safetensors"));
-    }
-
-    [SkippableTheory]
-    [MemberData(nameof(SharedFixtureNames))]
-    public void SharedFixtureMatchesReference(string name)
-    {
-        string? folder = TestPaths.SharedFixtures;
-        Skip.If(folder is null, "Skipped: ../shared/reference/fixtures is absent (CI always has it).");
-        string path = Path.Combine(folder!, name);
-        Skip.IfNot(File.Exists(path), $"Skipped: {path} is absent.");
-        ParityCheck.AssertMatches(path);
     }
 
     [SkippableFact]

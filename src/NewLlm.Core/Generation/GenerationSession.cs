@@ -37,10 +37,17 @@ public sealed class GenerationSession : IDisposable
             throw new ArgumentOutOfRangeException(nameof(token), token, $"Token id {token} is outside the vocabulary [0, {model.Options.VocabSize}).");
         }
 
-        using NewLlmStepResult result = model.Step(token, state);
-        LastLogits = result.Logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
-        (state, NewLlmState old) = (result.State.Clone(), state);
-        old.Dispose();
+        NewLlmStepResult result = model.Step(token, state);
+        using (var scope = NewDisposeScope())
+        {
+            // Dispose the logits and their converted copies now, so memory per token stays constant.
+            LastLogits = result.Logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
+            result.Logits.Dispose();
+        }
+
+        // The session takes the new state over; the old one is no longer needed.
+        state.Dispose();
+        state = result.State;
         TokensSeen++;
     }
 

@@ -184,13 +184,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>
     public void SaveSafetensors(string path)
     {
-        var tensors = new List<KeyValuePair<string, Tensor>>();
-        foreach ((string name, Tensor value) in state_dict())
-        {
-            tensors.Add(new(name, value));
-        }
-
-        SafetensorsFile.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = Options.ToString() });
+        SafetensorsFile.Write(path, state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = Options.ToString() });
     }
 
     /// <summary>
