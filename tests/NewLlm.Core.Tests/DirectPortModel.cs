@@ -26,7 +26,7 @@ internal static class DirectPortModel
         int layers = model.Options.NumLayers;
         double dropout = model.training ? model.Options.Dropout : 0.0;
         Tensor emb = p["token_embedding.weight"].index_select(0, ids.reshape(-1)).reshape(ids.shape[0], ids.shape[1], -1).transpose(0, 1);   // [T, B, E]
-        Tensor ctx = initialContext ?? zeros(ids.shape[0], model.Options.ContextDim);
+        Tensor ctx = initialContext ?? zeros(ids.shape[0], model.Options.ContextDim, dtype: emb.dtype);
         var logits = new List<Tensor>();
         var contexts = new List<Tensor>();
         Tensor[] steps = emb.unbind(0);

@@ -63,6 +63,38 @@ public class FastPathTests
     }
 
     [Theory]
+    [InlineData(1, 3, 7)]
+    [InlineData(2, 40, 6)]   // enough rows for the time loops to split the batch across threads
+    public void Float64TakesTheOperatorPathAndEqualsTheDirectPort(int layers, int batch, int time)
+    {
+        // The fused kernels are float32-on-the-CPU only; other dtypes (and devices) run the loops as libtorch operators.
+        using var scope = NewDisposeScope();
+        torch.manual_seed(41 + layers);
+        const int vocab = 23, hidden = 16;
+        const double dropout = 0.2;
+        using var model = new NewLlmModel(new NewLlmOptions { NumLayers = layers, VocabSize = vocab, EmbedDim = 12, HiddenDim = hidden, ContextDim = 10, Dropout = dropout });
+        model.to(ScalarType.Float64);
+        model.train();
+        Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
+        Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
+
+        torch.manual_seed(8);
+        Tensor fast = model.call(ids).detach();
+        Assert.Equal(ScalarType.Float64, fast.dtype);
+        torch.manual_seed(8);
+        Tensor masks = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout).to(ScalarType.Float64);
+        Tensor oracle = DirectPortModel.ForwardWithMasks(model, ids, masks).detach();
+        Assert.True((fast - oracle).abs().max().item<double>() <= 1e-10);
+
+        torch.manual_seed(9);
+        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
+        torch.manual_seed(9);
+        Tensor masks2 = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout).to(ScalarType.Float64);
+        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.ForwardWithMasks(model, ids, masks2).reshape(-1, vocab), targets, ignore_index: 0));
+        AssertClose(oracleGrads, fastGrads);
+    }
+
+    [Theory]
     [InlineData(0.1)]
     [InlineData(0.5)]
     public void DropoutMasksKeepOneMinusPScaledLikeFDropout(double dropout)
@@ -190,8 +222,8 @@ public class FastPathTests
         foreach ((string name, Tensor g) in oracleGrads)
         {
             // 1e-4 absolute, relative to the largest entry once gradients exceed 1 (float sums over long sequences).
-            double diff = (fastGrads[name] - g).abs().max().item<float>();
-            double largest = g.abs().max().item<float>();
+            double diff = (fastGrads[name] - g).abs().max().to_type(ScalarType.Float64).item<double>();
+            double largest = g.abs().max().to_type(ScalarType.Float64).item<double>();
             Assert.True(diff <= 1e-4 * Math.Max(1.0, largest), $"gradient of {name} differs by {diff:E3} (largest entry {largest:E3})");
         }
     }

@@ -341,20 +341,21 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The embedding's share of the first Linear plus its bias, [batch, time, hidden]. With fewer vocabulary entries
-    /// than positions it is computed once per vocabulary entry and gathered (the same values, far fewer products in
-    /// the forward and the backward); otherwise per position.
+    /// The embedding's share of the first Linear plus its bias, as a table [N, hidden] and the row of it for every
+    /// position, [batch, time]. With fewer vocabulary entries than positions the table has one row per vocabulary
+    /// entry and the row is the token id (the same values, far fewer products in the forward and the backward);
+    /// otherwise one row per position.
     /// </summary>
-    private Tensor EmbeddingShare(Tensor ids, Tensor wEmbed, Tensor bias)
+    private (Tensor Table, Tensor Index) EmbeddingShare(Tensor ids, Tensor wEmbed, Tensor bias)
     {
         long batch = ids.shape[0], time = ids.shape[1];
         if (Options.VocabSize < batch * time)
         {
-            Tensor table = F.linear(tokenEmbedding.weight!, wEmbed, bias);   // [vocab, hidden]
-            return table.index_select(0, ids.reshape(-1)).view(batch, time, -1);
+            return (F.linear(tokenEmbedding.weight!, wEmbed, bias), ids);
         }
 
-        return F.linear(tokenEmbedding.call(ids), wEmbed, bias);
+        Tensor perPosition = F.linear(tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
+        return (perPosition, arange(batch * time, dtype: ScalarType.Int64, device: ids.device).view(batch, time));
     }
 
     /// <summary>
@@ -379,11 +380,11 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         if (torch.is_grad_enabled())
         {
             // Training: the recurrence is one autograd node with a hand-written backward through time.
-            Tensor pre = EmbeddingShare(ids, wEmbed, first.bias!);   // [batch, time, hidden]
+            (Tensor table, Tensor index) = EmbeddingShare(ids, wEmbed, first.bias!);
             Tensor start = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
             var deeper = fnnLinears.Skip(1).Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToList();
             (Tensor hiddenStates, Tensor contextStates) = RecurrenceFunction.Apply(
-                training ? Options.Dropout : 0.0, pre, start, first.weight!.narrow(1, e, c), heads, headsBias, contextNorm.weight!, contextNorm.bias!, deeper);
+                training ? Options.Dropout : 0.0, table, index, start, first.weight!.narrow(1, e, c), heads, headsBias, contextNorm.weight!, contextNorm.bias!, deeper);
             return (tokenOutput.call(hiddenStates), keepContexts ? contextStates : null);
         }
 

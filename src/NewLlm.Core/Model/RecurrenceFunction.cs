@@ -9,9 +9,10 @@ namespace NewLlm;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Inputs, in order (see <see cref="Apply"/>): the settings, the first layer's pre-activation without its context
-/// share <c>X1</c> [B, T, H] (embedding share plus bias, computed outside for all positions in one product), the
-/// initial context <c>c0</c> [B, C], the first layer's context weight <c>Wc</c> [H, C], the fused head weight
+/// Inputs, in order (see <see cref="Apply"/>): the settings; the first layer's pre-activation without its context
+/// share <c>X1</c> [B, T, H] (embedding share plus bias) given as a table [N, H] and the row of it for every position,
+/// int64 [B, T] (the table has one row per vocabulary entry, or one per position, each computed outside in one
+/// product; the rows are gathered inside the loop); the initial context <c>c0</c> [B, C], the first layer's context weight <c>Wc</c> [H, C], the fused head weight
 /// <c>Wh</c> [3C, H] (rows: context_update, forget_gate, input_gate) and bias [3C], the LayerNorm weight and bias
 /// [C], then the weight [H, H] and bias [H] of every further FNN layer. Outputs: the last layer's hidden states
 /// [B, T, H] (after dropout) and the context after every position [B, T, C].
@@ -31,7 +32,7 @@ namespace NewLlm;
 /// LayerNorm inputs and contexts are saved.
 /// </para>
 /// </remarks>
-internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<RecurrenceFunction>
+internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<RecurrenceFunction>
 {
     private const string SettingsKey = "settings";
     private const double LayerNormEps = 1e-5;
@@ -43,7 +44,8 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     /// <returns>The hidden states [B, T, H] of the last layer and the contexts [B, T, C] after every position.</returns>
     public static (Tensor Hidden, Tensor Contexts) Apply(
         double dropout,
-        Tensor firstPre,
+        Tensor firstTable,
+        Tensor firstIndex,
         Tensor initialContext,
         Tensor contextWeight,
         Tensor headWeight,
@@ -54,8 +56,8 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     {
         var args = new List<object>
         {
-            new Settings(dropout, deeperLayers.Count + 1, initialContext.requires_grad),
-            firstPre, initialContext, contextWeight, headWeight, headBias, normWeight, normBias,
+            new Settings(dropout, deeperLayers.Count + 1, initialContext.requires_grad, firstTable.requires_grad),
+            firstIndex, firstTable, initialContext, contextWeight, headWeight, headBias, normWeight, normBias,
         };
         foreach ((Tensor weight, Tensor bias) in deeperLayers)
         {
@@ -67,77 +69,33 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         return (outputs[0], outputs[1]);
     }
 
-    /// <summary>
-    /// Dropout masks for the fast path, [T, L, B, H]: element (t, l, b, j) is kept (1 / (1 - p)) where a uniform draw
-    /// u in [0, 1) (24 bits of SplitMix64 at index ((t L + l) B + b) H + j, keyed by one 63-bit seed drawn from
-    /// torch's global generator) is >= p, dropped (0) otherwise: the same distribution as <c>F.dropout</c>, and every
-    /// element computable on its own, so the row threads draw their own rows in the loop.
-    /// </summary>
-    internal static Tensor DropoutMasks(long time, int layers, long batch, long hidden, double dropout)
-    {
-        ulong seed = DropoutSeed();
-        var data = new float[checked((int)(time * layers * batch * hidden))];
-        long block = layers * batch * hidden;
-        for (long t = 0; t < time; t++)
-        {
-            FillMaskRows(data.AsSpan((int)(t * block), (int)block), seed, t, layers, batch, hidden, 0, batch, dropout);
-        }
-
-        return tensor(data, new[] { time, layers, batch, hidden });
-    }
-
-    /// <summary>The masks' seed: one draw from torch's global generator (so <c>torch.manual_seed</c> makes them reproducible).</summary>
-    private static ulong DropoutSeed()
-    {
-        using Tensor seed = randint(0, long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64);
-        return (ulong)seed.item<long>();
-    }
-
-    /// <summary>Writes the masks of position <paramref name="t"/> for rows [firstRow, firstRow + rows) as [L, rows, H].</summary>
-    private static void FillMaskRows(Span<float> destination, ulong seed, long t, int layers, long batch, long hidden, long firstRow, long rows, double dropout)
-    {
-        uint threshold = (uint)Math.Ceiling(dropout * (1 << 24));
-        float scale = (float)(1 / (1 - dropout));
-        int k = 0;
-        for (int l = 0; l < layers; l++)
-        {
-            for (long r = 0; r < rows; r++)
-            {
-                ulong index = (ulong)((((((t * layers) + l) * batch) + firstRow + r) * hidden) + 1);
-                for (long j = 0; j < hidden; j++, index++)
-                {
-                    ulong z = seed + (index * 0x9E3779B97F4A7C15UL);
-                    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-                    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-                    z ^= z >> 31;
-                    destination[k++] = (uint)(z >> 40) >= threshold ? scale : 0f;
-                }
-            }
-        }
-    }
+    /// <summary>Dropout masks for the fast path, [T, L, B, H], exactly as the forward draws them (see <see cref="DropoutMask"/>).</summary>
+    internal static Tensor DropoutMasks(long time, int layers, long batch, long hidden, double dropout) =>
+        DropoutMask.Draw(dropout, layers, batch, hidden).ToTensor(time);
 
     /// <inheritdoc/>
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var settings = (Settings)vars[0];
-        Tensor x1 = (Tensor)vars[1];
-        Tensor c0 = (Tensor)vars[2];
-        Tensor wc = (Tensor)vars[3];
-        Tensor wh = (Tensor)vars[4];
-        Tensor bh = (Tensor)vars[5];
-        Tensor gamma = (Tensor)vars[6];
-        Tensor beta = (Tensor)vars[7];
+        Tensor index = (Tensor)vars[1];
+        Tensor table = (Tensor)vars[2];
+        Tensor c0 = (Tensor)vars[3];
+        Tensor wc = (Tensor)vars[4];
+        Tensor wh = (Tensor)vars[5];
+        Tensor bh = (Tensor)vars[6];
+        Tensor gamma = (Tensor)vars[7];
+        Tensor beta = (Tensor)vars[8];
         int layers = settings.Layers;
         var w = new Tensor[layers];
         var b = new Tensor[layers];
         for (int l = 1; l < layers; l++)
         {
-            w[l] = (Tensor)vars[8 + (2 * (l - 1))];
-            b[l] = (Tensor)vars[9 + (2 * (l - 1))];
+            w[l] = (Tensor)vars[9 + (2 * (l - 1))];
+            b[l] = (Tensor)vars[10 + (2 * (l - 1))];
         }
 
-        long batch = x1.shape[0], time = x1.shape[1], hidden = x1.shape[2], c = c0.shape[1];
-        var options = (x1.dtype, x1.device);
+        long batch = index.shape[0], time = index.shape[1], hidden = table.shape[1], c = c0.shape[1];
+        var options = (table.dtype, table.device);
 
         // Hidden states of every layer (after dropout), B-major so that the output needs no transpose.
         var h = new Tensor[layers];
@@ -146,9 +104,17 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             h[l] = empty(batch, time, hidden, dtype: options.dtype, device: options.device);
         }
 
-        // Dropout masks: drawn by each row thread for its own rows, position by position (see DropoutMasks).
-        double dropout = settings.Dropout;
-        ulong maskSeed = dropout > 0 ? DropoutSeed() : 0;
+        // Dropout masks: drawn by each row thread for its own rows, position by position (see DropoutMask).
+        DropoutMask mask = DropoutMask.Draw(settings.Dropout, layers, batch, hidden);
+        bool fused = UsesKernels(table);
+        if (fused)
+        {
+            (index, table, c0, bh, gamma, beta) = (index.contiguous(), table.contiguous(), c0.contiguous(), bh.contiguous(), gamma.contiguous(), beta.contiguous());
+            for (int l = 1; l < layers; l++)
+            {
+                b[l] = b[l].contiguous();
+            }
+        }
 
         Tensor gates = empty(batch, time, 3 * c, dtype: options.dtype, device: options.device);   // [u, f, i]; f and i after sigmoid
         Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
@@ -167,54 +133,82 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             using var rowsScope = NewDisposeScope();
             Tensor Rows(Tensor x) => x.narrow(0, first, count);
             var hr = h.Select(Rows).ToArray();
-            float[]? maskData = dropout > 0 ? new float[checked((int)(layers * count * hidden))] : null;
+            float[]? maskData = mask.Active && !fused ? new float[checked((int)(layers * count * hidden))] : null;
             Tensor? mt = maskData is null ? null : frombuffer(maskData, ScalarType.Float32).view(layers, count, hidden);
             Tensor gr = Rows(gates), mixr = Rows(mixed), outr = Rows(contextsOut);
             Tensor context = Rows(c0);
-            hr[0].copy_(Rows(x1));
-            for (int l = 1; l < layers; l++)
+            if (!fused)
             {
-                hr[l].copy_(b[l].expand(count, time, hidden));
+                // Biases and the first layer's rows filled in up front; the kernels add them per position instead.
+                hr[0].copy_(table.index_select(0, Rows(index).reshape(-1)).view(count, time, hidden));
+                for (int l = 1; l < layers; l++)
+                {
+                    hr[l].copy_(b[l].expand(count, time, hidden));
+                }
+
+                gr.copy_(bh.expand(count, time, 3 * c));
             }
 
-            gr.copy_(bh.expand(count, time, 3 * c));
             for (long t = 0; t < time; t++)
             {
                 using var scope = NewDisposeScope();
                 if (maskData is not null)
                 {
-                    FillMaskRows(maskData, maskSeed, t, layers, batch, hidden, first, count, dropout);
+                    mask.Fill(maskData, t, first, count);
                 }
 
-                Tensor ht = hr[0].select(1, t).addmm_(context, wcT).relu_();
-                if (mt is not null)
+                if (fused)
                 {
-                    ht.mul_(mt.select(0, 0));
+                    float* firstRow = TensorRows.At(h[0], first, t, out long firstStride);
+                    RecurrenceKernels.Gather(firstRow, firstStride, TensorRows.Of(table), TensorRows.OfIndex(index) + (first * time) + t, time, (int)count, (int)hidden);
                 }
 
-                for (int l = 1; l < layers; l++)
+                for (int l = 0; l < layers; l++)
                 {
-                    Tensor next = hr[l].select(1, t).addmm_(ht, wT[l]).relu_();
-                    if (mt is not null)
+                    // The first layer adds to its gathered rows; on the fused path deeper layers get their bias in the kernel.
+                    Tensor ht = hr[l].select(1, t).addmm_(l == 0 ? context : hr[l - 1].select(1, t), l == 0 ? wcT : wT[l], beta: l == 0 || !fused ? 1 : 0);
+                    if (fused)
                     {
-                        next.mul_(mt.select(0, l));
+                        float* row = TensorRows.At(h[l], first, t, out long stride);
+                        float* bias = l == 0 ? null : TensorRows.Of(b[l]);
+                        RecurrenceKernels.ReluDropout(row, stride, bias, (int)count, (int)hidden, mask, t, l, first);
                     }
-
-                    ht = next;
+                    else
+                    {
+                        ht.relu_();
+                        if (mt is not null)
+                        {
+                            ht.mul_(mt.select(0, l));
+                        }
+                    }
                 }
 
-                Tensor g = gr.select(1, t).addmm_(ht, whT);
-                g.narrow(1, c, 2 * c).sigmoid_();
-                Tensor m = mixr.select(1, t).copy_(g.narrow(1, 0, c)).mul_(g.narrow(1, 2 * c, c)).addcmul_(g.narrow(1, c, c), context, 1);
+                Tensor g = gr.select(1, t).addmm_(hr[layers - 1].select(1, t), whT, beta: fused ? 0 : 1);
                 Tensor nextContext = outr.select(1, t);
-                nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+                if (fused)
+                {
+                    float* gRow = TensorRows.At(gates, first, t, out long gStride);
+                    float* mRow = TensorRows.At(mixed, first, t, out long mStride);
+                    float* yRow = TensorRows.At(contextsOut, first, t, out long yStride);
+                    float* cRow = TensorRows.Before(contextsOut, c0, first, t, out long cStride);
+                    RecurrenceKernels.GatesAndNorm(
+                        gRow, gStride, TensorRows.Of(bh), cRow, cStride, mRow, mStride, yRow, yStride, TensorRows.Of(gamma), TensorRows.Of(beta),
+                        (int)count, (int)c, (float)LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
+                }
+                else
+                {
+                    g.narrow(1, c, 2 * c).sigmoid_();
+                    Tensor m = mixr.select(1, t).copy_(g.narrow(1, 0, c)).mul_(g.narrow(1, 2 * c, c)).addcmul_(g.narrow(1, c, c), context, 1);
+                    nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+                }
+
                 context = nextContext.MoveToOuterDisposeScope();
             }
         });
 
         // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
         // mask passed, and the mask's value there is 1 / (1 - p).
-        var saved = new List<Tensor> { c0, contextsOut, gates, mixed, wc, wh, gamma, beta };
+        var saved = new List<Tensor> { c0, contextsOut, gates, mixed, wc, wh, gamma, beta, index, table };
         for (int l = 0; l < layers; l++)
         {
             saved.Add(h[l]);
@@ -242,25 +236,28 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         {
             List<Tensor> saved = ctx.get_saved_variables();
             Tensor c0 = saved[0], contextsOut = saved[1], gates = saved[2], mixed = saved[3], wc = saved[4], wh = saved[5], gamma = saved[6], beta = saved[7];
+            Tensor index = saved[8], table = saved[9];
             var h = new Tensor[layers];
             var w = new Tensor[layers];
             for (int l = 0; l < layers; l++)
             {
-                h[l] = saved[8 + (2 * l)];
-                w[l] = saved[9 + (2 * l)];
+                h[l] = saved[10 + (2 * l)];
+                w[l] = saved[11 + (2 * l)];
             }
 
             long batch = h[0].shape[0], time = h[0].shape[1], hidden = h[0].shape[2], c = c0.shape[1];
             long rows = batch * time;
-            Tensor dHidden = grad_outputs[0] is { IsInvalid: false } gh ? gh.contiguous() : zeros_like(h[layers - 1]);
-            Tensor dContexts = grad_outputs[1] is { IsInvalid: false } gc ? gc.clone() : zeros_like(contextsOut);
+            bool fused = UsesKernels(h[0]);
+            Tensor? dHidden = grad_outputs[0] is { IsInvalid: false } gh ? gh.contiguous() : (fused ? null : zeros_like(h[layers - 1]));
+            Tensor dContexts = grad_outputs[1] is { IsInvalid: false } gc ? empty_like(contextsOut).copy_(gc) : zeros_like(contextsOut);
             Tensor contextsIn = cat(new[] { c0.unsqueeze(1), contextsOut.narrow(1, 0, time - 1) }, 1);
 
             Tensor u = gates.narrow(2, 0, c), f = gates.narrow(2, c, c), i = gates.narrow(2, 2 * c, c);
             double keep = settings.Dropout > 0 ? 1 / (1 - settings.Dropout) : 1.0;
 
-            // Filled position by position in the loop: d a_l (the pre-activations), d [u, f_pre, i_pre], the
-            // normalised mixture, and (in place of the incoming context gradient) the gradient of the LayerNorm output.
+            // Filled position by position in the loop: d a_l (the pre-activations), d [u, f_pre, i_pre], and (on the
+            // tensor path) the normalised mixture, with the gradient of the LayerNorm output in place of the incoming
+            // context gradient. The fused kernels sum the LayerNorm's weight and bias gradients as they go instead.
             var da = new Tensor[layers];
             for (int l = 0; l < layers; l++)
             {
@@ -268,25 +265,61 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             }
 
             Tensor dGatesAll = empty_like(gates);
-            Tensor xhatAll = empty_like(mixed);
-            Tensor dInitial = empty_like(c0);
+            Tensor? xhatAll = fused ? null : empty_like(mixed);
+            Tensor dInitial = zeros_like(c0);
+            var normSums = new SortedDictionary<long, (double[] Gamma, double[] Beta)>();
             long[] lastDim = { -1 };
 
             RowParallel.For(batch, (first, count) =>
             {
                 using var rowsScope = NewDisposeScope();
                 Tensor Rows(Tensor x) => x.narrow(0, first, count);
-                Tensor dcr = Rows(dContexts), xr = Rows(xhatAll), mr = Rows(mixed), dgr = Rows(dGatesAll), dhr = Rows(dHidden);
+                Tensor dcr = Rows(dContexts), mr = Rows(mixed), dgr = Rows(dGatesAll);
                 Tensor ur = Rows(u), fr = Rows(f), ir = Rows(i), outr = Rows(contextsOut), c0r = Rows(c0);
                 var hr = h.Select(Rows).ToArray();
                 var dar = da.Select(Rows).ToArray();
+                double[] gammaSum = new double[c], betaSum = new double[c];
+                float[] scratch = new float[4 * c];
                 for (long t = time - 1; t >= 0; t--)
                 {
                     using var scope = NewDisposeScope();
+                    Tensor dg = dgr.select(1, t);
+                    Tensor dPrevious = t > 0 ? dcr.select(1, t - 1) : Rows(dInitial);
+                    if (fused)
+                    {
+                        float* dyRow = TensorRows.At(dContexts, first, t, out long dyStride);
+                        float* mRow = TensorRows.At(mixed, first, t, out long mStride);
+                        float* gRow = TensorRows.At(gates, first, t, out long gStride);
+                        float* cRow = TensorRows.Before(contextsOut, c0, first, t, out long cStride);
+                        float* dgRow = TensorRows.At(dGatesAll, first, t, out long dgStride);
+                        float* dcRow = TensorRows.Before(dContexts, dInitial, first, t, out long dcStride);
+                        fixed (double* gammaGrad = gammaSum, betaGrad = betaSum)
+                        fixed (float* work = scratch)
+                        {
+                            RecurrenceKernels.GatesAndNormBackward(
+                                dyRow, dyStride, mRow, mStride, gRow, gStride, cRow, cStride, dgRow, dgStride, dcRow, dcStride,
+                                TensorRows.Of(gamma), TensorRows.Of(beta), gammaGrad, betaGrad, work, (int)count, (int)c,
+                                (float)LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
+                        }
+
+                        // Back through the FNN: relu and dropout pass where h > 0, scaled by 1 / (1 - p).
+                        for (int l = layers - 1; l >= 0; l--)
+                        {
+                            dar[l].select(1, t).addmm_(l == layers - 1 ? dg : dar[l + 1].select(1, t), l == layers - 1 ? wh : w[l + 1], beta: 0);
+                            float* daRow = TensorRows.At(da[l], first, t, out long daStride);
+                            float* hRow = TensorRows.At(h[l], first, t, out long hStride);
+                            long addStride = 0;
+                            float* addRow = l == layers - 1 && dHidden is not null ? TensorRows.At(dHidden, first, t, out addStride) : null;
+                            RecurrenceKernels.ReluDropoutBackward(daRow, daStride, addRow, addStride, hRow, hStride, (int)count, (int)hidden, (float)keep);
+                        }
+
+                        dPrevious.addmm_(dar[0].select(1, t), wc);
+                        continue;
+                    }
 
                     // LayerNorm statistics and the clamp's pass-through mask (min <= y <= max, as torch's clamp).
                     Tensor m = mr.select(1, t);
-                    Tensor xt = xr.select(1, t).copy_(m).sub_(m.mean(lastDim, keepdim: true));
+                    Tensor xt = Rows(xhatAll!).select(1, t).copy_(m).sub_(m.mean(lastDim, keepdim: true));
                     Tensor rstd = xt.square().mean(lastDim, keepdim: true).add_(LayerNormEps).rsqrt_();
                     xt.mul_(rstd);
                     Tensor pass = addcmul(beta, xt, gamma, 1).abs_().le_(NewLlmModel.ContextClampMax);
@@ -301,13 +334,12 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
                     // Gates: mixed = f * c + i * u.
                     Tensor ft = fr.select(1, t), it = ir.select(1, t);
                     Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
-                    Tensor dg = dgr.select(1, t);
                     dg.narrow(1, 0, c).copy_(it).mul_(dm);
                     dg.narrow(1, c, c).copy_(ft).addcmul_(ft, ft, -1).mul_(cin).mul_(dm);
                     dg.narrow(1, 2 * c, c).copy_(it).addcmul_(it, it, -1).mul_(ur.select(1, t)).mul_(dm);
 
                     // Back through the FNN: ReLU and dropout pass where h > 0, scaled by 1 / (1 - p).
-                    Tensor dh = dhr.select(1, t).addmm(dg, wh);
+                    Tensor dh = Rows(dHidden!).select(1, t).addmm(dg, wh);
                     for (int l = layers - 1; l >= 0; l--)
                     {
                         Tensor dal = dar[l].select(1, t).copy_(hr[l].select(1, t)).sign_().mul_(dh);
@@ -322,8 +354,15 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
                         }
                     }
 
-                    Tensor dPrevious = t > 0 ? dcr.select(1, t - 1) : Rows(dInitial).zero_();
                     dPrevious.addcmul_(dm, ft, 1).addmm_(dar[0].select(1, t), wc);
+                }
+
+                if (fused)
+                {
+                    lock (normSums)
+                    {
+                        normSums.Add(first, (gammaSum, betaSum));
+                    }
                 }
             });
 
@@ -332,12 +371,30 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             Tensor dHeadWeight = dGates.t().mm(h[layers - 1].view(rows, hidden));
             Tensor dHeadBias = dGates.sum(new long[] { 0 });
             Tensor dContextWeight = da[0].view(rows, hidden).t().mm(contextsIn.view(rows, c));
-            Tensor dNormed = dContexts;
-            Tensor dGamma = (dNormed * xhatAll).view(rows, c).sum(new long[] { 0 });
-            Tensor dBeta = dNormed.view(rows, c).sum(new long[] { 0 });
+            Tensor dGamma, dBeta;
+            if (fused)
+            {
+                // The row threads' sums, added in row order (the same result whatever thread finished first).
+                dGamma = SumInOrder(normSums.Values.Select(s => s.Gamma), gamma);
+                dBeta = SumInOrder(normSums.Values.Select(s => s.Beta), beta);
+            }
+            else
+            {
+                Tensor dNormed = dContexts;
+                dGamma = (dNormed * xhatAll!).view(rows, c).sum(new long[] { 0 });
+                dBeta = dNormed.view(rows, c).sum(new long[] { 0 });
+            }
+
+            // The first layer's table: every position's gradient added to the row it read.
+            Tensor? dTable = null;
+            if (settings.TableNeedsGrad)
+            {
+                dTable = zeros_like(table).index_add_(0, index.reshape(-1), da[0].view(rows, hidden), 1);
+            }
 
             result.Add(null!);                 // settings
-            result.Add(da[0]);                 // firstPre
+            result.Add(null!);                 // index
+            result.Add(dTable!);               // table
             result.Add(settings.InitialContextNeedsGrad ? dInitial : null!);
             result.Add(dContextWeight);
             result.Add(dHeadWeight);
@@ -360,9 +417,28 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         return result;
     }
 
+    /// <summary>Whether the loops use <see cref="RecurrenceKernels"/>: float32 tensors on the CPU (otherwise libtorch operators, any dtype or device).</summary>
+    private static bool UsesKernels(Tensor like) => like.dtype == ScalarType.Float32 && like.device_type == DeviceType.CPU;
+
+    /// <summary>Adds per-thread sums (in the order given) and returns them as a tensor like <paramref name="like"/>.</summary>
+    private static Tensor SumInOrder(IEnumerable<double[]> parts, Tensor like)
+    {
+        var total = new double[like.shape[0]];
+        foreach (double[] part in parts)
+        {
+            for (int k = 0; k < total.Length; k++)
+            {
+                total[k] += part[k];
+            }
+        }
+
+        return tensor(total.Select(v => (float)v).ToArray(), dtype: like.dtype, device: like.device);
+    }
+
     /// <summary>What the function needs besides tensors.</summary>
     /// <param name="Dropout">Dropout probability; 0 when not training.</param>
     /// <param name="Layers">Number of FNN layers.</param>
     /// <param name="InitialContextNeedsGrad">Whether a gradient for the initial context is returned.</param>
-    private sealed record Settings(double Dropout, int Layers, bool InitialContextNeedsGrad);
+    /// <param name="TableNeedsGrad">Whether a gradient for the first layer's table is returned.</param>
+    private sealed record Settings(double Dropout, int Layers, bool InitialContextNeedsGrad, bool TableNeedsGrad);
 }

@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using static TorchSharp.torch;
+
+namespace NewLlm;
+
+/// <summary>
+/// The fast path's dropout masks, [T, L, B, H]: element (t, l, b, j) is kept (scaled by 1 / (1 - p)) where a uniform
+/// draw u in [0, 1) is >= p, dropped (0) otherwise: the same distribution as <c>F.dropout</c>.
+/// </summary>
+/// <remarks>
+/// The draw is 24 bits of SplitMix64 at index ((t L + l) B + b) H + j + 1, keyed by one 63-bit seed drawn from torch's
+/// global generator (so <c>torch.manual_seed</c> makes the masks reproducible). Every element is computable on its own,
+/// so each row thread of the time loop draws its own rows at the position it is at, and nothing [T, L, B, H] is stored.
+/// </remarks>
+internal readonly struct DropoutMask
+{
+    private readonly ulong seed;
+    private readonly uint threshold;
+    private readonly int layers;
+    private readonly long batch;
+    private readonly long hidden;
+
+    private DropoutMask(ulong seed, double probability, int layers, long batch, long hidden)
+    {
+        this.seed = seed;
+        threshold = (uint)Math.Ceiling(probability * (1 << 24));
+        Scale = (float)(1 / (1 - probability));
+        this.layers = layers;
+        this.batch = batch;
+        this.hidden = hidden;
+        Active = probability > 0;
+    }
+
+    /// <summary>Whether anything is dropped (p > 0); an inactive mask keeps everything unscaled.</summary>
+    public bool Active { get; }
+
+    /// <summary>The factor of a kept element, 1 / (1 - p).</summary>
+    public float Scale { get; }
+
+    /// <summary>A mask for a [T, L, B, H] recurrence, seeded by one draw from torch's global generator; inactive (and no draw) when p is 0.</summary>
+    public static DropoutMask Draw(double probability, int layers, long batch, long hidden)
+    {
+        if (probability <= 0)
+        {
+            return new DropoutMask(0, 0, layers, batch, hidden);
+        }
+
+        using Tensor draw = randint(0, long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64);
+        return new DropoutMask((ulong)draw.item<long>(), probability, layers, batch, hidden);
+    }
+
+    /// <summary>The index of element (t, layer, row, 0); element j of that row has index + j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong RowIndex(long t, int layer, long row) => (ulong)((((((t * layers) + layer) * batch) + row) * hidden) + 1);
+
+    /// <summary>Whether the element at <paramref name="index"/> is kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Keeps(ulong index)
+    {
+        ulong z = seed + (index * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (uint)(z >> 40) >= threshold;
+    }
+
+    /// <summary>Writes the mask values (<see cref="Scale"/> or 0) of position <paramref name="t"/> for rows [firstRow, firstRow + rows) as [L, rows, H].</summary>
+    public void Fill(Span<float> destination, long t, long firstRow, long rows)
+    {
+        int k = 0;
+        for (int l = 0; l < layers; l++)
+        {
+            for (long r = 0; r < rows; r++)
+            {
+                ulong index = RowIndex(t, l, firstRow + r);
+                for (long j = 0; j < hidden; j++)
+                {
+                    destination[k++] = Keeps(index + (ulong)j) ? Scale : 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>The whole mask as a tensor [T, L, B, H] (for tests: the direct port fed the fast path's masks).</summary>
+    public Tensor ToTensor(long time)
+    {
+        var data = new float[checked((int)(time * layers * batch * hidden))];
+        int block = checked((int)(layers * batch * hidden));
+        for (long t = 0; t < time; t++)
+        {
+            if (Active)
+            {
+                Fill(data.AsSpan((int)(t * block), block), t, 0, batch);
+            }
+            else
+            {
+                data.AsSpan((int)(t * block), block).Fill(1f);
+            }
+        }
+
+        return tensor(data, new[] { time, layers, batch, hidden });
+    }
+}
