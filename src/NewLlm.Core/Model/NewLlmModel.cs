@@ -346,16 +346,16 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// entry and the row is the token id (the same values, far fewer products in the forward and the backward);
     /// otherwise one row per position.
     /// </summary>
-    private (Tensor Table, Tensor Index) EmbeddingShare(Tensor ids, Tensor wEmbed, Tensor bias)
+    private (Tensor Table, Tensor Index, bool RowPerPosition) EmbeddingShare(Tensor ids, Tensor wEmbed, Tensor bias)
     {
         long batch = ids.shape[0], time = ids.shape[1];
         if (Options.VocabSize < batch * time)
         {
-            return (F.linear(tokenEmbedding.weight!, wEmbed, bias), ids);
+            return (F.linear(tokenEmbedding.weight!, wEmbed, bias), ids, false);
         }
 
         Tensor perPosition = F.linear(tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
-        return (perPosition, arange(batch * time, dtype: ScalarType.Int64, device: ids.device).view(batch, time));
+        return (perPosition, arange(batch * time, dtype: ScalarType.Int64, device: ids.device).view(batch, time), true);
     }
 
     /// <summary>
@@ -380,11 +380,11 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         if (torch.is_grad_enabled())
         {
             // Training: the recurrence is one autograd node with a hand-written backward through time.
-            (Tensor table, Tensor index) = EmbeddingShare(ids, wEmbed, first.bias!);
+            (Tensor table, Tensor index, bool rowPerPosition) = EmbeddingShare(ids, wEmbed, first.bias!);
             Tensor start = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
             var deeper = fnnLinears.Skip(1).Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToList();
             (Tensor hiddenStates, Tensor contextStates) = RecurrenceFunction.Apply(
-                training ? Options.Dropout : 0.0, table, index, start, first.weight!.narrow(1, e, c), heads, headsBias, contextNorm.weight!, contextNorm.bias!, deeper);
+                training ? Options.Dropout : 0.0, table, index, rowPerPosition, start, first.weight!.narrow(1, e, c), heads, headsBias, contextNorm.weight!, contextNorm.bias!, deeper);
             return (tokenOutput.call(hiddenStates), keepContexts ? contextStates : null);
         }
 

@@ -46,6 +46,7 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
         double dropout,
         Tensor firstTable,
         Tensor firstIndex,
+        bool firstTableRowPerPosition,
         Tensor initialContext,
         Tensor contextWeight,
         Tensor headWeight,
@@ -56,7 +57,7 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
     {
         var args = new List<object>
         {
-            new Settings(dropout, deeperLayers.Count + 1, initialContext.requires_grad, firstTable.requires_grad),
+            new Settings(dropout, deeperLayers.Count + 1, initialContext.requires_grad, firstTable.requires_grad, firstTableRowPerPosition),
             firstIndex, firstTable, initialContext, contextWeight, headWeight, headBias, normWeight, normBias,
         };
         foreach ((Tensor weight, Tensor bias) in deeperLayers)
@@ -117,7 +118,6 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
         }
 
         Tensor gates = empty(batch, time, 3 * c, dtype: options.dtype, device: options.device);   // [u, f, i]; f and i after sigmoid
-        Tensor mixed = empty(batch, time, c, dtype: options.dtype, device: options.device);
         Tensor contextsOut = empty(batch, time, c, dtype: options.dtype, device: options.device);
         Tensor wcT = wc.t();
         Tensor whT = wh.t();
@@ -135,7 +135,8 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
             var hr = h.Select(Rows).ToArray();
             float[]? maskData = mask.Active && !fused ? new float[checked((int)(layers * count * hidden))] : null;
             Tensor? mt = maskData is null ? null : frombuffer(maskData, ScalarType.Float32).view(layers, count, hidden);
-            Tensor gr = Rows(gates), mixr = Rows(mixed), outr = Rows(contextsOut);
+            Tensor gr = Rows(gates), outr = Rows(contextsOut);
+            float[] scratch = new float[c];
             Tensor context = Rows(c0);
             if (!fused)
             {
@@ -188,17 +189,19 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                 if (fused)
                 {
                     float* gRow = TensorRows.At(gates, first, t, out long gStride);
-                    float* mRow = TensorRows.At(mixed, first, t, out long mStride);
                     float* yRow = TensorRows.At(contextsOut, first, t, out long yStride);
                     float* cRow = TensorRows.Before(contextsOut, c0, first, t, out long cStride);
-                    RecurrenceKernels.GatesAndNorm(
-                        gRow, gStride, TensorRows.Of(bh), cRow, cStride, mRow, mStride, yRow, yStride, TensorRows.Of(gamma), TensorRows.Of(beta),
-                        (int)count, (int)c, (float)LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
+                    fixed (float* work = scratch)
+                    {
+                        RecurrenceKernels.GatesAndNorm(
+                            gRow, gStride, TensorRows.Of(bh), cRow, cStride, yRow, yStride, TensorRows.Of(gamma), TensorRows.Of(beta), work,
+                            (int)count, (int)c, (float)LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
+                    }
                 }
                 else
                 {
                     g.narrow(1, c, 2 * c).sigmoid_();
-                    Tensor m = mixr.select(1, t).copy_(g.narrow(1, 0, c)).mul_(g.narrow(1, 2 * c, c)).addcmul_(g.narrow(1, c, c), context, 1);
+                    Tensor m = Mix(g, context, c);
                     nextContext.copy_(F.layer_norm(m, normalizedShape, gamma, beta, LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
                 }
 
@@ -208,7 +211,7 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
 
         // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
         // mask passed, and the mask's value there is 1 / (1 - p).
-        var saved = new List<Tensor> { c0, contextsOut, gates, mixed, wc, wh, gamma, beta, index, table };
+        var saved = new List<Tensor> { c0, contextsOut, gates, wc, wh, gamma, beta, index, table };
         for (int l = 0; l < layers; l++)
         {
             saved.Add(h[l]);
@@ -235,177 +238,163 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
         using (var outer = NewDisposeScope())
         {
             List<Tensor> saved = ctx.get_saved_variables();
-            Tensor c0 = saved[0], contextsOut = saved[1], gates = saved[2], mixed = saved[3], wc = saved[4], wh = saved[5], gamma = saved[6], beta = saved[7];
-            Tensor index = saved[8], table = saved[9];
+            Tensor c0 = saved[0], contextsOut = saved[1], gates = saved[2], wc = saved[3], wh = saved[4], gamma = saved[5], beta = saved[6];
+            Tensor index = saved[7], table = saved[8];
             var h = new Tensor[layers];
             var w = new Tensor[layers];
             for (int l = 0; l < layers; l++)
             {
-                h[l] = saved[10 + (2 * l)];
-                w[l] = saved[11 + (2 * l)];
+                h[l] = saved[9 + (2 * l)];
+                w[l] = saved[10 + (2 * l)];
             }
 
             long batch = h[0].shape[0], time = h[0].shape[1], hidden = h[0].shape[2], c = c0.shape[1];
-            long rows = batch * time;
             bool fused = UsesKernels(h[0]);
-            Tensor? dHidden = grad_outputs[0] is { IsInvalid: false } gh ? gh.contiguous() : (fused ? null : zeros_like(h[layers - 1]));
-            Tensor dContexts = grad_outputs[1] is { IsInvalid: false } gc ? empty_like(contextsOut).copy_(gc) : zeros_like(contextsOut);
-            Tensor contextsIn = cat(new[] { c0.unsqueeze(1), contextsOut.narrow(1, 0, time - 1) }, 1);
+            Tensor? dHidden = grad_outputs[0] is { IsInvalid: false } gh ? gh.contiguous() : null;
+            Tensor? dContextsOut = grad_outputs[1] is { IsInvalid: false } gc ? gc.contiguous() : null;
+            float keep = settings.Dropout > 0 ? (float)(1 / (1 - settings.Dropout)) : 1f;
+            var options = (dtype: h[0].dtype, device: h[0].device);
 
-            Tensor u = gates.narrow(2, 0, c), f = gates.narrow(2, c, c), i = gates.narrow(2, 2 * c, c);
-            double keep = settings.Dropout > 0 ? 1 / (1 - settings.Dropout) : 1.0;
-
-            // Filled position by position in the loop: d a_l (the pre-activations), d [u, f_pre, i_pre], and (on the
-            // tensor path) the normalised mixture, with the gradient of the LayerNorm output in place of the incoming
-            // context gradient. The fused kernels sum the LayerNorm's weight and bias gradients as they go instead.
-            var da = new Tensor[layers];
-            for (int l = 0; l < layers; l++)
-            {
-                da[l] = empty_like(h[l]);
-            }
-
-            Tensor dGatesAll = empty_like(gates);
-            Tensor? xhatAll = fused ? null : empty_like(mixed);
+            // One table row per position (the large-vocabulary case): each row's gradient is written once, by the
+            // thread that owns its position, into one shared tensor. Otherwise each thread adds into its own.
+            Tensor? sharedTableGrad = settings.TableNeedsGrad && settings.TableRowPerPosition ? zeros_like(table) : null;
             Tensor dInitial = zeros_like(c0);
-            var normSums = new SortedDictionary<long, (double[] Gamma, double[] Beta)>();
-            long[] lastDim = { -1 };
+            var parts = new SortedDictionary<long, ThreadGradients>();
 
+            // Every weight gradient is accumulated position by position in the loop, while the position's slices are
+            // still in cache: no [B, T, *] gradient buffer is allocated.
             RowParallel.For(batch, (first, count) =>
             {
+                var sums = new ThreadGradients(layers, hidden, c, settings.TableNeedsGrad && !settings.TableRowPerPosition ? table.shape[0] : 0, options.dtype, options.device);
                 using var rowsScope = NewDisposeScope();
                 Tensor Rows(Tensor x) => x.narrow(0, first, count);
-                Tensor dcr = Rows(dContexts), mr = Rows(mixed), dgr = Rows(dGatesAll);
-                Tensor ur = Rows(u), fr = Rows(f), ir = Rows(i), outr = Rows(contextsOut), c0r = Rows(c0);
+                Tensor gr = Rows(gates), outr = Rows(contextsOut), c0r = Rows(c0), indexRows = Rows(index);
+                Tensor u = gr.narrow(2, 0, c), f = gr.narrow(2, c, c), i = gr.narrow(2, 2 * c, c);
                 var hr = h.Select(Rows).ToArray();
-                var dar = da.Select(Rows).ToArray();
-                double[] gammaSum = new double[c], betaSum = new double[c];
-                float[] scratch = new float[4 * c];
+                Tensor dg = empty(count, 3 * c, dtype: options.dtype, device: options.device);
+                var da = new Tensor[layers];
+                for (int l = 0; l < layers; l++)
+                {
+                    da[l] = empty(count, hidden, dtype: options.dtype, device: options.device);
+                }
+
+                // The gradient reaching the context after position t (dc) and the one being formed for t - 1.
+                Tensor dc = zeros(count, c, dtype: options.dtype, device: options.device);
+                Tensor dcPrevious = empty(count, c, dtype: options.dtype, device: options.device);
+                float[] scratch = new float[Math.Max(8 * c, hidden)];
+                double[] biasSums = fused ? new double[3 * c + ((layers - 1) * hidden)] : Array.Empty<double>();
+                double[] normSums = fused ? new double[2 * c] : Array.Empty<double>();
                 for (long t = time - 1; t >= 0; t--)
                 {
                     using var scope = NewDisposeScope();
-                    Tensor dg = dgr.select(1, t);
-                    Tensor dPrevious = t > 0 ? dcr.select(1, t - 1) : Rows(dInitial);
+                    if (dContextsOut is not null)
+                    {
+                        dc.add_(Rows(dContextsOut).select(1, t));
+                    }
+
+                    Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
                     if (fused)
                     {
-                        float* dyRow = TensorRows.At(dContexts, first, t, out long dyStride);
-                        float* mRow = TensorRows.At(mixed, first, t, out long mStride);
                         float* gRow = TensorRows.At(gates, first, t, out long gStride);
                         float* cRow = TensorRows.Before(contextsOut, c0, first, t, out long cStride);
-                        float* dgRow = TensorRows.At(dGatesAll, first, t, out long dgStride);
-                        float* dcRow = TensorRows.Before(dContexts, dInitial, first, t, out long dcStride);
-                        fixed (double* gammaGrad = gammaSum, betaGrad = betaSum)
+                        fixed (double* bias = biasSums, norm = normSums)
                         fixed (float* work = scratch)
                         {
                             RecurrenceKernels.GatesAndNormBackward(
-                                dyRow, dyStride, mRow, mStride, gRow, gStride, cRow, cStride, dgRow, dgStride, dcRow, dcStride,
-                                TensorRows.Of(gamma), TensorRows.Of(beta), gammaGrad, betaGrad, work, (int)count, (int)c,
+                                TensorRows.Of(dc), c, gRow, gStride, cRow, cStride, TensorRows.Of(dg), 3 * c, TensorRows.Of(dcPrevious), c,
+                                TensorRows.Of(gamma), TensorRows.Of(beta), bias, norm, norm + c, work, (int)count, (int)c,
                                 (float)LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
                         }
+                    }
+                    else
+                    {
+                        GatesAndNormBackward(dc, u.select(1, t), f.select(1, t), i.select(1, t), cin, gamma, beta, dg, dcPrevious, sums);
+                    }
 
-                        // Back through the FNN: relu and dropout pass where h > 0, scaled by 1 / (1 - p).
-                        for (int l = layers - 1; l >= 0; l--)
+                    // The heads, then back through the FNN: relu and dropout pass where h > 0, scaled by 1 / (1 - p).
+                    sums.HeadWeight.addmm_(dg.t(), hr[layers - 1].select(1, t));
+                    for (int l = layers - 1; l >= 0; l--)
+                    {
+                        da[l].addmm_(l == layers - 1 ? dg : da[l + 1], l == layers - 1 ? wh : w[l + 1], beta: 0);
+                        if (fused)
                         {
-                            dar[l].select(1, t).addmm_(l == layers - 1 ? dg : dar[l + 1].select(1, t), l == layers - 1 ? wh : w[l + 1], beta: 0);
-                            float* daRow = TensorRows.At(da[l], first, t, out long daStride);
                             float* hRow = TensorRows.At(h[l], first, t, out long hStride);
                             long addStride = 0;
                             float* addRow = l == layers - 1 && dHidden is not null ? TensorRows.At(dHidden, first, t, out addStride) : null;
-                            RecurrenceKernels.ReluDropoutBackward(daRow, daStride, addRow, addStride, hRow, hStride, (int)count, (int)hidden, (float)keep);
+                            fixed (double* bias = biasSums)
+                            fixed (float* work = scratch)
+                            {
+                                double* layerBias = l > 0 ? bias + (3 * c) + ((l - 1) * hidden) : null;
+                                RecurrenceKernels.ReluDropoutBackward(TensorRows.Of(da[l]), hidden, addRow, addStride, hRow, hStride, (int)count, (int)hidden, keep, layerBias, work);
+                            }
                         }
-
-                        dPrevious.addmm_(dar[0].select(1, t), wc);
-                        continue;
-                    }
-
-                    // LayerNorm statistics and the clamp's pass-through mask (min <= y <= max, as torch's clamp).
-                    Tensor m = mr.select(1, t);
-                    Tensor xt = Rows(xhatAll!).select(1, t).copy_(m).sub_(m.mean(lastDim, keepdim: true));
-                    Tensor rstd = xt.square().mean(lastDim, keepdim: true).add_(LayerNormEps).rsqrt_();
-                    xt.mul_(rstd);
-                    Tensor pass = addcmul(beta, xt, gamma, 1).abs_().le_(NewLlmModel.ContextClampMax);
-
-                    // LayerNorm backward.
-                    Tensor dy = dcr.select(1, t).mul_(pass);
-                    Tensor dxhat = dy * gamma;
-                    Tensor meanD = dxhat.mean(lastDim, keepdim: true);
-                    Tensor meanDx = (dxhat * xt).mean(lastDim, keepdim: true);
-                    Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rstd);
-
-                    // Gates: mixed = f * c + i * u.
-                    Tensor ft = fr.select(1, t), it = ir.select(1, t);
-                    Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
-                    dg.narrow(1, 0, c).copy_(it).mul_(dm);
-                    dg.narrow(1, c, c).copy_(ft).addcmul_(ft, ft, -1).mul_(cin).mul_(dm);
-                    dg.narrow(1, 2 * c, c).copy_(it).addcmul_(it, it, -1).mul_(ur.select(1, t)).mul_(dm);
-
-                    // Back through the FNN: ReLU and dropout pass where h > 0, scaled by 1 / (1 - p).
-                    Tensor dh = Rows(dHidden!).select(1, t).addmm(dg, wh);
-                    for (int l = layers - 1; l >= 0; l--)
-                    {
-                        Tensor dal = dar[l].select(1, t).copy_(hr[l].select(1, t)).sign_().mul_(dh);
-                        if (settings.Dropout > 0)
+                        else
                         {
-                            dal.mul_(keep);
+                            if (l == layers - 1 && dHidden is not null)
+                            {
+                                da[l].add_(Rows(dHidden).select(1, t));
+                            }
+
+                            da[l].mul_(hr[l].select(1, t).gt(0)).mul_(keep);
+                            if (l > 0)
+                            {
+                                sums.LayerBiases[l].add_(da[l].sum(new long[] { 0 }));
+                            }
                         }
 
                         if (l > 0)
                         {
-                            dh = dal.mm(w[l]);
+                            sums.LayerWeights[l].addmm_(da[l].t(), hr[l - 1].select(1, t));
                         }
                     }
 
-                    dPrevious.addcmul_(dm, ft, 1).addmm_(dar[0].select(1, t), wc);
+                    sums.ContextWeight.addmm_(da[0].t(), cin);
+                    if (sums.Table is not null)
+                    {
+                        sums.Table.index_add_(0, indexRows.select(1, t), da[0], 1);
+                    }
+                    else if (sharedTableGrad is not null)
+                    {
+                        sharedTableGrad.index_add_(0, indexRows.select(1, t), da[0], 1);
+                    }
+
+                    dcPrevious.addmm_(da[0], wc);
+                    (dc, dcPrevious) = (dcPrevious, dc);
                 }
 
+                Rows(dInitial).copy_(dc);
                 if (fused)
                 {
-                    lock (normSums)
-                    {
-                        normSums.Add(first, (gammaSum, betaSum));
-                    }
+                    sums.TakeSums(biasSums, normSums);
+                }
+
+                lock (parts)
+                {
+                    parts.Add(first, sums);
                 }
             });
 
-            // Weight gradients: one product over all positions each.
-            Tensor dGates = dGatesAll.view(rows, 3 * c);
-            Tensor dHeadWeight = dGates.t().mm(h[layers - 1].view(rows, hidden));
-            Tensor dHeadBias = dGates.sum(new long[] { 0 });
-            Tensor dContextWeight = da[0].view(rows, hidden).t().mm(contextsIn.view(rows, c));
-            Tensor dGamma, dBeta;
-            if (fused)
+            // The row threads' sums, added in row order (the same result whatever thread finished first).
+            ThreadGradients total = parts.Values.First();
+            foreach (ThreadGradients part in parts.Values.Skip(1))
             {
-                // The row threads' sums, added in row order (the same result whatever thread finished first).
-                dGamma = SumInOrder(normSums.Values.Select(s => s.Gamma), gamma);
-                dBeta = SumInOrder(normSums.Values.Select(s => s.Beta), beta);
-            }
-            else
-            {
-                Tensor dNormed = dContexts;
-                dGamma = (dNormed * xhatAll!).view(rows, c).sum(new long[] { 0 });
-                dBeta = dNormed.view(rows, c).sum(new long[] { 0 });
-            }
-
-            // The first layer's table: every position's gradient added to the row it read.
-            Tensor? dTable = null;
-            if (settings.TableNeedsGrad)
-            {
-                dTable = zeros_like(table).index_add_(0, index.reshape(-1), da[0].view(rows, hidden), 1);
+                total.Add(part);
+                part.Dispose();   // made on a row thread, outside any dispose scope
             }
 
             result.Add(null!);                 // settings
             result.Add(null!);                 // index
-            result.Add(dTable!);               // table
+            result.Add(sharedTableGrad ?? total.Table!);
             result.Add(settings.InitialContextNeedsGrad ? dInitial : null!);
-            result.Add(dContextWeight);
-            result.Add(dHeadWeight);
-            result.Add(dHeadBias);
-            result.Add(dGamma);
-            result.Add(dBeta);
+            result.Add(total.ContextWeight);
+            result.Add(total.HeadWeight);
+            result.Add(total.HeadBias);
+            result.Add(total.NormWeight);
+            result.Add(total.NormBias);
             for (int l = 1; l < layers; l++)
             {
-                Tensor dal = da[l].view(rows, hidden);
-                result.Add(dal.t().mm(h[l - 1].view(rows, hidden)));
-                result.Add(dal.sum(new long[] { 0 }));
+                result.Add(total.LayerWeights[l]);
+                result.Add(total.LayerBiases[l]);
             }
 
             foreach (Tensor? g in result)
@@ -415,6 +404,42 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
         }
 
         return result;
+    }
+
+    /// <summary>m = f * c + i * u with f and i after sigmoid, from the gates [rows, 3C] = [u, f, i].</summary>
+    private static Tensor Mix(Tensor gates, Tensor context, long c) =>
+        gates.narrow(1, 0, c).mul(gates.narrow(1, 2 * c, c)).addcmul_(gates.narrow(1, c, c), context, 1);
+
+    /// <summary>
+    /// The backward of the gates, LayerNorm and clamp at one position with libtorch operators (the path for other
+    /// dtypes and devices; <see cref="RecurrenceKernels.GatesAndNormBackward"/> is the float32 CPU one).
+    /// </summary>
+    private static void GatesAndNormBackward(Tensor dc, Tensor u, Tensor f, Tensor i, Tensor cin, Tensor gamma, Tensor beta, Tensor dg, Tensor dcPrevious, ThreadGradients sums)
+    {
+        long c = u.shape[1];
+        long[] lastDim = { -1 };
+        Tensor m = u.mul(i).addcmul_(f, cin, 1);   // as Mix in the forward
+
+        // LayerNorm statistics and the clamp's pass-through mask (min <= y <= max, as torch's clamp).
+        Tensor xt = m - m.mean(lastDim, keepdim: true);
+        Tensor rstd = xt.square().mean(lastDim, keepdim: true).add_(LayerNormEps).rsqrt_();
+        xt.mul_(rstd);
+        Tensor y = addcmul(beta, xt, gamma, 1);
+        Tensor pass = y.ge(NewLlmModel.ContextClampMin).logical_and_(y.le(NewLlmModel.ContextClampMax));
+        Tensor dy = dc * pass;
+        sums.NormWeight.add_((dy * xt).sum(new long[] { 0 }));
+        sums.NormBias.add_(dy.sum(new long[] { 0 }));
+
+        // LayerNorm backward, then the gates: mixed = f * c + i * u.
+        Tensor dxhat = dy * gamma;
+        Tensor meanD = dxhat.mean(lastDim, keepdim: true);
+        Tensor meanDx = (dxhat * xt).mean(lastDim, keepdim: true);
+        Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rstd);
+        dg.narrow(1, 0, c).copy_(i).mul_(dm);
+        dg.narrow(1, c, c).copy_(f).addcmul_(f, f, -1).mul_(cin).mul_(dm);
+        dg.narrow(1, 2 * c, c).copy_(i).addcmul_(i, i, -1).mul_(u).mul_(dm);
+        sums.HeadBias.add_(dg.sum(new long[] { 0 }));
+        dcPrevious.copy_(dm).mul_(f);
     }
 
     /// <summary>Whether the loops use <see cref="RecurrenceKernels"/>: float32 tensors on the CPU (otherwise libtorch operators, any dtype or device).</summary>
@@ -440,5 +465,6 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
     /// <param name="Layers">Number of FNN layers.</param>
     /// <param name="InitialContextNeedsGrad">Whether a gradient for the initial context is returned.</param>
     /// <param name="TableNeedsGrad">Whether a gradient for the first layer's table is returned.</param>
-    private sealed record Settings(double Dropout, int Layers, bool InitialContextNeedsGrad, bool TableNeedsGrad);
+    /// <param name="TableRowPerPosition">Whether the table has one row per position (read by that position only).</param>
+    private sealed record Settings(double Dropout, int Layers, bool InitialContextNeedsGrad, bool TableNeedsGrad, bool TableRowPerPosition);
 }

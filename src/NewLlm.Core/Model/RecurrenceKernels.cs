@@ -69,11 +69,19 @@ internal static unsafe class RecurrenceKernels
     }
 
     /// <summary>
-    /// The backward of relu and dropout: da = (da [+ addend]) / (1 - p) where h > 0 (both passed), 0 elsewhere; in place.
+    /// The backward of relu and dropout: da = (da [+ addend]) / (1 - p) where h > 0 (both passed), 0 elsewhere; in
+    /// place. With <paramref name="columnSums"/> (width doubles) the column sums of the result are added to it (the
+    /// gradient of the layer's bias); <paramref name="scratch"/> then holds width floats of the calling thread's own.
     /// </summary>
-    public static void ReluDropoutBackward(float* da, long stride, float* addend, long addendStride, float* h, long hStride, int rows, int width, float scale)
+    public static void ReluDropoutBackward(
+        float* da, long stride, float* addend, long addendStride, float* h, long hStride, int rows, int width, float scale, double* columnSums, float* scratch)
     {
         var vScale = new Vector<float>(scale);
+        if (columnSums is not null)
+        {
+            new Span<float>(scratch, width).Clear();
+        }
+
         for (int r = 0; r < rows; r++)
         {
             float* d = da + (r * stride);
@@ -88,70 +96,80 @@ internal static unsafe class RecurrenceKernels
                     v += Vector.Load(a + k);
                 }
 
-                Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(hr + k), Vector<float>.Zero), v * vScale, Vector<float>.Zero).Store(d + k);
+                v = Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(hr + k), Vector<float>.Zero), v * vScale, Vector<float>.Zero);
+                v.Store(d + k);
+                if (columnSums is not null)
+                {
+                    (Vector.Load(scratch + k) + v).Store(scratch + k);
+                }
             }
 
             for (; k < width; k++)
             {
                 float v = a is null ? d[k] : d[k] + a[k];
-                d[k] = hr[k] > 0 ? v * scale : 0f;
+                v = hr[k] > 0 ? v * scale : 0f;
+                d[k] = v;
+                if (columnSums is not null)
+                {
+                    scratch[k] += v;
+                }
             }
+        }
+
+        if (columnSums is not null)
+        {
+            AddTo(columnSums, scratch, width);
         }
     }
 
     /// <summary>
-    /// From the gate pre-activations g = [u, f, i] (f and i are replaced by their sigmoid, in place) and the incoming
-    /// context c: mixed = f * c + i * u, and the next context clamp(LayerNorm(mixed)).
+    /// From the gate pre-activations g (without bias) = [u, f, i] (replaced in place by u + b_u, sigmoid(f + b_f),
+    /// sigmoid(i + b_i)) and the incoming context c: mixed = f * c + i * u, and the next context
+    /// clamp(LayerNorm(mixed)). <paramref name="scratch"/> is c floats of the calling thread's own.
     /// </summary>
     public static void GatesAndNorm(
-        float* gates, long gatesStride, float* bias, float* context, long contextStride, float* mixed, long mixedStride, float* next, long nextStride,
-        float* gamma, float* beta, int rows, int c, float eps, float min, float max)
+        float* gates, long gatesStride, float* bias, float* context, long contextStride, float* next, long nextStride,
+        float* gamma, float* beta, float* scratch, int rows, int c, float eps, float min, float max)
     {
+        float* m = scratch;
         for (int r = 0; r < rows; r++)
         {
             float* u = gates + (r * gatesStride), f = u + c, i = f + c;
-            float* cin = context + (r * contextStride), m = mixed + (r * mixedStride), y = next + (r * nextStride);
+            float* cin = context + (r * contextStride), y = next + (r * nextStride);
             Add(u, bias, 3 * c);
             Sigmoid(f, 2 * c);
-            int k = 0;
-            for (; k <= c - Width; k += Width)
-            {
-                ((Vector.Load(f + k) * Vector.Load(cin + k)) + (Vector.Load(i + k) * Vector.Load(u + k))).Store(m + k);
-            }
-
-            for (; k < c; k++)
-            {
-                m[k] = (f[k] * cin[k]) + (i[k] * u[k]);
-            }
-
+            Mix(f, cin, i, u, m, c);
             (float mean, float rstd) = Moments(m, c, eps);
             NormalizeClamp(m, y, gamma, beta, c, mean, rstd, min, max);
         }
     }
 
     /// <summary>
-    /// The backward of <see cref="GatesAndNorm"/> for one position: from the gradient dy of the clamped context
-    /// (<paramref name="dNext"/>), writes the gradient of the gate pre-activations [du, df_pre, di_pre], adds f * dmixed
-    /// to the gradient of the incoming context, and adds the LayerNorm's weight and bias gradients to the sums.
-    /// <c>scratch</c> is at least 4 c floats of the calling thread's own.
+    /// The backward of <see cref="GatesAndNorm"/> for one position. From the gradient <paramref name="dNext"/> of the
+    /// clamped context it writes the gradient of the gate pre-activations [du, df_pre, di_pre] to
+    /// <paramref name="dGates"/>, writes f * dmixed to <paramref name="dContext"/> (the gradient of the incoming
+    /// context, before its share through the first layer is added), and adds the column sums of the gate gradient
+    /// (the heads' bias gradient) and the LayerNorm's weight and bias gradients to the double sums.
+    /// <c>scratch</c> is at least 8 c floats of the calling thread's own.
     /// </summary>
     public static void GatesAndNormBackward(
-        float* dNext, long dNextStride, float* mixed, long mixedStride, float* gates, long gatesStride, float* context, long contextStride,
+        float* dNext, long dNextStride, float* gates, long gatesStride, float* context, long contextStride,
         float* dGates, long dGatesStride, float* dContext, long dContextStride,
-        float* gamma, float* beta, double* gammaGrad, double* betaGrad, float* scratch, int rows, int c, float eps, float min, float max)
+        float* gamma, float* beta, double* gatesBiasGrad, double* gammaGrad, double* betaGrad, float* scratch, int rows, int c, float eps, float min, float max)
     {
-        float* xhat = scratch, dxhat = scratch + c, partGamma = scratch + (2 * c), partBeta = scratch + (3 * c);
-        new Span<float>(partGamma, 2 * c).Clear();
+        float* m = scratch, xhat = scratch + c, dxhat = scratch + (2 * c), partGamma = scratch + (3 * c), partBeta = scratch + (4 * c), partBias = scratch + (5 * c);
+        new Span<float>(partGamma, 5 * c).Clear();
         float inverseC = 1f / c;
         Vector<float> vMin = new(min), vMax = new(max), one = Vector<float>.One;
         for (int r = 0; r < rows; r++)
         {
-            float* dy = dNext + (r * dNextStride), m = mixed + (r * mixedStride);
+            float* dy = dNext + (r * dNextStride);
             float* u = gates + (r * gatesStride), f = u + c, i = f + c;
             float* cin = context + (r * contextStride), dg = dGates + (r * dGatesStride), dc = dContext + (r * dContextStride);
 
-            // Recompute the normalisation exactly as the forward did (so the clamp's pass mask is the same), then
-            // dxhat = dy * gamma where min <= y <= max (torch's clamp passes the gradient there), 0 elsewhere.
+            // Recompute the mixture and its normalisation exactly as the forward did (so the clamp's pass mask is the
+            // same), then dxhat = dy * gamma where min <= y <= max (torch's clamp passes the gradient there), else 0.
+            Mix(f, cin, i, u, m, c);
             (float mean, float rstd) = Moments(m, c, eps);
             Vector<float> vMean = new(mean), vRstd = new(rstd), accD = Vector<float>.Zero, accDx = Vector<float>.Zero;
             int k = 0;
@@ -196,7 +214,7 @@ internal static unsafe class RecurrenceKernels
                 (ik * dm).Store(dg + k);
                 (fk * (one - fk) * Vector.Load(cin + k) * dm).Store(dg + c + k);
                 (ik * (one - ik) * Vector.Load(u + k) * dm).Store(dg + (2 * c) + k);
-                (Vector.Load(dc + k) + (fk * dm)).Store(dc + k);
+                (fk * dm).Store(dc + k);
             }
 
             for (; k < c; k++)
@@ -206,14 +224,38 @@ internal static unsafe class RecurrenceKernels
                 dg[k] = ik * dm;
                 dg[c + k] = fk * (1 - fk) * cin[k] * dm;
                 dg[(2 * c) + k] = ik * (1 - ik) * u[k] * dm;
-                dc[k] += fk * dm;
+                dc[k] = fk * dm;
             }
+
+            Add(partBias, dg, 3 * c);
         }
 
-        for (int k = 0; k < c; k++)
+        AddTo(gammaGrad, partGamma, c);
+        AddTo(betaGrad, partBeta, c);
+        AddTo(gatesBiasGrad, partBias, 3 * c);
+    }
+
+    /// <summary>m = f * c + i * u: one definition for the forward and the backward's recomputation (bit for bit the same).</summary>
+    private static void Mix(float* f, float* cin, float* i, float* u, float* m, int c)
+    {
+        int k = 0;
+        for (; k <= c - Width; k += Width)
         {
-            gammaGrad[k] += partGamma[k];
-            betaGrad[k] += partBeta[k];
+            ((Vector.Load(f + k) * Vector.Load(cin + k)) + (Vector.Load(i + k) * Vector.Load(u + k))).Store(m + k);
+        }
+
+        for (; k < c; k++)
+        {
+            m[k] = (f[k] * cin[k]) + (i[k] * u[k]);
+        }
+    }
+
+    /// <summary>sums += x (a float partial sum into a double running sum).</summary>
+    private static void AddTo(double* sums, float* x, int n)
+    {
+        for (int k = 0; k < n; k++)
+        {
+            sums[k] += x[k];
         }
     }
 
