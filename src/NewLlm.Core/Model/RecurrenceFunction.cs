@@ -9,27 +9,28 @@ namespace NewLlm;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Inputs, in order (see <see cref="Apply"/>): the settings; the first layer's pre-activation without its context
-/// share <c>X1</c> [B, T, H] (embedding share plus bias) given as a table [N, H] and the row of it for every position,
-/// int64 [B, T] (the table has one row per vocabulary entry, or one per position, each computed outside in one
-/// product; the rows are gathered inside the loop); the initial context <c>c0</c> [B, C], the first layer's context weight <c>Wc</c> [H, C], the fused head weight
-/// <c>Wh</c> [3C, H] (rows: context_update, forget_gate, input_gate) and bias [3C], the LayerNorm weight and bias
-/// [C], then the weight [H, H] and bias [H] of every further FNN layer. Outputs: the last layer's hidden states
-/// [B, T, H] (after dropout) and the context after every position [B, T, C].
+/// Inputs, in order (see <see cref="Apply"/>): the settings; the row of the first layer's table for every position,
+/// int64 [B, T], and that table [N, H]: the first layer's pre-activation without its context share <c>X1</c>
+/// (embedding share plus bias), computed outside in one product, per vocabulary entry or per position; the initial
+/// context <c>c0</c> [B, C]; the first layer's context weight <c>Wc</c> [H, C]; the fused head weight <c>Wh</c>
+/// [3C, H] (rows: context_update, forget_gate, input_gate) and bias [3C]; the LayerNorm weight and bias [C]; then the
+/// weight [H, H] and bias [H] of every further FNN layer. Outputs: the last layer's hidden states [B, T, H] (after
+/// dropout) and the context after every position [B, T, C].
 /// </para>
 /// <para>
-/// Per position t, with dropout masks m [T, L, B, H] (<see cref="DropoutMasks"/>: the same distribution as the
+/// Per position t, with dropout masks m [T, L, B, H] (<see cref="DropoutMask"/>: the same distribution as the
 /// original's <c>F.dropout</c>; each row thread draws its own rows per position, in the loop):
 /// <code>
 /// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
 /// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
 /// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
 /// </code>
-/// The backward keeps only two (plus one per further layer) matrix products per position in the sequential loop,
-/// with the element-wise work (LayerNorm statistics and backward, clamp mask, gate and ReLU/dropout derivatives)
-/// done per position on cache-sized slices; every weight gradient is one large product over all positions after
-/// it. Both loops split the batch rows across threads (<see cref="RowParallel"/>); only the hidden states, gates,
-/// LayerNorm inputs and contexts are saved.
+/// Both loops split the batch rows across threads (<see cref="RowParallel"/>). Per position they run the matrix
+/// products in libtorch and the element-wise work in one fused pass per row (<see cref="RecurrenceKernels"/>, float32
+/// on the CPU; libtorch operators otherwise). Only the hidden states, the gates (after bias and sigmoid) and the
+/// contexts are saved; the backward recomputes the mixture and its normalisation. The backward accumulates every
+/// weight and bias gradient position by position in each row thread (<see cref="ThreadGradients"/>, added in row
+/// order at the end), while the position's slices are still in cache, so it allocates no [B, T, *] buffer.
 /// </para>
 /// </remarks>
 internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<RecurrenceFunction>
