@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
 
 namespace NewLlm;
@@ -62,6 +63,22 @@ internal readonly struct DropoutMask
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         z ^= z >> 31;
         return (uint)(z >> 40) >= threshold;
+    }
+
+    /// <summary>
+    /// <see cref="Keeps(ulong)"/> for four indices at once: all ones in each lane whose element is kept. The same
+    /// 64-bit arithmetic as the scalar form, so the two agree bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<ulong> Keeps(Vector256<ulong> index)
+    {
+        Vector256<ulong> z = Vector256.Create(seed) + (index * Vector256.Create(0x9E3779B97F4A7C15UL));
+        z = (z ^ (z >> 30)) * Vector256.Create(0xBF58476D1CE4E5B9UL);
+        z = (z ^ (z >> 27)) * Vector256.Create(0x94D049BB133111EBUL);
+        z ^= z >> 31;
+
+        // 24-bit draws: a signed 64-bit comparison is exact (and has an AVX2 instruction; the unsigned one has not).
+        return Vector256.GreaterThanOrEqual((z >> 40).AsInt64(), Vector256.Create((long)threshold)).AsUInt64();
     }
 
     /// <summary>Writes the mask values (<see cref="Scale"/> or 0) of position <paramref name="t"/> for rows [firstRow, firstRow + rows) as [L, rows, H].</summary>
