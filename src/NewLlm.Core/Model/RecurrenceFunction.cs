@@ -161,6 +161,7 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
 
                 if (fused)
                 {
+                    // Every index is a valid table row: token ids were checked against the vocabulary, or positions.
                     float* firstRow = TensorRows.At(h[0], first, t, out long firstStride);
                     RecurrenceKernels.Gather(firstRow, firstStride, TensorRows.Of(table), TensorRows.OfIndex(index) + (first * time) + t, time, (int)count, (int)hidden);
                 }

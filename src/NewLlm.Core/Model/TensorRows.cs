@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NewLlm;
@@ -11,10 +12,12 @@ namespace NewLlm;
 internal static unsafe class TensorRows
 {
     /// <summary>The first element of a contiguous float32 tensor on the CPU.</summary>
-    public static float* Of(Tensor contiguous) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(contiguous.bytes));
+    /// <exception cref="InvalidOperationException">The tensor is not float32 on the CPU (<c>bytes</c> itself refuses a non-contiguous one).</exception>
+    public static float* Of(Tensor contiguous) => (float*)Start(contiguous, ScalarType.Float32);
 
     /// <summary>The first element of a contiguous int64 tensor on the CPU.</summary>
-    public static long* OfIndex(Tensor contiguous) => (long*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(contiguous.bytes));
+    /// <exception cref="InvalidOperationException">The tensor is not int64 on the CPU.</exception>
+    public static long* OfIndex(Tensor contiguous) => (long*)Start(contiguous, ScalarType.Int64);
 
     /// <summary>Row (<paramref name="sequence"/>, <paramref name="t"/>) of a contiguous [B, T, W] buffer; consecutive sequences are <paramref name="stride"/> floats apart.</summary>
     public static float* At(Tensor buffer, long sequence, long t, out long stride)
@@ -37,5 +40,15 @@ internal static unsafe class TensorRows
 
         stride = initial.shape[1];
         return Of(initial) + (sequence * stride);
+    }
+
+    private static void* Start(Tensor tensor, ScalarType dtype)
+    {
+        if (tensor.dtype != dtype || tensor.device_type != DeviceType.CPU)
+        {
+            throw new InvalidOperationException($"The fused recurrence kernels need {dtype} tensors on the CPU, but got {tensor.dtype} on {tensor.device}: give every parameter of the model the same dtype and device.");
+        }
+
+        return Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
     }
 }
