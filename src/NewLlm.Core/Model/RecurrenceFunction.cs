@@ -181,7 +181,8 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                         ht.relu_();
                         if (mt is not null)
                         {
-                            ht.mul_(mt.select(0, l));
+                            // The masks are drawn on the CPU: moved to the model's device and dtype (a no-op for float32 on the CPU).
+                            ht.mul_(mt.select(0, l).to(ht.dtype, ht.device));
                         }
                     }
                 }
