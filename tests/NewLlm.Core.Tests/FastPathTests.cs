@@ -43,24 +43,7 @@ public class FastPathTests
         const int vocab = 23, hidden = 16;
         using var model = new NewLlmModel(new NewLlmOptions { NumLayers = layers, VocabSize = vocab, EmbedDim = 12, HiddenDim = hidden, ContextDim = 10, Dropout = dropout });
         model.train();
-        Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
-        Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
-
-        // The fast path draws its masks [T, L, B, H] from the global generator as RecurrenceFunction.DropoutMasks does.
-        torch.manual_seed(5);
-        Tensor fast = model.call(ids).detach();
-        torch.manual_seed(5);
-        Tensor masks = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout);
-        Tensor oracle = DirectPortModel.ForwardWithMasks(model, ids, masks).detach();
-        float forwardDiff = (fast - oracle).abs().max().item<float>();
-        Assert.True(forwardDiff <= 1e-5f, $"the forward differs from the direct port's by {forwardDiff:E3}: the dropout masks differ");
-
-        torch.manual_seed(6);
-        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
-        torch.manual_seed(6);
-        Tensor masks2 = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout);
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.ForwardWithMasks(model, ids, masks2).reshape(-1, vocab), targets, ignore_index: 0));
-        AssertClose(fastGrads, oracleGrads);
+        AssertEqualsDirectPortFedTheSameMasks(model, batch, time, forwardTolerance: 1e-5, seed: 5);
     }
 
     [Fact]
@@ -103,23 +86,8 @@ public class FastPathTests
         using var model = new NewLlmModel(new NewLlmOptions { NumLayers = layers, VocabSize = vocab, EmbedDim = 12, HiddenDim = hidden, ContextDim = 10, Dropout = dropout });
         model.to(ScalarType.Float64);
         model.train();
-        Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
-        Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
-
-        torch.manual_seed(8);
-        Tensor fast = model.call(ids).detach();
+        Tensor fast = AssertEqualsDirectPortFedTheSameMasks(model, batch, time, forwardTolerance: 1e-10, seed: 8);
         Assert.Equal(ScalarType.Float64, fast.dtype);
-        torch.manual_seed(8);
-        Tensor masks = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout).to(ScalarType.Float64);
-        Tensor oracle = DirectPortModel.ForwardWithMasks(model, ids, masks).detach();
-        Assert.True((fast - oracle).abs().max().item<double>() <= 1e-10);
-
-        torch.manual_seed(9);
-        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
-        torch.manual_seed(9);
-        Tensor masks2 = RecurrenceFunction.DropoutMasks(time, layers, batch, hidden, dropout).to(ScalarType.Float64);
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.ForwardWithMasks(model, ids, masks2).reshape(-1, vocab), targets, ignore_index: 0));
-        AssertClose(oracleGrads, fastGrads);
     }
 
     [Theory]
@@ -129,7 +97,7 @@ public class FastPathTests
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(11);
-        Tensor masks = RecurrenceFunction.DropoutMasks(50, 2, 64, 100, dropout);   // 640,000 draws
+        Tensor masks = DropoutMask.Draw(dropout, 2, 64, 100).ToTensor(50);   // [T 50, L 2, B 64, H 100]: 640,000 draws
         Tensor kept = masks.ne(0);
         double keepRate = kept.to_type(ScalarType.Float64).mean().item<double>();
         Assert.True(Math.Abs(keepRate - (1 - dropout)) < 0.005, $"keep rate {keepRate}, expected {1 - dropout}");
@@ -232,6 +200,38 @@ public class FastPathTests
         model.train();
         Tensor c = model.call(ids);
         Assert.True((a - c).abs().max().item<float>() > 1e-4f);
+    }
+
+    /// <summary>Dropout masks [T, L, B, H] as the fast path draws them from the global generator, in the model's dtype.</summary>
+    private static Tensor DropoutMasks(NewLlmModel model, long batch, long time, ScalarType dtype) =>
+        DropoutMask.Draw(model.Options.Dropout, model.Options.NumLayers, batch, model.Options.HiddenDim).ToTensor(time).to(dtype);
+
+    /// <summary>
+    /// The model in training mode against the direct port fed the masks the fast path draws after the same seed: the
+    /// forward within <paramref name="forwardTolerance"/>, every gradient within <see cref="AssertClose"/>'s bounds.
+    /// Returns the fast path's logits.
+    /// </summary>
+    private static Tensor AssertEqualsDirectPortFedTheSameMasks(NewLlmModel model, int batch, int time, double forwardTolerance, long seed)
+    {
+        int vocab = model.Options.VocabSize;
+        Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
+        Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
+        ScalarType dtype = model.parameters().First().dtype;
+
+        torch.manual_seed(seed);
+        Tensor fast = model.call(ids).detach();
+        torch.manual_seed(seed);
+        Tensor oracle = DirectPortModel.ForwardWithMasks(model, ids, DropoutMasks(model, batch, time, dtype)).detach();
+        double forwardDiff = (fast - oracle).abs().max().to_type(ScalarType.Float64).item<double>();
+        Assert.True(forwardDiff <= forwardTolerance, $"the forward differs from the direct port's by {forwardDiff:E3}: the dropout masks differ");
+
+        torch.manual_seed(seed + 1);
+        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
+        torch.manual_seed(seed + 1);
+        Tensor masks = DropoutMasks(model, batch, time, dtype);
+        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.ForwardWithMasks(model, ids, masks).reshape(-1, vocab), targets, ignore_index: 0));
+        AssertClose(fastGrads, oracleGrads);
+        return fast;
     }
 
     private static Dictionary<string, Tensor> Gradients(NewLlmModel model, Func<Tensor> loss)

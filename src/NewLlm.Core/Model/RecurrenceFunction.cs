@@ -71,10 +71,6 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
         return (outputs[0], outputs[1]);
     }
 
-    /// <summary>Dropout masks for the fast path, [T, L, B, H], exactly as the forward draws them (see <see cref="DropoutMask"/>).</summary>
-    internal static Tensor DropoutMasks(long time, int layers, long batch, long hidden, double dropout) =>
-        DropoutMask.Draw(dropout, layers, batch, hidden).ToTensor(time);
-
     /// <inheritdoc/>
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
