@@ -124,6 +124,14 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
             wT[l] = w[l].t();
         }
 
+        // The fused path's row views, taken once (all these tensors live until the loop ends).
+        TensorRows[] hRows = fused ? h.Select(x => new TensorRows(x)).ToArray() : [];
+        TensorRows[] biasRows = fused ? b.Select(x => x is null ? default : new TensorRows(x)).ToArray() : [];
+        (TensorRows gateRows, TensorRows contextRows, TensorRows startRows, TensorRows tableRows, TensorRows headBiasRows, TensorRows gammaRows, TensorRows betaRows) = fused
+            ? (new TensorRows(gates), new TensorRows(contextsOut), new TensorRows(c0), new TensorRows(table), new TensorRows(bh), new TensorRows(gamma), new TensorRows(beta))
+            : default;
+        nint indexStart = fused ? (nint)TensorRows.OfIndex(index) : 0;
+
         long[] normalizedShape = { c };
         RowParallel.For(batch, (first, count) =>
         {
@@ -158,8 +166,7 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                 if (fused)
                 {
                     // Every index is a valid table row: token ids were checked against the vocabulary, or positions.
-                    float* firstRow = TensorRows.At(h[0], first, t, out long firstStride);
-                    RecurrenceKernels.Gather(firstRow, firstStride, TensorRows.Of(table), TensorRows.OfIndex(index) + (first * time) + t, time, (int)count, (int)hidden);
+                    RecurrenceKernels.Gather(hRows[0].At(first, t), hRows[0].Stride, tableRows.Start(), (long*)indexStart + (first * time) + t, time, (int)count, (int)hidden);
                 }
 
                 for (int l = 0; l < layers; l++)
@@ -168,9 +175,8 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                     Tensor ht = hr[l].select(1, t).addmm_(l == 0 ? context : hr[l - 1].select(1, t), l == 0 ? wcT : wT[l], beta: l == 0 || !fused ? 1 : 0);
                     if (fused)
                     {
-                        float* row = TensorRows.At(h[l], first, t, out long stride);
-                        float* bias = l == 0 ? null : TensorRows.Of(b[l]);
-                        RecurrenceKernels.ReluDropout(row, stride, bias, (int)count, (int)hidden, mask, t, l, first);
+                        float* bias = l == 0 ? null : biasRows[l].Start();
+                        RecurrenceKernels.ReluDropout(hRows[l].At(first, t), hRows[l].Stride, bias, (int)count, (int)hidden, mask, t, l, first);
                     }
                     else
                     {
@@ -187,13 +193,12 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                 Tensor nextContext = outr.select(1, t);
                 if (fused)
                 {
-                    float* gRow = TensorRows.At(gates, first, t, out long gStride);
-                    float* yRow = TensorRows.At(contextsOut, first, t, out long yStride);
-                    float* cRow = TensorRows.Before(contextsOut, c0, first, t, out long cStride);
+                    float* cRow = TensorRows.Before(contextRows, startRows, first, t, out long cStride);
                     fixed (float* work = scratch)
                     {
                         RecurrenceKernels.GatesAndNorm(
-                            gRow, gStride, TensorRows.Of(bh), cRow, cStride, yRow, yStride, TensorRows.Of(gamma), TensorRows.Of(beta), work,
+                            gateRows.At(first, t), gateRows.Stride, headBiasRows.Start(), cRow, cStride, contextRows.At(first, t), contextRows.Stride,
+                            gammaRows.Start(), betaRows.Start(), work,
                             (int)count, (int)c, (float)LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
                     }
                 }
@@ -260,6 +265,13 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
             Tensor dInitial = zeros_like(c0);
             var parts = new SortedDictionary<long, ThreadGradients>();
 
+            // The fused path's row views, taken once (all these tensors live until the loop ends).
+            TensorRows[] hRows = fused ? h.Select(x => new TensorRows(x)).ToArray() : [];
+            (TensorRows gateRows, TensorRows contextRows, TensorRows startRows, TensorRows gammaRows, TensorRows betaRows) = fused
+                ? (new TensorRows(gates), new TensorRows(contextsOut), new TensorRows(c0), new TensorRows(gamma), new TensorRows(beta))
+                : default;
+            TensorRows? dHiddenRows = fused && dHidden is not null ? new TensorRows(dHidden) : null;
+
             // Every weight gradient is accumulated position by position in the loop, while the position's slices are
             // still in cache: no [B, T, *] gradient buffer is allocated.
             RowParallel.For(batch, (first, count) =>
@@ -281,6 +293,9 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                 Tensor dc = zeros(count, c, dtype: options.dtype, device: options.device);
                 Tensor dcPrevious = empty(count, c, dtype: options.dtype, device: options.device);
                 float[] scratch = new float[Math.Max(8 * c, hidden)];
+                TensorRows dgRows = fused ? new TensorRows(dg) : default;
+                TensorRows[] daRows = fused ? da.Select(x => new TensorRows(x)).ToArray() : [];
+                (TensorRows dcRows, TensorRows dcPreviousRows) = fused ? (new TensorRows(dc), new TensorRows(dcPrevious)) : default;
                 double[] biasSums = fused ? new double[3 * c + ((layers - 1) * hidden)] : Array.Empty<double>();
                 double[] normSums = fused ? new double[2 * c] : Array.Empty<double>();
                 for (long t = time - 1; t >= 0; t--)
@@ -294,14 +309,13 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                     Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
                     if (fused)
                     {
-                        float* gRow = TensorRows.At(gates, first, t, out long gStride);
-                        float* cRow = TensorRows.Before(contextsOut, c0, first, t, out long cStride);
+                        float* cRow = TensorRows.Before(contextRows, startRows, first, t, out long cStride);
                         fixed (double* bias = biasSums, norm = normSums)
                         fixed (float* work = scratch)
                         {
                             RecurrenceKernels.GatesAndNormBackward(
-                                TensorRows.Of(dc), c, gRow, gStride, cRow, cStride, TensorRows.Of(dg), 3 * c, TensorRows.Of(dcPrevious), c,
-                                TensorRows.Of(gamma), TensorRows.Of(beta), bias, norm, norm + c, work, (int)count, (int)c,
+                                dcRows.Start(), c, gateRows.At(first, t), gateRows.Stride, cRow, cStride, dgRows.Start(), 3 * c, dcPreviousRows.Start(), c,
+                                gammaRows.Start(), betaRows.Start(), bias, norm, norm + c, work, (int)count, (int)c,
                                 (float)LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
                         }
                     }
@@ -317,14 +331,14 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
                         da[l].addmm_(l == layers - 1 ? dg : da[l + 1], l == layers - 1 ? wh : w[l + 1], beta: 0);
                         if (fused)
                         {
-                            float* hRow = TensorRows.At(h[l], first, t, out long hStride);
-                            long addStride = 0;
-                            float* addRow = l == layers - 1 && dHidden is not null ? TensorRows.At(dHidden, first, t, out addStride) : null;
+                            bool addsHidden = l == layers - 1 && dHiddenRows is not null;
+                            float* addRow = addsHidden ? dHiddenRows!.Value.At(first, t) : null;
+                            long addStride = addsHidden ? dHiddenRows!.Value.Stride : 0;
                             fixed (double* bias = biasSums)
                             fixed (float* work = scratch)
                             {
                                 double* layerBias = l > 0 ? bias + (3 * c) + ((l - 1) * hidden) : null;
-                                RecurrenceKernels.ReluDropoutBackward(TensorRows.Of(da[l]), hidden, addRow, addStride, hRow, hStride, (int)count, (int)hidden, keep, layerBias, work);
+                                RecurrenceKernels.ReluDropoutBackward(daRows[l].Start(), hidden, addRow, addStride, hRows[l].At(first, t), hRows[l].Stride, (int)count, (int)hidden, keep, layerBias, work);
                             }
                         }
                         else
@@ -359,6 +373,7 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
 
                     dcPrevious.addmm_(da[0], wc);
                     (dc, dcPrevious) = (dcPrevious, dc);
+                    (dcRows, dcPreviousRows) = (dcPreviousRows, dcRows);
                 }
 
                 Rows(dInitial).copy_(dc);

@@ -6,41 +6,54 @@ using static TorchSharp.torch;
 namespace NewLlm;
 
 /// <summary>
-/// Raw pointers into contiguous float32 CPU tensors for <see cref="RecurrenceKernels"/>: the start of a tensor, and
-/// the row of sequence b at position t of a [B, T, W] buffer. The tensor must stay alive while a pointer is used.
+/// Raw row pointers into a contiguous float32 CPU tensor for <see cref="RecurrenceKernels"/>: row (b, t) of a
+/// [B, T, W] buffer, row b of a [B, W] one, or the start of a vector. Taken once per loop, not per position; the tensor
+/// must stay alive while the view is used.
 /// </summary>
-internal static unsafe class TensorRows
+internal readonly unsafe struct TensorRows
 {
-    /// <summary>The first element of a contiguous float32 tensor on the CPU.</summary>
+    private readonly float* start;
+    private readonly long time;
+    private readonly long width;
+
+    /// <summary>A view of <paramref name="tensor"/>, which must be contiguous float32 on the CPU.</summary>
     /// <exception cref="InvalidOperationException">The tensor is not float32 on the CPU (<c>bytes</c> itself refuses a non-contiguous one).</exception>
-    public static float* Of(Tensor contiguous) => (float*)Start(contiguous, ScalarType.Float32);
+    public TensorRows(Tensor tensor)
+    {
+        start = (float*)Start(tensor, ScalarType.Float32);
+        long[] shape = tensor.shape;
+        time = shape.Length == 3 ? shape[1] : 1;
+        width = shape[^1];
+    }
+
+    /// <summary>Floats between the rows of consecutive sequences.</summary>
+    public long Stride => time * width;
+
+    /// <summary>The first element.</summary>
+    public float* Start() => start;
+
+    /// <summary>Row (<paramref name="sequence"/>, <paramref name="t"/>).</summary>
+    public float* At(long sequence, long t = 0) => start + (((sequence * time) + t) * width);
+
+    /// <summary>
+    /// The context entering position <paramref name="t"/> of <paramref name="sequence"/>: row t - 1 of the contexts
+    /// [B, T, C], or for t = 0 the initial context [B, C].
+    /// </summary>
+    public static float* Before(in TensorRows contexts, in TensorRows initial, long sequence, long t, out long stride)
+    {
+        if (t > 0)
+        {
+            stride = contexts.Stride;
+            return contexts.At(sequence, t - 1);
+        }
+
+        stride = initial.Stride;
+        return initial.At(sequence);
+    }
 
     /// <summary>The first element of a contiguous int64 tensor on the CPU.</summary>
     /// <exception cref="InvalidOperationException">The tensor is not int64 on the CPU.</exception>
     public static long* OfIndex(Tensor contiguous) => (long*)Start(contiguous, ScalarType.Int64);
-
-    /// <summary>Row (<paramref name="sequence"/>, <paramref name="t"/>) of a contiguous [B, T, W] buffer; consecutive sequences are <paramref name="stride"/> floats apart.</summary>
-    public static float* At(Tensor buffer, long sequence, long t, out long stride)
-    {
-        long time = buffer.shape[1], width = buffer.shape[2];
-        stride = time * width;
-        return Of(buffer) + (((sequence * time) + t) * width);
-    }
-
-    /// <summary>
-    /// The context entering position <paramref name="t"/>: row t - 1 of the contexts [B, T, C], or for t = 0 the
-    /// initial context [B, C].
-    /// </summary>
-    public static float* Before(Tensor contexts, Tensor initial, long sequence, long t, out long stride)
-    {
-        if (t > 0)
-        {
-            return At(contexts, sequence, t - 1, out stride);
-        }
-
-        stride = initial.shape[1];
-        return Of(initial) + (sequence * stride);
-    }
 
     private static void* Start(Tensor tensor, ScalarType dtype)
     {
