@@ -10,13 +10,7 @@ public sealed class ResumeTests
     public async Task FourEpochsEqualTwoPlusResumePlusTwoBitForBit()
     {
         using var setup = new TinySetup();
-        NewLlmModel straight = setup.CreateModel();
-        TrainerOptions options = setup.Options(4);
-        options.OutputDirectory = Path.Combine(setup.Directory, "straight");
-        using (var trainer = setup.CreateTrainer(straight, options))
-        {
-            await trainer.TrainAsync();
-        }
+        (NewLlmModel straight, string straightDirectory) = await TrainStraightAsync(setup, 4);
 
         TrainerOptions firstHalf = setup.Options(2);
         firstHalf.OutputDirectory = Path.Combine(setup.Directory, "split");
@@ -44,7 +38,7 @@ public sealed class ResumeTests
         Assert.Equal(4, progress["current_epoch"]!.GetValue<int>());
         Assert.Equal(4, progress["val_losses"]!.AsArray().Count);
         Assert.Equal(5, (await File.ReadAllLinesAsync(Path.Combine(firstHalf.OutputDirectory, "tiny_metrics.csv"))).Length);
-        var straightHistory = CheckpointFile.ReadManifest(Path.Combine(options.OutputDirectory, "tiny_final.pt")).State.History;
+        var straightHistory = CheckpointFile.ReadManifest(Path.Combine(straightDirectory, "tiny_final.pt")).State.History;
         Assert.Equal(straightHistory.Select(r => r.Validation!.Loss), result.History.Select(r => r.Validation!.Loss));
         Assert.Equal(straightHistory.Select(r => r.TrainLoss), result.History.Select(r => r.TrainLoss));
     }
@@ -53,13 +47,7 @@ public sealed class ResumeTests
     public async Task CancellationWritesAResumableCheckpointThatContinuesExactly()
     {
         using var setup = new TinySetup();
-        NewLlmModel straight = setup.CreateModel();
-        TrainerOptions options = setup.Options(3);
-        options.OutputDirectory = Path.Combine(setup.Directory, "straight");
-        using (var trainer = setup.CreateTrainer(straight, options))
-        {
-            await trainer.TrainAsync();
-        }
+        (NewLlmModel straight, _) = await TrainStraightAsync(setup, 3);
 
         using var cts = new CancellationTokenSource();
         var canceller = new CancelAt(cts, epoch: 2, batch: 2);
@@ -89,6 +77,21 @@ public sealed class ResumeTests
         }
 
         AssertSameWeights(straight, resumed);
+    }
+
+    /// <summary>The uninterrupted run to compare with: <paramref name="epochs"/> epochs into the folder "straight".</summary>
+    private static async Task<(NewLlmModel Model, string Directory)> TrainStraightAsync(TinySetup setup, int epochs)
+    {
+        NewLlmModel model = setup.CreateModel();
+        TrainerOptions options = setup.Options(epochs);
+        string directory = Path.Combine(setup.Directory, "straight");
+        options.OutputDirectory = directory;
+        using (var trainer = setup.CreateTrainer(model, options))
+        {
+            await trainer.TrainAsync();
+        }
+
+        return (model, directory);
     }
 
     internal static void AssertSameWeights(NewLlmModel expected, NewLlmModel actual)
