@@ -215,12 +215,10 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
 
         // Saved: what the backward reads. Dropout masks are not needed: h > 0 exactly where both the ReLU and the
         // mask passed, and the mask's value there is 1 / (1 - p).
+        // Order: the nine below, then h of every layer, then the weight of every further layer.
         var saved = new List<Tensor> { c0, contextsOut, gates, wc, wh, gamma, beta, index, table };
-        for (int l = 0; l < layers; l++)
-        {
-            saved.Add(h[l]);
-            saved.Add(l == 0 ? wc : w[l]);
-        }
+        saved.AddRange(h);
+        saved.AddRange(w.Skip(1));
 
         ctx.save_for_backward(saved);
         ctx.save_data(SettingsKey, settings);
@@ -248,8 +246,11 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
             var w = new Tensor[layers];
             for (int l = 0; l < layers; l++)
             {
-                h[l] = saved[9 + (2 * l)];
-                w[l] = saved[10 + (2 * l)];
+                h[l] = saved[9 + l];
+                if (l > 0)
+                {
+                    w[l] = saved[9 + layers + l - 1];
+                }
             }
 
             long batch = h[0].shape[0], time = h[0].shape[1], hidden = h[0].shape[2], c = c0.shape[1];
@@ -458,21 +459,6 @@ internal sealed unsafe class RecurrenceFunction : autograd.MultiTensorFunction<R
 
     /// <summary>Whether the loops use <see cref="RecurrenceKernels"/>: float32 tensors on the CPU (otherwise libtorch operators, any dtype or device).</summary>
     private static bool UsesKernels(Tensor like) => like.dtype == ScalarType.Float32 && like.device_type == DeviceType.CPU;
-
-    /// <summary>Adds per-thread sums (in the order given) and returns them as a tensor like <paramref name="like"/>.</summary>
-    private static Tensor SumInOrder(IEnumerable<double[]> parts, Tensor like)
-    {
-        var total = new double[like.shape[0]];
-        foreach (double[] part in parts)
-        {
-            for (int k = 0; k < total.Length; k++)
-            {
-                total[k] += part[k];
-            }
-        }
-
-        return tensor(total.Select(v => (float)v).ToArray(), dtype: like.dtype, device: like.device);
-    }
 
     /// <summary>What the function needs besides tensors.</summary>
     /// <param name="Dropout">Dropout probability; 0 when not training.</param>
