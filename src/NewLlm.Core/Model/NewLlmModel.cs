@@ -360,7 +360,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
     /// <summary>
     /// The recurrence over time-major slices. Everything that does not depend on the context is hoisted out of
-    /// the time loop: the embedding's share of the first Linear, the output head, and the fusion of the three heads.
+    /// the time loop: the embedding's share of the first Linear and the output head (and, in training, the fusion of the three heads).
     /// </summary>
     private (Tensor Logits, Tensor? Contexts) Run(Tensor ids, Tensor? initialContext, bool keepContexts)
     {
@@ -375,10 +375,12 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
         Linear first = fnnLinears[0];
         Tensor wEmbed = first.weight!.narrow(1, 0, e);
-        Tensor heads = cat(new[] { contextUpdate.weight!, forgetGate.weight!, inputGate.weight! }, 0);
-        Tensor headsBias = cat(new[] { contextUpdate.bias!, forgetGate.bias!, inputGate.bias! }, 0);
         if (torch.is_grad_enabled())
         {
+            // The three context heads as one product per position (their weights copied once per call: the copy is
+            // small next to a training batch, but not next to one generated token, so the loop below keeps them apart).
+            Tensor heads = cat(new[] { contextUpdate.weight!, forgetGate.weight!, inputGate.weight! }, 0);
+            Tensor headsBias = cat(new[] { contextUpdate.bias!, forgetGate.bias!, inputGate.bias! }, 0);
             // Training: the recurrence is one autograd node with a hand-written backward through time.
             (Tensor table, Tensor index, bool rowPerPosition) = EmbeddingShare(ids, wEmbed, first.bias!);
             Tensor start = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
@@ -406,8 +408,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
             }
 
             hidden[t] = h;
-            Tensor[] gates = F.linear(h, heads, headsBias).chunk(3, 1);
-            Tensor mixed = sigmoid(gates[1]).mul(context).add(sigmoid(gates[2]).mul(gates[0]));
+            Tensor mixed = sigmoid(forgetGate.call(h)).mul(context).add(sigmoid(inputGate.call(h)).mul(contextUpdate.call(h)));
             context = contextNorm.call(mixed).clamp(ContextClampMin, ContextClampMax);
             if (contexts is not null)
             {
