@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -706,6 +705,4 @@ public sealed class Trainer : IDisposable
 
         return json;
     }
-
-    internal static JsonSerializerOptions JsonOptions => CheckpointFile.JsonOptions;
 }

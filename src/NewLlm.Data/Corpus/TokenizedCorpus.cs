@@ -49,12 +49,6 @@ public sealed class TokenizedCorpus
     /// <summary>The total UTF-8 bytes covered by the kept tokens.</summary>
     public long TotalByteCount => _byteCounts.Sum();
 
-    internal ReadOnlySpan<int> AllIds => _ids;
-
-    internal ReadOnlySpan<int> Lengths => _lengths;
-
-    internal ReadOnlySpan<long> ByteCounts => _byteCounts;
-
     /// <summary>The padded ids of a row.</summary>
     /// <param name="index">The row.</param>
     /// <returns><see cref="SequenceLength"/> ids.</returns>

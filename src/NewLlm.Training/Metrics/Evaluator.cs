@@ -37,8 +37,7 @@ public static class Evaluator
                 double nll = F.cross_entropy(flatLogits, flatTargets, ignore_index: corpus.PadId, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
                 Tensor mask = flatTargets.ne(corpus.PadId);
                 long correct = flatLogits.argmax(-1).eq(flatTargets).logical_and(mask).sum().item<long>();
-                long tokens = mask.sum().item<long>();
-                sums.Add(nll, correct, tokens, batch.ByteCount);
+                sums.Add(nll, correct, batch.TargetTokenCount, batch.ByteCount);
             }
 
             double? preference = preferencePairs is null ? null : PreferenceAccuracy(model, preferencePairs, corpus.PadId, batchSize, cancellationToken);

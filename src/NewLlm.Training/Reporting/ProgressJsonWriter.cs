@@ -14,7 +14,7 @@ namespace NewLlm.Training.Reporting;
 public sealed class ProgressJsonWriter : ITrainerCallback
 {
     /// <inheritdoc />
-    public void OnEpochEnd(TrainerContext context, EpochRecord record) => Write(context, stoppedEarly: context.StopRequested && context.EpochsWithoutImprovement >= context.Options.EarlyStoppingPatience && context.Options.EarlyStoppingPatience > 0);
+    public void OnEpochEnd(TrainerContext context, EpochRecord record) => Write(context, stoppedEarly: context.StoppedEarly);
 
     /// <inheritdoc />
     public void OnTrainEnd(TrainerContext context, TrainingResult result)
