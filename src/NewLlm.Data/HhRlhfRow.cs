@@ -10,6 +10,8 @@ public sealed class HhRlhfRow
 {
     private IReadOnlyList<DialogueTurn>? _chosenTurns;
     private IReadOnlyList<DialogueTurn>? _rejectedTurns;
+    private string? _normalizedChosen;
+    private string? _normalizedRejected;
 
     /// <summary>Creates a row from the two raw transcripts.</summary>
     /// <param name="chosen">The preferred transcript, <c>"\n\nHuman: ...\n\nAssistant: ..."</c>.</param>
@@ -20,8 +22,6 @@ public sealed class HhRlhfRow
         ArgumentNullException.ThrowIfNull(rejected);
         Chosen = chosen;
         Rejected = rejected;
-        NormalizedChosen = PythonText.NormalizeWhitespace(chosen);
-        NormalizedRejected = PythonText.NormalizeWhitespace(rejected);
     }
 
     /// <summary>The preferred transcript exactly as stored.</summary>
@@ -31,10 +31,10 @@ public sealed class HhRlhfRow
     public string Rejected { get; }
 
     /// <summary><see cref="Chosen"/> with runs of whitespace collapsed to one space and the ends trimmed (Python's <c>" ".join(text.split())</c>).</summary>
-    public string NormalizedChosen { get; }
+    public string NormalizedChosen => _normalizedChosen ??= PythonText.NormalizeWhitespace(Chosen);
 
     /// <summary><see cref="Rejected"/> normalised like <see cref="NormalizedChosen"/>.</summary>
-    public string NormalizedRejected { get; }
+    public string NormalizedRejected => _normalizedRejected ??= PythonText.NormalizeWhitespace(Rejected);
 
     /// <summary>The turns of <see cref="Chosen"/> (parsed on first use).</summary>
     public IReadOnlyList<DialogueTurn> ChosenTurns => _chosenTurns ??= DialogueParser.Parse(Chosen);

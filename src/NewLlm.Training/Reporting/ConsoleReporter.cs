@@ -22,7 +22,6 @@ public sealed class ConsoleReporter : ITrainerCallback
     private readonly TextWriter writer;
     private int nextMark;
     private bool trainingLineOpen;
-    private bool bestSaved;
     private int transientLength;
 
     /// <summary>Creates the reporter.</summary>
@@ -82,7 +81,6 @@ public sealed class ConsoleReporter : ITrainerCallback
         writer.Write("  Training...");
         writer.Flush();
         trainingLineOpen = true;
-        bestSaved = false;
         nextMark = 20;
         while (context.BatchesPerEpoch > 0 && nextMark <= 100 && context.BatchIndex * 100 >= nextMark * context.BatchesPerEpoch)
         {
@@ -130,11 +128,7 @@ public sealed class ConsoleReporter : ITrainerCallback
     /// <inheritdoc />
     public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint)
     {
-        if (checkpoint.Kind == CheckpointKind.Best)
-        {
-            bestSaved = true;
-        }
-        else if (checkpoint.Kind is CheckpointKind.Periodic or CheckpointKind.Requested)
+        if (checkpoint.Kind is CheckpointKind.Periodic or CheckpointKind.Requested)
         {
             Line("  [Checkpoint saved]");
         }
@@ -151,7 +145,8 @@ public sealed class ConsoleReporter : ITrainerCallback
         CloseTrainingLine(record.TrainSeconds, record.TrainLoss);
         if (record.Validation is EvaluationMetrics v)
         {
-            string mark = record.IsBest && (bestSaved || context.Options.OutputDirectory is null || !context.Options.SaveBestCheckpoint) ? " ✓" : string.Empty;
+            // The trainer writes the best checkpoint (when it writes one) before this event, or fails the run.
+            string mark = record.IsBest ? " ✓" : string.Empty;
             Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={v.Perplexity.ToString("F1", CultureInfo.InvariantCulture)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{mark}");
         }
     }
