@@ -216,25 +216,8 @@ public sealed class Trainer : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        using (var stream = new MemoryStream())
-        {
-            using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                Model.save(writer);
-            }
-
-            entries[CheckpointFile.ModelEntry] = stream.ToArray();
-        }
-
-        using (var stream = new MemoryStream())
-        {
-            using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                optimizer.save_state_dict(writer);
-            }
-
-            entries[CheckpointFile.OptimizerEntry] = stream.ToArray();
-        }
+        entries[CheckpointFile.ModelEntry] = ToBytes(writer => Model.save(writer));
+        entries[CheckpointFile.OptimizerEntry] = ToBytes(writer => optimizer.save_state_dict(writer));
 
         using (Tensor rng = torch.random.get_rng_state())
         {
@@ -704,5 +687,17 @@ public sealed class Trainer : IDisposable
         }
 
         return json;
+    }
+
+    /// <summary>What <paramref name="write"/> writes through a <see cref="BinaryWriter"/>, as bytes.</summary>
+    private static byte[] ToBytes(Action<BinaryWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            write(writer);
+        }
+
+        return stream.ToArray();
     }
 }
