@@ -130,15 +130,14 @@ public sealed class Trainer : IDisposable
     /// <param name="epoch">The epoch, for periodic checkpoints.</param>
     public string GetCheckpointPath(CheckpointKind kind, int epoch = 0)
     {
-        string directory = Options.OutputDirectory ?? throw new InvalidOperationException("TrainerOptions.OutputDirectory is not set.");
         string name = Options.ModelName;
-        return Path.GetFullPath(Path.Combine(directory, kind switch
+        return ReportFiles.Under(Options, kind switch
         {
             CheckpointKind.Best => $"best_{name}.pt",
             CheckpointKind.Final => $"{name}_final.pt",
             CheckpointKind.Interrupted => $"{name}_interrupted.pt",
             _ => string.Create(CultureInfo.InvariantCulture, $"{name}_epoch_{epoch}.pt"),
-        }));
+        });
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using NewLlm.Data;
+using NewLlm.Training.Files;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -107,35 +108,20 @@ public static class CheckpointFile
 
     internal static void Write(string path, CheckpointManifest manifest, IReadOnlyDictionary<string, byte[]> entries)
     {
-        string fullPath = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(fullPath)!;
-        Directory.CreateDirectory(directory);
         manifest.EntryHashes = entries.ToDictionary(kv => kv.Key, kv => Convert.ToHexStringLower(SHA256.HashData(kv.Value)), StringComparer.Ordinal);
         byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        AtomicFile.Write(
+            path,
+            file =>
             {
-                using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
+                using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
+                AddEntry(zip, ManifestEntry, manifestBytes);
+                foreach ((string name, byte[] bytes) in entries)
                 {
-                    AddEntry(zip, ManifestEntry, manifestBytes);
-                    foreach ((string name, byte[] bytes) in entries)
-                    {
-                        AddEntry(zip, name, bytes);
-                    }
+                    AddEntry(zip, name, bytes);
                 }
-
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
+            },
+            flushToDisk: true);
     }
 
     internal static CheckpointContents Read(string path)
@@ -235,19 +221,5 @@ public static class CheckpointFile
         ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
         using Stream stream = entry.Open();
         stream.Write(bytes);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using NewLlm.Training.Callbacks;
+using NewLlm.Training.Files;
 using NewLlm.Training.Metrics;
 
 namespace NewLlm.Training.Reporting;
@@ -20,7 +21,7 @@ public sealed class MetricsCsvWriter : ITrainerCallback
         }
 
         string text = Build(context.History);
-        ReportFiles.WriteAtomically(ReportFiles.MetricsCsv(context.Options), stream => stream.Write(Encoding.UTF8.GetBytes(text)));
+        AtomicFile.Write(ReportFiles.MetricsCsv(context.Options), stream => stream.Write(Encoding.UTF8.GetBytes(text)));
     }
 
     /// <summary>The CSV text of a history.</summary>

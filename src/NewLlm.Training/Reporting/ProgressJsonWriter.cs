@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NewLlm.Training.Callbacks;
+using NewLlm.Training.Files;
 using NewLlm.Training.Metrics;
 
 namespace NewLlm.Training.Reporting;
@@ -74,7 +75,7 @@ public sealed class ProgressJsonWriter : ITrainerCallback
         }
 
         JsonObject document = Build(context, stoppedEarly);
-        ReportFiles.WriteAtomically(ReportFiles.ProgressJson(context.Options), stream =>
+        AtomicFile.Write(ReportFiles.ProgressJson(context.Options), stream =>
         {
             using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             document.WriteTo(writer);

@@ -12,32 +12,12 @@ public static class ReportFiles
     /// <summary><c>{name}_curves.png</c>.</summary>
     public static string CurvesPng(TrainerOptions options) => Under(options, $"{options.ModelName}_curves.png");
 
-    private static string Under(TrainerOptions options, string file)
+    /// <summary>The full path of <paramref name="file"/> under the run's output directory.</summary>
+    /// <exception cref="InvalidOperationException">No output directory is set.</exception>
+    internal static string Under(TrainerOptions options, string file)
     {
         ArgumentNullException.ThrowIfNull(options);
         string directory = options.OutputDirectory ?? throw new InvalidOperationException("TrainerOptions.OutputDirectory is not set.");
         return Path.GetFullPath(Path.Combine(directory, file));
-    }
-
-    /// <summary>Writes text to a temporary file next to <paramref name="path"/>, then renames it into place.</summary>
-    internal static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string directory = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(directory);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                write(stream);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
     }
 }

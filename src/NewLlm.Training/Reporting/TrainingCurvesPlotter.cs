@@ -1,4 +1,5 @@
 using NewLlm.Training.Callbacks;
+using NewLlm.Training.Files;
 using NewLlm.Training.Metrics;
 using ScottPlot;
 
@@ -25,7 +26,7 @@ public sealed class TrainingCurvesPlotter : ITrainerCallback
         }
 
         byte[] png = Render(context.History, context.Options.ModelName, Width, Height);
-        ReportFiles.WriteAtomically(ReportFiles.CurvesPng(context.Options), stream => stream.Write(png));
+        AtomicFile.Write(ReportFiles.CurvesPng(context.Options), stream => stream.Write(png));
     }
 
     /// <summary>Renders the curves of a history as PNG bytes.</summary>
