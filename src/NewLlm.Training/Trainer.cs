@@ -384,15 +384,7 @@ public sealed class Trainer : IDisposable
             {
                 partialSeconds = trainSeconds;
                 Context.Epoch = epoch - 1;
-                string? path = null;
-                if (Options.OutputDirectory is not null)
-                {
-                    path = WriteCheckpoint(CheckpointKind.Interrupted, epoch - 1);
-                }
-
-                return Finish(TrainingOutcome.Cancelled, path is null
-                    ? $"cancelled in epoch {epoch} after step {Context.GlobalStep}"
-                    : $"cancelled in epoch {epoch} after step {Context.GlobalStep}; resume from {path}", path, epoch - 1);
+                return Cancelled($"in epoch {epoch} after step {Context.GlobalStep}");
             }
 
             double trainLoss = epochSums.MeanLoss;
@@ -453,22 +445,28 @@ public sealed class Trainer : IDisposable
 
             if (cancellationToken.IsCancellationRequested)
             {
-                string? path = Options.OutputDirectory is null ? null : WriteCheckpoint(CheckpointKind.Interrupted, epoch);
-                return Finish(TrainingOutcome.Cancelled, $"cancelled after epoch {epoch}" + (path is null ? string.Empty : $"; resume from {path}"), path, epoch);
+                return Cancelled($"after epoch {epoch}");
             }
         }
 
-        string? final = null;
         if (Options.SaveFinalCheckpoint && Options.OutputDirectory is not null)
         {
-            final = WriteCheckpoint(CheckpointKind.Final, Context.Epoch);
+            WriteCheckpoint(CheckpointKind.Final, Context.Epoch);
         }
 
-        return Finish(outcome, message, final, Context.Epoch);
+        return Finish(outcome, message);
     }
 
-    private TrainingResult Finish(TrainingOutcome outcome, string message, string? lastCheckpoint, int completed) =>
-        new(outcome, completed, Context.GlobalStep, Context.History.ToArray(), Context.BestValidationLoss, Context.BestCheckpointPath, lastCheckpoint ?? Context.LastCheckpointPath, message);
+    /// <summary>Ends a cancelled run: writes the resumable interrupt checkpoint (when there is an output directory) and says where to resume from.</summary>
+    private TrainingResult Cancelled(string when)
+    {
+        string? path = Options.OutputDirectory is null ? null : WriteCheckpoint(CheckpointKind.Interrupted, Context.Epoch);
+        return Finish(TrainingOutcome.Cancelled, $"cancelled {when}" + (path is null ? string.Empty : $"; resume from {path}"));
+    }
+
+    /// <summary>The result, from the context: completed epochs, step, history, best, and the last checkpoint written.</summary>
+    private TrainingResult Finish(TrainingOutcome outcome, string message) =>
+        new(outcome, Context.Epoch, Context.GlobalStep, Context.History.ToArray(), Context.BestValidationLoss, Context.BestCheckpointPath, Context.LastCheckpointPath, message);
 
     private void TrainStep(List<LanguageModelBatch> group, int epoch, double learningRate, double maxNorm)
     {
