@@ -160,7 +160,7 @@ public sealed class TokenizedCorpus
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    internal static (int[] Ids, int[] Lengths, long[] Bytes) Encode(
+    private static (int[] Ids, int[] Lengths, long[] Bytes) Encode(
         IReadOnlyList<string> texts, DialogueTokenizer tokenizer, int length, int maxDegreeOfParallelism)
     {
         var ids = new int[checked(texts.Count * length)];

@@ -1,5 +1,3 @@
-using NewLlm.Data.Options;
-
 namespace NewLlm.Data;
 
 /// <summary>
@@ -8,49 +6,43 @@ namespace NewLlm.Data;
 /// </summary>
 public sealed class TokenizedPreferencePairs
 {
-    private readonly int[] _chosen;
-    private readonly int[] _rejected;
-    private readonly int[] _chosenLengths;
-    private readonly int[] _rejectedLengths;
+    private readonly TokenizedCorpus _chosen;
+    private readonly TokenizedCorpus _rejected;
 
-    private TokenizedPreferencePairs(int[] chosen, int[] chosenLengths, int[] rejected, int[] rejectedLengths, int sequenceLength, int padId)
+    private TokenizedPreferencePairs(TokenizedCorpus chosen, TokenizedCorpus rejected)
     {
         _chosen = chosen;
-        _chosenLengths = chosenLengths;
         _rejected = rejected;
-        _rejectedLengths = rejectedLengths;
-        SequenceLength = sequenceLength;
-        PadId = padId;
     }
 
     /// <summary>The number of pairs.</summary>
-    public int Count => _chosenLengths.Length;
+    public int Count => _chosen.Count;
 
     /// <summary>The length of every row.</summary>
-    public int SequenceLength { get; }
+    public int SequenceLength => _chosen.SequenceLength;
 
     /// <summary>The padding id.</summary>
-    public int PadId { get; }
+    public int PadId => _chosen.PadId;
 
     /// <summary>The padded ids of the chosen transcript of pair <paramref name="index"/>.</summary>
     /// <param name="index">The pair.</param>
     /// <returns><see cref="SequenceLength"/> ids.</returns>
-    public ReadOnlySpan<int> GetChosen(int index) => Slice(_chosen, index);
+    public ReadOnlySpan<int> GetChosen(int index) => _chosen.GetRow(index);
 
     /// <summary>The padded ids of the rejected transcript of pair <paramref name="index"/>.</summary>
     /// <param name="index">The pair.</param>
     /// <returns><see cref="SequenceLength"/> ids.</returns>
-    public ReadOnlySpan<int> GetRejected(int index) => Slice(_rejected, index);
+    public ReadOnlySpan<int> GetRejected(int index) => _rejected.GetRow(index);
 
     /// <summary>The ids of the chosen row that are not padding.</summary>
     /// <param name="index">The pair.</param>
     /// <returns>The length.</returns>
-    public int GetChosenLength(int index) => _chosenLengths[index];
+    public int GetChosenLength(int index) => _chosen.GetLength(index);
 
     /// <summary>The ids of the rejected row that are not padding.</summary>
     /// <param name="index">The pair.</param>
     /// <returns>The length.</returns>
-    public int GetRejectedLength(int index) => _rejectedLengths[index];
+    public int GetRejectedLength(int index) => _rejected.GetLength(index);
 
     /// <summary>Encodes the normalised chosen and rejected texts of every row.</summary>
     /// <param name="dataset">The dataset.</param>
@@ -60,18 +52,8 @@ public sealed class TokenizedPreferencePairs
     public static TokenizedPreferencePairs Build(HhRlhfDataset dataset, DialogueTokenizer tokenizer, TokenizedCorpusOptions options)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        ArgumentNullException.ThrowIfNull(tokenizer);
-        OptionsGuard.Validate(options, new TokenizedCorpusOptionsValidator());
-        int length = options.MaxSequenceLength;
-        var chosen = TokenizedCorpus.Encode(dataset.Select(r => r.NormalizedChosen).ToArray(), tokenizer, length, options.MaxDegreeOfParallelism);
-        var rejected = TokenizedCorpus.Encode(dataset.Select(r => r.NormalizedRejected).ToArray(), tokenizer, length, options.MaxDegreeOfParallelism);
-        return new TokenizedPreferencePairs(chosen.Ids, chosen.Lengths, rejected.Ids, rejected.Lengths, length, tokenizer.PadId);
-    }
-
-    private ReadOnlySpan<int> Slice(int[] ids, int index)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        return ids.AsSpan(index * SequenceLength, SequenceLength);
+        return new TokenizedPreferencePairs(
+            TokenizedCorpus.Build(dataset.GetNormalizedChosenTexts(), tokenizer, options),
+            TokenizedCorpus.Build(dataset.Select(r => r.NormalizedRejected).ToArray(), tokenizer, options));
     }
 }
