@@ -19,12 +19,15 @@ namespace NewLlm;
 /// <c>input_gate.*</c>, <c>context_norm.*</c>), so weights move between the two.
 /// </summary>
 /// <remarks>
-/// <see cref="forward"/> computes the same function as the original's per-position loop, restructured for speed:
-/// the embedding's share of the first Linear is computed once for all positions (per vocabulary entry when the
-/// vocabulary is smaller than the batch), the output head is applied once to the stacked hidden states, and the three
-/// context heads are one fused product per position. When gradients are recorded (training), the recurrence is one
-/// autograd node with a hand-written backward through time whose loops split the batch rows across libtorch's
-/// intra-op threads (intra-op parallelism is set to 1 for the duration of those loops and then restored).
+/// The recurrence, written as its equations, is <see cref="ContextRecurrence.Reference"/>; inference and
+/// <see cref="Step(Tensor, NewLlmState)"/> run it. <see cref="forward"/> computes the same function as the
+/// original's per-position loop, restructured for speed: the embedding's share of the first Linear is computed once
+/// for all positions (per vocabulary entry when the vocabulary is smaller than the batch), and the output head is
+/// applied once to the stacked hidden states. When gradients are recorded (training), the recurrence is one
+/// autograd node with a hand-written backward through time (<see cref="RecurrenceFunction"/>, under
+/// <c>Model/FastPath/</c>) whose loops fuse the three context heads into one product per position and split the
+/// batch rows across libtorch's intra-op threads (intra-op parallelism is set to 1 for the duration of those loops
+/// and then restored).
 /// </remarks>
 public sealed class NewLlmModel : Module<Tensor, Tensor>
 {
@@ -38,9 +41,15 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     public const double InitStd = 0.02;
 
     private readonly Embedding tokenEmbedding;
+
+    /// <summary>
+    /// The FNN as the original's <c>nn.Sequential</c> of (Linear, ReLU, Dropout) per layer. It exists only so that the
+    /// parameter names match the original's state dict: <c>fnn_layers.{3i}.weight</c> and <c>.bias</c>, the ReLU and
+    /// Dropout holding places 3i + 1 and 3i + 2. Nothing calls it: the forward reads the Linears through
+    /// <see cref="fnnLinears"/> and applies ReLU and dropout itself.
+    /// </summary>
     private readonly Sequential fnnLayers;
     private readonly Linear[] fnnLinears;
-    private readonly Dropout[] fnnDropouts;
     private readonly Linear tokenOutput;
     private readonly Linear contextUpdate;
     private readonly Linear forgetGate;
@@ -59,15 +68,13 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         int e = Options.EmbedDim, h = Options.HiddenDim, c = Options.ContextDim, v = Options.VocabSize;
         tokenEmbedding = Embedding(v, e);
         fnnLinears = new Linear[Options.NumLayers];
-        fnnDropouts = new Dropout[Options.NumLayers];
         var stack = new List<(string, Module<Tensor, Tensor>)>();
         for (int i = 0; i < Options.NumLayers; i++)
         {
             fnnLinears[i] = Linear(i == 0 ? e + c : h, h);
-            fnnDropouts[i] = Dropout(Options.Dropout);
             stack.Add(((3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture), fnnLinears[i]));
             stack.Add(((3 * i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ReLU()));
-            stack.Add(((3 * i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture), fnnDropouts[i]));
+            stack.Add(((3 * i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture), Dropout(Options.Dropout)));
         }
 
         fnnLayers = Sequential(stack);
@@ -126,7 +133,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        (Tensor logits, _) = Run(input, initialContext: null, keepContexts: false);
+        (Tensor logits, _) = Run(input, initialContext: null);
         return logits.MoveToOuterDisposeScope();
     }
 
@@ -136,8 +143,8 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     public NewLlmForwardResult ForwardWithContexts(Tensor input, NewLlmState? initialState = null)
     {
         using var scope = NewDisposeScope();
-        (Tensor logits, Tensor? contexts) = Run(input, initialState?.Context, keepContexts: true);
-        return new NewLlmForwardResult(logits.MoveToOuterDisposeScope(), contexts!.MoveToOuterDisposeScope());
+        (Tensor logits, Tensor contexts) = Run(input, initialState?.Context);
+        return new NewLlmForwardResult(logits.MoveToOuterDisposeScope(), contexts.MoveToOuterDisposeScope());
     }
 
     /// <summary>A zero state (c_0) for <paramref name="batchSize"/> sequences, on the model's device.</summary>
@@ -169,8 +176,8 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
         using var noGrad = torch.no_grad();
         using var scope = NewDisposeScope();
-        (Tensor logits, Tensor? contexts) = Run(tokens.unsqueeze(1), state.Context, keepContexts: true);
-        Tensor next = contexts!.select(1, 0).contiguous();
+        (Tensor logits, Tensor contexts) = Run(tokens.unsqueeze(1), state.Context);
+        Tensor next = contexts.select(1, 0).contiguous();
         return new NewLlmStepResult(logits.select(1, 0).contiguous().MoveToOuterDisposeScope(), new NewLlmState(next.MoveToOuterDisposeScope()));
     }
 
@@ -359,65 +366,51 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The recurrence over time-major slices. Everything that does not depend on the context is hoisted out of
-    /// the time loop: the embedding's share of the first Linear and the output head (and, in training, the fusion of the three heads).
+    /// Logits and contexts for every position: the recurrence, then the output head once for all positions. Without
+    /// gradients the recurrence is <see cref="ContextRecurrence.Reference"/>; with them, one autograd node with a
+    /// hand-written backward (<see cref="RecurrenceFunction"/>) that computes the same function.
     /// </summary>
-    private (Tensor Logits, Tensor? Contexts) Run(Tensor ids, Tensor? initialContext, bool keepContexts)
+    private (Tensor Logits, Tensor Contexts) Run(Tensor ids, Tensor? initialContext)
     {
         CheckIds(ids);
         int batch = (int)ids.shape[0];
-        int time = (int)ids.shape[1];
-        int e = Options.EmbedDim, c = Options.ContextDim;
+        int c = Options.ContextDim;
         if (initialContext is not null && (initialContext.shape[0] != batch || initialContext.shape[1] != c))
         {
             throw new ArgumentException($"The initial state has shape [{string.Join(", ", initialContext.shape)}], expected [{batch}, {c}].", nameof(initialContext));
         }
 
-        Linear first = fnnLinears[0];
-        Tensor wEmbed = first.weight!.narrow(1, 0, e);
-        if (torch.is_grad_enabled())
-        {
-            // The three context heads as one product per position (their weights copied once per call: the copy is
-            // small next to a training batch, but not next to one generated token, so the loop below keeps them apart).
-            Tensor heads = cat(new[] { contextUpdate.weight!, forgetGate.weight!, inputGate.weight! }, 0);
-            Tensor headsBias = cat(new[] { contextUpdate.bias!, forgetGate.bias!, inputGate.bias! }, 0);
-            // Training: the recurrence is one autograd node with a hand-written backward through time.
-            (Tensor table, Tensor index, bool rowPerPosition) = EmbeddingShare(ids, wEmbed, first.bias!);
-            Tensor start = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
-            var deeper = fnnLinears.Skip(1).Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToList();
-            (Tensor hiddenStates, Tensor contextStates) = RecurrenceFunction.Apply(
-                training ? Options.Dropout : 0.0, table, index, rowPerPosition, start, first.weight!.narrow(1, e, c), heads, headsBias, contextNorm.weight!, contextNorm.bias!, deeper);
-            return (tokenOutput.call(hiddenStates), keepContexts ? contextStates : null);
-        }
-
-        Tensor wContext = first.weight!.narrow(1, e, c).t();
-
-        // [time, batch, embed] -> the embedding's share of layer 1 for every position in one product.
-        Tensor embedded = tokenEmbedding.call(ids.t());
-        Tensor[] firstPre = F.linear(embedded, wEmbed, first.bias).unbind(0);
-
-        Tensor context = initialContext ?? zeros(batch, c, dtype: wEmbed.dtype, device: wEmbed.device);
-        var hidden = new Tensor[time];
-        var contexts = keepContexts ? new Tensor[time] : null;
-        for (int t = 0; t < time; t++)
-        {
-            Tensor h = fnnDropouts[0].call(F.relu(firstPre[t].addmm(context, wContext)));
-            for (int layer = 1; layer < fnnLinears.Length; layer++)
-            {
-                h = fnnDropouts[layer].call(F.relu(fnnLinears[layer].call(h)));
-            }
-
-            hidden[t] = h;
-            Tensor mixed = sigmoid(forgetGate.call(h)).mul(context).add(sigmoid(inputGate.call(h)).mul(contextUpdate.call(h)));
-            context = contextNorm.call(mixed).clamp(ContextClampMin, ContextClampMax);
-            if (contexts is not null)
-            {
-                contexts[t] = context;
-            }
-        }
-
-        // [batch, time, hidden] -> output head once for all positions.
-        Tensor logits = tokenOutput.call(stack(hidden, 1));
-        return (logits, contexts is null ? null : stack(contexts, 1));
+        RecurrenceWeights weights = Weights();
+        Tensor first = weights.Layers[0].Weight;
+        Tensor start = initialContext ?? zeros(batch, c, dtype: first.dtype, device: first.device);
+        (Tensor hidden, Tensor contexts) = torch.is_grad_enabled()
+            ? RecurrenceWithGradients(weights, ids, start)
+            : ContextRecurrence.Reference(weights, ids, start, Options.Dropout, training);
+        return (tokenOutput.call(hidden), contexts);
     }
+
+    /// <summary>
+    /// The recurrence as one autograd node. Everything that does not depend on the context is hoisted out of the
+    /// time loop: the embedding's share of the first Linear (per vocabulary entry when that is cheaper), and the
+    /// three context heads fused into one product per position (their weights copied once per call: small next to
+    /// a training batch, but not next to one generated token, so the reference keeps them apart).
+    /// </summary>
+    private (Tensor Hidden, Tensor Contexts) RecurrenceWithGradients(RecurrenceWeights weights, Tensor ids, Tensor start)
+    {
+        Tensor heads = cat(new[] { weights.ContextUpdate.Weight, weights.ForgetGate.Weight, weights.InputGate.Weight }, 0);
+        Tensor headsBias = cat(new[] { weights.ContextUpdate.Bias, weights.ForgetGate.Bias, weights.InputGate.Bias }, 0);
+        (Tensor table, Tensor index, bool rowPerPosition) = EmbeddingShare(ids, weights.FirstEmbeddingWeight, weights.Layers[0].Bias);
+        var inputs = new RecurrenceInputs(
+            index, table, start, weights.FirstContextWeight, heads, headsBias, weights.ContextNorm.Weight, weights.ContextNorm.Bias, weights.Layers.Skip(1).ToArray());
+        return RecurrenceFunction.Apply(training ? Options.Dropout : 0.0, rowPerPosition, inputs);
+    }
+
+    /// <summary>The parameters the recurrence reads.</summary>
+    private RecurrenceWeights Weights() => new(
+        tokenEmbedding.weight!,
+        fnnLinears.Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToArray(),
+        (contextUpdate.weight!, contextUpdate.bias!),
+        (forgetGate.weight!, forgetGate.bias!),
+        (inputGate.weight!, inputGate.bias!),
+        (contextNorm.weight!, contextNorm.bias!));
 }

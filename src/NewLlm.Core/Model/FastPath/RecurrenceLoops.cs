@@ -1,0 +1,160 @@
+using static TorchSharp.torch;
+
+namespace NewLlm;
+
+/// <summary>
+/// The time loops of <see cref="RecurrenceFunction"/>: the recurrence of <see cref="ContextRecurrence.Reference"/>
+/// forward, and its hand-written backward through time. Per position they run the matrix products in libtorch and
+/// leave the element-wise work to a <see cref="RecurrenceStrategy"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Per position t, with dropout masks m [T, L, B, H] (<see cref="DropoutMask"/>: the same distribution as the
+/// original's <c>F.dropout</c>; each row thread draws its own rows per position, in the loop):
+/// <code>
+/// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
+/// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
+/// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
+/// </code>
+/// where X1 is the first layer's table (embedding share plus bias) at the position's row.
+/// </para>
+/// <para>
+/// Both loops split the batch rows across threads (<see cref="RowParallel"/>). The backward accumulates every
+/// weight and bias gradient position by position in each row thread (<see cref="ThreadGradients"/>, added in row
+/// order at the end), while the position's slices are still in cache, so it allocates no [B, T, *] buffer.
+/// </para>
+/// </remarks>
+internal static class RecurrenceLoops
+{
+    /// <summary>Runs the recurrence forward, filling <paramref name="buffers"/>.</summary>
+    public static void Forward(RecurrenceStrategy strategy, RecurrenceBuffers buffers, DropoutMask mask)
+    {
+        RecurrenceInputs inputs = buffers.Inputs;
+        int layers = buffers.Layers;
+        long time = buffers.Time;
+        Tensor wcT = inputs.ContextWeight.t();
+        Tensor whT = inputs.HeadWeight.t();
+        Tensor[] wT = Enumerable.Range(0, layers).Select(l => l == 0 ? null! : inputs.LayerWeight(l).t()).ToArray();
+        int deeperBeta = strategy.ProductsAddToBuffers ? 1 : 0;
+
+        RowParallel.For(buffers.Batch, (first, count) =>
+        {
+            using var rowsScope = NewDisposeScope();
+            Tensor Rows(Tensor x) => x.narrow(0, first, count);
+            Tensor[] hr = buffers.Hidden.Select(Rows).ToArray();
+            Tensor gr = Rows(buffers.Gates), outr = Rows(buffers.Contexts);
+            Tensor context = Rows(inputs.InitialContext);
+            RecurrenceStrategy.ForwardRows rows = strategy.Forward(buffers, mask, first, count);
+            for (long t = 0; t < time; t++)
+            {
+                using var scope = NewDisposeScope();
+                rows.BeginPosition(t);
+                for (int l = 0; l < layers; l++)
+                {
+                    // The first layer adds its context share to the table's rows.
+                    Tensor ht = hr[l].select(1, t).addmm_(l == 0 ? context : hr[l - 1].select(1, t), l == 0 ? wcT : wT[l], beta: l == 0 ? 1 : deeperBeta);
+                    rows.ReluDropout(l, t, ht);
+                }
+
+                Tensor g = gr.select(1, t).addmm_(hr[layers - 1].select(1, t), whT, beta: deeperBeta);
+                Tensor next = outr.select(1, t);
+                rows.GatesAndNorm(t, g, context, next);
+                context = next.MoveToOuterDisposeScope();
+            }
+        });
+    }
+
+    /// <summary>The backward through time.</summary>
+    /// <param name="strategy">The strategy the forward ran with.</param>
+    /// <param name="buffers">What the forward saved.</param>
+    /// <param name="dHidden">The gradient of the hidden-state output [B, T, H], contiguous; null when it has none.</param>
+    /// <param name="dContexts">The gradient of the contexts output [B, T, C], contiguous; null when it has none.</param>
+    /// <param name="dropout">The forward's dropout probability.</param>
+    /// <param name="tableGradient">Whether the table needs a gradient.</param>
+    /// <param name="tableRowPerPosition">Whether the table has one row per position (read by that position only).</param>
+    /// <returns>
+    /// The weight gradients (the table's too, unless it has a row per position or needs none), the table's gradient when
+    /// it has a row per position, and the initial context's gradient.
+    /// </returns>
+    public static (ThreadGradients Weights, Tensor? TablePerPosition, Tensor InitialContext) Backward(
+        RecurrenceStrategy strategy, RecurrenceBuffers buffers, Tensor? dHidden, Tensor? dContexts, double dropout, bool tableGradient, bool tableRowPerPosition)
+    {
+        RecurrenceInputs inputs = buffers.Inputs;
+        int layers = buffers.Layers;
+        long time = buffers.Time, hidden = buffers.HiddenDim, c = buffers.ContextDim;
+        float keep = dropout > 0 ? (float)(1 / (1 - dropout)) : 1f;
+        var options = (dtype: buffers.Gates.dtype, device: buffers.Gates.device);
+
+        // One table row per position (the large-vocabulary case): each row's gradient is written once, by the
+        // thread that owns its position, into one shared tensor. Otherwise each thread adds into its own.
+        Tensor? sharedTableGrad = tableGradient && tableRowPerPosition ? zeros_like(inputs.Table) : null;
+        Tensor dInitial = zeros_like(inputs.InitialContext);
+        var parts = new SortedDictionary<long, ThreadGradients>();
+
+        RowParallel.For(buffers.Batch, (first, count) =>
+        {
+            var sums = new ThreadGradients(layers, hidden, c, tableGradient && !tableRowPerPosition ? inputs.Table.shape[0] : 0, options.dtype, options.device);
+            using var rowsScope = NewDisposeScope();
+            Tensor Rows(Tensor x) => x.narrow(0, first, count);
+            Tensor outr = Rows(buffers.Contexts), c0r = Rows(inputs.InitialContext), indexRows = Rows(inputs.Index);
+            Tensor[] hr = buffers.Hidden.Select(Rows).ToArray();
+            Tensor? dContextsRows = dContexts is null ? null : Rows(dContexts);
+            RecurrenceStrategy.BackwardRows rows = strategy.Backward(buffers, dHidden, keep, sums, first, count);
+            Tensor dg = rows.DGates;
+            Tensor[] da = rows.DLayers;
+            for (long t = time - 1; t >= 0; t--)
+            {
+                using var scope = NewDisposeScope();
+                if (dContextsRows is not null)
+                {
+                    rows.DContext.add_(dContextsRows.select(1, t));
+                }
+
+                Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
+                rows.GatesAndNormBackward(t, cin);
+
+                // The heads, then back through the FNN.
+                sums.HeadWeight.addmm_(dg.t(), hr[layers - 1].select(1, t));
+                for (int l = layers - 1; l >= 0; l--)
+                {
+                    da[l].addmm_(l == layers - 1 ? dg : da[l + 1], l == layers - 1 ? inputs.HeadWeight : inputs.LayerWeight(l + 1), beta: 0);
+                    rows.ReluDropoutBackward(l, t);
+                    if (l > 0)
+                    {
+                        sums.LayerWeights[l].addmm_(da[l].t(), hr[l - 1].select(1, t));
+                    }
+                }
+
+                sums.ContextWeight.addmm_(da[0].t(), cin);
+                if (sums.Table is not null)
+                {
+                    sums.Table.index_add_(0, indexRows.select(1, t), da[0], 1);
+                }
+                else if (sharedTableGrad is not null)
+                {
+                    sharedTableGrad.index_add_(0, indexRows.select(1, t), da[0], 1);
+                }
+
+                rows.DContextBefore.addmm_(da[0], inputs.ContextWeight);
+                rows.EndPosition();
+            }
+
+            Rows(dInitial).copy_(rows.DContext);
+            rows.Finish();
+            lock (parts)
+            {
+                parts.Add(first, sums);
+            }
+        });
+
+        // The row threads' sums, added in row order (the same result whatever thread finished first).
+        ThreadGradients total = parts.Values.First();
+        foreach (ThreadGradients part in parts.Values.Skip(1))
+        {
+            total.Add(part);
+            part.Dispose();   // made on a row thread, outside any dispose scope
+        }
+
+        return (total, sharedTableGrad, dInitial);
+    }
+}
