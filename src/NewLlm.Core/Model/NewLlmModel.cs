@@ -189,10 +189,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     }
 
     /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>
-    public void SaveSafetensors(string path)
-    {
-        SafetensorsFile.Write(path, state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = Options.ToString() });
-    }
+    public void SaveSafetensors(string path) => SafetensorsWeights.Save(this, path);
 
     /// <summary>
     /// Loads weights from a safetensors file (float32, or a type that converts to it) with the original's
@@ -201,124 +198,17 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <param name="path">The file.</param>
     /// <param name="allowUnexpected">When false (the default), a tensor the model does not have is an error.</param>
     /// <exception cref="InvalidDataException">The file is malformed, a parameter is missing, or its shape differs.</exception>
-    public void LoadSafetensors(string path, bool allowUnexpected = false)
-    {
-        Dictionary<string, Tensor> tensors = SafetensorsFile.Read(path);
-        try
-        {
-            LoadStateFrom(tensors, path, allowUnexpected);
-        }
-        finally
-        {
-            foreach (Tensor t in tensors.Values)
-            {
-                t.Dispose();
-            }
-        }
-    }
+    public void LoadSafetensors(string path, bool allowUnexpected = false) => SafetensorsWeights.Load(this, path, allowUnexpected);
 
     /// <summary>Creates a model whose sizes are inferred from the tensor shapes in a safetensors file, and loads its weights.</summary>
     /// <param name="path">The file.</param>
     /// <param name="dropout">Dropout of the new model (not stored in weights).</param>
     /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
-    public static NewLlmModel FromSafetensors(string path, double dropout = 0.1, bool allowUnexpected = false)
-    {
-        Dictionary<string, Tensor> tensors = SafetensorsFile.Read(path);
-        try
-        {
-            NewLlmOptions options = InferOptions(tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
-            options.Dropout = dropout;
-            var model = new NewLlmModel(options);
-            model.LoadStateFrom(tensors, path, allowUnexpected);
-            return model;
-        }
-        finally
-        {
-            foreach (Tensor t in tensors.Values)
-            {
-                t.Dispose();
-            }
-        }
-    }
+    public static NewLlmModel FromSafetensors(string path, double dropout = 0.1, bool allowUnexpected = false) => SafetensorsWeights.Create(path, dropout, allowUnexpected);
 
     /// <summary>Infers model sizes from the shapes of a state dict with the original's parameter names.</summary>
     /// <exception cref="InvalidDataException">A tensor needed for the inference is missing or has an impossible shape.</exception>
-    public static NewLlmOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source = "state dict")
-    {
-        ArgumentNullException.ThrowIfNull(shapes);
-        long[] Shape(string name, int rank)
-        {
-            if (!shapes.TryGetValue(name, out long[]? shape))
-            {
-                throw new InvalidDataException($"{source}: tensor '{name}' is missing.");
-            }
-
-            if (shape.Length != rank)
-            {
-                throw new InvalidDataException($"{source}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected rank {rank}.");
-            }
-
-            return shape;
-        }
-
-        long[] embedding = Shape("token_embedding.weight", 2);
-        long[] first = Shape("fnn_layers.0.weight", 2);
-        long[] context = Shape("context_update.weight", 2);
-        int layers = 0;
-        while (shapes.ContainsKey($"fnn_layers.{3 * layers}.weight"))
-        {
-            layers++;
-        }
-
-        var options = new NewLlmOptions
-        {
-            VocabSize = checked((int)embedding[0]),
-            EmbedDim = checked((int)embedding[1]),
-            HiddenDim = checked((int)first[0]),
-            ContextDim = checked((int)context[0]),
-            NumLayers = layers,
-        };
-        if (first[1] != options.EmbedDim + options.ContextDim)
-        {
-            throw new InvalidDataException($"{source}: tensor 'fnn_layers.0.weight' has shape [{string.Join(", ", first)}], but embedding {options.EmbedDim} + context {options.ContextDim} = {options.EmbedDim + options.ContextDim} inputs are expected.");
-        }
-
-        return options.Validate();
-    }
-
-    private void LoadStateFrom(Dictionary<string, Tensor> tensors, string source, bool allowUnexpected)
-    {
-        Dictionary<string, Tensor> own = state_dict();
-        var problems = new List<string>();
-        foreach ((string name, Tensor target) in own)
-        {
-            if (!tensors.TryGetValue(name, out Tensor? value))
-            {
-                problems.Add($"tensor '{name}' is missing");
-            }
-            else if (!value.shape.SequenceEqual(target.shape))
-            {
-                problems.Add($"tensor '{name}' has shape [{string.Join(", ", value.shape)}], the model expects [{string.Join(", ", target.shape)}]");
-            }
-        }
-
-        if (!allowUnexpected)
-        {
-            problems.AddRange(tensors.Keys.Where(k => !own.ContainsKey(k)).Select(k => $"tensor '{k}' is not a parameter of this model"));
-        }
-
-        if (problems.Count > 0)
-        {
-            throw new InvalidDataException($"{source}: cannot load into a model with {Options}: {string.Join("; ", problems)}.");
-        }
-
-        using var noGrad = torch.no_grad();
-        foreach ((string name, Tensor target) in own)
-        {
-            using Tensor converted = tensors[name].to(target.dtype, target.device);
-            target.copy_(converted);
-        }
-    }
+    public static NewLlmOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source = "state dict") => SafetensorsWeights.InferOptions(shapes, source);
 
     private void CheckIds(Tensor ids)
     {

@@ -1,0 +1,134 @@
+using static TorchSharp.torch;
+
+namespace NewLlm;
+
+/// <summary>
+/// A <see cref="NewLlmModel"/>'s weights in safetensors files (<see cref="SafetensorsFile"/>), under the original's
+/// parameter names: saving, loading into a model of the same sizes, and creating a model whose sizes are read from
+/// the tensor shapes. <see cref="NewLlmModel.SaveSafetensors"/>, <see cref="NewLlmModel.LoadSafetensors"/>,
+/// <see cref="NewLlmModel.FromSafetensors"/> and <see cref="NewLlmModel.InferOptions"/> are the public entry points.
+/// </summary>
+internal static class SafetensorsWeights
+{
+    /// <summary>Writes the model's state dict with its options as metadata.</summary>
+    public static void Save(NewLlmModel model, string path)
+    {
+        SafetensorsFile.Write(path, model.state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = model.Options.ToString() });
+    }
+
+    /// <summary>Loads every parameter of <paramref name="model"/> from the file.</summary>
+    public static void Load(NewLlmModel model, string path, bool allowUnexpected) =>
+        WithTensors(path, tensors =>
+        {
+            LoadStateFrom(model, tensors, path, allowUnexpected);
+            return model;
+        });
+
+    /// <summary>A new model whose sizes are inferred from the file's tensor shapes, with its weights loaded.</summary>
+    public static NewLlmModel Create(string path, double dropout, bool allowUnexpected) =>
+        WithTensors(path, tensors =>
+        {
+            NewLlmOptions options = InferOptions(tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
+            options.Dropout = dropout;
+            var model = new NewLlmModel(options);
+            LoadStateFrom(model, tensors, path, allowUnexpected);
+            return model;
+        });
+
+    /// <summary>Model sizes from the shapes of a state dict with the original's parameter names.</summary>
+    /// <exception cref="InvalidDataException">A tensor needed for the inference is missing or has an impossible shape.</exception>
+    public static NewLlmOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source)
+    {
+        ArgumentNullException.ThrowIfNull(shapes);
+        long[] Shape(string name, int rank)
+        {
+            if (!shapes.TryGetValue(name, out long[]? shape))
+            {
+                throw new InvalidDataException($"{source}: tensor '{name}' is missing.");
+            }
+
+            if (shape.Length != rank)
+            {
+                throw new InvalidDataException($"{source}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected rank {rank}.");
+            }
+
+            return shape;
+        }
+
+        long[] embedding = Shape("token_embedding.weight", 2);
+        long[] first = Shape("fnn_layers.0.weight", 2);
+        long[] context = Shape("context_update.weight", 2);
+        int layers = 0;
+        while (shapes.ContainsKey($"fnn_layers.{3 * layers}.weight"))
+        {
+            layers++;
+        }
+
+        var options = new NewLlmOptions
+        {
+            VocabSize = checked((int)embedding[0]),
+            EmbedDim = checked((int)embedding[1]),
+            HiddenDim = checked((int)first[0]),
+            ContextDim = checked((int)context[0]),
+            NumLayers = layers,
+        };
+        if (first[1] != options.EmbedDim + options.ContextDim)
+        {
+            throw new InvalidDataException($"{source}: tensor 'fnn_layers.0.weight' has shape [{string.Join(", ", first)}], but embedding {options.EmbedDim} + context {options.ContextDim} = {options.EmbedDim + options.ContextDim} inputs are expected.");
+        }
+
+        return options.Validate();
+    }
+
+    /// <summary>Reads the file's tensors, runs <paramref name="use"/> on them, and disposes them.</summary>
+    private static T WithTensors<T>(string path, Func<Dictionary<string, Tensor>, T> use)
+    {
+        Dictionary<string, Tensor> tensors = SafetensorsFile.Read(path);
+        try
+        {
+            return use(tensors);
+        }
+        finally
+        {
+            foreach (Tensor t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Checks every parameter's presence and shape (and, unless allowed, that nothing else is there), then copies them in.</summary>
+    private static void LoadStateFrom(NewLlmModel model, Dictionary<string, Tensor> tensors, string source, bool allowUnexpected)
+    {
+        Dictionary<string, Tensor> own = model.state_dict();
+        var problems = new List<string>();
+        foreach ((string name, Tensor target) in own)
+        {
+            if (!tensors.TryGetValue(name, out Tensor? value))
+            {
+                problems.Add($"tensor '{name}' is missing");
+            }
+            else if (!value.shape.SequenceEqual(target.shape))
+            {
+                problems.Add($"tensor '{name}' has shape [{string.Join(", ", value.shape)}], the model expects [{string.Join(", ", target.shape)}]");
+            }
+        }
+
+        if (!allowUnexpected)
+        {
+            problems.AddRange(tensors.Keys.Where(k => !own.ContainsKey(k)).Select(k => $"tensor '{k}' is not a parameter of this model"));
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"{source}: cannot load into a model with {model.Options}: {string.Join("; ", problems)}.");
+        }
+
+        using var noGrad = no_grad();
+        foreach ((string name, Tensor target) in own)
+        {
+            using Tensor converted = tensors[name].to(target.dtype, target.device);
+            target.copy_(converted);
+        }
+    }
+}
