@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NewLlm;
 using NewLlm.Benchmarks;
+using NewLlm.Testing;
 using TorchSharp;
 
 // Training-step throughput of NewLlmModel's public forward (training mode), the direct port, and the
@@ -50,8 +51,7 @@ foreach (int batch in settings.Batches)
             {
                 torch.manual_seed(1);
                 using var model = new NewLlmModel(options);
-                var port = new DirectPortModel(model);
-                direct.Add(TrainingStepBenchmark.Measure(model, port.Forward, batch, settings.Seq, settings.Steps));
+                direct.Add(TrainingStepBenchmark.Measure(model, ids => DirectPortModel.Forward(model, options.Dropout, ids), batch, settings.Seq, settings.Steps));
             }
 
             if (reference is not null)

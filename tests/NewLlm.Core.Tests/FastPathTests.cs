@@ -1,3 +1,4 @@
+using NewLlm.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -21,12 +22,12 @@ public class FastPathTests
         Tensor ids = randint(0, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
 
         Tensor fast = model.call(ids);
-        Tensor oracle = DirectPortModel.Forward(model, ids);
+        Tensor oracle = DirectPortModel.Forward(model, model.Options.Dropout, ids);
         Assert.True((fast - oracle).abs().max().item<float>() <= 1e-5f);
 
         Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
         Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, ids).reshape(-1, vocab), targets, ignore_index: 0));
+        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, model.Options.Dropout, ids).reshape(-1, vocab), targets, ignore_index: 0));
         AssertClose(fastGrads, oracleGrads);
     }
 
@@ -121,12 +122,12 @@ public class FastPathTests
         Tensor ids = randint(0, vocab, new long[] { 40, 9 }, dtype: ScalarType.Int64);
         model.eval();
         Tensor fastEval = model.call(ids);
-        Assert.True((fastEval - DirectPortModel.Forward(model, ids)).abs().max().item<float>() <= 1e-5f);
+        Assert.True((fastEval - DirectPortModel.Forward(model, model.Options.Dropout, ids)).abs().max().item<float>() <= 1e-5f);
         using (torch.enable_grad())
         {
             // Eval mode with gradients on goes through the training path with dropout 0.
             Tensor fastGradPath = model.call(ids);
-            Assert.True((fastGradPath - DirectPortModel.Forward(model, ids)).abs().max().item<float>() <= 1e-5f);
+            Assert.True((fastGradPath - DirectPortModel.Forward(model, model.Options.Dropout, ids)).abs().max().item<float>() <= 1e-5f);
         }
     }
 
@@ -155,7 +156,7 @@ public class FastPathTests
 
         start.grad!.zero_();
         model.zero_grad();
-        (Tensor logits, Tensor contexts) = DirectPortModel.ForwardWithContexts(model, ids, start);
+        (Tensor logits, Tensor contexts) = DirectPortModel.ForwardWithContexts(model, model.Options.Dropout, ids, start);
         Assert.True((fast.Logits - logits).abs().max().item<float>() <= 1e-5f);
         Assert.True((fast.Contexts - contexts).abs().max().item<float>() <= 1e-5f);
         Loss(logits, contexts).backward();
@@ -182,7 +183,7 @@ public class FastPathTests
         Tensor contexts = model.ForwardWithContexts(ids).Contexts;
         Assert.True(contexts.abs().eq(10).any().item<bool>(), "no context was clamped");
         Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets));
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, ids).reshape(-1, vocab), targets));
+        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, model.Options.Dropout, ids).reshape(-1, vocab), targets));
         AssertClose(fastGrads, oracleGrads);
     }
 
