@@ -11,10 +11,8 @@ namespace NewLlm;
 /// <remarks>
 /// Written by hand rather than with libtorch operators on purpose: at one position the loops touch slices of about
 /// 128 x 256 floats, where every libtorch operator (about 20 per position forward and 35 backward, each a dispatch,
-/// a temporary and a pass over memory) costs more than its arithmetic. Measured at B = 256, 1 layer, with timers
-/// around the parts of the loops (a scratch build): the operators took about 0.2 s of the forward loop and 0.25 s of the
-/// backward loop per step; the first, scalar version of these kernels took about 0.06 s and 0.12 s (per row thread).
-/// The matrix products stay in libtorch (MKL).
+/// a temporary and a pass over memory) costs more than its arithmetic (measurements: "Why the element-wise work is
+/// fused" in <c>benchmarks/NewLlm.Benchmarks/README.md</c>). The matrix products stay in libtorch (MKL).
 /// </remarks>
 internal static unsafe class RecurrenceKernels
 {
@@ -45,9 +43,8 @@ internal static unsafe class RecurrenceKernels
 
             if (mask.Active)
             {
-                // Eight draws per step and no branch on relu (a coin flip for the branch predictor): at 4 layers this
-                // kernel's share of the step's CPU samples fell from 5.3% to 1.7% against the scalar loop (perf of a
-                // scratch timing program, both versions, 2026-11-25).
+                // Eight draws per step and no branch on relu (a coin flip for the branch predictor); measured against
+                // the scalar loop in benchmarks/NewLlm.Benchmarks/README.md ("Why the element-wise work is fused").
                 ulong index = mask.RowIndex(t, layer, firstRow + r);
                 float scale = mask.Scale;
                 int j = 0;
