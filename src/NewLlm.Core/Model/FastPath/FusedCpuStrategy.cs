@@ -40,88 +40,114 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
     public override BackwardRows Backward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count) =>
         new FusedBackward(buffers, dHidden, keep, sums, first, count);
 
+    /// <summary>One row thread's range and the row views of the buffers that both loops read, taken once per loop.</summary>
+    private readonly struct LoopRows
+    {
+        public LoopRows(RecurrenceBuffers buffers, long first, long count)
+        {
+            First = first;
+            Count = (int)count;
+            HiddenDim = (int)buffers.HiddenDim;
+            C = (int)buffers.ContextDim;
+            Hidden = buffers.Hidden.Select(x => new TensorRows(x)).ToArray();
+            Gates = new TensorRows(buffers.Gates);
+            Contexts = new TensorRows(buffers.Contexts);
+            Start = new TensorRows(buffers.Inputs.InitialContext);
+            Gamma = new TensorRows(buffers.Inputs.NormWeight);
+            Beta = new TensorRows(buffers.Inputs.NormBias);
+        }
+
+        /// <summary>The thread's first row.</summary>
+        public long First { get; }
+
+        /// <summary>The thread's number of rows.</summary>
+        public int Count { get; }
+
+        /// <summary>H.</summary>
+        public int HiddenDim { get; }
+
+        /// <summary>C.</summary>
+        public int C { get; }
+
+        /// <summary>The hidden states of every layer [B, T, H].</summary>
+        public TensorRows[] Hidden { get; }
+
+        /// <summary>The gates [B, T, 3C].</summary>
+        public TensorRows Gates { get; }
+
+        /// <summary>The contexts after every position [B, T, C].</summary>
+        public TensorRows Contexts { get; }
+
+        /// <summary>The initial context [B, C].</summary>
+        public TensorRows Start { get; }
+
+        /// <summary>The LayerNorm weight [C].</summary>
+        public TensorRows Gamma { get; }
+
+        /// <summary>The LayerNorm bias [C].</summary>
+        public TensorRows Beta { get; }
+
+        /// <summary>The context entering position <paramref name="t"/> of the thread's first row, and the stride between its rows.</summary>
+        public float* ContextBefore(long t, out long stride) => TensorRows.Before(Contexts, Start, First, t, out stride);
+    }
+
     private sealed class FusedForward : ForwardRows
     {
+        private readonly LoopRows rows;
         private readonly DropoutMask mask;
-        private readonly long first;
-        private readonly int count;
         private readonly long time;
-        private readonly int hidden;
-        private readonly int c;
-        private readonly TensorRows[] hRows;
         private readonly TensorRows[] biasRows;
-        private readonly TensorRows gateRows;
-        private readonly TensorRows contextRows;
-        private readonly TensorRows startRows;
         private readonly TensorRows tableRows;
         private readonly TensorRows headBiasRows;
-        private readonly TensorRows gammaRows;
-        private readonly TensorRows betaRows;
         private readonly long* index;
         private readonly float[] scratch;
 
         public FusedForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count)
         {
             RecurrenceInputs inputs = buffers.Inputs;
+            rows = new LoopRows(buffers, first, count);
             this.mask = mask;
-            this.first = first;
-            this.count = (int)count;
             time = buffers.Time;
-            hidden = (int)buffers.HiddenDim;
-            c = (int)buffers.ContextDim;
-            hRows = buffers.Hidden.Select(x => new TensorRows(x)).ToArray();
             biasRows = Enumerable.Range(0, inputs.Layers).Select(l => l == 0 ? default : new TensorRows(inputs.LayerBias(l))).ToArray();
-            gateRows = new TensorRows(buffers.Gates);
-            contextRows = new TensorRows(buffers.Contexts);
-            startRows = new TensorRows(inputs.InitialContext);
             tableRows = new TensorRows(inputs.Table);
             headBiasRows = new TensorRows(inputs.HeadBias);
-            gammaRows = new TensorRows(inputs.NormWeight);
-            betaRows = new TensorRows(inputs.NormBias);
             index = TensorRows.OfIndex(inputs.Index);
-            scratch = new float[c];
+            scratch = new float[rows.C];
         }
 
         public override void BeginPosition(long t)
         {
             // The first layer's rows of the table. Every index is a valid table row: token ids were checked against the vocabulary, or positions.
-            RecurrenceKernels.Gather(hRows[0].At(first, t), hRows[0].Stride, tableRows.Start(), index + (first * time) + t, time, count, hidden);
+            TensorRows h = rows.Hidden[0];
+            RecurrenceKernels.Gather(h.At(rows.First, t), h.Stride, tableRows.Start(), index + (rows.First * time) + t, time, rows.Count, rows.HiddenDim);
         }
 
         public override void ReluDropout(int layer, long t, Tensor h)
         {
             float* bias = layer == 0 ? null : biasRows[layer].Start();
-            RecurrenceKernels.ReluDropout(hRows[layer].At(first, t), hRows[layer].Stride, bias, count, hidden, mask, t, layer, first);
+            TensorRows hRows = rows.Hidden[layer];
+            RecurrenceKernels.ReluDropout(hRows.At(rows.First, t), hRows.Stride, bias, rows.Count, rows.HiddenDim, mask, t, layer, rows.First);
         }
 
         public override void GatesAndNorm(long t, Tensor gates, Tensor context, Tensor next)
         {
-            float* cRow = TensorRows.Before(contextRows, startRows, first, t, out long cStride);
+            float* cRow = rows.ContextBefore(t, out long cStride);
             fixed (float* work = scratch)
             {
                 RecurrenceKernels.GatesAndNorm(
-                    gateRows.At(first, t), gateRows.Stride, headBiasRows.Start(), cRow, cStride, contextRows.At(first, t), contextRows.Stride,
-                    gammaRows.Start(), betaRows.Start(), work,
-                    count, c, (float)ContextRecurrence.LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
+                    rows.Gates.At(rows.First, t), rows.Gates.Stride, headBiasRows.Start(), cRow, cStride, rows.Contexts.At(rows.First, t), rows.Contexts.Stride,
+                    rows.Gamma.Start(), rows.Beta.Start(), work,
+                    rows.Count, rows.C, (float)ContextRecurrence.LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
             }
         }
     }
 
     private sealed class FusedBackward : BackwardRows
     {
+        private readonly LoopRows rows;
         private readonly ThreadGradients sums;
         private readonly float keep;
-        private readonly long first;
-        private readonly int count;
-        private readonly int hidden;
-        private readonly int c;
         private readonly int layers;
-        private readonly TensorRows[] hRows;
-        private readonly TensorRows gateRows;
-        private readonly TensorRows contextRows;
-        private readonly TensorRows startRows;
-        private readonly TensorRows gammaRows;
-        private readonly TensorRows betaRows;
         private readonly TensorRows? dHiddenRows;
         private readonly TensorRows dGatesRows;
         private readonly TensorRows[] dLayerRows;
@@ -138,19 +164,11 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
         public FusedBackward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count)
             : base(buffers, count)
         {
+            rows = new LoopRows(buffers, first, count);
             this.sums = sums;
             this.keep = keep;
-            this.first = first;
-            this.count = (int)count;
-            hidden = (int)buffers.HiddenDim;
-            c = (int)buffers.ContextDim;
             layers = buffers.Layers;
-            hRows = buffers.Hidden.Select(x => new TensorRows(x)).ToArray();
-            gateRows = new TensorRows(buffers.Gates);
-            contextRows = new TensorRows(buffers.Contexts);
-            startRows = new TensorRows(buffers.Inputs.InitialContext);
-            gammaRows = new TensorRows(buffers.Inputs.NormWeight);
-            betaRows = new TensorRows(buffers.Inputs.NormBias);
+            int c = rows.C, hidden = rows.HiddenDim;
             dHiddenRows = dHidden is null ? null : new TensorRows(dHidden);
             dGatesRows = new TensorRows(DGates);
             dLayerRows = DLayers.Select(x => new TensorRows(x)).ToArray();
@@ -162,27 +180,30 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
 
         public override void GatesAndNormBackward(long t, Tensor contextBefore)
         {
-            float* cRow = TensorRows.Before(contextRows, startRows, first, t, out long cStride);
+            int c = rows.C;
+            float* cRow = rows.ContextBefore(t, out long cStride);
             fixed (double* bias = biasSums, norm = normSums)
             fixed (float* work = scratch)
             {
                 RecurrenceKernels.GatesAndNormBackward(
-                    dContextRows.Start(), c, gateRows.At(first, t), gateRows.Stride, cRow, cStride, dGatesRows.Start(), 3 * c, dContextBeforeRows.Start(), c,
-                    gammaRows.Start(), betaRows.Start(), bias, norm, norm + c, work, count, c,
+                    dContextRows.Start(), c, rows.Gates.At(rows.First, t), rows.Gates.Stride, cRow, cStride, dGatesRows.Start(), 3 * c, dContextBeforeRows.Start(), c,
+                    rows.Gamma.Start(), rows.Beta.Start(), bias, norm, norm + c, work, rows.Count, c,
                     (float)ContextRecurrence.LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
             }
         }
 
         public override void ReluDropoutBackward(int layer, long t)
         {
+            int hidden = rows.HiddenDim;
             bool addsHidden = layer == layers - 1 && dHiddenRows is not null;
-            float* addRow = addsHidden ? dHiddenRows!.Value.At(first, t) : null;
+            float* addRow = addsHidden ? dHiddenRows!.Value.At(rows.First, t) : null;
             long addStride = addsHidden ? dHiddenRows!.Value.Stride : 0;
+            TensorRows hRows = rows.Hidden[layer];
             fixed (double* bias = biasSums)
             fixed (float* work = scratch)
             {
-                double* layerBias = layer > 0 ? bias + (3 * c) + ((layer - 1) * hidden) : null;
-                RecurrenceKernels.ReluDropoutBackward(dLayerRows[layer].Start(), hidden, addRow, addStride, hRows[layer].At(first, t), hRows[layer].Stride, count, hidden, keep, layerBias, work);
+                double* layerBias = layer > 0 ? bias + (3 * rows.C) + ((layer - 1) * hidden) : null;
+                RecurrenceKernels.ReluDropoutBackward(dLayerRows[layer].Start(), hidden, addRow, addStride, hRows.At(rows.First, t), hRows.Stride, rows.Count, hidden, keep, layerBias, work);
             }
         }
 
