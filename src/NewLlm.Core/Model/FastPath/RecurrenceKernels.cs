@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics;
 namespace NewLlm;
 
 /// <summary>
-/// The element-wise work of <see cref="RecurrenceFunction"/>'s time loops, fused into one pass per row, for float32
-/// tensors on the CPU. Each method works on <c>rows</c> rows whose starts are <c>stride</c> floats apart.
+/// The element-wise work of the time loops (<see cref="RecurrenceLoops"/>) for <see cref="FusedCpuStrategy"/>, fused
+/// into one pass per row, for float32 tensors on the CPU. Each method works on <c>rows</c> rows whose starts are
+/// <c>stride</c> floats apart.
 /// </summary>
 /// <remarks>
 /// Written by hand rather than with libtorch operators on purpose: at one position the loops touch slices of about

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace NewLlm;
 
 /// <summary>
-/// The weight gradients one row thread of <see cref="RecurrenceFunction"/>'s backward accumulates over its rows and
+/// The weight gradients one row thread of <see cref="RecurrenceLoops.Backward"/> accumulates over its rows and
 /// every position; the threads' sums are added in row order at the end.
 /// </summary>
 internal sealed class ThreadGradients : IDisposable
