@@ -6,8 +6,8 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using NewLlm;
 using NewLlm.Data;
+using NewLlm.Training;
 using NewLlm.Generation;
-using NewLlm.Training.Checkpoints;
 
 var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by TrainHhRlhf or a Trainer.", Required = true };
 var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 0.8 };

@@ -3,9 +3,6 @@
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Metrics;
-using NewLlm.Training.Reporting;
 
 string dataDirectory = args.Length > 0 ? args[0] : "../shared/hh-rlhf-mini";
 var train = await HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Train);
@@ -19,7 +16,7 @@ var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize,
 var options = new TrainerOptions { ModelName = "custom", Epochs = 3, BatchSize = 64, OutputDirectory = "custom-run" };
 var callbacks = new ITrainerCallback[] { new ConsoleReporter(), new StopAtPerplexity(target: 150) };
 
-using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, callbacks);
+using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, callbacks: callbacks);
 TrainingResult result = await trainer.TrainAsync();
 Console.WriteLine($"{result.Outcome} after {result.EpochsCompleted} epochs: {result.Message}");
 
@@ -31,7 +28,7 @@ internal sealed class StopAtPerplexity(double target) : ITrainerCallback
         Console.WriteLine($"  [StopAtPerplexity] PPL {metrics.Perplexity:F1}, {metrics.BitsPerByte:F3} bits/byte (target {target})");
         if (metrics.Perplexity <= target)
         {
-            context.RequestStop($"validation perplexity {metrics.Perplexity:F1} reached the target {target}");
+            context.Control.RequestStop($"validation perplexity {metrics.Perplexity:F1} reached the target {target}");
         }
     }
 }

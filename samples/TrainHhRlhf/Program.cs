@@ -6,9 +6,6 @@ using Microsoft.Extensions.Options;
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Checkpoints;
-using NewLlm.Training.Reporting;
 using TorchSharp;
 
 var numLayers = new Option<int>("--num_layers", "--num-layers") { Description = "Feed-forward layers (the original trained 1 and 4).", DefaultValueFactory = _ => 1 };
@@ -149,11 +146,8 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     options.RunConfiguration["max_seq_length"] = sequenceLength.ToString(CultureInfo.InvariantCulture);
     options.RunConfiguration["data"] = train.SourceDescription;
 
-    using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, [new ConsoleReporter()]);
-    if (parse.GetValue(preference))
-    {
-        trainer.PreferencePairs = TokenizedPreferencePairs.Build(test, tokenizer, corpusOptions);
-    }
+    TokenizedPreferencePairs? pairs = parse.GetValue(preference) ? TokenizedPreferencePairs.Build(test, tokenizer, corpusOptions) : null;
+    using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, pairs, [new ConsoleReporter()]);
 
     if (resumePath is not null)
     {

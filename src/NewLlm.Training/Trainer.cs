@@ -3,54 +3,53 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using NewLlm.Data;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Checkpoints;
-using NewLlm.Training.Metrics;
-using NewLlm.Training.Reporting;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace NewLlm.Training;
 
 /// <summary>
 /// Trains a <see cref="NewLlmModel"/> on a tokenized corpus as the original New-LLM script did (next-token cross-entropy,
-/// PAD ignored, shuffled batches, Adam, gradient-norm clipping, validation every epoch, early stopping, periodic and best
-/// checkpoints), with token-weighted metrics, callbacks, and checkpoints that resume exactly.
+/// PAD ignored, shuffled batches, Adam, gradient-norm clipping, validation every epoch), with token-weighted metrics,
+/// callbacks, and checkpoints that resume exactly.
+/// <para>
+/// The run has one <see cref="TrainerState"/>, which callbacks read and checkpoints save, and one
+/// <see cref="TrainerControl"/>, through which callbacks make requests (stop, validate, checkpoint) that the loop acts on
+/// at fixed points. The original's policies are built-in callbacks configured from the options: <see cref="EarlyStopping"/>
+/// and <see cref="ModelCheckpoint"/>; pass your own instance of either to replace it, or remove it with
+/// <see cref="RemoveCallback{T}"/>.
+/// </para>
 /// </summary>
 /// <example>
 /// <code>
-/// var trainer = new Trainer(model, train, validation, new TrainerOptions { Epochs = 6, BatchSize = 64, OutputDirectory = "out" },
-///     tokenizer, new ITrainerCallback[] { new ConsoleReporter() });
+/// using var trainer = new Trainer(model, train, validation, new TrainerOptions { Epochs = 6, BatchSize = 64, OutputDirectory = "out" },
+///     tokenizer, callbacks: [new ConsoleReporter()]);
 /// TrainingResult result = await trainer.TrainAsync(cancellationToken);
 /// </code>
 /// </example>
 public sealed class Trainer : IDisposable
 {
-    private readonly TokenizedCorpus trainData;
-    private readonly TokenizedCorpus? validationData;
-    private readonly DialogueTokenizer? tokenizer;
-    private readonly ILogger logger;
-    private readonly Device device;
-    private readonly OptimizerHelper optimizer;
-    private readonly List<ITrainerCallback> callbacks;
-    private readonly Dictionary<string, JsonNode?> pendingCallbackStates = new(StringComparer.Ordinal);
-    private readonly MetricAccumulator epochSums = new();
-    private double? earlyStoppingReference;
-    private int batchesIntoEpoch;
-    private double partialSeconds;
-    private bool resumed;
-    private bool disposed;
+    private readonly TokenizedCorpus _trainData;
+    private readonly TokenizedCorpus? _validationData;
+    private readonly DialogueTokenizer? _tokenizer;
+    private readonly ILogger _logger;
+    private readonly Device _device;
+    private readonly OptimizerHelper _optimizer;
+    private readonly List<ITrainerCallback> _callbacks;
+    private readonly Dictionary<string, JsonNode?> _unclaimedStates = new(StringComparer.Ordinal);
+    private int _running;
+    private bool _resumed;
+    private bool _disposed;
 
-    /// <summary>Creates a trainer. The model is moved to the options' device; nothing is trained until <see cref="TrainAsync"/>.</summary>
+    /// <summary>Creates a trainer. The model is moved to the options' device; nothing is trained until <see cref="Train"/> or <see cref="TrainAsync"/>.</summary>
     /// <param name="model">The model to train.</param>
     /// <param name="trainData">The training corpus.</param>
     /// <param name="validationData">The validation corpus; without it there is no validation, best checkpoint or early stopping.</param>
     /// <param name="options">The options; validated (a copy is kept).</param>
     /// <param name="tokenizer">The tokenizer of the corpora, stored in checkpoints (and checked on resume); optional.</param>
-    /// <param name="callbacks">Callbacks, called in order. Report writers for the output directory are added automatically (see <see cref="TrainerOptions.WriteReports"/>).</param>
+    /// <param name="preferencePairs">Chosen/rejected pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/> at each validation; null skips it.</param>
+    /// <param name="callbacks">Callbacks, called in order. The built-in <see cref="EarlyStopping"/> and <see cref="ModelCheckpoint"/> follow them unless given here, then the report writers for the output directory (see <see cref="TrainerOptions.WriteReports"/>).</param>
     /// <param name="logger">Diagnostics; none when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
     /// <exception cref="ArgumentException">The corpora do not fit the model (vocabulary) or each other.</exception>
@@ -61,6 +60,7 @@ public sealed class Trainer : IDisposable
         TokenizedCorpus? validationData,
         TrainerOptions options,
         DialogueTokenizer? tokenizer = null,
+        TokenizedPreferencePairs? preferencePairs = null,
         IEnumerable<ITrainerCallback>? callbacks = null,
         ILogger<Trainer>? logger = null)
     {
@@ -68,46 +68,35 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(trainData);
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Clone().Validate();
-        if (trainData.Count == 0)
-        {
-            throw new ArgumentException("The training corpus is empty.", nameof(trainData));
-        }
-
-        CheckFits(model, trainData, nameof(trainData));
-        if (validationData is not null)
-        {
-            CheckFits(model, validationData, nameof(validationData));
-            if (validationData.PadId != trainData.PadId)
-            {
-                throw new ArgumentException($"The validation corpus pads with id {validationData.PadId}, the training corpus with {trainData.PadId}: they come from different tokenizers.", nameof(validationData));
-            }
-        }
-
-        if (tokenizer is not null && tokenizer.Fingerprint != trainData.TokenizerFingerprint)
-        {
-            throw new ArgumentException("The tokenizer is not the one the training corpus was encoded with (fingerprints differ).", nameof(tokenizer));
-        }
-
-        this.trainData = trainData;
-        this.validationData = validationData;
-        this.tokenizer = tokenizer;
-        this.logger = (ILogger?)logger ?? NullLogger.Instance;
-        device = DeviceName.Resolve(Options.Device);
+        CheckInputs(model, trainData, validationData, tokenizer, preferencePairs);
+        _trainData = trainData;
+        _validationData = validationData;
+        _tokenizer = tokenizer;
+        PreferencePairs = preferencePairs;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _device = DeviceName.Resolve(Options.Device);
         Model = model;
-        model.to(device);
-        optimizer = CreateOptimizer(model, Options);
-        this.callbacks = new List<ITrainerCallback>(callbacks ?? Array.Empty<ITrainerCallback>());
+        model.to(_device);
+        _optimizer = OptimizerFactory.Create(model, Options);
+        _callbacks = [.. callbacks ?? []];
+        if (Options.EarlyStoppingPatience > 0 && !_callbacks.OfType<EarlyStopping>().Any())
+        {
+            _callbacks.Add(new EarlyStopping(Options.EarlyStoppingPatience, Options.EarlyStoppingMinDelta));
+        }
+
+        if (!_callbacks.OfType<ModelCheckpoint>().Any())
+        {
+            _callbacks.Add(new ModelCheckpoint(Options.SaveBestCheckpoint, Options.CheckpointEveryEpochs, Options.SaveFinalCheckpoint));
+        }
+
         if (Options.OutputDirectory is not null && Options.WriteReports)
         {
-            this.callbacks.Add(new ProgressJsonWriter());
-            this.callbacks.Add(new MetricsCsvWriter());
-            this.callbacks.Add(new TrainingCurvesPlotter());
+            _callbacks.AddRange([new ProgressJsonWriter(), new MetricsCsvWriter(), new TrainingCurvesPlotter()]);
         }
 
-        Context = new TrainerContext(Options, model, Options.Device, trainData.Count, validationData?.Count)
-        {
-            BatchesPerEpoch = (trainData.Count + Options.BatchSize - 1) / Options.BatchSize,
-        };
+        State = new TrainerState { Seed = Options.Seed };
+        State.SetRunFacts(trainData.Count, validationData?.Count, (trainData.Count + Options.BatchSize - 1) / Options.BatchSize);
+        Context = new TrainerContext(this);
     }
 
     /// <summary>The validated options (a copy of those given).</summary>
@@ -116,14 +105,45 @@ public sealed class Trainer : IDisposable
     /// <summary>The model being trained.</summary>
     public NewLlmModel Model { get; }
 
-    /// <summary>The state callbacks see; readable at any time.</summary>
+    /// <summary>The run's state: progress, best so far, history (what checkpoints save).</summary>
+    public TrainerState State { get; private set; }
+
+    /// <summary>The callbacks' requests to the trainer.</summary>
+    public TrainerControl Control { get; } = new();
+
+    /// <summary>What callbacks receive: options, model, <see cref="State"/> and <see cref="Control"/>.</summary>
     public TrainerContext Context { get; }
 
-    /// <summary>The callbacks, in call order (the automatic report writers last).</summary>
-    public IReadOnlyList<ITrainerCallback> Callbacks => callbacks;
+    /// <summary>The callbacks, in call order: those given, the built-in ones, the report writers.</summary>
+    public IReadOnlyList<ITrainerCallback> Callbacks => _callbacks;
 
-    /// <summary>Chosen/rejected pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/> at each validation; null skips it.</summary>
-    public TokenizedPreferencePairs? PreferencePairs { get; set; }
+    /// <summary>The chosen/rejected pairs for preference accuracy, or null.</summary>
+    public TokenizedPreferencePairs? PreferencePairs { get; }
+
+    /// <summary>Adds a callback after the others (before training). It gets its state from a checkpoint loaded earlier, if one was saved under its key.</summary>
+    /// <param name="callback">The callback.</param>
+    /// <exception cref="InvalidOperationException">Training is running.</exception>
+    public void AddCallback(ITrainerCallback callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        ThrowIfRunning();
+        if (callback is ICheckpointStateful stateful && _unclaimedStates.Remove(stateful.StateKey, out JsonNode? state) && state is not null)
+        {
+            stateful.LoadState(state.DeepClone());
+        }
+
+        _callbacks.Add(callback);
+    }
+
+    /// <summary>Removes every callback of type <typeparamref name="T"/> (for example the built-in <see cref="EarlyStopping"/>), before training.</summary>
+    /// <returns>How many were removed.</returns>
+    /// <exception cref="InvalidOperationException">Training is running.</exception>
+    public int RemoveCallback<T>()
+        where T : ITrainerCallback
+    {
+        ThrowIfRunning();
+        return _callbacks.RemoveAll(c => c is T);
+    }
 
     /// <summary>Path of a checkpoint file for this run's name, e.g. <c>best_{name}.pt</c>, under the output directory.</summary>
     /// <param name="kind">Which checkpoint.</param>
@@ -141,71 +161,40 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// Restores everything from a checkpoint so that <see cref="TrainAsync"/> continues exactly where it was saved: weights,
-    /// optimizer state, trainer state and history, callback states, random generator state.
-    /// <see cref="TrainerOptions.Epochs"/> stays the total: a run saved after epoch 2 and resumed with 4 epochs trains epochs 3 and 4.
+    /// Restores everything from a checkpoint so that training continues exactly where it was saved: weights, optimizer
+    /// state, <see cref="State"/> with the history, the states of the callbacks (now, into those that claim them; a state
+    /// no callback claims is kept for a callback added later and reported as a warning when training starts), and the
+    /// random generator. Everything is validated before anything is changed: when it throws, the model, optimizer,
+    /// callbacks and trainer are as they were. <see cref="TrainerOptions.Epochs"/> stays the total: a run saved after
+    /// epoch 2 and resumed with 4 epochs trains epochs 3 and 4.
     /// </summary>
     /// <param name="path">The checkpoint.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is truncated or corrupted, holds another model shape, or was trained with another tokenizer.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated or corrupted, holds another model shape, was trained with another tokenizer, or a part of it cannot be loaded.</exception>
+    /// <exception cref="InvalidOperationException">Training is running.</exception>
     public void LoadCheckpoint(string path)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        CheckpointContents contents = CheckpointFile.Read(path);
-        CheckpointManifest manifest = contents.Manifest;
-        if (tokenizer is not null && manifest.TokenizerFingerprint is not null && manifest.TokenizerFingerprint != tokenizer.Fingerprint)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfRunning();
+        TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
+        (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = checkpoint.Restore(
+            Model, _optimizer, staged => OptimizerFactory.Create(staged, Options), [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer);
+        if (state.Seed != Options.Seed)
         {
-            throw new InvalidDataException(
-                $"{path}: the checkpoint was trained with another tokenizer ({manifest.TokenizerKind}, fingerprint {Short(manifest.TokenizerFingerprint)}) than this run's ({tokenizer.Kind}, fingerprint {Short(tokenizer.Fingerprint)}). Resume with the checkpoint's tokenizer (CheckpointFile.LoadTokenizer).");
+            _logger.LogWarning("The checkpoint was trained with seed {Saved}; this run's seed {Seed} is used for the batch order from now on.", state.Seed, Options.Seed);
         }
 
-        // Check the optimizer and RNG state before touching the model, so a bad file changes nothing.
-        CheckpointFile.LoadWeights(Model, contents, path);
-        try
+        state.Seed = Options.Seed;
+        state.SetRunFacts(State.TrainSequenceCount, State.ValidationSequenceCount, State.BatchesPerEpoch);
+        State = state;
+        _unclaimedStates.Clear();
+        foreach ((string key, JsonNode? value) in unclaimed)
         {
-            using (var stream = new MemoryStream(contents.Entries[CheckpointFile.OptimizerEntry], writable: false))
-            using (var reader = new BinaryReader(stream))
-            {
-                optimizer.load_state_dict(reader);
-            }
-
-            optimizer.to(device);
-            byte[] rng = contents.Entries[CheckpointFile.RngEntry];
-            using Tensor state = torch.tensor(rng, dtype: ScalarType.Byte);
-            torch.random.set_rng_state(state);
-        }
-        catch (Exception ex) when (ex is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{path}: the optimizer or random state cannot be restored: {ex.Message}", ex);
+            _unclaimedStates[key] = value;
         }
 
-        TrainerStateSnapshot s = manifest.State;
-        Context.Epoch = s.CompletedEpochs;
-        Context.GlobalStep = s.GlobalStep;
-        Context.BestValidationLoss = s.BestValidationLoss;
-        Context.BestEpoch = s.BestEpoch;
-        Context.BestCheckpointPath = s.BestCheckpointPath;
-        Context.EpochsWithoutImprovement = s.EpochsWithoutImprovement;
-        Context.StoppedEarly = false;
-        Context.ClearStop();
-        Context.ReplaceHistory(s.History);
-        earlyStoppingReference = s.EarlyStoppingReference;
-        batchesIntoEpoch = s.BatchesIntoEpoch;
-        partialSeconds = s.PartialSeconds;
-        epochSums.Restore(s.PartialNll, 0, s.PartialTokens, s.PartialBytes);
-        pendingCallbackStates.Clear();
-        foreach ((string key, JsonNode? value) in manifest.CallbackStates)
-        {
-            pendingCallbackStates[key] = value;
-        }
-
-        if (s.Seed != Options.Seed)
-        {
-            logger.LogWarning("The checkpoint was trained with seed {Saved}; this run's seed {Seed} is used for the batch order from now on.", s.Seed, Options.Seed);
-        }
-
-        resumed = true;
-        logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, s.CompletedEpochs, s.GlobalStep);
+        _resumed = true;
+        _logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
     }
 
     /// <summary>Writes a checkpoint of the current state to any path (the trainer writes its own under the output directory).</summary>
@@ -213,55 +202,58 @@ public sealed class Trainer : IDisposable
     /// <param name="kind">The kind recorded in the manifest.</param>
     public void SaveCheckpoint(string path, CheckpointKind kind = CheckpointKind.Requested)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        entries[CheckpointFile.ModelEntry] = ToBytes(writer => Model.save(writer));
-        entries[CheckpointFile.OptimizerEntry] = ToBytes(writer => optimizer.save_state_dict(writer));
-
-        using (Tensor rng = torch.random.get_rng_state())
-        {
-            entries[CheckpointFile.RngEntry] = rng.data<byte>().ToArray();
-        }
-
-        if (tokenizer is not null)
-        {
-            using var stream = new MemoryStream();
-            tokenizer.Save(stream);
-            entries[CheckpointFile.TokenizerEntry] = stream.ToArray();
-        }
-
-        var manifest = new CheckpointManifest
-        {
-            CreatedUtc = DateTimeOffset.UtcNow,
-            Kind = kind,
-            ModelName = Options.ModelName,
-            ModelOptions = Model.Options.Clone(),
-            TrainerOptions = DescribeOptions(Options),
-            State = Snapshot(),
-            TokenizerKind = tokenizer?.Kind,
-            TokenizerFingerprint = tokenizer?.Fingerprint,
-        };
-        foreach (ICheckpointStateful stateful in callbacks.OfType<ICheckpointStateful>())
-        {
-            manifest.CallbackStates[stateful.StateKey] = stateful.SaveState();
-        }
-
-        CheckpointFile.Write(path, manifest, entries);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        TrainingCheckpoint.Save(path, kind, Options, Model, _optimizer, State, _callbacks.OfType<ICheckpointStateful>(), _tokenizer);
     }
 
     /// <summary>
-    /// Trains until <see cref="TrainerOptions.Epochs"/> epochs are complete, early stopping or a callback stops it, the step
-    /// limit is reached, or <paramref name="cancellationToken"/> fires (then it stops after the current optimizer step and
-    /// writes <c>{name}_interrupted.pt</c>, from which <see cref="LoadCheckpoint"/> resumes exactly).
+    /// Trains until <see cref="TrainerOptions.Epochs"/> epochs are complete, a callback stops it (early stopping is one),
+    /// the step limit is reached, or <paramref name="cancellationToken"/> fires (then it stops after the current optimizer
+    /// step and writes <c>{name}_interrupted.pt</c>, from which <see cref="LoadCheckpoint"/> resumes exactly).
+    /// Runs on the calling thread; see <see cref="TrainAsync"/> for hosts that must not block.
     /// </summary>
     /// <param name="cancellationToken">Stops training cleanly.</param>
     /// <returns>How the run ended, with the history.</returns>
+    /// <exception cref="InvalidOperationException">This trainer is already training.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite (no checkpoint is written for the failing epoch).</exception>
     /// <exception cref="IOException">The output directory cannot be written.</exception>
+    public TrainingResult Train(CancellationToken cancellationToken = default)
+    {
+        BeginRun();
+        try
+        {
+            return Run(cancellationToken);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Train"/> on a thread-pool thread. Training is synchronous CPU (or device) work with no I/O to await;
+    /// this form exists so that a UI, a hosted service or an interactive host does not block its own thread, and so that
+    /// cancellation composes with the host's tokens. A second call while one runs is refused at once.
+    /// </summary>
+    /// <param name="cancellationToken">Stops training cleanly (see <see cref="Train"/>).</param>
+    /// <returns>How the run ended, with the history.</returns>
+    /// <exception cref="InvalidOperationException">This trainer is already training (thrown by this call, not by the task).</exception>
     public Task<TrainingResult> TrainAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        return Task.Run(() => Train(cancellationToken), CancellationToken.None);
+        BeginRun();
+        return Task.Run(
+            () =>
+            {
+                try
+                {
+                    return Run(cancellationToken);
+                }
+                finally
+                {
+                    Volatile.Write(ref _running, 0);
+                }
+            },
+            CancellationToken.None);
     }
 
     /// <summary>Token-weighted metrics of the current model on a corpus.</summary>
@@ -276,30 +268,32 @@ public sealed class Trainer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (!disposed)
+        if (!_disposed)
         {
-            disposed = true;
-            optimizer.Dispose();
+            _disposed = true;
+            _optimizer.Dispose();
         }
     }
 
-    private TrainingResult Train(CancellationToken cancellationToken)
+    private TrainingResult Run(CancellationToken cancellationToken)
     {
-        PrepareOutputDirectory();
-        if (!resumed)
+        if (Options.OutputDirectory is not null)
+        {
+            OutputDirectory.EnsureWritable(Options.OutputDirectory);
+        }
+
+        if (!_resumed)
         {
             torch.random.manual_seed(Options.Seed);
         }
 
-        foreach (ICheckpointStateful stateful in callbacks.OfType<ICheckpointStateful>())
+        foreach (string key in _unclaimedStates.Keys)
         {
-            if (pendingCallbackStates.TryGetValue(stateful.StateKey, out JsonNode? state) && state is not null)
-            {
-                stateful.LoadState(state.DeepClone());
-            }
+            _logger.LogWarning("The checkpoint holds a callback state under '{Key}' that no callback of this run claims; it is not restored.", key);
         }
 
-        Context.StartEpoch = Context.Epoch + 1;
+        Control.Reset();
+        State.StartEpoch = State.Epoch + 1;
         try
         {
             Raise(c => c.OnTrainBegin(Context));
@@ -309,8 +303,8 @@ public sealed class Trainer : IDisposable
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Training failed: {Message}", ex.Message);
-            foreach (ITrainerCallback callback in callbacks)
+            _logger.LogError(ex, "Training failed: {Message}", ex.Message);
+            foreach (ITrainerCallback callback in _callbacks)
             {
                 try
                 {
@@ -318,7 +312,7 @@ public sealed class Trainer : IDisposable
                 }
                 catch (Exception inner)
                 {
-                    logger.LogError(inner, "A callback failed while handling an exception.");
+                    _logger.LogError(inner, "A callback failed while handling an exception.");
                 }
             }
 
@@ -326,120 +320,78 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>The loop: per epoch, batches and steps, validation, events, and the requests acted on.</summary>
     private TrainingResult RunEpochs(CancellationToken cancellationToken)
     {
         long totalSteps = TotalSteps();
         TrainingOutcome outcome = TrainingOutcome.Completed;
-        string message = "all epochs trained";
-        if (Context.Epoch >= Options.Epochs)
+        string message = State.Epoch >= Options.Epochs
+            ? $"nothing to do: {State.Epoch} of {Options.Epochs} epochs are already complete"
+            : "all epochs trained";
+        while (State.Epoch < Options.Epochs)
         {
-            message = $"nothing to do: {Context.Epoch} of {Options.Epochs} epochs are already complete";
-        }
-
-        while (Context.Epoch < Options.Epochs)
-        {
-            int epoch = Context.Epoch + 1;
-            Context.Epoch = epoch;
-            Context.BatchIndex = batchesIntoEpoch;
-            Context.EpochTrainLoss = null;
-            Context.EpochTrainSeconds = null;
+            int epoch = ++State.Epoch;
             Raise(c => c.OnEpochBegin(Context));
             var watch = Stopwatch.StartNew();
-            bool cancelled = false;
-            bool stepLimit = false;
-            double learningRate = optimizer.ParamGroups.First().LearningRate;
+            double learningRate = _optimizer.ParamGroups.First().LearningRate;
             double maxNorm = Options.GradientClipSchedule.GetMaxNorm(epoch);
+            bool stepLimit = false;
             Model.train();
-            using (IEnumerator<LanguageModelBatch> batches = EpochBatches(epoch).Skip(batchesIntoEpoch).GetEnumerator())
+            foreach (LanguageModelBatch[] group in EpochBatches(epoch).Skip(State.BatchesIntoEpoch).Chunk(Options.GradientAccumulationSteps))
             {
-                var group = new List<LanguageModelBatch>(Options.GradientAccumulationSteps);
-                bool more = batches.MoveNext();
-                while (more)
+                learningRate = Options.LearningRateSchedule.GetLearningRate(Options.LearningRate, State.GlobalStep, totalSteps);
+                TrainStep(group, epoch, learningRate, maxNorm);
+                if (Options.MaxSteps is long limit && State.GlobalStep >= limit)
                 {
-                    group.Clear();
-                    while (more && group.Count < Options.GradientAccumulationSteps)
-                    {
-                        group.Add(batches.Current);
-                        more = batches.MoveNext();
-                    }
+                    stepLimit = true;
+                    break;
+                }
 
-                    learningRate = Options.LearningRateSchedule.GetLearningRate(Options.LearningRate, Context.GlobalStep, totalSteps);
-                    TrainStep(group, epoch, learningRate, maxNorm);
-                    if (Options.MaxSteps is long limit && Context.GlobalStep >= limit)
-                    {
-                        stepLimit = true;
-                        break;
-                    }
-
-                    if (cancellationToken.IsCancellationRequested && more)
-                    {
-                        cancelled = true;
-                        break;
-                    }
+                if (cancellationToken.IsCancellationRequested && State.BatchesIntoEpoch < State.BatchesPerEpoch)
+                {
+                    State.EpochSecondsBefore += watch.Elapsed.TotalSeconds;
+                    State.Epoch = epoch - 1;
+                    return Cancelled($"in epoch {epoch} after step {State.GlobalStep}");
                 }
             }
 
-            double trainSeconds = partialSeconds + watch.Elapsed.TotalSeconds;
-            if (cancelled)
-            {
-                partialSeconds = trainSeconds;
-                Context.Epoch = epoch - 1;
-                return Cancelled($"in epoch {epoch} after step {Context.GlobalStep}");
-            }
+            double trainSeconds = State.EpochSecondsBefore + watch.Elapsed.TotalSeconds;
+            bool validate = _validationData is not null
+                && (epoch % Options.ValidateEveryEpochs == 0 || epoch == Options.Epochs || stepLimit || Control.ShouldValidate);
+            EvaluationMetrics? metrics = validate ? Evaluator.Evaluate(Model, _validationData!, Options.BatchSize, PreferencePairs, CancellationToken.None) : null;
+            bool isBest = metrics is not null && UpdateBest(epoch, metrics.Loss);
+            var record = new EpochRecord(epoch, State.GlobalStep, learningRate, State.EpochLoss, metrics, isBest, trainSeconds, State.EpochSecondsBefore + watch.Elapsed.TotalSeconds);
+            State.AddRecord(record);
+            State.ResetEpochSums();
+            Control.ClearValidation();
+            _logger.LogDebug("Epoch {Epoch}: train loss {TrainLoss:F4}, validation loss {ValLoss:F4}.", epoch, record.TrainLoss, metrics?.Loss);
 
-            double trainLoss = epochSums.MeanLoss;
-            Context.EpochTrainLoss = trainLoss;
-            Context.EpochTrainSeconds = trainSeconds;
-            EvaluationMetrics? metrics = null;
-            bool isBest = false;
-            bool validate = validationData is not null && (epoch % Options.ValidateEveryEpochs == 0 || epoch == Options.Epochs || stepLimit);
-            if (validate)
+            if (metrics is not null)
             {
-                metrics = Evaluator.Evaluate(Model, validationData!, Options.BatchSize, PreferencePairs, CancellationToken.None);
-                isBest = UpdateBest(epoch, metrics.Loss);
                 Raise(c => c.OnEvaluationEnd(Context, metrics));
-            }
-
-            var record = new EpochRecord(epoch, Context.GlobalStep, learningRate, trainLoss, metrics, isBest, trainSeconds, partialSeconds + watch.Elapsed.TotalSeconds);
-            Context.AddRecord(record);
-            batchesIntoEpoch = 0;
-            partialSeconds = 0;
-            epochSums.Restore(0, 0, 0, 0);
-            Context.BatchIndex = 0;
-            logger.LogDebug("Epoch {Epoch}: train loss {TrainLoss:F4}, validation loss {ValLoss:F4}.", epoch, trainLoss, metrics?.Loss);
-
-            if (isBest && Options.SaveBestCheckpoint && Options.OutputDirectory is not null)
-            {
-                Context.BestCheckpointPath = GetCheckpointPath(CheckpointKind.Best);
-                WriteCheckpoint(CheckpointKind.Best, epoch);
-            }
-
-            if (Options.EarlyStoppingPatience > 0 && Context.EpochsWithoutImprovement >= Options.EarlyStoppingPatience)
-            {
-                Context.StoppedEarly = true;
-                Context.RequestStop($"early stopping: no improvement of validation loss by {Options.EarlyStoppingMinDelta} for {Options.EarlyStoppingPatience} epochs");
+                if (Control.ShouldSaveBest)
+                {
+                    WriteCheckpoint(CheckpointKind.Best, epoch);
+                    Control.ClearBest();
+                }
             }
 
             Raise(c => c.OnEpochEnd(Context, record));
-
-            bool periodic = Options.CheckpointEveryEpochs > 0 && epoch % Options.CheckpointEveryEpochs == 0;
-            if ((periodic || Context.CheckpointRequested) && Options.OutputDirectory is not null)
+            if (Control.EpochCheckpoint is CheckpointKind kind)
             {
-                WriteCheckpoint(periodic ? CheckpointKind.Periodic : CheckpointKind.Requested, epoch);
+                WriteCheckpoint(kind, epoch);
+                Control.ClearEpochCheckpoint();
             }
 
-            Context.CheckpointRequested = false;
             if (stepLimit)
             {
-                outcome = TrainingOutcome.StepLimitReached;
-                message = $"step limit of {Options.MaxSteps} reached in epoch {epoch}";
+                (outcome, message) = (TrainingOutcome.StepLimitReached, $"step limit of {Options.MaxSteps} reached in epoch {epoch}");
                 break;
             }
 
-            if (Context.StopRequested)
+            if (Control.ShouldStop)
             {
-                outcome = Context.StoppedEarly ? TrainingOutcome.StoppedEarly : TrainingOutcome.StopRequested;
-                message = Context.StopReason!;
+                (outcome, message) = (Control.IsEarlyStop ? TrainingOutcome.StoppedEarly : TrainingOutcome.StopRequested, Control.StopReason!);
                 break;
             }
 
@@ -449,50 +401,35 @@ public sealed class Trainer : IDisposable
             }
         }
 
-        if (Options.SaveFinalCheckpoint && Options.OutputDirectory is not null)
+        if (Control.ShouldSaveFinal)
         {
-            WriteCheckpoint(CheckpointKind.Final, Context.Epoch);
+            WriteCheckpoint(CheckpointKind.Final, State.Epoch);
         }
 
         return Finish(outcome, message);
     }
 
-    /// <summary>Ends a cancelled run: writes the resumable interrupt checkpoint (when there is an output directory) and says where to resume from.</summary>
-    private TrainingResult Cancelled(string when)
-    {
-        string? path = Options.OutputDirectory is null ? null : WriteCheckpoint(CheckpointKind.Interrupted, Context.Epoch);
-        return Finish(TrainingOutcome.Cancelled, $"cancelled {when}" + (path is null ? string.Empty : $"; resume from {path}"));
-    }
-
-    /// <summary>The result, from the context: completed epochs, step, history, best, and the last checkpoint written.</summary>
-    private TrainingResult Finish(TrainingOutcome outcome, string message) =>
-        new(outcome, Context.Epoch, Context.GlobalStep, Context.History.ToArray(), Context.BestValidationLoss, Context.BestCheckpointPath, Context.LastCheckpointPath, message);
-
-    private void TrainStep(List<LanguageModelBatch> group, int epoch, double learningRate, double maxNorm)
+    /// <summary>One optimizer step over a group of batches whose gradients are summed (gradient accumulation).</summary>
+    private void TrainStep(LanguageModelBatch[] group, int epoch, double learningRate, double maxNorm)
     {
         long groupTokens = group.Sum(b => (long)b.TargetTokenCount);
-        optimizer.zero_grad();
-        int firstIndex = batchesIntoEpoch;
-        var losses = new (double Nll, long Tokens)[group.Count];
-        for (int i = 0; i < group.Count; i++)
+        _optimizer.zero_grad();
+        var losses = new double[group.Length];
+        for (int i = 0; i < group.Length; i++)
         {
-            LanguageModelBatch batch = group[i];
             using var scope = NewDisposeScope();
-            (Tensor inputs, Tensor targets) = Evaluator.ToTensors(batch, device);
-            Tensor logits = Model.call(inputs);
-            Tensor nll = F.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: trainData.PadId, reduction: nn.Reduction.Sum);
-            double batchNll = nll.item<float>();
-            if (!double.IsFinite(batchNll))
+            (Tensor inputs, Tensor targets) = NextTokenLoss.ToTensors(group[i], _device);
+            Tensor nll = NextTokenLoss.CrossEntropy(Model.call(inputs), targets, _trainData.PadId, nn.Reduction.Sum);
+            losses[i] = nll.item<float>();
+            if (!double.IsFinite(losses[i]))
             {
-                throw Diverged(epoch, $"the loss is {batchNll.ToString(CultureInfo.InvariantCulture)}", firstIndex + i);
+                throw Diverged(epoch, $"the loss is {losses[i].ToString(CultureInfo.InvariantCulture)}", State.BatchesIntoEpoch + i);
             }
 
             if (groupTokens > 0)
             {
                 nll.div(groupTokens).backward();
             }
-
-            losses[i] = (batchNll, batch.TargetTokenCount);
         }
 
         double? gradientNorm = null;
@@ -501,65 +438,76 @@ public sealed class Trainer : IDisposable
             gradientNorm = torch.nn.utils.clip_grad_norm_(Model.parameters(), maxNorm);
             if (!double.IsFinite(gradientNorm.Value))
             {
-                throw Diverged(epoch, $"the gradient norm is {gradientNorm.Value.ToString(CultureInfo.InvariantCulture)}", firstIndex + group.Count - 1);
+                throw Diverged(epoch, $"the gradient norm is {gradientNorm.Value.ToString(CultureInfo.InvariantCulture)}", State.BatchesIntoEpoch + group.Length - 1);
             }
         }
 
-        foreach (ParamGroup paramGroup in optimizer.ParamGroups)
+        foreach (ParamGroup paramGroup in _optimizer.ParamGroups)
         {
             paramGroup.LearningRate = learningRate;
         }
 
-        optimizer.step();
-        Context.GlobalStep++;
-        for (int i = 0; i < group.Count; i++)
+        _optimizer.step();
+        State.GlobalStep++;
+        for (int i = 0; i < group.Length; i++)
         {
             LanguageModelBatch batch = group[i];
-            epochSums.Add(losses[i].Nll, 0, losses[i].Tokens, batch.ByteCount);
-            batchesIntoEpoch++;
-            Context.BatchIndex = batchesIntoEpoch - 1;
-            var result = new BatchResult(epoch, batchesIntoEpoch - 1, Context.BatchesPerEpoch, Context.GlobalStep,
-                losses[i].Tokens == 0 ? double.NaN : losses[i].Nll / losses[i].Tokens, losses[i].Tokens, learningRate, i == group.Count - 1 ? gradientNorm : null);
+            State.AddBatch(losses[i], batch.TargetTokenCount, batch.ByteCount);
+            var result = new BatchResult(epoch, State.BatchesIntoEpoch - 1, State.BatchesPerEpoch, State.GlobalStep,
+                batch.TargetTokenCount == 0 ? double.NaN : losses[i] / batch.TargetTokenCount, batch.TargetTokenCount, learningRate, i == group.Length - 1 ? gradientNorm : null);
             Raise(c => c.OnBatchEnd(Context, result));
         }
     }
 
-    private TrainingDivergedException Diverged(int epoch, string what, int batchIndex)
+    /// <summary>Ends a cancelled run: writes the resumable interrupt checkpoint (when there is an output directory) and says where to resume from.</summary>
+    private TrainingResult Cancelled(string when)
     {
-        long step = Context.GlobalStep + 1;
-        string last = Context.LastCheckpointPath is null ? "no checkpoint had been written yet" : $"the last good checkpoint, {Context.LastCheckpointPath}, is intact";
-        return new TrainingDivergedException(
-            $"Training diverged in epoch {epoch}, step {step} (batch {batchIndex + 1} of {Context.BatchesPerEpoch}): {what}. Nothing was saved for this epoch; {last}. Try a lower learning rate or stronger gradient clipping.",
-            epoch,
-            step);
+        string? path = WriteCheckpoint(CheckpointKind.Interrupted, State.Epoch);
+        return Finish(TrainingOutcome.Cancelled, $"cancelled {when}" + (path is null ? string.Empty : $"; resume from {path}"));
+    }
+
+    /// <summary>The result, from the state: completed epochs, step, history, best, and the last checkpoint written.</summary>
+    private TrainingResult Finish(TrainingOutcome outcome, string message) =>
+        new(outcome, State.Epoch, State.GlobalStep, [.. State.History], State.BestValidationLoss, State.BestCheckpointPath, State.LastCheckpointPath, message);
+
+    /// <summary>Writes a checkpoint under the output directory (none without one) and raises <see cref="ITrainerCallback.OnCheckpointSaved"/>.</summary>
+    private string? WriteCheckpoint(CheckpointKind kind, int epoch)
+    {
+        if (Options.OutputDirectory is null)
+        {
+            return null;
+        }
+
+        string path = GetCheckpointPath(kind, epoch);
+        if (kind == CheckpointKind.Best)
+        {
+            State.BestCheckpointPath = path;
+        }
+
+        SaveCheckpoint(path, kind);
+        State.LastCheckpointPath = path;
+        _logger.LogDebug("Checkpoint written: {Path}", path);
+        var info = new CheckpointInfo(path, kind, epoch, State.GlobalStep);
+        Raise(c => c.OnCheckpointSaved(Context, info));
+        return path;
     }
 
     private bool UpdateBest(int epoch, double loss)
     {
-        bool isBest = Context.BestValidationLoss is not double best || loss < best;
-        if (isBest)
+        if (State.BestValidationLoss is double best && loss >= best)
         {
-            Context.BestValidationLoss = loss;
-            Context.BestEpoch = epoch;
+            return false;
         }
 
-        if (earlyStoppingReference is not double reference || loss < reference - Options.EarlyStoppingMinDelta)
-        {
-            earlyStoppingReference = loss;
-            Context.EpochsWithoutImprovement = 0;
-        }
-        else
-        {
-            Context.EpochsWithoutImprovement++;
-        }
-
-        return isBest;
+        State.BestValidationLoss = loss;
+        State.BestEpoch = epoch;
+        return true;
     }
 
     private IEnumerable<LanguageModelBatch> EpochBatches(int epoch)
     {
         Random? random = Options.Shuffle ? new Random(EpochSeed(Options.Seed, epoch)) : null;
-        return trainData.GetBatches(Options.BatchSize, Options.Shuffle, random, Options.BucketByLength);
+        return _trainData.GetBatches(Options.BatchSize, Options.Shuffle, random, Options.BucketByLength);
     }
 
     /// <summary>The seed of epoch <paramref name="epoch"/>'s batch order: a fixed mix of the run's seed and the epoch.</summary>
@@ -567,67 +515,71 @@ public sealed class Trainer : IDisposable
 
     private long TotalSteps()
     {
-        long perEpoch = (Context.BatchesPerEpoch + Options.GradientAccumulationSteps - 1) / Options.GradientAccumulationSteps;
+        long perEpoch = (State.BatchesPerEpoch + Options.GradientAccumulationSteps - 1) / Options.GradientAccumulationSteps;
         long total = perEpoch * Options.Epochs;
         return Options.MaxSteps is long limit ? Math.Min(limit, total) : total;
     }
 
-    private string WriteCheckpoint(CheckpointKind kind, int epoch)
+    private TrainingDivergedException Diverged(int epoch, string what, int batchIndex)
     {
-        string path = GetCheckpointPath(kind, epoch);
-        SaveCheckpoint(path, kind);
-        Context.LastCheckpointPath = path;
-        var info = new CheckpointInfo(path, kind, epoch, Context.GlobalStep);
-        logger.LogDebug("Checkpoint written: {Path}", path);
-        Raise(c => c.OnCheckpointSaved(Context, info));
-        return path;
-    }
-
-    private TrainerStateSnapshot Snapshot() => new()
-    {
-        CompletedEpochs = Context.History.Count == 0 ? 0 : Context.History[^1].Epoch,
-        BatchesIntoEpoch = batchesIntoEpoch,
-        GlobalStep = Context.GlobalStep,
-        Seed = Options.Seed,
-        BestValidationLoss = Context.BestValidationLoss,
-        BestEpoch = Context.BestEpoch,
-        EarlyStoppingReference = earlyStoppingReference,
-        EpochsWithoutImprovement = Context.EpochsWithoutImprovement,
-        StoppedEarly = Context.StoppedEarly,
-        BestCheckpointPath = Context.BestCheckpointPath,
-        PartialNll = epochSums.TotalNll,
-        PartialTokens = epochSums.Tokens,
-        PartialBytes = epochSums.Bytes,
-        PartialSeconds = partialSeconds,
-        History = Context.History.ToList(),
-    };
-
-    private void PrepareOutputDirectory()
-    {
-        if (Options.OutputDirectory is null)
-        {
-            return;
-        }
-
-        string directory = Path.GetFullPath(Options.OutputDirectory);
-        string probe = Path.Combine(directory, $".write-test-{Guid.NewGuid():N}");
-        try
-        {
-            Directory.CreateDirectory(directory);
-            File.WriteAllBytes(probe, new byte[] { 1 });
-            File.Delete(probe);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            throw new IOException($"The output directory '{directory}' cannot be written: {ex.Message}", ex);
-        }
+        long step = State.GlobalStep + 1;
+        string last = State.LastCheckpointPath is null ? "no checkpoint had been written yet" : $"the last good checkpoint, {State.LastCheckpointPath}, is intact";
+        return new TrainingDivergedException(
+            $"Training diverged in epoch {epoch}, step {step} (batch {batchIndex + 1} of {State.BatchesPerEpoch}): {what}. Nothing was saved for this epoch; {last}. Try a lower learning rate or stronger gradient clipping.",
+            epoch,
+            step);
     }
 
     private void Raise(Action<ITrainerCallback> action)
     {
-        foreach (ITrainerCallback callback in callbacks)
+        foreach (ITrainerCallback callback in _callbacks)
         {
             action(callback);
+        }
+    }
+
+    private void BeginRun()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.Exchange(ref _running, 1) == 1)
+        {
+            throw new InvalidOperationException("This trainer is already training: a second Train or TrainAsync call cannot run beside the first. Await the first, or use another Trainer with its own model.");
+        }
+    }
+
+    private void ThrowIfRunning()
+    {
+        if (Volatile.Read(ref _running) == 1)
+        {
+            throw new InvalidOperationException("This trainer is training: callbacks and checkpoints cannot be changed or loaded until the run ends.");
+        }
+    }
+
+    private static void CheckInputs(NewLlmModel model, TokenizedCorpus trainData, TokenizedCorpus? validationData, DialogueTokenizer? tokenizer, TokenizedPreferencePairs? pairs)
+    {
+        if (trainData.Count == 0)
+        {
+            throw new ArgumentException("The training corpus is empty.", nameof(trainData));
+        }
+
+        CheckFits(model, trainData, nameof(trainData));
+        if (validationData is not null)
+        {
+            CheckFits(model, validationData, nameof(validationData));
+            if (validationData.PadId != trainData.PadId)
+            {
+                throw new ArgumentException($"The validation corpus pads with id {validationData.PadId}, the training corpus with {trainData.PadId}: they come from different tokenizers.", nameof(validationData));
+            }
+        }
+
+        if (pairs is not null && pairs.PadId != trainData.PadId)
+        {
+            throw new ArgumentException($"The preference pairs pad with id {pairs.PadId}, the training corpus with {trainData.PadId}: they come from different tokenizers.", "preferencePairs");
+        }
+
+        if (tokenizer is not null && tokenizer.Fingerprint != trainData.TokenizerFingerprint)
+        {
+            throw new ArgumentException("The tokenizer is not the one the training corpus was encoded with (fingerprints differ).", nameof(tokenizer));
         }
     }
 
@@ -642,59 +594,5 @@ public sealed class Trainer : IDisposable
         {
             throw new ArgumentException($"The corpus sequence length is {corpus.SequenceLength}; at least 2 is needed (input ids[:-1], target ids[1:]).", name);
         }
-    }
-
-    private static OptimizerHelper CreateOptimizer(NewLlmModel model, TrainerOptions o) => o.Optimizer switch
-    {
-        OptimizerKind.AdamW => torch.optim.AdamW(model.parameters(), o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay),
-        _ => torch.optim.Adam(model.parameters(), o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay),
-    };
-
-    private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
-
-    internal static JsonObject DescribeOptions(TrainerOptions o)
-    {
-        var json = new JsonObject
-        {
-            ["model_name"] = o.ModelName,
-            ["epochs"] = o.Epochs,
-            ["batch_size"] = o.BatchSize,
-            ["learning_rate"] = o.LearningRate,
-            ["optimizer"] = o.Optimizer.ToString(),
-            ["weight_decay"] = o.WeightDecay,
-            ["beta1"] = o.Beta1,
-            ["beta2"] = o.Beta2,
-            ["epsilon"] = o.Epsilon,
-            ["early_stopping_patience"] = o.EarlyStoppingPatience,
-            ["early_stopping_min_delta"] = o.EarlyStoppingMinDelta,
-            ["gradient_clip"] = o.GradientClipSchedule.Describe(),
-            ["learning_rate_schedule"] = o.LearningRateSchedule.Describe(),
-            ["validate_every_epochs"] = o.ValidateEveryEpochs,
-            ["seed"] = o.Seed,
-            ["device"] = o.Device,
-            ["gradient_accumulation_steps"] = o.GradientAccumulationSteps,
-            ["max_steps"] = o.MaxSteps,
-            ["shuffle"] = o.Shuffle,
-            ["bucket_by_length"] = o.BucketByLength,
-            ["checkpoint_every_epochs"] = o.CheckpointEveryEpochs,
-        };
-        foreach ((string key, string value) in o.RunConfiguration)
-        {
-            json[key] = value;
-        }
-
-        return json;
-    }
-
-    /// <summary>What <paramref name="write"/> writes through a <see cref="BinaryWriter"/>, as bytes.</summary>
-    private static byte[] ToBytes(Action<BinaryWriter> write)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            write(writer);
-        }
-
-        return stream.ToArray();
     }
 }

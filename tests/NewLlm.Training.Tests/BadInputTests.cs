@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using NewLlm.Data;
-using NewLlm.Training.Checkpoints;
 using TorchSharp;
 
 namespace NewLlm.Training.Tests;

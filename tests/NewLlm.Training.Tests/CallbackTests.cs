@@ -1,7 +1,4 @@
 using System.Text.Json.Nodes;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Checkpoints;
-using NewLlm.Training.Metrics;
 
 namespace NewLlm.Training.Tests;
 
@@ -18,7 +15,7 @@ public sealed class CallbackTests
         await trainer.TrainAsync();
 
         var expected = new List<string> { "train-begin" };
-        var bestEpochs = trainer.Context.History.Where(r => r.IsBest).Select(r => r.Epoch).ToHashSet();
+        var bestEpochs = trainer.State.History.Where(r => r.IsBest).Select(r => r.Epoch).ToHashSet();
         for (int epoch = 1; epoch <= 5; epoch++)
         {
             expected.Add($"epoch-begin {epoch}");
@@ -77,7 +74,7 @@ public sealed class CallbackTests
         using (var trainer = again.CreateTrainer(again.CreateModel(), first))
         {
             await trainer.TrainAsync();
-            Assert.Equal(1, trainer.Context.EpochsWithoutImprovement);
+            Assert.Equal(1, trainer.Callbacks.OfType<EarlyStopping>().Single().EpochsWithoutImprovement);
         }
 
         TrainerOptions second = again.Options(10);
@@ -116,12 +113,12 @@ public sealed class CallbackTests
         {
             if (record.Epoch == 1)
             {
-                context.RequestCheckpoint();
+                context.Control.RequestCheckpoint();
             }
 
             if (record.Epoch == epoch)
             {
-                context.RequestStop("enough");
+                context.Control.RequestStop("enough");
             }
         }
     }

@@ -1,5 +1,4 @@
 using NewLlm.Data;
-using NewLlm.Training.Metrics;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,3 @@
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Checkpoints;
-using NewLlm.Training.Metrics;
 
 namespace NewLlm.Training.Tests;
 
@@ -13,7 +10,7 @@ internal sealed class RecordingCallback : ITrainerCallback
 
     public void OnTrainBegin(TrainerContext context) => Events.Add("train-begin");
 
-    public void OnEpochBegin(TrainerContext context) => Events.Add($"epoch-begin {context.Epoch}");
+    public void OnEpochBegin(TrainerContext context) => Events.Add($"epoch-begin {context.State.Epoch}");
 
     public void OnBatchEnd(TrainerContext context, BatchResult batch)
     {
@@ -24,7 +21,7 @@ internal sealed class RecordingCallback : ITrainerCallback
         }
     }
 
-    public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics) => Events.Add($"evaluation {context.Epoch}");
+    public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics) => Events.Add($"evaluation {context.State.Epoch}");
 
     public void OnEpochEnd(TrainerContext context, EpochRecord record) => Events.Add($"epoch-end {record.Epoch}");
 

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
-using NewLlm.Training.Reporting;
 
 namespace NewLlm.Training.Tests;
 
@@ -141,9 +140,9 @@ public sealed class ReportTests
         Assert.Contains(logger.Messages, m => m.StartsWith("Training ended (Completed)", StringComparison.Ordinal));
     }
 
-    private sealed class NoteOnEvaluation(TextWriter writer) : NewLlm.Training.Callbacks.ITrainerCallback
+    private sealed class NoteOnEvaluation(TextWriter writer) : ITrainerCallback
     {
-        public void OnEvaluationEnd(NewLlm.Training.Callbacks.TrainerContext context, NewLlm.Training.Metrics.EvaluationMetrics metrics) => writer.WriteLine("note");
+        public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics) => writer.WriteLine("note");
     }
 
     private sealed class ListLogger : ILogger

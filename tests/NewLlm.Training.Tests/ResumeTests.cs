@@ -1,6 +1,3 @@
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Checkpoints;
-using NewLlm.Training.Metrics;
 
 namespace NewLlm.Training.Tests;
 

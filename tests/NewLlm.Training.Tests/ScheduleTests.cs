@@ -1,5 +1,3 @@
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Scheduling;
 
 namespace NewLlm.Training.Tests;
 

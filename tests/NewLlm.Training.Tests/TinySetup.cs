@@ -1,6 +1,5 @@
 using NewLlm.Data;
 using NewLlm.Training;
-using NewLlm.Training.Callbacks;
 using TorchSharp;
 
 namespace NewLlm.Training.Tests;
@@ -55,7 +54,7 @@ internal sealed class TinySetup : IDisposable
     };
 
     public Trainer CreateTrainer(NewLlmModel model, TrainerOptions options, params ITrainerCallback[] callbacks) =>
-        new(model, Train, Validation, options, Tokenizer, callbacks);
+        new(model, Train, Validation, options, Tokenizer, callbacks: callbacks);
 
     public void Dispose()
     {

@@ -1,5 +1,3 @@
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Metrics;
 
 namespace NewLlm.Training.Tests;
 
@@ -16,7 +14,7 @@ public sealed class UserCallbackExampleTests
             Seen.Add(metrics.Perplexity);
             if (metrics.Perplexity <= target)
             {
-                context.RequestStop($"perplexity {metrics.Perplexity:F1} reached {target}");
+                context.Control.RequestStop($"perplexity {metrics.Perplexity:F1} reached {target}");
             }
         }
     }

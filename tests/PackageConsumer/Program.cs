@@ -4,8 +4,6 @@
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Metrics;
 
 string[] subjects = ["cats", "dogs", "birds", "fish", "trees", "rivers"];
 string[] verbs = ["like", "see", "follow", "draw", "count"];
@@ -26,7 +24,7 @@ var options = new TrainerOptions { ModelName = "consumer", Epochs = 1, BatchSize
 var watcher = new EventWatcher();
 try
 {
-    using var trainer = new Trainer(model, train, validation, options, tokenizer, [watcher]);
+    using var trainer = new Trainer(model, train, validation, options, tokenizer, callbacks: [watcher]);
     TrainingResult result = await trainer.TrainAsync();
 
     var failures = new List<string>();

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace NewLlm.Training.Callbacks;
+namespace NewLlm.Training;
 
 /// <summary>A callback whose state is saved in every checkpoint and restored on resume.</summary>
 public interface ICheckpointStateful

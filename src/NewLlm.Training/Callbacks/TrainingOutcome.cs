@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Callbacks;
+namespace NewLlm.Training;
 
 /// <summary>How a training run ended.</summary>
 public enum TrainingOutcome

@@ -1,6 +1,5 @@
-using NewLlm.Training.Metrics;
 
-namespace NewLlm.Training.Callbacks;
+namespace NewLlm.Training;
 
 /// <summary>The result of <see cref="Trainer.TrainAsync"/>.</summary>
 /// <param name="Outcome">How the run ended.</param>

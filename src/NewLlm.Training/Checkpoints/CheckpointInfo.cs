@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Checkpoints;
+namespace NewLlm.Training;
 
 /// <summary>A checkpoint that was written.</summary>
 /// <param name="Path">Full path of the file.</param>

@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Checkpoints;
+namespace NewLlm.Training;
 
 /// <summary>Why a checkpoint was written.</summary>
 public enum CheckpointKind

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace NewLlm.Training.Checkpoints;
+namespace NewLlm.Training;
 
 /// <summary>
 /// The JSON part of a checkpoint (<c>manifest.json</c> inside the zip container): format and version, model and
@@ -11,8 +11,8 @@ public sealed class CheckpointManifest
     /// <summary>The format name every NewLlm training checkpoint carries.</summary>
     public const string FormatName = "newllm-training-checkpoint";
 
-    /// <summary>The version this library writes and reads.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>The version this library writes (it also reads version 1, whose early-stopping counter sat in the trainer state).</summary>
+    public const int CurrentVersion = 2;
 
     /// <summary>Always <see cref="FormatName"/>.</summary>
     public string Format { get; set; } = FormatName;
@@ -32,13 +32,13 @@ public sealed class CheckpointManifest
     /// <summary>Sizes of the model.</summary>
     public NewLlmOptions ModelOptions { get; set; } = new();
 
-    /// <summary>The trainer options (schedules as descriptions).</summary>
+    /// <summary>The trainer options, as <see cref="Training.TrainerOptions.Describe"/> gives them.</summary>
     public JsonObject TrainerOptions { get; set; } = new();
 
-    /// <summary>Trainer progress and history.</summary>
-    public TrainerStateSnapshot State { get; set; } = new();
+    /// <summary>The trainer's state when the checkpoint was written: progress, best so far, partial epoch, history.</summary>
+    public TrainerState State { get; set; } = new();
 
-    /// <summary>States of callbacks implementing <see cref="Callbacks.ICheckpointStateful"/>, by key.</summary>
+    /// <summary>States of callbacks implementing <see cref="ICheckpointStateful"/>, by key.</summary>
     public Dictionary<string, JsonNode?> CallbackStates { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Kind of the tokenizer stored in <c>tokenizer.json</c>, or null when none is stored.</summary>

@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Files;
+namespace NewLlm.Training;
 
 /// <summary>
 /// Writes a file so that it is either the old one or the complete new one: to a temporary file next to it, then

@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Metrics;
+namespace NewLlm.Training;
 
 /// <summary>What one training batch produced.</summary>
 /// <param name="Epoch">The 1-based epoch.</param>

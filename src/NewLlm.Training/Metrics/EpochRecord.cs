@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Metrics;
+namespace NewLlm.Training;
 
 /// <summary>What one epoch produced; the trainer's history is a list of these.</summary>
 /// <param name="Epoch">The 1-based epoch.</param>
@@ -6,7 +6,7 @@ namespace NewLlm.Training.Metrics;
 /// <param name="LearningRate">Learning rate of the epoch's last step.</param>
 /// <param name="TrainLoss">Token-weighted mean training loss of the epoch (with dropout), in nats.</param>
 /// <param name="Validation">Validation metrics, or null when the epoch was not validated.</param>
-/// <param name="IsBest">Whether the validation loss was the best so far (by at least the early-stopping min delta).</param>
+/// <param name="IsBest">Whether the validation loss was lower than every earlier one (the epoch of <c>best_{name}.pt</c>).</param>
 /// <param name="TrainSeconds">Wall time of the training pass.</param>
 /// <param name="EpochSeconds">Wall time of training plus validation.</param>
 public sealed record EpochRecord(int Epoch, long GlobalStep, double LearningRate, double TrainLoss, EvaluationMetrics? Validation, bool IsBest, double TrainSeconds, double EpochSeconds)

@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Metrics;
+namespace NewLlm.Training;
 
 /// <summary>
 /// Token-weighted metrics over a whole corpus: every non-PAD target token counts once, whichever batch it is in

@@ -1,9 +1,7 @@
-using NewLlm.Data;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
-namespace NewLlm.Training.Metrics;
+namespace NewLlm.Training;
 
 /// <summary>Computes token-weighted metrics of a model over a whole corpus (dropout off, no gradients).</summary>
 public static class Evaluator
@@ -29,14 +27,10 @@ public static class Evaluator
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                (Tensor inputs, Tensor targets) = ToTensors(batch, model.Device);
+                (Tensor inputs, Tensor targets) = NextTokenLoss.ToTensors(batch, model.Device);
                 Tensor logits = model.call(inputs);
-                long vocab = logits.shape[2];
-                Tensor flatLogits = logits.reshape(-1, vocab);
-                Tensor flatTargets = targets.reshape(-1);
-                double nll = F.cross_entropy(flatLogits, flatTargets, ignore_index: corpus.PadId, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
-                Tensor mask = flatTargets.ne(corpus.PadId);
-                long correct = flatLogits.argmax(-1).eq(flatTargets).logical_and(mask).sum().item<long>();
+                double nll = NextTokenLoss.CrossEntropy(logits, targets, corpus.PadId, nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
+                long correct = logits.argmax(-1).eq(targets).logical_and(targets.ne(corpus.PadId)).sum().item<long>();
                 sums.Add(nll, correct, batch.TargetTokenCount, batch.ByteCount);
             }
 
@@ -97,19 +91,6 @@ public static class Evaluator
         }
     }
 
-    internal static (Tensor Inputs, Tensor Targets) ToTensors(LanguageModelBatch batch, Device device)
-    {
-        Tensor inputs = torch.tensor(batch.Inputs, new long[] { batch.BatchSize, batch.SequenceLength }, dtype: ScalarType.Int64);
-        Tensor targets = torch.tensor(batch.Targets, new long[] { batch.BatchSize, batch.SequenceLength }, dtype: ScalarType.Int64);
-        if (device.type != DeviceType.CPU)
-        {
-            inputs = inputs.to(device);
-            targets = targets.to(device);
-        }
-
-        return (inputs, targets);
-    }
-
     private static void Copy(ReadOnlySpan<int> source, Span<long> destination, int padId)
     {
         for (int i = 0; i < destination.Length; i++)
@@ -124,7 +105,7 @@ public static class Evaluator
         Tensor inputs = all.narrow(1, 0, length - 1);
         Tensor targets = all.narrow(1, 1, length - 1);
         Tensor logits = model.call(inputs);
-        Tensor nll = F.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: padId, reduction: nn.Reduction.None);
+        Tensor nll = NextTokenLoss.CrossEntropy(logits, targets, padId, nn.Reduction.None);
         return nll.reshape(n, length - 1).to_type(ScalarType.Float64).sum(1);
     }
 }

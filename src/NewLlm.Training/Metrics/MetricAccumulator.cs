@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Metrics;
+namespace NewLlm.Training;
 
 /// <summary>Sums what token-weighted metrics need: total NLL (nats), correct predictions, target tokens and text bytes.</summary>
 public sealed class MetricAccumulator
@@ -26,15 +26,6 @@ public sealed class MetricAccumulator
         Correct += correct;
         Tokens += tokens;
         Bytes += bytes;
-    }
-
-    /// <summary>Restores saved sums (used when resuming in the middle of an epoch).</summary>
-    internal void Restore(double totalNll, long correct, long tokens, long bytes)
-    {
-        TotalNll = totalNll;
-        Correct = correct;
-        Tokens = tokens;
-        Bytes = bytes;
     }
 
     /// <summary>Mean NLL per token (NaN when no token was seen).</summary>

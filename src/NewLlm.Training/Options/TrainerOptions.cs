@@ -1,5 +1,5 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using NewLlm.Training.Scheduling;
 
 namespace NewLlm.Training;
 
@@ -12,7 +12,7 @@ namespace NewLlm.Training;
 /// </summary>
 public sealed class TrainerOptions
 {
-    private SortedDictionary<string, string> runConfiguration = new(StringComparer.Ordinal);
+    private SortedDictionary<string, string> _runConfiguration = new(StringComparer.Ordinal);
 
     /// <summary>Name of the run; checkpoint and report files are named after it (default "new_llm").</summary>
     public string ModelName { get; set; } = "new_llm";
@@ -41,10 +41,10 @@ public sealed class TrainerOptions
     /// <summary>Adam's epsilon (default 1e-8).</summary>
     public double Epsilon { get; set; } = 1e-8;
 
-    /// <summary>Epochs without improvement before training stops; 0 turns early stopping off (default 20).</summary>
+    /// <summary>Epochs without improvement before training stops; 0 turns early stopping off (default 20). Configures the built-in <see cref="EarlyStopping"/> callback.</summary>
     public int EarlyStoppingPatience { get; set; } = 20;
 
-    /// <summary>The decrease in validation loss that counts as an improvement (default 0.001).</summary>
+    /// <summary>The decrease in validation loss that counts as an improvement (default 0.001), for the built-in <see cref="EarlyStopping"/>.</summary>
     public double EarlyStoppingMinDelta { get; set; } = 0.001;
 
     /// <summary>Gradient-norm clipping per epoch (default: the original's 0.5 / 1.0 / 2.0 schedule).</summary>
@@ -77,27 +77,65 @@ public sealed class TrainerOptions
     /// <summary>Where checkpoints and reports go; null writes no files.</summary>
     public string? OutputDirectory { get; set; }
 
-    /// <summary>Write <c>{name}_epoch_{n}.pt</c> every this many epochs; 0 turns it off (default 5).</summary>
+    /// <summary>Write <c>{name}_epoch_{n}.pt</c> every this many epochs; 0 turns it off (default 5). Configures the built-in <see cref="ModelCheckpoint"/> callback.</summary>
     public int CheckpointEveryEpochs { get; set; } = 5;
 
-    /// <summary>Write <c>best_{name}.pt</c> whenever validation loss improves (default true).</summary>
+    /// <summary>Write <c>best_{name}.pt</c> whenever validation loss improves (default true), through the built-in <see cref="ModelCheckpoint"/>.</summary>
     public bool SaveBestCheckpoint { get; set; } = true;
 
-    /// <summary>Write <c>{name}_final.pt</c> when training ends (default true).</summary>
+    /// <summary>Write <c>{name}_final.pt</c> when training ends (default true), through the built-in <see cref="ModelCheckpoint"/>.</summary>
     public bool SaveFinalCheckpoint { get; set; } = true;
 
     /// <summary>Write <c>{name}_progress.json</c>, <c>{name}_metrics.csv</c> and <c>{name}_curves.png</c> after every epoch (default true).</summary>
     public bool WriteReports { get; set; } = true;
 
     /// <summary>Extra key/value pairs recorded in the progress file's <c>config</c> (e.g. the data subset).</summary>
-    public IDictionary<string, string> RunConfiguration => runConfiguration;
+    public IDictionary<string, string> RunConfiguration => _runConfiguration;
 
     /// <summary>Returns a shallow copy (schedules are shared, <see cref="RunConfiguration"/> is copied).</summary>
     public TrainerOptions Clone()
     {
         var copy = (TrainerOptions)MemberwiseClone();
-        copy.runConfiguration = new SortedDictionary<string, string>(runConfiguration, StringComparer.Ordinal);
+        copy._runConfiguration = new SortedDictionary<string, string>(_runConfiguration, StringComparer.Ordinal);
         return copy;
+    }
+
+    /// <summary>
+    /// The options as JSON, with the original's snake_case names and the schedules as descriptions, followed by
+    /// <see cref="RunConfiguration"/>: what checkpoints store and the progress file's <c>config</c> starts with.
+    /// </summary>
+    public JsonObject Describe()
+    {
+        var json = new JsonObject
+        {
+            ["model_name"] = ModelName,
+            ["epochs"] = Epochs,
+            ["batch_size"] = BatchSize,
+            ["learning_rate"] = LearningRate,
+            ["optimizer"] = Optimizer.ToString(),
+            ["weight_decay"] = WeightDecay,
+            ["beta1"] = Beta1,
+            ["beta2"] = Beta2,
+            ["epsilon"] = Epsilon,
+            ["early_stopping_patience"] = EarlyStoppingPatience,
+            ["early_stopping_min_delta"] = EarlyStoppingMinDelta,
+            ["gradient_clip"] = GradientClipSchedule.Describe(),
+            ["learning_rate_schedule"] = LearningRateSchedule.Describe(),
+            ["validate_every_epochs"] = ValidateEveryEpochs,
+            ["seed"] = Seed,
+            ["device"] = Device,
+            ["gradient_accumulation_steps"] = GradientAccumulationSteps,
+            ["max_steps"] = MaxSteps,
+            ["shuffle"] = Shuffle,
+            ["bucket_by_length"] = BucketByLength,
+            ["checkpoint_every_epochs"] = CheckpointEveryEpochs,
+        };
+        foreach ((string key, string value) in _runConfiguration)
+        {
+            json[key] = value;
+        }
+
+        return json;
     }
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>

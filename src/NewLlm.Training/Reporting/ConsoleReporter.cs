@@ -1,9 +1,6 @@
 using System.Globalization;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Checkpoints;
-using NewLlm.Training.Metrics;
 
-namespace NewLlm.Training.Reporting;
+namespace NewLlm.Training;
 
 /// <summary>
 /// The original script's console report, line for line:
@@ -57,17 +54,17 @@ public sealed class ConsoleReporter : ITrainerCallback
             Line($"{key}: {value}");
         }
 
-        Line($"Device: {context.DeviceName}");
-        if (context.DeviceName == "cpu")
+        Line($"Device: {context.Options.Device}");
+        if (context.Options.Device == "cpu")
         {
             Line($"CPU threads: {TorchSharp.torch.get_num_threads()}");
         }
 
-        Line($"Dataset: {context.TrainSequenceCount.ToString("N0", CultureInfo.InvariantCulture)} train / " +
-             (context.ValidationSequenceCount is int v ? v.ToString("N0", CultureInfo.InvariantCulture) : "no") + $" validation sequences, {context.BatchesPerEpoch} batches per epoch");
-        if (context.StartEpoch > 1)
+        Line($"Dataset: {context.State.TrainSequenceCount.ToString("N0", CultureInfo.InvariantCulture)} train / " +
+             (context.State.ValidationSequenceCount is int v ? v.ToString("N0", CultureInfo.InvariantCulture) : "no") + $" validation sequences, {context.State.BatchesPerEpoch} batches per epoch");
+        if (context.State.StartEpoch > 1)
         {
-            Line($"Resuming at epoch {context.StartEpoch} (step {context.GlobalStep}, best val loss {(context.BestValidationLoss is double b ? F4(b) : "n/a")})");
+            Line($"Resuming at epoch {context.State.StartEpoch} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
         }
 
         Line(rule);
@@ -77,12 +74,12 @@ public sealed class ConsoleReporter : ITrainerCallback
     public void OnEpochBegin(TrainerContext context)
     {
         Line(string.Empty);
-        Line($"Epoch {context.Epoch}/{context.TotalEpochs}");
+        Line($"Epoch {context.State.Epoch}/{context.Options.Epochs}");
         writer.Write("  Training...");
         writer.Flush();
         trainingLineOpen = true;
         nextMark = 20;
-        while (context.BatchesPerEpoch > 0 && nextMark <= 100 && context.BatchIndex * 100 >= nextMark * context.BatchesPerEpoch)
+        while (context.State.BatchesPerEpoch > 0 && nextMark <= 100 && context.State.BatchesIntoEpoch * 100 >= nextMark * context.State.BatchesPerEpoch)
         {
             nextMark += 20;
         }
@@ -123,7 +120,7 @@ public sealed class ConsoleReporter : ITrainerCallback
 
     /// <inheritdoc />
     public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics) =>
-        CloseTrainingLine(context.EpochTrainSeconds, context.EpochTrainLoss);
+        CloseTrainingLine(context.State.History[^1].TrainSeconds, context.State.History[^1].TrainLoss);
 
     /// <inheritdoc />
     public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint)
@@ -167,7 +164,7 @@ public sealed class ConsoleReporter : ITrainerCallback
             Line($"Stopped: {result.Message}");
         }
 
-        Line($"Training completed! Best Val Loss: {(result.BestValidationLoss is double best ? F4(best) + $" (PPL {Math.Exp(best).ToString("F1", CultureInfo.InvariantCulture)}, epoch {context.BestEpoch})" : "n/a")}");
+        Line($"Training completed! Best Val Loss: {(result.BestValidationLoss is double best ? F4(best) + $" (PPL {Math.Exp(best).ToString("F1", CultureInfo.InvariantCulture)}, epoch {context.State.BestEpoch})" : "n/a")}");
         if (result.BestCheckpointPath is not null)
         {
             Line($"Best checkpoint: {result.BestCheckpointPath}");

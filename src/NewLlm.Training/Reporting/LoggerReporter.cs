@@ -1,9 +1,6 @@
 using Microsoft.Extensions.Logging;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Checkpoints;
-using NewLlm.Training.Metrics;
 
-namespace NewLlm.Training.Reporting;
+namespace NewLlm.Training;
 
 /// <summary>Reports a run through an <see cref="ILogger"/> (structured: epoch, losses, perplexity, accuracy, bits per byte), for hosts that log.</summary>
 public sealed partial class LoggerReporter : ITrainerCallback
@@ -20,13 +17,13 @@ public sealed partial class LoggerReporter : ITrainerCallback
 
     /// <inheritdoc />
     public void OnTrainBegin(TrainerContext context) =>
-        TrainBegin(logger, context.Options.ModelName, context.StartEpoch, context.TotalEpochs, context.DeviceName, context.TrainSequenceCount, context.ValidationSequenceCount ?? 0, context.Model.ParameterCount);
+        TrainBegin(logger, context.Options.ModelName, context.State.StartEpoch, context.Options.Epochs, context.Options.Device, context.State.TrainSequenceCount, context.State.ValidationSequenceCount ?? 0, context.Model.ParameterCount);
 
     /// <inheritdoc />
     public void OnEpochEnd(TrainerContext context, EpochRecord record)
     {
         EvaluationMetrics? v = record.Validation;
-        EpochEnd(logger, record.Epoch, context.TotalEpochs, record.TrainLoss, v?.Loss ?? double.NaN, v?.Perplexity ?? double.NaN, (v?.Accuracy ?? double.NaN) * 100, v?.BitsPerByte ?? double.NaN, record.IsBest, record.EpochSeconds);
+        EpochEnd(logger, record.Epoch, context.Options.Epochs, record.TrainLoss, v?.Loss ?? double.NaN, v?.Perplexity ?? double.NaN, (v?.Accuracy ?? double.NaN) * 100, v?.BitsPerByte ?? double.NaN, record.IsBest, record.EpochSeconds);
     }
 
     /// <inheritdoc />

@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Text;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Files;
-using NewLlm.Training.Metrics;
 
-namespace NewLlm.Training.Reporting;
+namespace NewLlm.Training;
 
 /// <summary>Writes <c>{name}_metrics.csv</c>, one row per epoch (the whole history, rewritten after every epoch).</summary>
 public sealed class MetricsCsvWriter : ITrainerCallback
@@ -20,7 +17,7 @@ public sealed class MetricsCsvWriter : ITrainerCallback
             return;
         }
 
-        string text = Build(context.History);
+        string text = Build(context.State.History);
         AtomicFile.Write(ReportFiles.MetricsCsv(context.Options), stream => stream.Write(Encoding.UTF8.GetBytes(text)));
     }
 

@@ -1,10 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Files;
-using NewLlm.Training.Metrics;
 
-namespace NewLlm.Training.Reporting;
+namespace NewLlm.Training;
 
 /// <summary>
 /// Writes <c>{name}_progress.json</c> after every epoch with the original's fields (model_name, current_epoch, total_epochs,
@@ -15,12 +12,12 @@ namespace NewLlm.Training.Reporting;
 public sealed class ProgressJsonWriter : ITrainerCallback
 {
     /// <inheritdoc />
-    public void OnEpochEnd(TrainerContext context, EpochRecord record) => Write(context, stoppedEarly: context.StoppedEarly);
+    public void OnEpochEnd(TrainerContext context, EpochRecord record) => Write(context, stoppedEarly: context.Control.IsEarlyStop);
 
     /// <inheritdoc />
     public void OnTrainEnd(TrainerContext context, TrainingResult result)
     {
-        if (context.History.Count > 0)
+        if (context.State.History.Count > 0)
         {
             Write(context, result.Outcome == TrainingOutcome.StoppedEarly);
         }
@@ -30,9 +27,9 @@ public sealed class ProgressJsonWriter : ITrainerCallback
     public static JsonObject Build(TrainerContext context, bool stoppedEarly)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IReadOnlyList<EpochRecord> history = context.History;
+        IReadOnlyList<EpochRecord> history = context.State.History;
         static JsonArray Array(IEnumerable<double?> values) => new(values.Select(v => v is double d && double.IsFinite(d) ? JsonValue.Create(d) : null).ToArray<JsonNode?>());
-        JsonObject config = Trainer.DescribeOptions(context.Options);
+        JsonObject config = context.Options.Describe();
         NewLlmOptions model = context.Model.Options;
         config["num_layers"] = model.NumLayers;
         config["vocab_size"] = model.VocabSize;
@@ -41,8 +38,8 @@ public sealed class ProgressJsonWriter : ITrainerCallback
         config["context_vector_dim"] = model.ContextDim;
         config["dropout"] = model.Dropout;
         config["parameters"] = context.Model.ParameterCount;
-        config["train_sequences"] = context.TrainSequenceCount;
-        config["val_sequences"] = context.ValidationSequenceCount;
+        config["train_sequences"] = context.State.TrainSequenceCount;
+        config["val_sequences"] = context.State.ValidationSequenceCount;
         return new JsonObject
         {
             ["model_name"] = context.Options.ModelName,
@@ -52,8 +49,8 @@ public sealed class ProgressJsonWriter : ITrainerCallback
             ["val_losses"] = Array(history.Select(r => r.Validation?.Loss)),
             ["train_ppls"] = Array(history.Select(r => (double?)r.TrainPerplexity)),
             ["val_ppls"] = Array(history.Select(r => r.Validation?.Perplexity)),
-            ["best_val_loss"] = context.BestValidationLoss,
-            ["best_val_ppl"] = context.BestValidationLoss is double best ? Math.Exp(best) : null,
+            ["best_val_loss"] = context.State.BestValidationLoss,
+            ["best_val_ppl"] = context.State.BestValidationLoss is double best ? Math.Exp(best) : null,
             ["stopped_early"] = stoppedEarly,
             ["config"] = config,
             ["val_accuracies"] = Array(history.Select(r => r.Validation?.Accuracy)),
@@ -61,9 +58,9 @@ public sealed class ProgressJsonWriter : ITrainerCallback
             ["val_preference_accuracies"] = Array(history.Select(r => r.Validation?.PreferenceAccuracy)),
             ["learning_rates"] = Array(history.Select(r => (double?)r.LearningRate)),
             ["epoch_seconds"] = Array(history.Select(r => (double?)r.EpochSeconds)),
-            ["global_step"] = context.GlobalStep,
-            ["best_epoch"] = context.BestEpoch,
-            ["best_checkpoint"] = context.BestCheckpointPath,
+            ["global_step"] = context.State.GlobalStep,
+            ["best_epoch"] = context.State.BestEpoch,
+            ["best_checkpoint"] = context.State.BestCheckpointPath,
         };
     }
 

@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Reporting;
+namespace NewLlm.Training;
 
 /// <summary>Names of the report files a run writes under its output directory.</summary>
 public static class ReportFiles

@@ -1,9 +1,6 @@
-using NewLlm.Training.Callbacks;
-using NewLlm.Training.Files;
-using NewLlm.Training.Metrics;
 using ScottPlot;
 
-namespace NewLlm.Training.Reporting;
+namespace NewLlm.Training;
 
 /// <summary>
 /// Draws <c>{name}_curves.png</c> after every epoch with ScottPlot: loss (left) and perplexity (right)
@@ -25,7 +22,7 @@ public sealed class TrainingCurvesPlotter : ITrainerCallback
             return;
         }
 
-        byte[] png = Render(context.History, context.Options.ModelName, Width, Height);
+        byte[] png = Render(context.State.History, context.Options.ModelName, Width, Height);
         AtomicFile.Write(ReportFiles.CurvesPng(context.Options), stream => stream.Write(png));
     }
 

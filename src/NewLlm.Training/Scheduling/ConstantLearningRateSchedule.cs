@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Scheduling;
+namespace NewLlm.Training;
 
 /// <summary>The original's schedule: the same learning rate for every step.</summary>
 public sealed class ConstantLearningRateSchedule : ILearningRateSchedule

@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Scheduling;
+namespace NewLlm.Training;
 
 /// <summary>A gradient clipping schedule computed by a function of the 1-based epoch.</summary>
 public sealed class DelegateGradientClipSchedule : IGradientClipSchedule

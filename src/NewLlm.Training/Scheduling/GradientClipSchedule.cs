@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace NewLlm.Training.Scheduling;
+namespace NewLlm.Training;
 
 /// <summary>Factory methods for gradient clipping schedules.</summary>
 public static class GradientClipSchedule

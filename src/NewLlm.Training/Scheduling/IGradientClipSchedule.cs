@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Scheduling;
+namespace NewLlm.Training;
 
 /// <summary>Gives the maximum gradient norm for an epoch; a value of zero or less (or infinity) turns clipping off.</summary>
 public interface IGradientClipSchedule

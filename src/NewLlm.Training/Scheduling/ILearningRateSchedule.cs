@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Scheduling;
+namespace NewLlm.Training;
 
 /// <summary>Gives the learning rate of each optimizer step.</summary>
 public interface ILearningRateSchedule

@@ -1,4 +1,4 @@
-namespace NewLlm.Training.Scheduling;
+namespace NewLlm.Training;
 
 /// <summary>The original New-LLM schedule: clip the gradient norm at 0.5 in epochs 1-10, 1.0 in epochs 11-30 and 2.0 after.</summary>
 public sealed class OriginalGradientClipSchedule : IGradientClipSchedule

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace NewLlm.Training.Scheduling;
+namespace NewLlm.Training;
 
 /// <summary>
 /// Linear warmup from zero to the base learning rate over <see cref="WarmupSteps"/> steps, then a cosine decay

@@ -1,0 +1,53 @@
+namespace NewLlm.Training;
+
+/// <summary>
+/// The original's checkpoint policy, as a built-in callback (in the manner of Lightning's <c>ModelCheckpoint</c>): it
+/// requests <c>best_{name}.pt</c> after each validation whose loss is the best so far, <c>{name}_epoch_{n}.pt</c> every
+/// <see cref="EveryEpochs"/> epochs, and <c>{name}_final.pt</c> when training ends. It only makes requests
+/// (<see cref="TrainerControl.RequestCheckpoint"/>); the trainer writes the files under
+/// <see cref="TrainerOptions.OutputDirectory"/> (none without one). The trainer adds one configured from
+/// <see cref="TrainerOptions.SaveBestCheckpoint"/>, <see cref="TrainerOptions.CheckpointEveryEpochs"/> and
+/// <see cref="TrainerOptions.SaveFinalCheckpoint"/> unless the callbacks given already hold a <see cref="ModelCheckpoint"/>;
+/// <see cref="Trainer.RemoveCallback{T}"/> removes it.
+/// </summary>
+/// <param name="saveBest">Request the best checkpoint whenever validation loss improves.</param>
+/// <param name="everyEpochs">Request <c>{name}_epoch_{n}.pt</c> every this many epochs; 0 for never.</param>
+/// <param name="saveFinal">Request the final checkpoint when training ends.</param>
+public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, bool saveFinal = true) : ITrainerCallback
+{
+    /// <summary>Whether the best checkpoint is requested.</summary>
+    public bool SaveBest { get; } = saveBest;
+
+    /// <summary>The period of <c>{name}_epoch_{n}.pt</c> in epochs; 0 for never.</summary>
+    public int EveryEpochs { get; } = everyEpochs >= 0 ? everyEpochs : throw new ArgumentOutOfRangeException(nameof(everyEpochs), everyEpochs, "everyEpochs must be 0 (never) or more.");
+
+    /// <summary>Whether the final checkpoint is requested.</summary>
+    public bool SaveFinal { get; } = saveFinal;
+
+    /// <inheritdoc />
+    public void OnTrainBegin(TrainerContext context)
+    {
+        if (SaveFinal)
+        {
+            context.Control.RequestCheckpoint(CheckpointKind.Final);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics)
+    {
+        if (SaveBest && context.State.BestEpoch == context.State.Epoch)
+        {
+            context.Control.RequestCheckpoint(CheckpointKind.Best);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEpochEnd(TrainerContext context, EpochRecord record)
+    {
+        if (EveryEpochs > 0 && record.Epoch % EveryEpochs == 0)
+        {
+            context.Control.RequestCheckpoint(CheckpointKind.Periodic);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.Json.Serialization;
+
+namespace NewLlm.Training;
+
+/// <summary>
+/// The one state of a training run: what callbacks read (through <see cref="TrainerContext.State"/>) and what a
+/// checkpoint saves and restores, as one object. The trainer changes it; callbacks only read it and make requests
+/// through <see cref="TrainerControl"/>. The properties marked as facts of the run describe this run's data and are
+/// not taken from a checkpoint.
+/// </summary>
+public sealed class TrainerState
+{
+    [JsonInclude]
+    [JsonPropertyName("history")]
+    private List<EpochRecord> _history = new();
+
+    /// <summary>Number of training sequences (a fact of this run, not saved).</summary>
+    [JsonIgnore]
+    public int TrainSequenceCount { get; internal set; }
+
+    /// <summary>Number of validation sequences, or null without a validation corpus (a fact of this run, not saved).</summary>
+    [JsonIgnore]
+    public int? ValidationSequenceCount { get; internal set; }
+
+    /// <summary>Batches per epoch (a fact of this run, not saved).</summary>
+    [JsonIgnore]
+    public int BatchesPerEpoch { get; internal set; }
+
+    /// <summary>The epoch this call of <see cref="Trainer.Train"/> started at: 1, or more after a resume (not saved).</summary>
+    [JsonIgnore]
+    public int StartEpoch { get; internal set; } = 1;
+
+    /// <summary>The current 1-based epoch during an epoch; the last completed epoch between epochs (not saved: a checkpoint stores <see cref="CompletedEpochs"/>).</summary>
+    [JsonIgnore]
+    public int Epoch { get; internal set; }
+
+    /// <summary>Epochs fully trained: the last epoch of <see cref="History"/>, or 0.</summary>
+    public int CompletedEpochs => _history.Count == 0 ? 0 : _history[^1].Epoch;
+
+    /// <summary>Batches of the current epoch already trained (non-zero in a checkpoint only when it was written inside an epoch).</summary>
+    [JsonInclude]
+    public int BatchesIntoEpoch { get; internal set; }
+
+    /// <summary>Optimizer steps taken since the start of the run.</summary>
+    [JsonInclude]
+    public long GlobalStep { get; internal set; }
+
+    /// <summary>The run's seed (<see cref="TrainerOptions.Seed"/>; the batch order of epoch e is drawn from it and e).</summary>
+    [JsonInclude]
+    public int Seed { get; internal set; }
+
+    /// <summary>The best validation loss so far, or null before the first validation.</summary>
+    [JsonInclude]
+    public double? BestValidationLoss { get; internal set; }
+
+    /// <summary>The epoch of <see cref="BestValidationLoss"/>, or 0.</summary>
+    [JsonInclude]
+    public int BestEpoch { get; internal set; }
+
+    /// <summary>Path of the best checkpoint, once written.</summary>
+    [JsonInclude]
+    public string? BestCheckpointPath { get; internal set; }
+
+    /// <summary>Path of the last checkpoint written.</summary>
+    [JsonInclude]
+    public string? LastCheckpointPath { get; internal set; }
+
+    /// <summary>Sum of the training NLL (nats) of the current epoch's batches so far.</summary>
+    [JsonInclude]
+    [JsonPropertyName("partial_nll")]
+    public double EpochNll { get; internal set; }
+
+    /// <summary>Target tokens of the current epoch's batches so far.</summary>
+    [JsonInclude]
+    [JsonPropertyName("partial_tokens")]
+    public long EpochTokens { get; internal set; }
+
+    /// <summary>Text bytes of the current epoch's batches so far.</summary>
+    [JsonInclude]
+    [JsonPropertyName("partial_bytes")]
+    public long EpochBytes { get; internal set; }
+
+    /// <summary>Training seconds of the current epoch spent before this call of <see cref="Trainer.Train"/> (after a mid-epoch resume).</summary>
+    [JsonInclude]
+    [JsonPropertyName("partial_seconds")]
+    public double EpochSecondsBefore { get; internal set; }
+
+    /// <summary>Token-weighted mean training loss of the current epoch's batches so far (NaN before the first).</summary>
+    [JsonIgnore]
+    public double EpochLoss => EpochTokens == 0 ? double.NaN : EpochNll / EpochTokens;
+
+    /// <summary>One record per completed epoch, resumed epochs included.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<EpochRecord> History => _history;
+
+    /// <summary>Starts the sums of a new epoch.</summary>
+    internal void ResetEpochSums()
+    {
+        BatchesIntoEpoch = 0;
+        EpochNll = 0;
+        EpochTokens = 0;
+        EpochBytes = 0;
+        EpochSecondsBefore = 0;
+    }
+
+    /// <summary>Adds one trained batch to the current epoch's sums.</summary>
+    internal void AddBatch(double nll, long tokens, long bytes)
+    {
+        EpochNll += nll;
+        EpochTokens += tokens;
+        EpochBytes += bytes;
+        BatchesIntoEpoch++;
+    }
+
+    internal void AddRecord(EpochRecord record) => _history.Add(record);
+
+    /// <summary>Takes the facts of this run (they are not saved, so a restored state gets them here).</summary>
+    internal void SetRunFacts(int trainCount, int? validationCount, int batchesPerEpoch)
+    {
+        TrainSequenceCount = trainCount;
+        ValidationSequenceCount = validationCount;
+        BatchesPerEpoch = batchesPerEpoch;
+        Epoch = CompletedEpochs;
+    }
+}

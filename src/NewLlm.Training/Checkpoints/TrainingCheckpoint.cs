@@ -1,0 +1,416 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NewLlm.Training;
+
+/// <summary>
+/// Everything that goes into or comes out of a training checkpoint, written and read here only: the model weights,
+/// the optimizer state (Adam's moments and step counts), torch's CPU generator state, the <see cref="TrainerState"/>,
+/// the states of <see cref="ICheckpointStateful"/> callbacks, the options' description and the tokenizer.
+/// <para>
+/// The file is a zip container (entries stored, not compressed): <c>manifest.json</c> (<see cref="CheckpointManifest"/>),
+/// <c>model.bin</c> (TorchSharp module state), <c>optimizer.bin</c>, <c>rng.bin</c> and, when known, <c>tokenizer.json</c>.
+/// Every binary entry's SHA-256 is in the manifest and is checked before anything is used. The file is written through
+/// <see cref="AtomicFile"/>, so it is either the old file or the whole new one.
+/// </para>
+/// <para>
+/// <see cref="Restore"/> validates and reads everything first (into a staged model and optimizer), and only then applies
+/// it, so a checkpoint that fails to load leaves the model, the optimizer, the callbacks and the generator as they were.
+/// </para>
+/// </summary>
+internal sealed class TrainingCheckpoint
+{
+    internal const string ManifestEntry = "manifest.json";
+    internal const string ModelEntry = "model.bin";
+    internal const string OptimizerEntry = "optimizer.bin";
+    internal const string RngEntry = "rng.bin";
+    internal const string TokenizerEntry = "tokenizer.json";
+
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    private readonly IReadOnlyDictionary<string, byte[]> _entries;
+
+    private TrainingCheckpoint(string path, CheckpointManifest manifest, IReadOnlyDictionary<string, byte[]> entries)
+    {
+        Path = path;
+        Manifest = manifest;
+        _entries = entries;
+    }
+
+    /// <summary>The file it was read from.</summary>
+    public string Path { get; }
+
+    /// <summary>The verified manifest.</summary>
+    public CheckpointManifest Manifest { get; }
+
+    /// <summary>Writes a checkpoint of a run's whole state to <paramref name="path"/> (replaced whole, never torn).</summary>
+    public static void Save(string path, CheckpointKind kind, TrainerOptions options, NewLlmModel model, OptimizerHelper optimizer,
+        TrainerState state, IEnumerable<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
+    {
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal)
+        {
+            [ModelEntry] = ToBytes(writer => model.save(writer)),
+            [OptimizerEntry] = ToBytes(writer => optimizer.save_state_dict(writer)),
+        };
+        using (Tensor rng = torch.random.get_rng_state())
+        {
+            entries[RngEntry] = rng.data<byte>().ToArray();
+        }
+
+        if (tokenizer is not null)
+        {
+            using var stream = new MemoryStream();
+            tokenizer.Save(stream);
+            entries[TokenizerEntry] = stream.ToArray();
+        }
+
+        var manifest = new CheckpointManifest
+        {
+            CreatedUtc = DateTimeOffset.UtcNow,
+            Kind = kind,
+            ModelName = options.ModelName,
+            ModelOptions = model.Options.Clone(),
+            TrainerOptions = options.Describe(),
+            State = state,
+            TokenizerKind = tokenizer?.Kind,
+            TokenizerFingerprint = tokenizer?.Fingerprint,
+            EntryHashes = entries.ToDictionary(kv => kv.Key, kv => Sha256(kv.Value), StringComparer.Ordinal),
+        };
+        foreach (ICheckpointStateful stateful in statefulCallbacks)
+        {
+            manifest.CallbackStates[stateful.StateKey] = stateful.SaveState();
+        }
+
+        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, s_json);
+        AtomicFile.Write(
+            path,
+            file =>
+            {
+                using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
+                AddEntry(zip, ManifestEntry, manifestBytes);
+                foreach ((string name, byte[] bytes) in entries)
+                {
+                    AddEntry(zip, name, bytes);
+                }
+            },
+            flushToDisk: true);
+    }
+
+    /// <summary>Reads a checkpoint and verifies its format, version, entries and hashes, and its model options.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, or is truncated or corrupted.</exception>
+    public static TrainingCheckpoint Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        }
+
+        (byte[]? manifestBytes, Dictionary<string, byte[]> entries) = ReadEntries(path);
+        if (manifestBytes is null)
+        {
+            throw new InvalidDataException($"{path}: not a NewLlm checkpoint: the entry '{ManifestEntry}' is missing.");
+        }
+
+        CheckpointManifest manifest = ParseManifest(path, manifestBytes);
+        foreach (string required in new[] { ModelEntry, OptimizerEntry, RngEntry })
+        {
+            if (!entries.ContainsKey(required))
+            {
+                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{required}' is missing.");
+            }
+        }
+
+        foreach ((string name, byte[] bytes) in entries)
+        {
+            if (!manifest.EntryHashes.TryGetValue(name, out string? expected) || expected != Sha256(bytes))
+            {
+                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' does not match its SHA-256 in the manifest.");
+            }
+        }
+
+        try
+        {
+            manifest.ModelOptions.Validate();
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
+        }
+
+        return new TrainingCheckpoint(path, manifest, entries);
+    }
+
+    /// <summary>A new model with the checkpoint's sizes and weights, on the CPU.</summary>
+    public NewLlmModel CreateModel()
+    {
+        var model = new NewLlmModel(Manifest.ModelOptions);
+        try
+        {
+            LoadWeights(model);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The stored tokenizer, or null when none was stored.</summary>
+    public DialogueTokenizer? ReadTokenizer()
+    {
+        if (!_entries.TryGetValue(TokenizerEntry, out byte[]? bytes))
+        {
+            return null;
+        }
+
+        using var stream = new MemoryStream(bytes, writable: false);
+        return DialogueTokenizer.Load(stream);
+    }
+
+    /// <summary>
+    /// Restores a run from the checkpoint: validates and stages everything, then puts the weights into
+    /// <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/>, the callbacks' states into the
+    /// <paramref name="statefulCallbacks"/> that claim them, and the generator state into torch; returns the saved
+    /// <see cref="TrainerState"/> and the callback states no callback claimed. On any failure nothing is changed.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The checkpoint does not fit (shape, tokenizer) or a part of it cannot be loaded.</exception>
+    public (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Restore(NewLlmModel model, OptimizerHelper optimizer, Func<NewLlmModel, OptimizerHelper> createOptimizer,
+        IReadOnlyCollection<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
+    {
+        if (tokenizer is not null && Manifest.TokenizerFingerprint is string saved && saved != tokenizer.Fingerprint)
+        {
+            throw new InvalidDataException(
+                $"{Path}: the checkpoint was trained with another tokenizer ({Manifest.TokenizerKind}, fingerprint {Short(saved)}) than this run's ({tokenizer.Kind}, fingerprint {Short(tokenizer.Fingerprint)}). Resume with the checkpoint's tokenizer (CheckpointFile.LoadTokenizer).");
+        }
+
+        CheckShape(model.Options);
+
+        // Stage: every part is read into scratch objects first. Building the scratch model draws from torch's
+        // generator, so its state is put back whether staging succeeds or not.
+        using Tensor generatorBefore = torch.random.get_rng_state();
+        using NewLlmModel staged = new(Manifest.ModelOptions);
+        try
+        {
+            LoadWeights(staged);
+            using OptimizerHelper stagedOptimizer = createOptimizer(staged);
+            Load(stagedOptimizer, "optimizer state");
+            if (_entries[RngEntry].Length != generatorBefore.shape[0])
+            {
+                throw new InvalidDataException($"{Path}: the random generator state has {_entries[RngEntry].Length} bytes, {generatorBefore.shape[0]} expected.");
+            }
+        }
+        finally
+        {
+            torch.random.set_rng_state(generatorBefore);
+        }
+
+        // Apply: callback states first (the only step that can still fail, and it is rolled back), then the rest.
+        var unclaimed = new Dictionary<string, JsonNode?>(Manifest.CallbackStates, StringComparer.Ordinal);
+        var applied = new List<(ICheckpointStateful Callback, JsonNode Before)>();
+        foreach (ICheckpointStateful stateful in statefulCallbacks)
+        {
+            if (!unclaimed.Remove(stateful.StateKey, out JsonNode? state) || state is null)
+            {
+                continue;
+            }
+
+            JsonNode before = stateful.SaveState();
+            try
+            {
+                stateful.LoadState(state.DeepClone());
+                applied.Add((stateful, before));
+            }
+            catch (Exception ex)
+            {
+                foreach ((ICheckpointStateful callback, JsonNode previous) in applied)
+                {
+                    callback.LoadState(previous);
+                }
+
+                throw new InvalidDataException($"{Path}: the state saved under '{stateful.StateKey}' cannot be loaded into {stateful.GetType().Name}: {ex.Message}", ex);
+            }
+        }
+
+        using (torch.no_grad())
+        {
+            Dictionary<string, Tensor> target = model.state_dict();
+            foreach ((string name, Tensor value) in staged.state_dict())
+            {
+                target[name].copy_(value);
+            }
+        }
+
+        Load(optimizer, "optimizer state");
+        optimizer.to(model.Device);
+        using (Tensor generator = torch.tensor(_entries[RngEntry], dtype: ScalarType.Byte))
+        {
+            torch.random.set_rng_state(generator);
+        }
+
+        return (Manifest.State, unclaimed);
+    }
+
+    private void LoadWeights(NewLlmModel model)
+    {
+        CheckShape(model.Options);
+        try
+        {
+            using var stream = new MemoryStream(_entries[ModelEntry], writable: false);
+            using var reader = new BinaryReader(stream);
+            model.load(reader, strict: true);
+        }
+        catch (Exception ex) when (ex is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{Path}: the model weights cannot be loaded: {ex.Message}", ex);
+        }
+    }
+
+    private void Load(OptimizerHelper optimizer, string what)
+    {
+        try
+        {
+            using var stream = new MemoryStream(_entries[OptimizerEntry], writable: false);
+            using var reader = new BinaryReader(stream);
+            optimizer.load_state_dict(reader);
+        }
+        catch (Exception ex) when (ex is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{Path}: the {what} cannot be restored: {ex.Message}", ex);
+        }
+    }
+
+    private void CheckShape(NewLlmOptions own)
+    {
+        NewLlmOptions saved = Manifest.ModelOptions;
+        if (saved.VocabSize != own.VocabSize || saved.EmbedDim != own.EmbedDim || saved.HiddenDim != own.HiddenDim
+            || saved.ContextDim != own.ContextDim || saved.NumLayers != own.NumLayers)
+        {
+            throw new InvalidDataException(
+                $"{Path}: the checkpoint holds a model of another shape ({Shape(saved)}) than the model given ({Shape(own)}). Create the model from the checkpoint's options (CheckpointFile.ReadManifest(path).ModelOptions).");
+        }
+    }
+
+    private static (byte[]? Manifest, Dictionary<string, byte[]> Entries) ReadEntries(string path)
+    {
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        byte[]? manifestBytes = null;
+        try
+        {
+            using FileStream file = File.OpenRead(path);
+            using var zip = new ZipArchive(file, ZipArchiveMode.Read);
+            foreach (ZipArchiveEntry entry in zip.Entries)
+            {
+                using Stream stream = entry.Open();
+                using var buffer = new MemoryStream();
+                stream.CopyTo(buffer);
+                if (buffer.Length != entry.Length)
+                {
+                    throw new InvalidDataException($"entry '{entry.FullName}' has {buffer.Length} bytes, {entry.Length} expected");
+                }
+
+                if (entry.FullName == ManifestEntry)
+                {
+                    manifestBytes = buffer.ToArray();
+                }
+                else
+                {
+                    entries[entry.FullName] = buffer.ToArray();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{path}: not a readable NewLlm checkpoint (truncated or corrupted?): {ex.Message}", ex);
+        }
+
+        return (manifestBytes, entries);
+    }
+
+    private static CheckpointManifest ParseManifest(string path, byte[] bytes)
+    {
+        CheckpointManifest? manifest;
+        try
+        {
+            JsonNode? node = JsonNode.Parse(bytes);
+            if (node?["format"]?.GetValue<string>() != CheckpointManifest.FormatName)
+            {
+                throw new InvalidDataException($"{path}: not a NewLlm training checkpoint (format '{node?["format"]}').");
+            }
+
+            int version = node["version"]?.GetValue<int>() ?? 0;
+            if (version == 1)
+            {
+                UpgradeFromVersion1(node.AsObject());
+            }
+            else if (version != CheckpointManifest.CurrentVersion)
+            {
+                throw new InvalidDataException($"{path}: checkpoint version {version} is not supported (this library reads versions 1 and {CheckpointManifest.CurrentVersion}).");
+            }
+
+            manifest = node.Deserialize<CheckpointManifest>(s_json);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint manifest is corrupted: {ex.Message}", ex);
+        }
+
+        return manifest ?? throw new InvalidDataException($"{path}: the checkpoint manifest is empty.");
+    }
+
+    /// <summary>Version 1 kept the early-stopping counter in the trainer state; version 2 keeps it in <see cref="EarlyStopping"/>'s callback state.</summary>
+    private static void UpgradeFromVersion1(JsonObject manifest)
+    {
+        JsonObject callbackStates = manifest["callback_states"] as JsonObject ?? new JsonObject();
+        manifest["callback_states"] = callbackStates;
+        if (manifest["state"] is JsonObject state && !callbackStates.ContainsKey("early-stopping"))
+        {
+            callbackStates["early-stopping"] = new JsonObject
+            {
+                ["reference"] = state["early_stopping_reference"]?.DeepClone(),
+                ["epochs_without_improvement"] = state["epochs_without_improvement"]?.DeepClone(),
+            };
+        }
+
+        manifest["version"] = CheckpointManifest.CurrentVersion;
+    }
+
+    internal static string Shape(NewLlmOptions o) =>
+        $"vocab {o.VocabSize}, embed {o.EmbedDim}, hidden {o.HiddenDim}, context {o.ContextDim}, layers {o.NumLayers}";
+
+    private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static byte[] ToBytes(Action<BinaryWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            write(writer);
+        }
+
+        return stream.ToArray();
+    }
+
+    private static void AddEntry(ZipArchive zip, string name, byte[] bytes)
+    {
+        ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
+        using Stream stream = entry.Open();
+        stream.Write(bytes);
+    }
+}
