@@ -91,9 +91,10 @@ public sealed class ResumeTests
         return (model, directory);
     }
 
-    internal static void AssertSameWeights(NewLlmModel expected, NewLlmModel actual)
+    internal static void AssertSameWeights(NewLlmModel expected, NewLlmModel actual) => AssertSameWeights(TinySetup.Weights(expected), actual);
+
+    internal static void AssertSameWeights(Dictionary<string, float[]> a, NewLlmModel actual)
     {
-        Dictionary<string, float[]> a = TinySetup.Weights(expected);
         Dictionary<string, float[]> b = TinySetup.Weights(actual);
         Assert.Equal(a.Keys.OrderBy(k => k), b.Keys.OrderBy(k => k));
         foreach ((string name, float[] values) in a)
