@@ -143,23 +143,17 @@ public class ModelApiTests
     public void TorchSharpSaveAndLoadRoundTrip()
     {
         using var scope = NewDisposeScope();
-        string path = Path.Combine(Path.GetTempPath(), $"newllm-{Guid.NewGuid():N}.bin");
-        try
-        {
-            torch.manual_seed(1);
-            using var a = new NewLlmModel(Tiny());
-            a.save(path);
-            torch.manual_seed(2);
-            using var b = new NewLlmModel(Tiny());
-            b.load(path);
-            Tensor ids = randint(0, 30, new long[] { 2, 5 }, dtype: ScalarType.Int64);
-            a.eval();
-            b.eval();
-            Assert.Equal(0f, (a.call(ids) - b.call(ids)).abs().max().item<float>());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string path = temp.Combine("model.bin");
+        torch.manual_seed(1);
+        using var a = new NewLlmModel(Tiny());
+        a.save(path);
+        torch.manual_seed(2);
+        using var b = new NewLlmModel(Tiny());
+        b.load(path);
+        Tensor ids = randint(0, 30, new long[] { 2, 5 }, dtype: ScalarType.Int64);
+        a.eval();
+        b.eval();
+        Assert.Equal(0f, (a.call(ids) - b.call(ids)).abs().max().item<float>());
     }
 }

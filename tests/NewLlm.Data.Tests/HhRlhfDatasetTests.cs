@@ -1,5 +1,6 @@
 using System.Text;
 using NewLlm.Data.Tests.Infrastructure;
+using NewLlm.Tests;
 
 namespace NewLlm.Data.Tests;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using NewLlm.Data.Tests.Infrastructure;
+using NewLlm.Tests;
 
 namespace NewLlm.Data.Tests;
 

@@ -2,6 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using NewLlm.Data.Tests.Infrastructure;
+using NewLlm.Tests;
 
 namespace NewLlm.Data.Tests;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NewLlm.Data.Tests.Infrastructure;
+using NewLlm.Tests;
 
 namespace NewLlm.Data.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NewLlm.Data.Tests.Infrastructure;
+using NewLlm.Tests;
 
 namespace NewLlm.Data.Tests;
 

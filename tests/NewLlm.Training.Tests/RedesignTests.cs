@@ -205,23 +205,17 @@ public sealed class RedesignTests
 
     private static byte[] OptimizerBytes(Trainer trainer)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"newllm-optimizer-{Guid.NewGuid():N}.pt");
-        try
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string path = temp.Combine("optimizer.pt");
+        trainer.SaveCheckpoint(path);
+        using ZipArchive zip = ZipFile.OpenRead(path);
+        using var buffer = new MemoryStream();
+        using (Stream stream = zip.GetEntry(TrainingCheckpoint.OptimizerEntry)!.Open())
         {
-            trainer.SaveCheckpoint(path);
-            using ZipArchive zip = ZipFile.OpenRead(path);
-            using var buffer = new MemoryStream();
-            using (Stream stream = zip.GetEntry(TrainingCheckpoint.OptimizerEntry)!.Open())
-            {
-                stream.CopyTo(buffer);
-            }
+            stream.CopyTo(buffer);
+        }
 
-            return buffer.ToArray();
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        return buffer.ToArray();
     }
 
     private sealed class ValidateEpoch(int epoch) : ITrainerCallback

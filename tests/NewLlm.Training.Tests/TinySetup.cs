@@ -7,6 +7,8 @@ namespace NewLlm.Training.Tests;
 /// <summary>Tiny generated corpora and models, so every test trains in milliseconds.</summary>
 internal sealed class TinySetup : IDisposable
 {
+    private readonly NewLlm.Tests.TempDirectory _directory;
+
     private static readonly string[] Words = ["hello", "there", "how", "are", "you", "fine", "thanks", "what", "is", "the", "weather", "sunny", "rain", "today", "good", "bad"];
 
     public TinySetup(int trainRows = 40, int validationRows = 12, int sequenceLength = 12, int seed = 7, int vocabulary = 24)
@@ -18,8 +20,7 @@ internal sealed class TinySetup : IDisposable
         var options = new TokenizedCorpusOptions { MaxSequenceLength = sequenceLength };
         Train = TokenizedCorpus.Build(TrainTexts, Tokenizer, options);
         Validation = TokenizedCorpus.Build(ValidationTexts, Tokenizer, options);
-        Directory = Path.Combine(Path.GetTempPath(), "newllm-training-tests", Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(Directory);
+        _directory = new NewLlm.Tests.TempDirectory("newllm-training-tests");
     }
 
     public string[] TrainTexts { get; }
@@ -32,7 +33,7 @@ internal sealed class TinySetup : IDisposable
 
     public TokenizedCorpus Validation { get; }
 
-    public string Directory { get; }
+    public string Directory => _directory.Path;
 
     public NewLlmOptions ModelOptions => new() { VocabSize = Tokenizer.VocabSize, EmbedDim = 8, HiddenDim = 16, ContextDim = 8, NumLayers = 1, Dropout = 0.1 };
 
@@ -56,16 +57,7 @@ internal sealed class TinySetup : IDisposable
     public Trainer CreateTrainer(NewLlmModel model, TrainerOptions options, params ITrainerCallback[] callbacks) =>
         new(model, Train, Validation, options, Tokenizer, callbacks: callbacks);
 
-    public void Dispose()
-    {
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _directory.Dispose();
 
     public static Dictionary<string, float[]> Weights(NewLlmModel model) =>
         model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().data<float>().ToArray());

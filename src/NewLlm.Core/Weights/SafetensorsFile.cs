@@ -129,16 +129,9 @@ public static class SafetensorsFile
 
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
         int padding = (8 - json.Length % 8) % 8;
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        string temporary = path + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        AtomicFile.Write(
+            path,
+            stream =>
             {
                 Span<byte> length = stackalloc byte[8];
                 BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));
@@ -153,17 +146,8 @@ public static class SafetensorsFile
                 {
                     stream.Write(blob);
                 }
-
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+            },
+            flushToDisk: true);
     }
 
     private static Tensor ReadTensor(JsonProperty entry, ReadOnlySpan<byte> data, string source)

@@ -28,28 +28,21 @@ internal static class CorpusArrowCache
 
         builder.Metadata(ContentKey, corpus.ComputeContentSha256());
         var schema = builder.Build();
-        string temp = path + $".{Guid.NewGuid():N}.tmp";
-        try
-        {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        await AtomicFile.WriteAsync(
+            path,
+            async (stream, token) =>
             {
-                using var writer = new ArrowFileWriter(stream, schema);
+                using var writer = new ArrowFileWriter(stream, schema, leaveOpen: true);
                 for (int start = 0; start < corpus.Count; start += RowsPerBatch)
                 {
                     int count = Math.Min(RowsPerBatch, corpus.Count - start);
                     using var batch = MakeBatch(schema, corpus, start, count);
-                    await writer.WriteRecordBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteRecordBatchAsync(batch, token).ConfigureAwait(false);
                 }
 
-                await writer.WriteEndAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+                await writer.WriteEndAsync(token).ConfigureAwait(false);
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads and verifies a cache file.</summary>

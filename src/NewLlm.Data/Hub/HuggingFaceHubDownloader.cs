@@ -154,15 +154,14 @@ public sealed class HuggingFaceHubDownloader
         long? total = response.Content.Headers.ContentLength ?? expectedSize;
         string blobs = Path.Combine(repoDir, "blobs");
         Directory.CreateDirectory(blobs);
-        string temp = Path.Combine(blobs, $"{Guid.NewGuid():N}.incomplete");
-        string actualSha;
         long received = 0;
-        try
-        {
-            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        string blob = await AtomicFile.WriteNamedAsync(
+            blobs,
+            "download",
+            async (file, token) =>
             {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 await using var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
                 var buffer = new byte[81920];
                 int read;
                 progress?.Report(new DownloadProgress(path, 0, total));
@@ -174,52 +173,39 @@ public sealed class HuggingFaceHubDownloader
                     progress?.Report(new DownloadProgress(path, received, total));
                 }
 
-                actualSha = Convert.ToHexStringLower(hash.GetHashAndReset());
-            }
+                string actualSha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                if (response.Content.Headers.ContentLength is { } length && length != received)
+                {
+                    throw new IOException($"GET '{url}' ended after {received} of {length} bytes.");
+                }
 
-            if (response.Content.Headers.ContentLength is { } length && length != received)
-            {
-                throw new IOException($"GET '{url}' ended after {received} of {length} bytes.");
-            }
+                if (expectedSize is { } size && size != received)
+                {
+                    throw new InvalidDataException($"Downloaded '{path}' from '{url}' has {received} bytes; expected {size}. Nothing was cached.");
+                }
 
-            if (expectedSize is { } size && size != received)
-            {
-                throw new InvalidDataException($"Downloaded '{path}' from '{url}' has {received} bytes; expected {size}. Nothing was cached.");
-            }
+                if (wantSha is not null && !string.Equals(wantSha, actualSha, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidDataException(
+                        $"Downloaded '{path}' from '{url}' has sha256 {actualSha}; expected {wantSha}. Nothing was cached.");
+                }
 
-            if (wantSha is not null && !string.Equals(wantSha, actualSha, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidDataException(
-                    $"Downloaded '{path}' from '{url}' has sha256 {actualSha}; expected {wantSha}. Nothing was cached.");
-            }
-
-            string blob = Path.Combine(blobs, actualSha);
-            File.Move(temp, blob, overwrite: true);
-            string commit = response.Headers.TryGetValues("X-Repo-Commit", out var commits) && commits.FirstOrDefault() is { Length: > 0 } c
-                ? c
-                : _options.Revision;
-            string snapshot = Path.Combine(repoDir, "snapshots", commit, path);
-            Directory.CreateDirectory(Path.GetDirectoryName(snapshot)!);
-            string snapshotTemp = snapshot + $".{Guid.NewGuid():N}.incomplete";
-            File.Copy(blob, snapshotTemp);
-            File.Move(snapshotTemp, snapshot, overwrite: true);
-            if (commit != _options.Revision)
-            {
-                string refFile = Path.Combine(repoDir, "refs", _options.Revision);
-                Directory.CreateDirectory(Path.GetDirectoryName(refFile)!);
-                await File.WriteAllTextAsync(refFile, commit, CancellationToken.None).ConfigureAwait(false);
-            }
-
-            _logger.LogInformation("Downloaded {Url} ({Bytes} bytes, sha256 {Sha256}) to {Path}", url, received, actualSha, snapshot);
-            return snapshot;
-        }
-        finally
+                return Path.Combine(blobs, actualSha);
+            },
+            timeout.Token).ConfigureAwait(false);
+        string commit = response.Headers.TryGetValues("X-Repo-Commit", out var commits) && commits.FirstOrDefault() is { Length: > 0 } c
+            ? c
+            : _options.Revision;
+        string snapshot = Path.Combine(repoDir, "snapshots", commit, path);
+        AtomicFile.Copy(blob, snapshot);
+        if (commit != _options.Revision)
         {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
+            string refFile = Path.Combine(repoDir, "refs", _options.Revision);
+            await AtomicFile.WriteAsync(refFile, (stream, token) => stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(commit), token).AsTask(), CancellationToken.None).ConfigureAwait(false);
         }
+
+        _logger.LogInformation("Downloaded {Url} ({Bytes} bytes, sha256 {Sha256}) to {Path}", url, received, Path.GetFileName(blob), snapshot);
+        return snapshot;
     }
 
     private static string? LinkedSha256(HttpResponseMessage response)

@@ -131,16 +131,7 @@ public abstract class DialogueTokenizer
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var buffer = new MemoryStream();
         Save(buffer);
-        string temp = path + $".{Guid.NewGuid():N}.tmp";
-        try
-        {
-            await File.WriteAllBytesAsync(temp, buffer.ToArray(), cancellationToken).ConfigureAwait(false);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        await AtomicFile.WriteAsync(path, (stream, token) => stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), token).AsTask(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a tokenizer from its JSON form.</summary>

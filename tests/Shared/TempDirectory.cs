@@ -1,11 +1,11 @@
-namespace NewLlm.Data.Tests.Infrastructure;
+namespace NewLlm.Tests;
 
-/// <summary>A temporary directory removed on dispose.</summary>
+/// <summary>The one temporary-directory helper of every test project (linked into each): a fresh directory under the system temp folder, removed with its contents on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
-    public TempDirectory()
+    public TempDirectory(string prefix = "newllm-tests")
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "newllm-data-tests-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 

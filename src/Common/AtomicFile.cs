@@ -1,0 +1,185 @@
+// One atomic file write for every NewLlm assembly: this file is linked into each of them (as dotnet/runtime shares
+// src/libraries/Common), and stays internal so the separately shipped packages never depend on each other's internals.
+
+namespace NewLlm;
+
+/// <summary>
+/// Writes a file so that it is either the old one or the complete new one: to a temporary file beside it, named
+/// <c>.{name}.{guid}.tmp</c>, flushed, then renamed into place. On any failure the temporary file is removed in a way
+/// that never hides the original error, and the old file is untouched. <see cref="DeleteStale"/> removes temporary files
+/// that a killed process left behind.
+/// </summary>
+internal static class AtomicFile
+{
+    private const string Suffix = ".tmp";
+
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> (its directory is created).</summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="write">Writes the whole content.</param>
+    /// <param name="flushToDisk">Whether to flush to the disk before the rename (for files a crash must not lose).</param>
+    /// <exception cref="IOException">The directory cannot be created or the file written; the message names the path.</exception>
+    public static void Write(string path, Action<Stream> write, bool flushToDisk = false)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string fullPath = Prepare(path);
+        string temporary = TemporaryPathFor(fullPath);
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk);
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>The asynchronous form of <see cref="Write"/>.</summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="write">Writes the whole content.</param>
+    /// <param name="cancellationToken">Cancels the write (the old file stays).</param>
+    /// <param name="flushToDisk">Whether to flush to the disk before the rename.</param>
+    public static async Task WriteAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken, bool flushToDisk = false)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string fullPath = Prepare(path);
+        await WriteNamedAsync(
+            Path.GetDirectoryName(fullPath)!,
+            Path.GetFileName(fullPath),
+            async (stream, token) =>
+            {
+                await write(stream, token).ConfigureAwait(false);
+                return fullPath;
+            },
+            cancellationToken,
+            flushToDisk).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a file whose name is known only once its content is (a download stored under its hash): <paramref name="write"/>
+    /// writes and checks the content and returns the path to rename it to; if it throws, nothing is left behind.
+    /// </summary>
+    /// <param name="directory">Where the temporary file goes (the final path must be on the same volume).</param>
+    /// <param name="name">A name for the temporary file.</param>
+    /// <param name="write">Writes the content and returns the final path.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <param name="flushToDisk">Whether to flush to the disk before the rename.</param>
+    /// <returns>The final path.</returns>
+    public static async Task<string> WriteNamedAsync(string directory, string name, Func<Stream, CancellationToken, Task<string>> write, CancellationToken cancellationToken, bool flushToDisk = false)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string temporary = TemporaryPathFor(Prepare(Path.Combine(directory, name)));
+        try
+        {
+            string destination;
+            await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                destination = await write(stream, cancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (flushToDisk)
+                {
+                    stream.Flush(flushToDisk: true);
+                }
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination))!);
+            File.Move(temporary, destination, overwrite: true);
+            return destination;
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> with the same guarantee (the destination is the old file or a whole copy).</summary>
+    public static void Copy(string source, string destination)
+    {
+        string fullPath = Prepare(destination);
+        string temporary = TemporaryPathFor(fullPath);
+        try
+        {
+            File.Copy(source, temporary);
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>The temporary name used for <paramref name="path"/>: <c>.{name}.{guid}.tmp</c> in the same directory.</summary>
+    public static string TemporaryPathFor(string path)
+    {
+        string fullPath = Path.GetFullPath(path);
+        return Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}{Suffix}");
+    }
+
+    /// <summary>Deletes temporary files of this scheme in <paramref name="directory"/> (not below it) last written more than <paramref name="olderThan"/> ago: leftovers of killed processes.</summary>
+    /// <returns>How many were deleted.</returns>
+    public static int DeleteStale(string directory, TimeSpan olderThan)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+
+        int deleted = 0;
+        DateTime limit = DateTime.UtcNow - olderThan;
+        foreach (string file in Directory.EnumerateFiles(directory, $".*.*{Suffix}"))
+        {
+            string stem = Path.GetFileNameWithoutExtension(file);
+            bool ours = stem.Length > 33 && stem[^33] == '.' && Guid.TryParseExact(stem[^32..], "N", out _);
+            if (ours && File.GetLastWriteTimeUtc(file) < limit && TryDelete(file))
+            {
+                deleted++;
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>The full path, with its directory created; an <see cref="IOException"/> naming the path when that is impossible.</summary>
+    private static string Prepare(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string fullPath = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(fullPath)!;
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Cannot write '{fullPath}': its directory '{directory}' cannot be created ({ex.Message}). Is a part of the path a regular file?", ex);
+        }
+
+        return fullPath;
+    }
+
+    /// <summary>Deletes a file, ignoring failures (so that they do not hide the error being handled).</summary>
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}
