@@ -7,7 +7,6 @@ using Microsoft.Extensions.Options;
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
-using NewLlm.Generation;
 
 var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by TrainHhRlhf or a Trainer.", Required = true };
 var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 0.8 };

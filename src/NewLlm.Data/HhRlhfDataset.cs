@@ -2,8 +2,6 @@ using System.Collections;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using NewLlm.Data.Arrow;
-using NewLlm.Data.IO;
 
 namespace NewLlm.Data;
 

@@ -1,4 +1,3 @@
-using NewLlm.Data.Text;
 
 namespace NewLlm.Data;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using NewLlm.Generation;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using NewLlm.Data.Tests.Infrastructure;
-using NewLlm.Data.Text;
 
 namespace NewLlm.Data.Tests;
 

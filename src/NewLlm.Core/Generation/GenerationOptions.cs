@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace NewLlm.Generation;
+namespace NewLlm;
 
 /// <summary>How <see cref="NewLlmGenerator"/> picks tokens. Validated by <see cref="GenerationOptionsValidator"/>.</summary>
 public sealed class GenerationOptions

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace NewLlm.Generation;
+namespace NewLlm;
 
 /// <summary>Validates <see cref="GenerationOptions"/>.</summary>
 public sealed class GenerationOptionsValidator : IValidateOptions<GenerationOptions>

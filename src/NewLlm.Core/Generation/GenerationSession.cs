@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace NewLlm.Generation;
+namespace NewLlm;
 
 /// <summary>
 /// A running conversation with a <see cref="NewLlmModel"/>: its state (one context vector) and the logits

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace NewLlm.Generation;
+namespace NewLlm;
 
 /// <summary>
 /// Streams tokens from a <see cref="NewLlmModel"/>. Memory per token is constant: only the context vector is

@@ -1,4 +1,4 @@
-namespace NewLlm.Generation;
+namespace NewLlm;
 
 /// <summary>
 /// Picks the next token from logits: greedy, or temperature sampling restricted by top-k and top-p.

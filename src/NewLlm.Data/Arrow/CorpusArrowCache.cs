@@ -2,7 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 
-namespace NewLlm.Data.Arrow;
+namespace NewLlm.Data;
 
 /// <summary>
 /// Stores a <see cref="TokenizedCorpus"/> as an Arrow IPC file: columns <c>ids</c> (list of int32, the row without

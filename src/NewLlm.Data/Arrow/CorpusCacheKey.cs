@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace NewLlm.Data.Arrow;
+namespace NewLlm.Data;
 
 /// <summary>What a tokenized-corpus cache file must have been built from to be used.</summary>
 internal sealed record CorpusCacheKey(string SourceChecksum, string TokenizerFingerprint, int SequenceLength, int PadId, int VocabSize, int RowCount)

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 
-namespace NewLlm.Data.Arrow;
+namespace NewLlm.Data;
 
 /// <summary>Reads the Arrow IPC stream files of a Hugging Face <c>datasets</c> <c>save_to_disk</c> directory.</summary>
 internal static class SaveToDiskReader

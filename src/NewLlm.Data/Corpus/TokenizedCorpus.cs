@@ -2,8 +2,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using NewLlm.Data.Arrow;
-using NewLlm.Data.Options;
 
 namespace NewLlm.Data;
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using NewLlm.Data.Options;
 
 namespace NewLlm.Data;
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace NewLlm.Data.IO;
+namespace NewLlm.Data;
 
 /// <summary>Reads an HH-RLHF JSON Lines file (gzipped or plain) strictly: any defect is an <see cref="InvalidDataException"/>.</summary>
 internal static class JsonLinesRowReader

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace NewLlm.Data.Options;
+namespace NewLlm.Data;
 
 /// <summary>Runs an <see cref="IValidateOptions{TOptions}"/> and throws <see cref="OptionsValidationException"/> on failure.</summary>
 internal static class OptionsGuard

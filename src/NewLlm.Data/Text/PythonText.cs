@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace NewLlm.Data.Text;
+namespace NewLlm.Data;
 
 /// <summary>
 /// Text operations that behave like Python's <c>str.split()</c> (no arguments), <c>" ".join(text.split())</c>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using Microsoft.ML.Tokenizers;
-using NewLlm.Data.Text;
 
 namespace NewLlm.Data;
 
