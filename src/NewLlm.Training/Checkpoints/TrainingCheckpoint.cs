@@ -32,7 +32,7 @@ internal sealed class TrainingCheckpoint
     internal const string RngEntry = "rng.bin";
     internal const string TokenizerEntry = "tokenizer.json";
 
-    private static readonly JsonSerializerOptions s_json = new()
+    private static readonly JsonSerializerOptions SerializerOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
@@ -93,7 +93,7 @@ internal sealed class TrainingCheckpoint
             manifest.CallbackStates[stateful.StateKey] = stateful.SaveState();
         }
 
-        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, s_json);
+        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
         AtomicFile.Write(
             path,
             file =>
@@ -362,7 +362,7 @@ internal sealed class TrainingCheckpoint
                 throw new InvalidDataException($"{path}: checkpoint version {version} is not supported (this library reads versions 1 and {CheckpointManifest.CurrentVersion}).");
             }
 
-            manifest = node.Deserialize<CheckpointManifest>(s_json);
+            manifest = node.Deserialize<CheckpointManifest>(SerializerOptions);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
