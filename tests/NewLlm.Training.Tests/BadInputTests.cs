@@ -152,6 +152,20 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public void EveryOptionsTypeReportsEveryFailureInOneMessageStyle()
+    {
+        var trainer = Assert.Throws<OptionsValidationException>(() => new TrainerOptions { Epochs = 0, Device = "gpu" }.Validate());
+        Assert.Equal(["TrainerOptions.Epochs must be at least 1, but is 0.", "TrainerOptions.Device must be 'cpu', 'cuda' or 'cuda:N', but is 'gpu'."], trainer.Failures);
+        var model = Assert.Throws<OptionsValidationException>(() => new NewLlmOptions { EmbedDim = 0, Dropout = 1.5 }.Validate());
+        Assert.Equal(["NewLlmOptions.EmbedDim must be positive, but is 0.", "NewLlmOptions.Dropout must be in [0, 1), but is 1.5."], model.Failures);
+        var generation = Assert.Throws<OptionsValidationException>(() => new GenerationOptions { TopP = 0 }.Validate());
+        Assert.Equal(["GenerationOptions.TopP must be in (0, 1], but is 0."], generation.Failures);
+        using var setup = new TinySetup();
+        var corpus = Assert.Throws<OptionsValidationException>(() => TokenizedCorpus.Build(setup.TrainTexts, setup.Tokenizer, new TokenizedCorpusOptions { MaxSequenceLength = 1 }));
+        Assert.Equal(["TokenizedCorpusOptions.MaxSequenceLength must be between 2 and 1048576, but is 1."], corpus.Failures);
+    }
+
+    [Fact]
     public void DefaultsAreTheOriginals()
     {
         var o = new TrainerOptions().Validate();

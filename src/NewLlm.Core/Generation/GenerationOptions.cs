@@ -32,12 +32,6 @@ public sealed class GenerationOptions
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
     public GenerationOptions Validate()
     {
-        ValidateOptionsResult result = new GenerationOptionsValidator().Validate(null, this);
-        if (result.Failed)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(GenerationOptions), result.Failures);
-        }
-
-        return this;
+        return OptionsFailures.ThrowIfInvalid(this, new GenerationOptionsValidator());
     }
 }

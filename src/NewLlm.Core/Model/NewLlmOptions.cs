@@ -5,7 +5,7 @@ namespace NewLlm;
 /// <summary>
 /// Sizes and regularisation of a <see cref="NewLlmModel"/>. The defaults are those of the original New-LLM.
 /// Validated by <see cref="NewLlmOptionsValidator"/>; <see cref="Validate"/> throws an
-/// <see cref="OptionsValidationException"/> naming the first bad option.
+/// <see cref="OptionsValidationException"/> naming every bad option.
 /// </summary>
 public sealed class NewLlmOptions
 {
@@ -33,13 +33,7 @@ public sealed class NewLlmOptions
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
     public NewLlmOptions Validate()
     {
-        ValidateOptionsResult result = new NewLlmOptionsValidator().Validate(null, this);
-        if (result.Failed)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(NewLlmOptions), result.Failures);
-        }
-
-        return this;
+        return OptionsFailures.ThrowIfInvalid(this, new NewLlmOptionsValidator());
     }
 
     /// <inheritdoc />

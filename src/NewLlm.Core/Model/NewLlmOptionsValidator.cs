@@ -9,25 +9,13 @@ public sealed class NewLlmOptionsValidator : IValidateOptions<NewLlmOptions>
     public ValidateOptionsResult Validate(string? name, NewLlmOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var failures = new List<string>();
-        Positive(failures, nameof(NewLlmOptions.VocabSize), options.VocabSize);
-        Positive(failures, nameof(NewLlmOptions.EmbedDim), options.EmbedDim);
-        Positive(failures, nameof(NewLlmOptions.HiddenDim), options.HiddenDim);
-        Positive(failures, nameof(NewLlmOptions.ContextDim), options.ContextDim);
-        Positive(failures, nameof(NewLlmOptions.NumLayers), options.NumLayers);
-        if (!(options.Dropout >= 0 && options.Dropout < 1))
-        {
-            failures.Add($"{nameof(NewLlmOptions.Dropout)} must be in [0, 1), but is {options.Dropout}.");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private static void Positive(List<string> failures, string option, int value)
-    {
-        if (value <= 0)
-        {
-            failures.Add($"{option} must be positive, but is {value}.");
-        }
+        return new OptionsFailures(nameof(NewLlmOptions))
+            .Check(options.VocabSize > 0, nameof(options.VocabSize), "positive", options.VocabSize)
+            .Check(options.EmbedDim > 0, nameof(options.EmbedDim), "positive", options.EmbedDim)
+            .Check(options.HiddenDim > 0, nameof(options.HiddenDim), "positive", options.HiddenDim)
+            .Check(options.ContextDim > 0, nameof(options.ContextDim), "positive", options.ContextDim)
+            .Check(options.NumLayers > 0, nameof(options.NumLayers), "positive", options.NumLayers)
+            .Check(options.Dropout >= 0 && options.Dropout < 1, nameof(options.Dropout), "in [0, 1)", options.Dropout)
+            .Result;
     }
 }

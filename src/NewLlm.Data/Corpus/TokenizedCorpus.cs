@@ -77,7 +77,7 @@ public sealed class TokenizedCorpus
     {
         ArgumentNullException.ThrowIfNull(normalizedTexts);
         ArgumentNullException.ThrowIfNull(tokenizer);
-        OptionsGuard.Validate(options, new TokenizedCorpusOptionsValidator());
+        OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
         int length = options.MaxSequenceLength;
         var (ids, lengths, bytes) = Encode(normalizedTexts, tokenizer, length, options.MaxDegreeOfParallelism);
         return new TokenizedCorpus(ids, lengths, bytes, length, tokenizer.PadId, tokenizer.VocabSize, tokenizer.Fingerprint);
@@ -102,7 +102,7 @@ public sealed class TokenizedCorpus
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentException.ThrowIfNullOrWhiteSpace(cacheDirectory);
-        OptionsGuard.Validate(options, new TokenizedCorpusOptionsValidator());
+        OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
         logger ??= NullLogger.Instance;
         var key = new CorpusCacheKey(dataset.SourceChecksum, tokenizer.Fingerprint, options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize, dataset.Count);
         string path = CorpusArrowCache.GetPath(cacheDirectory, key);

@@ -9,17 +9,9 @@ public sealed class TokenizedCorpusOptionsValidator : IValidateOptions<Tokenized
     public ValidateOptionsResult Validate(string? name, TokenizedCorpusOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var failures = new List<string>();
-        if (options.MaxSequenceLength is < 2 or > 1 << 20)
-        {
-            failures.Add($"{nameof(TokenizedCorpusOptions.MaxSequenceLength)} must be between 2 and {1 << 20}; got {options.MaxSequenceLength}.");
-        }
-
-        if (options.MaxDegreeOfParallelism is 0 or < -1)
-        {
-            failures.Add($"{nameof(TokenizedCorpusOptions.MaxDegreeOfParallelism)} must be -1 (all processors) or positive; got {options.MaxDegreeOfParallelism}.");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return new OptionsFailures(nameof(TokenizedCorpusOptions))
+            .Check(options.MaxSequenceLength is >= 2 and <= 1 << 20, nameof(options.MaxSequenceLength), $"between 2 and {1 << 20}", options.MaxSequenceLength)
+            .Check(options.MaxDegreeOfParallelism is -1 or > 0, nameof(options.MaxDegreeOfParallelism), "-1 (all processors) or positive", options.MaxDegreeOfParallelism)
+            .Result;
     }
 }

@@ -32,7 +32,7 @@ public sealed class HuggingFaceHubDownloader
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid.</exception>
     public HuggingFaceHubDownloader(HuggingFaceHubOptions options, ILogger? logger = null)
     {
-        _options = OptionsGuard.Validate(options, new HuggingFaceHubOptionsValidator());
+        _options = OptionsFailures.ThrowIfInvalid(options, new HuggingFaceHubOptionsValidator());
         _logger = logger ?? NullLogger.Instance;
         _client = options.HttpClient
             ?? (options.HttpMessageHandler is { } handler

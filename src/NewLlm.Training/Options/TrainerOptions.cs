@@ -141,12 +141,6 @@ public sealed class TrainerOptions
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
     public TrainerOptions Validate()
     {
-        ValidateOptionsResult result = new TrainerOptionsValidator().Validate(null, this);
-        if (result.Failed)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TrainerOptions), result.Failures);
-        }
-
-        return this;
+        return OptionsFailures.ThrowIfInvalid(this, new TrainerOptionsValidator());
     }
 }

@@ -1,0 +1,53 @@
+// One way to validate options in every NewLlm assembly (linked into each, internal): the failures of one options object
+// collected in one message style, "Type.Option must be <rule>, but is <value>.", and one way to throw them.
+
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace NewLlm;
+
+/// <summary>Collects the failures of an options object, every one of them, in the message style <c>"Type.Option must be rule, but is value."</c>.</summary>
+internal sealed class OptionsFailures(string optionsType)
+{
+    private readonly List<string> _failures = [];
+
+    /// <summary>Adds a failure unless <paramref name="ok"/>.</summary>
+    /// <param name="ok">Whether the value is allowed.</param>
+    /// <param name="option">The option's name (<c>nameof</c>).</param>
+    /// <param name="rule">What it must be, read after "must be" (e.g. "at least 1", "in [0, 1)").</param>
+    /// <param name="value">The value given.</param>
+    public OptionsFailures Check(bool ok, string option, string rule, object? value)
+    {
+        if (!ok)
+        {
+            _failures.Add($"{optionsType}.{option} must be {rule}, but is {Show(value)}.");
+        }
+
+        return this;
+    }
+
+    /// <summary>Success, or every failure.</summary>
+    public ValidateOptionsResult Result => _failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_failures);
+
+    /// <summary>Runs <paramref name="validator"/> and throws an <see cref="OptionsValidationException"/> naming every bad option; returns <paramref name="options"/> otherwise.</summary>
+    public static T ThrowIfInvalid<T>(T options, IValidateOptions<T> validator)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ValidateOptionsResult result = validator.Validate(Options.DefaultName, options);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(T), result.Failures);
+        }
+
+        return options;
+    }
+
+    private static string Show(object? value) => value switch
+    {
+        null => "null",
+        string s => $"'{s}'",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "null",
+    };
+}
