@@ -355,34 +355,7 @@ public sealed class Trainer : IDisposable
                 }
             }
 
-            double trainSeconds = State.EpochSecondsBefore + watch.Elapsed.TotalSeconds;
-            bool validate = _validationData is not null
-                && (epoch % Options.ValidateEveryEpochs == 0 || epoch == Options.Epochs || stepLimit || Control.ShouldValidate);
-            EvaluationMetrics? metrics = validate ? Evaluator.Evaluate(Model, _validationData!, Options.BatchSize, PreferencePairs, CancellationToken.None) : null;
-            bool isBest = metrics is not null && UpdateBest(epoch, metrics.Loss);
-            var record = new EpochRecord(epoch, State.GlobalStep, learningRate, State.EpochLoss, metrics, isBest, trainSeconds, State.EpochSecondsBefore + watch.Elapsed.TotalSeconds);
-            State.AddRecord(record);
-            State.ResetEpochSums();
-            Control.ClearValidation();
-            _logger.LogDebug("Epoch {Epoch}: train loss {TrainLoss:F4}, validation loss {ValLoss:F4}.", epoch, record.TrainLoss, metrics?.Loss);
-
-            if (metrics is not null)
-            {
-                Raise(c => c.OnEvaluationEnd(Context, metrics));
-                if (Control.ShouldSaveBest)
-                {
-                    WriteCheckpoint(CheckpointKind.Best, epoch);
-                    Control.ClearBest();
-                }
-            }
-
-            Raise(c => c.OnEpochEnd(Context, record));
-            if (Control.EpochCheckpoint is CheckpointKind kind)
-            {
-                WriteCheckpoint(kind, epoch);
-                Control.ClearEpochCheckpoint();
-            }
-
+            EndEpoch(epoch, learningRate, stepLimit, watch);
             if (stepLimit)
             {
                 (outcome, message) = (TrainingOutcome.StepLimitReached, $"step limit of {Options.MaxSteps} reached in epoch {epoch}");
@@ -407,6 +380,37 @@ public sealed class Trainer : IDisposable
         }
 
         return Finish(outcome, message);
+    }
+
+    /// <summary>The end of an epoch: validation, the record, the events, and the checkpoint requests acted on.</summary>
+    private void EndEpoch(int epoch, double learningRate, bool stepLimit, Stopwatch watch)
+    {
+        double trainSeconds = State.EpochSecondsBefore + watch.Elapsed.TotalSeconds;
+        bool validate = _validationData is not null
+            && (epoch % Options.ValidateEveryEpochs == 0 || epoch == Options.Epochs || stepLimit || Control.ShouldValidate);
+        EvaluationMetrics? metrics = validate ? Evaluator.Evaluate(Model, _validationData!, Options.BatchSize, PreferencePairs, CancellationToken.None) : null;
+        bool isBest = metrics is not null && UpdateBest(epoch, metrics.Loss);
+        var record = new EpochRecord(epoch, State.GlobalStep, learningRate, State.EpochLoss, metrics, isBest, trainSeconds, State.EpochSecondsBefore + watch.Elapsed.TotalSeconds);
+        State.AddRecord(record);
+        State.ResetEpochSums();
+        Control.ClearValidation();
+        _logger.LogDebug("Epoch {Epoch}: train loss {TrainLoss:F4}, validation loss {ValLoss:F4}.", epoch, record.TrainLoss, metrics?.Loss);
+        if (metrics is not null)
+        {
+            Raise(c => c.OnEvaluationEnd(Context, metrics));
+            if (Control.ShouldSaveBest)
+            {
+                WriteCheckpoint(CheckpointKind.Best, epoch);
+                Control.ClearBest();
+            }
+        }
+
+        Raise(c => c.OnEpochEnd(Context, record));
+        if (Control.EpochCheckpoint is CheckpointKind kind)
+        {
+            WriteCheckpoint(kind, epoch);
+            Control.ClearEpochCheckpoint();
+        }
     }
 
     /// <summary>One optimizer step over a group of batches whose gradients are summed (gradient accumulation).</summary>
