@@ -5,21 +5,21 @@ public class Gpt2DialogueTokenizerTests
     private static readonly Gpt2DialogueTokenizer Tokenizer = Gpt2DialogueTokenizer.Create();
 
     [Fact]
-    public void SpecialIds_KeepIdZeroAReadToken()
+    public void SpecialIdsKeepIdZeroAReadToken()
     {
         Assert.Equal(("gpt2", 50258, 50257, 50256, 50256), (Tokenizer.Kind, Tokenizer.VocabSize, Tokenizer.PadId, Tokenizer.BosId, Tokenizer.EosId));
         Assert.Equal([0], Tokenizer.Encode("!"));
     }
 
     [Fact]
-    public void Encode_UsesGpt2Vocabulary()
+    public void EncodeUsesGpt2Vocabulary()
     {
         Assert.Equal([15496, 995], Tokenizer.Encode("Hello world"));
         Assert.Equal("Hello world", Tokenizer.Decode([50256, 15496, 995, 50256, 50257]));
     }
 
     [Fact]
-    public void EncodeDialogue_PadsWithExtraId()
+    public void EncodeDialoguePadsWithExtraId()
     {
         int[] ids = Tokenizer.EncodeDialogue("Hello world", 6, out int length, out long bytes);
         Assert.Equal([50256, 15496, 995, 50256, 50257, 50257], ids);
@@ -31,7 +31,7 @@ public class Gpt2DialogueTokenizerTests
     }
 
     [Fact]
-    public void SaveLoad_RoundTrips()
+    public void SaveLoadRoundTrips()
     {
         using var stream = new MemoryStream();
         Tokenizer.Save(stream);

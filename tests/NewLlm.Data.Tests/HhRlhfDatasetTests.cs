@@ -7,7 +7,7 @@ namespace NewLlm.Data.Tests;
 public class HhRlhfDatasetTests
 {
     [SkippableFact]
-    public async Task LoadFromDirectory_ReadsRealHarmlessTest()
+    public async Task LoadFromDirectoryReadsRealHarmlessTest()
     {
         SharedData.SkipUnlessExists(SharedData.HarmlessTestFile);
         var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(SharedData.FullDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
@@ -24,7 +24,7 @@ public class HhRlhfDatasetTests
     }
 
     [SkippableFact]
-    public async Task LoadFromDirectory_MiniSplitsPartitionTheRealFile()
+    public async Task LoadFromDirectoryMiniSplitsPartitionTheRealFile()
     {
         string train = Path.Combine(SharedData.MiniDirectory, "harmless-base", "train.jsonl.gz");
         SharedData.SkipUnlessExists(train);
@@ -38,7 +38,7 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
-    public async Task LoadFromDirectory_ParsesRowsTurnsAndNormalisation()
+    public async Task LoadFromDirectoryParsesRowsTurnsAndNormalisation()
     {
         using var temp = new TempDirectory();
         Fixtures.WriteSubset(temp.Path, "helpful-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
@@ -56,7 +56,7 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
-    public async Task LoadFromDirectory_AcceptsPlainJsonLinesAndSelectsTheSubset()
+    public async Task LoadFromDirectoryAcceptsPlainJsonLinesAndSelectsTheSubset()
     {
         using var temp = new TempDirectory();
         Fixtures.WriteSubset(temp.Path, "harmless-base", "test", Fixtures.JsonLines(Fixtures.Dialogues[..1]), gzip: false);
@@ -68,7 +68,7 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
-    public async Task LoadFromDirectory_AllLoadsTheFourSubsetsInOrder()
+    public async Task LoadFromDirectoryAllLoadsTheFourSubsetsInOrder()
     {
         using var temp = new TempDirectory();
         string[] dirs = ["helpful-base", "harmless-base", "helpful-online", "helpful-rejection-sampled"];
@@ -86,7 +86,7 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
-    public void FromRows_ChecksumDependsOnTexts()
+    public void FromRowsChecksumDependsOnTexts()
     {
         var a = HhRlhfDataset.FromRows([new HhRlhfRow("a", "b")]);
         var b = HhRlhfDataset.FromRows([new HhRlhfRow("a", "b")]);
@@ -117,7 +117,7 @@ public class HhRlhfDatasetTests
 
     [Theory]
     [MemberData(nameof(BadFiles))]
-    public async Task LoadFromDirectory_BadInputThrowsNamingFileAndLine(string caseName, byte[] content, bool compress, string expectedInMessage)
+    public async Task LoadFromDirectoryBadInputThrowsNamingFileAndLine(string caseName, byte[] content, bool compress, string expectedInMessage)
     {
         using var temp = new TempDirectory();
         string dir = temp.Combine("harmless-base");
@@ -130,7 +130,7 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
-    public async Task LoadFromDirectory_MissingFileThrowsFileNotFound()
+    public async Task LoadFromDirectoryMissingFileThrowsFileNotFound()
     {
         using var temp = new TempDirectory();
         var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Test));
@@ -138,7 +138,7 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
-    public void DialogueParser_IgnoresPreambleAndMarkersInsideText()
+    public void DialogueParserIgnoresPreambleAndMarkersInsideText()
     {
         var turns = DialogueParser.Parse("preamble\n\nHuman: say Assistant: hi\nAssistant: hello ");
         Assert.Equal([new DialogueTurn(DialogueSpeaker.Human, "say Assistant: hi"), new DialogueTurn(DialogueSpeaker.Assistant, "hello")], turns);

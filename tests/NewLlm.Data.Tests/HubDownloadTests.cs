@@ -29,7 +29,7 @@ public class HubDownloadTests
     private static string[] CachedFiles(TempDirectory cache) => Directory.GetFiles(cache.Path, "*", SearchOption.AllDirectories);
 
     [SkippableFact]
-    public async Task Download_VerifiesCachesAndSecondCallMakesNoRequest()
+    public async Task DownloadVerifiesCachesAndSecondCallMakesNoRequest()
     {
         byte[] bytes = SharedBytes();
         using var server = new LocalHttpServer((path, _) => path == TestPath ? new ServerResponse(200, bytes) : new ServerResponse(404, []));
@@ -59,7 +59,7 @@ public class HubDownloadTests
     }
 
     [SkippableFact]
-    public async Task Download_CorruptBodyThrowsAndCachesNothing()
+    public async Task DownloadCorruptBodyThrowsAndCachesNothing()
     {
         byte[] bytes = SharedBytes().ToArray();
         bytes[bytes.Length / 2] ^= 0x55;
@@ -73,7 +73,7 @@ public class HubDownloadTests
     }
 
     [SkippableFact]
-    public async Task Download_DroppedConnectionIsRetried()
+    public async Task DownloadDroppedConnectionIsRetried()
     {
         byte[] bytes = SharedBytes();
         using var server = new LocalHttpServer((_, n) => new ServerResponse(200, bytes, DropAfterBytes: n == 1 ? bytes.Length / 3 : null));
@@ -85,7 +85,7 @@ public class HubDownloadTests
     }
 
     [SkippableFact]
-    public async Task Download_AlwaysDroppedFailsAfterRetriesAndCachesNothing()
+    public async Task DownloadAlwaysDroppedFailsAfterRetriesAndCachesNothing()
     {
         byte[] bytes = SharedBytes();
         using var server = new LocalHttpServer((_, _) => new ServerResponse(200, bytes, DropAfterBytes: 1000));
@@ -98,7 +98,7 @@ public class HubDownloadTests
     }
 
     [Fact]
-    public async Task Download_NotFoundNamesTheUrl()
+    public async Task DownloadNotFoundNamesTheUrl()
     {
         using var server = new LocalHttpServer((_, _) => new ServerResponse(404, []));
         using var cache = new TempDirectory();
@@ -111,7 +111,7 @@ public class HubDownloadTests
     }
 
     [Fact]
-    public async Task Download_ServerErrorIsRetried()
+    public async Task DownloadServerErrorIsRetried()
     {
         byte[] gz = Fixtures.Gzip(Fixtures.JsonLines(Fixtures.Dialogues));
         string sha = Convert.ToHexStringLower(SHA256.HashData(gz));
@@ -124,7 +124,7 @@ public class HubDownloadTests
     }
 
     [Fact]
-    public async Task Download_UnknownChecksumUsesLinkedEtag()
+    public async Task DownloadUnknownChecksumUsesLinkedEtag()
     {
         // harmless-base/train has no published checksum: the server's X-Linked-Etag is checked instead.
         byte[] gz = Fixtures.Gzip(Fixtures.JsonLines(Fixtures.Dialogues));
@@ -137,7 +137,7 @@ public class HubDownloadTests
     }
 
     [Fact]
-    public async Task Offline_WithNothingCachedThrowsFileNotFound()
+    public async Task OfflineWithNothingCachedThrowsFileNotFound()
     {
         using var cache = new TempDirectory();
         var options = new HuggingFaceHubOptions { Endpoint = "http://127.0.0.1:9", CacheDirectory = cache.Path, Offline = true };
@@ -147,7 +147,7 @@ public class HubDownloadTests
     }
 
     [Fact]
-    public async Task Offline_UsesCacheResolvedThroughRefs()
+    public async Task OfflineUsesCacheResolvedThroughRefs()
     {
         byte[] gz = Fixtures.Gzip(Fixtures.JsonLines(Fixtures.Dialogues));
         const string commit = "0123456789abcdef0123456789abcdef01234567";
@@ -167,7 +167,7 @@ public class HubDownloadTests
     }
 
     [Fact]
-    public void Options_FromEnvironmentReadsHfVariables()
+    public void OptionsFromEnvironmentReadsHfVariables()
     {
         string[] names = ["HF_ENDPOINT", "HF_TOKEN", "HF_HUB_CACHE", "HF_HOME", "HF_HUB_OFFLINE"];
         string?[] saved = names.Select(Environment.GetEnvironmentVariable).ToArray();
@@ -199,7 +199,7 @@ public class HubDownloadTests
     [InlineData("Endpoint")]
     [InlineData("MaxRetries")]
     [InlineData("Revision")]
-    public async Task Options_InvalidValueThrowsNamingTheOption(string option)
+    public async Task OptionsInvalidValueThrowsNamingTheOption(string option)
     {
         var options = new HuggingFaceHubOptions { CacheDirectory = "/tmp/x" };
         switch (option)

@@ -11,11 +11,11 @@ public class PythonTextTests
     [InlineData("", "")]
     [InlineData(" \n\t ", "")]
     [InlineData("already normal", "already normal")]
-    public void NormalizeWhitespace_MatchesPythonJoinSplit(string input, string expected) =>
+    public void NormalizeWhitespaceMatchesPythonJoinSplit(string input, string expected) =>
         Assert.Equal(expected, PythonText.NormalizeWhitespace(input));
 
     [Fact]
-    public void ToLower_HandlesPythonSpecialCasing()
+    public void ToLowerHandlesPythonSpecialCasing()
     {
         Assert.Equal("i\u0307stanbul", PythonText.ToLower("\u0130STANBUL"));
         Assert.Equal("\u03bf\u03b4\u03bf\u03c2", PythonText.ToLower("\u039f\u0394\u039f\u03a3")); // final sigma
@@ -24,12 +24,12 @@ public class PythonTextTests
     }
 
     [Fact]
-    public void Split_DropsEmptyWords() =>
+    public void SplitDropsEmptyWords() =>
         Assert.Equal(["a", "b", "c"], PythonText.Split("\t a  b\u2003c \n"));
 
     /// <summary>Every character (BMP and astral): whitespace and lower casing agree with the installed Python.</summary>
     [SkippableFact]
-    public void WhitespaceAndLowerCase_AgreeWithPythonForEveryCharacter()
+    public void WhitespaceAndLowerCaseAgreeWithPythonForEveryCharacter()
     {
         string? python = Python.Any.Value;
         Skip.If(python is null, "No python3 interpreter; skipped.");

@@ -32,7 +32,7 @@ public class SaveToDiskTests
     }
 
     [Fact]
-    public async Task Load_ReadsDataFilesInOrder()
+    public async Task LoadReadsDataFilesInOrder()
     {
         using var temp = new TempDirectory();
         await WriteArrowStreamAsync(temp.Combine("data-00001-of-00002.arrow"), [(Fixtures.Dialogues[2].Chosen, Fixtures.Dialogues[2].Rejected)]);
@@ -47,7 +47,7 @@ public class SaveToDiskTests
     }
 
     [Fact]
-    public async Task Load_DatasetDictUsesTheSplitFolderAndStateJson()
+    public async Task LoadDatasetDictUsesTheSplitFolderAndStateJson()
     {
         using var temp = new TempDirectory();
         await WriteArrowStreamAsync(temp.Combine("train", "b.arrow"), [("train b", "x")]);
@@ -61,7 +61,7 @@ public class SaveToDiskTests
     }
 
     [Fact]
-    public async Task Load_MissingColumnNullOrGarbageThrowInvalidData()
+    public async Task LoadMissingColumnNullOrGarbageThrowInvalidData()
     {
         using var temp = new TempDirectory();
         await WriteArrowStreamAsync(temp.Combine("a", "data-00000-of-00001.arrow"), [("c", "r")], rejectedName: "other");

@@ -15,7 +15,7 @@ public class TokenizedCorpusTests
     private static HhRlhfDataset Dataset() => HhRlhfDataset.FromRows(Texts.Select(t => new HhRlhfRow(t, t + " no")));
 
     [Fact]
-    public void Build_RowsLengthsAndBytes()
+    public void BuildRowsLengthsAndBytes()
     {
         var corpus = Corpus();
         Assert.Equal((6, 8, 0, 20), (corpus.Count, corpus.SequenceLength, corpus.PadId, corpus.VocabSize));
@@ -28,7 +28,7 @@ public class TokenizedCorpusTests
     }
 
     [Fact]
-    public void GetBatches_ShiftsInputsAndTargets()
+    public void GetBatchesShiftsInputsAndTargets()
     {
         var corpus = Corpus();
         var batches = corpus.GetBatches(4, shuffle: false, random: null).ToList();
@@ -43,7 +43,7 @@ public class TokenizedCorpusTests
     }
 
     [Fact]
-    public void GetBatches_ShuffleIsSeededAndCoversEveryRowOnce()
+    public void GetBatchesShuffleIsSeededAndCoversEveryRowOnce()
     {
         var corpus = Corpus();
         int[] Order(int seed) => corpus.GetBatches(4, true, new Random(seed)).SelectMany(b => b.RowIndices).ToArray();
@@ -54,7 +54,7 @@ public class TokenizedCorpusTests
     }
 
     [Fact]
-    public void GetBatches_BucketingTrimsPaddingButKeepsTargets()
+    public void GetBatchesBucketingTrimsPaddingButKeepsTargets()
     {
         var corpus = Corpus();
         var plain = corpus.GetBatches(2, false, null).ToList();
@@ -73,7 +73,7 @@ public class TokenizedCorpusTests
     }
 
     [Fact]
-    public void Options_InvalidLengthThrowsNamingTheOption()
+    public void OptionsInvalidLengthThrowsNamingTheOption()
     {
         var e = Assert.Throws<OptionsValidationException>(() => Corpus(length: 1));
         Assert.Contains(nameof(TokenizedCorpusOptions.MaxSequenceLength), e.Message, StringComparison.Ordinal);
@@ -82,7 +82,7 @@ public class TokenizedCorpusTests
     }
 
     [Fact]
-    public async Task LoadOrBuild_WritesThenReadsTheCache()
+    public async Task LoadOrBuildWritesThenReadsTheCache()
     {
         using var cache = new TempDirectory();
         var options = new TokenizedCorpusOptions { MaxSequenceLength = 8 };
@@ -109,7 +109,7 @@ public class TokenizedCorpusTests
     [InlineData("truncate")]
     [InlineData("garbage")]
     [InlineData("stale")]
-    public async Task LoadOrBuild_RebuildsACorruptOrStaleCache(string damage)
+    public async Task LoadOrBuildRebuildsACorruptOrStaleCache(string damage)
     {
         using var cache = new TempDirectory();
         var options = new TokenizedCorpusOptions { MaxSequenceLength = 8 };
@@ -152,7 +152,7 @@ public class TokenizedCorpusTests
     }
 
     [SkippableFact]
-    public async Task LoadOrBuild_RealFileRoundTripsThroughTheCache()
+    public async Task LoadOrBuildRealFileRoundTripsThroughTheCache()
     {
         SharedData.SkipUnlessExists(SharedData.HarmlessTestFile);
         var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(SharedData.FullDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
@@ -167,7 +167,7 @@ public class TokenizedCorpusTests
     }
 
     [Fact]
-    public void PreferencePairs_EncodeChosenAndRejected()
+    public void PreferencePairsEncodeChosenAndRejected()
     {
         var pairs = TokenizedPreferencePairs.Build(Dataset(), Words, new TokenizedCorpusOptions { MaxSequenceLength = 6 });
         Assert.Equal((6, 6, 0), (pairs.Count, pairs.SequenceLength, pairs.PadId));

@@ -7,7 +7,7 @@ namespace NewLlm.Data.Tests;
 public class WordLevelTokenizerTests
 {
     [Fact]
-    public void Build_OrdersByFrequencyThenFirstOccurrence()
+    public void BuildOrdersByFrequencyThenFirstOccurrence()
     {
         var tokenizer = WordLevelTokenizer.Build(["b a c", "C a d", "e"], vocabularySize: 8);
         // counts: a 2, c 2, b 1, d 1, e 1; ties keep first-seen order: a before c (a seen first? "b a c": b, a, c).
@@ -20,7 +20,7 @@ public class WordLevelTokenizerTests
     }
 
     [Fact]
-    public void EncodeDialogue_AddsBosEosTruncatesAndPads()
+    public void EncodeDialogueAddsBosEosTruncatesAndPads()
     {
         var tokenizer = WordLevelTokenizer.Build(["x y z"], 10);
         Assert.Equal([2, 4, 5, 1, 3, 0, 0], tokenizer.EncodeDialogue("X y unknown", 7));
@@ -31,7 +31,7 @@ public class WordLevelTokenizerTests
     }
 
     [Fact]
-    public void EncodeDialogue_ReportsLengthAndCoveredBytes()
+    public void EncodeDialogueReportsLengthAndCoveredBytes()
     {
         var tokenizer = WordLevelTokenizer.Build(["héllo wörld foo"], 10);
         tokenizer.EncodeDialogue("héllo wörld foo", 10, out int length, out long bytes);
@@ -43,7 +43,7 @@ public class WordLevelTokenizerTests
     }
 
     [Fact]
-    public void Encode_LowerCasesLikeBuildForSpecialAndAstralCharacters()
+    public void EncodeLowerCasesLikeBuildForSpecialAndAstralCharacters()
     {
         string[] words = ["\U00010400X", "\u0130ZMIR", "\u039f\u0394\u039f\u03a3", new string('Q', 300)];
         var tokenizer = WordLevelTokenizer.Build([string.Join(" ", words)], 10);
@@ -53,14 +53,14 @@ public class WordLevelTokenizerTests
     }
 
     [Fact]
-    public void Decode_SkipsSpecialIds()
+    public void DecodeSkipsSpecialIds()
     {
         var tokenizer = WordLevelTokenizer.Build(["hello world"], 10);
         Assert.Equal("hello <unk> world", tokenizer.Decode([2, 4, 1, 5, 3, 0, 0]));
     }
 
     [Fact]
-    public void SaveLoad_RoundTripsAndKeepsFingerprint()
+    public void SaveLoadRoundTripsAndKeepsFingerprint()
     {
         var tokenizer = WordLevelTokenizer.Build(["the cat sat on the mat"], 12);
         using var stream = new MemoryStream();
@@ -78,7 +78,7 @@ public class WordLevelTokenizerTests
     }
 
     [Fact]
-    public async Task SaveAsyncLoadAsync_UseFiles()
+    public async Task SaveAsyncLoadAsyncUseFiles()
     {
         using var temp = new TempDirectory();
         var tokenizer = WordLevelTokenizer.Build(["a b c"], 7);
@@ -95,11 +95,11 @@ public class WordLevelTokenizerTests
     [InlineData("{\"kind\":\"word\",\"format\":1,\"vocabSize\":6,\"padId\":0,\"unkId\":1,\"bosId\":2,\"eosId\":3,\"words\":[\"a\",\"a\"]}")]
     [InlineData("{\"kind\":\"word\",\"format\":1,\"vocabSize\":5,\"padId\":0,\"unkId\":1,\"bosId\":2,\"eosId\":3,\"words\":[\"a\",\"b\"]}")]
     [InlineData("not json")]
-    public void Load_RejectsBadJson(string json) =>
+    public void LoadRejectsBadJson(string json) =>
         Assert.Throws<InvalidDataException>(() => DialogueTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))));
 
     [Fact]
-    public void MlTokenizer_HonoursMaxTokenCount()
+    public void MlTokenizerHonoursMaxTokenCount()
     {
         var tokenizer = WordLevelTokenizer.Build(["one two three"], 10);
         var ids = tokenizer.Tokenizer.EncodeToIds("one  two three", 2, out _, out int consumed);
@@ -113,7 +113,7 @@ public class WordLevelTokenizerTests
 
     /// <summary>The vocabulary built on the mini train split equals the Python reference WordVocab, word by word.</summary>
     [SkippableFact]
-    public async Task Build_EqualsPythonReferenceOnMiniTrain()
+    public async Task BuildEqualsPythonReferenceOnMiniTrain()
     {
         string train = Path.Combine(SharedData.MiniDirectory, "harmless-base", "train.jsonl.gz");
         string test = Path.Combine(SharedData.MiniDirectory, "harmless-base", "test.jsonl.gz");

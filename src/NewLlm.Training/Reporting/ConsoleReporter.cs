@@ -16,16 +16,16 @@ namespace NewLlm.Training;
 /// </summary>
 public sealed class ConsoleReporter : ITrainerCallback
 {
-    private readonly TextWriter writer;
-    private int nextMark;
-    private bool trainingLineOpen;
-    private int transientLength;
+    private readonly TextWriter _writer;
+    private int _nextMark;
+    private bool _trainingLineOpen;
+    private int _transientLength;
 
     /// <summary>Creates the reporter.</summary>
     /// <param name="writer">Where to write; <see cref="Console.Out"/> when null.</param>
     public ConsoleReporter(TextWriter? writer = null)
     {
-        this.writer = writer ?? Console.Out;
+        _writer = writer ?? Console.Out;
         ShowBatchProgress = writer is null && !Console.IsOutputRedirected;
     }
 
@@ -75,13 +75,13 @@ public sealed class ConsoleReporter : ITrainerCallback
     {
         Line(string.Empty);
         Line($"Epoch {context.State.Epoch}/{context.Options.Epochs}");
-        writer.Write("  Training...");
-        writer.Flush();
-        trainingLineOpen = true;
-        nextMark = 20;
-        while (context.State.BatchesPerEpoch > 0 && nextMark <= 100 && context.State.BatchesIntoEpoch * 100 >= nextMark * context.State.BatchesPerEpoch)
+        _writer.Write("  Training...");
+        _writer.Flush();
+        _trainingLineOpen = true;
+        _nextMark = 20;
+        while (context.State.BatchesPerEpoch > 0 && _nextMark <= 100 && context.State.BatchesIntoEpoch * 100 >= _nextMark * context.State.BatchesPerEpoch)
         {
-            nextMark += 20;
+            _nextMark += 20;
         }
     }
 
@@ -90,32 +90,32 @@ public sealed class ConsoleReporter : ITrainerCallback
     {
         int done = batch.BatchIndex + 1;
         EraseTransient();
-        while (nextMark <= 100 && done * 100 >= nextMark * batch.BatchCount)
+        while (_nextMark <= 100 && done * 100 >= _nextMark * batch.BatchCount)
         {
-            writer.Write($" {nextMark}%");
-            nextMark += 20;
+            _writer.Write($" {_nextMark}%");
+            _nextMark += 20;
         }
 
-        if (ShowBatchProgress && trainingLineOpen && done < batch.BatchCount)
+        if (ShowBatchProgress && _trainingLineOpen && done < batch.BatchCount)
         {
             string counter = $" [{done}/{batch.BatchCount}] loss {batch.Loss.ToString("F4", CultureInfo.InvariantCulture)}";
-            writer.Write(counter);
-            transientLength = counter.Length;
+            _writer.Write(counter);
+            _transientLength = counter.Length;
         }
 
-        writer.Flush();
+        _writer.Flush();
     }
 
     // Removes the live batch counter: back over it, blank it, back again.
     private void EraseTransient()
     {
-        if (transientLength == 0)
+        if (_transientLength == 0)
         {
             return;
         }
 
-        writer.Write(new string('\b', transientLength) + new string(' ', transientLength) + new string('\b', transientLength));
-        transientLength = 0;
+        _writer.Write(new string('\b', _transientLength) + new string(' ', _transientLength) + new string('\b', _transientLength));
+        _transientLength = 0;
     }
 
     /// <inheritdoc />
@@ -179,29 +179,29 @@ public sealed class ConsoleReporter : ITrainerCallback
 
     private void CloseTrainingLine(double? seconds, double? loss)
     {
-        if (!trainingLineOpen)
+        if (!_trainingLineOpen)
         {
             return;
         }
 
-        trainingLineOpen = false;
+        _trainingLineOpen = false;
         EraseTransient();
         if (seconds is double s && loss is double l)
         {
-            writer.WriteLine($" | {(s / 60).ToString("F1", CultureInfo.InvariantCulture)}min | Loss: {l.ToString("F4", CultureInfo.InvariantCulture)}");
+            _writer.WriteLine($" | {(s / 60).ToString("F1", CultureInfo.InvariantCulture)}min | Loss: {l.ToString("F4", CultureInfo.InvariantCulture)}");
         }
         else
         {
-            writer.WriteLine();
+            _writer.WriteLine();
         }
 
-        writer.Flush();
+        _writer.Flush();
     }
 
     private void Line(string text)
     {
-        writer.WriteLine(text);
-        writer.Flush();
+        _writer.WriteLine(text);
+        _writer.Flush();
     }
 
     private static string F(double value) => value.ToString("G", CultureInfo.InvariantCulture);

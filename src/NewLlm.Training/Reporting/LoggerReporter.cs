@@ -5,35 +5,35 @@ namespace NewLlm.Training;
 /// <summary>Reports a run through an <see cref="ILogger"/> (structured: epoch, losses, perplexity, accuracy, bits per byte), for hosts that log.</summary>
 public sealed partial class LoggerReporter : ITrainerCallback
 {
-    private readonly ILogger logger;
+    private readonly ILogger _logger;
 
     /// <summary>Creates the reporter.</summary>
     /// <param name="logger">The logger.</param>
     public LoggerReporter(ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(logger);
-        this.logger = logger;
+        _logger = logger;
     }
 
     /// <inheritdoc />
     public void OnTrainBegin(TrainerContext context) =>
-        TrainBegin(logger, context.Options.ModelName, context.State.StartEpoch, context.Options.Epochs, context.Options.Device, context.State.TrainSequenceCount, context.State.ValidationSequenceCount ?? 0, context.Model.ParameterCount);
+        TrainBegin(_logger, context.Options.ModelName, context.State.StartEpoch, context.Options.Epochs, context.Options.Device, context.State.TrainSequenceCount, context.State.ValidationSequenceCount ?? 0, context.Model.ParameterCount);
 
     /// <inheritdoc />
     public void OnEpochEnd(TrainerContext context, EpochRecord record)
     {
         EvaluationMetrics? v = record.Validation;
-        EpochEnd(logger, record.Epoch, context.Options.Epochs, record.TrainLoss, v?.Loss ?? double.NaN, v?.Perplexity ?? double.NaN, (v?.Accuracy ?? double.NaN) * 100, v?.BitsPerByte ?? double.NaN, record.IsBest, record.EpochSeconds);
+        EpochEnd(_logger, record.Epoch, context.Options.Epochs, record.TrainLoss, v?.Loss ?? double.NaN, v?.Perplexity ?? double.NaN, (v?.Accuracy ?? double.NaN) * 100, v?.BitsPerByte ?? double.NaN, record.IsBest, record.EpochSeconds);
     }
 
     /// <inheritdoc />
-    public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint) => CheckpointSaved(logger, checkpoint.Kind, checkpoint.Path);
+    public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint) => CheckpointSaved(_logger, checkpoint.Kind, checkpoint.Path);
 
     /// <inheritdoc />
-    public void OnTrainEnd(TrainerContext context, TrainingResult result) => TrainEnd(logger, result.Outcome, result.Message, result.BestValidationLoss ?? double.NaN);
+    public void OnTrainEnd(TrainerContext context, TrainingResult result) => TrainEnd(_logger, result.Outcome, result.Message, result.BestValidationLoss ?? double.NaN);
 
     /// <inheritdoc />
-    public void OnException(TrainerContext context, Exception exception) => Failed(logger, exception, exception.Message);
+    public void OnException(TrainerContext context, Exception exception) => Failed(_logger, exception, exception.Message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Training {ModelName}: epochs {StartEpoch}-{TotalEpochs} on {Device}, {TrainCount} train / {ValidationCount} validation sequences, {Parameters} parameters")]
     private static partial void TrainBegin(ILogger logger, string modelName, int startEpoch, int totalEpochs, string device, int trainCount, int validationCount, long parameters);

@@ -3,8 +3,8 @@ namespace NewLlm.Training;
 /// <summary>A gradient clipping schedule computed by a function of the 1-based epoch.</summary>
 public sealed class DelegateGradientClipSchedule : IGradientClipSchedule
 {
-    private readonly Func<int, double> maxNormForEpoch;
-    private readonly string description;
+    private readonly Func<int, double> _maxNormForEpoch;
+    private readonly string _description;
 
     /// <summary>Creates the schedule.</summary>
     /// <param name="maxNormForEpoch">Returns the maximum norm for a 1-based epoch (zero or less: no clipping).</param>
@@ -12,13 +12,13 @@ public sealed class DelegateGradientClipSchedule : IGradientClipSchedule
     public DelegateGradientClipSchedule(Func<int, double> maxNormForEpoch, string description = "custom")
     {
         ArgumentNullException.ThrowIfNull(maxNormForEpoch);
-        this.maxNormForEpoch = maxNormForEpoch;
-        this.description = description ?? "custom";
+        _maxNormForEpoch = maxNormForEpoch;
+        _description = description ?? "custom";
     }
 
     /// <inheritdoc />
-    public double GetMaxNorm(int epoch) => maxNormForEpoch(epoch);
+    public double GetMaxNorm(int epoch) => _maxNormForEpoch(epoch);
 
     /// <inheritdoc />
-    public string Describe() => description;
+    public string Describe() => _description;
 }
