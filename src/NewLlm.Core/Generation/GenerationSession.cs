@@ -9,15 +9,15 @@ namespace NewLlm;
 /// </summary>
 public sealed class GenerationSession : IDisposable
 {
-    private readonly NewLlmModel model;
-    private NewLlmState state;
+    private readonly NewLlmModel _model;
+    private NewLlmState _state;
 
     /// <summary>Starts a session from the zero state.</summary>
     public GenerationSession(NewLlmModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        this.model = model;
-        state = model.CreateState(1);
+        _model = model;
+        _state = model.CreateState(1);
     }
 
     /// <summary>Logits for the next token after everything fed so far, or null before the first token.</summary>
@@ -27,17 +27,17 @@ public sealed class GenerationSession : IDisposable
     public long TokensSeen { get; private set; }
 
     /// <summary>The current context vector, [1, ContextDim] (owned by the session).</summary>
-    public Tensor Context => state.Context;
+    public Tensor Context => _state.Context;
 
     /// <summary>Reads one token and updates the state.</summary>
     public void Feed(int token)
     {
-        if (token < 0 || token >= model.Options.VocabSize)
+        if (token < 0 || token >= _model.Options.VocabSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(token), token, $"Token id {token} is outside the vocabulary [0, {model.Options.VocabSize}).");
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"Token id {token} is outside the vocabulary [0, {_model.Options.VocabSize}).");
         }
 
-        NewLlmStepResult result = model.Step(token, state);
+        NewLlmStepResult result = _model.Step(token, _state);
         using (var scope = NewDisposeScope())
         {
             // Dispose the logits and their converted copies now, so memory per token stays constant.
@@ -46,11 +46,11 @@ public sealed class GenerationSession : IDisposable
         }
 
         // The session takes the new state over; the old one is no longer needed.
-        state.Dispose();
-        state = result.State;
+        _state.Dispose();
+        _state = result.State;
         TokensSeen++;
     }
 
     /// <inheritdoc />
-    public void Dispose() => state.Dispose();
+    public void Dispose() => _state.Dispose();
 }

@@ -9,13 +9,13 @@ namespace NewLlm;
 /// </summary>
 public sealed class NewLlmGenerator
 {
-    private readonly NewLlmModel model;
+    private readonly NewLlmModel _model;
 
     /// <summary>Creates a generator over <paramref name="model"/> (switched to evaluation mode while generating).</summary>
     public NewLlmGenerator(NewLlmModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        this.model = model;
+        _model = model;
     }
 
     /// <summary>
@@ -43,9 +43,9 @@ public sealed class NewLlmGenerator
     private IEnumerable<int> GenerateIterator(IReadOnlyList<int> prompt, GenerationOptions options, GenerationSession? session, CancellationToken cancellationToken)
     {
         bool ownsSession = session is null;
-        session ??= new GenerationSession(model);
-        bool wasTraining = model.training;
-        model.eval();
+        session ??= new GenerationSession(_model);
+        bool wasTraining = _model.training;
+        _model.eval();
         try
         {
             foreach (int token in prompt)
@@ -84,7 +84,7 @@ public sealed class NewLlmGenerator
         }
         finally
         {
-            model.train(wasTraining);
+            _model.train(wasTraining);
             if (ownsSession)
             {
                 session.Dispose();

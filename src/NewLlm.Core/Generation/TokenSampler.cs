@@ -6,43 +6,43 @@ namespace NewLlm;
 /// </summary>
 internal sealed class TokenSampler
 {
-    private readonly GenerationOptions options;
-    private readonly Random random;
+    private readonly GenerationOptions _options;
+    private readonly Random _random;
 
     public TokenSampler(GenerationOptions options)
     {
-        this.options = options;
-        random = options.Seed is int seed ? new Random(seed) : new Random();
+        _options = options;
+        _random = options.Seed is int seed ? new Random(seed) : new Random();
     }
 
     public int Next(float[] logits)
     {
-        if (options.Greedy)
+        if (_options.Greedy)
         {
             return ArgMax(logits);
         }
 
         int[] order = Enumerable.Range(0, logits.Length).ToArray();
         Array.Sort(order, (a, b) => logits[b].CompareTo(logits[a]));
-        int keep = options.TopK > 0 ? Math.Min(options.TopK, order.Length) : order.Length;
+        int keep = _options.TopK > 0 ? Math.Min(_options.TopK, order.Length) : order.Length;
 
         double max = logits[order[0]];
         var weights = new double[keep];
         double total = 0;
         for (int i = 0; i < keep; i++)
         {
-            weights[i] = Math.Exp((logits[order[i]] - max) / options.Temperature);
+            weights[i] = Math.Exp((logits[order[i]] - max) / _options.Temperature);
             total += weights[i];
         }
 
-        if (options.TopP < 1.0)
+        if (_options.TopP < 1.0)
         {
             double cumulative = 0;
             int cut = keep;
             for (int i = 0; i < keep; i++)
             {
                 cumulative += weights[i] / total;
-                if (cumulative >= options.TopP)
+                if (cumulative >= _options.TopP)
                 {
                     cut = i + 1;
                     break;
@@ -53,7 +53,7 @@ internal sealed class TokenSampler
             total = weights.Take(keep).Sum();
         }
 
-        double u = random.NextDouble() * total;
+        double u = _random.NextDouble() * total;
         for (int i = 0; i < keep; i++)
         {
             u -= weights[i];

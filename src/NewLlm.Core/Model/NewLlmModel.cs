@@ -40,21 +40,21 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <summary>Standard deviation of the normal initialisation of Linear and Embedding weights.</summary>
     public const double InitStd = 0.02;
 
-    private readonly Embedding tokenEmbedding;
+    private readonly Embedding _tokenEmbedding;
 
     /// <summary>
     /// The FNN as the original's <c>nn.Sequential</c> of (Linear, ReLU, Dropout) per layer. It exists only so that the
     /// parameter names match the original's state dict: <c>fnn_layers.{3i}.weight</c> and <c>.bias</c>, the ReLU and
     /// Dropout holding places 3i + 1 and 3i + 2. Nothing calls it: the forward reads the Linears through
-    /// <see cref="fnnLinears"/> and applies ReLU and dropout itself.
+    /// <see cref="_fnnLinears"/> and applies ReLU and dropout itself.
     /// </summary>
-    private readonly Sequential fnnLayers;
-    private readonly Linear[] fnnLinears;
-    private readonly Linear tokenOutput;
-    private readonly Linear contextUpdate;
-    private readonly Linear forgetGate;
-    private readonly Linear inputGate;
-    private readonly LayerNorm contextNorm;
+    private readonly Sequential _fnnLayers;
+    private readonly Linear[] _fnnLinears;
+    private readonly Linear _tokenOutput;
+    private readonly Linear _contextUpdate;
+    private readonly Linear _forgetGate;
+    private readonly Linear _inputGate;
+    private readonly LayerNorm _contextNorm;
 
     /// <summary>Creates a model with freshly initialised weights (normal(0, 0.02) weights, zero biases).</summary>
     /// <param name="options">Sizes of the model; validated.</param>
@@ -66,31 +66,31 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         Options = options.Clone().Validate();
 
         int e = Options.EmbedDim, h = Options.HiddenDim, c = Options.ContextDim, v = Options.VocabSize;
-        tokenEmbedding = Embedding(v, e);
-        fnnLinears = new Linear[Options.NumLayers];
+        _tokenEmbedding = Embedding(v, e);
+        _fnnLinears = new Linear[Options.NumLayers];
         var stack = new List<(string, Module<Tensor, Tensor>)>();
         for (int i = 0; i < Options.NumLayers; i++)
         {
-            fnnLinears[i] = Linear(i == 0 ? e + c : h, h);
-            stack.Add(((3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture), fnnLinears[i]));
+            _fnnLinears[i] = Linear(i == 0 ? e + c : h, h);
+            stack.Add(((3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture), _fnnLinears[i]));
             stack.Add(((3 * i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ReLU()));
             stack.Add(((3 * i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture), Dropout(Options.Dropout)));
         }
 
-        fnnLayers = Sequential(stack);
-        tokenOutput = Linear(h, v);
-        contextUpdate = Linear(h, c);
-        forgetGate = Linear(h, c);
-        inputGate = Linear(h, c);
-        contextNorm = LayerNorm(c);
+        _fnnLayers = Sequential(stack);
+        _tokenOutput = Linear(h, v);
+        _contextUpdate = Linear(h, c);
+        _forgetGate = Linear(h, c);
+        _inputGate = Linear(h, c);
+        _contextNorm = LayerNorm(c);
 
-        register_module("token_embedding", tokenEmbedding);
-        register_module("fnn_layers", fnnLayers);
-        register_module("token_output", tokenOutput);
-        register_module("context_update", contextUpdate);
-        register_module("forget_gate", forgetGate);
-        register_module("input_gate", inputGate);
-        register_module("context_norm", contextNorm);
+        register_module("token_embedding", _tokenEmbedding);
+        register_module("fnn_layers", _fnnLayers);
+        register_module("token_output", _tokenOutput);
+        register_module("context_update", _contextUpdate);
+        register_module("forget_gate", _forgetGate);
+        register_module("input_gate", _inputGate);
+        register_module("context_norm", _contextNorm);
 
         ResetParameters();
         if (device is not null)
@@ -103,7 +103,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     public NewLlmOptions Options { get; }
 
     /// <summary>The device of the model's parameters.</summary>
-    public Device Device => tokenEmbedding.weight!.device;
+    public Device Device => _tokenEmbedding.weight!.device;
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
@@ -114,16 +114,16 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     {
         using var noGrad = torch.no_grad();
         // The original walks modules in registration order: embedding, the FNN stack, output, three heads.
-        var linears = new List<Linear>(fnnLinears) { tokenOutput, contextUpdate, forgetGate, inputGate };
-        init.normal_(tokenEmbedding.weight!, 0.0, InitStd, generator);
+        var linears = new List<Linear>(_fnnLinears) { _tokenOutput, _contextUpdate, _forgetGate, _inputGate };
+        init.normal_(_tokenEmbedding.weight!, 0.0, InitStd, generator);
         foreach (Linear linear in linears)
         {
             init.normal_(linear.weight!, 0.0, InitStd, generator);
             init.zeros_(linear.bias!);
         }
 
-        init.ones_(contextNorm.weight!);
-        init.zeros_(contextNorm.bias!);
+        init.ones_(_contextNorm.weight!);
+        init.zeros_(_contextNorm.bias!);
     }
 
     /// <summary>Next-token logits for a batch of token ids.</summary>
@@ -151,7 +151,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     public NewLlmState CreateState(int batchSize = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        return new NewLlmState(zeros(batchSize, Options.ContextDim, dtype: tokenEmbedding.weight!.dtype, device: Device));
+        return new NewLlmState(zeros(batchSize, Options.ContextDim, dtype: _tokenEmbedding.weight!.dtype, device: Device));
     }
 
     /// <summary>
@@ -248,10 +248,10 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         long batch = ids.shape[0], time = ids.shape[1];
         if (Options.VocabSize < batch * time)
         {
-            return (F.linear(tokenEmbedding.weight!, wEmbed, bias), ids, false);
+            return (F.linear(_tokenEmbedding.weight!, wEmbed, bias), ids, false);
         }
 
-        Tensor perPosition = F.linear(tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
+        Tensor perPosition = F.linear(_tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
         return (perPosition, arange(batch * time, dtype: ScalarType.Int64, device: ids.device).view(batch, time), true);
     }
 
@@ -276,7 +276,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         (Tensor hidden, Tensor contexts) = torch.is_grad_enabled()
             ? RecurrenceWithGradients(weights, ids, start)
             : ContextRecurrence.Reference(weights, ids, start, Options.Dropout, training);
-        return (tokenOutput.call(hidden), contexts);
+        return (_tokenOutput.call(hidden), contexts);
     }
 
     /// <summary>
@@ -297,10 +297,10 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
     /// <summary>The parameters the recurrence reads.</summary>
     private RecurrenceWeights Weights() => new(
-        tokenEmbedding.weight!,
-        fnnLinears.Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToArray(),
-        (contextUpdate.weight!, contextUpdate.bias!),
-        (forgetGate.weight!, forgetGate.bias!),
-        (inputGate.weight!, inputGate.bias!),
-        (contextNorm.weight!, contextNorm.bias!));
+        _tokenEmbedding.weight!,
+        _fnnLinears.Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToArray(),
+        (_contextUpdate.weight!, _contextUpdate.bias!),
+        (_forgetGate.weight!, _forgetGate.bias!),
+        (_inputGate.weight!, _inputGate.bias!),
+        (_contextNorm.weight!, _contextNorm.bias!));
 }

@@ -15,20 +15,20 @@ namespace NewLlm;
 /// </remarks>
 internal readonly struct DropoutMask
 {
-    private readonly ulong seed;
-    private readonly uint threshold;
-    private readonly int layers;
-    private readonly long batch;
-    private readonly long hidden;
+    private readonly ulong _seed;
+    private readonly uint _threshold;
+    private readonly int _layers;
+    private readonly long _batch;
+    private readonly long _hidden;
 
     private DropoutMask(ulong seed, double probability, int layers, long batch, long hidden)
     {
-        this.seed = seed;
-        threshold = (uint)Math.Ceiling(probability * (1 << 24));
+        _seed = seed;
+        _threshold = (uint)Math.Ceiling(probability * (1 << 24));
         Scale = (float)(1 / (1 - probability));
-        this.layers = layers;
-        this.batch = batch;
-        this.hidden = hidden;
+        _layers = layers;
+        _batch = batch;
+        _hidden = hidden;
         Active = probability > 0;
     }
 
@@ -52,17 +52,17 @@ internal readonly struct DropoutMask
 
     /// <summary>The index of element (t, layer, row, 0); element j of that row has index + j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong RowIndex(long t, int layer, long row) => (ulong)((((((t * layers) + layer) * batch) + row) * hidden) + 1);
+    public ulong RowIndex(long t, int layer, long row) => (ulong)((((((t * _layers) + layer) * _batch) + row) * _hidden) + 1);
 
     /// <summary>Whether the element at <paramref name="index"/> is kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Keeps(ulong index)
     {
-        ulong z = seed + (index * 0x9E3779B97F4A7C15UL);
+        ulong z = _seed + (index * 0x9E3779B97F4A7C15UL);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         z ^= z >> 31;
-        return (uint)(z >> 40) >= threshold;
+        return (uint)(z >> 40) >= _threshold;
     }
 
     /// <summary>
@@ -72,25 +72,25 @@ internal readonly struct DropoutMask
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<ulong> Keeps(Vector256<ulong> index)
     {
-        Vector256<ulong> z = Vector256.Create(seed) + (index * Vector256.Create(0x9E3779B97F4A7C15UL));
+        Vector256<ulong> z = Vector256.Create(_seed) + (index * Vector256.Create(0x9E3779B97F4A7C15UL));
         z = (z ^ (z >> 30)) * Vector256.Create(0xBF58476D1CE4E5B9UL);
         z = (z ^ (z >> 27)) * Vector256.Create(0x94D049BB133111EBUL);
         z ^= z >> 31;
 
         // 24-bit draws: a signed 64-bit comparison is exact (and has an AVX2 instruction; the unsigned one has not).
-        return Vector256.GreaterThanOrEqual((z >> 40).AsInt64(), Vector256.Create((long)threshold)).AsUInt64();
+        return Vector256.GreaterThanOrEqual((z >> 40).AsInt64(), Vector256.Create((long)_threshold)).AsUInt64();
     }
 
     /// <summary>Writes the mask values (<see cref="Scale"/> or 0) of position <paramref name="t"/> for rows [firstRow, firstRow + rows) as [L, rows, H].</summary>
     public void Fill(Span<float> destination, long t, long firstRow, long rows)
     {
         int k = 0;
-        for (int l = 0; l < layers; l++)
+        for (int l = 0; l < _layers; l++)
         {
             for (long r = 0; r < rows; r++)
             {
                 ulong index = RowIndex(t, l, firstRow + r);
-                for (long j = 0; j < hidden; j++)
+                for (long j = 0; j < _hidden; j++)
                 {
                     destination[k++] = Keeps(index + (ulong)j) ? Scale : 0f;
                 }
@@ -101,13 +101,13 @@ internal readonly struct DropoutMask
     /// <summary>The whole mask as a tensor [T, L, B, H] (for tests: the direct port fed the fast path's masks).</summary>
     public Tensor ToTensor(long time)
     {
-        var data = new float[checked((int)(time * layers * batch * hidden))];
-        int block = checked((int)(layers * batch * hidden));
+        var data = new float[checked((int)(time * _layers * _batch * _hidden))];
+        int block = checked((int)(_layers * _batch * _hidden));
         for (long t = 0; t < time; t++)
         {
             if (Active)
             {
-                Fill(data.AsSpan((int)(t * block), block), t, 0, batch);
+                Fill(data.AsSpan((int)(t * block), block), t, 0, _batch);
             }
             else
             {
@@ -115,6 +115,6 @@ internal readonly struct DropoutMask
             }
         }
 
-        return tensor(data, new[] { time, layers, batch, hidden });
+        return tensor(data, new[] { time, _layers, _batch, _hidden });
     }
 }

@@ -93,122 +93,122 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
 
     private sealed class FusedForward : ForwardRows
     {
-        private readonly LoopRows rows;
-        private readonly DropoutMask mask;
-        private readonly long time;
-        private readonly TensorRows[] biasRows;
-        private readonly TensorRows tableRows;
-        private readonly TensorRows headBiasRows;
-        private readonly long* index;
-        private readonly float[] scratch;
+        private readonly LoopRows _rows;
+        private readonly DropoutMask _mask;
+        private readonly long _time;
+        private readonly TensorRows[] _biasRows;
+        private readonly TensorRows _tableRows;
+        private readonly TensorRows _headBiasRows;
+        private readonly long* _index;
+        private readonly float[] _scratch;
 
         public FusedForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count)
         {
             RecurrenceInputs inputs = buffers.Inputs;
-            rows = new LoopRows(buffers, first, count);
-            this.mask = mask;
-            time = buffers.Time;
-            biasRows = Enumerable.Range(0, inputs.Layers).Select(l => l == 0 ? default : new TensorRows(inputs.LayerBias(l))).ToArray();
-            tableRows = new TensorRows(inputs.Table);
-            headBiasRows = new TensorRows(inputs.HeadBias);
-            index = TensorRows.OfIndex(inputs.Index);
-            scratch = new float[rows.C];
+            _rows = new LoopRows(buffers, first, count);
+            _mask = mask;
+            _time = buffers.Time;
+            _biasRows = Enumerable.Range(0, inputs.Layers).Select(l => l == 0 ? default : new TensorRows(inputs.LayerBias(l))).ToArray();
+            _tableRows = new TensorRows(inputs.Table);
+            _headBiasRows = new TensorRows(inputs.HeadBias);
+            _index = TensorRows.OfIndex(inputs.Index);
+            _scratch = new float[_rows.C];
         }
 
         public override void BeginPosition(long t)
         {
             // The first layer's rows of the table. Every index is a valid table row: token ids were checked against the vocabulary, or positions.
-            TensorRows h = rows.Hidden[0];
-            RecurrenceKernels.Gather(h.At(rows.First, t), h.Stride, tableRows.Start(), index + (rows.First * time) + t, time, rows.Count, rows.HiddenDim);
+            TensorRows h = _rows.Hidden[0];
+            RecurrenceKernels.Gather(h.At(_rows.First, t), h.Stride, _tableRows.Start(), _index + (_rows.First * _time) + t, _time, _rows.Count, _rows.HiddenDim);
         }
 
         public override void ReluDropout(int layer, long t, Tensor h)
         {
-            float* bias = layer == 0 ? null : biasRows[layer].Start();
-            TensorRows hRows = rows.Hidden[layer];
-            RecurrenceKernels.ReluDropout(hRows.At(rows.First, t), hRows.Stride, bias, rows.Count, rows.HiddenDim, mask, t, layer, rows.First);
+            float* bias = layer == 0 ? null : _biasRows[layer].Start();
+            TensorRows hRows = _rows.Hidden[layer];
+            RecurrenceKernels.ReluDropout(hRows.At(_rows.First, t), hRows.Stride, bias, _rows.Count, _rows.HiddenDim, _mask, t, layer, _rows.First);
         }
 
         public override void GatesAndNorm(long t, Tensor gates, Tensor context, Tensor next)
         {
-            float* cRow = rows.ContextBefore(t, out long cStride);
-            fixed (float* work = scratch)
+            float* cRow = _rows.ContextBefore(t, out long cStride);
+            fixed (float* work = _scratch)
             {
                 RecurrenceKernels.GatesAndNorm(
-                    rows.Gates.At(rows.First, t), rows.Gates.Stride, headBiasRows.Start(), cRow, cStride, rows.Contexts.At(rows.First, t), rows.Contexts.Stride,
-                    rows.Gamma.Start(), rows.Beta.Start(), work,
-                    rows.Count, rows.C, (float)ContextRecurrence.LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
+                    _rows.Gates.At(_rows.First, t), _rows.Gates.Stride, _headBiasRows.Start(), cRow, cStride, _rows.Contexts.At(_rows.First, t), _rows.Contexts.Stride,
+                    _rows.Gamma.Start(), _rows.Beta.Start(), work,
+                    _rows.Count, _rows.C, (float)ContextRecurrence.LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
             }
         }
     }
 
     private sealed class FusedBackward : BackwardRows
     {
-        private readonly LoopRows rows;
-        private readonly ThreadGradients sums;
-        private readonly float keep;
-        private readonly int layers;
-        private readonly TensorRows? dHiddenRows;
-        private readonly TensorRows dGatesRows;
-        private readonly TensorRows[] dLayerRows;
-        private readonly float[] scratch;
+        private readonly LoopRows _rows;
+        private readonly ThreadGradients _sums;
+        private readonly float _keep;
+        private readonly int _layers;
+        private readonly TensorRows? _dHiddenRows;
+        private readonly TensorRows _dGatesRows;
+        private readonly TensorRows[] _dLayerRows;
+        private readonly float[] _scratch;
 
         /// <summary>The heads' bias [3C], then each further layer's bias [H].</summary>
-        private readonly double[] biasSums;
+        private readonly double[] _biasSums;
 
         /// <summary>The LayerNorm weight [C], then its bias [C].</summary>
-        private readonly double[] normSums;
-        private TensorRows dContextRows;
-        private TensorRows dContextBeforeRows;
+        private readonly double[] _normSums;
+        private TensorRows _dContextRows;
+        private TensorRows _dContextBeforeRows;
 
         public FusedBackward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count)
             : base(buffers, count)
         {
-            rows = new LoopRows(buffers, first, count);
-            this.sums = sums;
-            this.keep = keep;
-            layers = buffers.Layers;
-            int c = rows.C, hidden = rows.HiddenDim;
-            dHiddenRows = dHidden is null ? null : new TensorRows(dHidden);
-            dGatesRows = new TensorRows(DGates);
-            dLayerRows = DLayers.Select(x => new TensorRows(x)).ToArray();
-            (dContextRows, dContextBeforeRows) = (new TensorRows(DContext), new TensorRows(DContextBefore));
-            scratch = new float[Math.Max(8 * c, hidden)];
-            biasSums = new double[(3 * c) + ((layers - 1) * hidden)];
-            normSums = new double[2 * c];
+            _rows = new LoopRows(buffers, first, count);
+            _sums = sums;
+            _keep = keep;
+            _layers = buffers.Layers;
+            int c = _rows.C, hidden = _rows.HiddenDim;
+            _dHiddenRows = dHidden is null ? null : new TensorRows(dHidden);
+            _dGatesRows = new TensorRows(DGates);
+            _dLayerRows = DLayers.Select(x => new TensorRows(x)).ToArray();
+            (_dContextRows, _dContextBeforeRows) = (new TensorRows(DContext), new TensorRows(DContextBefore));
+            _scratch = new float[Math.Max(8 * c, hidden)];
+            _biasSums = new double[(3 * c) + ((_layers - 1) * hidden)];
+            _normSums = new double[2 * c];
         }
 
         public override void GatesAndNormBackward(long t, Tensor contextBefore)
         {
-            int c = rows.C;
-            float* cRow = rows.ContextBefore(t, out long cStride);
-            fixed (double* bias = biasSums, norm = normSums)
-            fixed (float* work = scratch)
+            int c = _rows.C;
+            float* cRow = _rows.ContextBefore(t, out long cStride);
+            fixed (double* bias = _biasSums, norm = _normSums)
+            fixed (float* work = _scratch)
             {
                 RecurrenceKernels.GatesAndNormBackward(
-                    dContextRows.Start(), c, rows.Gates.At(rows.First, t), rows.Gates.Stride, cRow, cStride, dGatesRows.Start(), 3 * c, dContextBeforeRows.Start(), c,
-                    rows.Gamma.Start(), rows.Beta.Start(), bias, norm, norm + c, work, rows.Count, c,
+                    _dContextRows.Start(), c, _rows.Gates.At(_rows.First, t), _rows.Gates.Stride, cRow, cStride, _dGatesRows.Start(), 3 * c, _dContextBeforeRows.Start(), c,
+                    _rows.Gamma.Start(), _rows.Beta.Start(), bias, norm, norm + c, work, _rows.Count, c,
                     (float)ContextRecurrence.LayerNormEps, (float)NewLlmModel.ContextClampMin, (float)NewLlmModel.ContextClampMax);
             }
         }
 
         public override void ReluDropoutBackward(int layer, long t)
         {
-            int hidden = rows.HiddenDim;
-            bool addsHidden = layer == layers - 1 && dHiddenRows is not null;
-            float* addRow = addsHidden ? dHiddenRows!.Value.At(rows.First, t) : null;
-            long addStride = addsHidden ? dHiddenRows!.Value.Stride : 0;
-            TensorRows hRows = rows.Hidden[layer];
-            fixed (double* bias = biasSums)
-            fixed (float* work = scratch)
+            int hidden = _rows.HiddenDim;
+            bool addsHidden = layer == _layers - 1 && _dHiddenRows is not null;
+            float* addRow = addsHidden ? _dHiddenRows!.Value.At(_rows.First, t) : null;
+            long addStride = addsHidden ? _dHiddenRows!.Value.Stride : 0;
+            TensorRows hRows = _rows.Hidden[layer];
+            fixed (double* bias = _biasSums)
+            fixed (float* work = _scratch)
             {
-                double* layerBias = layer > 0 ? bias + (3 * rows.C) + ((layer - 1) * hidden) : null;
-                RecurrenceKernels.ReluDropoutBackward(dLayerRows[layer].Start(), hidden, addRow, addStride, hRows.At(rows.First, t), hRows.Stride, rows.Count, hidden, keep, layerBias, work);
+                double* layerBias = layer > 0 ? bias + (3 * _rows.C) + ((layer - 1) * hidden) : null;
+                RecurrenceKernels.ReluDropoutBackward(_dLayerRows[layer].Start(), hidden, addRow, addStride, hRows.At(_rows.First, t), hRows.Stride, _rows.Count, hidden, _keep, layerBias, work);
             }
         }
 
-        public override void Finish() => sums.TakeSums(biasSums, normSums);
+        public override void Finish() => _sums.TakeSums(_biasSums, _normSums);
 
-        protected override void ContextGradientsSwapped() => (dContextRows, dContextBeforeRows) = (dContextBeforeRows, dContextRows);
+        protected override void ContextGradientsSwapped() => (_dContextRows, _dContextBeforeRows) = (_dContextBeforeRows, _dContextRows);
     }
 }

@@ -33,33 +33,33 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
 
     private sealed class OperatorForward : ForwardRows
     {
-        private readonly DropoutMask mask;
-        private readonly long first;
-        private readonly long count;
-        private readonly long c;
-        private readonly long[] normalizedShape;
-        private readonly Tensor gamma;
-        private readonly Tensor beta;
-        private readonly float[]? maskData;
-        private readonly Tensor? masks;
+        private readonly DropoutMask _mask;
+        private readonly long _first;
+        private readonly long _count;
+        private readonly long _c;
+        private readonly long[] _normalizedShape;
+        private readonly Tensor _gamma;
+        private readonly Tensor _beta;
+        private readonly float[]? _maskData;
+        private readonly Tensor? _masks;
 
         /// <summary>Fills the rows' buffers with the first layer's rows of the table and every further bias; made in the row thread's dispose scope.</summary>
         public OperatorForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count)
         {
             RecurrenceInputs inputs = buffers.Inputs;
-            this.mask = mask;
-            this.first = first;
-            this.count = count;
-            c = buffers.ContextDim;
-            normalizedShape = new[] { c };
-            (gamma, beta) = (inputs.NormWeight, inputs.NormBias);
+            _mask = mask;
+            _first = first;
+            _count = count;
+            _c = buffers.ContextDim;
+            _normalizedShape = new[] { _c };
+            (_gamma, _beta) = (inputs.NormWeight, inputs.NormBias);
             long time = buffers.Time, hidden = buffers.HiddenDim;
             int layers = buffers.Layers;
             Tensor Rows(Tensor x) => x.narrow(0, first, count);
             if (mask.Active)
             {
-                maskData = new float[checked((int)(layers * count * hidden))];
-                masks = frombuffer(maskData, ScalarType.Float32).view(layers, count, hidden);
+                _maskData = new float[checked((int)(layers * count * hidden))];
+                _masks = frombuffer(_maskData, ScalarType.Float32).view(layers, count, hidden);
             }
 
             Rows(buffers.Hidden[0]).copy_(inputs.Table.index_select(0, Rows(inputs.Index).reshape(-1)).view(count, time, hidden));
@@ -68,32 +68,32 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
                 Rows(buffers.Hidden[l]).copy_(inputs.LayerBias(l).expand(count, time, hidden));
             }
 
-            Rows(buffers.Gates).copy_(inputs.HeadBias.expand(count, time, 3 * c));
+            Rows(buffers.Gates).copy_(inputs.HeadBias.expand(count, time, 3 * _c));
         }
 
         public override void BeginPosition(long t)
         {
-            if (maskData is not null)
+            if (_maskData is not null)
             {
-                mask.Fill(maskData, t, first, count);
+                _mask.Fill(_maskData, t, _first, _count);
             }
         }
 
         public override void ReluDropout(int layer, long t, Tensor h)
         {
             h.relu_();
-            if (masks is not null)
+            if (_masks is not null)
             {
                 // The masks are drawn on the CPU: moved to the model's device and dtype (a no-op for float32 on the CPU).
-                h.mul_(masks.select(0, layer).to(h.dtype, h.device));
+                h.mul_(_masks.select(0, layer).to(h.dtype, h.device));
             }
         }
 
         public override void GatesAndNorm(long t, Tensor gates, Tensor context, Tensor next)
         {
-            gates.narrow(1, c, 2 * c).sigmoid_();
-            Tensor m = Mix(gates.narrow(1, 0, c), gates.narrow(1, c, c), gates.narrow(1, 2 * c, c), context);
-            next.copy_(F.layer_norm(m, normalizedShape, gamma, beta, ContextRecurrence.LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+            gates.narrow(1, _c, 2 * _c).sigmoid_();
+            Tensor m = Mix(gates.narrow(1, 0, _c), gates.narrow(1, _c, _c), gates.narrow(1, 2 * _c, _c), context);
+            next.copy_(F.layer_norm(m, _normalizedShape, _gamma, _beta, ContextRecurrence.LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
         }
     }
 
@@ -101,56 +101,56 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
     {
         private static readonly long[] LastDim = { -1 };
         private static readonly long[] FirstDim = { 0 };
-        private readonly ThreadGradients sums;
-        private readonly float keep;
-        private readonly long c;
-        private readonly Tensor u;
-        private readonly Tensor f;
-        private readonly Tensor i;
-        private readonly Tensor[] hidden;
-        private readonly Tensor? dHidden;
-        private readonly Tensor gamma;
-        private readonly Tensor beta;
+        private readonly ThreadGradients _sums;
+        private readonly float _keep;
+        private readonly long _c;
+        private readonly Tensor _u;
+        private readonly Tensor _f;
+        private readonly Tensor _i;
+        private readonly Tensor[] _hidden;
+        private readonly Tensor? _dHidden;
+        private readonly Tensor _gamma;
+        private readonly Tensor _beta;
 
         /// <summary>Takes the rows' views of the buffers; made in the row thread's dispose scope.</summary>
         public OperatorBackward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count)
             : base(buffers, count)
         {
             Tensor Rows(Tensor x) => x.narrow(0, first, count);
-            this.sums = sums;
-            this.keep = keep;
-            c = buffers.ContextDim;
+            _sums = sums;
+            _keep = keep;
+            _c = buffers.ContextDim;
             Tensor gates = Rows(buffers.Gates);
-            (u, f, i) = (gates.narrow(2, 0, c), gates.narrow(2, c, c), gates.narrow(2, 2 * c, c));
-            hidden = buffers.Hidden.Select(Rows).ToArray();
-            this.dHidden = dHidden is null ? null : Rows(dHidden);
-            (gamma, beta) = (buffers.Inputs.NormWeight, buffers.Inputs.NormBias);
+            (_u, _f, _i) = (gates.narrow(2, 0, _c), gates.narrow(2, _c, _c), gates.narrow(2, 2 * _c, _c));
+            _hidden = buffers.Hidden.Select(Rows).ToArray();
+            _dHidden = dHidden is null ? null : Rows(dHidden);
+            (_gamma, _beta) = (buffers.Inputs.NormWeight, buffers.Inputs.NormBias);
         }
 
         public override void GatesAndNormBackward(long t, Tensor contextBefore)
         {
-            Tensor ut = u.select(1, t), ft = f.select(1, t), it = i.select(1, t);
+            Tensor ut = _u.select(1, t), ft = _f.select(1, t), it = _i.select(1, t);
             Tensor m = Mix(ut, ft, it, contextBefore);
 
             // LayerNorm statistics and the clamp's pass-through mask (min <= y <= max, as torch's clamp).
             Tensor xt = m - m.mean(LastDim, keepdim: true);
             Tensor rstd = xt.square().mean(LastDim, keepdim: true).add_(ContextRecurrence.LayerNormEps).rsqrt_();
             xt.mul_(rstd);
-            Tensor y = addcmul(beta, xt, gamma, 1);
+            Tensor y = addcmul(_beta, xt, _gamma, 1);
             Tensor pass = y.ge(NewLlmModel.ContextClampMin).logical_and_(y.le(NewLlmModel.ContextClampMax));
             Tensor dy = DContext * pass;
-            sums.NormWeight.add_((dy * xt).sum(FirstDim));
-            sums.NormBias.add_(dy.sum(FirstDim));
+            _sums.NormWeight.add_((dy * xt).sum(FirstDim));
+            _sums.NormBias.add_(dy.sum(FirstDim));
 
             // LayerNorm backward, then the gates: mixed = f * c + i * u.
-            Tensor dxhat = dy * gamma;
+            Tensor dxhat = dy * _gamma;
             Tensor meanD = dxhat.mean(LastDim, keepdim: true);
             Tensor meanDx = (dxhat * xt).mean(LastDim, keepdim: true);
             Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rstd);
-            DGates.narrow(1, 0, c).copy_(it).mul_(dm);
-            DGates.narrow(1, c, c).copy_(ft).addcmul_(ft, ft, -1).mul_(contextBefore).mul_(dm);
-            DGates.narrow(1, 2 * c, c).copy_(it).addcmul_(it, it, -1).mul_(ut).mul_(dm);
-            sums.HeadBias.add_(DGates.sum(FirstDim));
+            DGates.narrow(1, 0, _c).copy_(it).mul_(dm);
+            DGates.narrow(1, _c, _c).copy_(ft).addcmul_(ft, ft, -1).mul_(contextBefore).mul_(dm);
+            DGates.narrow(1, 2 * _c, _c).copy_(it).addcmul_(it, it, -1).mul_(ut).mul_(dm);
+            _sums.HeadBias.add_(DGates.sum(FirstDim));
             DContextBefore.copy_(dm).mul_(ft);
         }
 
@@ -158,15 +158,15 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         {
             // ReLU and dropout pass where h > 0, scaled by 1 / (1 - p).
             Tensor da = DLayers[layer];
-            if (layer == hidden.Length - 1 && dHidden is not null)
+            if (layer == _hidden.Length - 1 && _dHidden is not null)
             {
-                da.add_(dHidden.select(1, t));
+                da.add_(_dHidden.select(1, t));
             }
 
-            da.mul_(hidden[layer].select(1, t).gt(0)).mul_(keep);
+            da.mul_(_hidden[layer].select(1, t).gt(0)).mul_(_keep);
             if (layer > 0)
             {
-                sums.LayerBiases[layer].add_(da.sum(FirstDim));
+                _sums.LayerBiases[layer].add_(da.sum(FirstDim));
             }
         }
     }

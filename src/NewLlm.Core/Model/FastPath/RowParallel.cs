@@ -40,16 +40,16 @@ internal static class RowParallel
         torch.set_num_threads(1);
         try
         {
-            const int firstWorker = 1;
-            var workers = new Thread[parts - firstWorker];
+            const int FirstWorker = 1;
+            var workers = new Thread[parts - FirstWorker];
             var failures = new Exception?[parts + 1];
             long chunk = (rows + parts - 1) / parts;
-            for (int p = firstWorker; p < parts; p++)
+            for (int p = FirstWorker; p < parts; p++)
             {
                 int part = p;
                 long start = part * chunk;
                 long length = Math.Min(chunk, rows - start);
-                workers[p - firstWorker] = new Thread(() =>
+                workers[p - FirstWorker] = new Thread(() =>
                 {
                     try
                     {
@@ -61,7 +61,7 @@ internal static class RowParallel
                     }
                 })
                 { IsBackground = true, Name = "NewLlm row worker" };
-                workers[p - firstWorker].Start();
+                workers[p - FirstWorker].Start();
             }
 
             try

@@ -12,28 +12,28 @@ namespace NewLlm;
 /// </summary>
 internal readonly unsafe struct TensorRows
 {
-    private readonly float* start;
-    private readonly long time;
-    private readonly long width;
+    private readonly float* _start;
+    private readonly long _time;
+    private readonly long _width;
 
     /// <summary>A view of <paramref name="tensor"/>, which must be contiguous float32 on the CPU.</summary>
     /// <exception cref="InvalidOperationException">The tensor is not float32 on the CPU (<c>bytes</c> itself refuses a non-contiguous one).</exception>
     public TensorRows(Tensor tensor)
     {
-        start = (float*)Start(tensor, ScalarType.Float32);
+        _start = (float*)Start(tensor, ScalarType.Float32);
         long[] shape = tensor.shape;
-        time = shape.Length == 3 ? shape[1] : 1;
-        width = shape[^1];
+        _time = shape.Length == 3 ? shape[1] : 1;
+        _width = shape[^1];
     }
 
     /// <summary>Floats between the rows of consecutive sequences.</summary>
-    public long Stride => time * width;
+    public long Stride => _time * _width;
 
     /// <summary>The first element.</summary>
-    public float* Start() => start;
+    public float* Start() => _start;
 
     /// <summary>Row (<paramref name="sequence"/>, <paramref name="t"/>).</summary>
-    public float* At(long sequence, long t = 0) => start + (((sequence * time) + t) * width);
+    public float* At(long sequence, long t = 0) => _start + (((sequence * _time) + t) * _width);
 
     /// <summary>
     /// The context entering position <paramref name="t"/> of <paramref name="sequence"/>: row t - 1 of the contexts
