@@ -10,13 +10,13 @@ namespace NewLlm.Benchmarks;
 /// </summary>
 internal sealed class ReferenceRunner
 {
-    private readonly string python;
-    private readonly string script;
+    private readonly string _python;
+    private readonly string _script;
 
     private ReferenceRunner(string python, string script)
     {
-        this.python = python;
-        this.script = script;
+        _python = python;
+        _script = script;
     }
 
     /// <summary>Finds the script and a Python with torch; null (and a reason) when either is absent.</summary>
@@ -61,9 +61,9 @@ internal sealed class ReferenceRunner
     {
         string[] args =
         {
-            script, "bench", "--batch", I(batch), "--seq", I(seq), "--layers", I(layers), "--vocab", I(vocab), "--steps", I(steps), "--threads", I(threads),
+            _script, "bench", "--batch", I(batch), "--seq", I(seq), "--layers", I(layers), "--vocab", I(vocab), "--steps", I(steps), "--threads", I(threads),
         };
-        (int code, string output, string error) = Run(python, args, threads);
+        (int code, string output, string error) = Run(_python, args, threads);
         if (code != 0)
         {
             reason = $"the reference exited with {code}: {LastLine(error)}";

@@ -185,18 +185,18 @@ static string OneLine(Exception ex)
 /// <summary>Download progress on one console line when interactive; a line per file otherwise.</summary>
 internal sealed class ConsoleDownloadProgress(bool interactive) : IProgress<DownloadProgress>
 {
-    private string? current;
-    private int lastPercent = -1;
+    private string? _current;
+    private int _lastPercent = -1;
 
     public void Report(DownloadProgress value)
     {
         lock (this)
         {
-            if (value.FileName != current)
+            if (value.FileName != _current)
             {
                 Finish();
-                current = value.FileName;
-                lastPercent = -1;
+                _current = value.FileName;
+                _lastPercent = -1;
                 if (!interactive)
                 {
                     Console.WriteLine($"  Downloading {value.FileName}...");
@@ -204,9 +204,9 @@ internal sealed class ConsoleDownloadProgress(bool interactive) : IProgress<Down
             }
 
             int percent = value.TotalBytes is long total && total > 0 ? (int)(100 * value.BytesReceived / total) : -1;
-            if (interactive && percent != lastPercent)
+            if (interactive && percent != _lastPercent)
             {
-                lastPercent = percent;
+                _lastPercent = percent;
                 string size = (value.BytesReceived / 1e6).ToString("F1", CultureInfo.InvariantCulture);
                 string bar = percent < 0 ? string.Empty : "[" + new string('#', percent / 5).PadRight(20) + $"] {percent,3}% ";
                 Console.Write($"\r  Downloading {value.FileName} {bar}{size} MB   ");
@@ -218,12 +218,12 @@ internal sealed class ConsoleDownloadProgress(bool interactive) : IProgress<Down
     {
         lock (this)
         {
-            if (current is not null && interactive)
+            if (_current is not null && interactive)
             {
                 Console.WriteLine();
             }
 
-            current = null;
+            _current = null;
         }
     }
 }

@@ -7,17 +7,19 @@ namespace NewLlm.Core.Tests;
 
 public sealed class SafetensorsTests : IDisposable
 {
-    private readonly string directory = Directory.CreateTempSubdirectory("newllm-st-").FullName;
+    private readonly NewLlm.Tests.TempDirectory _temp = new("newllm-safetensors-tests");
 
     private static NewLlmOptions Tiny => new() { VocabSize = 17, EmbedDim = 4, HiddenDim = 6, ContextDim = 5, NumLayers = 2, Dropout = 0 };
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    private string Folder => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void SaveThenLoadGivesTheSameFunction()
     {
         using var scope = NewDisposeScope();
-        string path = Path.Combine(directory, "w.safetensors");
+        string path = Path.Combine(Folder, "w.safetensors");
         torch.manual_seed(1);
         using var a = new NewLlmModel(Tiny);
         a.SaveSafetensors(path);
@@ -27,13 +29,13 @@ public sealed class SafetensorsTests : IDisposable
         a.eval();
         b.eval();
         Assert.Equal(0f, (a.call(ids) - b.call(ids)).abs().max().item<float>());
-        Assert.Empty(Directory.GetFiles(directory, "*.tmp*"));
+        Assert.Empty(Directory.GetFiles(Folder, "*.tmp*"));
     }
 
     [Fact]
     public void FileLayoutIsSafetensors()
     {
-        string path = Path.Combine(directory, "w.safetensors");
+        string path = Path.Combine(Folder, "w.safetensors");
         using var model = new NewLlmModel(Tiny);
         model.SaveSafetensors(path);
         byte[] bytes = File.ReadAllBytes(path);
@@ -48,7 +50,7 @@ public sealed class SafetensorsTests : IDisposable
     [Fact]
     public void TruncatedFileIsRejectedWithItsName()
     {
-        string path = Path.Combine(directory, "w.safetensors");
+        string path = Path.Combine(Folder, "w.safetensors");
         using var model = new NewLlmModel(Tiny);
         model.SaveSafetensors(path);
         byte[] bytes = File.ReadAllBytes(path);
@@ -65,7 +67,7 @@ public sealed class SafetensorsTests : IDisposable
     public void MissingAndWrongShapedTensorsAreNamed()
     {
         using var scope = NewDisposeScope();
-        string path = Path.Combine(directory, "w.safetensors");
+        string path = Path.Combine(Folder, "w.safetensors");
         using var model = new NewLlmModel(Tiny);
         var tensors = model.state_dict().Where(kv => kv.Key != "input_gate.bias")
             .Select(kv => kv.Key == "forget_gate.weight" ? new KeyValuePair<string, Tensor>(kv.Key, zeros(3, 3)) : kv).ToList();
@@ -79,7 +81,7 @@ public sealed class SafetensorsTests : IDisposable
     public void UnexpectedTensorsAreAnErrorUnlessAllowed()
     {
         using var scope = NewDisposeScope();
-        string path = Path.Combine(directory, "w.safetensors");
+        string path = Path.Combine(Folder, "w.safetensors");
         using var model = new NewLlmModel(Tiny);
         var tensors = model.state_dict().ToList();
         tensors.Add(new("extra.thing", ones(2)));
@@ -91,7 +93,7 @@ public sealed class SafetensorsTests : IDisposable
     [Fact]
     public void MalformedHeaderIsRejected()
     {
-        string path = Path.Combine(directory, "bad.safetensors");
+        string path = Path.Combine(Folder, "bad.safetensors");
         byte[] json = Encoding.UTF8.GetBytes("{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 4]}}");
         byte[] file = new byte[8 + json.Length + 4];
         BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)json.Length);
@@ -102,7 +104,7 @@ public sealed class SafetensorsTests : IDisposable
         File.WriteAllBytes(path, [.. BitConverter.GetBytes(3UL), .. "{x}"u8.ToArray()]);
         Assert.Contains("not valid JSON", Assert.Throws<InvalidDataException>(() => SafetensorsFile.Read(path)).Message);
 
-        Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Read(Path.Combine(directory, "none.safetensors")));
+        Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Read(Path.Combine(Folder, "none.safetensors")));
     }
 
     [Fact]
