@@ -48,7 +48,8 @@ internal static class AtomicFile
     public static async Task WriteAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken, bool flushToDisk = false)
     {
         ArgumentNullException.ThrowIfNull(write);
-        string fullPath = Prepare(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string fullPath = Path.GetFullPath(path);
         await WriteNamedAsync(
             Path.GetDirectoryName(fullPath)!,
             Path.GetFileName(fullPath),
@@ -88,9 +89,9 @@ internal static class AtomicFile
                 }
             }
 
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination))!);
-            File.Move(temporary, destination, overwrite: true);
-            return destination;
+            string fullDestination = Prepare(destination);
+            File.Move(temporary, fullDestination, overwrite: true);
+            return fullDestination;
         }
         catch
         {

@@ -160,13 +160,13 @@ public sealed class HuggingFaceHubDownloader
             async (file, token) =>
             {
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                await using var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+                await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
                 var buffer = new byte[81920];
                 int read;
                 progress?.Report(new DownloadProgress(path, 0, total));
-                while ((read = await body.ReadAsync(buffer, timeout.Token).ConfigureAwait(false)) > 0)
+                while ((read = await body.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
                 {
-                    await file.WriteAsync(buffer.AsMemory(0, read), timeout.Token).ConfigureAwait(false);
+                    await file.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
                     hash.AppendData(buffer, 0, read);
                     received += read;
                     progress?.Report(new DownloadProgress(path, received, total));

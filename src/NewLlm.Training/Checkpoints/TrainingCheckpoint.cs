@@ -208,7 +208,7 @@ internal sealed class TrainingCheckpoint
         {
             LoadWeights(staged);
             using OptimizerHelper stagedOptimizer = createOptimizer(staged);
-            Load(stagedOptimizer, "optimizer state");
+            LoadOptimizer(stagedOptimizer);
             if (_entries[RngEntry].Length != generatorBefore.shape[0])
             {
                 throw new InvalidDataException($"{Path}: the random generator state has {_entries[RngEntry].Length} bytes, {generatorBefore.shape[0]} expected.");
@@ -255,7 +255,7 @@ internal sealed class TrainingCheckpoint
             }
         }
 
-        Load(optimizer, "optimizer state");
+        LoadOptimizer(optimizer);
         optimizer.to(model.Device);
         using (Tensor generator = torch.tensor(_entries[RngEntry], dtype: ScalarType.Byte))
         {
@@ -280,7 +280,7 @@ internal sealed class TrainingCheckpoint
         }
     }
 
-    private void Load(OptimizerHelper optimizer, string what)
+    private void LoadOptimizer(OptimizerHelper optimizer)
     {
         try
         {
@@ -290,7 +290,7 @@ internal sealed class TrainingCheckpoint
         }
         catch (Exception ex) when (ex is not InvalidDataException)
         {
-            throw new InvalidDataException($"{Path}: the {what} cannot be restored: {ex.Message}", ex);
+            throw new InvalidDataException($"{Path}: the optimizer state cannot be restored: {ex.Message}", ex);
         }
     }
 
