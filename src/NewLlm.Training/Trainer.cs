@@ -40,6 +40,7 @@ public sealed class Trainer : IDisposable
     private readonly Dictionary<string, JsonNode?> _unclaimedStates = new(StringComparer.Ordinal);
     private int _running;
     private bool _resumed;
+    private string? _continuesIn; // the directory whose results this trainer continues (LoadCheckpoint's, or an earlier Train call's)
     private bool _disposed;
 
     /// <summary>Creates a trainer. The model is moved to the options' device; nothing is trained until <see cref="Train"/> or <see cref="TrainAsync"/>.</summary>
@@ -86,7 +87,7 @@ public sealed class Trainer : IDisposable
 
         if (!_callbacks.OfType<ModelCheckpoint>().Any())
         {
-            _callbacks.Add(new ModelCheckpoint(Options.SaveBestCheckpoint, Options.CheckpointEveryEpochs, Options.SaveFinalCheckpoint));
+            _callbacks.Add(new ModelCheckpoint(Options.SaveBestCheckpoint, Options.CheckpointEveryEpochs, Options.SaveFinalCheckpoint, Options.CheckpointEverySteps));
         }
 
         if (Options.OutputDirectory is not null && Options.WriteReports)
@@ -148,7 +149,8 @@ public sealed class Trainer : IDisposable
     /// <summary>Path of a checkpoint file for this run's name, e.g. <c>best_{name}.pt</c>, under the output directory.</summary>
     /// <param name="kind">Which checkpoint.</param>
     /// <param name="epoch">The epoch, for periodic checkpoints.</param>
-    public string GetCheckpointPath(CheckpointKind kind, int epoch = 0)
+    /// <param name="step">The optimizer step, for <see cref="CheckpointKind.Step"/> checkpoints.</param>
+    public string GetCheckpointPath(CheckpointKind kind, int epoch = 0, long step = 0)
     {
         string name = Options.ModelName;
         return ReportFiles.Under(Options, kind switch
@@ -156,6 +158,7 @@ public sealed class Trainer : IDisposable
             CheckpointKind.Best => $"best_{name}.pt",
             CheckpointKind.Final => $"{name}_final.pt",
             CheckpointKind.Interrupted => $"{name}_interrupted.pt",
+            CheckpointKind.Step => string.Create(CultureInfo.InvariantCulture, $"{name}_step_{step}.pt"),
             _ => string.Create(CultureInfo.InvariantCulture, $"{name}_epoch_{epoch}.pt"),
         });
     }
@@ -194,6 +197,7 @@ public sealed class Trainer : IDisposable
         }
 
         _resumed = true;
+        _continuesIn = Path.GetDirectoryName(Path.GetFullPath(path));
         _logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
     }
 
@@ -277,11 +281,7 @@ public sealed class Trainer : IDisposable
 
     private TrainingResult Run(CancellationToken cancellationToken)
     {
-        if (Options.OutputDirectory is not null)
-        {
-            OutputDirectory.EnsureWritable(Options.OutputDirectory);
-        }
-
+        using OutputDirectoryLock? claim = Options.OutputDirectory is null ? null : ClaimOutputDirectory(Options.OutputDirectory);
         if (!_resumed)
         {
             torch.random.manual_seed(Options.Seed);
@@ -341,6 +341,14 @@ public sealed class Trainer : IDisposable
             {
                 learningRate = Options.LearningRateSchedule.GetLearningRate(Options.LearningRate, State.GlobalStep, totalSteps);
                 TrainStep(group, epoch, learningRate, maxNorm);
+                if (Control.ShouldSaveStep)
+                {
+                    State.EpochSecondsBefore += watch.Elapsed.TotalSeconds;
+                    watch.Restart();
+                    WriteCheckpoint(CheckpointKind.Step, epoch);
+                    Control.ClearStepCheckpoint();
+                }
+
                 if (Options.MaxSteps is long limit && State.GlobalStep >= limit)
                 {
                     stepLimit = true;
@@ -482,7 +490,7 @@ public sealed class Trainer : IDisposable
             return null;
         }
 
-        string path = GetCheckpointPath(kind, epoch);
+        string path = GetCheckpointPath(kind, epoch, State.GlobalStep);
         if (kind == CheckpointKind.Best)
         {
             State.BestCheckpointPath = path;
@@ -494,6 +502,73 @@ public sealed class Trainer : IDisposable
         var info = new CheckpointInfo(path, kind, epoch, State.GlobalStep);
         Raise(c => c.OnCheckpointSaved(Context, info));
         return path;
+    }
+
+    /// <summary>
+    /// Takes the output directory for the run: proves it writable, locks it against a second run, deletes temporary
+    /// files a killed run left there, and refuses to replace an earlier run's results unless resuming it or told to.
+    /// </summary>
+    private OutputDirectoryLock ClaimOutputDirectory(string directory)
+    {
+        OutputDirectory.EnsureWritable(directory);
+        OutputDirectoryLock claim = OutputDirectoryLock.Acquire(directory, Options.ModelName);
+        try
+        {
+            // With the lock held, no other run writes here: every temporary file left in it is a killed run's.
+            int stale = AtomicFile.DeleteStale(claim.Directory, TimeSpan.Zero);
+            if (stale > 0)
+            {
+                _logger.LogInformation("Deleted {Count} temporary file(s) that an interrupted run left in {Directory}.", stale, claim.Directory);
+            }
+
+            bool continuesHere = string.Equals(_continuesIn, claim.Directory, StringComparison.Ordinal);
+            IReadOnlyList<string> earlier = continuesHere ? [] : FindEarlierResults(Options);
+            if (earlier.Count > 0 && !Options.OverwriteOutput)
+            {
+                string? interrupted = earlier.FirstOrDefault(f => f.EndsWith("_interrupted.pt", StringComparison.Ordinal))
+                    ?? earlier.FirstOrDefault(f => f.EndsWith("_final.pt", StringComparison.Ordinal));
+                throw new IOException(
+                    $"The output directory '{claim.Directory}' already holds results of a run named '{Options.ModelName}' ({string.Join(", ", earlier.Select(Path.GetFileName))}). "
+                    + (interrupted is null ? string.Empty : $"To continue that run, call LoadCheckpoint(\"{interrupted}\") before training; ")
+                    + "to replace it, set TrainerOptions.OverwriteOutput; or choose another TrainerOptions.OutputDirectory or ModelName.");
+            }
+
+            foreach (string file in earlier)
+            {
+                _logger.LogWarning("Overwriting the earlier run's results: deleting {File}.", file);
+                File.Delete(file);
+            }
+
+            _continuesIn = claim.Directory;
+            return claim;
+        }
+        catch
+        {
+            claim.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The checkpoints and reports that a run with these options' <see cref="TrainerOptions.ModelName"/> would write and
+    /// that already exist under <see cref="TrainerOptions.OutputDirectory"/> (none without one). A fresh run refuses to
+    /// start over them unless <see cref="TrainerOptions.OverwriteOutput"/> is set; programs can check it before preparing data.
+    /// </summary>
+    /// <param name="options">The run's options.</param>
+    /// <returns>Full paths, sorted.</returns>
+    public static IReadOnlyList<string> FindEarlierResults(TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.OutputDirectory is null || !Directory.Exists(options.OutputDirectory))
+        {
+            return [];
+        }
+
+        string directory = Path.GetFullPath(options.OutputDirectory);
+        string name = options.ModelName;
+        string[] exact = [$"best_{name}.pt", $"{name}_final.pt", $"{name}_interrupted.pt", $"{name}_progress.json", $"{name}_metrics.csv", $"{name}_curves.png"];
+        IEnumerable<string> numbered = Directory.EnumerateFiles(directory, $"{name}_epoch_*.pt").Concat(Directory.EnumerateFiles(directory, $"{name}_step_*.pt"));
+        return [.. exact.Select(f => Path.Combine(directory, f)).Where(File.Exists).Concat(numbered).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
     private bool UpdateBest(int epoch, double loss)

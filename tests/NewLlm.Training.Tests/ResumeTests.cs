@@ -77,7 +77,7 @@ public sealed class ResumeTests
     }
 
     /// <summary>The uninterrupted run to compare with: <paramref name="epochs"/> epochs into the folder "straight".</summary>
-    private static async Task<(NewLlmModel Model, string Directory)> TrainStraightAsync(TinySetup setup, int epochs)
+    internal static async Task<(NewLlmModel Model, string Directory)> TrainStraightAsync(TinySetup setup, int epochs)
     {
         NewLlmModel model = setup.CreateModel();
         TrainerOptions options = setup.Options(epochs);

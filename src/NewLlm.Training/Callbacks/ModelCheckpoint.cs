@@ -3,17 +3,19 @@ namespace NewLlm.Training;
 /// <summary>
 /// The original's checkpoint policy, as a built-in callback (in the manner of Lightning's <c>ModelCheckpoint</c>): it
 /// requests <c>best_{name}.pt</c> after each validation whose loss is the best so far, <c>{name}_epoch_{n}.pt</c> every
-/// <see cref="EveryEpochs"/> epochs, and <c>{name}_final.pt</c> when training ends. It only makes requests
+/// <see cref="EveryEpochs"/> epochs, <c>{name}_step_{n}.pt</c> every <see cref="EverySteps"/> optimizer steps (deleting the
+/// previous one, so only the newest is kept), and <c>{name}_final.pt</c> when training ends. It only makes requests
 /// (<see cref="TrainerControl.RequestCheckpoint"/>); the trainer writes the files under
 /// <see cref="TrainerOptions.OutputDirectory"/> (none without one). The trainer adds one configured from
 /// <see cref="TrainerOptions.SaveBestCheckpoint"/>, <see cref="TrainerOptions.CheckpointEveryEpochs"/> and
-/// <see cref="TrainerOptions.SaveFinalCheckpoint"/> unless the callbacks given already hold a <see cref="ModelCheckpoint"/>;
+/// <see cref="TrainerOptions.CheckpointEverySteps"/> and <see cref="TrainerOptions.SaveFinalCheckpoint"/> unless the callbacks given already hold a <see cref="ModelCheckpoint"/>;
 /// <see cref="Trainer.RemoveCallback{T}"/> removes it.
 /// </summary>
 /// <param name="saveBest">Request the best checkpoint whenever validation loss improves.</param>
 /// <param name="everyEpochs">Request <c>{name}_epoch_{n}.pt</c> every this many epochs; 0 for never.</param>
 /// <param name="saveFinal">Request the final checkpoint when training ends.</param>
-public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, bool saveFinal = true) : ITrainerCallback
+/// <param name="everySteps">Request <c>{name}_step_{n}.pt</c> every this many optimizer steps; 0 for never.</param>
+public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, bool saveFinal = true, long everySteps = 0) : ITrainerCallback
 {
     /// <summary>Whether the best checkpoint is requested.</summary>
     public bool SaveBest { get; } = saveBest;
@@ -23,6 +25,9 @@ public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, b
 
     /// <summary>Whether the final checkpoint is requested.</summary>
     public bool SaveFinal { get; } = saveFinal;
+
+    /// <summary>The period of <c>{name}_step_{n}.pt</c> in optimizer steps; 0 for never.</summary>
+    public long EverySteps { get; } = everySteps >= 0 ? everySteps : throw new ArgumentOutOfRangeException(nameof(everySteps), everySteps, "everySteps must be 0 (never) or more.");
 
     /// <inheritdoc />
     public void OnTrainBegin(TrainerContext context)
@@ -48,6 +53,33 @@ public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, b
         if (EveryEpochs > 0 && record.Epoch % EveryEpochs == 0)
         {
             context.Control.RequestCheckpoint(CheckpointKind.Periodic);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnBatchEnd(TrainerContext context, BatchResult batch)
+    {
+        if (EverySteps > 0 && batch.GlobalStep % EverySteps == 0)
+        {
+            context.Control.RequestCheckpoint(CheckpointKind.Step);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint)
+    {
+        if (checkpoint.Kind != CheckpointKind.Step || Path.GetDirectoryName(checkpoint.Path) is not string directory)
+        {
+            return;
+        }
+
+        // Only the newest step checkpoint is kept: the older ones of this run are superseded by it.
+        foreach (string older in Directory.EnumerateFiles(directory, $"{context.Options.ModelName}_step_*.pt"))
+        {
+            if (!string.Equals(Path.GetFullPath(older), Path.GetFullPath(checkpoint.Path), StringComparison.Ordinal))
+            {
+                File.Delete(older);
+            }
         }
     }
 }

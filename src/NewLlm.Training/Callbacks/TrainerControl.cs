@@ -2,7 +2,8 @@ namespace NewLlm.Training;
 
 /// <summary>
 /// Requests from callbacks to the trainer, kept apart from <see cref="TrainerState"/>. The trainer acts on them at fixed
-/// points: a <see cref="CheckpointKind.Best"/> checkpoint after <see cref="ITrainerCallback.OnEvaluationEnd"/>; a validation
+/// points: a <see cref="CheckpointKind.Step"/> checkpoint after the optimizer step in whose
+/// <see cref="ITrainerCallback.OnBatchEnd"/> it was requested; a <see cref="CheckpointKind.Best"/> checkpoint after <see cref="ITrainerCallback.OnEvaluationEnd"/>; a validation
 /// at the end of the current epoch's training pass; an epoch checkpoint and a stop after <see cref="ITrainerCallback.OnEpochEnd"/>;
 /// a <see cref="CheckpointKind.Final"/> checkpoint when training ends (not when it is cancelled). Each request is cleared
 /// once acted on, except the stop.
@@ -27,6 +28,9 @@ public sealed class TrainerControl
     /// <summary>The kind of <c>{name}_epoch_{n}.pt</c> to write after the current epoch (<see cref="CheckpointKind.Periodic"/> or <see cref="CheckpointKind.Requested"/>), or null.</summary>
     public CheckpointKind? EpochCheckpoint { get; private set; }
 
+    /// <summary>Whether <c>{name}_step_{n}.pt</c> will be written after the current optimizer step.</summary>
+    public bool ShouldSaveStep { get; private set; }
+
     /// <summary>Whether <c>{name}_final.pt</c> will be written when training ends.</summary>
     public bool ShouldSaveFinal { get; private set; }
 
@@ -41,7 +45,7 @@ public sealed class TrainerControl
     /// <summary>Asks for a validation at the end of the current epoch's training pass.</summary>
     public void RequestValidation() => ShouldValidate = true;
 
-    /// <summary>Asks for a checkpoint: <see cref="CheckpointKind.Requested"/> (the default) or <see cref="CheckpointKind.Periodic"/> for <c>{name}_epoch_{n}.pt</c> after the epoch, <see cref="CheckpointKind.Best"/> after the validation, <see cref="CheckpointKind.Final"/> when training ends.</summary>
+    /// <summary>Asks for a checkpoint: <see cref="CheckpointKind.Requested"/> (the default) or <see cref="CheckpointKind.Periodic"/> for <c>{name}_epoch_{n}.pt</c> after the epoch, <see cref="CheckpointKind.Best"/> after the validation, <see cref="CheckpointKind.Step"/> for <c>{name}_step_{n}.pt</c> after the current optimizer step, <see cref="CheckpointKind.Final"/> when training ends.</summary>
     /// <param name="kind">Which checkpoint.</param>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="CheckpointKind.Interrupted"/>: the trainer writes it itself on cancellation.</exception>
     public void RequestCheckpoint(CheckpointKind kind = CheckpointKind.Requested)
@@ -57,6 +61,9 @@ public sealed class TrainerControl
             case CheckpointKind.Periodic:
                 EpochCheckpoint = CheckpointKind.Periodic;
                 break;
+            case CheckpointKind.Step:
+                ShouldSaveStep = true;
+                break;
             case CheckpointKind.Requested:
                 EpochCheckpoint ??= CheckpointKind.Requested;
                 break;
@@ -71,6 +78,8 @@ public sealed class TrainerControl
 
     internal void ClearEpochCheckpoint() => EpochCheckpoint = null;
 
+    internal void ClearStepCheckpoint() => ShouldSaveStep = false;
+
     /// <summary>Forgets every request, for a new call of <see cref="Trainer.Train"/>.</summary>
     internal void Reset()
     {
@@ -79,6 +88,7 @@ public sealed class TrainerControl
         ShouldValidate = false;
         ShouldSaveBest = false;
         EpochCheckpoint = null;
+        ShouldSaveStep = false;
         ShouldSaveFinal = false;
     }
 

@@ -17,4 +17,7 @@ public enum CheckpointKind
 
     /// <summary><c>{name}_epoch_{n}.pt</c> written because a callback asked for it.</summary>
     Requested,
+
+    /// <summary><c>{name}_step_{n}.pt</c>: the periodic save by optimizer steps, mid-epoch, resumable (only the newest is kept).</summary>
+    Step,
 }

@@ -80,6 +80,19 @@ public sealed class TrainerOptions
     /// <summary>Write <c>{name}_epoch_{n}.pt</c> every this many epochs; 0 turns it off (default 5). Configures the built-in <see cref="ModelCheckpoint"/> callback.</summary>
     public int CheckpointEveryEpochs { get; set; } = 5;
 
+    /// <summary>
+    /// Write <c>{name}_step_{n}.pt</c> every this many optimizer steps, mid-epoch, keeping only the newest; 0 turns it off
+    /// (default 0). For long epochs, so that a crash loses at most this many steps. Configures the built-in <see cref="ModelCheckpoint"/>.
+    /// </summary>
+    public long CheckpointEverySteps { get; set; }
+
+    /// <summary>
+    /// Let a fresh run (one that did not <see cref="Trainer.LoadCheckpoint"/>) start in an output directory that holds an
+    /// earlier run's checkpoints or reports under the same <see cref="ModelName"/>; those files are deleted when training
+    /// starts (default false: such a run is refused, so that no result is replaced by accident).
+    /// </summary>
+    public bool OverwriteOutput { get; set; }
+
     /// <summary>Write <c>best_{name}.pt</c> whenever validation loss improves (default true), through the built-in <see cref="ModelCheckpoint"/>.</summary>
     public bool SaveBestCheckpoint { get; set; } = true;
 
@@ -129,6 +142,7 @@ public sealed class TrainerOptions
             ["shuffle"] = Shuffle,
             ["bucket_by_length"] = BucketByLength,
             ["checkpoint_every_epochs"] = CheckpointEveryEpochs,
+            ["checkpoint_every_steps"] = CheckpointEverySteps,
         };
         foreach ((string key, string value) in _runConfiguration)
         {

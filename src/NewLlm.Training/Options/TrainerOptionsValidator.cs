@@ -30,6 +30,7 @@ public sealed class TrainerOptionsValidator : IValidateOptions<TrainerOptions>
         Check(options.GradientAccumulationSteps >= 1, nameof(options.GradientAccumulationSteps), options.GradientAccumulationSteps, "at least 1");
         Check(options.MaxSteps is null || options.MaxSteps >= 1, nameof(options.MaxSteps), options.MaxSteps, "null (no limit) or at least 1");
         Check(options.CheckpointEveryEpochs >= 0, nameof(options.CheckpointEveryEpochs), options.CheckpointEveryEpochs, "0 (off) or more");
+        Check(options.CheckpointEverySteps >= 0, nameof(options.CheckpointEverySteps), options.CheckpointEverySteps, "0 (off) or more");
         Check(DeviceName.TryParse(options.Device, out _, out _), nameof(options.Device), options.Device, "'cpu', 'cuda' or 'cuda:N'");
         return failures.Result;
     }
