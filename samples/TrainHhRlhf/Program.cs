@@ -1,5 +1,6 @@
 // Trains New-LLM on Anthropic HH-RLHF with the command line of the original train_hh_rlhf.py.
 //   dotnet run -c Release --project samples/TrainHhRlhf -- --subset harmless --num_layers 1 --epochs 6 --batch_size 64
+//   dotnet run -c Release --project samples/TrainHhRlhf -- --resume checkpoints/new_llm_hh_rlhf_layers1_final.pt --epochs 10
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Options;
@@ -10,8 +11,7 @@ using TorchSharp;
 
 var numLayers = new Option<int>("--num_layers", "--num-layers") { Description = "Feed-forward layers (the original trained 1 and 4).", DefaultValueFactory = _ => 1 };
 var maxSeqLength = new Option<int>("--max_seq_length", "--max-seq-length") { Description = "Tokens per dialogue (truncated or padded).", DefaultValueFactory = _ => 128 };
-var subset = new Option<string>("--subset") { Description = "HH-RLHF subset.", DefaultValueFactory = _ => "helpful" };
-subset.AcceptOnlyFromAmong("helpful", "harmless", "helpful-online", "helpful-rejection-sampled", "all");
+var subset = new Option<string>("--subset") { Description = "HH-RLHF subset: helpful, harmless, helpful-online, helpful-rejection-sampled or all (the Hub folder names, such as harmless-base, work too).", DefaultValueFactory = _ => "helpful" };
 var epochs = new Option<int>("--epochs") { Description = "Total epochs (a resumed run trains the remaining ones).", DefaultValueFactory = _ => 100 };
 var batchSize = new Option<int>("--batch_size", "--batch-size") { Description = "Sequences per batch.", DefaultValueFactory = _ => 2048 };
 var learningRate = new Option<double>("--lr", "--learning_rate", "--learning-rate") { Description = "Learning rate.", DefaultValueFactory = _ => 0.0008 };
@@ -20,27 +20,36 @@ var dataDir = new Option<string?>("--data-dir", "--data_dir") { Description = "A
 var tokenizerKind = new Option<string>("--tokenizer") { Description = "word (the original's 1000-word vocabulary) or gpt2.", DefaultValueFactory = _ => "word" };
 tokenizerKind.AcceptOnlyFromAmong("word", "gpt2");
 var output = new Option<string?>("--output") { Description = "Output directory (default: checkpoints, or the resumed checkpoint's directory)." };
-var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint written by this program." };
-var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint written by this program; the run's settings come from it (options given explicitly that differ are refused or applied with a note)." };
+var overwrite = new Option<bool>("--overwrite") { Description = "Start a fresh run even if --output holds an earlier run's checkpoints and reports (they are deleted)." };
+var checkpointEvery = new Option<CheckpointInterval>("--checkpoint-every") { Description = "A periodic checkpoint every N epochs (N or Nepochs) or every N optimizer steps (Nsteps, only the newest kept); 0 for none.", DefaultValueFactory = _ => new CheckpointInterval(5, 0), CustomParser = CheckpointInterval.Parse };
+var seed = new Option<int>("--seed") { Description = "Random seed (initial weights, dropout, batch order).", DefaultValueFactory = _ => 42 };
 var threads = new Option<int>("--threads") { Description = "CPU threads for torch (default: one per processor).", DefaultValueFactory = _ => Environment.ProcessorCount };
 var preference = new Option<bool>("--preference-accuracy") { Description = "Also report the share of test pairs whose chosen reply is more likely than the rejected one." };
 
-var root = new RootCommand("Train New-LLM on Anthropic HH-RLHF (the original train_hh_rlhf.py command line).")
+var root = new RootCommand("Train New-LLM on Anthropic HH-RLHF (the original train_hh_rlhf.py command line). Ctrl-C stops after the current step and saves a checkpoint to resume from.")
 {
-    numLayers, maxSeqLength, subset, epochs, batchSize, learningRate, device, dataDir, tokenizerKind, output, resume, seed, threads, preference,
+    numLayers, maxSeqLength, subset, epochs, batchSize, learningRate, device, dataDir, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads, preference,
 };
 
-root.SetAction(async (parse, cancellationToken) =>
+root.SetAction(async (parse, _) =>
 {
+    using var signals = new TerminationSignals();
     try
     {
-        return await RunAsync(parse, cancellationToken);
+        return await RunAsync(parse, signals.Token);
+    }
+    catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
+    {
+        Console.Out.Flush();
+        Console.Error.WriteLine("[Interrupted before training started: nothing to save]");
+        return 130;
     }
     catch (Exception ex)
     {
         Console.Out.Flush();
         Console.Error.WriteLine($"error: {OneLine(ex)}");
-        return ex is OperationCanceledException ? 130 : 1;
+        return 1;
     }
 });
 
@@ -62,49 +71,100 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
 
     torch.set_num_threads(parse.GetValue(threads));
-    HhRlhfSubset selected = ParseSubset(parse.GetValue(subset)!);
+
+    // A resumed run takes its settings from the checkpoint; options given explicitly either must agree (what the run
+    // is: data, tokenizer, lengths, layers) or are applied with a note (how it goes on: epochs, learning rate, ...).
     string? resumePath = parse.GetValue(resume);
-    CheckpointManifest? manifest = resumePath is null ? null : CheckpointFile.ReadManifest(resumePath);
-    int layers = parse.GetValue(numLayers);
-    if (manifest is not null)
+    CheckpointManifest? manifest = resumePath is null ? null : ReadCheckpointManifest(resumePath);
+    var saved = manifest is null ? null : new CheckpointSettings(manifest.TrainerOptions);
+    var changes = new List<string>();
+
+    T Setting<T>(Option<T> option, object? saved, bool mustAgree, string why, Func<T, T>? canonical = null)
     {
-        if (!IsImplicit(parse, numLayers) && layers != manifest.ModelOptions.NumLayers)
+        T given = canonical is null ? parse.GetValue(option)! : canonical(parse.GetValue(option)!);
+        if (saved is not T savedValue)
         {
-            throw new ArgumentException($"--num_layers {layers} differs from the checkpoint's {manifest.ModelOptions.NumLayers} layers.");
+            return given;
         }
 
-        layers = manifest.ModelOptions.NumLayers;
+        if (IsImplicit(parse, option))
+        {
+            return savedValue;
+        }
+
+        if (EqualityComparer<T>.Default.Equals(given, savedValue))
+        {
+            return given;
+        }
+
+        if (mustAgree)
+        {
+            throw new ArgumentException($"{option.Name} {given} differs from the checkpoint's {savedValue}: {why}. Leave {option.Name} out to continue the run, or start a new run in another --output.");
+        }
+
+        changes.Add($"{option.Name} {savedValue} -> {given}");
+        return given;
     }
 
+    string subsetName = Setting(subset, saved?.GetString("subset") is string s ? CanonicalSubsetName(s) : null, mustAgree: true, "a resumed run trains on the same data", CanonicalSubsetName);
+    HhRlhfSubset selected = ParseSubset(subsetName);
+    int layers = Setting(numLayers, manifest?.ModelOptions.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
+    int sequenceLength = Setting(maxSeqLength, saved?.Get<int>("max_seq_length"), mustAgree: true, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
+    string kind = Setting(tokenizerKind, saved?.GetString("tokenizer"), mustAgree: true, "the model was trained on the checkpoint's vocabulary");
+    int epochCount = Setting(epochs, saved?.Get<int>("epochs"), mustAgree: false, string.Empty);
+    int batch = Setting(batchSize, saved?.Get<int>("batch_size"), mustAgree: manifest?.State.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
+    double rate = Setting(learningRate, saved?.Get<double>("learning_rate"), mustAgree: false, string.Empty);
+    int runSeed = Setting(seed, saved?.Get<int>("seed"), mustAgree: false, string.Empty);
+    CheckpointInterval savedInterval = saved is null ? default : new CheckpointInterval(saved.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0);
+    CheckpointInterval interval = Setting(checkpointEvery, saved is null ? null : savedInterval, mustAgree: false, string.Empty);
+    string? savedDataDir = saved?.GetString("data_dir");
+    string? directory = IsImplicit(parse, dataDir) && savedDataDir is not null ? (savedDataDir == "hub" ? null : savedDataDir) : parse.GetValue(dataDir);
     if (layers < 1)
     {
         throw new ArgumentException($"--num_layers must be at least 1 (the original used 1 or 4), not {layers}.");
     }
 
-    string outputDirectory = parse.GetValue(output)
-        ?? (resumePath is not null ? Path.GetDirectoryName(Path.GetFullPath(resumePath))! : "checkpoints");
-    int sequenceLength = parse.GetValue(maxSeqLength);
-    var options = new TrainerOptions
-    {
-        ModelName = $"new_llm_hh_rlhf_layers{layers}",
-        Epochs = parse.GetValue(epochs),
-        BatchSize = parse.GetValue(batchSize),
-        LearningRate = parse.GetValue(learningRate),
-        Device = parse.GetValue(device)!,
-        Seed = parse.GetValue(seed),
-        OutputDirectory = outputDirectory,
-    }.Validate();
-    DeviceName.Resolve(options.Device); // fail before loading data when CUDA is asked for and absent
     if (sequenceLength < 2)
     {
         throw new ArgumentException($"--max_seq_length must be at least 2, not {sequenceLength}.");
     }
+
+    string outputDirectory = parse.GetValue(output)
+        ?? (resumePath is not null ? Path.GetDirectoryName(Path.GetFullPath(resumePath))! : "checkpoints");
+    var options = new TrainerOptions
+    {
+        ModelName = $"new_llm_hh_rlhf_layers{layers}",
+        Epochs = epochCount,
+        BatchSize = batch,
+        LearningRate = rate,
+        Device = parse.GetValue(device)!,
+        Seed = runSeed,
+        OutputDirectory = outputDirectory,
+        CheckpointEveryEpochs = interval.Epochs,
+        CheckpointEverySteps = interval.Steps,
+        OverwriteOutput = parse.GetValue(overwrite),
+    }.Validate();
+    DeviceName.Resolve(options.Device); // fail before loading data when CUDA is asked for and absent
+    CheckOutputDirectory(options, resumePath);
+
+    if (manifest is not null)
+    {
+        int done = manifest.State.CompletedEpochs;
+        if (done >= epochCount && manifest.State.BatchesIntoEpoch == 0)
+        {
+            Console.WriteLine($"Nothing to train: {resumePath} has completed {done} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {done + 10}) to train further.");
+            return 0;
+        }
+
+        Console.WriteLine($"Resuming {Path.GetFileName(resumePath)}: {done} epoch(s) completed, step {manifest.State.GlobalStep}; its settings are kept"
+            + (changes.Count == 0 ? "." : $" except {string.Join(", ", changes)}."));
+    }
+
     bool interactive = !Console.IsOutputRedirected;
 
     // Data: the subset's own files, from a local copy or the Hub.
-    string? directory = parse.GetValue(dataDir);
     var downloadProgress = new ConsoleDownloadProgress(interactive);
-    Console.WriteLine($"Loading HH-RLHF {parse.GetValue(subset)} from {directory ?? "the Hugging Face Hub"}...");
+    Console.WriteLine($"Loading HH-RLHF {subsetName} from {directory ?? "the Hugging Face Hub"}...");
     HhRlhfDataset train = directory is null
         ? await HhRlhfDataset.LoadFromHubAsync(selected, HhRlhfSplit.Train, progress: downloadProgress, cancellationToken: cancellationToken)
         : await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, HhRlhfSplit.Train, cancellationToken);
@@ -114,40 +174,35 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     downloadProgress.Finish();
     if (train.Count == 0 || test.Count == 0)
     {
-        throw new InvalidDataException($"The {parse.GetValue(subset)} subset has {train.Count} train and {test.Count} test dialogues; both must be non-empty.");
+        throw new InvalidDataException($"The {subsetName} subset has {train.Count} train and {test.Count} test dialogues; both must be non-empty.");
+    }
+
+    if (saved?.GetString("data_sha256") is string savedChecksum && savedChecksum != train.SourceChecksum)
+    {
+        throw new InvalidDataException($"The training data ({train.SourceDescription}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run in another --output.");
     }
 
     // Tokenizer: the checkpoint's when resuming, otherwise built (word) or the packaged GPT-2 BPE.
-    string kind = parse.GetValue(tokenizerKind)!;
-    DialogueTokenizer tokenizer;
-    if (resumePath is not null)
-    {
-        tokenizer = CheckpointFile.LoadTokenizer(resumePath)
-            ?? throw new InvalidDataException($"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary.");
-        if (!IsImplicit(parse, tokenizerKind) && tokenizer.Kind != kind)
-        {
-            throw new ArgumentException($"--tokenizer {kind} differs from the checkpoint's tokenizer '{tokenizer.Kind}'.");
-        }
-    }
-    else
-    {
-        tokenizer = kind == "gpt2" ? Gpt2DialogueTokenizer.Create() : WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
-    }
+    DialogueTokenizer tokenizer = resumePath is not null
+        ? CheckpointFile.LoadTokenizer(resumePath) ?? throw new InvalidDataException($"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary.")
+        : kind == "gpt2" ? Gpt2DialogueTokenizer.Create() : WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
 
     var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = sequenceLength };
     string cache = Path.Combine(outputDirectory, "cache");
     TokenizedCorpus trainCorpus = await TokenizedCorpus.LoadOrBuildAsync(train, tokenizer, corpusOptions, cache, cancellationToken: cancellationToken);
     TokenizedCorpus testCorpus = await TokenizedCorpus.LoadOrBuildAsync(test, tokenizer, corpusOptions, cache, cancellationToken: cancellationToken);
 
-    torch.random.manual_seed(parse.GetValue(seed));
+    torch.random.manual_seed(runSeed);
     var model = new NewLlmModel(manifest?.ModelOptions ?? new NewLlmOptions { VocabSize = tokenizer.VocabSize, NumLayers = layers });
-    options.RunConfiguration["subset"] = parse.GetValue(subset)!;
+    options.RunConfiguration["subset"] = subsetName;
     options.RunConfiguration["tokenizer"] = tokenizer.Kind;
     options.RunConfiguration["max_seq_length"] = sequenceLength.ToString(CultureInfo.InvariantCulture);
     options.RunConfiguration["data"] = train.SourceDescription;
+    options.RunConfiguration["data_dir"] = directory is null ? "hub" : Path.GetFullPath(directory);
+    options.RunConfiguration["data_sha256"] = train.SourceChecksum;
 
     TokenizedPreferencePairs? pairs = parse.GetValue(preference) ? TokenizedPreferencePairs.Build(test, tokenizer, corpusOptions) : null;
-    using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, pairs, [new ConsoleReporter()]);
+    using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, pairs, [new ConsoleReporter()], new ConsoleWarningLogger<Trainer>());
 
     if (resumePath is not null)
     {
@@ -157,13 +212,73 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     TrainingResult result = await trainer.TrainAsync(cancellationToken);
     if (result.Outcome == TrainingOutcome.Cancelled)
     {
-        Console.Error.WriteLine($"Interrupted. {result.Message}");
+        // The console reporter has said where the interrupt checkpoint is and how to resume from it.
         return 130;
     }
 
     Console.WriteLine($"Reports: {ReportFiles.ProgressJson(options)}, {ReportFiles.MetricsCsv(options)}, {ReportFiles.CurvesPng(options)}");
     return 0;
 }
+
+// The checkpoint's manifest, with the errors a person typing --resume makes said in the program's words.
+static CheckpointManifest ReadCheckpointManifest(string path)
+{
+    if (Directory.Exists(path))
+    {
+        string[] checkpoints = [.. Directory.EnumerateFiles(path, "*.pt").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        throw new ArgumentException($"--resume {path} is a folder; give a checkpoint file in it" + (checkpoints.Length == 0
+            ? " (it holds none)."
+            : $", for example {Path.Combine(path, checkpoints.FirstOrDefault(c => c.EndsWith("_interrupted.pt", StringComparison.Ordinal)) ?? checkpoints.FirstOrDefault(c => c.EndsWith("_final.pt", StringComparison.Ordinal)) ?? checkpoints[0])} (it holds {string.Join(", ", checkpoints)})."));
+    }
+
+    if (!File.Exists(path))
+    {
+        throw new FileNotFoundException($"--resume {path}: there is no such file.");
+    }
+
+    return CheckpointFile.ReadManifest(path);
+}
+
+// Refuses, before any data is prepared, an output directory that cannot be one, that another run uses, or that holds
+// results this run would replace.
+static void CheckOutputDirectory(TrainerOptions options, string? resumePath)
+{
+    string directory = Path.GetFullPath(options.OutputDirectory!);
+    for (string? parent = directory; parent is not null; parent = Path.GetDirectoryName(parent))
+    {
+        if (File.Exists(parent))
+        {
+            throw new IOException($"--output {options.OutputDirectory}: '{parent}' is a file, so there can be no folder under it. Choose another --output.");
+        }
+    }
+
+    if (OutputDirectoryLock.FindHolder(directory) is string holder)
+    {
+        throw new IOException($"--output {options.OutputDirectory} is in use by {holder}. Wait for that run to end, or choose another --output (if no run uses it, delete {Path.Combine(directory, OutputDirectoryLock.FileName)}).");
+    }
+
+    bool continuesHere = resumePath is not null && Path.GetDirectoryName(Path.GetFullPath(resumePath)) == directory;
+    IReadOnlyList<string> earlier = continuesHere || options.OverwriteOutput ? [] : Trainer.FindEarlierResults(options);
+    if (earlier.Count > 0)
+    {
+        string? resumable = earlier.FirstOrDefault(f => f.EndsWith("_interrupted.pt", StringComparison.Ordinal))
+            ?? earlier.FirstOrDefault(f => f.EndsWith("_final.pt", StringComparison.Ordinal));
+        throw new IOException($"--output {options.OutputDirectory} already holds the results of an earlier {options.ModelName} run ({string.Join(", ", earlier.Select(Path.GetFileName))}). "
+            + (resumable is null ? string.Empty : $"Continue it with --resume {resumable}, replace ")
+            + (resumable is null ? "Replace " : string.Empty) + "it with --overwrite, or choose another --output.");
+    }
+}
+
+// The subset's name as this program records it: the short names, whatever the case, and the Hub's folder names.
+static string CanonicalSubsetName(string name) => name.Trim().ToLowerInvariant() switch
+{
+    "helpful" or "helpful-base" => "helpful",
+    "harmless" or "harmless-base" => "harmless",
+    "helpful-online" => "helpful-online",
+    "helpful-rejection-sampled" => "helpful-rejection-sampled",
+    "all" => "all",
+    _ => throw new ArgumentException($"--subset '{name}' is not an HH-RLHF subset: use helpful, harmless, helpful-online, helpful-rejection-sampled or all (or a Hub folder name such as harmless-base)."),
+};
 
 static HhRlhfSubset ParseSubset(string name) => name switch
 {
@@ -176,54 +291,21 @@ static HhRlhfSubset ParseSubset(string name) => name switch
 
 static bool IsImplicit(ParseResult parse, Option option) => parse.GetResult(option) is null or { Implicit: true };
 
+// One line, in the program's words: the library's option names become the command line's.
 static string OneLine(Exception ex)
 {
     string message = ex is OptionsValidationException validation ? string.Join(" ", validation.Failures) : ex.Message;
+    (string Api, string Flag)[] names =
+    [
+        ("TrainerOptions.BatchSize", "--batch_size"), ("TrainerOptions.LearningRate", "--lr"), ("TrainerOptions.Epochs", "--epochs"),
+        ("TrainerOptions.Device", "--device"), ("TrainerOptions.OutputDirectory", "--output"), ("TrainerOptions.Seed", "--seed"),
+        ("TrainerOptions.CheckpointEveryEpochs", "--checkpoint-every"), ("TrainerOptions.CheckpointEverySteps", "--checkpoint-every"),
+        ("TrainerOptions.OverwriteOutput", "--overwrite"), ("TokenizedCorpusOptions.MaxSequenceLength", "--max_seq_length"),
+    ];
+    foreach ((string api, string flag) in names)
+    {
+        message = message.Replace(api, flag, StringComparison.Ordinal);
+    }
+
     return message.ReplaceLineEndings(" ").Trim();
-}
-
-/// <summary>Download progress on one console line when interactive; a line per file otherwise.</summary>
-internal sealed class ConsoleDownloadProgress(bool interactive) : IProgress<DownloadProgress>
-{
-    private string? _current;
-    private int _lastPercent = -1;
-
-    public void Report(DownloadProgress value)
-    {
-        lock (this)
-        {
-            if (value.FileName != _current)
-            {
-                Finish();
-                _current = value.FileName;
-                _lastPercent = -1;
-                if (!interactive)
-                {
-                    Console.WriteLine($"  Downloading {value.FileName}...");
-                }
-            }
-
-            int percent = value.TotalBytes is long total && total > 0 ? (int)(100 * value.BytesReceived / total) : -1;
-            if (interactive && percent != _lastPercent)
-            {
-                _lastPercent = percent;
-                string size = (value.BytesReceived / 1e6).ToString("F1", CultureInfo.InvariantCulture);
-                string bar = percent < 0 ? string.Empty : "[" + new string('#', percent / 5).PadRight(20) + $"] {percent,3}% ";
-                Console.Write($"\r  Downloading {value.FileName} {bar}{size} MB   ");
-            }
-        }
-    }
-
-    public void Finish()
-    {
-        lock (this)
-        {
-            if (_current is not null && interactive)
-            {
-                Console.WriteLine();
-            }
-
-            _current = null;
-        }
-    }
 }

@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+/// <summary>
+/// Ctrl-C (SIGINT) and SIGTERM as a cancellation: the first signal cancels <see cref="Token"/>, so the trainer finishes
+/// its current step and writes its interrupt checkpoint; a second signal ends the process at once. Without this, the
+/// runtime ends the process on the first signal and the partial epoch is lost (System.CommandLine 2.0 registers no
+/// handler unless told to, and its handler has no "second signal" behaviour).
+/// </summary>
+internal sealed class TerminationSignals : IDisposable
+{
+    private readonly CancellationTokenSource _source = new();
+    private readonly PosixSignalRegistration[] _registrations;
+    private int _count;
+
+    public TerminationSignals()
+    {
+        _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+    }
+
+    /// <summary>Cancelled by the first signal.</summary>
+    public CancellationToken Token => _source.Token;
+
+    public void Dispose()
+    {
+        foreach (PosixSignalRegistration registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
+        _source.Dispose();
+    }
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        if (Interlocked.Increment(ref _count) == 1)
+        {
+            context.Cancel = true; // keep running: the run stops itself at the next safe point
+            Console.Error.WriteLine();
+            Console.Error.WriteLine($"[{context.Signal}: stopping after the current step and saving a checkpoint; send it again to quit at once]");
+            _source.Cancel();
+        }
+        else
+        {
+            // The signal's default action ends the process now (exit status 128 + signal): no managed shutdown that
+            // could wait for, or crash in, the native step still running on the training thread.
+            Console.Error.WriteLine($"[{context.Signal} again: quitting at once, without a checkpoint]");
+            context.Cancel = false;
+        }
+    }
+}

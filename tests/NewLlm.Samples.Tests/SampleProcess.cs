@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+
+namespace NewLlm.Samples.Tests;
+
+/// <summary>A sample run as a child process: its output as it comes, signals sent to it, its exit code.</summary>
+internal sealed class SampleProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly object _gate = new();
+
+    private SampleProcess(Process process)
+    {
+        _process = process;
+    }
+
+    /// <summary>The sample's built program (next to the sample project, for the configuration the tests were built in).</summary>
+    public static string ProgramPath(string sample) =>
+        typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == sample).Value!;
+
+    /// <summary>Stdout and stderr so far, interleaved as they arrived.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public int Id => _process.Id;
+
+    public static SampleProcess Start(string sample, string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ProgramPath(sample));
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        var process = new Process { StartInfo = start };
+        var sampleProcess = new SampleProcess(process);
+        process.OutputDataReceived += (_, e) => sampleProcess.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => sampleProcess.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return sampleProcess;
+    }
+
+    /// <summary>Runs the sample to its end.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string sample, string workingDirectory, params string[] arguments)
+    {
+        using SampleProcess process = Start(sample, workingDirectory, arguments);
+        int code = await process.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        return (code, process.Output);
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited || watch.Elapsed > timeout)
+            {
+                throw new TimeoutException($"The sample did not print '{text}' (exited: {_process.HasExited}). Its output:\n{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Sends a POSIX signal (INT, TERM) as a person's Ctrl-C or a service manager's stop does.</summary>
+    public void Signal(string name)
+    {
+        using Process kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        kill.WaitForExit();
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"The sample did not end within {timeout}. Its output:\n{Output}");
+        }
+
+        _process.WaitForExit(); // the rest of the redirected output
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_gate)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+using System.Text.Json.Nodes;
+using NewLlm.Training;
+
+namespace NewLlm.Samples.Tests;
+
+/// <summary>
+/// <c>samples/TrainHhRlhf</c> used as a person uses it: Ctrl-C and SIGTERM in the middle, the shortest resume command,
+/// the same output folder twice, two runs at once, typos. Each test runs the built sample as a child process on a
+/// small HH-RLHF folder written here.
+/// </summary>
+public sealed class TrainHhRlhfTests
+{
+    private const string Sample = "TrainHhRlhf";
+    private const string Model = "new_llm_hh_rlhf_layers1";
+
+    [SkippableTheory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task ASignalFinishesTheStepWritesTheInterruptCheckpointAndExits130(string signal)
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 3000); // batches of 1: an epoch takes seconds
+        string output = temp.Combine("out");
+        using (SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", output))
+        {
+            await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
+            await Task.Delay(1000);
+            run.Signal(signal);
+            int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
+            Assert.Contains($"[Interrupted: checkpoint saved to {Path.Combine(output, Model + "_interrupted.pt")}]", run.Output, StringComparison.Ordinal);
+        }
+
+        CheckpointManifest manifest = CheckpointFile.ReadManifest(Path.Combine(output, Model + "_interrupted.pt"));
+        Assert.True(manifest.State.BatchesIntoEpoch > 0, "the checkpoint is in the middle of an epoch");
+        int completed = manifest.State.CompletedEpochs;
+        Assert.False(File.Exists(Path.Combine(output, OutputDirectoryLock.FileName)));
+
+        // The shortest resume finishes the interrupted epoch with the interrupted run's settings.
+        string total = (completed + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        (int resumed, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", Path.Combine(output, Model + "_interrupted.pt"), "--epochs", total);
+        Assert.True(resumed == 0, text);
+        Assert.Contains($"except --epochs 1000 -> {total}.", text, StringComparison.Ordinal);
+        Assert.Equal(completed + 1, CheckpointFile.ReadManifest(Path.Combine(output, Model + "_final.pt")).State.CompletedEpochs);
+    }
+
+    [SkippableFact]
+    public async Task ASecondSignalQuitsAtOnceWithoutACheckpoint()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 400);
+        string output = temp.Combine("out");
+        using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "400", "--output", output);
+        await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
+        run.Signal("INT");
+        run.Signal("INT");
+        int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
+        Assert.Contains("again: quitting at once", run.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(output, Model + "_interrupted.pt")));
+    }
+
+    [Fact]
+    public async Task AResumeKeepsTheCheckpointsSettingsRefusesDifferentDataAndNamesWhatChanged()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path);
+        string output = temp.Combine("out");
+        string final = Path.Combine(output, Model + "_final.pt");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "Harmless", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--seed", "5", "--lr", "0.001", "--output", output);
+        Assert.True(code == 0, text);
+
+        // The natural command: the checkpoint and a new total, nothing else.
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "2");
+        Assert.True(code == 0, text);
+        Assert.Contains("its settings are kept except --epochs 1 -> 2.", text, StringComparison.Ordinal);
+        JsonObject options = CheckpointFile.ReadManifest(final).TrainerOptions;
+        Assert.Equal(16, (int)options["batch_size"]!);
+        Assert.Equal(5, (int)options["seed"]!);
+        Assert.Equal(0.001, (double)options["learning_rate"]!);
+        Assert.Equal(2, (int)options["epochs"]!);
+        Assert.Equal("harmless", (string)options["subset"]!);
+        Assert.Equal("24", options["max_seq_length"]!.ToString());
+        Assert.Equal(data, (string)options["data_dir"]!);
+
+        // Settings of how the run goes on are applied with a note, and the trainer's warnings reach the console.
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "3", "--lr", "0.002", "--seed", "6");
+        Assert.True(code == 0, text);
+        Assert.Contains("except --epochs 2 -> 3, --lr 0.001 -> 0.002, --seed 5 -> 6.", text, StringComparison.Ordinal);
+        Assert.Contains("warning: The checkpoint was trained with seed 5", text, StringComparison.Ordinal);
+
+        // What the run is cannot change.
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "4", "--max_seq_length", "64");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --max_seq_length 64 differs from the checkpoint's 24", text, StringComparison.Ordinal);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "4", "--subset", "helpful");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --subset helpful differs from the checkpoint's harmless", text, StringComparison.Ordinal);
+
+        // The same rows in another folder may be used; other rows may not.
+        string moved = temp.Combine("moved");
+        Directory.Move(data, moved);
+        File.WriteAllText(Path.Combine(moved, "harmless-base", "unrelated.txt"), "not data");
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "4", "--data-dir", moved);
+        Assert.True(code == 0, text);
+        TinyHhRlhfFolder.Create(temp.Combine("other"), trainRows: 150);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "5", "--data-dir", temp.Combine("other", "data"));
+        Assert.Equal(1, code);
+        Assert.Contains("are not the data", text, StringComparison.Ordinal);
+
+        // Nothing left to do is said as such, and nothing is rewritten.
+        DateTime written = File.GetLastWriteTimeUtc(final);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final);
+        Assert.Equal(0, code);
+        Assert.StartsWith($"Nothing to train: {final} has completed 4 of 4 epochs.", text, StringComparison.Ordinal);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(final));
+    }
+
+    [Fact]
+    public async Task TheSameOutputFolderTwiceIsRefusedUnlessOverwriteAndAFolderInUseIsRefused()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path);
+        string output = temp.Combine("out");
+        string[] run = ["--data-dir", data, "--subset", "harmless", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--output", output];
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, run);
+        Assert.True(code == 0, text);
+        byte[] best = await File.ReadAllBytesAsync(Path.Combine(output, $"best_{Model}.pt"));
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, run);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: --output {output} already holds the results of an earlier {Model} run", text, StringComparison.Ordinal);
+        Assert.Contains($"Continue it with --resume {Path.Combine(output, Model + "_final.pt")}, replace it with --overwrite, or choose another --output.", text, StringComparison.Ordinal);
+        Assert.Equal(best, await File.ReadAllBytesAsync(Path.Combine(output, $"best_{Model}.pt")));
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, [.. run, "--overwrite", "--seed", "9"]);
+        Assert.True(code == 0, text);
+        Assert.NotEqual(best, await File.ReadAllBytesAsync(Path.Combine(output, $"best_{Model}.pt")));
+
+        // While a run trains, a second run into its folder is refused at once, naming the first.
+        string busy = temp.Combine("busy");
+        using SampleProcess first = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", busy);
+        await first.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--output", busy, "--overwrite");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: --output {busy} is in use by process {first.Id}", text, StringComparison.Ordinal);
+        first.Signal("INT");
+        Assert.Equal(130, await first.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public async Task CheckpointEveryStepsWritesTheNewestStepCheckpointAndMistakesGetOneClearLine()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path);
+        string output = temp.Combine("out");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless-base", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--output", output, "--checkpoint-every", "4steps");
+        Assert.True(code == 0, text);
+        Assert.Equal($"{Model}_step_12.pt", Path.GetFileName(Assert.Single(Directory.GetFiles(output, "*_step_*.pt")))); // 13 steps per epoch
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--checkpoint-every", "4stpes");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --checkpoint-every takes N (epochs), Nepochs or Nsteps, for example 2 or 500steps, not '4stpes'.", text, StringComparison.Ordinal);
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmles");
+        Assert.Equal(1, code);
+        Assert.Equal("error: --subset 'harmles' is not an HH-RLHF subset: use helpful, harmless, helpful-online, helpful-rejection-sampled or all (or a Hub folder name such as harmless-base).", text.Trim());
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", output);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: --resume {output} is a folder; give a checkpoint file in it, for example {Path.Combine(output, Model + "_final.pt")}", text, StringComparison.Ordinal);
+
+        string file = temp.Combine("notes.txt");
+        File.WriteAllText(file, "a file");
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--output", Path.Combine(file, "run"));
+        Assert.Equal(1, code);
+        Assert.Equal($"error: --output {Path.Combine(file, "run")}: '{file}' is a file, so there can be no folder under it. Choose another --output.", text.Trim());
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--batch_size", "0", "--output", temp.Combine("zero"));
+        Assert.Equal(1, code);
+        Assert.Equal("error: --batch_size must be at least 1, but is 0.", text.Trim());
+    }
+}
