@@ -61,19 +61,37 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     /// <param name="split">The split.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
     /// <returns>The dataset.</returns>
-    /// <exception cref="FileNotFoundException">A subset file is missing.</exception>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="directory"/> does not exist.</exception>
+    /// <exception cref="FileNotFoundException">
+    /// A subset file is missing; the message gives the expected layout and what the directory holds instead (for example
+    /// a subset folder given in place of its parent).
+    /// </exception>
     /// <exception cref="InvalidDataException">A file is corrupt; the message names the file and, for content, the 1-based line.</exception>
     public static async Task<HhRlhfDataset> LoadFromDirectoryAsync(
         string directory, HhRlhfSubset subset, HhRlhfSplit split, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException(
+                $"The HH-RLHF directory '{directory}' does not exist. {ExpectedLayout(directory, subset, split)}");
+        }
+
         var files = new List<string>();
         foreach (var single in HhRlhfLayout.Expand(subset))
         {
             string stem = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(single), HhRlhfLayout.GetSplitName(split));
             string gz = stem + ".jsonl.gz";
             string plain = stem + ".jsonl";
-            files.Add(File.Exists(gz) || !File.Exists(plain) ? gz : plain);
+            if (!File.Exists(gz) && !File.Exists(plain))
+            {
+                throw new FileNotFoundException(
+                    $"HH-RLHF file not found: '{gz}' (nor '{Path.GetFileName(plain)}' beside it). {ExpectedLayout(directory, subset, split)} "
+                    + DescribeDirectory(directory, single, split),
+                    gz);
+            }
+
+            files.Add(File.Exists(gz) ? gz : plain);
         }
 
         return await LoadFilesAsync(files, subset, split, string.Join(", ", files), cancellationToken).ConfigureAwait(false);
@@ -165,6 +183,58 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         }
 
         return new HhRlhfDataset(list, subset, split, sourceDescription, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static string ExpectedLayout(string directory, HhRlhfSubset subset, HhRlhfSplit split)
+    {
+        var first = HhRlhfLayout.Expand(subset)[0];
+        return "HhRlhfDataset.LoadFromDirectoryAsync expects the directory laid out like the Hub repository: "
+            + $"<directory>/<subset folder>/<split>.jsonl.gz (or .jsonl), here '{Path.Combine(directory, HhRlhfLayout.GetDirectoryName(first), HhRlhfLayout.GetSplitName(split))}.jsonl.gz'.";
+    }
+
+    /// <summary>What the directory holds instead of the expected file, with a guess at the folder meant.</summary>
+    private static string DescribeDirectory(string directory, HhRlhfSubset missing, HhRlhfSplit split)
+    {
+        string[] subsetFolders = HhRlhfLayout.Expand(HhRlhfSubset.All).Select(HhRlhfLayout.GetDirectoryName).ToArray();
+        bool IsDataFile(string name) => name.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
+        string[] Names(IEnumerable<string> paths) => paths.Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        string List(string[] names) => names.Length <= 8 ? string.Join(", ", names) : string.Join(", ", names[..8]) + $" and {names.Length - 8} more";
+
+        string[] dataFiles = Names(Directory.EnumerateFiles(directory).Where(f => IsDataFile(Path.GetFileName(f))));
+        string[] folders = Names(Directory.EnumerateDirectories(directory));
+        string[] present = folders.Where(f => subsetFolders.Contains(f, StringComparer.Ordinal)).ToArray();
+        string subsetFolder = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(missing));
+        if (Directory.Exists(subsetFolder))
+        {
+            string[] inside = Names(Directory.EnumerateFiles(subsetFolder));
+            return inside.Length == 0
+                ? $"'{subsetFolder}' is empty."
+                : $"'{subsetFolder}' holds {List(inside)}, but no {HhRlhfLayout.GetSplitName(split)}.jsonl.gz.";
+        }
+
+        if (present.Length > 0)
+        {
+            return $"'{directory}' holds the subset folders {string.Join(", ", present)}, but not {HhRlhfLayout.GetDirectoryName(missing)}.";
+        }
+
+        if (dataFiles.Length > 0)
+        {
+            string parent = Path.GetDirectoryName(Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) ?? directory;
+            return $"'{directory}' itself holds {List(dataFiles)}: it looks like a subset folder; did you mean its parent folder '{parent}'?";
+        }
+
+        string[] candidates = Directory.EnumerateDirectories(directory)
+            .Where(d => subsetFolders.Any(s => Directory.Exists(Path.Combine(d, s))))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        if (candidates.Length > 0)
+        {
+            return $"'{directory}' holds no subset folder, but {string.Join(" and ", candidates.Select(c => $"'{c}'"))} does: did you mean '{candidates[0]}'?";
+        }
+
+        return folders.Length + dataFiles.Length == 0
+            ? $"'{directory}' is empty."
+            : $"'{directory}' holds no subset folder ({string.Join(", ", subsetFolders)}); it holds {List([.. folders.Select(f => f + "/"), .. Names(Directory.EnumerateFiles(directory))])}.";
     }
 
     private static async Task<HhRlhfDataset> LoadFilesAsync(

@@ -138,6 +138,59 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
+    public async Task LoadFromDirectoryGivenASubsetFolderSaysTheLayoutAndSuggestsTheParent()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "harmless-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        string subsetFolder = temp.Combine("harmless-base");
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(subsetFolder, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains("<directory>/<subset folder>/<split>.jsonl.gz", e.Message, StringComparison.Ordinal);
+        Assert.Contains("itself holds train.jsonl.gz", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"did you mean its parent folder '{temp.Path}'?", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryMissingSubsetFolderListsTheSubsetFoldersPresent()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "helpful-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        Fixtures.WriteSubset(temp.Path, "helpful-online", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains(Path.Combine(temp.Path, "harmless-base", "train.jsonl.gz"), e.Message, StringComparison.Ordinal);
+        Assert.Contains("subset folders helpful-base, helpful-online", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryMissingSplitFileListsWhatTheSubsetFolderHolds()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "harmless-base", "test", Fixtures.JsonLines(Fixtures.Dialogues));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains($"'{temp.Combine("harmless-base")}' holds test.jsonl.gz", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryOneLevelTooHighSuggestsTheChildFolder()
+    {
+        using var temp = new TempDirectory();
+        string dataset = temp.Combine("hh-rlhf");
+        Fixtures.WriteSubset(dataset, "harmless-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains($"did you mean '{dataset}'?", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryThatDoesNotExistSaysSo()
+    {
+        using var temp = new TempDirectory();
+        string missing = temp.Combine("nowhere");
+        var e = await Assert.ThrowsAsync<DirectoryNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(missing, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains($"'{missing}' does not exist", e.Message, StringComparison.Ordinal);
+        Assert.Contains("HhRlhfDataset.LoadFromDirectoryAsync", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DialogueParserIgnoresPreambleAndMarkersInsideText()
     {
         var turns = DialogueParser.Parse("preamble\n\nHuman: say Assistant: hi\nAssistant: hello ");
