@@ -97,7 +97,7 @@ public sealed class HuggingFaceHubDownloader
         if (_options.Offline)
         {
             throw new FileNotFoundException(
-                $"Offline (HF_HUB_OFFLINE=1) and '{repositoryId}/{path}' at revision '{_options.Revision}' is not in the cache '{_options.CacheDirectory}' (looked for '{cached}').",
+                $"HuggingFaceHubOptions.Offline is set (by default from HF_HUB_OFFLINE) and '{repositoryId}/{path}' at revision '{_options.Revision}' is not in the cache '{_options.CacheDirectory}' (looked for '{cached}').",
                 cached);
         }
 
@@ -110,10 +110,10 @@ public sealed class HuggingFaceHubDownloader
             }
             catch (Exception e) when (IsTransient(e, cancellationToken) && attempt < _options.MaxRetries)
             {
-                var delay = _options.InitialRetryDelay * Math.Pow(2, attempt);
-                _logger.LogWarning(e, "Download of {Url} failed (attempt {Attempt} of {Attempts}); retrying in {Delay}",
-                    url, attempt + 1, _options.MaxRetries + 1, delay);
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                var retry = new DownloadRetry(path, attempt + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, attempt), e.Message);
+                _logger.LogWarning(e, "Download of {Url} failed; {Retry}", url, retry.ToString());
+                progress?.Report(new DownloadProgress(path, 0, expectedSize) { Retry = retry });
+                await Task.Delay(retry.Delay, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (IsTransient(e, cancellationToken))
             {
@@ -141,7 +141,7 @@ public sealed class HuggingFaceHubDownloader
             string hint = response.StatusCode switch
             {
                 HttpStatusCode.NotFound => " (no such file or revision)",
-                HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => " (set HF_TOKEN to a token with access)",
+                HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => " (set HuggingFaceHubOptions.Token, by default HF_TOKEN, to a token with access)",
                 _ => string.Empty,
             };
             throw new HttpRequestException(
