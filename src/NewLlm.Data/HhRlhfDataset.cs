@@ -100,7 +100,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     /// <summary>
     /// Loads from the Hugging Face Hub repository <c>Anthropic/hh-rlhf</c> through the Hub cache (see
     /// <see cref="HuggingFaceHubDownloader"/>): cached files are used as they are; missing ones are downloaded, verified
-    /// against the known sha256 and size, and placed in the cache.
+    /// against the known sha256 and size (or the Hub's own), and placed in the cache. A cached file that cannot be read is
+    /// removed and downloaded once more (offline, the error names the files to delete).
     /// </summary>
     /// <param name="subset">The subset.</param>
     /// <param name="split">The split.</param>
@@ -122,18 +123,74 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     {
         options ??= HuggingFaceHubOptions.FromEnvironment();
         var downloader = new HuggingFaceHubDownloader(options, logger);
-        var files = new List<string>();
+        var rows = new List<HhRlhfRow>();
+        var checksums = new List<string>();
         var urls = new List<string>();
         foreach (var single in HhRlhfLayout.Expand(subset))
         {
             string relative = HhRlhfLayout.GetRelativePath(single, split);
             var known = HhRlhfLayout.GetKnownChecksum(single, split);
-            files.Add(await downloader.GetFileAsync(
-                HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false));
-            urls.Add(downloader.GetFileUrl(HhRlhfLayout.RepositoryId, relative).ToString());
+            string url = downloader.GetFileUrl(HhRlhfLayout.RepositoryId, relative).ToString();
+            var (file, fromCache) = await downloader.GetFileCoreAsync(
+                HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
+            var result = fromCache
+                ? await ReadCachedAsync(downloader, options, relative, file, url, known, progress, logger, cancellationToken).ConfigureAwait(false)
+                : await ReadDownloadedAsync(downloader, relative, file, url, cancellationToken).ConfigureAwait(false);
+            rows.AddRange(result.Rows);
+            checksums.Add(result.Sha256);
+            urls.Add(url);
         }
 
-        return await LoadFilesAsync(files, subset, split, string.Join(", ", urls), cancellationToken).ConfigureAwait(false);
+        return new HhRlhfDataset(rows, subset, split, string.Join(", ", urls), CombineChecksums(checksums));
+    }
+
+    /// <summary>
+    /// Reads a cached file; one that cannot be read (an older version cached unverified, truncated downloads) is removed
+    /// and downloaded once more, or, offline, the error names the files to delete.
+    /// </summary>
+    private static async Task<JsonLinesRowReader.Result> ReadCachedAsync(
+        HuggingFaceHubDownloader downloader, HuggingFaceHubOptions options, string relative, string file, string url,
+        (string Sha256, long Size)? known, IProgress<DownloadProgress>? progress, ILogger? logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JsonLinesRowReader.ReadAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e) when (options.Offline)
+        {
+            string? blob = downloader.FindBlob(HhRlhfLayout.RepositoryId, file);
+            throw new InvalidDataException(
+                $"{e.Message} It is the cached copy of '{url}', and HuggingFaceHubOptions.Offline is set (by default from HF_HUB_OFFLINE), "
+                + $"so it is not downloaded again: delete '{file}'{(blob is null ? string.Empty : $" and '{blob}'")} and load with HuggingFaceHubOptions.Offline false.",
+                e);
+        }
+        catch (InvalidDataException e)
+        {
+            logger?.LogWarning(e, "The cached {Path} cannot be read; it is removed and {Url} downloaded again", file, url);
+        }
+
+        downloader.DeleteCachedFile(HhRlhfLayout.RepositoryId, relative);
+        var (fresh, _) = await downloader.GetFileCoreAsync(
+            HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
+        return await ReadDownloadedAsync(downloader, relative, fresh, url, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a file just downloaded (and verified): if it cannot be read, the server's copy is bad; it leaves the cache.</summary>
+    private static async Task<JsonLinesRowReader.Result> ReadDownloadedAsync(
+        HuggingFaceHubDownloader downloader, string relative, string file, string url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JsonLinesRowReader.ReadAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            downloader.DeleteCachedFile(HhRlhfLayout.RepositoryId, relative);
+            throw new InvalidDataException(
+                $"{e.Message} The file was downloaded from '{url}' just now and matched what the server says of it, so the server's copy itself "
+                + "cannot be read (or HuggingFaceHubOptions.Endpoint is not the Hub); it was removed from the cache.",
+                e);
+        }
     }
 
     /// <summary>
