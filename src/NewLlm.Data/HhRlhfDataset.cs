@@ -61,19 +61,37 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     /// <param name="split">The split.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
     /// <returns>The dataset.</returns>
-    /// <exception cref="FileNotFoundException">A subset file is missing.</exception>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="directory"/> does not exist.</exception>
+    /// <exception cref="FileNotFoundException">
+    /// A subset file is missing; the message gives the expected layout and what the directory holds instead (for example
+    /// a subset folder given in place of its parent).
+    /// </exception>
     /// <exception cref="InvalidDataException">A file is corrupt; the message names the file and, for content, the 1-based line.</exception>
     public static async Task<HhRlhfDataset> LoadFromDirectoryAsync(
         string directory, HhRlhfSubset subset, HhRlhfSplit split, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException(
+                $"The HH-RLHF directory '{directory}' does not exist. {ExpectedLayout(directory, subset, split)}");
+        }
+
         var files = new List<string>();
         foreach (var single in HhRlhfLayout.Expand(subset))
         {
             string stem = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(single), HhRlhfLayout.GetSplitName(split));
             string gz = stem + ".jsonl.gz";
             string plain = stem + ".jsonl";
-            files.Add(File.Exists(gz) || !File.Exists(plain) ? gz : plain);
+            if (!File.Exists(gz) && !File.Exists(plain))
+            {
+                throw new FileNotFoundException(
+                    $"HH-RLHF file not found: '{gz}' (nor '{Path.GetFileName(plain)}' beside it). {ExpectedLayout(directory, subset, split)} "
+                    + DescribeDirectory(directory, single, split),
+                    gz);
+            }
+
+            files.Add(File.Exists(gz) ? gz : plain);
         }
 
         return await LoadFilesAsync(files, subset, split, string.Join(", ", files), cancellationToken).ConfigureAwait(false);
@@ -82,7 +100,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     /// <summary>
     /// Loads from the Hugging Face Hub repository <c>Anthropic/hh-rlhf</c> through the Hub cache (see
     /// <see cref="HuggingFaceHubDownloader"/>): cached files are used as they are; missing ones are downloaded, verified
-    /// against the known sha256 and size, and placed in the cache.
+    /// against the known sha256 and size (or the Hub's own), and placed in the cache. A cached file that cannot be read is
+    /// removed and downloaded once more (offline, the error names the files to delete).
     /// </summary>
     /// <param name="subset">The subset.</param>
     /// <param name="split">The split.</param>
@@ -104,18 +123,74 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     {
         options ??= HuggingFaceHubOptions.FromEnvironment();
         var downloader = new HuggingFaceHubDownloader(options, logger);
-        var files = new List<string>();
+        var rows = new List<HhRlhfRow>();
+        var checksums = new List<string>();
         var urls = new List<string>();
         foreach (var single in HhRlhfLayout.Expand(subset))
         {
             string relative = HhRlhfLayout.GetRelativePath(single, split);
             var known = HhRlhfLayout.GetKnownChecksum(single, split);
-            files.Add(await downloader.GetFileAsync(
-                HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false));
-            urls.Add(downloader.GetFileUrl(HhRlhfLayout.RepositoryId, relative).ToString());
+            string url = downloader.GetFileUrl(HhRlhfLayout.RepositoryId, relative).ToString();
+            var (file, fromCache) = await downloader.GetFileCoreAsync(
+                HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
+            var result = fromCache
+                ? await ReadCachedAsync(downloader, options, relative, file, url, known, progress, logger, cancellationToken).ConfigureAwait(false)
+                : await ReadDownloadedAsync(downloader, relative, file, url, cancellationToken).ConfigureAwait(false);
+            rows.AddRange(result.Rows);
+            checksums.Add(result.Sha256);
+            urls.Add(url);
         }
 
-        return await LoadFilesAsync(files, subset, split, string.Join(", ", urls), cancellationToken).ConfigureAwait(false);
+        return new HhRlhfDataset(rows, subset, split, string.Join(", ", urls), CombineChecksums(checksums));
+    }
+
+    /// <summary>
+    /// Reads a cached file; one that cannot be read (an older version cached unverified, truncated downloads) is removed
+    /// and downloaded once more, or, offline, the error names the files to delete.
+    /// </summary>
+    private static async Task<JsonLinesRowReader.Result> ReadCachedAsync(
+        HuggingFaceHubDownloader downloader, HuggingFaceHubOptions options, string relative, string file, string url,
+        (string Sha256, long Size)? known, IProgress<DownloadProgress>? progress, ILogger? logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JsonLinesRowReader.ReadAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e) when (options.Offline)
+        {
+            string? blob = downloader.FindBlob(HhRlhfLayout.RepositoryId, file);
+            throw new InvalidDataException(
+                $"{e.Message} It is the cached copy of '{url}', and HuggingFaceHubOptions.Offline is set (by default from HF_HUB_OFFLINE), "
+                + $"so it is not downloaded again: delete '{file}'{(blob is null ? string.Empty : $" and '{blob}'")} and load with HuggingFaceHubOptions.Offline false.",
+                e);
+        }
+        catch (InvalidDataException e)
+        {
+            logger?.LogWarning(e, "The cached {Path} cannot be read; it is removed and {Url} downloaded again", file, url);
+        }
+
+        downloader.DeleteCachedFile(HhRlhfLayout.RepositoryId, relative);
+        var (fresh, _) = await downloader.GetFileCoreAsync(
+            HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
+        return await ReadDownloadedAsync(downloader, relative, fresh, url, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a file just downloaded (and verified): if it cannot be read, the server's copy is bad; it leaves the cache.</summary>
+    private static async Task<JsonLinesRowReader.Result> ReadDownloadedAsync(
+        HuggingFaceHubDownloader downloader, string relative, string file, string url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JsonLinesRowReader.ReadAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            downloader.DeleteCachedFile(HhRlhfLayout.RepositoryId, relative);
+            throw new InvalidDataException(
+                $"{e.Message} The file was downloaded from '{url}' just now and matched what the server says of it, so the server's copy itself "
+                + "cannot be read (or HuggingFaceHubOptions.Endpoint is not the Hub); it was removed from the cache.",
+                e);
+        }
     }
 
     /// <summary>
@@ -165,6 +240,58 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         }
 
         return new HhRlhfDataset(list, subset, split, sourceDescription, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static string ExpectedLayout(string directory, HhRlhfSubset subset, HhRlhfSplit split)
+    {
+        var first = HhRlhfLayout.Expand(subset)[0];
+        return "HhRlhfDataset.LoadFromDirectoryAsync expects the directory laid out like the Hub repository: "
+            + $"<directory>/<subset folder>/<split>.jsonl.gz (or .jsonl), here '{Path.Combine(directory, HhRlhfLayout.GetDirectoryName(first), HhRlhfLayout.GetSplitName(split))}.jsonl.gz'.";
+    }
+
+    /// <summary>What the directory holds instead of the expected file, with a guess at the folder meant.</summary>
+    private static string DescribeDirectory(string directory, HhRlhfSubset missing, HhRlhfSplit split)
+    {
+        string[] subsetFolders = HhRlhfLayout.Expand(HhRlhfSubset.All).Select(HhRlhfLayout.GetDirectoryName).ToArray();
+        bool IsDataFile(string name) => name.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
+        string[] Names(IEnumerable<string> paths) => paths.Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        string List(string[] names) => names.Length <= 8 ? string.Join(", ", names) : string.Join(", ", names[..8]) + $" and {names.Length - 8} more";
+
+        string[] dataFiles = Names(Directory.EnumerateFiles(directory).Where(f => IsDataFile(Path.GetFileName(f))));
+        string[] folders = Names(Directory.EnumerateDirectories(directory));
+        string[] present = folders.Where(f => subsetFolders.Contains(f, StringComparer.Ordinal)).ToArray();
+        string subsetFolder = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(missing));
+        if (Directory.Exists(subsetFolder))
+        {
+            string[] inside = Names(Directory.EnumerateFiles(subsetFolder));
+            return inside.Length == 0
+                ? $"'{subsetFolder}' is empty."
+                : $"'{subsetFolder}' holds {List(inside)}, but no {HhRlhfLayout.GetSplitName(split)}.jsonl.gz.";
+        }
+
+        if (present.Length > 0)
+        {
+            return $"'{directory}' holds the subset folders {string.Join(", ", present)}, but not {HhRlhfLayout.GetDirectoryName(missing)}.";
+        }
+
+        if (dataFiles.Length > 0)
+        {
+            string parent = Path.GetDirectoryName(Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) ?? directory;
+            return $"'{directory}' itself holds {List(dataFiles)}: it looks like a subset folder; did you mean its parent folder '{parent}'?";
+        }
+
+        string[] candidates = Directory.EnumerateDirectories(directory)
+            .Where(d => subsetFolders.Any(s => Directory.Exists(Path.Combine(d, s))))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        if (candidates.Length > 0)
+        {
+            return $"'{directory}' holds no subset folder, but {string.Join(" and ", candidates.Select(c => $"'{c}'"))} does: did you mean '{candidates[0]}'?";
+        }
+
+        return folders.Length + dataFiles.Length == 0
+            ? $"'{directory}' is empty."
+            : $"'{directory}' holds no subset folder ({string.Join(", ", subsetFolders)}); it holds {List([.. folders.Select(f => f + "/"), .. Names(Directory.EnumerateFiles(directory))])}.";
     }
 
     private static async Task<HhRlhfDataset> LoadFilesAsync(

@@ -6,6 +6,64 @@ public static class HhRlhfLayout
     /// <summary>The Hub repository id of the dataset.</summary>
     public const string RepositoryId = "Anthropic/hh-rlhf";
 
+    private static readonly HhRlhfSubset[] Subsets =
+        [HhRlhfSubset.Helpful, HhRlhfSubset.Harmless, HhRlhfSubset.HelpfulOnline, HhRlhfSubset.HelpfulRejectionSampled, HhRlhfSubset.All];
+
+    /// <summary>
+    /// The short subset names, in <see cref="HhRlhfSubset"/> order: <c>helpful</c>, <c>harmless</c>, <c>helpful-online</c>,
+    /// <c>helpful-rejection-sampled</c>, <c>all</c> (what <see cref="GetSubsetName"/> gives and <see cref="ParseSubset"/> reads).
+    /// </summary>
+    public static IReadOnlyList<string> SubsetNames { get; } = Array.AsReadOnly(Subsets.Select(GetSubsetName).ToArray());
+
+    /// <summary>The short name of a subset: <c>helpful</c>, <c>harmless</c>, <c>helpful-online</c>, <c>helpful-rejection-sampled</c> or <c>all</c>.</summary>
+    /// <param name="subset">The subset.</param>
+    /// <returns>The short name.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="subset"/> is not defined.</exception>
+    public static string GetSubsetName(HhRlhfSubset subset) => subset switch
+    {
+        HhRlhfSubset.Helpful => "helpful",
+        HhRlhfSubset.Harmless => "harmless",
+        HhRlhfSubset.HelpfulOnline => "helpful-online",
+        HhRlhfSubset.HelpfulRejectionSampled => "helpful-rejection-sampled",
+        HhRlhfSubset.All => "all",
+        _ => throw new ArgumentOutOfRangeException(nameof(subset), subset, "Unknown subset."),
+    };
+
+    /// <summary>
+    /// Reads a subset name, ignoring case and surrounding white space: a short name (<see cref="SubsetNames"/>), a Hub
+    /// folder name (<c>helpful-base</c>, <c>harmless-base</c>, ...) or the <see cref="HhRlhfSubset"/> member name.
+    /// </summary>
+    /// <param name="name">The name.</param>
+    /// <param name="subset">The subset, when the name is one.</param>
+    /// <returns>Whether <paramref name="name"/> names a subset.</returns>
+    public static bool TryParseSubset(string? name, out HhRlhfSubset subset)
+    {
+        string trimmed = name?.Trim() ?? string.Empty;
+        foreach (var candidate in Subsets)
+        {
+            if (string.Equals(trimmed, GetSubsetName(candidate), StringComparison.OrdinalIgnoreCase)
+                || string.Equals(trimmed, candidate.ToString(), StringComparison.OrdinalIgnoreCase)
+                || (candidate != HhRlhfSubset.All && string.Equals(trimmed, GetDirectoryName(candidate), StringComparison.OrdinalIgnoreCase)))
+            {
+                subset = candidate;
+                return true;
+            }
+        }
+
+        subset = default;
+        return false;
+    }
+
+    /// <summary>Reads a subset name as <see cref="TryParseSubset"/> does.</summary>
+    /// <param name="name">The name.</param>
+    /// <returns>The subset.</returns>
+    /// <exception cref="FormatException"><paramref name="name"/> names no subset; the message lists the accepted names on one line.</exception>
+    public static HhRlhfSubset ParseSubset(string name) => TryParseSubset(name, out var subset)
+        ? subset
+        : throw new FormatException(
+            $"'{name}' is not an HH-RLHF subset; expected one of {string.Join(", ", SubsetNames)} "
+            + $"(or a Hub folder name: {string.Join(", ", Subsets.SkipLast(1).Select(GetDirectoryName))}), in any case.");
+
     /// <summary>The subset directory name, for example <c>harmless-base</c>; not defined for <see cref="HhRlhfSubset.All"/>.</summary>
     /// <param name="subset">A single subset.</param>
     /// <returns>The directory name.</returns>

@@ -138,6 +138,168 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
+    public async Task LoadFromDirectoryGivenASubsetFolderSaysTheLayoutAndSuggestsTheParent()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "harmless-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        string subsetFolder = temp.Combine("harmless-base");
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(subsetFolder, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains("<directory>/<subset folder>/<split>.jsonl.gz", e.Message, StringComparison.Ordinal);
+        Assert.Contains("itself holds train.jsonl.gz", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"did you mean its parent folder '{temp.Path}'?", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryMissingSubsetFolderListsTheSubsetFoldersPresent()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "helpful-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        Fixtures.WriteSubset(temp.Path, "helpful-online", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains(Path.Combine(temp.Path, "harmless-base", "train.jsonl.gz"), e.Message, StringComparison.Ordinal);
+        Assert.Contains("subset folders helpful-base, helpful-online", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryMissingSplitFileListsWhatTheSubsetFolderHolds()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "harmless-base", "test", Fixtures.JsonLines(Fixtures.Dialogues));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains($"'{temp.Combine("harmless-base")}' holds test.jsonl.gz", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryOneLevelTooHighSuggestsTheChildFolder()
+    {
+        using var temp = new TempDirectory();
+        string dataset = temp.Combine("hh-rlhf");
+        Fixtures.WriteSubset(dataset, "harmless-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains($"did you mean '{dataset}'?", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryThatDoesNotExistSaysSo()
+    {
+        using var temp = new TempDirectory();
+        string missing = temp.Combine("nowhere");
+        var e = await Assert.ThrowsAsync<DirectoryNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(missing, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains($"'{missing}' does not exist", e.Message, StringComparison.Ordinal);
+        Assert.Contains("HhRlhfDataset.LoadFromDirectoryAsync", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryAcceptsAMultiMemberGzipFileSplitInsideALine()
+    {
+        using var temp = new TempDirectory();
+        byte[] text = Fixtures.JsonLines(Fixtures.Dialogues);
+        int cut = text.Length / 2; // inside the second line: the members are byte ranges, not lines
+        byte[] twoMembers = [.. Fixtures.Gzip(text[..cut]), .. Fixtures.Gzip(text[cut..])];
+        string path = Fixtures.WriteSubset(temp.Path, "harmless-base", "train", [], gzip: false);
+        File.Delete(path);
+        await File.WriteAllBytesAsync(path + ".gz", twoMembers);
+
+        var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train);
+
+        Assert.Equal(Fixtures.Dialogues.Select(d => d.Chosen), dataset.Select(r => r.Chosen));
+        Assert.Equal(Fixtures.Dialogues.Select(d => d.Rejected), dataset.Select(r => r.Rejected));
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryAcceptsLargeGzipMembersAndHeadersWithNameCommentExtraAndHeaderCrc()
+    {
+        var random = new Random(7);
+        string Noise(int length) => new(Enumerable.Range(0, length).Select(_ => (char)random.Next('a', 'z' + 1)).ToArray());
+        var rows = Enumerable.Range(0, 600).Select(i => ($"\n\nHuman: {i} {Noise(400)}\n\nAssistant: {Noise(300)}", $"\n\nHuman: {i}\n\nAssistant: no")).ToArray();
+        byte[] text = Fixtures.JsonLines(rows);
+        int third = text.Length / 3;
+        byte[] WithHeaderFields(byte[] member)
+        {
+            // FLG = FEXTRA | FNAME | FCOMMENT | FHCRC after the 10 fixed bytes, as RFC 1952 orders them.
+            byte[] fixedPart = [.. member[..10]];
+            fixedPart[3] = 0x02 | 0x04 | 0x08 | 0x10;
+            byte[] header = [.. fixedPart, 3, 0, (byte)'a', (byte)'b', (byte)'c', .. "train.jsonl"u8, 0, .. "a comment"u8, 0];
+            uint crc = BitwiseCrc32(header);
+            return [.. header, (byte)crc, (byte)(crc >> 8), .. member[10..]];
+        }
+
+        byte[] file = [.. WithHeaderFields(Fixtures.Gzip(text[..third])), .. Fixtures.Gzip(text[third..(2 * third)]), .. WithHeaderFields(Fixtures.Gzip(text[(2 * third)..]))];
+        Assert.True(file.Length > 3 * 8192 * 4, "each member spans many reads");
+        using var temp = new TempDirectory();
+        string dir = temp.Combine("harmless-base");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllBytesAsync(Path.Combine(dir, "train.jsonl.gz"), file);
+
+        var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train);
+
+        Assert.Equal(rows.Select(r => r.Item1), dataset.Select(r => r.Chosen));
+    }
+
+    /// <summary>The gzip CRC-32 one bit at a time (independent of the library's table-driven one).</summary>
+    private static uint BitwiseCrc32(byte[] data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+            }
+        }
+
+        return ~crc;
+    }
+
+    public static TheoryData<string, byte[], string> BadMultiMemberFiles()
+    {
+        byte[] text = Fixtures.JsonLines(Fixtures.Dialogues);
+        byte[] first = Fixtures.Gzip(text[..100]);
+        byte[] second = Fixtures.Gzip(text[100..]);
+        byte[] badCrc = [.. first];
+        badCrc[^8] ^= 0x01; // the first member's CRC32
+        byte[] badSize = [.. first];
+        badSize[^4] ^= 0x01; // the first member's ISIZE
+        return new TheoryData<string, byte[], string>
+        {
+            { "second member cut inside its data", [.. first, .. second[..(second.Length / 2)]], "member 2" },
+            { "second member without its trailer", [.. first, .. second[..^8]], "member 2" },
+            { "second member's header only", [.. first, .. second[..10]], "member 2" },
+            { "first member's CRC32 wrong", [.. badCrc, .. second], "CRC32" },
+            { "first member's ISIZE wrong", [.. badSize, .. second], "member 1" },
+            { "garbage after the last member", [.. first, .. second, .. "garbage"u8], "after the last gzip member" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadMultiMemberFiles))]
+    public async Task LoadFromDirectoryRejectsATruncatedOrCorruptMultiMemberGzipFile(string caseName, byte[] content, string expectedInMessage)
+    {
+        using var temp = new TempDirectory();
+        string dir = temp.Combine("harmless-base");
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, "train.jsonl.gz");
+        await File.WriteAllBytesAsync(path, content);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.True(e.Message.Contains(path, StringComparison.Ordinal), $"{caseName}: {e.Message}");
+        Assert.True(e.Message.Contains(expectedInMessage, StringComparison.Ordinal), $"{caseName}: {e.Message}");
+    }
+
+    [Fact]
+    public async Task LoadFromDirectoryAcceptsZeroPaddingAfterTheLastGzipMember()
+    {
+        using var temp = new TempDirectory();
+        byte[] gz = [.. Fixtures.Gzip(Fixtures.JsonLines(Fixtures.Dialogues)), .. new byte[512]];
+        string dir = temp.Combine("harmless-base");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllBytesAsync(Path.Combine(dir, "train.jsonl.gz"), gz);
+        var dataset = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train);
+        Assert.Equal(3, dataset.Count);
+    }
+
+    [Fact]
     public void DialogueParserIgnoresPreambleAndMarkersInsideText()
     {
         var turns = DialogueParser.Parse("preamble\n\nHuman: say Assistant: hi\nAssistant: hello ");

@@ -124,6 +124,51 @@ public class HubDownloadTests
     }
 
     [Fact]
+    public async Task DownloadRetriesAreReportedThroughProgressAndLogThenTheDownloadSucceeds()
+    {
+        byte[] gz = Fixtures.Gzip(Fixtures.JsonLines(Fixtures.Dialogues));
+        string sha = Convert.ToHexStringLower(SHA256.HashData(gz));
+        var headers = new Dictionary<string, string> { ["X-Linked-Etag"] = $"\"{sha}\"" };
+        using var server = new LocalHttpServer((_, n) => n == 1 ? new ServerResponse(503, []) : new ServerResponse(200, gz, headers));
+        using var cache = new TempDirectory();
+        var progress = new RecordingProgress();
+        var logger = new ListLogger();
+
+        var dataset = await HhRlhfDataset.LoadFromHubAsync(HhRlhfSubset.Harmless, HhRlhfSplit.Train, Options(server, cache), progress, logger);
+
+        Assert.Equal(3, dataset.Count);
+        var retry = Assert.Single(progress.Reports, r => r.Retry is not null).Retry!;
+        Assert.Equal((2, 3, TimeSpan.FromMilliseconds(10)), (retry.Attempt, retry.MaxAttempts, retry.Delay));
+        Assert.Contains("503", retry.Reason, StringComparison.Ordinal);
+        string line = retry.ToString();
+        Assert.StartsWith("retrying harmless-base/train.jsonl.gz in 10 ms (attempt 2 of 3): ", line, StringComparison.Ordinal);
+        Assert.Contains(logger.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains(line, StringComparison.Ordinal));
+        Assert.Equal(gz.Length, progress.Reports[^1].BytesReceived);
+        Assert.Null(progress.Reports[^1].Retry);
+    }
+
+    [Fact]
+    public void DownloadRetryLineGivesTheDelayInSecondsFromOneSecondOn()
+    {
+        var retry = new DownloadRetry("helpful-base/train.jsonl.gz", 2, 5, TimeSpan.FromSeconds(2), "GET ... returned 503 Service Unavailable.");
+        Assert.Equal("retrying helpful-base/train.jsonl.gz in 2 s (attempt 2 of 5): GET ... returned 503 Service Unavailable.", retry.ToString());
+        Assert.Contains("in 1.5 s", (retry with { Delay = TimeSpan.FromMilliseconds(1500) }).ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    public async Task DownloadRefusedForAccessNamesTheTokenOptionNotACommandLineFlag(int status)
+    {
+        using var server = new LocalHttpServer((_, _) => new ServerResponse(status, []));
+        using var cache = new TempDirectory();
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            HhRlhfDataset.LoadFromHubAsync(HhRlhfSubset.Harmless, HhRlhfSplit.Test, Options(server, cache)));
+        Assert.Contains("HuggingFaceHubOptions.Token", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", e.Message.Replace("datasets--", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DownloadUnknownChecksumUsesLinkedEtag()
     {
         // harmless-base/train has no published checksum: the server's X-Linked-Etag is checked instead.
@@ -143,6 +188,7 @@ public class HubDownloadTests
         var options = new HuggingFaceHubOptions { Endpoint = "http://127.0.0.1:9", CacheDirectory = cache.Path, Offline = true };
         var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromHubAsync(HhRlhfSubset.Harmless, HhRlhfSplit.Test, options));
         Assert.Contains("HF_HUB_OFFLINE", e.Message, StringComparison.Ordinal);
+        Assert.Contains("HuggingFaceHubOptions.Offline", e.Message, StringComparison.Ordinal);
         Assert.Contains("harmless-base/test.jsonl.gz", e.Message, StringComparison.Ordinal);
     }
 

@@ -17,10 +17,22 @@ namespace NewLlm.Data;
 /// </remarks>
 public sealed class HuggingFaceHubDownloader
 {
-    private static readonly HttpClient SharedClient = new(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None })
+    // Redirects are followed here, not by the handler, so that the Hub's own answer (X-Linked-Etag, X-Linked-Size,
+    // X-Repo-Commit) is read before the CDN it redirects to answers.
+    private static readonly HttpClient SharedClient = new(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None, AllowAutoRedirect = false })
     {
         Timeout = Timeout.InfiniteTimeSpan,
     };
+
+    private const int MaxRedirects = 10;
+
+    /// <summary>
+    /// Temporary files (ours <c>.{name}.{guid}.tmp</c>, huggingface_hub's <c>blobs/*.incomplete</c>) untouched for this
+    /// long, or for <see cref="HuggingFaceHubOptions.RequestTimeout"/> when longer, belong to no live download: a live
+    /// one writes every few seconds (huggingface_hub gives up after a 10 s read timeout, this downloader when the request
+    /// timeout ends), so removing them cannot break a concurrent download by another process.
+    /// </summary>
+    private static readonly TimeSpan MinimumStaleAge = TimeSpan.FromHours(1);
 
     private readonly HuggingFaceHubOptions _options;
     private readonly ILogger _logger;
@@ -58,36 +70,113 @@ public sealed class HuggingFaceHubDownloader
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="path">The file inside the repository.</param>
-    /// <param name="expectedSha256">The file's sha256 (hex) when known; otherwise the server's <c>X-Linked-Etag</c> is used when it is a sha256.</param>
-    /// <param name="expectedSize">The file's size when known.</param>
+    /// <param name="expectedSha256">
+    /// The file's sha256 (hex) when known; otherwise the Hub's own evidence is used as huggingface_hub reads it:
+    /// <c>X-Linked-Etag</c> (else <c>ETag</c>) is the sha256 of an LFS file or the git blob sha1 of a regular one.
+    /// </param>
+    /// <param name="expectedSize">The file's size when known; otherwise the Hub's <c>X-Linked-Size</c>.</param>
     /// <param name="progress">Receives download progress.</param>
     /// <param name="cancellationToken">Cancels the download.</param>
     /// <returns>The path of the verified file in the snapshot folder.</returns>
+    /// <remarks>
+    /// Nothing is cached unless it matches every size and checksum known: the arguments, the Hub's headers (read from its
+    /// own answer, before any redirect to a CDN, when the client does not follow redirects itself; the default client
+    /// does not) and the <c>Content-Length</c>. A body shorter than announced is retried like a dropped connection; a
+    /// download with no evidence at all is refused. Each retry is reported through <paramref name="progress"/>
+    /// (<see cref="DownloadProgress.Retry"/>) and logged. Before downloading, temporary files that killed downloads left
+    /// in the repository's cache folders (untouched for an hour, or for <see cref="HuggingFaceHubOptions.RequestTimeout"/>
+    /// when longer) are removed.
+    /// </remarks>
     /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
-    /// <exception cref="HttpRequestException">The server refused the request (404, 401, ...) or kept failing after the retries.</exception>
-    /// <exception cref="InvalidDataException">The downloaded bytes do not match the expected size or checksum.</exception>
+    /// <exception cref="HttpRequestException">The server refused the request (404, 401, ...) or kept failing (or sending short bodies) after the retries.</exception>
+    /// <exception cref="InvalidDataException">The downloaded bytes do not match the expected size or checksum, or nothing says what they should be.</exception>
     public async Task<string> GetFileAsync(
         string repositoryId,
         string path,
         string? expectedSha256 = null,
         long? expectedSize = null,
         IProgress<DownloadProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        (await GetFileCoreAsync(repositoryId, path, expectedSha256, expectedSize, progress, cancellationToken).ConfigureAwait(false)).Path;
+
+    /// <summary>
+    /// Removes a file from the cache: its snapshot entry (for the revision in <see cref="HuggingFaceHubOptions.Revision"/>)
+    /// and the blob holding the same bytes (the target of a symbolic link, or <c>blobs/{sha256}</c> of a copy), so that the
+    /// next <see cref="GetFileAsync"/> downloads it again.
+    /// </summary>
+    /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
+    /// <param name="path">The file inside the repository.</param>
+    /// <returns>Whether there was a cached file to remove.</returns>
+    /// <exception cref="IOException">The file cannot be deleted.</exception>
+    public bool DeleteCachedFile(string repositoryId, string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(repositoryId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string cached = GetSnapshotPath(repositoryId, path);
+        var entry = new FileInfo(cached);
+        if (!entry.Exists && entry.LinkTarget is null)
+        {
+            return false;
+        }
+
+        string? blob = FindBlob(repositoryId, cached);
+        File.Delete(cached);
+        if (blob is not null && File.Exists(blob))
+        {
+            File.Delete(blob);
+        }
+
+        _logger.LogInformation("Removed {Path} (blob {Blob}) from the cache", cached, blob ?? "none");
+        return true;
+    }
+
+    /// <summary>The cached file's path in the snapshot of <see cref="HuggingFaceHubOptions.Revision"/> (resolved through <c>refs</c>), whether or not it exists.</summary>
+    internal string GetSnapshotPath(string repositoryId, string path)
+    {
+        string repoDir = GetRepositoryCacheDirectory(repositoryId);
+        string refFile = Path.Combine(repoDir, "refs", _options.Revision);
+        string snapshotName = File.Exists(refFile) ? File.ReadAllText(refFile).Trim() : _options.Revision;
+        return Path.Combine(repoDir, "snapshots", snapshotName, path);
+    }
+
+    /// <summary>The blob holding a snapshot entry's bytes: a symbolic link's target, or <c>blobs/{sha256}</c> of a copy; <see langword="null"/> when there is none.</summary>
+    internal string? FindBlob(string repositoryId, string snapshotFile)
+    {
+        var entry = new FileInfo(snapshotFile);
+        if (entry.LinkTarget is { } target)
+        {
+            return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(snapshotFile)!, target));
+        }
+
+        if (!entry.Exists)
+        {
+            return null;
+        }
+
+        using var stream = File.OpenRead(snapshotFile);
+        string blob = Path.Combine(GetRepositoryCacheDirectory(repositoryId), "blobs", Convert.ToHexStringLower(SHA256.HashData(stream)));
+        return File.Exists(blob) ? blob : null;
+    }
+
+    /// <summary><see cref="GetFileAsync"/>, also saying whether the file came from the cache (not downloaded by this call).</summary>
+    internal async Task<(string Path, bool FromCache)> GetFileCoreAsync(
+        string repositoryId,
+        string path,
+        string? expectedSha256,
+        long? expectedSize,
+        IProgress<DownloadProgress>? progress,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(repositoryId);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string repoDir = GetRepositoryCacheDirectory(repositoryId);
-        string refFile = Path.Combine(repoDir, "refs", _options.Revision);
-        string snapshotName = File.Exists(refFile)
-            ? (await File.ReadAllTextAsync(refFile, cancellationToken).ConfigureAwait(false)).Trim()
-            : _options.Revision;
-        string cached = Path.Combine(repoDir, "snapshots", snapshotName, path);
+        string cached = GetSnapshotPath(repositoryId, path);
         if (File.Exists(cached))
         {
             if (expectedSha256 is null || await HashFileAsync(cached, cancellationToken).ConfigureAwait(false) == expectedSha256)
             {
                 _logger.LogDebug("Using cached {Path}", cached);
-                return cached;
+                return (cached, true);
             }
 
             _logger.LogWarning("Cached {Path} does not match its sha256 {Sha256}; it is removed", cached, expectedSha256);
@@ -97,23 +186,24 @@ public sealed class HuggingFaceHubDownloader
         if (_options.Offline)
         {
             throw new FileNotFoundException(
-                $"Offline (HF_HUB_OFFLINE=1) and '{repositoryId}/{path}' at revision '{_options.Revision}' is not in the cache '{_options.CacheDirectory}' (looked for '{cached}').",
+                $"HuggingFaceHubOptions.Offline is set (by default from HF_HUB_OFFLINE) and '{repositoryId}/{path}' at revision '{_options.Revision}' is not in the cache '{_options.CacheDirectory}' (looked for '{cached}').",
                 cached);
         }
 
+        DeleteStaleTemporaryFiles(repoDir, Path.GetDirectoryName(cached)!);
         var url = GetFileUrl(repositoryId, path);
         for (int attempt = 0; ; attempt++)
         {
             try
             {
-                return await DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, cancellationToken).ConfigureAwait(false);
+                return (await DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, cancellationToken).ConfigureAwait(false), false);
             }
             catch (Exception e) when (IsTransient(e, cancellationToken) && attempt < _options.MaxRetries)
             {
-                var delay = _options.InitialRetryDelay * Math.Pow(2, attempt);
-                _logger.LogWarning(e, "Download of {Url} failed (attempt {Attempt} of {Attempts}); retrying in {Delay}",
-                    url, attempt + 1, _options.MaxRetries + 1, delay);
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                var retry = new DownloadRetry(path, attempt + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, attempt), e.Message);
+                _logger.LogWarning(e, "Download of {Url} failed; {Retry}", url, retry.ToString());
+                progress?.Report(new DownloadProgress(path, 0, expectedSize) { Retry = retry });
+                await Task.Delay(retry.Delay, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (IsTransient(e, cancellationToken))
             {
@@ -123,34 +213,72 @@ public sealed class HuggingFaceHubDownloader
         }
     }
 
+    /// <summary>Removes temporary files that killed downloads left in the folders this download writes to (see <see cref="MinimumStaleAge"/>).</summary>
+    private void DeleteStaleTemporaryFiles(string repoDir, string snapshotFolder)
+    {
+        var age = _options.RequestTimeout > MinimumStaleAge ? _options.RequestTimeout : MinimumStaleAge;
+        string blobs = Path.Combine(repoDir, "blobs");
+        int removed = AtomicFile.DeleteStale(blobs, age) + AtomicFile.DeleteStale(Path.Combine(repoDir, "refs"), age)
+            + AtomicFile.DeleteStale(snapshotFolder, age);
+        if (Directory.Exists(blobs))
+        {
+            var limit = DateTime.UtcNow - age;
+            foreach (string incomplete in Directory.EnumerateFiles(blobs, "*.incomplete"))
+            {
+                try
+                {
+                    if (File.GetLastWriteTimeUtc(incomplete) < limit)
+                    {
+                        File.Delete(incomplete);
+                        removed++;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _logger.LogDebug(e, "Could not remove the stale {Path}", incomplete);
+                }
+            }
+        }
+
+        if (removed > 0)
+        {
+            _logger.LogInformation("Removed {Count} temporary file(s) older than {Age} left by killed downloads in {Directory}", removed, age, repoDir);
+        }
+    }
+
     private async Task<string> DownloadOnceAsync(
         Uri url, string repoDir, string path, string? expectedSha256, long? expectedSize,
         IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (_options.Token is { } token)
-        {
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        }
-
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
-        using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+        var (response, evidence) = await SendFollowingRedirectsAsync(url, path, timeout.Token).ConfigureAwait(false);
+        using var disposeResponse = response;
         if (!response.IsSuccessStatusCode)
         {
             string hint = response.StatusCode switch
             {
                 HttpStatusCode.NotFound => " (no such file or revision)",
-                HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => " (set HF_TOKEN to a token with access)",
+                HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => " (set HuggingFaceHubOptions.Token, by default HF_TOKEN, to a token with access)",
                 _ => string.Empty,
             };
             throw new HttpRequestException(
                 $"GET '{url}' for '{path}' returned {(int)response.StatusCode} {response.ReasonPhrase}{hint}.", null, response.StatusCode);
         }
 
-        string? serverSha = LinkedSha256(response);
-        string? wantSha = expectedSha256 ?? serverSha;
-        long? total = response.Content.Headers.ContentLength ?? expectedSize;
+        long? contentLength = response.Content.Headers.ContentLength;
+        var (wantSha, shaSource) = expectedSha256 is not null ? (expectedSha256, "the expected sha256") : (evidence.Sha256, $"the server's {evidence.EtagHeader}");
+        var (wantSize, sizeSource) = expectedSize is not null ? (expectedSize, "the expected size") : (evidence.Size, "the server's X-Linked-Size");
+        long? gitSize = evidence.GitSha1 is null ? null : wantSize ?? contentLength;
+        if (wantSha is null && gitSize is null && wantSize is null && contentLength is null)
+        {
+            throw new InvalidDataException(
+                $"GET '{url}' for '{path}' cannot be verified: the server sent no X-Linked-Etag or ETag holding a sha256 or git blob sha1, "
+                + "no X-Linked-Size and no Content-Length, and no expectedSha256 or expectedSize was given. Nothing was cached; "
+                + "pass the file's expectedSha256 and expectedSize to HuggingFaceHubDownloader.GetFileAsync, or use a server that sends them.");
+        }
+
+        long? total = contentLength ?? wantSize;
         string blobs = Path.Combine(repoDir, "blobs");
         Directory.CreateDirectory(blobs);
         long received = 0;
@@ -160,6 +288,8 @@ public sealed class HuggingFaceHubDownloader
             async (file, token) =>
             {
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                using var gitHash = gitSize is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
+                gitHash?.AppendData(System.Text.Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"blob {gitSize}\0")));
                 await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
                 var buffer = new byte[81920];
                 int read;
@@ -168,33 +298,44 @@ public sealed class HuggingFaceHubDownloader
                 {
                     await file.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
                     hash.AppendData(buffer, 0, read);
+                    gitHash?.AppendData(buffer, 0, read);
                     received += read;
                     progress?.Report(new DownloadProgress(path, received, total));
                 }
 
+                // A body shorter than announced is a broken transfer (retried); anything else that does not match is not.
+                if (contentLength is { } length && length != received)
+                {
+                    throw new IOException($"GET '{url}' for '{path}' ended after {received} of {length} bytes (the Content-Length). Nothing was cached.");
+                }
+
+                if (wantSize is { } size && received < size)
+                {
+                    throw new IOException($"GET '{url}' for '{path}' ended after {received} of {size} bytes ({sizeSource}). Nothing was cached.");
+                }
+
+                if (wantSize is { } expected && received != expected)
+                {
+                    throw new InvalidDataException($"Downloaded '{path}' from '{url}' has {received} bytes; expected {expected} ({sizeSource}). Nothing was cached.");
+                }
+
                 string actualSha = Convert.ToHexStringLower(hash.GetHashAndReset());
-                if (response.Content.Headers.ContentLength is { } length && length != received)
-                {
-                    throw new IOException($"GET '{url}' ended after {received} of {length} bytes.");
-                }
-
-                if (expectedSize is { } size && size != received)
-                {
-                    throw new InvalidDataException($"Downloaded '{path}' from '{url}' has {received} bytes; expected {size}. Nothing was cached.");
-                }
-
                 if (wantSha is not null && !string.Equals(wantSha, actualSha, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new InvalidDataException(
-                        $"Downloaded '{path}' from '{url}' has sha256 {actualSha}; expected {wantSha}. Nothing was cached.");
+                        $"Downloaded '{path}' from '{url}' has sha256 {actualSha}; expected {wantSha} ({shaSource}). Nothing was cached.");
+                }
+
+                if (gitHash is not null && Convert.ToHexStringLower(gitHash.GetHashAndReset()) is { } actualGit && actualGit != evidence.GitSha1)
+                {
+                    throw new InvalidDataException(
+                        $"Downloaded '{path}' from '{url}' has git blob sha1 {actualGit}; expected {evidence.GitSha1} (the server's {evidence.EtagHeader}). Nothing was cached.");
                 }
 
                 return Path.Combine(blobs, actualSha);
             },
             timeout.Token).ConfigureAwait(false);
-        string commit = response.Headers.TryGetValues("X-Repo-Commit", out var commits) && commits.FirstOrDefault() is { Length: > 0 } c
-            ? c
-            : _options.Revision;
+        string commit = evidence.Commit ?? _options.Revision;
         string snapshot = Path.Combine(repoDir, "snapshots", commit, path);
         AtomicFile.Copy(blob, snapshot);
         if (commit != _options.Revision)
@@ -207,21 +348,103 @@ public sealed class HuggingFaceHubDownloader
         return snapshot;
     }
 
-    private static string? LinkedSha256(HttpResponseMessage response)
+    /// <summary>
+    /// Sends the GET, following redirects itself (when the client does not), and reads the Hub's evidence as
+    /// huggingface_hub does: <c>X-Linked-Etag</c> (else <c>ETag</c>) and <c>X-Linked-Size</c> and <c>X-Repo-Commit</c>,
+    /// from the answers of the endpoint's host only (a CDN's ETag is no checksum of the file). The token goes to the
+    /// endpoint's host only.
+    /// </summary>
+    private async Task<(HttpResponseMessage Response, HubEvidence Evidence)> SendFollowingRedirectsAsync(Uri url, string path, CancellationToken cancellationToken)
     {
-        foreach (string header in new[] { "X-Linked-Etag", "ETag" })
+        var evidence = new HubEvidence();
+        Uri current = url;
+        for (int hop = 0; ; hop++)
         {
-            if (response.Headers.TryGetValues(header, out var values))
+            bool fromHub = Uri.Compare(current, url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+            using var request = new HttpRequestMessage(HttpMethod.Get, current);
+            if (_options.Token is { } token && fromHub)
             {
-                string value = values.First().Trim().TrimStart('W', '/').Trim('"');
-                if (value.Length == 64 && value.All(Uri.IsHexDigit))
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+
+            var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (fromHub && Uri.Compare(response.RequestMessage?.RequestUri ?? current, url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+            {
+                evidence.Read(response);
+            }
+
+            bool redirect = (int)response.StatusCode is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is not null;
+            if (!redirect)
+            {
+                return (response, evidence);
+            }
+
+            var location = response.Headers.Location!;
+            response.Dispose();
+            if (hop == MaxRedirects)
+            {
+                throw new HttpRequestException($"GET '{url}' for '{path}' was redirected more than {MaxRedirects} times (last to '{location}').");
+            }
+
+            current = location.IsAbsoluteUri ? location : new Uri(current, location);
+        }
+    }
+
+    /// <summary>What the Hub says about a file; the first answer that says something wins.</summary>
+    private sealed class HubEvidence
+    {
+        public string? Sha256 { get; private set; }
+
+        public string? GitSha1 { get; private set; }
+
+        public string EtagHeader { get; private set; } = "ETag";
+
+        public long? Size { get; private set; }
+
+        public string? Commit { get; private set; }
+
+        public void Read(HttpResponseMessage response)
+        {
+            if (Sha256 is null && GitSha1 is null)
+            {
+                foreach (string header in new[] { "X-Linked-Etag", "ETag" })
                 {
-                    return value.ToLowerInvariant();
+                    if (response.Headers.TryGetValues(header, out var values) && values.FirstOrDefault() is { } raw)
+                    {
+                        // huggingface_hub's normalisation: drop a weak-validator prefix and the quotes.
+                        string value = raw.Trim();
+                        value = (value.StartsWith("W/", StringComparison.Ordinal) ? value[2..] : value).Trim('"').ToLowerInvariant();
+                        if (value.All(Uri.IsHexDigit) && value.Length is 64 or 40)
+                        {
+                            EtagHeader = header;
+                            if (value.Length == 64)
+                            {
+                                Sha256 = value;
+                            }
+                            else
+                            {
+                                GitSha1 = value;
+                            }
+                        }
+
+                        break; // X-Linked-Etag, when present, is the file's; the ETag then belongs to the redirect
+                    }
                 }
             }
-        }
 
-        return null;
+            if (Size is null && response.Headers.TryGetValues("X-Linked-Size", out var sizes)
+                && long.TryParse(sizes.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long size))
+            {
+                Size = size;
+            }
+
+            // A commit names a snapshot folder: only a plain commit hash is taken, never a path.
+            if (Commit is null && response.Headers.TryGetValues("X-Repo-Commit", out var commits)
+                && commits.FirstOrDefault()?.Trim() is { Length: >= 7 and <= 64 } commit && commit.All(char.IsAsciiLetterOrDigit))
+            {
+                Commit = commit;
+            }
+        }
     }
 
     private static bool IsTransient(Exception e, CancellationToken cancellationToken) => e switch

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -49,7 +48,7 @@ internal static class JsonLinesRowReader
             throw new InvalidDataException($"'{path}' is not a gzip file (it does not start with the gzip magic bytes 1f 8b).");
         }
 
-        byte[] text = isGzip ? Decompress(stored, path) : stored;
+        byte[] text = isGzip ? GzipMembers.Decompress(stored, path) : stored;
         var rows = new List<HhRlhfRow>();
         int lineNumber = 0;
         int start = 0;
@@ -74,31 +73,6 @@ internal static class JsonLinesRowReader
         }
 
         return rows;
-    }
-
-    private static byte[] Decompress(byte[] stored, string path)
-    {
-        using var input = new MemoryStream(stored, writable: false);
-        using var output = new MemoryStream(stored.Length * 4);
-        try
-        {
-            using var gzip = new GZipStream(input, CompressionMode.Decompress);
-            gzip.CopyTo(output);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"'{path}' is not a valid gzip stream: {e.Message}", e);
-        }
-
-        // GZipStream stops quietly at the end of a truncated stream (checked on .NET 10); the trailer's ISIZE (length
-        // mod 2^32) tells. Limitation: a multi-member (concatenated) gzip file passes only when its last member's ISIZE
-        // equals the total length, so such files are rejected; the Hub's files are single-member.
-        if (stored.Length < 18 || BitConverter.ToUInt32(stored, stored.Length - 4) != (uint)output.Length)
-        {
-            throw new InvalidDataException($"'{path}' is a truncated or corrupt gzip stream (its length does not match the gzip trailer).");
-        }
-
-        return output.ToArray();
     }
 
     private static bool IsBlank(ReadOnlySpan<byte> line)

@@ -5,8 +5,11 @@ using System.Text;
 
 namespace NewLlm.Data.Tests.Infrastructure;
 
-/// <summary>What the server answers to one request.</summary>
-internal sealed record ServerResponse(int Status, byte[] Body, IReadOnlyDictionary<string, string>? Headers = null, int? DropAfterBytes = null);
+/// <summary>
+/// What the server answers to one request. <paramref name="SendContentLength"/> false leaves the header out, so the body
+/// ends where the server closes the connection (a short body then looks complete to the client).
+/// </summary>
+internal sealed record ServerResponse(int Status, byte[] Body, IReadOnlyDictionary<string, string>? Headers = null, int? DropAfterBytes = null, bool SendContentLength = true);
 
 /// <summary>A tiny HTTP/1.1 server on 127.0.0.1 (one response per connection, then close) for download tests.</summary>
 internal sealed class LocalHttpServer : IDisposable
@@ -80,7 +83,12 @@ internal sealed class LocalHttpServer : IDisposable
                 int number = Interlocked.Increment(ref _requestCount);
                 var response = _handler(path, number);
                 var head = new StringBuilder($"HTTP/1.1 {response.Status} {(response.Status == 200 ? "OK" : "Error")}\r\n");
-                head.Append($"Content-Length: {response.Body.Length}\r\nConnection: close\r\nContent-Type: application/octet-stream\r\n");
+                if (response.SendContentLength)
+                {
+                    head.Append($"Content-Length: {response.Body.Length}\r\n");
+                }
+
+                head.Append("Connection: close\r\nContent-Type: application/octet-stream\r\n");
                 foreach (var (k, v) in response.Headers ?? new Dictionary<string, string>())
                 {
                     head.Append($"{k}: {v}\r\n");
