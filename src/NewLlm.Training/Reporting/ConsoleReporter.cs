@@ -16,6 +16,7 @@ namespace NewLlm.Training;
 /// </summary>
 public sealed class ConsoleReporter : ITrainerCallback
 {
+    private static readonly System.Text.Json.JsonSerializerOptions ReadableJsonText = new() { Encoder = ReadableJson.Encoder };
     private readonly TextWriter _writer;
     private int _nextMark;
     private bool _trainingLineOpen;
@@ -49,9 +50,9 @@ public sealed class ConsoleReporter : ITrainerCallback
         Line($"Parameters: {context.Model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
         Line($"Training: {o.Epochs} epochs, batch size {o.BatchSize}, learning rate {F(o.LearningRate)} ({o.LearningRateSchedule.Describe()}), {o.Optimizer}, weight decay {F(o.WeightDecay)}");
         Line($"Gradient clipping: {o.GradientClipSchedule.Describe()}; early stopping: " + (o.EarlyStoppingPatience > 0 ? $"patience {o.EarlyStoppingPatience}, min delta {F(o.EarlyStoppingMinDelta)}" : "off"));
-        foreach ((string key, string value) in o.RunConfiguration)
+        foreach ((string key, System.Text.Json.Nodes.JsonNode? value) in o.RunConfiguration)
         {
-            Line($"{key}: {value}");
+            Line($"{key}: {(value is System.Text.Json.Nodes.JsonValue json && json.TryGetValue(out string? text) ? text : value?.ToJsonString(ReadableJsonText) ?? "null")}");
         }
 
         Line($"Device: {context.Options.Device}");
