@@ -324,10 +324,14 @@ public sealed class Trainer : IDisposable
     private TrainingResult RunEpochs(CancellationToken cancellationToken)
     {
         long totalSteps = TotalSteps();
+        if (State.Epoch >= Options.Epochs)
+        {
+            string had = _resumed ? "the checkpoint already has" : "this trainer already has";
+            return Finish(TrainingOutcome.NothingToTrain, $"nothing to train: {had} {State.Epoch} of {Options.Epochs} epochs; raise TrainerOptions.Epochs to train more");
+        }
+
         TrainingOutcome outcome = TrainingOutcome.Completed;
-        string message = State.Epoch >= Options.Epochs
-            ? $"nothing to do: {State.Epoch} of {Options.Epochs} epochs are already complete"
-            : "all epochs trained";
+        string message = "all epochs trained";
         while (State.Epoch < Options.Epochs)
         {
             int epoch = ++State.Epoch;

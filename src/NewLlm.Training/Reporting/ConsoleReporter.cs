@@ -63,7 +63,11 @@ public sealed class ConsoleReporter : ITrainerCallback
 
         Line($"Dataset: {context.State.TrainSequenceCount.ToString("N0", CultureInfo.InvariantCulture)} train / " +
              (context.State.ValidationSequenceCount is int v ? v.ToString("N0", CultureInfo.InvariantCulture) : "no") + $" validation sequences, {context.State.BatchesPerEpoch} batches per epoch");
-        if (context.State.StartEpoch > 1)
+        if (context.State.StartEpoch > context.Options.Epochs)
+        {
+            Line($"Resumed after epoch {context.State.CompletedEpochs} of {context.Options.Epochs} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
+        }
+        else if (context.State.StartEpoch > 1)
         {
             Line($"Resuming at epoch {context.State.StartEpoch} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
         }
@@ -157,6 +161,12 @@ public sealed class ConsoleReporter : ITrainerCallback
         if (result.Outcome == TrainingOutcome.Cancelled)
         {
             Line($"Training interrupted: {result.Message}");
+            return;
+        }
+
+        if (result.Outcome == TrainingOutcome.NothingToTrain)
+        {
+            Line($"Nothing to train: {result.Message["nothing to train: ".Length..]}.");
             return;
         }
 

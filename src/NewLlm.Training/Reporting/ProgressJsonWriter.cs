@@ -17,7 +17,7 @@ public sealed class ProgressJsonWriter : ITrainerCallback
     /// <inheritdoc />
     public void OnTrainEnd(TrainerContext context, TrainingResult result)
     {
-        if (context.State.History.Count > 0)
+        if (context.State.History.Count > 0 && result.Outcome != TrainingOutcome.NothingToTrain)
         {
             Write(context, result.Outcome == TrainingOutcome.StoppedEarly);
         }
