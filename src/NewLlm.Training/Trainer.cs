@@ -49,7 +49,7 @@ public sealed class Trainer : IDisposable
     /// <param name="options">The options; validated (a copy is kept).</param>
     /// <param name="tokenizer">The tokenizer of the corpora, stored in checkpoints (and checked on resume); optional.</param>
     /// <param name="preferencePairs">Chosen/rejected pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/> at each validation; null skips it.</param>
-    /// <param name="callbacks">Callbacks, called in order. The built-in <see cref="EarlyStopping"/> and <see cref="ModelCheckpoint"/> follow them unless given here, then the report writers for the output directory (see <see cref="TrainerOptions.WriteReports"/>).</param>
+    /// <param name="callbacks">Callbacks, called in order. The built-in <see cref="EarlyStopping"/>, <see cref="ModelCheckpoint"/> and <see cref="DivergenceMonitor"/> follow them unless given here, then the report writers for the output directory (see <see cref="TrainerOptions.WriteReports"/>).</param>
     /// <param name="logger">Diagnostics; none when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
     /// <exception cref="ArgumentException">The corpora do not fit the model (vocabulary) or each other.</exception>
@@ -87,6 +87,11 @@ public sealed class Trainer : IDisposable
         if (!_callbacks.OfType<ModelCheckpoint>().Any())
         {
             _callbacks.Add(new ModelCheckpoint(Options.SaveBestCheckpoint, Options.CheckpointEveryEpochs, Options.SaveFinalCheckpoint));
+        }
+
+        if (!_callbacks.OfType<DivergenceMonitor>().Any())
+        {
+            _callbacks.Add(new DivergenceMonitor(_logger));
         }
 
         if (Options.OutputDirectory is not null && Options.WriteReports)

@@ -12,7 +12,9 @@ namespace NewLlm.Training;
 /// </code>
 /// (✓ when validation loss is the best so far and the best checkpoint was written; <c>[Checkpoint saved]</c> on periodic
 /// saves), preceded by a header (configuration, device, dataset sizes, parameter count) and ending with
-/// <c>Training completed! Best Val Loss: ...</c>.
+/// <c>Training completed! Best Val Loss: ...</c>. Perplexities from a million on are written <c>2.7e+347</c>, also
+/// beyond a double's range; an epoch whose loss <see cref="DivergenceMonitor.Check"/> finds diverging is followed by a
+/// <c>  Warning: ...</c> line.
 /// </summary>
 public sealed class ConsoleReporter : ITrainerCallback
 {
@@ -149,7 +151,12 @@ public sealed class ConsoleReporter : ITrainerCallback
         {
             // The trainer writes the best checkpoint (when it writes one) before this event, or fails the run.
             string mark = record.IsBest ? " ✓" : string.Empty;
-            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={v.Perplexity.ToString("F1", CultureInfo.InvariantCulture)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{mark}");
+            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.Loss)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{mark}");
+        }
+
+        if (DivergenceMonitor.Check(context.State.History, context.Model.Options.VocabSize) is string warning)
+        {
+            Line($"  Warning: {warning[(warning.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
         }
     }
 
@@ -175,7 +182,7 @@ public sealed class ConsoleReporter : ITrainerCallback
             Line($"Stopped: {result.Message}");
         }
 
-        Line($"Training completed! Best Val Loss: {(result.BestValidationLoss is double best ? F4(best) + $" (PPL {Math.Exp(best).ToString("F1", CultureInfo.InvariantCulture)}, epoch {context.State.BestEpoch})" : "n/a")}");
+        Line($"Training completed! Best Val Loss: {(result.BestValidationLoss is double best ? F4(best) + $" (PPL {Perplexity.Format(best)}, epoch {context.State.BestEpoch})" : "n/a")}");
         if (result.BestCheckpointPath is not null)
         {
             Line($"Best checkpoint: {result.BestCheckpointPath}");
