@@ -53,7 +53,7 @@ public sealed class Trainer : IDisposable
     /// <param name="logger">Diagnostics; none when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
     /// <exception cref="ArgumentException">The corpora do not fit the model (vocabulary) or each other.</exception>
-    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available, or a training step cannot fit (<see cref="TrainingMemoryEstimate.CheckFits"/>: the message names the largest batch size that fits).</exception>
     public Trainer(
         NewLlmModel model,
         TokenizedCorpus trainData,
@@ -69,6 +69,11 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Clone().Validate();
         CheckInputs(model, trainData, validationData, tokenizer, preferencePairs);
+        if (TrainingMemoryEstimate.ForStep(model.Options, Math.Min(Options.BatchSize, trainData.Count), trainData.SequenceLength, model.parameters().First().dtype).CheckFits(Options.Device) is string tooLarge)
+        {
+            throw new InvalidOperationException(tooLarge);
+        }
+
         _trainData = trainData;
         _validationData = validationData;
         _tokenizer = tokenizer;
