@@ -50,11 +50,11 @@ public sealed class Trainer : IDisposable
     /// <param name="options">The options; validated (a copy is kept).</param>
     /// <param name="tokenizer">The tokenizer of the corpora, stored in checkpoints (and checked on resume); optional.</param>
     /// <param name="preferencePairs">Chosen/rejected pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/> at each validation; null skips it.</param>
-    /// <param name="callbacks">Callbacks, called in order. The built-in <see cref="EarlyStopping"/> and <see cref="ModelCheckpoint"/> follow them unless given here, then the report writers for the output directory (see <see cref="TrainerOptions.WriteReports"/>).</param>
+    /// <param name="callbacks">Callbacks, called in order. The built-in <see cref="EarlyStopping"/>, <see cref="ModelCheckpoint"/> and <see cref="DivergenceMonitor"/> follow them unless given here, then the report writers for the output directory (see <see cref="TrainerOptions.WriteReports"/>).</param>
     /// <param name="logger">Diagnostics; none when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
     /// <exception cref="ArgumentException">The corpora do not fit the model (vocabulary) or each other.</exception>
-    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available, or a training step cannot fit (<see cref="TrainingMemoryEstimate.CheckFits"/>: the message names the largest batch size that fits).</exception>
     public Trainer(
         NewLlmModel model,
         TokenizedCorpus trainData,
@@ -70,6 +70,11 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Clone().Validate();
         CheckInputs(model, trainData, validationData, tokenizer, preferencePairs);
+        if (TrainingMemoryEstimate.ForStep(model.Options, Math.Min(Options.BatchSize, trainData.Count), trainData.SequenceLength, model.parameters().First().dtype).CheckFits(Options.Device) is string tooLarge)
+        {
+            throw new InvalidOperationException(tooLarge);
+        }
+
         _trainData = trainData;
         _validationData = validationData;
         _tokenizer = tokenizer;
@@ -88,6 +93,11 @@ public sealed class Trainer : IDisposable
         if (!_callbacks.OfType<ModelCheckpoint>().Any())
         {
             _callbacks.Add(new ModelCheckpoint(Options.SaveBestCheckpoint, Options.CheckpointEveryEpochs, Options.SaveFinalCheckpoint, Options.CheckpointEverySteps));
+        }
+
+        if (!_callbacks.OfType<DivergenceMonitor>().Any())
+        {
+            _callbacks.Add(new DivergenceMonitor(_logger));
         }
 
         if (Options.OutputDirectory is not null && Options.WriteReports)
@@ -324,10 +334,14 @@ public sealed class Trainer : IDisposable
     private TrainingResult RunEpochs(CancellationToken cancellationToken)
     {
         long totalSteps = TotalSteps();
+        if (State.Epoch >= Options.Epochs)
+        {
+            string had = _resumed ? "the checkpoint already has" : "this trainer already has";
+            return Finish(TrainingOutcome.NothingToTrain, $"nothing to train: {had} {State.Epoch} of {Options.Epochs} epochs; raise TrainerOptions.Epochs to train more");
+        }
+
         TrainingOutcome outcome = TrainingOutcome.Completed;
-        string message = State.Epoch >= Options.Epochs
-            ? $"nothing to do: {State.Epoch} of {Options.Epochs} epochs are already complete"
-            : "all epochs trained";
+        string message = "all epochs trained";
         while (State.Epoch < Options.Epochs)
         {
             int epoch = ++State.Epoch;

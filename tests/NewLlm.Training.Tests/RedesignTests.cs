@@ -127,7 +127,7 @@ public sealed class RedesignTests
 
         TrainingResult result = await first;
         Assert.Equal(TrainingOutcome.Completed, result.Outcome);
-        Assert.Equal(TrainingOutcome.Completed, trainer.Train().Outcome); // free again once the first has ended
+        Assert.Equal(TrainingOutcome.NothingToTrain, trainer.Train().Outcome); // free again once the first has ended (its one epoch is done)
     }
 
     [Fact]
@@ -168,7 +168,7 @@ public sealed class RedesignTests
         Assert.Equal(4, result.EpochsCompleted);
     }
 
-    /// <summary>Copies a checkpoint with one entry changed, its hash in the manifest fixed to match.</summary>
+    /// <summary>Copies a checkpoint with one entry changed, its hash in the manifest (and the manifest's own hash) fixed to match.</summary>
     private static void RewriteEntry(string source, string destination, string entryName, Func<byte[], byte[]> change)
     {
         var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -192,6 +192,11 @@ public sealed class RedesignTests
             JsonObject manifest = JsonNode.Parse(entries[TrainingCheckpoint.ManifestEntry])!.AsObject();
             manifest["entry_hashes"]![entryName] = Convert.ToHexStringLower(SHA256.HashData(entries[entryName]));
             entries[TrainingCheckpoint.ManifestEntry] = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        }
+
+        if (entries.ContainsKey(TrainingCheckpoint.ManifestHashEntry))
+        {
+            entries[TrainingCheckpoint.ManifestHashEntry] = System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(entries[TrainingCheckpoint.ManifestEntry])));
         }
 
         using FileStream file = File.Create(destination);

@@ -17,4 +17,10 @@ public enum TrainingOutcome
 
     /// <summary>The cancellation token fired; a resumable checkpoint was written when an output directory is set.</summary>
     Cancelled,
+
+    /// <summary>
+    /// No epoch was left to train: the run (for example the checkpoint it resumed from) already had
+    /// <see cref="TrainerOptions.Epochs"/> epochs or more. Nothing was trained and no file was written.
+    /// </summary>
+    NothingToTrain,
 }

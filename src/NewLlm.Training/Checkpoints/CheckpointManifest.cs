@@ -11,13 +11,17 @@ public sealed class CheckpointManifest
     /// <summary>The format name every NewLlm training checkpoint carries.</summary>
     public const string FormatName = "newllm-training-checkpoint";
 
-    /// <summary>The version this library writes (it also reads version 1, whose early-stopping counter sat in the trainer state).</summary>
-    public const int CurrentVersion = 2;
+    /// <summary>
+    /// The version this library writes. Version 3 adds the entry <c>manifest.sha256</c>, the SHA-256 of <c>manifest.json</c>;
+    /// version 2 files (without it, their manifest protected by the zip CRC-32 alone) and version 1 files (whose
+    /// early-stopping counter sat in the trainer state) still load.
+    /// </summary>
+    public const int CurrentVersion = 3;
 
     /// <summary>Always <see cref="FormatName"/>.</summary>
     public string Format { get; set; } = FormatName;
 
-    /// <summary>The container version.</summary>
+    /// <summary>The container version of the file (1 is upgraded to 2 when read).</summary>
     public int Version { get; set; } = CurrentVersion;
 
     /// <summary>When the checkpoint was written (UTC).</summary>

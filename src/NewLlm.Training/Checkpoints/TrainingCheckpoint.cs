@@ -15,9 +15,14 @@ namespace NewLlm.Training;
 /// the states of <see cref="ICheckpointStateful"/> callbacks, the options' description and the tokenizer.
 /// <para>
 /// The file is a zip container (entries stored, not compressed): <c>manifest.json</c> (<see cref="CheckpointManifest"/>),
-/// <c>model.bin</c> (TorchSharp module state), <c>optimizer.bin</c>, <c>rng.bin</c> and, when known, <c>tokenizer.json</c>.
-/// Every binary entry's SHA-256 is in the manifest and is checked before anything is used. The file is written through
-/// <see cref="AtomicFile"/>, so it is either the old file or the whole new one.
+/// <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>, since version 3), <c>model.bin</c> (TorchSharp module
+/// state), <c>optimizer.bin</c>, <c>rng.bin</c> and, when known, <c>tokenizer.json</c>. Every other entry's SHA-256 is
+/// in the manifest. On reading, every entry's zip CRC-32 is checked (the .NET 10 <see cref="ZipArchive"/> does not: it
+/// checks CRCs only from .NET 11), then the manifest against its hash, then every entry against the manifest, before
+/// anything is used; so a changed byte anywhere in the file is refused, or lies in a part that is never read. Version 2
+/// files (no manifest hash) still load: their manifest is protected by the zip CRC alone, which catches corruption but
+/// not a deliberate edit that recomputes it. The file is written through <see cref="AtomicFile"/>, so it is either the
+/// old file or the whole new one.
 /// </para>
 /// <para>
 /// <see cref="Restore"/> validates and reads everything first (into a staged model and optimizer), and only then applies
@@ -27,6 +32,7 @@ namespace NewLlm.Training;
 internal sealed class TrainingCheckpoint
 {
     internal const string ManifestEntry = "manifest.json";
+    internal const string ManifestHashEntry = "manifest.sha256";
     internal const string ModelEntry = "model.bin";
     internal const string OptimizerEntry = "optimizer.bin";
     internal const string RngEntry = "rng.bin";
@@ -37,15 +43,17 @@ internal sealed class TrainingCheckpoint
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         WriteIndented = true,
+        Encoder = ReadableJson.Encoder,
         Converters = { new JsonStringEnumConverter() },
     };
 
     private readonly IReadOnlyDictionary<string, byte[]> _entries;
 
-    private TrainingCheckpoint(string path, CheckpointManifest manifest, IReadOnlyDictionary<string, byte[]> entries)
+    private TrainingCheckpoint(string path, CheckpointManifest manifest, byte[] manifestBytes, IReadOnlyDictionary<string, byte[]> entries)
     {
         Path = path;
         Manifest = manifest;
+        ManifestBytes = manifestBytes;
         _entries = entries;
     }
 
@@ -54,6 +62,12 @@ internal sealed class TrainingCheckpoint
 
     /// <summary>The verified manifest.</summary>
     public CheckpointManifest Manifest { get; }
+
+    /// <summary>The manifest's bytes as read (verified).</summary>
+    internal byte[] ManifestBytes { get; }
+
+    /// <summary>The other entries' bytes as read (verified), by name; the manifest hash is not among them.</summary>
+    internal IReadOnlyDictionary<string, byte[]> Entries => _entries;
 
     /// <summary>Writes a checkpoint of a run's whole state to <paramref name="path"/> (replaced whole, never torn).</summary>
     public static void Save(string path, CheckpointKind kind, TrainerOptions options, NewLlmModel model, OptimizerHelper optimizer,
@@ -100,6 +114,7 @@ internal sealed class TrainingCheckpoint
             {
                 using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
                 AddEntry(zip, ManifestEntry, manifestBytes);
+                AddEntry(zip, ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes)));
                 foreach ((string name, byte[] bytes) in entries)
                 {
                     AddEntry(zip, name, bytes);
@@ -108,7 +123,7 @@ internal sealed class TrainingCheckpoint
             flushToDisk: true);
     }
 
-    /// <summary>Reads a checkpoint and verifies its format, version, entries and hashes, and its model options.</summary>
+    /// <summary>Reads a checkpoint and verifies its zip CRCs, format, version, manifest hash, entries and hashes, and its model options.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a checkpoint, or is truncated or corrupted.</exception>
     public static TrainingCheckpoint Read(string path)
@@ -125,7 +140,19 @@ internal sealed class TrainingCheckpoint
             throw new InvalidDataException($"{path}: not a NewLlm checkpoint: the entry '{ManifestEntry}' is missing.");
         }
 
+        bool hashed = entries.Remove(ManifestHashEntry, out byte[]? manifestHash);
+        if (hashed && System.Text.Encoding.ASCII.GetString(manifestHash!) != Sha256(manifestBytes))
+        {
+            throw new InvalidDataException(
+                $"{path}: the checkpoint is corrupted: '{ManifestEntry}' does not match its SHA-256 in '{ManifestHashEntry}' (it was changed after it was written, perhaps edited by hand). Use another checkpoint of the run (best_, _epoch_ or _final file) or train again; a manifest cannot be edited.");
+        }
+
         CheckpointManifest manifest = ParseManifest(path, manifestBytes);
+        if (!hashed && manifest.Version >= 3)
+        {
+            throw new InvalidDataException(
+                $"{path}: the checkpoint is incomplete: entry '{ManifestHashEntry}' (the SHA-256 of '{ManifestEntry}', required since version 3) is missing. Use another checkpoint of the run or train again.");
+        }
         foreach (string required in new[] { ModelEntry, OptimizerEntry, RngEntry })
         {
             if (!entries.ContainsKey(required))
@@ -151,7 +178,7 @@ internal sealed class TrainingCheckpoint
             throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
         }
 
-        return new TrainingCheckpoint(path, manifest, entries);
+        return new TrainingCheckpoint(path, manifest, manifestBytes, entries);
     }
 
     /// <summary>A new model with the checkpoint's sizes and weights, on the CPU.</summary>
@@ -323,13 +350,19 @@ internal sealed class TrainingCheckpoint
                     throw new InvalidDataException($"entry '{entry.FullName}' has {buffer.Length} bytes, {entry.Length} expected");
                 }
 
+                byte[] bytes = buffer.ToArray();
+                if (Crc32.Compute(bytes) != entry.Crc32)
+                {
+                    throw new InvalidDataException($"entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again");
+                }
+
                 if (entry.FullName == ManifestEntry)
                 {
-                    manifestBytes = buffer.ToArray();
+                    manifestBytes = manifestBytes is null ? bytes : throw new InvalidDataException($"entry '{ManifestEntry}' is there twice");
                 }
-                else
+                else if (!entries.TryAdd(entry.FullName, bytes))
                 {
-                    entries[entry.FullName] = buffer.ToArray();
+                    throw new InvalidDataException($"entry '{entry.FullName}' is there twice");
                 }
             }
         }
@@ -357,9 +390,9 @@ internal sealed class TrainingCheckpoint
             {
                 UpgradeFromVersion1(node.AsObject());
             }
-            else if (version != CheckpointManifest.CurrentVersion)
+            else if (version is < 1 or > CheckpointManifest.CurrentVersion)
             {
-                throw new InvalidDataException($"{path}: checkpoint version {version} is not supported (this library reads versions 1 and {CheckpointManifest.CurrentVersion}).");
+                throw new InvalidDataException($"{path}: checkpoint version {version} is not supported (this library reads versions 1 to {CheckpointManifest.CurrentVersion}).");
             }
 
             manifest = node.Deserialize<CheckpointManifest>(SerializerOptions);
@@ -386,7 +419,7 @@ internal sealed class TrainingCheckpoint
             };
         }
 
-        manifest["version"] = CheckpointManifest.CurrentVersion;
+        manifest["version"] = 2; // the layout of version 2; version 3 only adds the manifest hash entry
     }
 
     internal static string Shape(NewLlmOptions o) =>

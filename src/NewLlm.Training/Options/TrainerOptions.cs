@@ -12,7 +12,7 @@ namespace NewLlm.Training;
 /// </summary>
 public sealed class TrainerOptions
 {
-    private SortedDictionary<string, string> _runConfiguration = new(StringComparer.Ordinal);
+    private SortedDictionary<string, JsonNode?> _runConfiguration = new(StringComparer.Ordinal);
 
     /// <summary>Name of the run; checkpoint and report files are named after it (default "new_llm").</summary>
     public string ModelName { get; set; } = "new_llm";
@@ -102,14 +102,23 @@ public sealed class TrainerOptions
     /// <summary>Write <c>{name}_progress.json</c>, <c>{name}_metrics.csv</c> and <c>{name}_curves.png</c> after every epoch (default true).</summary>
     public bool WriteReports { get; set; } = true;
 
-    /// <summary>Extra key/value pairs recorded in the progress file's <c>config</c> (e.g. the data subset).</summary>
-    public IDictionary<string, string> RunConfiguration => _runConfiguration;
+    /// <summary>
+    /// Extra entries recorded in the progress file's <c>config</c> and in checkpoints (e.g. the data subset), as JSON
+    /// values, so that numbers stay numbers: <c>RunConfiguration["max_seq_length"] = 128</c> writes <c>128</c>,
+    /// <c>RunConfiguration["subset"] = "harmless"</c> a string (both convert implicitly to <see cref="JsonNode"/>).
+    /// </summary>
+    public IDictionary<string, JsonNode?> RunConfiguration => _runConfiguration;
 
-    /// <summary>Returns a shallow copy (schedules are shared, <see cref="RunConfiguration"/> is copied).</summary>
+    /// <summary>Returns a shallow copy (schedules are shared, <see cref="RunConfiguration"/> and its values are copied).</summary>
     public TrainerOptions Clone()
     {
         var copy = (TrainerOptions)MemberwiseClone();
-        copy._runConfiguration = new SortedDictionary<string, string>(_runConfiguration, StringComparer.Ordinal);
+        copy._runConfiguration = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
+        foreach ((string key, JsonNode? value) in _runConfiguration)
+        {
+            copy._runConfiguration[key] = value?.DeepClone();
+        }
+
         return copy;
     }
 
@@ -144,9 +153,9 @@ public sealed class TrainerOptions
             ["checkpoint_every_epochs"] = CheckpointEveryEpochs,
             ["checkpoint_every_steps"] = CheckpointEverySteps,
         };
-        foreach ((string key, string value) in _runConfiguration)
+        foreach ((string key, JsonNode? value) in _runConfiguration)
         {
-            json[key] = value;
+            json[key] = value?.DeepClone();
         }
 
         return json;

@@ -12,10 +12,13 @@ namespace NewLlm.Training;
 /// </code>
 /// (✓ when validation loss is the best so far and the best checkpoint was written; <c>[Checkpoint saved]</c> on periodic
 /// saves), preceded by a header (configuration, device, dataset sizes, parameter count) and ending with
-/// <c>Training completed! Best Val Loss: ...</c>.
+/// <c>Training completed! Best Val Loss: ...</c>. Perplexities from a million on are written <c>2.7e+347</c>, also
+/// beyond a double's range; an epoch whose loss <see cref="DivergenceMonitor.Check"/> finds diverging is followed by a
+/// <c>  Warning: ...</c> line.
 /// </summary>
 public sealed class ConsoleReporter : ITrainerCallback
 {
+    private static readonly System.Text.Json.JsonSerializerOptions ReadableJsonText = new() { Encoder = ReadableJson.Encoder };
     private readonly TextWriter _writer;
     private int _nextMark;
     private bool _trainingLineOpen;
@@ -49,9 +52,9 @@ public sealed class ConsoleReporter : ITrainerCallback
         Line($"Parameters: {context.Model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
         Line($"Training: {o.Epochs} epochs, batch size {o.BatchSize}, learning rate {F(o.LearningRate)} ({o.LearningRateSchedule.Describe()}), {o.Optimizer}, weight decay {F(o.WeightDecay)}");
         Line($"Gradient clipping: {o.GradientClipSchedule.Describe()}; early stopping: " + (o.EarlyStoppingPatience > 0 ? $"patience {o.EarlyStoppingPatience}, min delta {F(o.EarlyStoppingMinDelta)}" : "off"));
-        foreach ((string key, string value) in o.RunConfiguration)
+        foreach ((string key, System.Text.Json.Nodes.JsonNode? value) in o.RunConfiguration)
         {
-            Line($"{key}: {value}");
+            Line($"{key}: {(value is System.Text.Json.Nodes.JsonValue json && json.TryGetValue(out string? text) ? text : value?.ToJsonString(ReadableJsonText) ?? "null")}");
         }
 
         Line($"Device: {context.Options.Device}");
@@ -62,7 +65,11 @@ public sealed class ConsoleReporter : ITrainerCallback
 
         Line($"Dataset: {context.State.TrainSequenceCount.ToString("N0", CultureInfo.InvariantCulture)} train / " +
              (context.State.ValidationSequenceCount is int v ? v.ToString("N0", CultureInfo.InvariantCulture) : "no") + $" validation sequences, {context.State.BatchesPerEpoch} batches per epoch");
-        if (context.State.StartEpoch > 1)
+        if (context.State.StartEpoch > context.Options.Epochs)
+        {
+            Line($"Resumed after epoch {context.State.CompletedEpochs} of {context.Options.Epochs} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
+        }
+        else if (context.State.StartEpoch > 1)
         {
             Line($"Resuming at epoch {context.State.StartEpoch} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
         }
@@ -144,7 +151,12 @@ public sealed class ConsoleReporter : ITrainerCallback
         {
             // The trainer writes the best checkpoint (when it writes one) before this event, or fails the run.
             string mark = record.IsBest ? " ✓" : string.Empty;
-            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={v.Perplexity.ToString("F1", CultureInfo.InvariantCulture)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{mark}");
+            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.Loss)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{mark}");
+        }
+
+        if (DivergenceMonitor.Check(context.State.History, context.Model.Options.VocabSize) is string warning)
+        {
+            Line($"  Warning: {warning[(warning.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
         }
     }
 
@@ -159,12 +171,18 @@ public sealed class ConsoleReporter : ITrainerCallback
             return;
         }
 
+        if (result.Outcome == TrainingOutcome.NothingToTrain)
+        {
+            Line($"Nothing to train: {result.Message["nothing to train: ".Length..]}.");
+            return;
+        }
+
         if (result.Outcome != TrainingOutcome.Completed)
         {
             Line($"Stopped: {result.Message}");
         }
 
-        Line($"Training completed! Best Val Loss: {(result.BestValidationLoss is double best ? F4(best) + $" (PPL {Math.Exp(best).ToString("F1", CultureInfo.InvariantCulture)}, epoch {context.State.BestEpoch})" : "n/a")}");
+        Line($"Training completed! Best Val Loss: {(result.BestValidationLoss is double best ? F4(best) + $" (PPL {Perplexity.Format(best)}, epoch {context.State.BestEpoch})" : "n/a")}");
         if (result.BestCheckpointPath is not null)
         {
             Line($"Best checkpoint: {result.BestCheckpointPath}");

@@ -7,7 +7,8 @@ namespace NewLlm.Training;
 /// Writes <c>{name}_progress.json</c> after every epoch with the original's fields (model_name, current_epoch, total_epochs,
 /// train_losses, val_losses, train_ppls, val_ppls, best_val_loss, best_val_ppl, stopped_early, config) plus the new
 /// metrics (val_accuracies, val_bits_per_byte, val_preference_accuracies, learning_rates, epoch_seconds, global_step).
-/// The whole history is rewritten each time, so a resumed run continues the same file.
+/// The whole history is rewritten each time, so a resumed run continues the same file. JSON has no NaN or Infinity: a
+/// value that is not finite (a perplexity above e^709.78 overflows a double) is written as <c>null</c>.
 /// </summary>
 public sealed class ProgressJsonWriter : ITrainerCallback
 {
@@ -17,7 +18,7 @@ public sealed class ProgressJsonWriter : ITrainerCallback
     /// <inheritdoc />
     public void OnTrainEnd(TrainerContext context, TrainingResult result)
     {
-        if (context.State.History.Count > 0)
+        if (context.State.History.Count > 0 && result.Outcome != TrainingOutcome.NothingToTrain)
         {
             Write(context, result.Outcome == TrainingOutcome.StoppedEarly);
         }
@@ -50,7 +51,7 @@ public sealed class ProgressJsonWriter : ITrainerCallback
             ["train_ppls"] = Array(history.Select(r => (double?)r.TrainPerplexity)),
             ["val_ppls"] = Array(history.Select(r => r.Validation?.Perplexity)),
             ["best_val_loss"] = context.State.BestValidationLoss,
-            ["best_val_ppl"] = context.State.BestValidationLoss is double best ? Math.Exp(best) : null,
+            ["best_val_ppl"] = context.State.BestValidationLoss is double best && double.IsFinite(Math.Exp(best)) ? Math.Exp(best) : null,
             ["stopped_early"] = stoppedEarly,
             ["config"] = config,
             ["val_accuracies"] = Array(history.Select(r => r.Validation?.Accuracy)),
@@ -74,7 +75,7 @@ public sealed class ProgressJsonWriter : ITrainerCallback
         JsonObject document = Build(context, stoppedEarly);
         AtomicFile.Write(ReportFiles.ProgressJson(context.Options), stream =>
         {
-            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+            using var writer = new Utf8JsonWriter(stream, ReadableJson.WriterOptions);
             document.WriteTo(writer);
         });
     }
