@@ -11,6 +11,13 @@ internal sealed class ConsoleDownloadProgress(bool interactive) : IProgress<Down
     {
         lock (this)
         {
+            if (value.Retry is DownloadRetry retry)
+            {
+                Finish();
+                Console.WriteLine($"  {retry}");
+                return;
+            }
+
             if (value.FileName != _current)
             {
                 Finish();

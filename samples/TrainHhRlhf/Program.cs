@@ -107,7 +107,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
 
     string subsetName = Setting(subset, saved?.GetString("subset") is string s ? CanonicalSubsetName(s) : null, mustAgree: true, "a resumed run trains on the same data", CanonicalSubsetName);
-    HhRlhfSubset selected = ParseSubset(subsetName);
+    HhRlhfSubset selected = HhRlhfLayout.ParseSubset(subsetName);
     int layers = Setting(numLayers, manifest?.ModelOptions.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
     int sequenceLength = Setting(maxSeqLength, saved?.Get<int>("max_seq_length"), mustAgree: true, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
     string kind = Setting(tokenizerKind, saved?.GetString("tokenizer"), mustAgree: true, "the model was trained on the checkpoint's vocabulary");
@@ -146,6 +146,15 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }.Validate();
     DeviceName.Resolve(options.Device); // fail before loading data when CUDA is asked for and absent
     CheckOutputDirectory(options, resumePath);
+    NewLlmOptions plannedModel = manifest?.ModelOptions ?? new NewLlmOptions
+    {
+        VocabSize = kind == "gpt2" ? Gpt2DialogueTokenizer.Create().VocabSize : WordLevelTokenizer.DefaultVocabularySize,
+        NumLayers = layers,
+    };
+    if (TrainingMemoryEstimate.ForStep(plannedModel, batch, sequenceLength).CheckFits(options.Device) is string tooLarge)
+    {
+        throw new InsufficientMemoryException(tooLarge);
+    }
 
     if (manifest is not null)
     {
@@ -196,13 +205,13 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     var model = new NewLlmModel(manifest?.ModelOptions ?? new NewLlmOptions { VocabSize = tokenizer.VocabSize, NumLayers = layers });
     options.RunConfiguration["subset"] = subsetName;
     options.RunConfiguration["tokenizer"] = tokenizer.Kind;
-    options.RunConfiguration["max_seq_length"] = sequenceLength.ToString(CultureInfo.InvariantCulture);
+    options.RunConfiguration["max_seq_length"] = sequenceLength;
     options.RunConfiguration["data"] = train.SourceDescription;
     options.RunConfiguration["data_dir"] = directory is null ? "hub" : Path.GetFullPath(directory);
     options.RunConfiguration["data_sha256"] = train.SourceChecksum;
 
     TokenizedPreferencePairs? pairs = parse.GetValue(preference) ? TokenizedPreferencePairs.Build(test, tokenizer, corpusOptions) : null;
-    using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, pairs, [new ConsoleReporter()], new ConsoleWarningLogger<Trainer>());
+    using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, pairs, [new ConsoleReporter(), new DivergenceMonitor()], new ConsoleWarningLogger<Trainer>());
 
     if (resumePath is not null)
     {
@@ -269,25 +278,11 @@ static void CheckOutputDirectory(TrainerOptions options, string? resumePath)
     }
 }
 
-// The subset's name as this program records it: the short names, whatever the case, and the Hub's folder names.
-static string CanonicalSubsetName(string name) => name.Trim().ToLowerInvariant() switch
-{
-    "helpful" or "helpful-base" => "helpful",
-    "harmless" or "harmless-base" => "harmless",
-    "helpful-online" => "helpful-online",
-    "helpful-rejection-sampled" => "helpful-rejection-sampled",
-    "all" => "all",
-    _ => throw new ArgumentException($"--subset '{name}' is not an HH-RLHF subset: use helpful, harmless, helpful-online, helpful-rejection-sampled or all (or a Hub folder name such as harmless-base)."),
-};
-
-static HhRlhfSubset ParseSubset(string name) => name switch
-{
-    "helpful" => HhRlhfSubset.Helpful,
-    "harmless" => HhRlhfSubset.Harmless,
-    "helpful-online" => HhRlhfSubset.HelpfulOnline,
-    "helpful-rejection-sampled" => HhRlhfSubset.HelpfulRejectionSampled,
-    _ => HhRlhfSubset.All,
-};
+// The subset's name as this program records it (harmless, helpful, ...), from any name the library accepts
+// (whatever the case, and the Hub's folder names such as harmless-base).
+static string CanonicalSubsetName(string name) => HhRlhfLayout.TryParseSubset(name, out HhRlhfSubset subset)
+    ? HhRlhfLayout.GetSubsetName(subset)
+    : throw new ArgumentException($"--subset '{name}' is not an HH-RLHF subset: use {string.Join(", ", HhRlhfLayout.SubsetNames)} (or a Hub folder name such as harmless-base).");
 
 static bool IsImplicit(ParseResult parse, Option option) => parse.GetResult(option) is null or { Implicit: true };
 
@@ -301,6 +296,7 @@ static string OneLine(Exception ex)
         ("TrainerOptions.Device", "--device"), ("TrainerOptions.OutputDirectory", "--output"), ("TrainerOptions.Seed", "--seed"),
         ("TrainerOptions.CheckpointEveryEpochs", "--checkpoint-every"), ("TrainerOptions.CheckpointEverySteps", "--checkpoint-every"),
         ("TrainerOptions.OverwriteOutput", "--overwrite"), ("TokenizedCorpusOptions.MaxSequenceLength", "--max_seq_length"),
+        ("TrainerOptions.Device to \"cpu\"", "--device cpu"), ("HhRlhfDataset.LoadFromDirectoryAsync expects", "--data-dir expects"),
     ];
     foreach ((string api, string flag) in names)
     {

@@ -166,7 +166,7 @@ public sealed class TrainHhRlhfTests
 
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmles");
         Assert.Equal(1, code);
-        Assert.Equal("error: --subset 'harmles' is not an HH-RLHF subset: use helpful, harmless, helpful-online, helpful-rejection-sampled or all (or a Hub folder name such as harmless-base).", text.Trim());
+        Assert.Equal("error: --subset 'harmles' is not an HH-RLHF subset: use helpful, harmless, helpful-online, helpful-rejection-sampled, all (or a Hub folder name such as harmless-base).", text.Trim());
 
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", output);
         Assert.Equal(1, code);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace NewLlm.Data;
 
@@ -37,7 +38,7 @@ internal static class GzipMembers
         {
             int dataStart = ReadHeader(stored, position, path, member);
             var source = new RecordingStream(stored, dataStart);
-            uint crc = Crc32.Initial;
+            var hash = new Crc32();
             long length = 0;
             try
             {
@@ -46,7 +47,7 @@ internal static class GzipMembers
                 while ((read = deflate.Read(buffer, 0, buffer.Length)) > 0)
                 {
                     output.Write(buffer, 0, read);
-                    crc = Crc32.Append(crc, buffer.AsSpan(0, read));
+                    hash.Append(buffer.AsSpan(0, read));
                     length += read;
                 }
             }
@@ -55,7 +56,7 @@ internal static class GzipMembers
                 throw new InvalidDataException($"'{path}' gzip member {member} (at byte {position}) is corrupt: {e.Message}", e);
             }
 
-            crc = Crc32.Finish(crc);
+            uint crc = hash.GetCurrentHashAsUInt32();
             int trailer = FindTrailer(stored, Math.Max(dataStart, source.PreviousReadStart), (int)source.Position, crc, (uint)length);
             if (trailer < 0)
             {
@@ -135,7 +136,7 @@ internal static class GzipMembers
         if ((flags & FlagHeaderCrc) != 0)
         {
             Need(2);
-            uint headerCrc = Crc32.Finish(Crc32.Append(Crc32.Initial, stored.AsSpan(start, p - start)));
+            uint headerCrc = Crc32.HashToUInt32(stored.AsSpan(start, p - start));
             if (BinaryPrimitives.ReadUInt16LittleEndian(stored.AsSpan(p)) != (ushort)headerCrc)
             {
                 throw new InvalidDataException($"{where} has a header CRC16 that does not match its header.");

@@ -351,7 +351,7 @@ internal sealed class TrainingCheckpoint
                 }
 
                 byte[] bytes = buffer.ToArray();
-                if (Crc32.Compute(bytes) != entry.Crc32)
+                if (System.IO.Hashing.Crc32.HashToUInt32(bytes) != entry.Crc32)
                 {
                     throw new InvalidDataException($"entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again");
                 }

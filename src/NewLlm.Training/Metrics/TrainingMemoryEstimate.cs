@@ -149,15 +149,17 @@ public sealed class TrainingMemoryEstimate
 
         if (available is long memory && TotalBytes > memory)
         {
-            return $"{step} needs about {FormatBytes(TotalBytes)} ({this}), but {FormatBytes(Math.Max(0, memory))} is available on {device}; {Fit(memory)}";
+            return $"{step} needs about {FormatBytes(TotalBytes)} ({Breakdown}), but {FormatBytes(Math.Max(0, memory))} is available on {device}; {Fit(memory)}";
         }
 
         return null;
     }
 
     /// <summary>The total and its parts, e.g. <c>52.3 GB: logits and their gradients 52.1 GB, activations 180.2 MB, parameters with gradients and Adam moments 23.0 MB</c>.</summary>
-    public override string ToString() =>
-        $"{FormatBytes(TotalBytes)}: logits and their gradients {FormatBytes(LogitsBytes)}, activations {FormatBytes(ActivationBytes)}, parameters with gradients and Adam moments {FormatBytes(ParameterBytes)}";
+    public override string ToString() => $"{FormatBytes(TotalBytes)}: {Breakdown}";
+
+    private string Breakdown =>
+        $"logits and their gradients {FormatBytes(LogitsBytes)}, activations {FormatBytes(ActivationBytes)}, parameters with gradients and Adam moments {FormatBytes(ParameterBytes)}";
 
     /// <summary>Bytes for people: <c>512 B</c>, <c>23.0 MB</c>, <c>52.3 GB</c> (powers of 1024).</summary>
     /// <param name="bytes">The size.</param>

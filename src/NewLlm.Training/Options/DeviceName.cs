@@ -55,7 +55,7 @@ public static class DeviceName
         if (!torch.cuda.is_available())
         {
             throw new InvalidOperationException(
-                $"Device '{name}' was requested, but CUDA is not available here: the application references no CUDA backend (TorchSharp-cuda-linux or TorchSharp-cuda-windows) or no NVIDIA GPU/driver was found. Use --device cpu, or install a CUDA backend.");
+                $"Device '{name}' was requested, but CUDA is not available here: the application references no CUDA backend (TorchSharp-cuda-linux or TorchSharp-cuda-windows) or no NVIDIA GPU/driver was found. Set TrainerOptions.Device to \"cpu\", or reference a CUDA backend package.");
         }
 
         int count = torch.cuda.device_count();
