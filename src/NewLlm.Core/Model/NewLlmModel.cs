@@ -214,6 +214,23 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         return Step(tokens, state);
     }
 
+    /// <summary>Moves the parameters, after <see cref="TorchBackend.EnsureDeviceAvailable(Device, string?)"/> has checked that the device exists.</summary>
+    /// <exception cref="InvalidOperationException">CUDA is asked for and not available, or the CUDA index is out of range; the model is untouched.</exception>
+    protected override Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        TorchBackend.EnsureDeviceAvailable(deviceType, deviceIndex, nameof(NewLlmModel));
+        return base._to(deviceType, deviceIndex, non_blocking);
+    }
+
+    /// <summary>Moves and converts the parameters, after <see cref="TorchBackend.EnsureDeviceAvailable(Device, string?)"/> has checked that the device exists.</summary>
+    /// <exception cref="InvalidOperationException">CUDA is asked for and not available, or the CUDA index is out of range; the model is untouched.</exception>
+    protected override Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        TorchBackend.EnsureDeviceAvailable(device.type, device.index, nameof(NewLlmModel));
+        return base._to(device, dtype, non_blocking);
+    }
+
     /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>
     public void SaveSafetensors(string path) => SafetensorsWeights.Save(this, path);
 
