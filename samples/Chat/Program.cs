@@ -1,5 +1,6 @@
 // Continues a conversation in the HH-RLHF format ("Human: ... Assistant: ...") with a trained checkpoint.
-// The model reads and writes one token at a time, carrying only its context vector: memory per token is constant.
+// The model reads and writes one token at a time, carrying only its context vector: memory per token is constant;
+// each reply is printed word by word as it is generated.
 //   dotnet run --project samples/Chat -- --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --temperature 0.8 --top-k 40
 using System.CommandLine;
 using System.Text.RegularExpressions;
@@ -80,19 +81,46 @@ int Run(ParseResult parse)
         options.Seed = parse.GetValue(seed) is int baseSeed ? baseSeed + turnIndex++ : null; // a fresh draw each turn
         long before = session.TokensSeen;
         var reply = new List<int>();
-        foreach (int token in generator.Generate(inputIds, options, session))
+        IEnumerable<int> tokens = Recorded(generator.Generate(inputIds, options, session), reply)
+            .Where(id => id != tokenizer.PadId && id != tokenizer.BosId);
+
+        // The reply is written word by word as it is generated (decoding the whole reply each time, so a character
+        // split across GPT-2 tokens is never printed broken), trimmed like the text it decodes to.
+        Console.Write("Assistant: ");
+        string heldWhitespace = string.Empty;
+        bool started = false;
+        foreach (string piece in NewLlmGenerator.DecodeByWords(tokenizer.Tokenizer, tokens))
         {
-            reply.Add(token);
+            string part = started ? piece : piece.TrimStart();
+            string word = part.TrimEnd();
+            if (word.Length > 0)
+            {
+                Console.Write(heldWhitespace + word);
+                heldWhitespace = string.Empty;
+                started = true;
+            }
+
+            heldWhitespace += part[word.Length..];
         }
+
+        Console.WriteLine();
 
         // Tokens the session read beyond the input and the reply are the stop sequence that ended it.
         long stopLength = session.TokensSeen - before - inputIds.Length - reply.Count;
         humanTagFed = stopLength == humanTag.Length && humanTag.Length > 0;
-        Console.WriteLine($"Assistant: {tokenizer.Decode(reply).Trim()}");
         Console.WriteLine($"  ({session.TokensSeen} tokens read so far; state: one context vector of {model.Options.ContextDim} numbers)");
     }
 
     return 0;
+}
+
+static IEnumerable<int> Recorded(IEnumerable<int> tokens, List<int> into)
+{
+    foreach (int token in tokens)
+    {
+        into.Add(token);
+        yield return token;
+    }
 }
 
 static IEnumerable<string> ReadTurns()

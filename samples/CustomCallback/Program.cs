@@ -12,8 +12,9 @@ var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = 64 };
 var trainCorpus = TokenizedCorpus.Build(train.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
 var testCorpus = TokenizedCorpus.Build(test.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
 
-var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize, EmbedDim = 64, HiddenDim = 128, ContextDim = 64 });
-var options = new TrainerOptions { ModelName = "custom", Epochs = 3, BatchSize = 64, OutputDirectory = "custom-run" };
+// Both seeds make the run reproducible: the model's for its initial weights, the trainer's for batch order and dropout.
+var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize, EmbedDim = 64, HiddenDim = 128, ContextDim = 64, Seed = 1 });
+var options = new TrainerOptions { ModelName = "custom", Epochs = 3, BatchSize = 64, OutputDirectory = "custom-run", Seed = 1 };
 var callbacks = new ITrainerCallback[] { new ConsoleReporter(), new StopAtPerplexity(target: 150) };
 
 using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, callbacks: callbacks);

@@ -1,6 +1,6 @@
 // The package consumer check: a program outside the solution that uses NewLlm only through its NuGet packages.
 // It composes a run in code with its own callback, trains one epoch on a tiny corpus it generates, and checks what
-// the callback saw. Exit code 0 on success.
+// the callback saw. Exit code 0 on success. The check runs it twice and compares the OK lines: seeded, they are equal.
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
@@ -18,7 +18,8 @@ var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = 16 };
 TokenizedCorpus train = TokenizedCorpus.Build(texts.Take(80).ToList(), tokenizer, corpusOptions);
 TokenizedCorpus validation = TokenizedCorpus.Build(texts.Skip(80).ToList(), tokenizer, corpusOptions);
 
-var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize, EmbedDim = 16, HiddenDim = 32, ContextDim = 16 });
+// NewLlmOptions.Seed (initial weights) and TrainerOptions.Seed (batch order, dropout): every run prints the same line.
+var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize, EmbedDim = 16, HiddenDim = 32, ContextDim = 16, Seed = 7 });
 string output = Path.Combine(Path.GetTempPath(), $"newllm-consumer-{Guid.NewGuid():N}");
 var options = new TrainerOptions { ModelName = "consumer", Epochs = 1, BatchSize = 16, Seed = 7, OutputDirectory = output };
 var watcher = new EventWatcher();
@@ -38,7 +39,8 @@ try
 
     foreach (string failure in failures) Console.Error.WriteLine($"FAIL: {failure}");
     if (failures.Count > 0) return 1;
-    Console.WriteLine($"OK: 1 epoch, {watcher.Batches} batches, validation PPL {watcher.Evaluations[0].Perplexity:F2}, {model.ParameterCount} parameters, through the NuGet packages.");
+    string losses = string.Join(" ", watcher.BatchLosses.Select(l => l.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+    Console.WriteLine($"OK: 1 epoch, {watcher.Batches} batches (losses {losses}), validation PPL {watcher.Evaluations[0].Perplexity.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, {model.ParameterCount} parameters, through the NuGet packages.");
     return 0;
 }
 finally

@@ -1,3 +1,4 @@
+using Microsoft.ML.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,6 +39,90 @@ public sealed class NewLlmGenerator
         }
 
         return GenerateIterator(prompt, options, state, cancellationToken);
+    }
+
+    /// <summary>
+    /// Text in, text out: encodes <paramref name="prompt"/> with <paramref name="tokenizer"/>, generates as
+    /// <see cref="Generate"/> does, and yields the continuation as text, word by word
+    /// (<see cref="DecodeByWords"/>): the pieces concatenate to the decoded continuation, and a character split
+    /// across tokens (byte-level BPE such as GPT-2's) is never yielded broken.
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
+    /// <param name="prompt">Text to read first; may be empty only when <paramref name="state"/> has already read something.</param>
+    /// <param name="options">Sampling options (validated); its stop sequences are token ids and are not part of the text.</param>
+    /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
+    /// <param name="cancellationToken">Stops generation between tokens.</param>
+    /// <returns>Pieces of text, each a whole word with the whitespace after it, the last one what remains.</returns>
+    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given.</exception>
+    public IEnumerable<string> StreamText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(prompt);
+        IReadOnlyList<int> ids = prompt.Length == 0 ? [] : tokenizer.EncodeToIds(prompt);
+        return DecodeByWords(tokenizer, Generate(ids, options, state, cancellationToken));
+    }
+
+    /// <summary>
+    /// Text in, text out, in one call: the whole continuation of <paramref name="prompt"/>, decoded at once
+    /// (the concatenation of what <see cref="StreamText"/> yields).
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
+    /// <param name="prompt">Text to read first; may be empty only when <paramref name="state"/> has already read something.</param>
+    /// <param name="options">Sampling options (validated).</param>
+    /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
+    /// <param name="cancellationToken">Stops generation between tokens.</param>
+    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given.</exception>
+    public string GenerateText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default) =>
+        string.Concat(StreamText(tokenizer, prompt, options, state, cancellationToken));
+
+    /// <summary>
+    /// Decodes a stream of token ids as text, word by word. After each token the whole sequence so far is decoded
+    /// again (so byte-level BPE joins the bytes of a character split across tokens), and the text up to its last
+    /// whitespace, which later tokens can no longer change, is yielded; what follows it is held back until a
+    /// whitespace follows it too, or the tokens end. The pieces concatenate to
+    /// <c>tokenizer.Decode(tokens)</c> for tokenizers whose decoding of a sequence extends that of its prefixes up to
+    /// the last whitespace (byte-level BPE, word-level vocabularies). Decoding again costs time linear in the text so far per token.
+    /// </summary>
+    /// <param name="tokenizer">Decodes the ids.</param>
+    /// <param name="tokens">The ids, for example from <see cref="Generate"/>; read lazily, one at a time.</param>
+    /// <returns>Pieces of text, each a whole word with the whitespace after it, the last one what remains.</returns>
+    public static IEnumerable<string> DecodeByWords(Tokenizer tokenizer, IEnumerable<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(tokens);
+        return DecodeByWordsIterator(tokenizer, tokens);
+    }
+
+    private static IEnumerable<string> DecodeByWordsIterator(Tokenizer tokenizer, IEnumerable<int> tokens)
+    {
+        var ids = new List<int>();
+        string text = string.Empty;
+        int yielded = 0;
+        foreach (int token in tokens)
+        {
+            ids.Add(token);
+            text = tokenizer.Decode(ids) ?? string.Empty;
+            int stable = yielded;
+            for (int i = text.Length - 1; i >= yielded; i--)
+            {
+                if (char.IsWhiteSpace(text[i]))
+                {
+                    stable = i + 1;
+                    break;
+                }
+            }
+
+            if (stable > yielded)
+            {
+                yield return text[yielded..stable];
+                yielded = stable;
+            }
+        }
+
+        if (text.Length > yielded)
+        {
+            yield return text[yielded..];
+        }
     }
 
     private IEnumerable<int> GenerateIterator(IReadOnlyList<int> prompt, GenerationOptions options, GenerationSession? session, CancellationToken cancellationToken)

@@ -56,8 +56,12 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     private readonly Linear _inputGate;
     private readonly LayerNorm _contextNorm;
 
-    /// <summary>Creates a model with freshly initialised weights (normal(0, 0.02) weights, zero biases).</summary>
-    /// <param name="options">Sizes of the model; validated.</param>
+    /// <summary>
+    /// Creates a model with freshly initialised weights (normal(0, 0.02) weights, zero biases), drawn from a generator
+    /// seeded with <see cref="NewLlmOptions.Seed"/> when it is set (the same weights in every process), from the
+    /// global generator otherwise.
+    /// </summary>
+    /// <param name="options">Sizes of the model and the seed of its weights; validated.</param>
     /// <param name="device">Where to put the parameters; the CPU when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
     public NewLlmModel(NewLlmOptions options, Device? device = null) : base(TorchBackend.EnsureLoaded(nameof(NewLlmModel)))
@@ -92,7 +96,16 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         register_module("input_gate", _inputGate);
         register_module("context_norm", _contextNorm);
 
-        ResetParameters();
+        if (Options.Seed is int seed)
+        {
+            using var generator = new Generator(unchecked((ulong)seed));
+            ResetParameters(generator);
+        }
+        else
+        {
+            ResetParameters();
+        }
+
         if (device is not null)
         {
             this.to(device);
@@ -115,15 +128,28 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         using var noGrad = torch.no_grad();
         // The original walks modules in registration order: embedding, the FNN stack, output, three heads.
         var linears = new List<Linear>(_fnnLinears) { _tokenOutput, _contextUpdate, _forgetGate, _inputGate };
-        init.normal_(_tokenEmbedding.weight!, 0.0, InitStd, generator);
+        Normal(_tokenEmbedding.weight!);
         foreach (Linear linear in linears)
         {
-            init.normal_(linear.weight!, 0.0, InitStd, generator);
+            Normal(linear.weight!);
             init.zeros_(linear.bias!);
         }
 
         init.ones_(_contextNorm.weight!);
         init.zeros_(_contextNorm.bias!);
+
+        // TorchSharp's init.normal_ ignores its generator argument; the tensor's own normal_ honours it.
+        void Normal(Tensor weight)
+        {
+            if (generator is null)
+            {
+                init.normal_(weight, 0.0, InitStd);
+            }
+            else
+            {
+                weight.normal_(0.0, InitStd, generator);
+            }
+        }
     }
 
     /// <summary>Next-token logits for a batch of token ids.</summary>
@@ -186,6 +212,23 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     {
         using Tensor tokens = tensor(new[] { token }, dtype: ScalarType.Int64, device: Device);
         return Step(tokens, state);
+    }
+
+    /// <summary>Moves the parameters, after <see cref="TorchBackend.EnsureDeviceAvailable(Device, string?)"/> has checked that the device exists.</summary>
+    /// <exception cref="InvalidOperationException">CUDA is asked for and not available, or the CUDA index is out of range; the model is untouched.</exception>
+    protected override Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        TorchBackend.EnsureDeviceAvailable(deviceType, deviceIndex, nameof(NewLlmModel));
+        return base._to(deviceType, deviceIndex, non_blocking);
+    }
+
+    /// <summary>Moves and converts the parameters, after <see cref="TorchBackend.EnsureDeviceAvailable(Device, string?)"/> has checked that the device exists.</summary>
+    /// <exception cref="InvalidOperationException">CUDA is asked for and not available, or the CUDA index is out of range; the model is untouched.</exception>
+    protected override Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        TorchBackend.EnsureDeviceAvailable(device.type, device.index, nameof(NewLlmModel));
+        return base._to(device, dtype, non_blocking);
     }
 
     /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>

@@ -27,6 +27,15 @@ public sealed class NewLlmOptions
     /// <summary>Dropout probability after each ReLU, in [0, 1) (default 0.1).</summary>
     public double Dropout { get; set; } = 0.1;
 
+    /// <summary>
+    /// Seed of the initial weights, or null (the default) to draw them from TorchSharp's global generator as the
+    /// original does. When set, a new model's weights come from a <see cref="TorchSharp.torch.Generator"/> seeded with
+    /// it: the same seed gives bit-identical weights in every process, whatever was drawn from the global generator
+    /// before. Only the initialisation reads it (dropout masks still come from the global generator, which
+    /// <c>torch.manual_seed</c> seeds).
+    /// </summary>
+    public int? Seed { get; set; }
+
     /// <summary>Returns a copy, so that a model keeps the options it was built with.</summary>
     public NewLlmOptions Clone() => (NewLlmOptions)MemberwiseClone();
 
@@ -38,5 +47,5 @@ public sealed class NewLlmOptions
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"VocabSize={VocabSize}, EmbedDim={EmbedDim}, HiddenDim={HiddenDim}, ContextDim={ContextDim}, NumLayers={NumLayers}, Dropout={Dropout}";
+        $"VocabSize={VocabSize}, EmbedDim={EmbedDim}, HiddenDim={HiddenDim}, ContextDim={ContextDim}, NumLayers={NumLayers}, Dropout={Dropout}" + (Seed is int seed ? $", Seed={seed}" : string.Empty);
 }

@@ -23,6 +23,85 @@ public static class TorchBackend
         }
     }
 
+    /// <summary>
+    /// Checks that <paramref name="device"/> exists here (the backend is loaded, and for a CUDA device, CUDA is
+    /// available and the index is in range) and returns it. The one place that turns a missing CUDA into a clear
+    /// error: <see cref="NewLlmModel"/> calls it whenever it is created on or moved to a device.
+    /// </summary>
+    /// <param name="device">The requested device.</param>
+    /// <param name="requestedBy">What asked for the device, named in the message (e.g. <c>"TrainerOptions.Device"</c>); none when null.</param>
+    /// <returns><paramref name="device"/>.</returns>
+    /// <exception cref="InvalidOperationException">No backend is loaded, CUDA is not available, or the CUDA index is out of range.</exception>
+    public static torch.Device EnsureDeviceAvailable(torch.Device device, string? requestedBy = null)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        EnsureDeviceAvailable(device.type, device.index, requestedBy);
+        return device;
+    }
+
+    /// <summary>
+    /// Resolves a device name to a TorchSharp device that exists here, with the clear error of
+    /// <see cref="EnsureDeviceAvailable(torch.Device, string?)"/> when it does not. Prefer it (or a plain
+    /// <c>new Device("cuda")</c>) to <c>torch.CUDA</c> and <c>torch.device("cuda")</c>, which throw TorchSharp's own
+    /// trace when CUDA is absent, before any NewLlm code can check.
+    /// </summary>
+    /// <param name="name"><c>"cpu"</c>, <c>"cuda"</c> (the first CUDA device) or <c>"cuda:N"</c>; case and surrounding spaces are ignored.</param>
+    /// <param name="requestedBy">What asked for the device, named in the message (e.g. <c>"TrainerOptions.Device"</c>); none when null.</param>
+    /// <exception cref="ArgumentException">The name is not <c>"cpu"</c>, <c>"cuda"</c> or <c>"cuda:N"</c>.</exception>
+    /// <exception cref="InvalidOperationException">No backend is loaded, CUDA is not available, or the CUDA index is out of range.</exception>
+    public static torch.Device ResolveDevice(string name, string? requestedBy = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string text = name.Trim().ToLowerInvariant();
+        int index = -1;
+        bool cuda = text == "cuda"
+            || (text.StartsWith("cuda:", StringComparison.Ordinal)
+                && int.TryParse(text.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index));
+        if (text != "cpu" && !cuda)
+        {
+            throw new ArgumentException(
+                requestedBy is null
+                    ? $"Device '{name}' is not valid: use 'cpu', 'cuda' or 'cuda:N'."
+                    : $"{requestedBy} must be 'cpu', 'cuda' or 'cuda:N', but is '{name}'.",
+                nameof(name));
+        }
+
+        if (!cuda)
+        {
+            EnsureLoaded();
+            return torch.CPU;
+        }
+
+        EnsureDeviceAvailable(DeviceType.CUDA, index, requestedBy);
+        return torch.device(DeviceType.CUDA, Math.Max(index, 0));
+    }
+
+    /// <summary>The check of <see cref="EnsureDeviceAvailable(torch.Device, string?)"/> for a device type and index (-1: the current device).</summary>
+    internal static void EnsureDeviceAvailable(DeviceType type, int index, string? requestedBy)
+    {
+        EnsureLoaded();
+        if (type != DeviceType.CUDA)
+        {
+            return;
+        }
+
+        string name = index < 0 ? "cuda" : $"cuda:{index}";
+        string prefix = requestedBy is null ? string.Empty : $"{requestedBy}: ";
+        if (!torch.cuda.is_available())
+        {
+            throw new InvalidOperationException(
+                $"{prefix}CUDA device '{name}' requested, but CUDA is not available: this application's TorchSharp backend has no CUDA, or no NVIDIA GPU and driver were found. " +
+                "Reference TorchSharp-cuda-linux or TorchSharp-cuda-windows (the same version as TorchSharp) instead of TorchSharp-cpu, or use the CPU device (torch.CPU).");
+        }
+
+        int count = torch.cuda.device_count();
+        if (index >= count)
+        {
+            throw new InvalidOperationException(
+                $"{prefix}CUDA device '{name}' requested, but only {count} CUDA device(s) exist (cuda:0 to cuda:{count - 1}). Use one of those, or the CPU device (torch.CPU).");
+        }
+    }
+
     /// <summary>Runs <see cref="EnsureLoaded()"/> and returns <paramref name="value"/>: for constructor chains that must check the backend before a base constructor touches it.</summary>
     internal static T EnsureLoaded<T>(T value)
     {
