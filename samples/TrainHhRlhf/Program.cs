@@ -144,7 +144,12 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         CheckpointEverySteps = interval.Steps,
         OverwriteOutput = parse.GetValue(overwrite),
     }.Validate();
-    DeviceName.Resolve(options.Device); // fail before loading data when CUDA is asked for and absent
+    if (options.Device != "cpu" && !torch.cuda.is_available())
+    {
+        throw new ArgumentException($"--device {options.Device}: CUDA is not available here (this build of the sample uses the CPU backend TorchSharp-cpu, or no NVIDIA GPU and driver were found). Use --device cpu, or build with a CUDA backend (dotnet build -p:UseCuda=true on Windows).");
+    }
+
+    DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
     CheckOutputDirectory(options, resumePath);
     NewLlmOptions plannedModel = manifest?.ModelOptions ?? new NewLlmOptions
     {
@@ -296,7 +301,7 @@ static string OneLine(Exception ex)
         ("TrainerOptions.Device", "--device"), ("TrainerOptions.OutputDirectory", "--output"), ("TrainerOptions.Seed", "--seed"),
         ("TrainerOptions.CheckpointEveryEpochs", "--checkpoint-every"), ("TrainerOptions.CheckpointEverySteps", "--checkpoint-every"),
         ("TrainerOptions.OverwriteOutput", "--overwrite"), ("TokenizedCorpusOptions.MaxSequenceLength", "--max_seq_length"),
-        ("TrainerOptions.Device to \"cpu\"", "--device cpu"), ("HhRlhfDataset.LoadFromDirectoryAsync expects", "--data-dir expects"),
+        ("HhRlhfDataset.LoadFromDirectoryAsync expects", "--data-dir expects"),
     ];
     foreach ((string api, string flag) in names)
     {

@@ -160,10 +160,24 @@ internal static class AtomicFile
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"Cannot write '{fullPath}': its directory '{directory}' cannot be created ({ex.Message}). Is a part of the path a regular file?", ex);
+            throw new IOException($"Cannot write '{fullPath}': {DescribeUncreatableDirectory(directory, ex)}", ex);
         }
 
         return fullPath;
+    }
+
+    /// <summary>Why <paramref name="directory"/> cannot be created: a part of its path that is a regular file, or the error.</summary>
+    public static string DescribeUncreatableDirectory(string directory, Exception error)
+    {
+        for (string? parent = Path.GetFullPath(directory); parent is not null; parent = Path.GetDirectoryName(parent))
+        {
+            if (File.Exists(parent))
+            {
+                return $"the folder '{directory}' cannot be created because '{parent}' is a file, not a folder.";
+            }
+        }
+
+        return $"the folder '{directory}' cannot be created ({error.Message}).";
     }
 
     /// <summary>Deletes a file, ignoring failures (so that they do not hide the error being handled).</summary>

@@ -179,6 +179,30 @@ public sealed class OutputDirectoryTests
         ResumeTests.AssertSameWeights(straight, resumed);
     }
 
+    [Fact]
+    public async Task AnOutputDirectoryUnderAFileAndAFolderGivenAsCheckpointAreSaidAsSuch()
+    {
+        using var setup = new TinySetup();
+        string file = Path.Combine(setup.Directory, "notes.txt");
+        await File.WriteAllTextAsync(file, "a file");
+        TrainerOptions options = setup.Options(1);
+        options.OutputDirectory = Path.Combine(file, "run");
+        using (var trainer = setup.CreateTrainer(setup.CreateModel(), options))
+        {
+            var error = await Assert.ThrowsAsync<IOException>(() => trainer.TrainAsync());
+            Assert.Contains($"(TrainerOptions.OutputDirectory) cannot be written: the folder '{options.OutputDirectory}' cannot be created because '{file}' is a file, not a folder.", error.Message, StringComparison.Ordinal);
+        }
+
+        using (var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1)))
+        {
+            await trainer.TrainAsync();
+        }
+
+        using var resumed = setup.CreateTrainer(setup.CreateModel(), setup.Options(2));
+        var folder = Assert.Throws<FileNotFoundException>(() => resumed.LoadCheckpoint(setup.Directory));
+        Assert.Contains("is a folder, not a checkpoint file: give one of the checkpoint files in it (best_tiny.pt, tiny_final.pt;", folder.Message, StringComparison.Ordinal);
+    }
+
     private sealed class LockObserver(string directory) : ITrainerCallback
     {
         public string? HolderDuringTraining { get; private set; }

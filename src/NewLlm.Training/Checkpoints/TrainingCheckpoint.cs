@@ -129,6 +129,15 @@ internal sealed class TrainingCheckpoint
     public static TrainingCheckpoint Read(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path))
+        {
+            string[] checkpoints = [.. Directory.EnumerateFiles(path, "*.pt").Select(f => System.IO.Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+            throw new FileNotFoundException(
+                $"Checkpoint '{path}' is a folder, not a checkpoint file: give one of the checkpoint files in it"
+                + (checkpoints.Length == 0 ? " (it holds none)." : $" ({string.Join(", ", checkpoints)}; a run continues from its _final.pt or _interrupted.pt)."),
+                path);
+        }
+
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);

@@ -17,7 +17,8 @@ internal static class OutputDirectory
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
         {
-            throw new IOException($"The output directory '{directory}' cannot be written: {ex.Message}", ex);
+            string why = Directory.Exists(directory) ? ex.Message : AtomicFile.DescribeUncreatableDirectory(directory, ex);
+            throw new IOException($"The output directory '{directory}' (TrainerOptions.OutputDirectory) cannot be written: {why}", ex);
         }
     }
 }

@@ -36,34 +36,8 @@ public static class DeviceName
         return false;
     }
 
-    /// <summary>Resolves a device name to a TorchSharp device, with a clear error when CUDA is asked for and absent.</summary>
+    /// <summary>Resolves a device name to a TorchSharp device, with Core's clear error (naming <see cref="TrainerOptions.Device"/>) when CUDA is asked for and absent.</summary>
     /// <exception cref="ArgumentException">The name is not "cpu", "cuda" or "cuda:N".</exception>
     /// <exception cref="InvalidOperationException">CUDA was asked for but is not available, or the index is out of range.</exception>
-    public static torch.Device Resolve(string name)
-    {
-        if (!TryParse(name, out DeviceType type, out int index))
-        {
-            throw new ArgumentException($"Device '{name}' is not valid: use 'cpu', 'cuda' or 'cuda:N'.", nameof(name));
-        }
-
-        TorchBackend.EnsureLoaded();
-        if (type == DeviceType.CPU)
-        {
-            return torch.CPU;
-        }
-
-        if (!torch.cuda.is_available())
-        {
-            throw new InvalidOperationException(
-                $"Device '{name}' was requested, but CUDA is not available here: the application references no CUDA backend (TorchSharp-cuda-linux or TorchSharp-cuda-windows) or no NVIDIA GPU/driver was found. Set TrainerOptions.Device to \"cpu\", or reference a CUDA backend package.");
-        }
-
-        int count = torch.cuda.device_count();
-        if (index >= count)
-        {
-            throw new InvalidOperationException($"Device '{name}' was requested, but only {count} CUDA device(s) exist (cuda:0 to cuda:{count - 1}).");
-        }
-
-        return torch.device(DeviceType.CUDA, Math.Max(index, 0));
-    }
+    public static torch.Device Resolve(string name) => TorchBackend.ResolveDevice(name, "TrainerOptions.Device");
 }
