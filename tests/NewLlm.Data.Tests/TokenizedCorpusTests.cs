@@ -82,6 +82,22 @@ public class TokenizedCorpusTests
     }
 
     [Fact]
+    public async Task BuildingTheCacheDeletesTemporaryFilesAKilledWriteLeftAnHourAgoButNotFreshOnes()
+    {
+        using var cache = new TempDirectory();
+        string old = cache.Combine($".tokenized-0123456789abcdef.arrow.{Guid.NewGuid():N}.tmp");
+        string fresh = cache.Combine($".tokenized-fedcba9876543210.arrow.{Guid.NewGuid():N}.tmp");
+        await File.WriteAllBytesAsync(old, new byte[100]);
+        await File.WriteAllBytesAsync(fresh, new byte[100]);
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
+
+        await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, new TokenizedCorpusOptions { MaxSequenceLength = 8 }, cache.Path);
+
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(fresh)); // perhaps another process writing the same cache right now
+    }
+
+    [Fact]
     public async Task LoadOrBuildWritesThenReadsTheCache()
     {
         using var cache = new TempDirectory();

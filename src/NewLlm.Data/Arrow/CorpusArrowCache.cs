@@ -13,6 +13,7 @@ internal static class CorpusArrowCache
     public const string FormatName = "newllm.tokenized-corpus/1";
     private const string ContentKey = "newllm.content_sha256";
     private const int RowsPerBatch = 16_384;
+    private static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(1);
 
     public static string GetPath(string directory, CorpusCacheKey key) => Path.Combine(directory, $"tokenized-{key.ShortHash()}.arrow");
 
@@ -28,6 +29,9 @@ internal static class CorpusArrowCache
 
         builder.Metadata(ContentKey, corpus.ComputeContentSha256());
         var schema = builder.Build();
+
+        // A cache write killed half-way leaves its temporary file; one untouched for an hour belongs to no live writer.
+        AtomicFile.DeleteStale(Path.GetDirectoryName(Path.GetFullPath(path))!, StaleTemporaryAge);
         await AtomicFile.WriteAsync(
             path,
             async (stream, token) =>
