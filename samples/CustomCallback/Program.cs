@@ -14,11 +14,20 @@ var testCorpus = TokenizedCorpus.Build(test.GetNormalizedChosenTexts(), tokenize
 
 // Both seeds make the run reproducible: the model's for its initial weights, the trainer's for batch order and dropout.
 var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize, EmbedDim = 64, HiddenDim = 128, ContextDim = 64, Seed = 1 });
-var options = new TrainerOptions { ModelName = "custom", Epochs = 3, BatchSize = 64, OutputDirectory = "custom-run", Seed = 1 };
+// This demo replaces its own earlier run in custom-run/ (without OverwriteOutput the trainer refuses to).
+var options = new TrainerOptions { ModelName = "custom", Epochs = 3, BatchSize = 64, OutputDirectory = "custom-run", Seed = 1, OverwriteOutput = true };
 var callbacks = new ITrainerCallback[] { new ConsoleReporter(), new StopAtPerplexity(target: 150) };
 
+// Ctrl-C stops after the current step and writes custom-run/custom_interrupted.pt (trainer.LoadCheckpoint resumes it).
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = !stop.IsCancellationRequested; // a second Ctrl-C ends the program at once
+    stop.Cancel();
+};
+
 using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, callbacks: callbacks);
-TrainingResult result = await trainer.TrainAsync();
+TrainingResult result = await trainer.TrainAsync(stop.Token);
 Console.WriteLine($"{result.Outcome} after {result.EpochsCompleted} epochs: {result.Message}");
 
 /// <summary>Stops training as soon as validation perplexity is at or below a target.</summary>
