@@ -81,7 +81,7 @@ public sealed class AtomicFileTests
         var error = Assert.Throws<IOException>(() => AtomicFile.Write(path, stream => stream.WriteByte(1)));
 
         Assert.Contains(path, error.Message, StringComparison.Ordinal);
-        Assert.Contains("regular file", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"because '{file}' is a file, not a folder.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

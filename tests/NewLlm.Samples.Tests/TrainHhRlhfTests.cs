@@ -50,15 +50,16 @@ public sealed class TrainHhRlhfTests
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
         using var temp = new NewLlm.Tests.TempDirectory();
-        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 400);
+        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 3000);
         string output = temp.Combine("out");
-        using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "400", "--output", output);
+        using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "3000", "--output", output);
         await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
         run.Signal("INT");
+        await run.WaitForOutputAsync("[SIGINT: stopping after the current step", TimeSpan.FromSeconds(30)); // one step of 3,000 rows takes seconds
         run.Signal("INT");
         int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
         Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
-        Assert.Contains("again: quitting at once", run.Output, StringComparison.Ordinal);
+        Assert.True(run.Output.Contains("again: quitting at once", StringComparison.Ordinal), run.Output);
         Assert.False(File.Exists(Path.Combine(output, Model + "_interrupted.pt")));
     }
 
