@@ -249,6 +249,41 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
     public static NewLlmModel FromSafetensors(string path, double dropout = 0.1, bool allowUnexpected = false) => SafetensorsWeights.Create(path, dropout, allowUnexpected);
 
+    /// <summary>
+    /// Writes the weights as a PyTorch state dict, as <c>torch.save(model.state_dict(), path)</c> does (zip format,
+    /// float32, the original's parameter names; to a temporary file, then renamed).
+    /// <c>torch.load(path, weights_only=True)</c> reads it, and the original model's <c>load_state_dict(strict=True)</c> takes it.
+    /// </summary>
+    /// <param name="path">The file to create or replace (conventionally <c>.pt</c> or <c>.pth</c>).</param>
+    public void SavePyTorch(string path) => PyTorchWeights.Save(this, path);
+
+    /// <summary>
+    /// Loads weights from a PyTorch <c>torch.save</c> file: a flat state dict, or the original trainer's checkpoint dict
+    /// (its <c>model_state_dict</c>; see <see cref="PyTorchCheckpoint"/> for the rest of it). float16, bfloat16 and
+    /// float64 tensors are converted. Every parameter must be present with this model's shape, and nothing else may be
+    /// there. The parameters keep their identity and requires_grad flags (the model still trains).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The file is not a PyTorch checkpoint (see <see cref="PyTorchCheckpoint.Read"/>), a parameter is missing or
+    /// unexpected, its shape differs from this model's (the message says which sizes the file holds), or its dtype is
+    /// not a floating-point one. The model is untouched.
+    /// </exception>
+    public void LoadPyTorch(string path) => PyTorchWeights.Load(this, path);
+
+    /// <summary>
+    /// Creates a model from a PyTorch <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint
+    /// dict) with its sizes inferred from the tensor shapes: vocabulary, embedding, hidden and context widths, and the
+    /// number of layers. The dropout is not stored in weights and cannot be inferred: the model gets
+    /// <see cref="NewLlmOptions.Dropout"/>'s default (0.1, the original's); it matters only in training mode.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="device">Where to put the parameters; the CPU when null.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a PyTorch checkpoint, or its tensors are not a New-LLM state dict (a tensor missing, unexpected, of an impossible shape or of a non-floating-point dtype).</exception>
+    public static NewLlmModel FromPyTorch(string path, Device? device = null) => PyTorchWeights.Create(path, device);
+
     /// <summary>Infers model sizes from the shapes of a state dict with the original's parameter names.</summary>
     /// <exception cref="InvalidDataException">A tensor needed for the inference is missing or has an impossible shape.</exception>
     public static NewLlmOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source = "state dict") => SafetensorsWeights.InferOptions(shapes, source);

@@ -97,8 +97,17 @@ internal static class SafetensorsWeights
         }
     }
 
-    /// <summary>Checks every parameter's presence and shape (and, unless allowed, that nothing else is there), then copies them in.</summary>
-    private static void LoadStateFrom(NewLlmModel model, Dictionary<string, Tensor> tensors, string source, bool allowUnexpected)
+    /// <summary>
+    /// Checks every parameter's presence and shape (and, unless allowed, that nothing else is there), then copies the
+    /// values in (converted to the parameter's dtype and device) under no_grad: the parameters stay the same tensors,
+    /// with their requires_grad flags. Nothing is copied when a check fails.
+    /// </summary>
+    /// <param name="model">The model to load into.</param>
+    /// <param name="tensors">Name to value.</param>
+    /// <param name="source">The file, for messages.</param>
+    /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
+    /// <param name="hint">A sentence appended to a mismatch message (what the file holds), or null.</param>
+    internal static void LoadStateFrom(NewLlmModel model, IReadOnlyDictionary<string, Tensor> tensors, string source, bool allowUnexpected, Func<string>? hint = null)
     {
         Dictionary<string, Tensor> own = model.state_dict();
         var problems = new List<string>();
@@ -121,7 +130,7 @@ internal static class SafetensorsWeights
 
         if (problems.Count > 0)
         {
-            throw new InvalidDataException($"{source}: cannot load into a model with {model.Options}: {string.Join("; ", problems)}.");
+            throw new InvalidDataException($"{source}: cannot load into a model with {model.Options}: {string.Join("; ", problems)}.{(hint is null ? string.Empty : " " + hint())}");
         }
 
         using var noGrad = no_grad();

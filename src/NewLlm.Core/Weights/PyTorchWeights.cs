@@ -1,0 +1,88 @@
+using static TorchSharp.torch;
+
+namespace NewLlm;
+
+/// <summary>
+/// A <see cref="NewLlmModel"/>'s weights in PyTorch <c>torch.save</c> files: a flat state dict or the original
+/// trainer's checkpoint dict (its <c>model_state_dict</c>). <see cref="NewLlmModel.FromPyTorch"/>,
+/// <see cref="NewLlmModel.LoadPyTorch"/> and <see cref="NewLlmModel.SavePyTorch"/> are the public entry points.
+/// </summary>
+/// <remarks>
+/// Values are copied into the model's own parameters (<see cref="SafetensorsWeights.LoadStateFrom"/>) rather than
+/// loaded with PyBridge's <c>module.load_py</c>: that one reads flat state dicts only, and since PyBridge 1.4.2 it sets
+/// each live parameter's requires_grad from the pickled flag, which is false in every state dict PyTorch writes, so a
+/// model loaded through it would no longer train.
+/// </remarks>
+internal static class PyTorchWeights
+{
+    /// <summary>The dtypes a parameter may have in the file; each is converted to the model's float32.</summary>
+    private static readonly ScalarType[] FloatTypes = [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float64];
+
+    /// <summary>Loads every parameter of <paramref name="model"/> from the file; the model is untouched when that fails.</summary>
+    public static void Load(NewLlmModel model, string path) =>
+        WithState(path, (state, fullPath) =>
+        {
+            SafetensorsWeights.LoadStateFrom(model, state, fullPath, allowUnexpected: false, () => Holds(state, fullPath));
+            return model;
+        });
+
+    /// <summary>A new model whose sizes are inferred from the file's tensor shapes (default dropout), with its weights loaded.</summary>
+    public static NewLlmModel Create(string path, Device? device) =>
+        WithState(path, (state, fullPath) =>
+        {
+            NewLlmOptions options = SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath);
+            var model = new NewLlmModel(options, device);
+            try
+            {
+                SafetensorsWeights.LoadStateFrom(model, state, fullPath, allowUnexpected: false);
+                return model;
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        });
+
+    /// <summary>Writes the model's state dict as <c>torch.save(model.state_dict())</c> does (float32, the original's names).</summary>
+    public static void Save(NewLlmModel model, string path) => PyTorchCheckpointFormat.WriteStateDict(model.state_dict(), path);
+
+    /// <summary>Reads the file's model state dict, checks its dtypes, runs <paramref name="use"/> on it, and disposes every tensor the file held.</summary>
+    private static T WithState<T>(string path, Func<Dictionary<string, Tensor>, string, T> use)
+    {
+        System.Collections.Hashtable root = PyTorchCheckpointFormat.Unpickle(path);
+        string fullPath = Path.GetFullPath(path);
+        try
+        {
+            Dictionary<string, Tensor> state = PyTorchCheckpointFormat.ModelState(root, fullPath, out _);
+            string[] badTypes = state.Where(kv => !FloatTypes.Contains(kv.Value.dtype)).Select(kv => $"'{kv.Key}' is {kv.Value.dtype}").ToArray();
+            if (badTypes.Length > 0)
+            {
+                throw new InvalidDataException($"{fullPath}: unsupported tensor dtype: {string.Join(", ", badTypes)}; model weights must be float32, float16, bfloat16 or float64.");
+            }
+
+            return use(state, fullPath);
+        }
+        finally
+        {
+            foreach (Tensor tensor in PyTorchCheckpointFormat.TensorsIn(root))
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    /// <summary>What the file holds, for a size-mismatch message: the model sizes its shapes imply, when they imply any.</summary>
+    private static string Holds(Dictionary<string, Tensor> state, string path)
+    {
+        try
+        {
+            NewLlmOptions inferred = SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
+            return $"The file holds a model with VocabSize={inferred.VocabSize}, EmbedDim={inferred.EmbedDim}, HiddenDim={inferred.HiddenDim}, ContextDim={inferred.ContextDim}, NumLayers={inferred.NumLayers}: create it with NewLlmModel.FromPyTorch, or build this model with those sizes.";
+        }
+        catch (Exception ex) when (ex is InvalidDataException or Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            return "Check that the file is a New-LLM state dict.";
+        }
+    }
+}
