@@ -37,13 +37,14 @@ root.SetAction(async (parse, _) =>
     using var signals = new TerminationSignals();
     try
     {
-        return await RunAsync(parse, signals.Token);
+        int code = await RunAsync(parse, signals.Token);
+        return code == 130 ? signals.ExitCode : code;
     }
     catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
     {
         Console.Out.Flush();
         Console.Error.WriteLine("[Interrupted before training started: nothing to save]");
-        return 130;
+        return signals.ExitCode;
     }
     catch (Exception ex)
     {
@@ -56,7 +57,7 @@ root.SetAction(async (parse, _) =>
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
 {
-    Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see --help)");
+    Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ").TrimEnd('.') + "."))}{DidYouMean(root, parsed)} See --help.");
     return 1;
 }
 
@@ -75,6 +76,10 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     // A resumed run takes its settings from the checkpoint; options given explicitly either must agree (what the run
     // is: data, tokenizer, lengths, layers) or are applied with a note (how it goes on: epochs, learning rate, ...).
     string? resumePath = parse.GetValue(resume);
+    if (resumePath is not null && parse.GetValue(overwrite))
+    {
+        throw new ArgumentException("--overwrite starts a fresh run over earlier results; it cannot be combined with --resume, which continues one. Leave one of them out.");
+    }
     CheckpointManifest? manifest = resumePath is null ? null : ReadCheckpointManifest(resumePath);
     var saved = manifest is null ? null : new CheckpointSettings(manifest.TrainerOptions);
     var changes = new List<string>();
@@ -223,6 +228,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         trainer.LoadCheckpoint(resumePath);
     }
 
+    cancellationToken.ThrowIfCancellationRequested(); // a signal while the data were prepared: nothing trained, nothing to save
     TrainingResult result = await trainer.TrainAsync(cancellationToken);
     if (result.Outcome == TrainingOutcome.Cancelled)
     {
@@ -242,7 +248,7 @@ static CheckpointManifest ReadCheckpointManifest(string path)
         string[] checkpoints = [.. Directory.EnumerateFiles(path, "*.pt").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
         throw new ArgumentException($"--resume {path} is a folder; give a checkpoint file in it" + (checkpoints.Length == 0
             ? " (it holds none)."
-            : $", for example {Path.Combine(path, checkpoints.FirstOrDefault(c => c.EndsWith("_interrupted.pt", StringComparison.Ordinal)) ?? checkpoints.FirstOrDefault(c => c.EndsWith("_final.pt", StringComparison.Ordinal)) ?? checkpoints[0])} (it holds {string.Join(", ", checkpoints)})."));
+            : $", for example {Trainer.FindLatestCheckpoint(path) ?? Path.Combine(path, checkpoints[0])}, the one that has trained furthest (it holds {string.Join(", ", checkpoints)})."));
     }
 
     if (!File.Exists(path))
@@ -271,12 +277,22 @@ static void CheckOutputDirectory(TrainerOptions options, string? resumePath)
         throw new IOException($"--output {options.OutputDirectory} is in use by {holder}. Wait for that run to end, or choose another --output (if no run uses it, delete {Path.Combine(directory, OutputDirectoryLock.FileName)}).");
     }
 
+    try
+    {
+        // Proves the folder (and the tokenized-data cache in it) can be written, before any data is prepared.
+        OutputDirectoryLock.Acquire(directory).Dispose();
+        Directory.CreateDirectory(Path.Combine(directory, "cache"));
+    }
+    catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+    {
+        throw new IOException($"--output {options.OutputDirectory} cannot be written ({ex.Message}). Choose another --output, or make it writable.", ex);
+    }
+
     bool continuesHere = resumePath is not null && Path.GetDirectoryName(Path.GetFullPath(resumePath)) == directory;
     IReadOnlyList<string> earlier = continuesHere || options.OverwriteOutput ? [] : Trainer.FindEarlierResults(options);
     if (earlier.Count > 0)
     {
-        string? resumable = earlier.FirstOrDefault(f => f.EndsWith("_interrupted.pt", StringComparison.Ordinal))
-            ?? earlier.FirstOrDefault(f => f.EndsWith("_final.pt", StringComparison.Ordinal));
+        string? resumable = Trainer.FindLatestCheckpoint(directory, options.ModelName);
         throw new IOException($"--output {options.OutputDirectory} already holds the results of an earlier {options.ModelName} run ({string.Join(", ", earlier.Select(Path.GetFileName))}). "
             + (resumable is null ? string.Empty : $"Continue it with --resume {resumable}, replace ")
             + (resumable is null ? "Replace " : string.Empty) + "it with --overwrite, or choose another --output.");
@@ -288,6 +304,23 @@ static void CheckOutputDirectory(TrainerOptions options, string? resumePath)
 static string CanonicalSubsetName(string name) => HhRlhfLayout.TryParseSubset(name, out HhRlhfSubset subset)
     ? HhRlhfLayout.GetSubsetName(subset)
     : throw new ArgumentException($"--subset '{name}' is not an HH-RLHF subset: use {string.Join(", ", HhRlhfLayout.SubsetNames)} (or a Hub folder name such as harmless-base).");
+
+// " Did you mean --epochs?" for an unknown option close to a real one (a prefix of it, or one letter off).
+static string DidYouMean(RootCommand root, ParseResult parse)
+{
+    string[] names = [.. root.Options.SelectMany(o => o.Aliases.Prepend(o.Name))];
+    foreach (string token in parse.UnmatchedTokens.Where(t => t.StartsWith("--", StringComparison.Ordinal)))
+    {
+        string? near = names.FirstOrDefault(n => n.StartsWith(token, StringComparison.OrdinalIgnoreCase) || token.StartsWith(n, StringComparison.OrdinalIgnoreCase))
+            ?? names.FirstOrDefault(n => Math.Abs(n.Length - token.Length) <= 1 && n.Zip(token).Count(p => char.ToLowerInvariant(p.First) != char.ToLowerInvariant(p.Second)) <= 1);
+        if (near is not null)
+        {
+            return $" Did you mean {near} instead of {token}?";
+        }
+    }
+
+    return string.Empty;
+}
 
 static bool IsImplicit(ParseResult parse, Option option) => parse.GetResult(option) is null or { Implicit: true };
 

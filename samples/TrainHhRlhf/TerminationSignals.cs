@@ -20,6 +20,9 @@ internal sealed class TerminationSignals : IDisposable
     /// <summary>Cancelled by the first signal.</summary>
     public CancellationToken Token => _source.Token;
 
+    /// <summary>The exit code for a run the first signal stopped: 128 + the signal's number, as a shell reports it (130 for SIGINT, 143 for SIGTERM).</summary>
+    public int ExitCode { get; private set; } = 130;
+
     public void Dispose()
     {
         foreach (PosixSignalRegistration registration in _registrations)
@@ -35,8 +38,9 @@ internal sealed class TerminationSignals : IDisposable
         if (Interlocked.Increment(ref _count) == 1)
         {
             context.Cancel = true; // keep running: the run stops itself at the next safe point
+            ExitCode = context.Signal == PosixSignal.SIGTERM ? 143 : 130;
             Console.Error.WriteLine();
-            Console.Error.WriteLine($"[{context.Signal}: stopping after the current step and saving a checkpoint; send it again to quit at once]");
+            Console.Error.WriteLine($"[{context.Signal}: stopping (a training step is finished and a checkpoint saved); send it again to quit at once]");
             _source.Cancel();
         }
         else

@@ -284,9 +284,15 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
             .Where(d => subsetFolders.Any(s => Directory.Exists(Path.Combine(d, s))))
             .Order(StringComparer.Ordinal)
             .ToArray();
+        // Suggest a folder that really holds the file asked for; name the others as they are.
+        string wanted = Path.Combine(HhRlhfLayout.GetDirectoryName(missing), HhRlhfLayout.GetSplitName(split));
+        string[] complete = [.. candidates.Where(d => File.Exists(Path.Combine(d, wanted + ".jsonl.gz")) || File.Exists(Path.Combine(d, wanted + ".jsonl")))];
         if (candidates.Length > 0)
         {
-            return $"'{directory}' holds no subset folder, but {string.Join(" and ", candidates.Select(c => $"'{c}'"))} does: did you mean '{candidates[0]}'?";
+            string these = string.Join(" and ", candidates.Select(c => $"'{c}'"));
+            return complete.Length > 0
+                ? $"'{directory}' holds no subset folder, but {these} {(candidates.Length == 1 ? "does" : "do")}: did you mean '{complete[0]}'?"
+                : $"'{directory}' holds no subset folder; {these} {(candidates.Length == 1 ? "holds" : "hold")} subset folders, but not the file asked for.";
         }
 
         return folders.Length + dataFiles.Length == 0

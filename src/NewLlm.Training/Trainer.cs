@@ -539,8 +539,7 @@ public sealed class Trainer : IDisposable
             IReadOnlyList<string> earlier = continuesHere ? [] : FindEarlierResults(Options);
             if (earlier.Count > 0 && !Options.OverwriteOutput)
             {
-                string? interrupted = earlier.FirstOrDefault(f => f.EndsWith("_interrupted.pt", StringComparison.Ordinal))
-                    ?? earlier.FirstOrDefault(f => f.EndsWith("_final.pt", StringComparison.Ordinal));
+                string? interrupted = FindLatestCheckpoint(claim.Directory, Options.ModelName);
                 throw new IOException(
                     $"The output directory '{claim.Directory}' already holds results of a run named '{Options.ModelName}' ({string.Join(", ", earlier.Select(Path.GetFileName))}). "
                     + (interrupted is null ? string.Empty : $"To continue that run, call LoadCheckpoint(\"{interrupted}\") before training; ")
@@ -583,6 +582,49 @@ public sealed class Trainer : IDisposable
         string[] exact = [$"best_{name}.pt", $"{name}_final.pt", $"{name}_interrupted.pt", $"{name}_progress.json", $"{name}_metrics.csv", $"{name}_curves.png"];
         IEnumerable<string> numbered = Directory.EnumerateFiles(directory, $"{name}_epoch_*.pt").Concat(Directory.EnumerateFiles(directory, $"{name}_step_*.pt"));
         return [.. exact.Select(f => Path.Combine(directory, f)).Where(File.Exists).Concat(numbered).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The checkpoint in <paramref name="directory"/> from which a run continues furthest: of the checkpoints that can be
+    /// read (those of run <paramref name="modelName"/> when given), the one with the most optimizer steps (the final one
+    /// on a tie), or null. Best checkpoints (<c>best_*.pt</c>) are not considered: resuming from one would repeat the
+    /// epochs after it.
+    /// </summary>
+    /// <param name="directory">The folder.</param>
+    /// <param name="modelName">The run's name (<see cref="TrainerOptions.ModelName"/>), or null for any run.</param>
+    public static string? FindLatestCheckpoint(string directory, string? modelName = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        if (!Directory.Exists(directory))
+        {
+            return null;
+        }
+
+        string? latest = null;
+        long latestStep = -1;
+        IEnumerable<string> candidates = Directory.EnumerateFiles(directory, modelName is null ? "*.pt" : $"{modelName}_*.pt")
+            .Where(f => !Path.GetFileName(f).StartsWith("best_", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .OrderBy(f => f.EndsWith("_final.pt", StringComparison.Ordinal) ? 0 : 1);
+        foreach (string path in candidates)
+        {
+            long step;
+            try
+            {
+                step = TrainingCheckpoint.Read(path).Manifest.State.GlobalStep;
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
+            {
+                continue; // damaged: not one to resume from
+            }
+
+            if (step > latestStep)
+            {
+                (latest, latestStep) = (path, step);
+            }
+        }
+
+        return latest;
     }
 
     private bool UpdateBest(int epoch, double loss)

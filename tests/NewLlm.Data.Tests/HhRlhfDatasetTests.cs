@@ -181,6 +181,23 @@ public class HhRlhfDatasetTests
     }
 
     [Fact]
+    public async Task LoadFromDirectoryOneLevelTooHighSuggestsOnlyAChildFolderThatHoldsTheFileAskedFor()
+    {
+        using var temp = new TempDirectory();
+        string full = temp.Combine("hh-rlhf-mini");
+        string testOnly = temp.Combine("hh-rlhf");
+        Fixtures.WriteSubset(full, "harmless-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        Fixtures.WriteSubset(testOnly, "harmless-base", "test", Fixtures.JsonLines(Fixtures.Dialogues));
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Contains($"but '{testOnly}' and '{full}' do: did you mean '{full}'?", e.Message, StringComparison.Ordinal);
+
+        File.Delete(Path.Combine(full, "harmless-base", "train.jsonl.gz"));
+        e = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.DoesNotContain("did you mean", e.Message, StringComparison.Ordinal);
+        Assert.Contains("hold subset folders, but not the file asked for", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LoadFromDirectoryThatDoesNotExistSaysSo()
     {
         using var temp = new TempDirectory();

@@ -14,9 +14,9 @@ public sealed class TrainHhRlhfTests
     private const string Model = "new_llm_hh_rlhf_layers1";
 
     [SkippableTheory]
-    [InlineData("INT")]
-    [InlineData("TERM")]
-    public async Task ASignalFinishesTheStepWritesTheInterruptCheckpointAndExits130(string signal)
+    [InlineData("INT", 130)]
+    [InlineData("TERM", 143)]
+    public async Task ASignalFinishesTheStepWritesTheInterruptCheckpointAndExitsWith128PlusTheSignal(string signal, int exitCode)
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
         using var temp = new NewLlm.Tests.TempDirectory();
@@ -28,7 +28,7 @@ public sealed class TrainHhRlhfTests
             await Task.Delay(1000);
             run.Signal(signal);
             int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
-            Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
+            Assert.True(code == exitCode, $"exit code {code}; output:\n{run.Output}");
             Assert.Contains($"[Interrupted: checkpoint saved to {Path.Combine(output, Model + "_interrupted.pt")}]", run.Output, StringComparison.Ordinal);
         }
 
@@ -43,6 +43,7 @@ public sealed class TrainHhRlhfTests
         Assert.True(resumed == 0, text);
         Assert.Contains($"except --epochs 1000 -> {total}.", text, StringComparison.Ordinal);
         Assert.Equal(completed + 1, CheckpointFile.ReadManifest(Path.Combine(output, Model + "_final.pt")).State.CompletedEpochs);
+        Assert.False(File.Exists(Path.Combine(output, Model + "_interrupted.pt"))); // superseded by the final checkpoint, so never resumed by mistake
     }
 
     [SkippableFact]
@@ -164,6 +165,14 @@ public sealed class TrainHhRlhfTests
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--checkpoint-every", "4stpes");
         Assert.Equal(1, code);
         Assert.StartsWith("error: --checkpoint-every takes N (epochs), Nepochs or Nsteps, for example 2 or 500steps, not '4stpes'.", text, StringComparison.Ordinal);
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--epoch", "3");
+        Assert.Equal(1, code);
+        Assert.EndsWith("Did you mean --epochs instead of --epoch? See --help.", text.Trim(), StringComparison.Ordinal);
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", Path.Combine(output, Model + "_final.pt"), "--overwrite");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --overwrite starts a fresh run over earlier results; it cannot be combined with --resume", text, StringComparison.Ordinal);
 
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmles");
         Assert.Equal(1, code);

@@ -20,7 +20,7 @@ public sealed class DivergenceTests
 
         double threshold = Math.Log(setup.Tokenizer.VocabSize) + 1;
         Assert.True(result.History[^1].TrainLoss > threshold, $"the run did not diverge: {result.History[^1].TrainLoss}");
-        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("diverging", StringComparison.Ordinal) && e.Message.Contains("TrainerOptions.LearningRate", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("diverging", StringComparison.Ordinal) && e.Message.Contains("Lower the learning rate", StringComparison.Ordinal));
         Assert.Contains("  Warning: the training loss", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("diverging", output.ToString(), StringComparison.Ordinal);
     }

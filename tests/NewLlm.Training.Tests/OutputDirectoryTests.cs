@@ -153,6 +153,7 @@ public sealed class OutputDirectoryTests
         TrainerOptions options = setup.Options(2);
         options.OutputDirectory = Path.Combine(setup.Directory, "steps");
         options.CheckpointEverySteps = 3;
+        options.SaveFinalCheckpoint = false; // the final checkpoint would supersede (delete) the step checkpoints
         var saved = new SavedCheckpoints(keepStep: 6, copyTo: Path.Combine(setup.Directory, "step6.pt"));
         using (var trainer = setup.CreateTrainer(setup.CreateModel(), options, saved))
         {
@@ -201,6 +202,53 @@ public sealed class OutputDirectoryTests
         using var resumed = setup.CreateTrainer(setup.CreateModel(), setup.Options(2));
         var folder = Assert.Throws<FileNotFoundException>(() => resumed.LoadCheckpoint(setup.Directory));
         Assert.Contains("is a folder, not a checkpoint file: give one of the checkpoint files in it (best_tiny.pt, tiny_final.pt;", folder.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheFinalCheckpointSupersedesTheInterruptAndStepCheckpointsAndTheLatestIsFoundByItsSteps()
+    {
+        using var setup = new TinySetup(); // 5 steps per epoch
+        TrainerOptions options = setup.Options(2);
+        options.CheckpointEverySteps = 2;
+        using var cancel = new CancellationTokenSource();
+        using (var first = setup.CreateTrainer(setup.CreateModel(), options, new CancelAtStep(7, cancel)))
+        {
+            Assert.Equal(TrainingOutcome.Cancelled, (await first.TrainAsync(cancel.Token)).Outcome);
+        }
+
+        string interrupted = Path.Combine(setup.Directory, "tiny_interrupted.pt");
+        Assert.True(File.Exists(interrupted));
+        Assert.True(File.Exists(Path.Combine(setup.Directory, "tiny_step_6.pt")));
+        Assert.Equal(interrupted, Trainer.FindLatestCheckpoint(setup.Directory, "tiny")); // step 7 beats step 6 and epoch 1's best
+        Assert.Equal(interrupted, Trainer.FindLatestCheckpoint(setup.Directory));
+
+        using (var resumed = setup.CreateTrainer(setup.CreateModel(), options))
+        {
+            resumed.LoadCheckpoint(interrupted);
+            Assert.Equal(TrainingOutcome.Completed, (await resumed.TrainAsync()).Outcome);
+        }
+
+        string final = Path.Combine(setup.Directory, "tiny_final.pt");
+        Assert.False(File.Exists(interrupted));
+        Assert.Empty(Directory.GetFiles(setup.Directory, "tiny_step_*.pt"));
+        Assert.Equal(final, Trainer.FindLatestCheckpoint(setup.Directory, "tiny"));
+        var refused = await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            using var fresh = setup.CreateTrainer(setup.CreateModel(), setup.Options(1));
+            await fresh.TrainAsync();
+        });
+        Assert.Contains($"call LoadCheckpoint(\"{final}\")", refused.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class CancelAtStep(long step, CancellationTokenSource source) : ITrainerCallback
+    {
+        public void OnBatchEnd(TrainerContext context, BatchResult batch)
+        {
+            if (batch.GlobalStep == step)
+            {
+                source.Cancel();
+            }
+        }
     }
 
     private sealed class LockObserver(string directory) : ITrainerCallback

@@ -79,6 +79,19 @@ public sealed class ReportTests
         Assert.EndsWith("✓", lines[Array.IndexOf(lines, "Epoch 1/5") + 2], StringComparison.Ordinal);
         Assert.Equal("  [Checkpoint saved]", lines[Array.IndexOf(lines, "Epoch 5/5") + 3]);
         Assert.Contains(lines, l => l.StartsWith("Training completed! Best Val Loss: ", StringComparison.Ordinal));
+        Assert.Contains($"Last checkpoint: {Path.Combine(setup.Directory, "tiny_final.pt")} (resume from it to train further)", lines);
+    }
+
+    [Fact]
+    public async Task ThePreferenceAccuracyIsShownOnTheValidationLineWhenMeasured()
+    {
+        using var setup = new TinySetup();
+        var output = new StringWriter();
+        var rows = setup.ValidationTexts.Select(t => new NewLlm.Data.HhRlhfRow(t, t + " no")).ToList();
+        var pairs = NewLlm.Data.TokenizedPreferencePairs.Build(NewLlm.Data.HhRlhfDataset.FromRows(rows), setup.Tokenizer, new NewLlm.Data.TokenizedCorpusOptions { MaxSequenceLength = 16 });
+        using var trainer = new Trainer(setup.CreateModel(), setup.Train, setup.Validation, setup.Options(1, output: false), setup.Tokenizer, pairs, [new ConsoleReporter(output)]);
+        await trainer.TrainAsync();
+        Assert.Matches(new Regex(@"\n  Val: Loss=\d+\.\d{2} PPL=\d+\.\d Acc=\d+\.\d% Pref=\d+\.\d%( ✓)?\r?\n"), output.ToString());
     }
 
     [Fact]

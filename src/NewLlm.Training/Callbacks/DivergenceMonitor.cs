@@ -46,11 +46,11 @@ public sealed class DivergenceMonitor(ILogger? logger = null) : ITrainerCallback
         if (why is not null)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"Epoch {last.Epoch}: the training loss {last.TrainLoss:F4} {why}: the run is diverging. Lower TrainerOptions.LearningRate or clip gradients harder (TrainerOptions.GradientClipSchedule), and resume from a checkpoint written before the loss rose.");
+                $"Epoch {last.Epoch}: the training loss {last.TrainLoss:F4} {why}: the run is diverging. Lower the learning rate (or clip gradients harder) and train again, from a checkpoint written before the loss rose if there is one.");
         }
 
         return last.Validation is EvaluationMetrics v && !double.IsFinite(v.Loss)
-            ? string.Create(CultureInfo.InvariantCulture, $"Epoch {last.Epoch}: the validation loss is {v.Loss}: the run is diverging. Lower TrainerOptions.LearningRate or clip gradients harder (TrainerOptions.GradientClipSchedule).")
+            ? string.Create(CultureInfo.InvariantCulture, $"Epoch {last.Epoch}: the validation loss is {v.Loss}: the run is diverging. Lower the learning rate (or clip gradients harder) and train again.")
             : null;
     }
 

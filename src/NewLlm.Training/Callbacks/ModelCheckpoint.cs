@@ -4,7 +4,8 @@ namespace NewLlm.Training;
 /// The original's checkpoint policy, as a built-in callback (in the manner of Lightning's <c>ModelCheckpoint</c>): it
 /// requests <c>best_{name}.pt</c> after each validation whose loss is the best so far, <c>{name}_epoch_{n}.pt</c> every
 /// <see cref="EveryEpochs"/> epochs, <c>{name}_step_{n}.pt</c> every <see cref="EverySteps"/> optimizer steps (deleting the
-/// previous one, so only the newest is kept), and <c>{name}_final.pt</c> when training ends. It only makes requests
+/// previous one, so only the newest is kept), and <c>{name}_final.pt</c> when training ends (which deletes the step
+/// checkpoints and <c>{name}_interrupted.pt</c>: it supersedes them). It only makes requests
 /// (<see cref="TrainerControl.RequestCheckpoint"/>); the trainer writes the files under
 /// <see cref="TrainerOptions.OutputDirectory"/> (none without one). The trainer adds one configured from
 /// <see cref="TrainerOptions.SaveBestCheckpoint"/>, <see cref="TrainerOptions.CheckpointEveryEpochs"/> and
@@ -68,13 +69,22 @@ public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, b
     /// <inheritdoc />
     public void OnCheckpointSaved(TrainerContext context, CheckpointInfo checkpoint)
     {
-        if (checkpoint.Kind != CheckpointKind.Step || Path.GetDirectoryName(checkpoint.Path) is not string directory)
+        if (checkpoint.Kind is not (CheckpointKind.Step or CheckpointKind.Final) || Path.GetDirectoryName(checkpoint.Path) is not string directory)
         {
             return;
         }
 
-        // Only the newest step checkpoint is kept: the older ones of this run are superseded by it.
-        foreach (string older in Directory.EnumerateFiles(directory, $"{context.Options.ModelName}_step_*.pt"))
+        // Only the newest step checkpoint is kept: the older ones of this run are superseded by it. The final checkpoint
+        // supersedes them all and the interrupt checkpoint a resumed run started from, so that no stale checkpoint is
+        // left to be resumed by mistake.
+        string name = context.Options.ModelName;
+        IEnumerable<string> superseded = Directory.EnumerateFiles(directory, $"{name}_step_*.pt");
+        if (checkpoint.Kind == CheckpointKind.Final)
+        {
+            superseded = superseded.Append(Path.Combine(directory, $"{name}_interrupted.pt"));
+        }
+
+        foreach (string older in superseded)
         {
             if (!string.Equals(Path.GetFullPath(older), Path.GetFullPath(checkpoint.Path), StringComparison.Ordinal))
             {

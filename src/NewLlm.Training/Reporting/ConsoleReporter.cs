@@ -50,7 +50,7 @@ public sealed class ConsoleReporter : ITrainerCallback
         Line(rule);
         Line($"Model: {m.NumLayers} layer(s), vocab {m.VocabSize}, embed {m.EmbedDim}, hidden {m.HiddenDim}, context {m.ContextDim}, dropout {F(m.Dropout)}");
         Line($"Parameters: {context.Model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
-        Line($"Training: {o.Epochs} epochs, batch size {o.BatchSize}, learning rate {F(o.LearningRate)} ({o.LearningRateSchedule.Describe()}), {o.Optimizer}, weight decay {F(o.WeightDecay)}");
+        Line($"Training: {o.Epochs} epoch{(o.Epochs == 1 ? string.Empty : "s")}, batch size {o.BatchSize}, learning rate {F(o.LearningRate)} ({o.LearningRateSchedule.Describe()}), {o.Optimizer}, weight decay {F(o.WeightDecay)}");
         Line($"Gradient clipping: {o.GradientClipSchedule.Describe()}; early stopping: " + (o.EarlyStoppingPatience > 0 ? $"patience {o.EarlyStoppingPatience}, min delta {F(o.EarlyStoppingMinDelta)}" : "off"));
         foreach ((string key, System.Text.Json.Nodes.JsonNode? value) in o.RunConfiguration)
         {
@@ -151,7 +151,8 @@ public sealed class ConsoleReporter : ITrainerCallback
         {
             // The trainer writes the best checkpoint (when it writes one) before this event, or fails the run.
             string mark = record.IsBest ? " ✓" : string.Empty;
-            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.Loss)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{mark}");
+            string preference = v.PreferenceAccuracy is double p ? $" Pref={(p * 100).ToString("F1", CultureInfo.InvariantCulture)}%" : string.Empty;
+            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.Loss)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{preference}{mark}");
         }
 
         if (DivergenceMonitor.Check(context.State.History, context.Model.Options.VocabSize) is string warning)
@@ -186,6 +187,11 @@ public sealed class ConsoleReporter : ITrainerCallback
         if (result.BestCheckpointPath is not null)
         {
             Line($"Best checkpoint: {result.BestCheckpointPath}");
+        }
+
+        if (result.LastCheckpointPath is not null && result.LastCheckpointPath != result.BestCheckpointPath)
+        {
+            Line($"Last checkpoint: {result.LastCheckpointPath} (resume from it to train further)");
         }
     }
 
