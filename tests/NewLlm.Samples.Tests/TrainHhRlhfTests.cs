@@ -56,7 +56,7 @@ public sealed class TrainHhRlhfTests
         using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "3000", "--output", output);
         await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
         run.Signal("INT");
-        await run.WaitForOutputAsync("[SIGINT: stopping after the current step", TimeSpan.FromSeconds(30)); // one step of 3,000 rows takes seconds
+        await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromSeconds(30)); // one step of 3,000 rows takes seconds
         run.Signal("INT");
         int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
         Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
@@ -158,9 +158,20 @@ public sealed class TrainHhRlhfTests
         using var temp = new NewLlm.Tests.TempDirectory();
         string data = TinyHhRlhfFolder.Create(temp.Path);
         string output = temp.Combine("out");
-        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless-base", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--output", output, "--checkpoint-every", "4steps");
-        Assert.True(code == 0, text);
-        Assert.Equal($"{Model}_step_12.pt", Path.GetFileName(Assert.Single(Directory.GetFiles(output, "*_step_*.pt")))); // 13 steps per epoch
+        string[] run = ["--data-dir", data, "--subset", "harmless-base", "--epochs", "1000", "--batch_size", "16", "--max_seq_length", "24", "--output", output, "--checkpoint-every", "4steps"];
+        using (SampleProcess crashing = SampleProcess.Start(Sample, temp.Path, run))
+        {
+            await crashing.WaitForOutputAsync("Epoch 3/", TimeSpan.FromMinutes(2)); // 13 steps per epoch
+            crashing.Signal("KILL"); // a crash: no interrupt checkpoint, only the step checkpoints
+            await crashing.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        }
+
+        string step = Assert.Single(Directory.GetFiles(output, "*_step_*.pt"));
+        long steps = CheckpointFile.ReadManifest(step).State.GlobalStep;
+        Assert.True(steps >= 24 && steps % 4 == 0, $"{step} at step {steps}");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, run);
+        Assert.Equal(1, code);
+        Assert.Contains($"Continue it with --resume {step}, replace it with --overwrite", text, StringComparison.Ordinal);
 
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--checkpoint-every", "4stpes");
         Assert.Equal(1, code);
@@ -180,7 +191,7 @@ public sealed class TrainHhRlhfTests
 
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", output);
         Assert.Equal(1, code);
-        Assert.StartsWith($"error: --resume {output} is a folder; give a checkpoint file in it, for example {Path.Combine(output, Model + "_final.pt")}", text, StringComparison.Ordinal);
+        Assert.StartsWith($"error: --resume {output} is a folder; give a checkpoint file in it, for example {step}, the one that has trained furthest", text, StringComparison.Ordinal);
 
         string file = temp.Combine("notes.txt");
         File.WriteAllText(file, "a file");
