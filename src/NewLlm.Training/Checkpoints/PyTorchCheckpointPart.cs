@@ -199,6 +199,31 @@ internal static class PyTorchCheckpointPart
         }
     }
 
+    /// <summary>Sets one parameter's Adam (or AdamW) state: the step count and copies of the moments (converted to the optimizer's dtype).</summary>
+    internal static void SetParameterState(OptimizerHelper optimizer, int index, long step, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq)
+    {
+        using var noGrad = torch.no_grad();
+        AdamStateView.Of(optimizer.state_dict().State[index], "the trainer's optimizer").Set(step, expAvg, expAvgSq, maxExpAvgSq);
+    }
+
+    /// <summary>Sets a param group's Adam hyper-parameters.</summary>
+    internal static void SetGroupOptions(OptimizerHelper optimizer, int group, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad)
+    {
+        OptimizerOptions target = optimizer.state_dict().Options[group];
+        target.LearningRate = lr;
+        switch (target)
+        {
+            case Adam.Options a:
+                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad) = (beta1, beta2, eps, weightDecay, amsgrad);
+                break;
+            case AdamW.Options a:
+                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad) = (beta1, beta2, eps, weightDecay, amsgrad);
+                break;
+            default:
+                throw new InvalidOperationException($"Only Adam's and AdamW's hyper-parameters can be set, not {target.GetType().FullName}'s.");
+        }
+    }
+
     private static Tensor Copy(Tensor tensor, List<Tensor> copies)
     {
         Tensor copy = tensor.detach().cpu().contiguous().clone().DetachFromDisposeScope();

@@ -14,10 +14,14 @@ namespace NewLlm.Training;
 /// the optimizer state (Adam's moments and step counts), torch's CPU generator state, the <see cref="TrainerState"/>,
 /// the states of <see cref="ICheckpointStateful"/> callbacks, the options' description and the tokenizer.
 /// <para>
-/// The file is a zip container (entries stored, not compressed): <c>manifest.json</c> (<see cref="CheckpointManifest"/>),
-/// <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>, since version 3), <c>model.bin</c> (TorchSharp module
-/// state), <c>optimizer.bin</c>, <c>rng.bin</c> and, when known, <c>tokenizer.json</c>. Every other entry's SHA-256 is
-/// in the manifest. On reading, every entry's zip CRC-32 is checked (the .NET 10 <see cref="ZipArchive"/> does not: it
+/// The file is a zip container (entries stored, not compressed). Since version 4 it is a PyTorch checkpoint
+/// (<see cref="PyTorchCheckpointPart"/>: <c>archive/data.pkl</c> with the original trainer's dict, <c>archive/data/N</c>,
+/// <c>archive/version</c>, <c>archive/byteorder</c>; the only copy of the weights and the optimizer state) with NewLlm's
+/// records under <c>archive/newllm/</c>, which <c>torch.load</c> never reads: <c>manifest.json</c>
+/// (<see cref="CheckpointManifest"/>), <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>, since version 3),
+/// <c>rng.bin</c> and, when known, <c>tokenizer.json</c>. Versions 1 to 3 have those at the zip's root, with
+/// <c>model.bin</c> (TorchSharp module state) and <c>optimizer.bin</c> instead of the PyTorch part; they still load.
+/// Every other entry's SHA-256 (by its name under the top folder) is in the manifest. On reading, every entry's zip CRC-32 is checked (the .NET 10 <see cref="ZipArchive"/> does not: it
 /// checks CRCs only from .NET 11), then the manifest against its hash, then every entry against the manifest, before
 /// anything is used; so a changed byte anywhere in the file is refused, or lies in a part that is never read. Version 2
 /// files (no manifest hash) still load: their manifest is protected by the zip CRC alone, which catches corruption but
