@@ -180,8 +180,17 @@ public sealed class Trainer : IDisposable
     /// random generator. Everything is validated before anything is changed: when it throws, the model, optimizer,
     /// callbacks and trainer are as they were. <see cref="TrainerOptions.Epochs"/> stays the total: a run saved after
     /// epoch 2 and resumed with 4 epochs trains epochs 3 and 4.
+    /// <para>
+    /// It also takes a checkpoint written by the original Python trainer (a <c>torch.save</c> dict with
+    /// <c>model_state_dict</c>, <c>optimizer_state_dict</c>, the loss and perplexity lists and <c>current_epoch</c>):
+    /// the weights, Adam's moments, step counts and hyper-parameters, the history (records with what the original does
+    /// not store left empty) and the epoch carry over; the model must have the checkpoint's shape. It stores no
+    /// tokenizer (the tokenizer is not checked, and the log says so), no generator state (the generator is seeded from
+    /// <see cref="TrainerOptions.Seed"/>) and no callback states; from the next step on the learning rate comes from
+    /// <see cref="TrainerOptions.LearningRate"/> and its schedule (a warning names both when they differ).
+    /// </para>
     /// </summary>
-    /// <param name="path">The checkpoint.</param>
+    /// <param name="path">The checkpoint: one the trainer wrote (any version), or the original trainer's.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is truncated or corrupted, holds another model shape, was trained with another tokenizer, or a part of it cannot be loaded.</exception>
     /// <exception cref="InvalidOperationException">Training is running.</exception>
@@ -189,6 +198,13 @@ public sealed class Trainer : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ThrowIfRunning();
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (TrainingCheckpoint.IsForeignPyTorchFile(path))
+        {
+            LoadOriginalCheckpoint(path);
+            return;
+        }
+
         TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
         (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = checkpoint.Restore(
             Model, _optimizer, staged => OptimizerFactory.Create(staged, Options), [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer);
@@ -209,6 +225,21 @@ public sealed class Trainer : IDisposable
         _resumed = true;
         _continuesIn = Path.GetDirectoryName(Path.GetFullPath(path));
         _logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
+    }
+
+    /// <summary>Resumes from the original Python trainer's checkpoint (see <see cref="LoadCheckpoint"/>).</summary>
+    private void LoadOriginalCheckpoint(string path)
+    {
+        TrainerState state = OriginalCheckpoint.Restore(path, Model, _optimizer, Options, _logger);
+        state.SetRunFacts(State.TrainSequenceCount, State.ValidationSequenceCount, State.BatchesPerEpoch);
+        State = state;
+        _unclaimedStates.Clear();
+        torch.random.manual_seed(Options.Seed); // the original stores no generator state
+        _resumed = true;
+        _continuesIn = Path.GetDirectoryName(Path.GetFullPath(path));
+        _logger.LogInformation(
+            "Resumed from the original trainer's checkpoint {Path}: {Epochs} epoch(s) completed, step {Step}. It stores no tokenizer, so the tokenizer was not checked: the corpus must be encoded with the vocabulary the original trained with. Callback states (early stopping's) start fresh; the next epoch starts at its first batch.",
+            path, state.Epoch, state.GlobalStep);
     }
 
     /// <summary>Writes a checkpoint of the current state to any path (the trainer writes its own under the output directory).</summary>

@@ -203,13 +203,13 @@ public sealed class CheckpointIntegrityTests
         foreach ((string name, byte[] bytes) in entries)
         {
             byte[] content = bytes;
-            if (name == TrainingCheckpoint.ManifestEntry)
+            if (name == TrainingCheckpoint.ManifestZipName)
             {
                 JsonObject manifest = JsonNode.Parse(bytes)!.AsObject();
                 change(manifest);
                 content = Encoding.UTF8.GetBytes(manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             }
-            else if (dropManifestHash && name == TrainingCheckpoint.ManifestHashEntry)
+            else if (dropManifestHash && name == TrainingCheckpoint.ManifestHashZipName)
             {
                 continue;
             }

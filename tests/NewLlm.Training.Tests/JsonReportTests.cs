@@ -54,7 +54,7 @@ public sealed class JsonReportTests
     private static string ReadManifestText(string checkpoint)
     {
         using ZipArchive zip = ZipFile.OpenRead(checkpoint);
-        using var reader = new StreamReader(zip.GetEntry(TrainingCheckpoint.ManifestEntry)!.Open(), Encoding.UTF8);
+        using var reader = new StreamReader(zip.GetEntry(TrainingCheckpoint.ManifestZipName)!.Open(), Encoding.UTF8);
         return reader.ReadToEnd();
     }
 }

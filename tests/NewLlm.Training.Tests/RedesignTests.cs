@@ -16,10 +16,10 @@ public sealed class RedesignTests
             await first.TrainAsync();
         }
 
-        // A checkpoint whose optimizer entry is damaged but whose hash matches: only loading it can find the fault.
+        // A checkpoint whose PyTorch pickle (weights and optimizer state) is damaged but whose hash matches: only loading it can find the fault.
         string good = Path.Combine(setup.Directory, "tiny_final.pt");
         string damaged = Path.Combine(setup.Directory, "damaged.pt");
-        RewriteEntry(good, damaged, TrainingCheckpoint.OptimizerEntry, bytes => bytes[..(bytes.Length / 3)]);
+        RewriteEntry(good, damaged, "archive/data.pkl", bytes => bytes[..(bytes.Length / 3)]);
 
         TrainerOptions options = setup.Options(4);
         options.OutputDirectory = Path.Combine(setup.Directory, "second");
@@ -33,7 +33,7 @@ public sealed class RedesignTests
 
         var error = Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(damaged));
         Assert.Contains("damaged.pt", error.Message, StringComparison.Ordinal);
-        Assert.Contains("optimizer state cannot be restored", error.Message, StringComparison.Ordinal);
+        Assert.Contains("PyTorch part (data.pkl) cannot be read", error.Message, StringComparison.Ordinal);
 
         ResumeTests.AssertSameWeights(weights, trainer.Model);
         Assert.Equal(optimizerBefore, OptimizerBytes(trainer));
@@ -145,7 +145,7 @@ public sealed class RedesignTests
         // Version 1 kept the counter in the trainer state, not in a callback state.
         string path = Path.Combine(setup.Directory, "tiny_final.pt");
         string old = Path.Combine(setup.Directory, "old.pt");
-        RewriteEntry(path, old, TrainingCheckpoint.ManifestEntry, bytes =>
+        RewriteEntry(path, old, TrainingCheckpoint.ManifestZipName, bytes =>
         {
             JsonObject manifest = JsonNode.Parse(bytes)!.AsObject();
             JsonObject early = manifest["callback_states"]!["early-stopping"]!.AsObject();
@@ -187,16 +187,16 @@ public sealed class RedesignTests
         }
 
         entries[entryName] = change(entries[entryName]);
-        if (entryName != TrainingCheckpoint.ManifestEntry)
+        if (entryName != TrainingCheckpoint.ManifestZipName)
         {
-            JsonObject manifest = JsonNode.Parse(entries[TrainingCheckpoint.ManifestEntry])!.AsObject();
-            manifest["entry_hashes"]![entryName] = Convert.ToHexStringLower(SHA256.HashData(entries[entryName]));
-            entries[TrainingCheckpoint.ManifestEntry] = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
+            JsonObject manifest = JsonNode.Parse(entries[TrainingCheckpoint.ManifestZipName])!.AsObject();
+            manifest["entry_hashes"]![entryName["archive/".Length..]] = Convert.ToHexStringLower(SHA256.HashData(entries[entryName]));
+            entries[TrainingCheckpoint.ManifestZipName] = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
         }
 
-        if (entries.ContainsKey(TrainingCheckpoint.ManifestHashEntry))
+        if (entries.ContainsKey(TrainingCheckpoint.ManifestHashZipName))
         {
-            entries[TrainingCheckpoint.ManifestHashEntry] = System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(entries[TrainingCheckpoint.ManifestEntry])));
+            entries[TrainingCheckpoint.ManifestHashZipName] = System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(entries[TrainingCheckpoint.ManifestZipName])));
         }
 
         using FileStream file = File.Create(destination);
@@ -208,6 +208,7 @@ public sealed class RedesignTests
         }
     }
 
+    /// <summary>The PyTorch records of a checkpoint of the trainer now (the pickle and every storage: weights and optimizer state).</summary>
     private static byte[] OptimizerBytes(Trainer trainer)
     {
         using var temp = new NewLlm.Tests.TempDirectory();
@@ -215,8 +216,9 @@ public sealed class RedesignTests
         trainer.SaveCheckpoint(path);
         using ZipArchive zip = ZipFile.OpenRead(path);
         using var buffer = new MemoryStream();
-        using (Stream stream = zip.GetEntry(TrainingCheckpoint.OptimizerEntry)!.Open())
+        foreach (ZipArchiveEntry entry in zip.Entries.Where(e => e.FullName == "archive/data.pkl" || e.FullName.StartsWith("archive/data/", StringComparison.Ordinal)))
         {
+            using Stream stream = entry.Open();
             stream.CopyTo(buffer);
         }
 

@@ -12,11 +12,13 @@ public sealed class CheckpointManifest
     public const string FormatName = "newllm-training-checkpoint";
 
     /// <summary>
-    /// The version this library writes. Version 3 adds the entry <c>manifest.sha256</c>, the SHA-256 of <c>manifest.json</c>;
+    /// The version this library writes. Version 4 makes the file a PyTorch checkpoint (<c>torch.load</c> reads it as the
+    /// original trainer's dict; the weights and Adam's state are stored there only) with NewLlm's records under
+    /// <c>archive/newllm/</c>. Version 3 adds the entry <c>manifest.sha256</c>, the SHA-256 of <c>manifest.json</c>;
     /// version 2 files (without it, their manifest protected by the zip CRC-32 alone) and version 1 files (whose
     /// early-stopping counter sat in the trainer state) still load.
     /// </summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     /// <summary>Always <see cref="FormatName"/>.</summary>
     public string Format { get; set; } = FormatName;

@@ -14,10 +14,14 @@ namespace NewLlm.Training;
 /// the optimizer state (Adam's moments and step counts), torch's CPU generator state, the <see cref="TrainerState"/>,
 /// the states of <see cref="ICheckpointStateful"/> callbacks, the options' description and the tokenizer.
 /// <para>
-/// The file is a zip container (entries stored, not compressed): <c>manifest.json</c> (<see cref="CheckpointManifest"/>),
-/// <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>, since version 3), <c>model.bin</c> (TorchSharp module
-/// state), <c>optimizer.bin</c>, <c>rng.bin</c> and, when known, <c>tokenizer.json</c>. Every other entry's SHA-256 is
-/// in the manifest. On reading, every entry's zip CRC-32 is checked (the .NET 10 <see cref="ZipArchive"/> does not: it
+/// The file is a zip container (entries stored, not compressed). Since version 4 it is a PyTorch checkpoint
+/// (<see cref="PyTorchCheckpointPart"/>: <c>archive/data.pkl</c> with the original trainer's dict, <c>archive/data/N</c>,
+/// <c>archive/version</c>, <c>archive/byteorder</c>; the only copy of the weights and the optimizer state) with NewLlm's
+/// records under <c>archive/newllm/</c>, which <c>torch.load</c> never reads: <c>manifest.json</c>
+/// (<see cref="CheckpointManifest"/>), <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>, since version 3),
+/// <c>rng.bin</c> and, when known, <c>tokenizer.json</c>. Versions 1 to 3 have those at the zip's root, with
+/// <c>model.bin</c> (TorchSharp module state) and <c>optimizer.bin</c> instead of the PyTorch part; they still load.
+/// Every other entry's SHA-256 (by its name under the top folder) is in the manifest. On reading, every entry's zip CRC-32 is checked (the .NET 10 <see cref="ZipArchive"/> does not: it
 /// checks CRCs only from .NET 11), then the manifest against its hash, then every entry against the manifest, before
 /// anything is used; so a changed byte anywhere in the file is refused, or lies in a part that is never read. Version 2
 /// files (no manifest hash) still load: their manifest is protected by the zip CRC alone, which catches corruption but
@@ -38,6 +42,18 @@ internal sealed class TrainingCheckpoint
     internal const string RngEntry = "rng.bin";
     internal const string TokenizerEntry = "tokenizer.json";
 
+    /// <summary>Where NewLlm's own records lie under the archive's top folder since version 4.</summary>
+    internal const string NewLlmFolder = PyTorchCheckpointPart.NewLlmFolder;
+
+    /// <summary>The top folder of the archive since version 4 (PyTorch's layout: every record under one folder).</summary>
+    private const string Top = PyTorchCheckpointPart.ArchiveFolder + "/";
+
+    /// <summary>The manifest's name in the zip since version 4.</summary>
+    internal const string ManifestZipName = Top + NewLlmFolder + ManifestEntry;
+
+    /// <summary>The manifest hash's name in the zip since version 4.</summary>
+    internal const string ManifestHashZipName = Top + NewLlmFolder + ManifestHashEntry;
+
     private static readonly JsonSerializerOptions SerializerOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -48,13 +64,17 @@ internal sealed class TrainingCheckpoint
     };
 
     private readonly IReadOnlyDictionary<string, byte[]> _entries;
+    private readonly byte[] _file;
+    private readonly bool _pyTorchLayout;
 
-    private TrainingCheckpoint(string path, CheckpointManifest manifest, byte[] manifestBytes, IReadOnlyDictionary<string, byte[]> entries)
+    private TrainingCheckpoint(string path, CheckpointManifest manifest, byte[] manifestBytes, IReadOnlyDictionary<string, byte[]> entries, byte[] file)
     {
         Path = path;
         Manifest = manifest;
         ManifestBytes = manifestBytes;
         _entries = entries;
+        _file = file;
+        _pyTorchLayout = entries.ContainsKey(PyTorchCheckpointPart.DataPickle);
     }
 
     /// <summary>The file it was read from.</summary>
@@ -73,21 +93,18 @@ internal sealed class TrainingCheckpoint
     public static void Save(string path, CheckpointKind kind, TrainerOptions options, NewLlmModel model, OptimizerHelper optimizer,
         TrainerState state, IEnumerable<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
-        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal)
-        {
-            [ModelEntry] = ToBytes(writer => model.save(writer)),
-            [OptimizerEntry] = ToBytes(writer => optimizer.save_state_dict(writer)),
-        };
+        // Names under the archive's top folder: PyTorch's records, then NewLlm's under newllm/ (torch.load never reads them).
+        List<KeyValuePair<string, byte[]>> entries = PyTorchCheckpointPart.Write(model, optimizer, state, options);
         using (Tensor rng = torch.random.get_rng_state())
         {
-            entries[RngEntry] = rng.data<byte>().ToArray();
+            entries.Add(new(NewLlmFolder + RngEntry, rng.data<byte>().ToArray()));
         }
 
         if (tokenizer is not null)
         {
             using var stream = new MemoryStream();
             tokenizer.Save(stream);
-            entries[TokenizerEntry] = stream.ToArray();
+            entries.Add(new(NewLlmFolder + TokenizerEntry, stream.ToArray()));
         }
 
         var manifest = new CheckpointManifest
@@ -113,11 +130,16 @@ internal sealed class TrainingCheckpoint
             file =>
             {
                 using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
-                AddEntry(zip, ManifestEntry, manifestBytes);
-                AddEntry(zip, ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes)));
-                foreach ((string name, byte[] bytes) in entries)
+                foreach ((string name, byte[] bytes) in entries.Where(e => !e.Key.StartsWith(NewLlmFolder, StringComparison.Ordinal)))
                 {
-                    AddEntry(zip, name, bytes);
+                    AddEntry(zip, Top + name, bytes);
+                }
+
+                AddEntry(zip, Top + NewLlmFolder + ManifestEntry, manifestBytes);
+                AddEntry(zip, Top + NewLlmFolder + ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes)));
+                foreach ((string name, byte[] bytes) in entries.Where(e => e.Key.StartsWith(NewLlmFolder, StringComparison.Ordinal)))
+                {
+                    AddEntry(zip, Top + name, bytes);
                 }
             },
             flushToDisk: true);
@@ -143,10 +165,12 @@ internal sealed class TrainingCheckpoint
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         }
 
-        (byte[]? manifestBytes, Dictionary<string, byte[]> entries) = ReadEntries(path);
+        (byte[]? manifestBytes, Dictionary<string, byte[]> entries, byte[] file, bool pyTorchLayout) = ReadEntries(path);
         if (manifestBytes is null)
         {
-            throw new InvalidDataException($"{path}: not a NewLlm checkpoint: the entry '{ManifestEntry}' is missing.");
+            throw new InvalidDataException(entries.Keys.Any(k => k.EndsWith(PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal))
+                ? $"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{NewLlmFolder}{ManifestEntry}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights."
+                : $"{path}: not a NewLlm checkpoint: the entry '{ManifestEntry}' is missing.");
         }
 
         bool hashed = entries.Remove(ManifestHashEntry, out byte[]? manifestHash);
@@ -162,7 +186,13 @@ internal sealed class TrainingCheckpoint
             throw new InvalidDataException(
                 $"{path}: the checkpoint is incomplete: entry '{ManifestHashEntry}' (the SHA-256 of '{ManifestEntry}', required since version 3) is missing. Use another checkpoint of the run or train again.");
         }
-        foreach (string required in new[] { ModelEntry, OptimizerEntry, RngEntry })
+        if (manifest.Version >= 4 && !pyTorchLayout)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint is corrupted: its manifest says version {manifest.Version}, but its records are laid out as in versions 1 to 3 (no PyTorch part).");
+        }
+
+        string[] requiredEntries = pyTorchLayout ? [PyTorchCheckpointPart.DataPickle, NewLlmFolder + RngEntry] : [ModelEntry, OptimizerEntry, RngEntry];
+        foreach (string required in requiredEntries)
         {
             if (!entries.ContainsKey(required))
             {
@@ -187,7 +217,29 @@ internal sealed class TrainingCheckpoint
             throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
         }
 
-        return new TrainingCheckpoint(path, manifest, manifestBytes, entries);
+        // NewLlm's own records by their plain names, as in versions 1 to 3 (the hashes above were checked by full name).
+        Dictionary<string, byte[]> byName = entries.ToDictionary(
+            kv => kv.Key.StartsWith(NewLlmFolder, StringComparison.Ordinal) ? kv.Key[NewLlmFolder.Length..] : kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return new TrainingCheckpoint(path, manifest, manifestBytes, byName, file);
+    }
+
+    /// <summary>
+    /// Whether the file is a PyTorch checkpoint that NewLlm did not write (no NewLlm manifest, but a <c>data.pkl</c>):
+    /// the original trainer's, for one. Anything unreadable is not (it goes to <see cref="Read"/> for its message).
+    /// </summary>
+    public static bool IsForeignPyTorchFile(string path)
+    {
+        try
+        {
+            using FileStream file = File.OpenRead(path);
+            using var zip = new ZipArchive(file, ZipArchiveMode.Read);
+            return !zip.Entries.Any(e => e.FullName == ManifestEntry || e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal))
+                && zip.Entries.Any(e => e.FullName.EndsWith("/" + PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal));
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A new model with the checkpoint's sizes and weights, on the CPU.</summary>
@@ -304,6 +356,12 @@ internal sealed class TrainingCheckpoint
     private void LoadWeights(NewLlmModel model)
     {
         CheckShape(model.Options);
+        if (_pyTorchLayout)
+        {
+            WithPyTorchPart(root => PyTorchCheckpointPart.LoadModel(root, model, Path));
+            return;
+        }
+
         try
         {
             using var stream = new MemoryStream(_entries[ModelEntry], writable: false);
@@ -318,6 +376,12 @@ internal sealed class TrainingCheckpoint
 
     private void LoadOptimizer(OptimizerHelper optimizer)
     {
+        if (_pyTorchLayout)
+        {
+            WithPyTorchPart(root => PyTorchCheckpointPart.LoadOptimizer(root, optimizer, Path));
+            return;
+        }
+
         try
         {
             using var stream = new MemoryStream(_entries[OptimizerEntry], writable: false);
@@ -327,6 +391,32 @@ internal sealed class TrainingCheckpoint
         catch (Exception ex) when (ex is not InvalidDataException)
         {
             throw new InvalidDataException($"{Path}: the optimizer state cannot be restored: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Unpickles the (verified) PyTorch part, runs <paramref name="use"/> on it, and frees its tensors.</summary>
+    private void WithPyTorchPart(Action<System.Collections.Hashtable> use)
+    {
+        System.Collections.Hashtable root;
+        try
+        {
+            root = PyTorchCheckpointPart.Read(_file);
+        }
+        catch (Exception ex) when (ex is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{Path}: the checkpoint's PyTorch part ({PyTorchCheckpointPart.DataPickle}) cannot be read: {ex.Message}", ex);
+        }
+
+        try
+        {
+            use(root);
+        }
+        finally
+        {
+            foreach (Tensor tensor in PyTorchCheckpointPart.Tensors(root))
+            {
+                tensor.Dispose();
+            }
         }
     }
 
@@ -341,14 +431,27 @@ internal sealed class TrainingCheckpoint
         }
     }
 
-    private static (byte[]? Manifest, Dictionary<string, byte[]> Entries) ReadEntries(string path)
+    /// <summary>
+    /// Every entry's bytes, CRC-checked, by name: the zip name in versions 1 to 3, the name under the top folder in
+    /// version 4 (whose manifest and its hash come back under their plain names); and whether it is version 4's layout.
+    /// </summary>
+    private static (byte[]? Manifest, Dictionary<string, byte[]> Entries, byte[] File, bool PyTorchLayout) ReadEntries(string path)
     {
         var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         byte[]? manifestBytes = null;
+        byte[] fileBytes;
+        string? top = null;
         try
         {
-            using FileStream file = File.OpenRead(path);
-            using var zip = new ZipArchive(file, ZipArchiveMode.Read);
+            fileBytes = File.ReadAllBytes(path);
+            using var zip = new ZipArchive(new MemoryStream(fileBytes, writable: false), ZipArchiveMode.Read);
+            string first = zip.Entries.Count > 0 ? zip.Entries[0].FullName : string.Empty;
+            int slash = first.IndexOf('/', StringComparison.Ordinal);
+            if (zip.GetEntry(ManifestEntry) is null && slash > 0 && zip.GetEntry(first[..(slash + 1)] + NewLlmFolder + ManifestEntry) is not null)
+            {
+                top = first[..(slash + 1)];
+            }
+
             foreach (ZipArchiveEntry entry in zip.Entries)
             {
                 using Stream stream = entry.Open();
@@ -365,11 +468,18 @@ internal sealed class TrainingCheckpoint
                     throw new InvalidDataException($"entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again");
                 }
 
-                if (entry.FullName == ManifestEntry)
+                string name = entry.FullName;
+                if (top is not null)
+                {
+                    name = name.StartsWith(top, StringComparison.Ordinal) ? name[top.Length..] : throw new InvalidDataException($"entry '{name}' lies outside the archive's folder '{top}'");
+                    name = name == NewLlmFolder + ManifestEntry ? ManifestEntry : name == NewLlmFolder + ManifestHashEntry ? ManifestHashEntry : name;
+                }
+
+                if (name == ManifestEntry)
                 {
                     manifestBytes = manifestBytes is null ? bytes : throw new InvalidDataException($"entry '{ManifestEntry}' is there twice");
                 }
-                else if (!entries.TryAdd(entry.FullName, bytes))
+                else if (!entries.TryAdd(name, bytes))
                 {
                     throw new InvalidDataException($"entry '{entry.FullName}' is there twice");
                 }
@@ -380,7 +490,7 @@ internal sealed class TrainingCheckpoint
             throw new InvalidDataException($"{path}: not a readable NewLlm checkpoint (truncated or corrupted?): {ex.Message}", ex);
         }
 
-        return (manifestBytes, entries);
+        return (manifestBytes, entries, fileBytes, top is not null);
     }
 
     private static CheckpointManifest ParseManifest(string path, byte[] bytes)

@@ -1,0 +1,152 @@
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NewLlm.Training;
+
+/// <summary>
+/// Resumes a run from a checkpoint the original New-LLM trainer wrote (<see cref="PyTorchCheckpoint"/>): the model
+/// weights, Adam's moments and step counts, the param group's hyper-parameters, the per-epoch losses and perplexities
+/// (as <see cref="EpochRecord"/>s whose unknown parts are empty: no accuracy, bits per byte, token counts, step or
+/// seconds) and the epoch. The original stores no tokenizer, no random generator state and no batch position, so the
+/// tokenizer is not checked and the run continues at the start of the next epoch with the generator seeded from the options.
+/// </summary>
+internal static class OriginalCheckpoint
+{
+    /// <summary>Validates everything, then applies it to <paramref name="model"/> and <paramref name="optimizer"/>; on any failure nothing is changed.</summary>
+    /// <returns>The state the run continues from.</returns>
+    /// <exception cref="InvalidDataException">The file cannot be read, holds another model shape, or lacks or has a bad optimizer state.</exception>
+    public static TrainerState Restore(string path, NewLlmModel model, OptimizerHelper optimizer, TrainerOptions options, ILogger logger)
+    {
+        using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(path);
+        string fullPath = Path.GetFullPath(path);
+        if (checkpoint.IsStateDictOnly)
+        {
+            throw new InvalidDataException($"{fullPath}: the file holds model weights only (a state dict), no optimizer state or history, so there is no run to continue. To train from these weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
+        }
+
+        CheckShapes(checkpoint, model, fullPath);
+        PyTorchAdamState adam = checkpoint.Optimizer
+            ?? throw new InvalidDataException($"{fullPath}: the checkpoint has no 'optimizer_state_dict', so Adam cannot continue. To train from its weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
+        Parameter[] parameters = [.. optimizer.parameters()];
+        int groups = optimizer.ParamGroups.Count();
+        if (adam.ParamGroups.Count != groups || (groups == 1 && !adam.ParamGroups[0].ParameterIndices.SequenceEqual(Enumerable.Range(0, parameters.Length))))
+        {
+            throw new InvalidDataException($"{fullPath}: the optimizer state has {adam.ParamGroups.Count} param group(s) over parameters [{string.Join(", ", adam.ParamGroups.SelectMany(g => g.ParameterIndices))}]; the trainer's Adam has {groups} over parameters 0 to {parameters.Length - 1} in the model's order.");
+        }
+
+        var steps = new Dictionary<int, long>();
+        foreach ((int index, PyTorchAdamParameterState s) in adam.State)
+        {
+            if (index < 0 || index >= parameters.Length)
+            {
+                throw new InvalidDataException($"{fullPath}: the optimizer state names parameter {index}; the model has {parameters.Length} (0 to {parameters.Length - 1}).");
+            }
+
+            long[] shape = parameters[index].shape;
+            foreach ((string name, Tensor? moment) in new[] { ("exp_avg", s.ExpAvg), ("exp_avg_sq", s.ExpAvgSq), ("max_exp_avg_sq", s.MaxExpAvgSq) })
+            {
+                if (moment is not null && (!moment.shape.SequenceEqual(shape) || !moment.is_floating_point()))
+                {
+                    throw new InvalidDataException($"{fullPath}: the optimizer state's '{name}' of parameter {index} is a {moment.dtype} tensor of shape [{string.Join(", ", moment.shape)}]; the parameter is [{string.Join(", ", shape)}].");
+                }
+            }
+
+            steps[index] = s.Step >= 0 && s.Step == Math.Floor(s.Step) && s.Step < 9e15
+                ? (long)s.Step
+                : throw new InvalidDataException($"{fullPath}: the optimizer state's step count of parameter {index} is {s.Step}, not a whole number of steps.");
+        }
+
+        // Apply: nothing below can fail.
+        using (torch.no_grad())
+        {
+            Dictionary<string, Tensor> target = model.state_dict();
+            foreach ((string name, Tensor value) in checkpoint.ModelState)
+            {
+                target[name].copy_(value);
+            }
+        }
+
+        foreach ((int index, PyTorchAdamParameterState s) in adam.State)
+        {
+            PyTorchCheckpointPart.SetParameterState(optimizer, index, steps[index], s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);
+        }
+
+        for (int g = 0; g < groups; g++)
+        {
+            PyTorchAdamParamGroup saved = adam.ParamGroups[g];
+            PyTorchCheckpointPart.SetGroupOptions(optimizer, g, saved.LearningRate, saved.Beta1, saved.Beta2, saved.Eps, saved.WeightDecay, saved.Amsgrad);
+            WarnIfDifferent(logger, fullPath, saved, options);
+        }
+
+        optimizer.to(model.Device);
+        return History(checkpoint, steps.Count == 0 ? 0 : steps.Values.Max(), adam.ParamGroups.FirstOrDefault()?.LearningRate ?? options.LearningRate, options.Seed);
+    }
+
+    private static void CheckShapes(PyTorchCheckpoint checkpoint, NewLlmModel model, string path)
+    {
+        Dictionary<string, Tensor> own = model.state_dict();
+        bool fits = own.Count == checkpoint.ModelState.Count && own.All(kv =>
+            checkpoint.ModelState.TryGetValue(kv.Key, out Tensor? saved) && saved.shape.SequenceEqual(kv.Value.shape) && saved.is_floating_point());
+        if (fits)
+        {
+            return;
+        }
+
+        string holds;
+        try
+        {
+            using NewLlmModel probe = NewLlmModel.FromPyTorch(path);
+            holds = TrainingCheckpoint.Shape(probe.Options);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            holds = $"tensors {string.Join(", ", checkpoint.ModelState.Keys.Order(StringComparer.Ordinal).Take(6))}...";
+        }
+
+        throw new InvalidDataException(
+            $"{path}: the checkpoint holds a model of another shape ({holds}) than the trainer's ({TrainingCheckpoint.Shape(model.Options)}). Create the trainer's model with the checkpoint's sizes (NewLlmModel.FromPyTorch(path).Options).");
+    }
+
+    private static void WarnIfDifferent(ILogger logger, string path, PyTorchAdamParamGroup saved, TrainerOptions options)
+    {
+        if (saved.Beta1 != options.Beta1 || saved.Beta2 != options.Beta2 || saved.Eps != options.Epsilon || saved.WeightDecay != options.WeightDecay)
+        {
+            logger.LogWarning(
+                "{Path}: the checkpoint's Adam has betas ({Beta1}, {Beta2}), eps {Eps}, weight decay {WeightDecay}; they are used, not TrainerOptions' ({OwnBeta1}, {OwnBeta2}), {OwnEps}, {OwnWeightDecay}.",
+                path, saved.Beta1, saved.Beta2, saved.Eps, saved.WeightDecay, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        }
+
+        if (saved.LearningRate != options.LearningRate)
+        {
+            logger.LogWarning(
+                "{Path}: the checkpoint's learning rate is {Saved}; from the next step on the trainer sets it from TrainerOptions.LearningRate ({Own}) and its schedule. Set TrainerOptions.LearningRate to {Saved} to continue with the original's rate.",
+                path, saved.LearningRate, options.LearningRate, saved.LearningRate);
+        }
+    }
+
+    /// <summary>The trainer state after the checkpoint's epochs: one record per epoch from the lists, the best validation loss among them.</summary>
+    private static TrainerState History(PyTorchCheckpoint checkpoint, long globalStep, double learningRate, int seed)
+    {
+        int epochs = checkpoint.CurrentEpoch ?? Math.Max(checkpoint.TrainLosses.Count, checkpoint.ValLosses.Count);
+        var state = new TrainerState { Seed = seed, Epoch = epochs, GlobalStep = globalStep };
+        int records = Math.Min(epochs, Math.Max(checkpoint.TrainLosses.Count, checkpoint.ValLosses.Count));
+        for (int i = 0; i < records; i++)
+        {
+            double train = i < checkpoint.TrainLosses.Count ? checkpoint.TrainLosses[i] : double.NaN;
+            double? validation = i < checkpoint.ValLosses.Count && double.IsFinite(checkpoint.ValLosses[i]) ? checkpoint.ValLosses[i] : null;
+            bool isBest = validation is double loss && (state.BestValidationLoss is not double best || loss < best);
+            if (isBest)
+            {
+                state.BestValidationLoss = validation;
+                state.BestEpoch = i + 1;
+            }
+
+            EvaluationMetrics? metrics = validation is double v ? new EvaluationMetrics(v, double.NaN, double.NaN, 0, 0) : null;
+            state.AddRecord(new EpochRecord(i + 1, i == records - 1 ? globalStep : 0, learningRate, train, metrics, isBest, 0, 0));
+        }
+
+        return state;
+    }
+}
