@@ -9,7 +9,9 @@ using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
 
-var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by TrainHhRlhf or a Trainer.", Required = true };
+var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by TrainHhRlhf or a Trainer, or one of the original Python trainer's (then give --data-dir for its vocabulary).", Required = true };
+var dataDir = new Option<string?>("--data-dir", "--data_dir") { Description = "For an original New-LLM checkpoint, which stores no vocabulary: the HH-RLHF folder it was trained on (<dir>/<subset>/train.jsonl.gz), from which the vocabulary is rebuilt as the original does." };
+var subset = new Option<string>("--subset") { Description = "With --data-dir: the subset it was trained on.", DefaultValueFactory = _ => "helpful" };
 var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 0.8 };
 var topK = new Option<int>("--top-k", "--top_k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 40 };
 var topP = new Option<double>("--top-p", "--top_p") { Description = "Nucleus sampling mass.", DefaultValueFactory = _ => 0.95 };
@@ -18,7 +20,7 @@ var maxTokens = new Option<int>("--max-tokens", "--max_tokens") { Description = 
 var seed = new Option<int?>("--seed") { Description = "Seed of the sampler." };
 var prompt = new Option<string[]>("--prompt") { Description = "Human turns to send in order (non-interactive); read from standard input when absent.", AllowMultipleArgumentsPerToken = true };
 
-var root = new RootCommand("Chat with a New-LLM checkpoint in the HH-RLHF format.") { checkpoint, temperature, topK, topP, greedy, maxTokens, seed, prompt };
+var root = new RootCommand("Chat with a New-LLM checkpoint in the HH-RLHF format.") { checkpoint, dataDir, subset, temperature, topK, topP, greedy, maxTokens, seed, prompt };
 root.SetAction(parse =>
 {
     try
@@ -45,7 +47,7 @@ int Run(ParseResult parse)
 {
     string path = parse.GetValue(checkpoint)!;
     NewLlmModel model = CheckpointFile.LoadModel(path);
-    DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? throw new InvalidDataException($"{path}: the checkpoint holds no tokenizer.");
+    DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? RebuildVocabulary(path, parse.GetValue(dataDir), parse.GetValue(subset)!, model.Options.VocabSize);
     var options = new GenerationOptions
     {
         Greedy = parse.GetValue(greedy),
@@ -140,4 +142,19 @@ static IEnumerable<string> ReadTurns()
 
         yield return line;
     }
+}
+
+// The original trainer stores no vocabulary: it rebuilds it from its training data at start-up, and so does this.
+static DialogueTokenizer RebuildVocabulary(string path, string? dataDirectory, string subsetName, int vocabSize)
+{
+    if (dataDirectory is null)
+    {
+        throw new ArgumentException($"{path} holds no vocabulary (an original New-LLM checkpoint): give --data-dir (and --subset) of the data it was trained on, and the vocabulary is rebuilt from it as the original does.");
+    }
+
+    HhRlhfDataset train = HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfLayout.ParseSubset(subsetName), HhRlhfSplit.Train).GetAwaiter().GetResult();
+    WordLevelTokenizer tokenizer = WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
+    return tokenizer.VocabSize == vocabSize
+        ? tokenizer
+        : throw new InvalidDataException($"The vocabulary rebuilt from {train.SourceDescription} has {tokenizer.VocabSize} ids, but the model in {path} has {vocabSize}: give the data it was trained on.");
 }

@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project samples/TrainHhRlhf -- --resume checkpoints/new_llm_hh_rlhf_layers1_final.pt --epochs 10
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using NewLlm;
 using NewLlm.Data;
@@ -80,8 +81,8 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         throw new ArgumentException("--overwrite starts a fresh run over earlier results; it cannot be combined with --resume, which continues one. Leave one of them out.");
     }
-    CheckpointManifest? manifest = resumePath is null ? null : ReadCheckpointManifest(resumePath);
-    var saved = manifest is null ? null : new CheckpointSettings(manifest.TrainerOptions);
+    ResumePoint? from = resumePath is null ? null : ReadResumePoint(resumePath);
+    var saved = from is null ? null : new CheckpointSettings(from.Settings);
     var changes = new List<string>();
 
     T Setting<T>(Option<T> option, object? saved, bool mustAgree, string why, Func<T, T>? canonical = null)
@@ -113,11 +114,11 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 
     string subsetName = Setting(subset, saved?.GetString("subset") is string s ? CanonicalSubsetName(s) : null, mustAgree: true, "a resumed run trains on the same data", CanonicalSubsetName);
     HhRlhfSubset selected = HhRlhfLayout.ParseSubset(subsetName);
-    int layers = Setting(numLayers, manifest?.ModelOptions.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
+    int layers = Setting(numLayers, from?.Model.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
     int sequenceLength = Setting(maxSeqLength, saved?.Get<int>("max_seq_length"), mustAgree: true, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
     string kind = Setting(tokenizerKind, saved?.GetString("tokenizer"), mustAgree: true, "the model was trained on the checkpoint's vocabulary");
     int epochCount = Setting(epochs, saved?.Get<int>("epochs"), mustAgree: false, string.Empty);
-    int batch = Setting(batchSize, saved?.Get<int>("batch_size"), mustAgree: manifest?.State.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
+    int batch = Setting(batchSize, saved?.Get<int>("batch_size"), mustAgree: from?.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
     double rate = Setting(learningRate, saved?.Get<double>("learning_rate"), mustAgree: false, string.Empty);
     int runSeed = Setting(seed, saved?.Get<int>("seed"), mustAgree: false, string.Empty);
     CheckpointInterval savedInterval = saved is null ? default : new CheckpointInterval(saved.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0);
@@ -134,8 +135,12 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         throw new ArgumentException($"--max_seq_length must be at least 2, not {sequenceLength}.");
     }
 
+    // A run continues in its checkpoint's folder; one continued from the original Python trainer's checkpoint writes beside
+    // it, in newllm/, so that the original's own files (named like this program's) are left as they are.
     string outputDirectory = parse.GetValue(output)
-        ?? (resumePath is not null ? Path.GetDirectoryName(Path.GetFullPath(resumePath))! : "checkpoints");
+        ?? (resumePath is null ? "checkpoints"
+            : from!.IsOriginal ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resumePath))!, "newllm")
+            : Path.GetDirectoryName(Path.GetFullPath(resumePath))!);
     var options = new TrainerOptions
     {
         ModelName = $"new_llm_hh_rlhf_layers{layers}",
@@ -156,7 +161,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 
     DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
     CheckOutputDirectory(options, resumePath);
-    NewLlmOptions plannedModel = manifest?.ModelOptions ?? new NewLlmOptions
+    NewLlmOptions plannedModel = from?.Model ?? new NewLlmOptions
     {
         VocabSize = kind == "gpt2" ? Gpt2DialogueTokenizer.Create().VocabSize : WordLevelTokenizer.DefaultVocabularySize,
         NumLayers = layers,
@@ -166,17 +171,19 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         throw new InsufficientMemoryException(tooLarge);
     }
 
-    if (manifest is not null)
+    if (from is not null)
     {
-        int done = manifest.State.CompletedEpochs;
-        if (done >= epochCount && manifest.State.BatchesIntoEpoch == 0)
+        if (from.CompletedEpochs >= epochCount && from.BatchesIntoEpoch == 0)
         {
-            Console.WriteLine($"Nothing to train: {resumePath} has completed {done} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {done + 10}) to train further.");
+            Console.WriteLine($"Nothing to train: {resumePath} has completed {from.CompletedEpochs} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {from.CompletedEpochs + 10}) to train further.");
             return 0;
         }
 
-        Console.WriteLine($"Resuming {Path.GetFileName(resumePath)}: {done} epoch(s) completed, step {manifest.State.GlobalStep}; its settings are kept"
-            + (changes.Count == 0 ? "." : $" except {string.Join(", ", changes)}."));
+        Console.WriteLine(from.IsOriginal
+            ? $"Resuming the original New-LLM checkpoint {Path.GetFileName(resumePath)}: {from.CompletedEpochs} epoch(s) completed; its model, Adam state and loss history carry over, "
+                + $"its vocabulary is rebuilt from the training data (as the original does), the other settings come from the command line; writing to {outputDirectory}."
+            : $"Resuming {Path.GetFileName(resumePath)}: {from.CompletedEpochs} epoch(s) completed, step {from.GlobalStep}; its settings are kept"
+                + (changes.Count == 0 ? "." : $" except {string.Join(", ", changes)}."));
     }
 
     bool interactive = !Console.IsOutputRedirected;
@@ -202,9 +209,13 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
 
     // Tokenizer: the checkpoint's when resuming, otherwise built (word) or the packaged GPT-2 BPE.
-    DialogueTokenizer tokenizer = resumePath is not null
+    DialogueTokenizer tokenizer = resumePath is not null && !from!.IsOriginal
         ? CheckpointFile.LoadTokenizer(resumePath) ?? throw new InvalidDataException($"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary.")
         : kind == "gpt2" ? Gpt2DialogueTokenizer.Create() : WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
+    if (from is { IsOriginal: true } && tokenizer.VocabSize != from.Model.VocabSize)
+    {
+        throw new InvalidDataException($"The vocabulary rebuilt from {train.SourceDescription} has {tokenizer.VocabSize} ids, but the model in {resumePath} has {from.Model.VocabSize}: the original checkpoint was trained on other data or another vocabulary size. Point --data-dir and --subset at the data it was trained on.");
+    }
 
     var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = sequenceLength };
     string cache = Path.Combine(outputDirectory, "cache");
@@ -212,7 +223,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     TokenizedCorpus testCorpus = await TokenizedCorpus.LoadOrBuildAsync(test, tokenizer, corpusOptions, cache, cancellationToken: cancellationToken);
 
     torch.random.manual_seed(runSeed);
-    var model = new NewLlmModel(manifest?.ModelOptions ?? new NewLlmOptions { VocabSize = tokenizer.VocabSize, NumLayers = layers });
+    var model = new NewLlmModel(from?.Model ?? new NewLlmOptions { VocabSize = tokenizer.VocabSize, NumLayers = layers });
     options.RunConfiguration["subset"] = subsetName;
     options.RunConfiguration["tokenizer"] = tokenizer.Kind;
     options.RunConfiguration["max_seq_length"] = sequenceLength;
@@ -240,8 +251,10 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     return 0;
 }
 
-// The checkpoint's manifest, with the errors a person typing --resume makes said in the program's words.
-static CheckpointManifest ReadCheckpointManifest(string path)
+// Where a resumed run starts: the checkpoint's settings, model sizes and progress, from this program's checkpoints or the
+// original Python trainer's (which record only max_seq_length and num_layers, and no vocabulary); the errors a person
+// typing --resume makes are said in the program's words.
+static ResumePoint ReadResumePoint(string path)
 {
     if (Directory.Exists(path))
     {
@@ -256,7 +269,22 @@ static CheckpointManifest ReadCheckpointManifest(string path)
         throw new FileNotFoundException($"--resume {path}: there is no such file.");
     }
 
-    return CheckpointFile.ReadManifest(path);
+    if (CheckpointFile.IsOriginalCheckpoint(path))
+    {
+        using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
+        using NewLlmModel probe = NewLlmModel.FromPyTorch(path);
+        var settings = new JsonObject();
+        if (original.Config.TryGetValue("max_seq_length", out object? length) && length is int or long)
+        {
+            settings["max_seq_length"] = Convert.ToInt32(length, CultureInfo.InvariantCulture);
+        }
+
+        int epochsDone = original.CurrentEpoch ?? Math.Max(original.TrainLosses.Count, original.ValLosses.Count);
+        return new ResumePoint(settings, probe.Options, epochsDone, 0, 0, IsOriginal: true);
+    }
+
+    CheckpointManifest manifest = CheckpointFile.ReadManifest(path);
+    return new ResumePoint(manifest.TrainerOptions, manifest.ModelOptions, manifest.State.CompletedEpochs, manifest.State.BatchesIntoEpoch, manifest.State.GlobalStep, IsOriginal: false);
 }
 
 // Refuses, before any data is prepared, an output directory that cannot be one, that another run uses, or that holds
@@ -343,3 +371,6 @@ static string OneLine(Exception ex)
 
     return message.ReplaceLineEndings(" ").Trim();
 }
+
+/// <summary>What a resumed run starts from: the settings recorded, the model's sizes, how far it had trained.</summary>
+internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int CompletedEpochs, int BatchesIntoEpoch, long GlobalStep, bool IsOriginal);

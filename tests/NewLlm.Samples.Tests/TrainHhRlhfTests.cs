@@ -121,6 +121,41 @@ public sealed class TrainHhRlhfTests
     }
 
     [Fact]
+    public async Task ARunContinuesFromTheOriginalTrainersCheckpointRebuildingItsVocabularyAndLeavingItsFilesAlone()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path);
+        string ours = temp.Combine("ours");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--output", ours);
+        Assert.True(code == 0, text);
+
+        // The original trainer's layout: the same PyTorch dict without NewLlm's records (no manifest, no vocabulary).
+        string pythonRun = temp.Combine("python-run");
+        Directory.CreateDirectory(pythonRun);
+        string original = Path.Combine(pythonRun, $"best_{Model}.pt");
+        double originalValidationLoss;
+        using (PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(Path.Combine(ours, Model + "_final.pt")))
+        {
+            checkpoint.Config = new Dictionary<string, object?> { ["num_layers"] = 1, ["max_seq_length"] = 24 };
+            checkpoint.Write(original);
+            originalValidationLoss = checkpoint.ValLosses[0];
+        }
+
+        Assert.True(CheckpointFile.IsOriginalCheckpoint(original));
+        byte[] before = await File.ReadAllBytesAsync(original);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", original, "--data-dir", data, "--subset", "harmless", "--epochs", "2", "--batch_size", "16");
+        Assert.True(code == 0, text);
+        Assert.Contains($"Resuming the original New-LLM checkpoint best_{Model}.pt: 1 epoch(s) completed", text, StringComparison.Ordinal);
+        Assert.Contains("its vocabulary is rebuilt from the training data", text, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(original));
+
+        CheckpointManifest continued = CheckpointFile.ReadManifest(Path.Combine(pythonRun, "newllm", Model + "_final.pt"));
+        Assert.Equal(2, continued.State.CompletedEpochs);
+        Assert.Equal(originalValidationLoss, continued.State.History[0].Validation!.Loss);
+        Assert.Equal(24, (int)continued.TrainerOptions["max_seq_length"]!);
+    }
+
+    [Fact]
     public async Task TheSameOutputFolderTwiceIsRefusedUnlessOverwriteAndAFolderInUseIsRefused()
     {
         using var temp = new NewLlm.Tests.TempDirectory();
