@@ -153,6 +153,23 @@ public sealed class TrainHhRlhfTests
         Assert.Equal(2, continued.State.CompletedEpochs);
         Assert.Equal(originalValidationLoss, continued.State.History[0].Validation!.Loss);
         Assert.Equal(24, (int)continued.TrainerOptions["max_seq_length"]!);
+
+        // Both worlds' checkpoints are measured alike: the same weights give the same figures.
+        (code, string ourFigures) = await SampleProcess.RunAsync("Evaluate", temp.Path, "--checkpoint", Path.Combine(ours, Model + "_final.pt"), "--data-dir", data);
+        Assert.True(code == 0, ourFigures);
+        (code, string originalFigures) = await SampleProcess.RunAsync("Evaluate", temp.Path, "--checkpoint", original, "--data-dir", data, "--subset", "harmless", "--max_seq_length", "24");
+        Assert.True(code == 0, originalFigures);
+        string Figures(string output) => output.Split('\n').Single(l => l.StartsWith("  Loss=", StringComparison.Ordinal)).Trim();
+        Assert.Equal(Figures(ourFigures), Figures(originalFigures));
+        Assert.Contains(FormattableString.Invariant($"Loss={originalValidationLoss:F4}"), Figures(originalFigures), StringComparison.Ordinal);
+
+        // Chat opens the original's checkpoint when told where its vocabulary comes from.
+        (code, text) = await SampleProcess.RunAsync("Chat", temp.Path, "--checkpoint", original, "--prompt", "hello");
+        Assert.Equal(1, code);
+        Assert.Contains("holds no vocabulary (an original New-LLM checkpoint): give --data-dir", text, StringComparison.Ordinal);
+        (code, text) = await SampleProcess.RunAsync("Chat", temp.Path, "--checkpoint", original, "--data-dir", data, "--subset", "harmless", "--prompt", "hello", "--seed", "1", "--max-tokens", "5");
+        Assert.True(code == 0, text);
+        Assert.Contains("Assistant:", text, StringComparison.Ordinal);
     }
 
     [Fact]
