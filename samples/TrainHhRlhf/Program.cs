@@ -180,8 +180,9 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         }
 
         Console.WriteLine(from.IsOriginal
-            ? $"Resuming the original New-LLM checkpoint {Path.GetFileName(resumePath)}: {from.CompletedEpochs} epoch(s) completed; its model, Adam state and loss history carry over, "
-                + $"its vocabulary is rebuilt from the training data (as the original does), the other settings come from the command line; writing to {outputDirectory}."
+            ? $"Resuming the original New-LLM checkpoint {Path.GetFileName(resumePath)}: {from.CompletedEpochs} epoch(s) completed; its model, Adam state, learning rate, sequence length and loss history carry over"
+                + (changes.Count == 0 ? string.Empty : $" (except {string.Join(", ", changes)})")
+                + $", its vocabulary is rebuilt from the training data (as the original does), the other settings come from the command line; writing to {outputDirectory}."
             : $"Resuming {Path.GetFileName(resumePath)}: {from.CompletedEpochs} epoch(s) completed, step {from.GlobalStep}; its settings are kept"
                 + (changes.Count == 0 ? "." : $" except {string.Join(", ", changes)}."));
     }
@@ -277,6 +278,11 @@ static ResumePoint ReadResumePoint(string path)
         if (original.Config.TryGetValue("max_seq_length", out object? length) && length is int or long)
         {
             settings["max_seq_length"] = Convert.ToInt32(length, CultureInfo.InvariantCulture);
+        }
+
+        if (original.Optimizer is { ParamGroups.Count: > 0 } adam)
+        {
+            settings["learning_rate"] = adam.ParamGroups[0].LearningRate;
         }
 
         int epochsDone = original.CurrentEpoch ?? Math.Max(original.TrainLosses.Count, original.ValLosses.Count);
