@@ -202,6 +202,11 @@ public sealed class OutputDirectoryTests
         using var resumed = setup.CreateTrainer(setup.CreateModel(), setup.Options(2));
         var folder = Assert.Throws<FileNotFoundException>(() => resumed.LoadCheckpoint(setup.Directory));
         Assert.Contains("is a folder, not a checkpoint file: give one of the checkpoint files in it (best_tiny.pt, tiny_final.pt;", folder.Message, StringComparison.Ordinal);
+
+        string notes = Path.Combine(setup.Directory, "notes.pt");
+        await File.WriteAllTextAsync(notes, "not a checkpoint at all");
+        var text = Assert.Throws<InvalidDataException>(() => resumed.LoadCheckpoint(notes));
+        Assert.Equal($"{notes}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one (it does not start like a zip archive). Give a .pt file written by NewLlm or by torch.save.", text.Message);
     }
 
     [Fact]

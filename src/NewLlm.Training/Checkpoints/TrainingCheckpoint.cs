@@ -444,6 +444,11 @@ internal sealed class TrainingCheckpoint
         try
         {
             fileBytes = File.ReadAllBytes(path);
+            if (fileBytes.Length < 4 || fileBytes[0] != (byte)'P' || fileBytes[1] != (byte)'K')
+            {
+                throw new InvalidDataException($"{path}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one ({(fileBytes.Length == 0 ? "it is empty" : "it does not start like a zip archive")}). Give a .pt file written by NewLlm or by torch.save.");
+            }
+
             using var zip = new ZipArchive(new MemoryStream(fileBytes, writable: false), ZipArchiveMode.Read);
             string first = zip.Entries.Count > 0 ? zip.Entries[0].FullName : string.Empty;
             int slash = first.IndexOf('/', StringComparison.Ordinal);
@@ -484,6 +489,10 @@ internal sealed class TrainingCheckpoint
                     throw new InvalidDataException($"entry '{entry.FullName}' is there twice");
                 }
             }
+        }
+        catch (InvalidDataException ex) when (ex.Message.StartsWith($"{path}: not a checkpoint:", StringComparison.Ordinal))
+        {
+            throw;
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or NotSupportedException)
         {
