@@ -43,6 +43,7 @@ return await parsed.InvokeAsync();
 async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 {
     TorchBackend.EnsureLoaded();
+    bool stateDictOnly = false;
     string path = parse.GetValue(checkpoint)!;
     if (!File.Exists(path))
     {
@@ -50,7 +51,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
 
     bool original = CheckpointFile.IsOriginalCheckpoint(path);
-    JsonObject? recorded = original ? null : CheckpointFile.ReadManifest(path).TrainerOptions;
+    JsonObject? recorded = original ? OriginalSettings(path, out stateDictOnly) : CheckpointFile.ReadManifest(path).TrainerOptions;
     string subsetName = parse.GetValue(subset) ?? (recorded?["subset"] is JsonValue s ? s.ToString() : "helpful");
     HhRlhfSubset selected = HhRlhfLayout.TryParseSubset(subsetName, out HhRlhfSubset parsedSubset)
         ? parsedSubset
@@ -68,10 +69,25 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     EvaluationMetrics metrics = Evaluator.Evaluate(model, corpus, parse.GetValue(batchSize), pairs, cancellationToken);
 
     string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
-    Console.WriteLine($"{path} ({(original ? "the original trainer's checkpoint" : "NewLlm checkpoint")}, {model.Options.NumLayers} layer(s), vocab {model.Options.VocabSize})");
+    string kind = !original ? "NewLlm checkpoint" : stateDictOnly ? "PyTorch state dict" : "the original trainer's checkpoint";
+    Console.WriteLine($"{path} ({kind}, {model.Options.NumLayers} layer(s), vocab {model.Options.VocabSize})");
     Console.WriteLine($"on {rows.SourceDescription}: {corpus.Count} dialogues, {metrics.TokenCount} predicted tokens, max_seq_length {length}");
     Console.WriteLine($"  Loss={F(metrics.Loss, "F4")} PPL={F(metrics.Perplexity, "F2")} Acc={F(metrics.Accuracy * 100, "F1")}% bits/byte={F(metrics.BitsPerByte, "F3")} Pref={(metrics.PreferenceAccuracy is double p ? F(p * 100, "F1") + "%" : "n/a")}");
     return 0;
+}
+
+// What the original trainer's checkpoint records of its run: max_seq_length in its config (a state dict records nothing).
+static JsonObject OriginalSettings(string path, out bool stateDictOnly)
+{
+    using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
+    stateDictOnly = original.IsStateDictOnly;
+    var settings = new JsonObject();
+    if (original.Config.TryGetValue("max_seq_length", out object? length) && length is int or long)
+    {
+        settings["max_seq_length"] = Convert.ToInt32(length, CultureInfo.InvariantCulture);
+    }
+
+    return settings;
 }
 
 // The original stores no vocabulary: it rebuilds it from the training split at start-up, and so does this.

@@ -274,7 +274,7 @@ static ResumePoint ReadResumePoint(string path)
     {
         using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
         using NewLlmModel probe = NewLlmModel.FromPyTorch(path);
-        var settings = new JsonObject();
+        var settings = new JsonObject { ["tokenizer"] = "word" }; // the original's vocabulary is always the word-level one
         if (original.Config.TryGetValue("max_seq_length", out object? length) && length is int or long)
         {
             settings["max_seq_length"] = Convert.ToInt32(length, CultureInfo.InvariantCulture);

@@ -148,6 +148,9 @@ public sealed class TrainHhRlhfTests
         Assert.Contains($"Resuming the original New-LLM checkpoint best_{Model}.pt: 1 epoch(s) completed", text, StringComparison.Ordinal);
         Assert.Contains("its vocabulary is rebuilt from the training data", text, StringComparison.Ordinal);
         Assert.Equal(before, await File.ReadAllBytesAsync(original));
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", original, "--data-dir", data, "--subset", "harmless", "--epochs", "3", "--tokenizer", "gpt2");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --tokenizer gpt2 differs from the checkpoint's word", text, StringComparison.Ordinal);
 
         CheckpointManifest continued = CheckpointFile.ReadManifest(Path.Combine(pythonRun, "newllm", Model + "_final.pt"));
         Assert.Equal(2, continued.State.CompletedEpochs);
@@ -157,8 +160,10 @@ public sealed class TrainHhRlhfTests
         // Both worlds' checkpoints are measured alike: the same weights give the same figures.
         (code, string ourFigures) = await SampleProcess.RunAsync("Evaluate", temp.Path, "--checkpoint", Path.Combine(ours, Model + "_final.pt"), "--data-dir", data);
         Assert.True(code == 0, ourFigures);
-        (code, string originalFigures) = await SampleProcess.RunAsync("Evaluate", temp.Path, "--checkpoint", original, "--data-dir", data, "--subset", "harmless", "--max_seq_length", "24");
+        (code, string originalFigures) = await SampleProcess.RunAsync("Evaluate", temp.Path, "--checkpoint", original, "--data-dir", data, "--subset", "harmless");
         Assert.True(code == 0, originalFigures);
+        Assert.Contains("(the original trainer's checkpoint, 1 layer(s)", originalFigures, StringComparison.Ordinal);
+        Assert.Contains("max_seq_length 24", originalFigures, StringComparison.Ordinal); // from the original's config
         string Figures(string output) => output.Split('\n').Single(l => l.StartsWith("  Loss=", StringComparison.Ordinal)).Trim();
         Assert.Equal(Figures(ourFigures), Figures(originalFigures));
         Assert.Contains(FormattableString.Invariant($"Loss={originalValidationLoss:F4}"), Figures(originalFigures), StringComparison.Ordinal);

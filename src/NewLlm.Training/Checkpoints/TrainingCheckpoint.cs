@@ -446,7 +446,9 @@ internal sealed class TrainingCheckpoint
             fileBytes = File.ReadAllBytes(path);
             if (fileBytes.Length < 4 || fileBytes[0] != (byte)'P' || fileBytes[1] != (byte)'K')
             {
-                throw new InvalidDataException($"{path}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one ({(fileBytes.Length == 0 ? "it is empty" : "it does not start like a zip archive")}). Give a .pt file written by NewLlm or by torch.save.");
+                throw new InvalidDataException(fileBytes.Length > 1 && fileBytes[0] == 0x80
+                    ? $"{path}: not a checkpoint NewLlm reads: it looks like PyTorch's legacy (pre-1.6, non-zip) format. Load it in PyTorch and save it again with torch.save(obj, path), whose default has been the zip format since PyTorch 1.6."
+                    : $"{path}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one ({(fileBytes.Length == 0 ? "it is empty" : "it does not start like a zip archive")}). Give a .pt file written by NewLlm or by torch.save.");
             }
 
             using var zip = new ZipArchive(new MemoryStream(fileBytes, writable: false), ZipArchiveMode.Read);
@@ -490,7 +492,7 @@ internal sealed class TrainingCheckpoint
                 }
             }
         }
-        catch (InvalidDataException ex) when (ex.Message.StartsWith($"{path}: not a checkpoint:", StringComparison.Ordinal))
+        catch (InvalidDataException ex) when (ex.Message.StartsWith($"{path}: not a checkpoint", StringComparison.Ordinal))
         {
             throw;
         }
