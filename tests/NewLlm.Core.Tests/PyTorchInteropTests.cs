@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
 using TorchSharp;
@@ -19,7 +18,6 @@ namespace NewLlm.Core.Tests;
 public sealed class PyTorchInteropTests : IDisposable
 {
     private const double Tolerance = 1e-4;
-    private static readonly Lazy<string?> PythonTorchMissing = new(FindPythonTorch);
 
     private readonly NewLlm.Tests.TempDirectory _temp = new("newllm-pytorch-tests");
     private readonly ITestOutputHelper _output;
@@ -261,7 +259,7 @@ public sealed class PyTorchInteropTests : IDisposable
     [SkippableFact]
     public void PyTorchLoadsSavePyTorchsFileWeightsOnlyIntoTheOriginalModelWithTheSameLogits()
     {
-        Skip.If(PythonTorchMissing.Value is not null, PythonTorchMissing.Value);
+        Skip.If(NewLlm.Tests.PythonTorch.SkipReason is not null, NewLlm.Tests.PythonTorch.SkipReason);
         using var scope = NewDisposeScope();
         using NewLlmModel model = NewLlmModel.FromPyTorch(Fixture("state_dict_bf16.pt"));
         using (no_grad())
@@ -296,7 +294,7 @@ public sealed class PyTorchInteropTests : IDisposable
     [SkippableFact]
     public void AWrittenCheckpointResumesInTheOriginalTrainersLoadCheckpoint()
     {
-        Skip.If(PythonTorchMissing.Value is not null, PythonTorchMissing.Value);
+        Skip.If(NewLlm.Tests.PythonTorch.SkipReason is not null, NewLlm.Tests.PythonTorch.SkipReason);
         using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(CheckpointPath);
         string path = _temp.Combine("resume.pt");
         checkpoint.Write(path);
@@ -390,44 +388,5 @@ public sealed class PyTorchInteropTests : IDisposable
         return path;
     }
 
-    private static void RunPython(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(Fixture("pytorch_fixtures.py"));
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["OMP_NUM_THREADS"] = "1";
-        start.Environment["OPENBLAS_NUM_THREADS"] = "1";
-        using Process process = Process.Start(start)!;
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "python3 did not finish within 2 minutes");
-        Assert.True(process.ExitCode == 0, $"python3 {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{stdout}\n{stderr.Result}");
-    }
-
-    /// <summary>Null when /usr/bin/python3 imports torch; otherwise why the PyTorch round trips are skipped.</summary>
-    private static string? FindPythonTorch()
-    {
-        const string skipped = "Skipped: /usr/bin/python3 -c \"import torch\" fails (apt-get install python3-torch to run the round trips through PyTorch)";
-        if (!File.Exists("/usr/bin/python3"))
-        {
-            return skipped + "; there is no /usr/bin/python3.";
-        }
-
-        try
-        {
-            var start = new ProcessStartInfo("/usr/bin/python3", ["-c", "import torch"]) { RedirectStandardError = true, RedirectStandardOutput = true };
-            using Process process = Process.Start(start)!;
-            process.StandardOutput.ReadToEnd();
-            process.StandardError.ReadToEnd();
-            return process.WaitForExit(TimeSpan.FromMinutes(1)) && process.ExitCode == 0 ? null : skipped + ".";
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return $"{skipped} ({ex.Message}).";
-        }
-    }
+    private static void RunPython(params string[] arguments) => NewLlm.Tests.PythonTorch.Run(Fixture("pytorch_fixtures.py"), arguments);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -17,7 +16,6 @@ namespace NewLlm.Training.Tests;
 /// </summary>
 public sealed class PyTorchCheckpointTests
 {
-    private static readonly Lazy<string?> PythonTorchMissing = new(FindPythonTorch);
 
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch", name);
 
@@ -66,7 +64,7 @@ public sealed class PyTorchCheckpointTests
     [SkippableFact]
     public async Task TorchLoadWithWeightsOnlyReadsTheTrainersCheckpointAndTheOriginalsLoadCheckpointContinuesIt()
     {
-        Skip.If(PythonTorchMissing.Value is not null, PythonTorchMissing.Value);
+        Skip.If(NewLlm.Tests.PythonTorch.SkipReason is not null, NewLlm.Tests.PythonTorch.SkipReason);
         using var setup = new TinySetup();
         using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(2));
         await trainer.TrainAsync();
@@ -174,46 +172,7 @@ public sealed class PyTorchCheckpointTests
         Assert.Equal(0, trainer.State.Epoch);
     }
 
-    private static void RunPython(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(Fixture("training_checks.py"));
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["OMP_NUM_THREADS"] = "1";
-        start.Environment["OPENBLAS_NUM_THREADS"] = "1";
-        using Process process = Process.Start(start)!;
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "python3 did not finish within 2 minutes");
-        Assert.True(process.ExitCode == 0, $"python3 {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{stdout}\n{stderr.Result}");
-    }
-
-    /// <summary>Null when /usr/bin/python3 imports torch; otherwise why the round trip through PyTorch is skipped.</summary>
-    private static string? FindPythonTorch()
-    {
-        const string skipped = "Skipped: /usr/bin/python3 -c \"import torch\" fails (apt-get install python3-torch to run the round trip through PyTorch)";
-        if (!File.Exists("/usr/bin/python3"))
-        {
-            return skipped + "; there is no /usr/bin/python3.";
-        }
-
-        try
-        {
-            var start = new ProcessStartInfo("/usr/bin/python3", ["-c", "import torch"]) { RedirectStandardError = true, RedirectStandardOutput = true };
-            using Process process = Process.Start(start)!;
-            process.StandardOutput.ReadToEnd();
-            process.StandardError.ReadToEnd();
-            return process.WaitForExit(TimeSpan.FromMinutes(1)) && process.ExitCode == 0 ? null : skipped + ".";
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return $"{skipped} ({ex.Message}).";
-        }
-    }
+    private static void RunPython(params string[] arguments) => NewLlm.Tests.PythonTorch.Run(Fixture("training_checks.py"), arguments);
 
     private sealed class ListLogger : ILogger<Trainer>
     {
