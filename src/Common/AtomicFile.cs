@@ -137,15 +137,26 @@ internal static class AtomicFile
         DateTime limit = DateTime.UtcNow - olderThan;
         foreach (string file in Directory.EnumerateFiles(directory, $".*.*{Suffix}"))
         {
-            string stem = Path.GetFileNameWithoutExtension(file);
-            bool ours = stem.Length > 33 && stem[^33] == '.' && Guid.TryParseExact(stem[^32..], "N", out _);
-            if (ours && File.GetLastWriteTimeUtc(file) < limit && TryDelete(file))
+            if (IsTemporaryFile(file) && File.GetLastWriteTimeUtc(file) < limit && TryDelete(file))
             {
                 deleted++;
             }
         }
 
         return deleted;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is named like a temporary file of this scheme (<c>.{name}.{guid}.tmp</c>).</summary>
+    public static bool IsTemporaryFile(string path)
+    {
+        string name = Path.GetFileName(path);
+        if (!name.StartsWith('.') || !name.EndsWith(Suffix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        string stem = Path.GetFileNameWithoutExtension(name);
+        return stem.Length > 33 && stem[^33] == '.' && Guid.TryParseExact(stem[^32..], "N", out _);
     }
 
     /// <summary>The full path, with its directory created; an <see cref="IOException"/> naming the path when that is impossible.</summary>

@@ -15,7 +15,7 @@ namespace NewLlm.Data;
 /// on every file system without privileges); a file already in the snapshot is used without asking the server whether
 /// the revision moved (pin <see cref="HuggingFaceHubOptions.Revision"/> to a commit to be exact).
 /// </remarks>
-public sealed class HuggingFaceHubDownloader
+public sealed partial class HuggingFaceHubDownloader
 {
     // Redirects are followed here, not by the handler, so that the Hub's own answer (X-Linked-Etag, X-Linked-Size,
     // X-Repo-Commit) is read before the CDN it redirects to answers.
@@ -100,9 +100,34 @@ public sealed class HuggingFaceHubDownloader
         (await GetFileCoreAsync(repositoryId, path, expectedSha256, expectedSize, progress, cancellationToken).ConfigureAwait(false)).Path;
 
     /// <summary>
+    /// Returns the local path of a file that <see cref="ListFilesAsync"/> listed, from the cache when it is there,
+    /// otherwise downloaded (unless offline), verified by the listed size and, for a file in LFS, the listed sha256
+    /// (a regular git file is checked against the listed size and the Hub's git blob sha1 <c>ETag</c>).
+    /// </summary>
+    /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
+    /// <param name="file">The listed file.</param>
+    /// <param name="progress">Receives download progress, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the download.</param>
+    /// <returns>The path of the verified file in the snapshot folder.</returns>
+    /// <remarks>
+    /// The same as <see cref="GetFileAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/>
+    /// with <see cref="HubFileInfo.Sha256"/> and <see cref="HubFileInfo.Size"/> as the expected checksum and size: a cached
+    /// copy of another size or sha256 is removed and downloaded again, and a download that does not match is not cached.
+    /// </remarks>
+    /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
+    /// <exception cref="HttpRequestException">The server refused the request or kept failing after the retries.</exception>
+    /// <exception cref="InvalidDataException">The downloaded bytes do not match the listed size or sha256.</exception>
+    public async Task<string> GetFileAsync(
+        string repositoryId,
+        HubFileInfo file,
+        IProgress<DownloadProgress>? progress,
+        CancellationToken cancellationToken) =>
+        (await GetFileCoreAsync(repositoryId, file, progress, cancellationToken).ConfigureAwait(false)).Path;
+
+    /// <summary>
     /// Removes a file from the cache: its snapshot entry (for the revision in <see cref="HuggingFaceHubOptions.Revision"/>)
     /// and the blob holding the same bytes (the target of a symbolic link, or <c>blobs/{sha256}</c> of a copy), so that the
-    /// next <see cref="GetFileAsync"/> downloads it again.
+    /// next <see cref="GetFileAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/> downloads it again.
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="path">The file inside the repository.</param>
@@ -158,7 +183,7 @@ public sealed class HuggingFaceHubDownloader
         return File.Exists(blob) ? blob : null;
     }
 
-    /// <summary><see cref="GetFileAsync"/>, also saying whether the file came from the cache (not downloaded by this call).</summary>
+    /// <summary><see cref="GetFileAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/>, also saying whether the file came from the cache (not downloaded by this call).</summary>
     internal async Task<(string Path, bool FromCache)> GetFileCoreAsync(
         string repositoryId,
         string path,
@@ -173,14 +198,22 @@ public sealed class HuggingFaceHubDownloader
         string cached = GetSnapshotPath(repositoryId, path);
         if (File.Exists(cached))
         {
-            if (expectedSha256 is null || await HashFileAsync(cached, cancellationToken).ConfigureAwait(false) == expectedSha256)
+            if (expectedSize is { } size && new FileInfo(cached).Length != size)
+            {
+                _logger.LogWarning("Cached {Path} does not have its size {Size}; it is removed", cached, size);
+                File.Delete(cached);
+            }
+            else if (expectedSha256 is null
+                || string.Equals(await HashFileAsync(cached, cancellationToken).ConfigureAwait(false), expectedSha256, StringComparison.OrdinalIgnoreCase))
             {
                 _logger.LogDebug("Using cached {Path}", cached);
                 return (cached, true);
             }
-
-            _logger.LogWarning("Cached {Path} does not match its sha256 {Sha256}; it is removed", cached, expectedSha256);
-            File.Delete(cached);
+            else
+            {
+                _logger.LogWarning("Cached {Path} does not match its sha256 {Sha256}; it is removed", cached, expectedSha256);
+                File.Delete(cached);
+            }
         }
 
         if (_options.Offline)
@@ -192,23 +225,57 @@ public sealed class HuggingFaceHubDownloader
 
         DeleteStaleTemporaryFiles(repoDir, Path.GetDirectoryName(cached)!);
         var url = GetFileUrl(repositoryId, path);
-        for (int attempt = 0; ; attempt++)
+        string snapshot = await WithRetriesAsync(
+            url,
+            path,
+            "Downloading",
+            token => DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, token),
+            retry => progress?.Report(new DownloadProgress(path, 0, expectedSize) { Retry = retry }),
+            cancellationToken).ConfigureAwait(false);
+        return (snapshot, false);
+    }
+
+    /// <summary><see cref="GetFileCoreAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/> for a listed file, verified by its listed sha256 and size.</summary>
+    internal Task<(string Path, bool FromCache)> GetFileCoreAsync(
+        string repositoryId, HubFileInfo file, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return GetFileCoreAsync(repositoryId, file.Path, file.Sha256, file.Size, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> (one request; it bounds itself by <see cref="HuggingFaceHubOptions.RequestTimeout"/>)
+    /// until it succeeds, retrying a transient failure (see <see cref="IsTransient"/>) up to
+    /// <see cref="HuggingFaceHubOptions.MaxRetries"/> times, each wait twice the one before. Every retry is logged and
+    /// passed to <paramref name="onRetry"/>; the last transient failure becomes an <see cref="HttpRequestException"/>
+    /// naming the URL and the number of attempts.
+    /// </summary>
+    /// <param name="url">The URL, for messages.</param>
+    /// <param name="name">What is fetched, for <see cref="DownloadRetry.FileName"/>.</param>
+    /// <param name="action">The verb of the messages: <c>Downloading</c>, <c>Listing</c>.</param>
+    /// <param name="attempt">One attempt.</param>
+    /// <param name="onRetry">Told of each retry before its wait.</param>
+    /// <param name="cancellationToken">The caller's token (its cancellation is never retried).</param>
+    private async Task<T> WithRetriesAsync<T>(
+        Uri url, string name, string action, Func<CancellationToken, Task<T>> attempt, Action<DownloadRetry>? onRetry, CancellationToken cancellationToken)
+    {
+        for (int failures = 0; ; failures++)
         {
             try
             {
-                return (await DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, cancellationToken).ConfigureAwait(false), false);
+                return await attempt(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsTransient(e, cancellationToken) && attempt < _options.MaxRetries)
+            catch (Exception e) when (IsTransient(e, cancellationToken) && failures < _options.MaxRetries)
             {
-                var retry = new DownloadRetry(path, attempt + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, attempt), e.Message);
-                _logger.LogWarning(e, "Download of {Url} failed; {Retry}", url, retry.ToString());
-                progress?.Report(new DownloadProgress(path, 0, expectedSize) { Retry = retry });
+                var retry = new DownloadRetry(name, failures + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, failures), e.Message);
+                _logger.LogWarning(e, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
+                onRetry?.Invoke(retry);
                 await Task.Delay(retry.Delay, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (IsTransient(e, cancellationToken))
             {
                 throw new HttpRequestException(
-                    $"Downloading '{url}' failed after {attempt + 1} attempt(s): {e.Message}", e, (e as HttpRequestException)?.StatusCode);
+                    $"{action} '{url}' failed after {failures + 1} attempt(s): {e.Message}", e, (e as HttpRequestException)?.StatusCode);
             }
         }
     }
@@ -357,10 +424,11 @@ public sealed class HuggingFaceHubDownloader
     private async Task<(HttpResponseMessage Response, HubEvidence Evidence)> SendFollowingRedirectsAsync(Uri url, string path, CancellationToken cancellationToken)
     {
         var evidence = new HubEvidence();
+        var hub = new Uri(_options.Endpoint);
         Uri current = url;
         for (int hop = 0; ; hop++)
         {
-            bool fromHub = Uri.Compare(current, url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+            bool fromHub = IsSameServer(current, hub);
             using var request = new HttpRequestMessage(HttpMethod.Get, current);
             if (_options.Token is { } token && fromHub)
             {
@@ -368,7 +436,7 @@ public sealed class HuggingFaceHubDownloader
             }
 
             var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (fromHub && Uri.Compare(response.RequestMessage?.RequestUri ?? current, url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+            if (fromHub && IsSameServer(response.RequestMessage?.RequestUri ?? current, hub))
             {
                 evidence.Read(response);
             }
@@ -446,6 +514,9 @@ public sealed class HuggingFaceHubDownloader
             }
         }
     }
+
+    private static bool IsSameServer(Uri a, Uri b) =>
+        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     private static bool IsTransient(Exception e, CancellationToken cancellationToken) => e switch
     {
