@@ -1,0 +1,73 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace NewLlm.Data;
+
+/// <summary>
+/// Rows holding a dialogue as a list of turns, like UltraChat (<c>{"id": ..., "data": ["turn 1", "turn 2", ...]}</c>), as
+/// the original's <c>UltraChatDataset</c> reads them: the turns (strings, or objects with a <c>content</c> or <c>text</c>
+/// string) joined with single spaces, no role labels, whitespace collapsed; a row without turns is skipped, as the
+/// original skips it.
+/// </summary>
+public sealed class TurnListFormat : DialogueFormat
+{
+    /// <summary>Creates the format.</summary>
+    /// <param name="field">The field of the list of turns (UltraChat: <c>data</c>).</param>
+    public TurnListFormat(string field = "data")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(field);
+        Field = field;
+    }
+
+    /// <summary>The field of the list of turns.</summary>
+    public string Field { get; }
+
+    /// <inheritdoc />
+    public override string Description => $"a list of turns ('{Field}'), joined without role labels";
+
+    internal override DialogueText? Read(SourceRow row)
+    {
+        JsonArray turns = RowFields.RequiredArray(row, Field);
+        var text = new StringBuilder();
+        int index = 0;
+        foreach (JsonNode? turn in turns)
+        {
+            string? part = turn switch
+            {
+                JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
+                JsonObject item => ContentOf(item),
+                _ => null,
+            };
+            if (part is null)
+            {
+                throw new InvalidDataException(
+                    $"{row.Location}: turn {index} of '{Field}' is {RowFields.Kind(turn)}; a turn is a string or an object with a 'content' or 'text' string.");
+            }
+
+            text.Append(text.Length == 0 && index == 0 ? string.Empty : " ").Append(part);
+            index++;
+        }
+
+        if (index == 0)
+        {
+            return null;
+        }
+
+        string normalized = PythonText.NormalizeWhitespace(text.ToString());
+        return new DialogueText(normalized, normalized);
+    }
+
+    private static string? ContentOf(JsonObject turn)
+    {
+        foreach (string key in (ReadOnlySpan<string>)["content", "text"])
+        {
+            if (turn.TryGetPropertyValue(key, out JsonNode? node))
+            {
+                return node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace NewLlm.Data;
+
+/// <summary>
+/// Streams the rows of a JSON Lines file (plain, or gzip: a file that starts with the gzip magic bytes, which a name
+/// ending in <c>.gz</c> must) in bounded memory, one <see cref="SourceRow"/> per non-blank line; every defect is an
+/// <see cref="InvalidDataException"/> naming the file and the 1-based line.
+/// </summary>
+internal static class JsonLinesSource
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Counts the rows (non-blank lines), reading the whole file (decompressing it) without parsing it.</summary>
+    public static async Task<long> CountRowsAsync(string path, CancellationToken cancellationToken)
+    {
+        using Stream text = Open(path);
+        var scanner = new LineScanner(text);
+        long rows = 0;
+        while (await ReadLineAsync(scanner, path, cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            if (!LineScanner.IsBlank(line.Span))
+            {
+                rows++;
+            }
+        }
+
+        return rows > 0 ? rows : throw new InvalidDataException($"'{path}' holds no rows (the file is blank).");
+    }
+
+    /// <summary>Streams the rows of the file.</summary>
+    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using Stream text = Open(path);
+        var scanner = new LineScanner(text);
+        bool any = false;
+        while (await ReadLineAsync(scanner, path, cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            if (LineScanner.IsBlank(line.Span))
+            {
+                continue;
+            }
+
+            any = true;
+            yield return new SourceRow(Parse(line.Span, path, scanner.LineNumber), RowLocation.AtLine(path, scanner.LineNumber));
+        }
+
+        if (!any)
+        {
+            throw new InvalidDataException($"'{path}' holds no rows (the file is blank).");
+        }
+    }
+
+    /// <summary>Opens the file's text: decompressed when it is gzip.</summary>
+    private static Stream Open(string path)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
+        try
+        {
+            Span<byte> magic = stackalloc byte[2];
+            int read = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+            file.Position = 0;
+            if (read == 0)
+            {
+                throw new InvalidDataException($"'{path}' is empty (0 bytes); it holds no rows.");
+            }
+
+            bool isGzip = read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+            if (!isGzip && path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidDataException($"'{path}' is not a gzip file (it does not start with the gzip magic bytes 1f 8b).");
+            }
+
+            return isGzip ? new GzipMemberStream(file, path) : file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static async ValueTask<ReadOnlyMemory<byte>?> ReadLineAsync(LineScanner scanner, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await scanner.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"'{path}' near line {scanner.LineNumber + 1}: {e.Message}", e);
+        }
+    }
+
+    private static JsonObject Parse(ReadOnlySpan<byte> line, string path, long lineNumber)
+    {
+        try
+        {
+            // Validate the encoding first so that invalid UTF-8 is reported as such, not as a JSON syntax error.
+            StrictUtf8.GetCharCount(line);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException($"'{path}' line {lineNumber}: invalid UTF-8 ({e.Message}).", e);
+        }
+
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(line, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Disallow });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' line {lineNumber}: malformed JSON ({e.Message}).", e);
+        }
+
+        return node as JsonObject ?? throw new InvalidDataException($"'{path}' line {lineNumber}: expected a JSON object, found {RowFields.Kind(node)}.");
+    }
+}
