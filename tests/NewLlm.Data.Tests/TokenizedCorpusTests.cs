@@ -19,7 +19,8 @@ public class TokenizedCorpusTests
     {
         var corpus = Corpus();
         Assert.Equal((6, 8, 0, 20), (corpus.Count, corpus.SequenceLength, corpus.PadId, corpus.VocabSize));
-        Assert.Equal(Words.EncodeDialogue("a b", 8), corpus.GetRow(1).ToArray());
+        Assert.Equal(Words.EncodeDialogue("a b", 8)[..4], corpus.GetTokens(1).ToArray());
+        Assert.Equal(4, corpus.GetLength(1));
         Assert.Equal([8, 4, 3, 5, 8, 4], Enumerable.Range(0, 6).Select(corpus.GetLength));
         Assert.Equal(13, corpus.GetByteCount(0)); // BOS + 7 words fill the row: every word kept, only EOS cut
         Assert.Equal(11, TokenizedCorpus.Build(Texts, Words, new TokenizedCorpusOptions { MaxSequenceLength = 7 }).GetByteCount(0)); // "a b c d e f"
@@ -36,8 +37,8 @@ public class TokenizedCorpusTests
         var first = batches[0];
         Assert.Equal(7, first.SequenceLength);
         Assert.Equal([0, 1, 2, 3], first.RowIndices);
-        Assert.Equal(corpus.GetRow(1)[..7].ToArray().Select(i => (long)i), first.Inputs.Skip(7).Take(7));
-        Assert.Equal(corpus.GetRow(1)[1..].ToArray().Select(i => (long)i), first.Targets.Skip(7).Take(7));
+        Assert.Equal(Padded(corpus, 1)[..7].Select(i => (long)i), first.Inputs.Skip(7).Take(7));
+        Assert.Equal(Padded(corpus, 1)[1..].Select(i => (long)i), first.Targets.Skip(7).Take(7));
         Assert.Equal(7 + 3 + 2 + 4, first.TargetTokenCount);
         Assert.Equal(first.RowIndices.Sum(i => corpus.GetByteCount(i)), first.ByteCount);
     }
@@ -104,20 +105,27 @@ public class TokenizedCorpusTests
         var options = new TokenizedCorpusOptions { MaxSequenceLength = 8 };
         var logger = new ListLogger();
         var built = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, logger);
-        string file = Assert.Single(Directory.GetFiles(cache.Path));
-        Assert.EndsWith(".arrow", file, StringComparison.Ordinal);
+        string[] files = Directory.GetFiles(cache.Path).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(2, files.Length);
+        Assert.EndsWith("-000.arrows", files[0], StringComparison.Ordinal); // the one shard, Arrow IPC stream
+        Assert.EndsWith(".json", files[1], StringComparison.Ordinal); // its index
         var loaded = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, logger);
         Assert.Contains(logger.Entries, e => e.Message.StartsWith("Loaded tokenized corpus", StringComparison.Ordinal));
         AssertSame(built, loaded);
 
+        // Opened from the cache, the rows are read from the mapped shard: their ids are not copied into managed memory.
+        Assert.True(loaded.IsMemoryMapped);
+        var mapped = Assert.IsType<MappedTokenRows>(loaded.Rows);
+        Assert.All(Enumerable.Range(0, loaded.Count), i => Assert.True(mapped.IsMapped(loaded.GetTokens(i))));
+
         var gpt2 = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Gpt2DialogueTokenizer.Create(), options, cache.Path, logger);
         Assert.Equal(50257, gpt2.PadId);
-        Assert.Equal(2, Directory.GetFiles(cache.Path).Length);
+        Assert.Equal(4, Directory.GetFiles(cache.Path).Length);
         var longer = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, new TokenizedCorpusOptions { MaxSequenceLength = 9 }, cache.Path);
         Assert.Equal(9, longer.SequenceLength);
         var otherText = await TokenizedCorpus.LoadOrBuildAsync(HhRlhfDataset.FromRows([new HhRlhfRow("z", "y")]), Words, options, cache.Path);
         Assert.Equal(1, otherText.Count);
-        Assert.Equal(4, Directory.GetFiles(cache.Path).Length);
+        Assert.Equal(8, Directory.GetFiles(cache.Path).Length);
     }
 
     [Theory]
@@ -130,7 +138,9 @@ public class TokenizedCorpusTests
         using var cache = new TempDirectory();
         var options = new TokenizedCorpusOptions { MaxSequenceLength = 8 };
         var built = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path);
-        string file = Assert.Single(Directory.GetFiles(cache.Path));
+        built.Dispose(); // its shard is mapped; the damage below is done to a file no one reads
+        string file = Assert.Single(Directory.GetFiles(cache.Path, "*.arrows"));
+        string indexFile = Assert.Single(Directory.GetFiles(cache.Path, "*.json"));
         byte[] bytes = File.ReadAllBytes(file);
         switch (damage)
         {
@@ -150,20 +160,21 @@ public class TokenizedCorpusTests
                 // a cache written for other texts placed under this key's name
                 using (var other = new TempDirectory())
                 {
-                    await TokenizedCorpus.LoadOrBuildAsync(HhRlhfDataset.FromRows(Texts.Reverse().Select(t => new HhRlhfRow(t, t))), Words, options, other.Path);
-                    File.Copy(Assert.Single(Directory.GetFiles(other.Path)), file, overwrite: true);
+                    (await TokenizedCorpus.LoadOrBuildAsync(HhRlhfDataset.FromRows(Texts.Reverse().Select(t => new HhRlhfRow(t, t))), Words, options, other.Path)).Dispose();
+                    File.Copy(Assert.Single(Directory.GetFiles(other.Path, "*.arrows")), file, overwrite: true);
+                    File.Copy(Assert.Single(Directory.GetFiles(other.Path, "*.json")), indexFile, overwrite: true);
                 }
 
                 break;
         }
 
         var logger = new ListLogger();
-        var rebuilt = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, logger);
+        using var rebuilt = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, logger);
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("stale or corrupt", StringComparison.Ordinal));
-        AssertSame(built, rebuilt);
+        AssertSame(TokenizedCorpus.Build(Dataset().GetNormalizedChosenTexts(), Words, options), rebuilt);
 
         var again = new ListLogger();
-        await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, again);
+        using var reloaded = await TokenizedCorpus.LoadOrBuildAsync(Dataset(), Words, options, cache.Path, again);
         Assert.Contains(again.Entries, e => e.Message.StartsWith("Loaded tokenized corpus", StringComparison.Ordinal));
     }
 
@@ -187,9 +198,21 @@ public class TokenizedCorpusTests
     {
         var pairs = TokenizedPreferencePairs.Build(Dataset(), Words, new TokenizedCorpusOptions { MaxSequenceLength = 6 });
         Assert.Equal((6, 6, 0), (pairs.Count, pairs.SequenceLength, pairs.PadId));
-        Assert.Equal(Words.EncodeDialogue("d e f", 6), pairs.GetChosen(3).ToArray());
+        Assert.Equal(Words.EncodeDialogue("d e f", 6)[..5], pairs.GetChosen(3).ToArray());
         Assert.Equal(Words.EncodeDialogue("d e f no", 6), pairs.GetRejected(3).ToArray());
         Assert.Equal((5, 6), (pairs.GetChosenLength(3), pairs.GetRejectedLength(3)));
+    }
+
+    private static long[] Padded(TokenizedCorpus corpus, int row)
+    {
+        var padded = Enumerable.Repeat((long)corpus.PadId, corpus.SequenceLength).ToArray();
+        var tokens = corpus.GetTokens(row);
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            padded[i] = tokens[i];
+        }
+
+        return padded;
     }
 
     private static void AssertSame(TokenizedCorpus expected, TokenizedCorpus actual)
@@ -197,7 +220,7 @@ public class TokenizedCorpusTests
         Assert.Equal((expected.Count, expected.SequenceLength, expected.PadId, expected.VocabSize), (actual.Count, actual.SequenceLength, actual.PadId, actual.VocabSize));
         for (int i = 0; i < expected.Count; i++)
         {
-            Assert.Equal(expected.GetRow(i).ToArray(), actual.GetRow(i).ToArray());
+            Assert.Equal(expected.GetTokens(i).ToArray(), actual.GetTokens(i).ToArray());
             Assert.Equal(expected.GetLength(i), actual.GetLength(i));
             Assert.Equal(expected.GetByteCount(i), actual.GetByteCount(i));
         }

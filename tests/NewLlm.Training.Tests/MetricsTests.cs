@@ -38,7 +38,7 @@ public sealed class MetricsTests
         {
             for (int i = 0; i < corpus.Count; i++)
             {
-                int[] row = corpus.GetRow(i).ToArray();
+                int[] row = [.. corpus.GetTokens(i), .. Enumerable.Repeat(corpus.PadId, corpus.SequenceLength - corpus.GetLength(i))];
                 using Tensor ids = torch.tensor(row.Select(x => (long)x).ToArray(), new long[] { 1, row.Length });
                 using Tensor logp = model.call(ids.narrow(1, 0, row.Length - 1)).log_softmax(-1);
                 float[] values = logp.data<float>().ToArray();

@@ -1,23 +1,34 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Apache.Arrow;
-using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 
 namespace NewLlm.Data;
 
 /// <summary>
-/// Stores a <see cref="TokenizedCorpus"/> as an Arrow IPC file: columns <c>ids</c> (list of int32, the row without
-/// padding) and <c>byte_count</c> (int64); schema metadata holds the cache key and a sha256 of the content.
+/// The on-disk form of a <see cref="TokenizedCorpus"/>: Arrow IPC stream files (shards of at most about 1 GiB, so that
+/// each can be mapped as one <see cref="Memory{T}"/>) with columns <c>ids</c> (list of int32: a row's kept ids, no padding)
+/// and <c>byte_count</c> (int64), written record batch by record batch, and an index file written last that lists the
+/// shards with their rows and SHA-256. A cache without its index, or whose index or shards do not match, is not used.
 /// </summary>
+/// <remarks>
+/// Layout: <c>{directory}/tokenized-{key hash}.json</c> (the index) and <c>tokenized-{key hash}-{n}.arrows</c>.
+/// </remarks>
 internal static class CorpusArrowCache
 {
-    public const string FormatName = "newllm.tokenized-corpus/1";
-    private const string ContentKey = "newllm.content_sha256";
-    private const int RowsPerBatch = 16_384;
-    private static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(1);
+    public const string FormatName = "newllm.tokenized-corpus/2";
+    public const int RowsPerBatch = 16_384;
+    public static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(1);
 
-    public static string GetPath(string directory, CorpusCacheKey key) => Path.Combine(directory, $"tokenized-{key.ShortHash()}.arrow");
+    /// <summary>The index file of a key.</summary>
+    public static string GetIndexPath(string directory, CorpusCacheKey key) => Path.Combine(directory, $"tokenized-{key.ShortHash()}.json");
 
-    public static async Task WriteAsync(string path, CorpusCacheKey key, TokenizedCorpus corpus, CancellationToken cancellationToken)
+    /// <summary>The file name of shard <paramref name="number"/> of a key.</summary>
+    public static string GetShardName(CorpusCacheKey key, int number) => $"tokenized-{key.ShortHash()}-{number:D3}.arrows";
+
+    /// <summary>The schema of the shards, with the key in its metadata.</summary>
+    public static Schema CreateSchema(CorpusCacheKey key)
     {
         var builder = new Schema.Builder()
             .Field(f => f.Name("ids").DataType(new ListType(Int32Type.Default)).Nullable(false))
@@ -27,119 +38,91 @@ internal static class CorpusArrowCache
             builder.Metadata(k, v);
         }
 
-        builder.Metadata(ContentKey, corpus.ComputeContentSha256());
-        var schema = builder.Build();
-
-        // A cache write killed half-way leaves its temporary file; one untouched for an hour belongs to no live writer.
-        AtomicFile.DeleteStale(Path.GetDirectoryName(Path.GetFullPath(path))!, StaleTemporaryAge);
-        await AtomicFile.WriteAsync(
-            path,
-            async (stream, token) =>
-            {
-                using var writer = new ArrowFileWriter(stream, schema, leaveOpen: true);
-                for (int start = 0; start < corpus.Count; start += RowsPerBatch)
-                {
-                    int count = Math.Min(RowsPerBatch, corpus.Count - start);
-                    using var batch = MakeBatch(schema, corpus, start, count);
-                    await writer.WriteRecordBatchAsync(batch, token).ConfigureAwait(false);
-                }
-
-                await writer.WriteEndAsync(token).ConfigureAwait(false);
-            },
-            cancellationToken).ConfigureAwait(false);
+        return builder.Build();
     }
 
-    /// <summary>Reads and verifies a cache file.</summary>
-    /// <exception cref="InvalidDataException">The file does not match the key, or is corrupt.</exception>
-    public static async Task<TokenizedCorpus> ReadAsync(string path, CorpusCacheKey key, CancellationToken cancellationToken)
+    /// <summary>Writes a corpus held in memory as a cache.</summary>
+    public static async Task WriteAsync(string directory, CorpusCacheKey key, TokenizedCorpus corpus, CancellationToken cancellationToken)
     {
+        await using var writer = CorpusCacheWriter.Create(directory, key);
+        var rows = new List<int[]>(RowsPerBatch);
+        var bytes = new List<long>(RowsPerBatch);
+        for (int i = 0; i < corpus.Count; i++)
+        {
+            rows.Add(corpus.GetTokens(i).ToArray());
+            bytes.Add(corpus.GetByteCount(i));
+            if (rows.Count == RowsPerBatch || i == corpus.Count - 1)
+            {
+                await writer.AppendAsync(rows, bytes, cancellationToken).ConfigureAwait(false);
+                rows.Clear();
+                bytes.Clear();
+            }
+        }
+
+        await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens a cache (its shards mapped into memory), after checking its index, key and every shard's SHA-256.</summary>
+    /// <exception cref="FileNotFoundException">There is no index for the key.</exception>
+    /// <exception cref="InvalidDataException">The cache does not match the key, or a file is missing or corrupt.</exception>
+    public static async Task<TokenizedCorpus> OpenAsync(string directory, CorpusCacheKey key, CancellationToken cancellationToken)
+    {
+        string indexPath = GetIndexPath(directory, key);
+        if (!File.Exists(indexPath))
+        {
+            throw new FileNotFoundException($"No tokenized-corpus cache '{indexPath}'.", indexPath);
+        }
+
+        var shards = new List<(string Path, long Rows)>();
         try
         {
-            byte[] bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-            using var reader = new ArrowFileReader(new MemoryStream(bytes, writable: false));
-            var schema = await reader.GetSchema(cancellationToken).ConfigureAwait(false);
-            var metadata = schema.Metadata ?? new Dictionary<string, string>();
+            var index = JsonNode.Parse(await File.ReadAllBytesAsync(indexPath, cancellationToken).ConfigureAwait(false))?.AsObject()
+                ?? throw new InvalidDataException("the index is empty");
             foreach (var (k, v) in key.ToMetadata())
             {
-                if (!metadata.TryGetValue(k, out string? stored) || stored != v)
+                string? stored = index["key"]?[k]?.GetValue<string>();
+                if (stored != v)
                 {
                     throw new InvalidDataException($"cache key '{k}' is '{stored ?? "(missing)"}', expected '{v}'");
                 }
             }
 
-            int length = key.SequenceLength;
-            var ids = new int[checked(key.RowCount * length)];
-            var lengths = new int[key.RowCount];
-            var byteCounts = new long[key.RowCount];
-            if (key.PadId != 0)
+            foreach (JsonNode? entry in index["shards"]?.AsArray() ?? throw new InvalidDataException("the index lists no shards"))
             {
-                ids.AsSpan().Fill(key.PadId);
-            }
-
-            int row = 0;
-            RecordBatch? batch;
-            while ((batch = await reader.ReadNextRecordBatchAsync(cancellationToken).ConfigureAwait(false)) is not null)
-            {
-                using (batch)
+                string file = entry?["file"]?.GetValue<string>() ?? throw new InvalidDataException("a shard has no file name");
+                if (file != Path.GetFileName(file))
                 {
-                    if (batch.Column(0) is not ListArray list || list.Values is not Int32Array values || batch.Column(1) is not Int64Array counts)
-                    {
-                        throw new InvalidDataException("unexpected column types");
-                    }
+                    throw new InvalidDataException($"the shard '{file}' is not a plain file name");
+                }
 
-                    if (row + batch.Length > key.RowCount)
-                    {
-                        throw new InvalidDataException("more rows than the key says");
-                    }
+                string path = Path.Combine(directory, file);
+                long rows = entry["rows"]!.GetValue<long>();
+                long size = entry["size"]!.GetValue<long>();
+                string sha256 = entry["sha256"]!.GetValue<string>();
+                var info = new FileInfo(path);
+                if (!info.Exists || info.Length != size)
+                {
+                    throw new InvalidDataException($"the shard '{path}' is {(info.Exists ? $"{info.Length} bytes, not {size}" : "missing")}");
+                }
 
-                    var offsets = list.ValueOffsets;
-                    var valueSpan = values.Values;
-                    for (int i = 0; i < batch.Length; i++, row++)
+                await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+                {
+                    string actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+                    if (actual != sha256)
                     {
-                        int n = offsets[i + 1] - offsets[i];
-                        if (n < 0 || n > length)
-                        {
-                            throw new InvalidDataException($"row {row} has {n} ids; the sequence length is {length}");
-                        }
-
-                        valueSpan.Slice(offsets[i], n).CopyTo(ids.AsSpan(row * length, n));
-                        lengths[row] = n;
-                        byteCounts[row] = counts.GetValue(i) ?? throw new InvalidDataException($"row {row} has no byte count");
+                        throw new InvalidDataException($"the shard '{path}' does not match its SHA-256");
                     }
                 }
-            }
 
-            if (row != key.RowCount)
-            {
-                throw new InvalidDataException($"{row} rows; expected {key.RowCount}");
+                shards.Add((path, rows));
             }
-
-            var corpus = new TokenizedCorpus(ids, lengths, byteCounts, length, key.PadId, key.VocabSize, key.TokenizerFingerprint);
-            if (!metadata.TryGetValue(ContentKey, out string? content) || content != corpus.ComputeContentSha256())
-            {
-                throw new InvalidDataException("the content does not match its sha256");
-            }
-
-            return corpus;
         }
-        catch (Exception e) when (e is not InvalidDataException and not OperationCanceledException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
         {
-            throw new InvalidDataException($"not a readable Arrow IPC file: {e.Message}", e);
-        }
-    }
-
-    private static RecordBatch MakeBatch(Schema schema, TokenizedCorpus corpus, int start, int count)
-    {
-        var listBuilder = new ListArray.Builder(Int32Type.Default);
-        var valueBuilder = (Int32Array.Builder)listBuilder.ValueBuilder;
-        var byteBuilder = new Int64Array.Builder();
-        for (int i = start; i < start + count; i++)
-        {
-            listBuilder.Append();
-            valueBuilder.Append(corpus.GetRow(i)[..corpus.GetLength(i)]);
-            byteBuilder.Append(corpus.GetByteCount(i));
+            throw new InvalidDataException($"'{indexPath}' is not a valid cache index: {e.Message}", e);
         }
 
-        return new RecordBatch(schema, [listBuilder.Build(), byteBuilder.Build()], count);
+        var mapped = MappedTokenRows.Open(shards, key);
+        return new TokenizedCorpus(mapped, key.SequenceLength, key.PadId, key.VocabSize, key.TokenizerFingerprint);
     }
 }

@@ -1,25 +1,20 @@
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace NewLlm.Data;
 
 /// <summary>
-/// Dialogues encoded for language modelling: one row of <see cref="SequenceLength"/> ids per dialogue (BOS, tokens,
-/// EOS, truncated or padded with <see cref="PadId"/>), with each row's length and covered UTF-8 bytes.
+/// Dialogues encoded for language modelling: per dialogue its kept ids (BOS, tokens, EOS when it fits; at most
+/// <see cref="SequenceLength"/>), padded with <see cref="PadId"/> to the batch's length when batched, with each row's
+/// covered UTF-8 bytes. Built in memory, or opened from its Arrow cache mapped into memory (then dispose it when done).
 /// </summary>
-public sealed class TokenizedCorpus
+public sealed class TokenizedCorpus : IDisposable
 {
-    private readonly int[] _ids;
-    private readonly int[] _lengths;
-    private readonly long[] _byteCounts;
+    private readonly TokenRows _rows;
 
-    internal TokenizedCorpus(int[] ids, int[] lengths, long[] byteCounts, int sequenceLength, int padId, int vocabSize, string tokenizerFingerprint)
+    internal TokenizedCorpus(TokenRows rows, int sequenceLength, int padId, int vocabSize, string tokenizerFingerprint)
     {
-        _ids = ids;
-        _lengths = lengths;
-        _byteCounts = byteCounts;
+        _rows = rows;
         SequenceLength = sequenceLength;
         PadId = padId;
         VocabSize = vocabSize;
@@ -27,9 +22,9 @@ public sealed class TokenizedCorpus
     }
 
     /// <summary>The number of rows (dialogues).</summary>
-    public int Count => _lengths.Length;
+    public int Count => _rows.Count;
 
-    /// <summary>The length of every row (<see cref="TokenizedCorpusOptions.MaxSequenceLength"/>).</summary>
+    /// <summary>The most ids a row has, and the length a batch is padded to (<see cref="TokenizedCorpusOptions.MaxSequenceLength"/>).</summary>
     public int SequenceLength { get; }
 
     /// <summary>The padding id.</summary>
@@ -41,33 +36,70 @@ public sealed class TokenizedCorpus
     /// <summary>The <see cref="DialogueTokenizer.Fingerprint"/> of the tokenizer that encoded the rows.</summary>
     public string TokenizerFingerprint { get; }
 
+    /// <summary>Whether the rows are read from files mapped into memory (a cache) rather than held in arrays.</summary>
+    public bool IsMemoryMapped => _rows is MappedTokenRows;
+
     /// <summary>The total number of ids that are not padding.</summary>
-    public long TotalTokenCount => _lengths.Sum(l => (long)l);
+    public long TotalTokenCount
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                total += _rows.GetTokens(i).Length;
+            }
+
+            return total;
+        }
+    }
 
     /// <summary>The total UTF-8 bytes covered by the kept tokens.</summary>
-    public long TotalByteCount => _byteCounts.Sum();
+    public long TotalByteCount
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                total += _rows.GetByteCount(i);
+            }
 
-    /// <summary>The padded ids of a row.</summary>
+            return total;
+        }
+    }
+
+    internal TokenRows Rows => _rows;
+
+    /// <summary>The kept ids of a row (BOS, tokens, EOS when it fits), without padding.</summary>
     /// <param name="index">The row.</param>
-    /// <returns><see cref="SequenceLength"/> ids.</returns>
-    public ReadOnlySpan<int> GetRow(int index)
+    /// <returns>At most <see cref="SequenceLength"/> ids; valid while the corpus is not disposed.</returns>
+    public ReadOnlySpan<int> GetTokens(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        return _ids.AsSpan(index * SequenceLength, SequenceLength);
+        return _rows.GetTokens(index);
     }
 
     /// <summary>The number of ids of a row that are not padding.</summary>
     /// <param name="index">The row.</param>
     /// <returns>The length.</returns>
-    public int GetLength(int index) => _lengths[index];
+    public int GetLength(int index) => GetTokens(index).Length;
 
     /// <summary>The UTF-8 bytes of the normalised text covered by the row's kept (not truncated) tokens.</summary>
     /// <param name="index">The row.</param>
     /// <returns>The byte count.</returns>
-    public long GetByteCount(int index) => _byteCounts[index];
+    public long GetByteCount(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+        return _rows.GetByteCount(index);
+    }
 
-    /// <summary>Encodes texts.</summary>
+    /// <summary>Releases the mapped cache files (nothing for a corpus built in memory).</summary>
+    public void Dispose() => _rows.Dispose();
+
+    /// <summary>Encodes texts in memory.</summary>
     /// <param name="normalizedTexts">The whitespace-normalised dialogues.</param>
     /// <param name="tokenizer">The tokenizer.</param>
     /// <param name="options">The options (validated).</param>
@@ -78,15 +110,14 @@ public sealed class TokenizedCorpus
         ArgumentNullException.ThrowIfNull(normalizedTexts);
         ArgumentNullException.ThrowIfNull(tokenizer);
         OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
-        int length = options.MaxSequenceLength;
-        var (ids, lengths, bytes) = Encode(normalizedTexts, tokenizer, length, options.MaxDegreeOfParallelism);
-        return new TokenizedCorpus(ids, lengths, bytes, length, tokenizer.PadId, tokenizer.VocabSize, tokenizer.Fingerprint);
+        var (rows, bytes) = CorpusEncoder.Encode(normalizedTexts, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism);
+        return new TokenizedCorpus(PackedTokenRows.From(rows, bytes), options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize, tokenizer.Fingerprint);
     }
 
     /// <summary>
-    /// Loads the encoded <c>chosen</c> texts of a dataset from an Arrow IPC cache file, or encodes them and writes the
-    /// cache. The cache is keyed by the dataset's source checksum, the tokenizer fingerprint and the length; a stale or
-    /// corrupt cache file is rebuilt (with a log message), never trusted.
+    /// Opens the encoded <c>chosen</c> texts of a dataset from their Arrow cache (mapped into memory), or encodes them
+    /// and writes the cache first. The cache is keyed by the dataset's source checksum, the tokenizer fingerprint and the
+    /// length; a stale or corrupt cache is rebuilt (with a log message), never trusted. Dispose the corpus when done.
     /// </summary>
     /// <param name="dataset">The dataset.</param>
     /// <param name="tokenizer">The tokenizer.</param>
@@ -104,27 +135,48 @@ public sealed class TokenizedCorpus
         ArgumentException.ThrowIfNullOrWhiteSpace(cacheDirectory);
         OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
         logger ??= NullLogger.Instance;
-        var key = new CorpusCacheKey(dataset.SourceChecksum, tokenizer.Fingerprint, options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize, dataset.Count);
-        string path = CorpusArrowCache.GetPath(cacheDirectory, key);
-        if (File.Exists(path))
+        var key = new CorpusCacheKey(dataset.SourceChecksum, tokenizer.Fingerprint, options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize);
+        var cached = await TryOpenCacheAsync(cacheDirectory, key, dataset.Count, logger, cancellationToken).ConfigureAwait(false);
+        if (cached is not null)
         {
-            try
-            {
-                var cached = await CorpusArrowCache.ReadAsync(path, key, cancellationToken).ConfigureAwait(false);
-                logger.LogInformation("Loaded tokenized corpus ({Rows} rows) from cache {Path}", cached.Count, path);
-                return cached;
-            }
-            catch (InvalidDataException e)
-            {
-                logger.LogWarning("Tokenized corpus cache {Path} is stale or corrupt ({Reason}); rebuilding it", path, e.Message);
-            }
+            return cached;
         }
 
-        var corpus = Build(dataset.GetNormalizedChosenTexts(), tokenizer, options);
-        Directory.CreateDirectory(cacheDirectory);
-        await CorpusArrowCache.WriteAsync(path, key, corpus, cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("Tokenized {Rows} rows and wrote the cache {Path}", corpus.Count, path);
-        return corpus;
+        using (var corpus = Build(dataset.GetNormalizedChosenTexts(), tokenizer, options))
+        {
+            await CorpusArrowCache.WriteAsync(cacheDirectory, key, corpus, cancellationToken).ConfigureAwait(false);
+        }
+
+        logger.LogInformation("Tokenized {Rows} rows and wrote the cache {Path}", dataset.Count, CorpusArrowCache.GetIndexPath(cacheDirectory, key));
+        return await CorpusArrowCache.OpenAsync(cacheDirectory, key, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The cached corpus of a key, or <see langword="null"/> when there is none or it cannot be used (logged).</summary>
+    internal static async Task<TokenizedCorpus?> TryOpenCacheAsync(string cacheDirectory, CorpusCacheKey key, int? expectedRows, ILogger logger, CancellationToken cancellationToken)
+    {
+        string path = CorpusArrowCache.GetIndexPath(cacheDirectory, key);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var cached = await CorpusArrowCache.OpenAsync(cacheDirectory, key, cancellationToken).ConfigureAwait(false);
+            if (expectedRows is int rows && cached.Count != rows)
+            {
+                cached.Dispose();
+                throw new InvalidDataException($"{cached.Count} rows; expected {rows}");
+            }
+
+            logger.LogInformation("Loaded tokenized corpus ({Rows} rows) from cache {Path}", cached.Count, path);
+            return cached;
+        }
+        catch (InvalidDataException e)
+        {
+            logger.LogWarning("Tokenized corpus cache {Path} is stale or corrupt ({Reason}); rebuilding it", path, e.Message);
+            return null;
+        }
     }
 
     /// <summary>
@@ -149,30 +201,6 @@ public sealed class TokenizedCorpus
         return Iterate(batchSize, shuffle ? random : null, bucketByLength);
     }
 
-    internal string ComputeContentSha256()
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(MemoryMarshal.AsBytes(_ids.AsSpan()));
-        hash.AppendData(MemoryMarshal.AsBytes(_lengths.AsSpan()));
-        hash.AppendData(MemoryMarshal.AsBytes(_byteCounts.AsSpan()));
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
-    private static (int[] Ids, int[] Lengths, long[] Bytes) Encode(
-        IReadOnlyList<string> texts, DialogueTokenizer tokenizer, int length, int maxDegreeOfParallelism)
-    {
-        var ids = new int[checked(texts.Count * length)];
-        var lengths = new int[texts.Count];
-        var bytes = new long[texts.Count];
-        Parallel.For(0, texts.Count, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, i =>
-        {
-            string text = texts[i] ?? throw new ArgumentException($"Text {i} is null.", nameof(texts));
-            int[] row = tokenizer.EncodeDialogue(text, length, out lengths[i], out bytes[i]);
-            row.CopyTo(ids, i * length);
-        });
-        return (ids, lengths, bytes);
-    }
-
     private IEnumerable<LanguageModelBatch> Iterate(int batchSize, Random? random, bool bucketByLength)
     {
         int[] order = Enumerable.Range(0, Count).ToArray();
@@ -180,7 +208,12 @@ public sealed class TokenizedCorpus
         var batches = new List<int[]>();
         if (bucketByLength)
         {
-            int[] lengths = _lengths;
+            int[] lengths = new int[Count];
+            for (int i = 0; i < lengths.Length; i++)
+            {
+                lengths[i] = _rows.GetTokens(i).Length;
+            }
+
             order = order.OrderBy(i => lengths[i]).ToArray(); // stable: equal lengths keep the shuffled order
         }
 
@@ -207,7 +240,7 @@ public sealed class TokenizedCorpus
         int steps = SequenceLength - 1;
         if (trim)
         {
-            int longest = rows.Max(r => _lengths[r]);
+            int longest = rows.Max(r => _rows.GetTokens(r).Length);
             steps = Math.Max(1, longest - 1);
         }
 
@@ -217,11 +250,11 @@ public sealed class TokenizedCorpus
         long byteCount = 0;
         for (int b = 0; b < rows.Length; b++)
         {
-            var row = GetRow(rows[b]);
+            var row = _rows.GetTokens(rows[b]);
             for (int t = 0; t < steps; t++)
             {
-                inputs[(b * steps) + t] = row[t];
-                int target = row[t + 1];
+                inputs[(b * steps) + t] = t < row.Length ? row[t] : PadId;
+                int target = t + 1 < row.Length ? row[t + 1] : PadId;
                 targets[(b * steps) + t] = target;
                 if (target != PadId)
                 {
@@ -229,7 +262,7 @@ public sealed class TokenizedCorpus
                 }
             }
 
-            byteCount += _byteCounts[rows[b]];
+            byteCount += _rows.GetByteCount(rows[b]);
         }
 
         return new LanguageModelBatch(rows.Length, steps, inputs, targets, targetTokens, byteCount, rows);

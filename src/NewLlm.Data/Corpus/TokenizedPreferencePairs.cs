@@ -24,15 +24,15 @@ public sealed class TokenizedPreferencePairs
     /// <summary>The padding id.</summary>
     public int PadId => _chosen.PadId;
 
-    /// <summary>The padded ids of the chosen transcript of pair <paramref name="index"/>.</summary>
+    /// <summary>The kept ids (no padding) of the chosen transcript of pair <paramref name="index"/>.</summary>
     /// <param name="index">The pair.</param>
-    /// <returns><see cref="SequenceLength"/> ids.</returns>
-    public ReadOnlySpan<int> GetChosen(int index) => _chosen.GetRow(index);
+    /// <returns>At most <see cref="SequenceLength"/> ids.</returns>
+    public ReadOnlySpan<int> GetChosen(int index) => _chosen.GetTokens(index);
 
-    /// <summary>The padded ids of the rejected transcript of pair <paramref name="index"/>.</summary>
+    /// <summary>The kept ids (no padding) of the rejected transcript of pair <paramref name="index"/>.</summary>
     /// <param name="index">The pair.</param>
-    /// <returns><see cref="SequenceLength"/> ids.</returns>
-    public ReadOnlySpan<int> GetRejected(int index) => _rejected.GetRow(index);
+    /// <returns>At most <see cref="SequenceLength"/> ids.</returns>
+    public ReadOnlySpan<int> GetRejected(int index) => _rejected.GetTokens(index);
 
     /// <summary>The ids of the chosen row that are not padding.</summary>
     /// <param name="index">The pair.</param>

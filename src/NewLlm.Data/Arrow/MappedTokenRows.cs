@@ -1,0 +1,220 @@
+using System.IO.MemoryMappedFiles;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+
+namespace NewLlm.Data;
+
+/// <summary>
+/// The rows of a tokenized-corpus cache read from its shards mapped into memory: the Arrow buffers are slices of the
+/// mapping (no copy), so a corpus of several GB costs the process little more than the pages the operating system keeps.
+/// </summary>
+internal sealed unsafe class MappedTokenRows : TokenRows
+{
+    private readonly List<Shard> _shards;
+    private readonly int[] _batchStarts;
+    private readonly ListArray[] _ids;
+    private readonly Int32Array[] _values;
+    private readonly Int64Array[] _byteCounts;
+    private readonly int _count;
+
+    private MappedTokenRows(List<Shard> shards, List<RecordBatch> batches)
+    {
+        _shards = shards;
+        _batchStarts = new int[batches.Count];
+        _ids = new ListArray[batches.Count];
+        _values = new Int32Array[batches.Count];
+        _byteCounts = new Int64Array[batches.Count];
+        long start = 0;
+        for (int b = 0; b < batches.Count; b++)
+        {
+            _batchStarts[b] = checked((int)start);
+            _ids[b] = (ListArray)batches[b].Column(0);
+            _values[b] = (Int32Array)_ids[b].Values;
+            _byteCounts[b] = (Int64Array)batches[b].Column(1);
+            start += batches[b].Length;
+        }
+
+        _count = checked((int)start);
+    }
+
+    /// <inheritdoc />
+    public override int Count => _count;
+
+    /// <summary>The number of bytes mapped.</summary>
+    public long MappedBytes => _shards.Sum(s => s.Length);
+
+    /// <summary>Whether <paramref name="span"/> lies in the mapping (its ids were not copied).</summary>
+    public bool IsMapped(ReadOnlySpan<int> span)
+    {
+        fixed (int* p = span)
+        {
+            byte* address = (byte*)p;
+            foreach (var shard in _shards)
+            {
+                if (address >= shard.Pointer && address < shard.Pointer + shard.Length)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
+    public override ReadOnlySpan<int> GetTokens(int index)
+    {
+        int b = FindBatch(index);
+        int local = index - _batchStarts[b];
+        var offsets = _ids[b].ValueOffsets;
+        return _values[b].Values.Slice(offsets[local], offsets[local + 1] - offsets[local]);
+    }
+
+    /// <inheritdoc />
+    public override long GetByteCount(int index)
+    {
+        int b = FindBatch(index);
+        return _byteCounts[b].Values[index - _batchStarts[b]];
+    }
+
+    /// <summary>Maps the shards and checks their schema, columns, row counts and row lengths.</summary>
+    /// <exception cref="InvalidDataException">A shard does not hold what the key says.</exception>
+    public static MappedTokenRows Open(IReadOnlyList<(string Path, long Rows)> files, CorpusCacheKey key)
+    {
+        var shards = new List<Shard>();
+        var batches = new List<RecordBatch>();
+        try
+        {
+            foreach (var (path, rows) in files)
+            {
+                var shard = Shard.Map(path);
+                shards.Add(shard);
+                long read = 0;
+                using var reader = new ArrowStreamReader(new MappedMemory(shard.Pointer, checked((int)shard.Length)).Memory);
+                var metadata = reader.Schema.Metadata ?? new Dictionary<string, string>();
+                foreach (var (k, v) in key.ToMetadata())
+                {
+                    if (!metadata.TryGetValue(k, out string? stored) || stored != v)
+                    {
+                        throw new InvalidDataException($"'{path}': cache key '{k}' is '{stored ?? "(missing)"}', expected '{v}'");
+                    }
+                }
+
+                while (reader.ReadNextRecordBatch() is { } batch)
+                {
+                    batches.Add(batch);
+                    if (batch.ColumnCount != 2 || batch.Column(0) is not ListArray { Values: Int32Array } list || batch.Column(1) is not Int64Array counts
+                        || counts.NullCount != 0 || list.NullCount != 0)
+                    {
+                        throw new InvalidDataException($"'{path}': unexpected columns");
+                    }
+
+                    var offsets = list.ValueOffsets;
+                    for (int i = 0; i < batch.Length; i++)
+                    {
+                        int n = offsets[i + 1] - offsets[i];
+                        if (n < 0 || n > key.SequenceLength)
+                        {
+                            throw new InvalidDataException($"'{path}': row {read + i} has {n} ids; the sequence length is {key.SequenceLength}");
+                        }
+                    }
+
+                    read += batch.Length;
+                }
+
+                if (read != rows)
+                {
+                    throw new InvalidDataException($"'{path}' holds {read} rows; the index says {rows}");
+                }
+            }
+
+            return new MappedTokenRows(shards, batches);
+        }
+        catch (Exception e)
+        {
+            foreach (var batch in batches)
+            {
+                batch.Dispose();
+            }
+
+            foreach (var shard in shards)
+            {
+                shard.Dispose();
+            }
+
+            if (e is InvalidDataException)
+            {
+                throw;
+            }
+
+            throw new InvalidDataException($"not a readable tokenized-corpus shard: {e.Message}", e);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        foreach (var shard in _shards)
+        {
+            shard.Dispose();
+        }
+
+        _shards.Clear();
+    }
+
+    private int FindBatch(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _count);
+        int b = System.Array.BinarySearch(_batchStarts, index);
+        return b >= 0 ? b : ~b - 1;
+    }
+
+    /// <summary>One mapped file.</summary>
+    private sealed class Shard : IDisposable
+    {
+        private readonly MemoryMappedFile _file;
+        private readonly MemoryMappedViewAccessor _view;
+        private bool _released;
+
+        private Shard(MemoryMappedFile file, MemoryMappedViewAccessor view, byte* pointer, long length)
+        {
+            _file = file;
+            _view = view;
+            Pointer = pointer;
+            Length = length;
+        }
+
+        public byte* Pointer { get; }
+
+        public long Length { get; }
+
+        public static Shard Map(string path)
+        {
+            long length = new FileInfo(path).Length;
+            if (length is 0 or > int.MaxValue)
+            {
+                throw new InvalidDataException($"'{path}' is {length} bytes; a shard is between 1 byte and 2 GiB");
+            }
+
+            var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            var view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* pointer = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            return new Shard(file, view, pointer + view.PointerOffset, length);
+        }
+
+        public void Dispose()
+        {
+            if (_released)
+            {
+                return;
+            }
+
+            _released = true;
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
+    }
+}
