@@ -47,6 +47,8 @@ public sealed class ChatMessagesFormat : DialogueFormat
         };
     }
 
+    internal override IReadOnlyList<string> Fields => [Field];
+
     internal override DialogueText? Read(SourceRow row)
     {
         JsonArray messages = RowFields.RequiredArray(row, Field);

@@ -19,4 +19,7 @@ public abstract class DialogueFormat
     /// <returns>The text.</returns>
     /// <exception cref="InvalidDataException">A field is missing or of the wrong type; the message names the row's file and line (or row).</exception>
     internal abstract DialogueText? Read(SourceRow row);
+
+    /// <summary>The top-level fields the format reads (the columns to read from a Parquet or Arrow file).</summary>
+    internal abstract IReadOnlyList<string> Fields { get; }
 }

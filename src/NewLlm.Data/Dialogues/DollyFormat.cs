@@ -19,6 +19,8 @@ public sealed class DollyFormat : DialogueFormat
     /// <inheritdoc />
     public override string Description => "Dolly (instruction, context, response)";
 
+    internal override IReadOnlyList<string> Fields => ["instruction", "context", "response"];
+
     internal override DialogueText? Read(SourceRow row)
     {
         string instruction = RowFields.RequiredString(row, "instruction");

@@ -26,6 +26,8 @@ public sealed class PreferencePairFormat : DialogueFormat
     /// <inheritdoc />
     public override string Description => $"preference pairs ('{ChosenField}', '{RejectedField}'; trains on '{ChosenField}')";
 
+    internal override IReadOnlyList<string> Fields => [ChosenField, RejectedField];
+
     internal override DialogueText? Read(SourceRow row)
     {
         string chosen = RowFields.RequiredString(row, ChosenField);

@@ -17,6 +17,8 @@ public sealed class TextFieldFormat : DialogueFormat
     /// <inheritdoc />
     public override string Description => $"text ('{Field}')";
 
+    internal override IReadOnlyList<string> Fields => [Field];
+
     internal override DialogueText? Read(SourceRow row)
     {
         string text = PythonText.NormalizeWhitespace(RowFields.RequiredString(row, Field));

@@ -26,6 +26,8 @@ public sealed class TurnListFormat : DialogueFormat
     /// <inheritdoc />
     public override string Description => $"a list of turns ('{Field}'), joined without role labels";
 
+    internal override IReadOnlyList<string> Fields => [Field];
+
     internal override DialogueText? Read(SourceRow row)
     {
         JsonArray turns = RowFields.RequiredArray(row, Field);

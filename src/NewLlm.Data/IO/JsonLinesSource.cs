@@ -34,6 +34,16 @@ internal static class JsonLinesSource
     /// <summary>Streams the rows of the file.</summary>
     public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var (_, row) in ReadIndexedAsync(path, null, cancellationToken).ConfigureAwait(false))
+        {
+            yield return row;
+        }
+    }
+
+    /// <summary>Streams the rows of the file with their 0-based index; rows <paramref name="include"/> refuses are not parsed.</summary>
+    public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(string path, Func<long, bool>? include, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long index = -1;
         using Stream text = Open(path);
         var scanner = new LineScanner(text);
         bool any = false;
@@ -45,7 +55,11 @@ internal static class JsonLinesSource
             }
 
             any = true;
-            yield return new SourceRow(Parse(line.Span, path, scanner.LineNumber), RowLocation.AtLine(path, scanner.LineNumber));
+            index++;
+            if (include is null || include(index))
+            {
+                yield return (index, new SourceRow(Parse(line.Span, path, scanner.LineNumber), RowLocation.AtLine(path, scanner.LineNumber)));
+            }
         }
 
         if (!any)

@@ -63,31 +63,22 @@ public sealed class WordLevelTokenizer : DialogueTokenizer
     {
         ArgumentNullException.ThrowIfNull(normalizedTexts);
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabularySize, SpecialTokenCount + 1);
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        var order = new List<string>();
-        var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+        var counts = new WordCounts();
+        long position = 0;
         foreach (string text in normalizedTexts)
         {
             ArgumentNullException.ThrowIfNull(text, nameof(normalizedTexts));
-            string lower = PythonText.ToLower(text);
-            foreach (var range in PythonText.SplitRanges(lower))
-            {
-                var word = lower.AsSpan(range);
-                if (lookup.TryGetValue(word, out int count))
-                {
-                    lookup[word] = count + 1;
-                }
-                else
-                {
-                    string w = word.ToString();
-                    counts.Add(w, 1);
-                    order.Add(w);
-                }
-            }
+            counts.Add(position++, text);
         }
 
-        // Python's sorted(..., reverse=True) is stable: equal counts keep their first-seen order; so is OrderByDescending.
-        var words = order.OrderByDescending(w => counts[w]).Take(vocabularySize - SpecialTokenCount).ToArray();
+        return FromCounts(counts, vocabularySize);
+    }
+
+    /// <summary>The vocabulary of counted words (see <see cref="WordCounts"/>), as <see cref="Build"/> makes it.</summary>
+    internal static WordLevelTokenizer FromCounts(WordCounts counts, int vocabularySize)
+    {
+        // Python's sorted(..., reverse=True) is stable: equal counts keep their first-seen order.
+        var words = counts.TopWords(vocabularySize - SpecialTokenCount);
         return new WordLevelTokenizer(words, vocabularySize);
     }
 

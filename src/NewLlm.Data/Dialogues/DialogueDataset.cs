@@ -1,0 +1,148 @@
+namespace NewLlm.Data;
+
+/// <summary>
+/// A dialogue data set as the original trains on it: where its files are (on the Hub and in a folder laid out like the
+/// Hub repository), how its rows become text (<see cref="Format"/>), whether it has a test split or is split 90/10 like
+/// the <c>datasets</c> library's <c>train_test_split</c>, and the original's recipe (vocabulary rows, epochs, model name).
+/// </summary>
+/// <remarks>
+/// The sets of the original's progression: <see cref="Dolly"/> (level 1), <see cref="HhRlhf"/> (level 2),
+/// <see cref="UltraChat"/> and <see cref="UltraChat200k"/> (level 3); <see cref="JsonLines"/> for your own data.
+/// </remarks>
+public sealed class DialogueDataset
+{
+    private DialogueDataset(
+        string name, string displayName, string? subset, string? hubRepositoryId, DialogueFormat? format,
+        IReadOnlyList<string> trainFiles, IReadOnlyList<string> testFiles, string trainSplitName, string testSplitName,
+        int? vocabularyRowLimit, int defaultEpochs, string modelName)
+    {
+        Name = name;
+        DisplayName = displayName;
+        Subset = subset;
+        HubRepositoryId = hubRepositoryId;
+        Format = format;
+        TrainFilePatterns = trainFiles;
+        TestFilePatterns = testFiles;
+        TrainSplitName = trainSplitName;
+        TestSplitName = testSplitName;
+        VocabularyRowLimit = vocabularyRowLimit;
+        DefaultEpochs = defaultEpochs;
+        ModelName = modelName;
+    }
+
+    /// <summary>The names <see cref="Parse"/> reads: <c>hh-rlhf</c>, <c>dolly</c>, <c>ultrachat</c>, <c>ultrachat-200k</c>, <c>jsonl</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["hh-rlhf", "dolly", "ultrachat", "ultrachat-200k", "jsonl"];
+
+    /// <summary>Dolly-15k (<c>databricks/databricks-dolly-15k</c>): one file of about 15,011 rows, split 90/10; 100 epochs in the original.</summary>
+    public static DialogueDataset Dolly { get; } = new(
+        "dolly", "Dolly-15k", null, "databricks/databricks-dolly-15k", DollyFormat.Instance,
+        ["databricks-dolly-15k.jsonl"], [], "train", "test", null, 100, "new_llm_dolly");
+
+    /// <summary>
+    /// UltraChat (<c>stingning/ultrachat</c>): <c>train_0.jsonl</c> … <c>train_9.jsonl</c>, about 1.47M dialogues, split
+    /// 90/10, the vocabulary built from the first 10,000 training dialogues; 50 epochs in the original.
+    /// </summary>
+    public static DialogueDataset UltraChat { get; } = new(
+        "ultrachat", "UltraChat", null, "stingning/ultrachat", new TurnListFormat("data"),
+        ["train_*.jsonl"], [], "train", "test", 10_000, 50, "new_llm_ultrachat");
+
+    /// <summary>
+    /// UltraChat 200k (<c>HuggingFaceH4/ultrachat_200k</c>): Parquet files <c>data/train_sft-*.parquet</c> and
+    /// <c>data/test_sft-*.parquet</c>, column <c>messages</c>; the contents joined as for UltraChat (no role labels), the
+    /// vocabulary from the first 10,000 training dialogues. The original meant to fall back to it but its loader asked for
+    /// a <c>train</c> split the set does not have.
+    /// </summary>
+    public static DialogueDataset UltraChat200k { get; } = new(
+        "ultrachat-200k", "UltraChat 200k", null, "HuggingFaceH4/ultrachat_200k", new ChatMessagesFormat("messages", includeRoles: false),
+        ["data/train_sft-*.parquet"], ["data/test_sft-*.parquet"], "train_sft", "test_sft", 10_000, 50, "new_llm_ultrachat");
+
+    /// <summary>The short name: <c>dolly</c>, <c>hh-rlhf</c>, <c>ultrachat</c>, <c>ultrachat-200k</c> or <c>jsonl</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The name in prose, for example <c>HH-RLHF harmless</c>.</summary>
+    public string DisplayName { get; }
+
+    /// <summary>The subset (HH-RLHF), or <see langword="null"/>.</summary>
+    public string? Subset { get; }
+
+    /// <summary>The Hub repository, or <see langword="null"/> for your own files.</summary>
+    public string? HubRepositoryId { get; }
+
+    /// <summary>How rows become text, or <see langword="null"/> (JSON Lines of your own) when it is told by the first row.</summary>
+    public DialogueFormat? Format { get; }
+
+    /// <summary>Whether the set has its own test files; otherwise its rows are split 90/10 as the original splits them.</summary>
+    public bool HasTestSplit => TestFilePatterns.Count > 0;
+
+    /// <summary>How many of the first training rows the word-level vocabulary is built from (<see langword="null"/>: all).</summary>
+    public int? VocabularyRowLimit { get; }
+
+    /// <summary>The original's number of epochs for the set.</summary>
+    public int DefaultEpochs { get; }
+
+    /// <summary>The original's model name stem, to which <c>_layers{n}</c> is added (<c>new_llm_dolly</c>).</summary>
+    public string ModelName { get; }
+
+    /// <summary>The training files relative to the set's folder (the Hub's layout), <c>*</c> matching within a file name.</summary>
+    internal IReadOnlyList<string> TrainFilePatterns { get; }
+
+    /// <summary>The test files, or none when the set is split.</summary>
+    internal IReadOnlyList<string> TestFilePatterns { get; }
+
+    /// <summary>The training split's name in a <c>save_to_disk</c> <c>DatasetDict</c>.</summary>
+    internal string TrainSplitName { get; }
+
+    /// <summary>The test split's name in a <c>save_to_disk</c> <c>DatasetDict</c>.</summary>
+    internal string TestSplitName { get; }
+
+    /// <summary>Anthropic HH-RLHF (<c>Anthropic/hh-rlhf</c>), one subset or all; its own test files; 100 epochs in the original.</summary>
+    /// <param name="subset">The subset.</param>
+    /// <returns>The set.</returns>
+    public static DialogueDataset HhRlhf(HhRlhfSubset subset = HhRlhfSubset.Helpful)
+    {
+        var singles = HhRlhfLayout.Expand(subset);
+        string[] Files(HhRlhfSplit split) => [.. singles.Select(s => HhRlhfLayout.GetRelativePath(s, split))];
+        string name = HhRlhfLayout.GetSubsetName(subset);
+        return new DialogueDataset(
+            "hh-rlhf", $"HH-RLHF {name}", name, HhRlhfLayout.RepositoryId, new PreferencePairFormat(),
+            Files(HhRlhfSplit.Train), Files(HhRlhfSplit.Test), "train", "test", null, 100, "new_llm_hh_rlhf");
+    }
+
+    /// <summary>
+    /// Your own JSON Lines files (plain or gzip): rows with a <c>messages</c> list of <c>{role, content}</c>, a <c>text</c>
+    /// string, or a <c>chosen</c>/<c>rejected</c> pair. Give the format for other field names; without it the first row
+    /// tells which of the three it is. A single file is split 90/10 like Dolly unless a test file is given.
+    /// </summary>
+    /// <param name="format">The format, or <see langword="null"/> to tell it from the first row.</param>
+    /// <returns>The set.</returns>
+    public static DialogueDataset JsonLines(DialogueFormat? format = null) => new(
+        "jsonl", "JSON Lines", null, null, format, ["*.jsonl", "*.jsonl.gz"], [], "train", "test", null, 100, "new_llm_dialogue");
+
+    /// <summary>The set of a name in <see cref="Names"/> (any case); for <c>hh-rlhf</c> with a subset name, for the others none.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="subset">The HH-RLHF subset (<c>helpful</c> when not given), or <see langword="null"/>.</param>
+    /// <returns>The set.</returns>
+    /// <exception cref="FormatException">The name is not one of <see cref="Names"/>, or a subset is given for a set without subsets.</exception>
+    public static DialogueDataset Parse(string name, string? subset = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string key = name.Trim().ToLowerInvariant().Replace('_', '-');
+        if (subset is not null && key != "hh-rlhf")
+        {
+            throw new FormatException($"'{name}' has no subsets; a subset is only given for hh-rlhf.");
+        }
+
+        return key switch
+        {
+            "hh-rlhf" or "hhrlhf" or "anthropic/hh-rlhf" => HhRlhf(subset is null ? HhRlhfSubset.Helpful : HhRlhfLayout.ParseSubset(subset)),
+            "dolly" or "dolly-15k" or "databricks/databricks-dolly-15k" => Dolly,
+            "ultrachat" or "stingning/ultrachat" => UltraChat,
+            "ultrachat-200k" or "huggingfaceh4/ultrachat-200k" => UltraChat200k,
+            "jsonl" or "json" => JsonLines(),
+            _ => throw new FormatException($"'{name}' is not a dialogue data set; expected one of {string.Join(", ", Names)}."),
+        };
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => DisplayName;
+}

@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+
+namespace NewLlm.Data;
+
+/// <summary>
+/// Reads a data file of any format the sources know, by its name: <c>.parquet</c> (Parquet.Net), <c>.arrow</c> (Arrow IPC
+/// stream, as <c>save_to_disk</c> writes it), anything else JSON Lines (plain or gzip).
+/// </summary>
+internal static class SourceFiles
+{
+    /// <summary>Whether a file name is one the sources read as data.</summary>
+    public static bool IsDataFile(string path) =>
+        path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase)
+        || path.EndsWith(".json.gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase)
+        || path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The number of rows of a file.</summary>
+    public static Task<long> CountRowsAsync(string path, CancellationToken cancellationToken) => KindOf(path) switch
+    {
+        Kind.Parquet => ParquetRowReader.CountRowsAsync(path, cancellationToken),
+        Kind.Arrow => ArrowRowReader.CountRowsAsync(path, cancellationToken),
+        _ => JsonLinesSource.CountRowsAsync(path, cancellationToken),
+    };
+
+    /// <summary>Streams the rows of a file with the fields a format reads.</summary>
+    public static IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> fields, CancellationToken cancellationToken) =>
+        ReadIndexedAsync(path, fields, null, cancellationToken).Select(r => r.Row);
+
+    /// <summary>
+    /// Streams the rows of a file with their 0-based index in it, only those <paramref name="include"/> accepts (JSON
+    /// Lines rows left out are not even parsed).
+    /// </summary>
+    public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(
+        string path, IReadOnlyList<string> fields, Func<long, bool>? include, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (KindOf(path) == Kind.JsonLines)
+        {
+            await foreach (var row in JsonLinesSource.ReadIndexedAsync(path, include, cancellationToken).ConfigureAwait(false))
+            {
+                yield return row;
+            }
+
+            yield break;
+        }
+
+        long index = 0;
+        var rows = KindOf(path) == Kind.Parquet ? ParquetRowReader.ReadAsync(path, fields, cancellationToken) : ArrowRowReader.ReadAsync(path, fields, cancellationToken);
+        await foreach (var row in rows.ConfigureAwait(false))
+        {
+            if (include is null || include(index))
+            {
+                yield return (index, row);
+            }
+
+            index++;
+        }
+    }
+
+    /// <summary>The SHA-256 (lower-case hex) of a file's bytes as stored.</summary>
+    public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static Kind KindOf(string path) =>
+        path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? Kind.Parquet
+        : path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase) ? Kind.Arrow
+        : Kind.JsonLines;
+
+    private enum Kind
+    {
+        JsonLines,
+        Parquet,
+        Arrow,
+    }
+}
