@@ -426,7 +426,14 @@ public sealed class DialogueCorpus : IDisposable
             int trainRows = (int)TrainFileRows.Sum();
             if (TestFileRows.Length == 0)
             {
-                (TrainOrder, TestOrder) = DatasetSplit.TrainTestSplit(trainRows, options.TestSize, options.SplitSeed);
+                try
+                {
+                    (TrainOrder, TestOrder) = DatasetSplit.TrainTestSplit(trainRows, options.TestSize, options.SplitSeed);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidDataException($"{Source} has no test files, so its rows are split for validation: {e.Message.Split(" (Parameter", 2)[0]}", e);
+                }
             }
             else
             {
