@@ -70,7 +70,7 @@ public class SaveToDiskTests
 
         await WriteArrowStreamAsync(temp.Combine("b", "data-00000-of-00001.arrow"), [("c", "r"), ("c", null)]);
         e = await Assert.ThrowsAsync<InvalidDataException>(() => HhRlhfDataset.LoadFromArrowDirectoryAsync(temp.Combine("b")));
-        Assert.Contains("row 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("row 1: the row has no 'rejected' string", e.Message, StringComparison.Ordinal); // rows count from 0, as dataset[i]
 
         Directory.CreateDirectory(temp.Combine("c"));
         File.WriteAllBytes(temp.Combine("c", "data-00000-of-00001.arrow"), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
