@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using NewLlm;
+using NewLlm.Training;
+
+/// <summary>What a resumed run starts from: the settings recorded, the model's sizes, how far it had trained.</summary>
+internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int CompletedEpochs, int BatchesIntoEpoch, long GlobalStep, bool IsOriginal)
+{
+    /// <summary>
+    /// Reads where a run resumed from <paramref name="path"/> starts, from these programs' checkpoints or the original
+    /// Python trainer's (which record only max_seq_length and num_layers, and no vocabulary); the errors a person typing
+    /// the option makes are said in the program's words.
+    /// </summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="optionName">The option that named it (<c>--resume</c>, <c>--from</c>).</param>
+    public static ResumePoint Read(string path, string optionName = "--resume")
+    {
+        if (Directory.Exists(path))
+        {
+            string[] checkpoints = [.. Directory.EnumerateFiles(path, "*.pt").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+            throw new ArgumentException($"{optionName} {path} is a folder; give a checkpoint file in it" + (checkpoints.Length == 0
+                ? " (it holds none)."
+                : $", for example {Trainer.FindLatestCheckpoint(path) ?? Path.Combine(path, checkpoints[0])}, the one that has trained furthest (it holds {string.Join(", ", checkpoints)})."));
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{optionName} {path}: there is no such file.");
+        }
+
+        if (CheckpointFile.IsOriginalCheckpoint(path))
+        {
+            using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
+            using NewLlmModel probe = NewLlmModel.FromPyTorch(path);
+            var settings = new JsonObject { ["tokenizer"] = "word" }; // the original's vocabulary is always the word-level one
+            if (original.Config.TryGetValue("max_seq_length", out object? length) && length is int or long)
+            {
+                settings["max_seq_length"] = Convert.ToInt32(length, CultureInfo.InvariantCulture);
+            }
+
+            if (original.Optimizer is { ParamGroups.Count: > 0 } adam)
+            {
+                settings["learning_rate"] = adam.ParamGroups[0].LearningRate;
+            }
+
+            int epochsDone = original.CurrentEpoch ?? Math.Max(original.TrainLosses.Count, original.ValLosses.Count);
+            return new ResumePoint(settings, probe.Options, epochsDone, 0, 0, IsOriginal: true);
+        }
+
+        CheckpointManifest manifest = CheckpointFile.ReadManifest(path);
+        return new ResumePoint(manifest.TrainerOptions, manifest.ModelOptions, manifest.State.CompletedEpochs, manifest.State.BatchesIntoEpoch, manifest.State.GlobalStep, IsOriginal: false);
+    }
+}
