@@ -1,0 +1,356 @@
+// Trains New-LLM on any dialogue set of the original's progression, or on your own JSON Lines.
+//   dotnet run -c Release --project samples/TrainDialogue -- --dataset dolly --data-dir data/dolly --epochs 6 --batch_size 64
+//   dotnet run -c Release --project samples/TrainDialogue -- --resume checkpoints/new_llm_dolly_layers1_final.pt --epochs 10
+//   dotnet run -c Release --project samples/TrainDialogue -- --from checkpoints/new_llm_dolly_layers1_final.pt --dataset hh-rlhf --subset harmless
+using System.CommandLine;
+using System.Globalization;
+using NewLlm;
+using NewLlm.Data;
+using NewLlm.Training;
+using TorchSharp;
+
+var dataset = new Option<string?>("--dataset") { Description = $"The set: {string.Join(", ", DialogueDataset.Names)} (required for a new run; a resumed run's comes from its checkpoint)." };
+var dataDir = new Option<string?>("--data-dir", "--data_dir") { Description = "A local copy laid out like the set's Hub repository, or a save_to_disk folder; for jsonl a file, or a folder with train.jsonl and test.jsonl (or only training files, split 90/10). Downloads from the Hub when absent." };
+var subset = new Option<string?>("--subset") { Description = "HH-RLHF only: helpful (default), harmless, helpful-online, helpful-rejection-sampled or all." };
+var maxSamples = new Option<int?>("--max_samples", "--max-samples") { Description = "Keep the first N training and N/10 test dialogues (the original's --max_samples)." };
+var textField = new Option<string?>("--text-field", "--text_field") { Description = "jsonl only: train on this string field of each row." };
+var messagesField = new Option<string?>("--messages-field", "--messages_field") { Description = "jsonl only: train on this list of {role, content} messages (the text shows the roles: User: ... Assistant: ...)." };
+var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum) from a checkpoint's weights, on --dataset, with a fresh optimizer; its settings are the defaults." };
+var vocabulary = new Option<string>("--vocabulary") { Description = "With --from: keep the checkpoint's vocabulary (checkpoint) or rebuild it from the new set as the original does at each level (rebuild: the embedding and output layer are trained anew).", DefaultValueFactory = _ => "checkpoint" };
+vocabulary.AcceptOnlyFromAmong("checkpoint", "rebuild");
+var numLayers = new Option<int>("--num_layers", "--num-layers") { Description = "Feed-forward layers (the original trained 1 and 4).", DefaultValueFactory = _ => 1 };
+var maxSeqLength = new Option<int>("--max_seq_length", "--max-seq-length") { Description = "Tokens per dialogue (truncated or padded).", DefaultValueFactory = _ => 128 };
+var epochs = new Option<int?>("--epochs") { Description = "Total epochs (default: the original's for the set, 100 or 50 for UltraChat; a resumed run trains the remaining ones)." };
+var batchSize = new Option<int>("--batch_size", "--batch-size") { Description = "Sequences per batch.", DefaultValueFactory = _ => 2048 };
+var learningRate = new Option<double>("--lr", "--learning_rate", "--learning-rate") { Description = "Learning rate.", DefaultValueFactory = _ => 0.0008 };
+var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+var tokenizerKind = new Option<string>("--tokenizer") { Description = "word (the original's 1000-word vocabulary) or gpt2.", DefaultValueFactory = _ => "word" };
+tokenizerKind.AcceptOnlyFromAmong("word", "gpt2");
+var output = new Option<string?>("--output") { Description = "Output directory (default: checkpoints; a resumed run's checkpoint folder; with --from, a folder named after the set beside the checkpoint)." };
+var resume = new Option<string?>("--resume") { Description = "Continue a run from a checkpoint written by this program; the run's settings come from it (options given explicitly that differ are refused or applied with a note)." };
+var overwrite = new Option<bool>("--overwrite") { Description = "Start a fresh run even if --output holds an earlier run's checkpoints and reports (they are deleted)." };
+var checkpointEvery = new Option<CheckpointInterval>("--checkpoint-every") { Description = "A periodic checkpoint every N epochs (N or Nepochs) or every N optimizer steps (Nsteps, only the newest kept); 0 for none.", DefaultValueFactory = _ => new CheckpointInterval(5, 0), CustomParser = CheckpointInterval.Parse };
+var seed = new Option<int>("--seed") { Description = "Random seed (initial weights, dropout, batch order).", DefaultValueFactory = _ => 42 };
+var threads = new Option<int>("--threads") { Description = "CPU threads for torch and tokenization (default: one per processor).", DefaultValueFactory = _ => Environment.ProcessorCount };
+
+var root = new RootCommand("Train New-LLM on a dialogue set of the original's progression (Dolly-15k, HH-RLHF, UltraChat, UltraChat 200k) or on your own JSON Lines, with the original's text, split, vocabulary and defaults per set. Ctrl-C stops after the current step and saves a checkpoint to resume from.")
+{
+    dataset, dataDir, subset, maxSamples, textField, messagesField, from, vocabulary,
+    numLayers, maxSeqLength, epochs, batchSize, learningRate, device, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads,
+};
+
+return await SampleProgram.InvokeAsync(root, args, RunAsync);
+
+async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+{
+    TorchBackend.EnsureLoaded();
+    if (parse.GetValue(threads) < 1)
+    {
+        throw new ArgumentException($"--threads must be at least 1, not {parse.GetValue(threads)}.");
+    }
+
+    torch.set_num_threads(parse.GetValue(threads));
+    string? resumePath = parse.GetValue(resume);
+    string? fromPath = parse.GetValue(from);
+    if (resumePath is not null && fromPath is not null)
+    {
+        throw new ArgumentException("--resume continues a run and --from starts a new one from a checkpoint's weights; give one of them.");
+    }
+
+    if (resumePath is not null && parse.GetValue(overwrite))
+    {
+        throw new ArgumentException("--overwrite starts a fresh run over earlier results; it cannot be combined with --resume, which continues one. Leave one of them out.");
+    }
+
+    if (fromPath is null && !SampleProgram.IsImplicit(parse, vocabulary))
+    {
+        throw new ArgumentException("--vocabulary chooses the vocabulary of a run started --from a checkpoint; without --from, a new run builds its own and a resumed run keeps its checkpoint's.");
+    }
+
+    // A resumed run takes its settings from the checkpoint (see ResumedSettings); a run --from a checkpoint takes the
+    // checkpoint's recipe (lengths, batch, rate, seed, tokenizer) as defaults and its model as the starting point.
+    ResumePoint? point = resumePath is not null ? ResumePoint.Read(resumePath, "--resume") : fromPath is not null ? ResumePoint.Read(fromPath, "--from") : null;
+    var saved = point is null ? null : new CheckpointSettings(point.Settings);
+    var settings = new ResumedSettings(parse);
+    bool resuming = resumePath is not null;
+    bool original = point is { IsOriginal: true };
+
+    // What the run trains on: the set (and subset), where its files are, how many rows.
+    string? savedDatasetName = resuming ? saved!.GetString("dataset") : null;
+    if (resuming && !original && savedDatasetName is null)
+    {
+        throw new ArgumentException($"--resume {resumePath}: the checkpoint records no data set, so it was not written by this program (samples/TrainHhRlhf's checkpoints resume with samples/TrainHhRlhf --resume). Start a new run from its weights with --from {resumePath} --dataset NAME.");
+    }
+
+    string datasetName = parse.GetValue(dataset) ?? savedDatasetName
+        ?? throw new ArgumentException($"--dataset is required: one of {string.Join(", ", DialogueDataset.Names)}" + (original ? " (the original's checkpoints do not record what they were trained on)." : "."));
+    string? subsetName = parse.GetValue(subset) ?? (resuming && SampleProgram.IsImplicit(parse, dataset) ? saved!.GetString("subset") : null);
+    DialogueDataset set = ParseDataset(datasetName, subsetName, parse.GetValue(textField), parse.GetValue(messagesField));
+    if (resuming && savedDatasetName is not null && (set.Name != savedDatasetName || set.Subset != saved!.GetString("subset")))
+    {
+        string was = DialogueDataset.Parse(savedDatasetName, savedDatasetName == "hh-rlhf" ? saved!.GetString("subset") : null).DisplayName;
+        throw new ArgumentException($"--resume {resumePath} continues a run on {was}, not {set.DisplayName}. To train its model on {set.DisplayName} as the next level, start a new run from it: --from {resumePath} --dataset {datasetName}{(subsetName is null ? string.Empty : $" --subset {subsetName}")}.");
+    }
+
+    string? savedDataDir = resuming ? saved!.GetString("data_dir") : null;
+    string? directory = SampleProgram.IsImplicit(parse, dataDir) && savedDataDir is not null ? (savedDataDir == "hub" ? null : savedDataDir) : parse.GetValue(dataDir);
+    if (directory is null && set.HubRepositoryId is null)
+    {
+        throw new ArgumentException($"--dataset {set.Name} reads your own files: give --data-dir with a .jsonl (or .jsonl.gz) file, or a folder with train.jsonl and test.jsonl.");
+    }
+
+    bool recipeFromCheckpoint = point is not null; // --resume keeps it, --from starts from it
+    int? samples = settings.Get(maxSamples, resuming ? saved!.Get<int>("max_samples") : null, mustAgree: true, "a resumed run trains on the same rows");
+    int layers = settings.Get(numLayers, point?.Model.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
+    int sequenceLength = settings.Get(maxSeqLength, recipeFromCheckpoint ? saved!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
+    string kind = settings.Get(tokenizerKind, recipeFromCheckpoint ? saved!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");
+    int epochCount = settings.Get(epochs, parse.GetValue(epochs) ?? set.DefaultEpochs, resuming ? saved!.Get<int>("epochs") : null, mustAgree: false, string.Empty);
+    int batch = settings.Get(batchSize, recipeFromCheckpoint ? saved!.Get<int>("batch_size") : null, mustAgree: resuming && point!.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
+    double rate = settings.Get(learningRate, recipeFromCheckpoint ? saved!.Get<double>("learning_rate") : null, mustAgree: false, string.Empty);
+    int runSeed = settings.Get(seed, recipeFromCheckpoint ? saved!.Get<int>("seed") : null, mustAgree: false, string.Empty);
+    CheckpointInterval interval = settings.Get(checkpointEvery, resuming && !original ? (object)new CheckpointInterval(saved!.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0) : null, mustAgree: false, string.Empty);
+    if (layers < 1)
+    {
+        throw new ArgumentException($"--num_layers must be at least 1 (the original used 1 or 4), not {layers}.");
+    }
+
+    if (sequenceLength < 2)
+    {
+        throw new ArgumentException($"--max_seq_length must be at least 2, not {sequenceLength}.");
+    }
+
+    bool rebuildVocabulary = fromPath is not null && (parse.GetValue(vocabulary) == "rebuild" || (original && SampleProgram.IsImplicit(parse, vocabulary)));
+    if (fromPath is not null && original && !rebuildVocabulary)
+    {
+        throw new ArgumentException($"--from {fromPath} is the original Python trainer's checkpoint, which holds no vocabulary: use --vocabulary rebuild (as the original does at each level).");
+    }
+
+    string outputDirectory = parse.GetValue(output)
+        ?? (resumePath is not null ? (original ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resumePath))!, "newllm") : Path.GetDirectoryName(Path.GetFullPath(resumePath))!)
+            : fromPath is not null ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(fromPath))!, set.Name)
+            : "checkpoints");
+    var options = new TrainerOptions
+    {
+        ModelName = $"{set.ModelName}_layers{layers}",
+        Epochs = epochCount,
+        BatchSize = batch,
+        LearningRate = rate,
+        Device = parse.GetValue(device)!,
+        Seed = runSeed,
+        OutputDirectory = outputDirectory,
+        CheckpointEveryEpochs = interval.Epochs,
+        CheckpointEverySteps = interval.Steps,
+        OverwriteOutput = parse.GetValue(overwrite),
+    }.Validate();
+    if (options.Device != "cpu" && !torch.cuda.is_available())
+    {
+        throw new ArgumentException($"--device {options.Device}: CUDA is not available here (this build of the sample uses the CPU backend TorchSharp-cpu, or no NVIDIA GPU and driver were found). Use --device cpu, or build with a CUDA backend (dotnet build -p:UseCuda=true on Windows).");
+    }
+
+    DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
+    OutputFolder.Check(options, resumePath);
+    NewLlmOptions plannedModel = point?.Model ?? new NewLlmOptions
+    {
+        VocabSize = kind == "gpt2" ? Gpt2DialogueTokenizer.Create().VocabSize : WordLevelTokenizer.DefaultVocabularySize,
+        NumLayers = layers,
+    };
+    if (TrainingMemoryEstimate.ForStep(plannedModel, batch, sequenceLength).CheckFits(options.Device) is string tooLarge)
+    {
+        throw new InsufficientMemoryException(tooLarge);
+    }
+
+    string changed = settings.Changes.Count == 0 ? string.Empty : $" except {string.Join(", ", settings.Changes)}";
+    if (resuming)
+    {
+        if (point!.CompletedEpochs >= epochCount && point.BatchesIntoEpoch == 0)
+        {
+            Console.WriteLine($"Nothing to train: {resumePath} has completed {point.CompletedEpochs} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {point.CompletedEpochs + 10}) to train further.");
+            return 0;
+        }
+
+        Console.WriteLine(original
+            ? $"Resuming the original New-LLM checkpoint {Path.GetFileName(resumePath)}: {point.CompletedEpochs} epoch(s) completed; its model, Adam state, learning rate, sequence length and loss history carry over{changed}, its vocabulary is rebuilt from the training data (as the original does); writing to {outputDirectory}."
+            : $"Resuming {Path.GetFileName(resumePath)}: {point.CompletedEpochs} epoch(s) completed, step {point.GlobalStep}; its settings are kept{(changed.Length == 0 ? "." : changed + ".")}");
+    }
+    else if (fromPath is not null)
+    {
+        Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate and seed are kept{changed}; writing to {outputDirectory}.");
+    }
+
+    // Data: the set's files from a local copy or the Hub, split, encoded into the Arrow cache (read memory-mapped).
+    bool interactive = !Console.IsOutputRedirected;
+    var downloadProgress = new ConsoleDownloadProgress(interactive);
+    Console.WriteLine($"Loading {set.DisplayName} from {directory ?? "the Hugging Face Hub"}...");
+    DialogueSource source = directory is null
+        ? await DialogueSource.FromHubAsync(set, progress: downloadProgress, logger: new ConsoleWarningLogger<DialogueSource>(), cancellationToken: cancellationToken)
+        : await DialogueSource.FromDirectoryAsync(set, directory, cancellationToken);
+    downloadProgress.Finish();
+
+    DialogueTokenizer? givenTokenizer = null;
+    if (resuming && !original)
+    {
+        givenTokenizer = CheckpointFile.LoadTokenizer(resumePath!) ?? throw new InvalidDataException($"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary.");
+    }
+    else if (fromPath is not null && !rebuildVocabulary)
+    {
+        givenTokenizer = CheckpointFile.LoadTokenizer(fromPath) ?? throw new InvalidDataException($"{fromPath}: the checkpoint holds no tokenizer; use --vocabulary rebuild.");
+    }
+    else if (kind == "gpt2")
+    {
+        givenTokenizer = Gpt2DialogueTokenizer.Create(); // the same for every set: "rebuild" changes nothing
+    }
+
+    var corpusOptions = new DialogueCorpusOptions
+    {
+        MaxSequenceLength = sequenceLength,
+        MaxSamples = samples,
+        VocabularySize = point?.Model.VocabSize ?? WordLevelTokenizer.DefaultVocabularySize,
+        MaxDegreeOfParallelism = parse.GetValue(threads),
+    };
+    var corpusProgress = new ConsoleCorpusProgress(interactive);
+    using DialogueCorpus corpus = await DialogueCorpus.LoadAsync(
+        source, Path.Combine(outputDirectory, "cache"), corpusOptions, givenTokenizer, new ConsoleWarningLogger<DialogueCorpus>(), corpusProgress, cancellationToken);
+    corpusProgress.Finish();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Data: {corpus.Train.Count:N0} training and {corpus.Test.Count:N0} test dialogues of {corpus.Description}."));
+    if (corpus.Coverage is VocabularyCoverage coverage && !resuming)
+    {
+        Console.WriteLine(givenTokenizer is null
+            ? string.Create(CultureInfo.InvariantCulture, $"Vocabulary: {corpus.Tokenizer.VocabSize:N0} ids built from the training rows; {coverage.UnknownRate * 100:F1}% of their words are unknown (<unk>).")
+            : string.Create(CultureInfo.InvariantCulture, $"Vocabulary: the checkpoint's {corpus.Tokenizer.VocabSize:N0} ids leave {coverage.UnknownRate * 100:F1}% of the new set's words unknown (<unk>); one rebuilt from it (--vocabulary rebuild) would leave {coverage.RebuiltUnknownRate * 100:F1}%."));
+    }
+
+    if (resuming && saved!.GetString("data_sha256") is string savedChecksum && savedChecksum != corpus.SourceChecksum)
+    {
+        throw new InvalidDataException($"The training data ({corpus.Description}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run from it with --from.");
+    }
+
+    if (original && corpus.Tokenizer.VocabSize != point!.Model.VocabSize)
+    {
+        throw new InvalidDataException($"The vocabulary rebuilt from {corpus.Description} has {corpus.Tokenizer.VocabSize} ids, but the model in {resumePath ?? fromPath} has {point.Model.VocabSize}: the original checkpoint was trained with another vocabulary size.");
+    }
+
+    torch.random.manual_seed(runSeed);
+    NewLlmModel model = fromPath is not null
+        ? StartingModel(fromPath, rebuildVocabulary && kind == "word", runSeed)
+        : new NewLlmModel(point?.Model ?? new NewLlmOptions { VocabSize = corpus.Tokenizer.VocabSize, NumLayers = layers });
+    options.RunConfiguration["dataset"] = set.Name;
+    if (set.Subset is not null)
+    {
+        options.RunConfiguration["subset"] = set.Subset;
+    }
+
+    options.RunConfiguration["tokenizer"] = corpus.Tokenizer.Kind;
+    options.RunConfiguration["max_seq_length"] = sequenceLength;
+    if (samples is int limit)
+    {
+        options.RunConfiguration["max_samples"] = limit;
+    }
+
+    options.RunConfiguration["data"] = corpus.Description;
+    options.RunConfiguration["data_dir"] = directory is null ? "hub" : Path.GetFullPath(directory);
+    options.RunConfiguration["data_sha256"] = corpus.SourceChecksum;
+    if (fromPath is not null)
+    {
+        options.RunConfiguration["from_checkpoint"] = Path.GetFullPath(fromPath);
+        options.RunConfiguration["vocabulary"] = rebuildVocabulary ? "rebuilt" : "checkpoint";
+    }
+    else if (resuming && saved!.GetString("from_checkpoint") is string earlierFrom)
+    {
+        options.RunConfiguration["from_checkpoint"] = earlierFrom;
+        options.RunConfiguration["vocabulary"] = saved.GetString("vocabulary");
+    }
+
+    using var trainer = new Trainer(model, corpus.Train, corpus.Test, options, corpus.Tokenizer, null, [new ConsoleReporter(), new DivergenceMonitor()], new ConsoleWarningLogger<Trainer>());
+    if (resuming)
+    {
+        trainer.LoadCheckpoint(resumePath!);
+    }
+
+    cancellationToken.ThrowIfCancellationRequested(); // a signal while the data were prepared: nothing trained, nothing to save
+    TrainingResult result = await trainer.TrainAsync(cancellationToken);
+    if (result.Outcome == TrainingOutcome.Cancelled)
+    {
+        return 130; // the console reporter has said where the interrupt checkpoint is and how to resume from it
+    }
+
+    Console.WriteLine($"Reports: {ReportFiles.ProgressJson(options)}, {ReportFiles.MetricsCsv(options)}, {ReportFiles.CurvesPng(options)}");
+    return 0;
+}
+
+// The set a command line names, with the options only some sets take refused for the others.
+static DialogueDataset ParseDataset(string name, string? subsetName, string? textFieldName, string? messagesFieldName)
+{
+    DialogueDataset set;
+    try
+    {
+        set = DialogueDataset.Parse(name);
+    }
+    catch (FormatException ex)
+    {
+        throw new ArgumentException($"--dataset {ex.Message}", ex);
+    }
+
+    if (subsetName is not null)
+    {
+        if (set.Name != "hh-rlhf")
+        {
+            throw new ArgumentException($"--subset is only for --dataset hh-rlhf; {set.DisplayName} has no subsets. Leave --subset out.");
+        }
+
+        try
+        {
+            set = DialogueDataset.Parse(name, subsetName);
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException($"--subset {ex.Message}", ex);
+        }
+    }
+
+    if (textFieldName is null && messagesFieldName is null)
+    {
+        return set;
+    }
+
+    if (set.Name != "jsonl")
+    {
+        throw new ArgumentException($"--text-field and --messages-field are for --dataset jsonl; {set.DisplayName} has its own fields. Leave them out.");
+    }
+
+    if (textFieldName is not null && messagesFieldName is not null)
+    {
+        throw new ArgumentException("Give --text-field or --messages-field, not both: a row is trained on one of them.");
+    }
+
+    return DialogueDataset.JsonLines(textFieldName is not null ? new TextFieldFormat(textFieldName) : new ChatMessagesFormat(messagesFieldName!));
+}
+
+// The model a run --from a checkpoint starts with: its weights, or with a rebuilt vocabulary (whose ids mean other words)
+// its weights but for the embedding and the output layer, which start from the initialisation a new model has.
+static NewLlmModel StartingModel(string path, bool freshVocabularyLayers, int seed)
+{
+    NewLlmModel trained = CheckpointFile.LoadModel(path);
+    if (!freshVocabularyLayers)
+    {
+        return trained;
+    }
+
+    using (trained)
+    {
+        torch.random.manual_seed(seed);
+        var model = new NewLlmModel(trained.Options);
+        var weights = trained.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (torch.no_grad())
+        {
+            foreach ((string name, var parameter) in model.named_parameters())
+            {
+                if (!name.StartsWith("token_embedding.", StringComparison.Ordinal) && !name.StartsWith("token_output.", StringComparison.Ordinal))
+                {
+                    parameter.copy_(weights[name]);
+                }
+            }
+        }
+
+        return model;
+    }
+}
