@@ -1,8 +1,14 @@
 // Figures for the NewLlm.Data README: one JSON line per figure.
 // Usage: dotnet run -c Release --project benchmarks/NewLlm.Data.Benchmarks [-- <hh-rlhf directory>] [--repeats N]
+//        dotnet run -c Release --project benchmarks/NewLlm.Data.Benchmarks -- dialogue [--rows N] [--full-rows N] [--skip-full] (see DialogueBenchmark)
 using System.Diagnostics;
 using System.Text.Json;
 using NewLlm.Data;
+
+if (args.Length > 0 && args[0] is "dialogue" or "dialogue-memory")
+{
+    return await DialogueBenchmark.RunAsync(args);
+}
 
 string? directory = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && !int.TryParse(a, out _));
 int repeats = args.SkipWhile(a => a != "--repeats").Skip(1).Select(int.Parse).FirstOrDefault(5);
