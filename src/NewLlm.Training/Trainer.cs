@@ -489,6 +489,7 @@ public sealed class Trainer : IDisposable
             }
         }
 
+        Raise(c => c.OnAfterBackward(Context));
         double? gradientNorm = null;
         if (maxNorm > 0 && double.IsFinite(maxNorm))
         {

@@ -152,6 +152,20 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// A new model whose context vector has <paramref name="newContextDim"/> dimensions, made from this one's weights
+    /// (this model is untouched; the new one is on the same device, in the same training mode). Context dimensions
+    /// 0..C-1 of the new model are this model's; what the others start as is <paramref name="method"/>'s rule.
+    /// </summary>
+    /// <param name="newContextDim">The new context size, larger than <see cref="NewLlmOptions.ContextDim"/>; a multiple of it for <see cref="ContextExpansion.Replicate"/>.</param>
+    /// <param name="method"><see cref="ContextExpansion.Original"/> (the original's rule; the function changes) or <see cref="ContextExpansion.Replicate"/> (the function is kept).</param>
+    /// <param name="noiseStd">For <see cref="ContextExpansion.Replicate"/>: the standard deviation of normal noise added to the copies' rows of the context update and gate weights (not the first copy), so that they can diverge in training; 0 keeps the copies equal and the function exact.</param>
+    /// <param name="seed">The seed of the noise; the global generator when null.</param>
+    /// <returns>The expanded model.</returns>
+    /// <exception cref="ArgumentException">The new size is not larger, or (replication) not a multiple; noise with <see cref="ContextExpansion.Original"/>.</exception>
+    public NewLlmModel ExpandContext(int newContextDim, ContextExpansion method = ContextExpansion.Original, double noiseStd = 0, long? seed = null) =>
+        ContextExpander.Expand(this, newContextDim, method, noiseStd, seed);
+
     /// <summary>Next-token logits for a batch of token ids.</summary>
     /// <param name="input">Token ids, int64, [batch, time], every id in [0, VocabSize).</param>
     /// <returns>Logits, [batch, time, VocabSize].</returns>

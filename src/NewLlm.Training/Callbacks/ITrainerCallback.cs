@@ -3,7 +3,7 @@ namespace NewLlm.Training;
 
 /// <summary>
 /// Receives the events of a training run, in this order: <see cref="OnTrainBegin"/>; per epoch <see cref="OnEpochBegin"/>,
-/// <see cref="OnBatchEnd"/> for each batch, <see cref="OnEvaluationEnd"/> (when validated), <see cref="OnCheckpointSaved"/>
+/// per optimizer step <see cref="OnAfterBackward"/>, then <see cref="OnBatchEnd"/> for each batch of the step, <see cref="OnEvaluationEnd"/> (when validated), <see cref="OnCheckpointSaved"/>
 /// for the best checkpoint, <see cref="OnEpochEnd"/>, <see cref="OnCheckpointSaved"/> for an epoch checkpoint;
 /// then <see cref="OnCheckpointSaved"/> for the final checkpoint and <see cref="OnTrainEnd"/>; <see cref="OnException"/>
 /// when the run fails. Every method has an empty default, so a callback implements only what it needs.
@@ -18,6 +18,13 @@ public interface ITrainerCallback
 
     /// <summary>An epoch starts (<see cref="TrainerState.Epoch"/> is its 1-based number).</summary>
     void OnEpochBegin(TrainerContext context) { }
+
+    /// <summary>
+    /// The gradients of an optimizer step are computed (summed over its accumulated batches) and not yet clipped or
+    /// applied: the place to change them, through the parameters' <c>grad</c> of <see cref="TrainerContext.Model"/>
+    /// (for example zero some, as <see cref="FreezeBaseContextDimensions"/> does). Lightning's <c>on_after_backward</c>.
+    /// </summary>
+    void OnAfterBackward(TrainerContext context) { }
 
     /// <summary>A training batch was processed.</summary>
     void OnBatchEnd(TrainerContext context, BatchResult batch) { }
