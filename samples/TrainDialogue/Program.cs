@@ -18,7 +18,12 @@ var messagesField = new Option<string?>("--messages-field", "--messages_field") 
 var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum) from a checkpoint's weights, on --dataset, with a fresh optimizer; its settings are the defaults." };
 var vocabulary = new Option<string>("--vocabulary") { Description = "With --from: keep the checkpoint's vocabulary (checkpoint) or rebuild it from the new set as the original does at each level (rebuild: the embedding and output layer are trained anew).", DefaultValueFactory = _ => "checkpoint" };
 vocabulary.AcceptOnlyFromAmong("checkpoint", "rebuild");
+var expandContext = new Option<int?>("--expand-context", "--expand_context") { Description = "With --from: widen the checkpoint's context vector to this size (for example 512) before training, with a fresh optimizer; the run's name says the new size." };
+var expansion = new Option<string>("--expansion") { Description = "How --expand-context fills the new dimensions: original (the original's rule: new weights zero, LayerNorm 1/0; the loss jumps) or replicate (each dimension copied, the function kept exactly; the new size a multiple of the old).", DefaultValueFactory = _ => "original" };
+expansion.AcceptOnlyFromAmong("original", "replicate");
+var freezeBaseDims = new Option<bool>("--freeze-base-dims", "--freeze_base_dims") { Description = "With --expand-context: train only the new context dimensions' weights (the original's --freeze_base_dims); embeddings, deeper layers and the output still train." };
 var numLayers = new Option<int>("--num_layers", "--num-layers") { Description = "Feed-forward layers (the original trained 1 and 4).", DefaultValueFactory = _ => 1 };
+var contextDim = new Option<int>("--context_dim", "--context-dim") { Description = "Size of the context vector of a new model (the original's 256; --expand-context widens a trained one).", DefaultValueFactory = _ => 256 };
 var maxSeqLength = new Option<int>("--max_seq_length", "--max-seq-length") { Description = "Tokens per dialogue (truncated or padded).", DefaultValueFactory = _ => 128 };
 var epochs = new Option<int?>("--epochs") { Description = "Total epochs (default: the original's for the set, 100 or 50 for UltraChat; a resumed run trains the remaining ones)." };
 var batchSize = new Option<int>("--batch_size", "--batch-size") { Description = "Sequences per batch.", DefaultValueFactory = _ => 2048 };
@@ -35,8 +40,8 @@ var threads = new Option<int>("--threads") { Description = "CPU threads for torc
 
 var root = new RootCommand("Train New-LLM on a dialogue set of the original's progression (Dolly-15k, HH-RLHF, UltraChat, UltraChat 200k) or on your own JSON Lines, with the original's text, split, vocabulary and defaults per set. Ctrl-C stops after the current step and saves a checkpoint to resume from.")
 {
-    dataset, dataDir, subset, maxSamples, textField, messagesField, from, vocabulary,
-    numLayers, maxSeqLength, epochs, batchSize, learningRate, device, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads,
+    dataset, dataDir, subset, maxSamples, textField, messagesField, from, vocabulary, expandContext, expansion, freezeBaseDims,
+    numLayers, contextDim, maxSeqLength, epochs, batchSize, learningRate, device, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads,
 };
 
 return await SampleProgram.InvokeAsync(root, args, RunAsync);
@@ -65,6 +70,17 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     if (fromPath is null && !SampleProgram.IsImplicit(parse, vocabulary))
     {
         throw new ArgumentException("--vocabulary chooses the vocabulary of a run started --from a checkpoint; without --from, a new run builds its own and a resumed run keeps its checkpoint's.");
+    }
+
+    int? widerContext = parse.GetValue(expandContext);
+    if (widerContext is not null && fromPath is null)
+    {
+        throw new ArgumentException($"--expand-context widens a trained model: give the checkpoint with --from (a new run from its weights, with a fresh optimizer), for example --from checkpoints/new_llm_hh_rlhf_layers1_final.pt --expand-context {widerContext}.");
+    }
+
+    if (widerContext is null && (!SampleProgram.IsImplicit(parse, expansion) || parse.GetValue(freezeBaseDims)))
+    {
+        throw new ArgumentException("--expansion and --freeze-base-dims go with --expand-context N.");
     }
 
     // A resumed run takes its settings from the checkpoint (see ResumedSettings); a run --from a checkpoint takes the
@@ -102,6 +118,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     bool recipeFromCheckpoint = point is not null; // --resume keeps it, --from starts from it
     int? samples = settings.Get(maxSamples, resuming ? saved!.Get<int>("max_samples") : null, mustAgree: true, "a resumed run trains on the same rows");
     int layers = settings.Get(numLayers, point?.Model.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
+    int context = settings.Get(contextDim, point?.Model.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
     int sequenceLength = settings.Get(maxSeqLength, recipeFromCheckpoint ? saved!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
     string kind = settings.Get(tokenizerKind, recipeFromCheckpoint ? saved!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");
     int epochCount = settings.Get(epochs, parse.GetValue(epochs) ?? set.DefaultEpochs, resuming ? saved!.Get<int>("epochs") : null, mustAgree: false, string.Empty);
@@ -131,7 +148,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
             : "checkpoints");
     var options = new TrainerOptions
     {
-        ModelName = $"{set.ModelName}_layers{layers}",
+        ModelName = $"{set.ModelName}_layers{layers}" + ((widerContext ?? context) is int size && size != new NewLlmOptions().ContextDim ? $"_context{size}" : string.Empty),
         Epochs = epochCount,
         BatchSize = batch,
         LearningRate = rate,
@@ -142,23 +159,24 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         CheckpointEverySteps = interval.Steps,
         OverwriteOutput = parse.GetValue(overwrite),
     }.Validate();
-    if (options.Device != "cpu" && !torch.cuda.is_available())
+    if (widerContext is int wider && wider <= point!.Model.ContextDim)
     {
-        throw new ArgumentException($"--device {options.Device}: CUDA is not available here (this build of the sample uses the CPU backend TorchSharp-cpu, or no NVIDIA GPU and driver were found). Use --device cpu, or build with a CUDA backend (dotnet build -p:UseCuda=true on Windows).");
+        throw new ArgumentException($"--expand-context {wider}: the model in {fromPath} already has a context of {point.Model.ContextDim}; give a larger size (for example {2 * point.Model.ContextDim}).");
     }
 
-    DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
-    OutputFolder.Check(options, resumePath);
     NewLlmOptions plannedModel = point?.Model ?? new NewLlmOptions
     {
         VocabSize = kind == "gpt2" ? Gpt2DialogueTokenizer.Create().VocabSize : WordLevelTokenizer.DefaultVocabularySize,
         NumLayers = layers,
+        ContextDim = context,
     };
-    if (TrainingMemoryEstimate.ForStep(plannedModel, batch, sequenceLength).CheckFits(options.Device) is string tooLarge)
+    if (widerContext is int planned)
     {
-        throw new InsufficientMemoryException(tooLarge);
+        plannedModel = plannedModel.Clone();
+        plannedModel.ContextDim = planned;
     }
 
+    RunChecks.BeforeData(options, resumePath, plannedModel, sequenceLength);
     string changed = settings.Changes.Count == 0 ? string.Empty : $" except {string.Join(", ", settings.Changes)}";
     if (resuming)
     {
@@ -232,7 +250,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     torch.random.manual_seed(runSeed);
     NewLlmModel model = fromPath is not null
         ? StartingModel(fromPath, rebuildVocabulary && kind == "word", runSeed)
-        : new NewLlmModel(point?.Model ?? new NewLlmOptions { VocabSize = corpus.Tokenizer.VocabSize, NumLayers = layers });
+        : new NewLlmModel(point?.Model ?? new NewLlmOptions { VocabSize = corpus.Tokenizer.VocabSize, NumLayers = layers, ContextDim = context });
     options.RunConfiguration["dataset"] = set.Name;
     if (set.Subset is not null)
     {
@@ -260,7 +278,34 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         options.RunConfiguration["vocabulary"] = saved.GetString("vocabulary");
     }
 
-    using var trainer = new Trainer(model, corpus.Train, corpus.Test, options, corpus.Tokenizer, null, [new ConsoleReporter(), new DivergenceMonitor()], new ConsoleWarningLogger<Trainer>());
+    var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor() };
+    if (widerContext is int newSize)
+    {
+        int oldSize = model.Options.ContextDim;
+        var method = parse.GetValue(expansion) == "replicate" ? ContextExpansion.Replicate : ContextExpansion.Original;
+        Console.WriteLine($"Validation before expansion (context {oldSize}): PPL {Evaluator.Evaluate(model, corpus.Test, batch, cancellationToken: cancellationToken).Perplexity.ToString("F2", CultureInfo.InvariantCulture)}");
+        NewLlmModel expanded = model.ExpandContext(newSize, method);
+        model.Dispose();
+        model = expanded;
+        Console.WriteLine($"Validation after expansion to {newSize} ({parse.GetValue(expansion)}): PPL {Evaluator.Evaluate(model, corpus.Test, batch, cancellationToken: cancellationToken).Perplexity.ToString("F2", CultureInfo.InvariantCulture)}");
+        options.RunConfiguration["expanded_from_context"] = oldSize;
+        options.RunConfiguration["expansion"] = parse.GetValue(expansion);
+        if (parse.GetValue(freezeBaseDims))
+        {
+            callbacks.Add(new FreezeBaseContextDimensions(oldSize));
+            options.RunConfiguration["freeze_base_dims"] = true;
+        }
+    }
+    else if (resuming && saved!.Get<bool>("freeze_base_dims") == true && saved.Get<int>("expanded_from_context") is int frozen)
+    {
+        callbacks.Add(new FreezeBaseContextDimensions(frozen)); // a resumed run of an expansion freezes as it did
+        foreach (string key in new[] { "expanded_from_context", "expansion", "freeze_base_dims" })
+        {
+            options.RunConfiguration[key] = point!.Settings[key]?.DeepClone();
+        }
+    }
+
+    using var trainer = new Trainer(model, corpus.Train, corpus.Test, options, corpus.Tokenizer, null, callbacks, new ConsoleWarningLogger<Trainer>());
     if (resuming)
     {
         trainer.LoadCheckpoint(resumePath!);

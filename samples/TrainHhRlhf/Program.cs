@@ -94,22 +94,12 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         CheckpointEverySteps = interval.Steps,
         OverwriteOutput = parse.GetValue(overwrite),
     }.Validate();
-    if (options.Device != "cpu" && !torch.cuda.is_available())
-    {
-        throw new ArgumentException($"--device {options.Device}: CUDA is not available here (this build of the sample uses the CPU backend TorchSharp-cpu, or no NVIDIA GPU and driver were found). Use --device cpu, or build with a CUDA backend (dotnet build -p:UseCuda=true on Windows).");
-    }
-
-    DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
-    OutputFolder.Check(options, resumePath);
     NewLlmOptions plannedModel = from?.Model ?? new NewLlmOptions
     {
         VocabSize = kind == "gpt2" ? Gpt2DialogueTokenizer.Create().VocabSize : WordLevelTokenizer.DefaultVocabularySize,
         NumLayers = layers,
     };
-    if (TrainingMemoryEstimate.ForStep(plannedModel, batch, sequenceLength).CheckFits(options.Device) is string tooLarge)
-    {
-        throw new InsufficientMemoryException(tooLarge);
-    }
+    RunChecks.BeforeData(options, resumePath, plannedModel, sequenceLength);
 
     if (from is not null)
     {

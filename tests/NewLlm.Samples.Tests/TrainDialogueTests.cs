@@ -67,6 +67,46 @@ public sealed class TrainDialogueTests
     }
 
     [Fact]
+    public async Task ACheckpointWidenedByReplicationValidatesAsBeforeTrainsFrozenAndResumes()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string dolly = TinyDialogueFiles.Dolly(temp.Path, rows: 120);
+        string output = temp.Combine("out");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--dataset", "dolly", "--data-dir", dolly, "--epochs", "1", "--batch_size", "32", "--max_seq_length", "24", "--context_dim", "8", "--output", output);
+        Assert.True(code == 0, text);
+        string final = Path.Combine(output, "new_llm_dolly_layers1_context8_final.pt");
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--from", final, "--dataset", "dolly", "--expand-context", "16", "--expansion", "replicate", "--freeze-base-dims", "--epochs", "1");
+        Assert.True(code == 0, text);
+        string before = text.Split('\n').Single(l => l.StartsWith("Validation before expansion (context 8): PPL ", StringComparison.Ordinal)).Trim();
+        string after = text.Split('\n').Single(l => l.StartsWith("Validation after expansion to 16 (replicate): PPL ", StringComparison.Ordinal)).Trim();
+        Assert.Equal(before[(before.LastIndexOf(' ') + 1)..], after[(after.LastIndexOf(' ') + 1)..]); // replication keeps the function
+        string widened = Path.Combine(output, "dolly", "new_llm_dolly_layers1_context16_final.pt");
+        CheckpointManifest manifest = CheckpointFile.ReadManifest(widened);
+        Assert.Equal(16, manifest.ModelOptions.ContextDim);
+        Assert.Equal(8, (int?)manifest.TrainerOptions["expanded_from_context"]);
+        Assert.True((bool?)manifest.TrainerOptions["freeze_base_dims"]);
+        using (NewLlmModel narrow = CheckpointFile.LoadModel(final))
+        using (NewLlmModel wide = CheckpointFile.LoadModel(widened))
+        {
+            var old = narrow.state_dict();
+            var now = wide.state_dict();
+            Assert.True(now["context_update.weight"].narrow(0, 0, 8).equal(old["context_update.weight"]).all().item<bool>(), "the frozen rows did not move");
+            Assert.False(now["context_update.weight"].narrow(0, 8, 8).equal(old["context_update.weight"]).all().item<bool>(), "the new rows trained");
+        }
+
+        // An expanded run resumes like any other, freezing as it did.
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", widened, "--epochs", "2");
+        Assert.True(code == 0, text);
+        Assert.Equal(2, CheckpointFile.ReadManifest(widened).State.CompletedEpochs);
+        Assert.True((bool?)CheckpointFile.ReadManifest(widened).TrainerOptions["freeze_base_dims"]);
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", widened, "--expand-context", "32");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --expand-context widens a trained model: give the checkpoint with --from", text.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ABadRowGetsOneErrorLineNamingTheFileAndLineAndNothingIsTrained()
     {
         using var temp = new NewLlm.Tests.TempDirectory();

@@ -1,0 +1,27 @@
+using NewLlm;
+using NewLlm.Training;
+using TorchSharp;
+
+/// <summary>What the training samples check before any data is prepared: the device, the output folder, the memory a step needs.</summary>
+internal static class RunChecks
+{
+    /// <summary>Refuses a device that is absent, an output folder that cannot be used, and a step that does not fit in memory.</summary>
+    /// <param name="options">The run's options.</param>
+    /// <param name="resumePath">The checkpoint the run continues, or <see langword="null"/>.</param>
+    /// <param name="model">The sizes of the model to train.</param>
+    /// <param name="sequenceLength">Tokens per row.</param>
+    public static void BeforeData(TrainerOptions options, string? resumePath, NewLlmOptions model, int sequenceLength)
+    {
+        if (options.Device != "cpu" && !torch.cuda.is_available())
+        {
+            throw new ArgumentException($"--device {options.Device}: CUDA is not available here (this build of the sample uses the CPU backend TorchSharp-cpu, or no NVIDIA GPU and driver were found). Use --device cpu, or build with a CUDA backend (dotnet build -p:UseCuda=true on Windows).");
+        }
+
+        DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
+        OutputFolder.Check(options, resumePath);
+        if (TrainingMemoryEstimate.ForStep(model, options.BatchSize, sequenceLength).CheckFits(options.Device) is string tooLarge)
+        {
+            throw new InsufficientMemoryException(tooLarge);
+        }
+    }
+}
