@@ -15,7 +15,7 @@ var subset = new Option<string?>("--subset") { Description = "HH-RLHF only: help
 var maxSamples = new Option<int?>("--max_samples", "--max-samples") { Description = "Keep the first N training and N/10 test dialogues (the original's --max_samples)." };
 var textField = new Option<string?>("--text-field", "--text_field") { Description = "jsonl only: train on this string field of each row." };
 var messagesField = new Option<string?>("--messages-field", "--messages_field") { Description = "jsonl only: train on this list of {role, content} messages (the text shows the roles: User: ... Assistant: ...)." };
-var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum) from a checkpoint's weights, on --dataset, with a fresh optimizer; its settings are the defaults." };
+var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum) from a checkpoint's weights, on --dataset, with a fresh optimizer; its sequence length, batch size, learning rate, seed and tokenizer are the defaults." };
 var vocabulary = new Option<string>("--vocabulary") { Description = "With --from: keep the checkpoint's vocabulary (checkpoint) or rebuild it from the new set as the original does at each level (rebuild: the embedding and output layer are trained anew).", DefaultValueFactory = _ => "checkpoint" };
 vocabulary.AcceptOnlyFromAmong("checkpoint", "rebuild");
 var expandContext = new Option<int?>("--expand-context", "--expand_context") { Description = "With --from: widen the checkpoint's context vector to this size (for example 512) before training, with a fresh optimizer; the run's name says the new size." };
@@ -108,7 +108,9 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         throw new ArgumentException($"--resume {resumePath} continues a run on {was}, not {set.DisplayName}. To train its model on {set.DisplayName} as the next level, start a new run from it: --from {resumePath} --dataset {datasetName}{(subsetName is null ? string.Empty : $" --subset {subsetName}")}.");
     }
 
-    string? savedDataDir = resuming ? saved!.GetString("data_dir") : null;
+    // A resumed run, or a run --from a checkpoint of the same set (a wider context, say), reads the checkpoint's data folder unless told otherwise.
+    bool sameSet = saved is not null && saved.GetString("dataset") == set.Name && saved.GetString("subset") == set.Subset;
+    string? savedDataDir = resuming || sameSet ? saved!.GetString("data_dir") : null;
     string? directory = SampleProgram.IsImplicit(parse, dataDir) && savedDataDir is not null ? (savedDataDir == "hub" ? null : savedDataDir) : parse.GetValue(dataDir);
     if (directory is null && set.HubRepositoryId is null)
     {
@@ -200,7 +202,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     var downloadProgress = new ConsoleDownloadProgress(interactive);
     Console.WriteLine($"Loading {set.DisplayName} from {directory ?? "the Hugging Face Hub"}...");
     DialogueSource source = directory is null
-        ? await DialogueSource.FromHubAsync(set, progress: downloadProgress, logger: new ConsoleWarningLogger<DialogueSource>(), cancellationToken: cancellationToken)
+        ? await DialogueSource.FromHubAsync(set, progress: downloadProgress, cancellationToken: cancellationToken) // retries are reported through the progress
         : await DialogueSource.FromDirectoryAsync(set, directory, cancellationToken);
     downloadProgress.Finish();
 
@@ -296,12 +298,20 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
             options.RunConfiguration["freeze_base_dims"] = true;
         }
     }
-    else if (resuming && saved!.Get<bool>("freeze_base_dims") == true && saved.Get<int>("expanded_from_context") is int frozen)
+    else if (resuming && saved!.Get<int>("expanded_from_context") is int expandedFrom)
     {
-        callbacks.Add(new FreezeBaseContextDimensions(frozen)); // a resumed run of an expansion freezes as it did
+        // A resumed run of an expansion records it as it was, and freezes as it did.
         foreach (string key in new[] { "expanded_from_context", "expansion", "freeze_base_dims" })
         {
-            options.RunConfiguration[key] = point!.Settings[key]?.DeepClone();
+            if (point!.Settings[key] is { } value)
+            {
+                options.RunConfiguration[key] = value.DeepClone();
+            }
+        }
+
+        if (saved.Get<bool>("freeze_base_dims") == true)
+        {
+            callbacks.Add(new FreezeBaseContextDimensions(expandedFrom));
         }
     }
 
