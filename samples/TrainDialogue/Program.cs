@@ -15,7 +15,7 @@ var subset = new Option<string?>("--subset") { Description = "HH-RLHF only: help
 var maxSamples = new Option<int?>("--max_samples", "--max-samples") { Description = "Keep the first N training and N/10 test dialogues (the original's --max_samples)." };
 var textField = new Option<string?>("--text-field", "--text_field") { Description = "jsonl only: train on this string field of each row." };
 var messagesField = new Option<string?>("--messages-field", "--messages_field") { Description = "jsonl only: train on this list of {role, content} messages (the text shows the roles: User: ... Assistant: ...)." };
-var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum) from a checkpoint's weights, on --dataset, with a fresh optimizer; its sequence length, batch size, learning rate, seed and tokenizer are the defaults." };
+var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum, or a wider context) from a checkpoint's weights, on --dataset (default: the checkpoint's set), with a fresh optimizer; its sequence length, batch size, learning rate, seed and tokenizer are the defaults." };
 var vocabulary = new Option<string>("--vocabulary") { Description = "With --from: keep the checkpoint's vocabulary (checkpoint) or rebuild it from the new set as the original does at each level (rebuild: the embedding and output layer are trained anew).", DefaultValueFactory = _ => "checkpoint" };
 vocabulary.AcceptOnlyFromAmong("checkpoint", "rebuild");
 var expandContext = new Option<int?>("--expand-context", "--expand_context") { Description = "With --from: widen the checkpoint's context vector to this size (for example 512) before training, with a fresh optimizer; the run's name says the new size." };
@@ -92,7 +92,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     bool original = point is { IsOriginal: true };
 
     // What the run trains on: the set (and subset), where its files are, how many rows.
-    string? savedDatasetName = resuming ? saved!.GetString("dataset") : null;
+    string? savedDatasetName = saved?.GetString("dataset"); // --from without --dataset goes on with the checkpoint's set (to widen its context, say)
     if (resuming && !original && savedDatasetName is null)
     {
         throw new ArgumentException($"--resume {resumePath}: the checkpoint records no data set, so it was not written by this program (samples/TrainHhRlhf's checkpoints resume with samples/TrainHhRlhf --resume). Start a new run from its weights with --from {resumePath} --dataset NAME.");
@@ -100,7 +100,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 
     string datasetName = parse.GetValue(dataset) ?? savedDatasetName
         ?? throw new ArgumentException($"--dataset is required: one of {string.Join(", ", DialogueDataset.Names)}" + (original ? " (the original's checkpoints do not record what they were trained on)." : "."));
-    string? subsetName = parse.GetValue(subset) ?? (resuming && SampleProgram.IsImplicit(parse, dataset) ? saved!.GetString("subset") : null);
+    string? subsetName = parse.GetValue(subset) ?? (saved is not null && SampleProgram.IsImplicit(parse, dataset) ? saved.GetString("subset") : null);
     DialogueDataset set = ParseDataset(datasetName, subsetName, parse.GetValue(textField), parse.GetValue(messagesField));
     if (resuming && savedDatasetName is not null && (set.Name != savedDatasetName || set.Subset != saved!.GetString("subset")))
     {

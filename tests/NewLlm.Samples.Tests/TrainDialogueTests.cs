@@ -76,7 +76,8 @@ public sealed class TrainDialogueTests
         Assert.True(code == 0, text);
         string final = Path.Combine(output, "new_llm_dolly_layers1_context8_final.pt");
 
-        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--from", final, "--dataset", "dolly", "--expand-context", "16", "--expansion", "replicate", "--freeze-base-dims", "--epochs", "1");
+        // The shortest form: the set, its folder and the recipe come from the checkpoint.
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--from", final, "--expand-context", "16", "--expansion", "replicate", "--freeze-base-dims", "--epochs", "1");
         Assert.True(code == 0, text);
         string before = text.Split('\n').Single(l => l.StartsWith("Validation before expansion (context 8): PPL ", StringComparison.Ordinal)).Trim();
         string after = text.Split('\n').Single(l => l.StartsWith("Validation after expansion to 16 (replicate): PPL ", StringComparison.Ordinal)).Trim();
