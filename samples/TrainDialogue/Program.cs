@@ -118,7 +118,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
 
     bool recipeFromCheckpoint = point is not null; // --resume keeps it, --from starts from it
-    int? samples = settings.Get(maxSamples, resuming ? saved!.Get<int>("max_samples") : null, mustAgree: true, "a resumed run trains on the same rows");
+    int? samples = settings.Get(maxSamples, resuming || sameSet ? saved!.Get<int>("max_samples") : null, mustAgree: resuming, "a resumed run trains on the same rows");
     int layers = settings.Get(numLayers, point?.Model.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
     int context = settings.Get(contextDim, point?.Model.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
     int sequenceLength = settings.Get(maxSeqLength, recipeFromCheckpoint ? saved!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
