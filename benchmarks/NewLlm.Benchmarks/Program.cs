@@ -36,6 +36,7 @@ foreach (int batch in settings.Batches)
     {
         var options = new NewLlmOptions { NumLayers = layers, VocabSize = settings.Vocab, Dropout = settings.Dropout };
         var ours = new List<double>();
+        var oursFaults = new List<double>();
         var direct = new List<double>();
         var referenceRuns = new List<double>();
         string? torchVersion = null;
@@ -44,14 +45,16 @@ foreach (int batch in settings.Batches)
             torch.manual_seed(1);
             using (var model = new NewLlmModel(options))
             {
-                ours.Add(TrainingStepBenchmark.Measure(model, model.call, batch, settings.Seq, settings.Steps));
+                (double seconds, double faults) = TrainingStepBenchmark.Measure(model, model.call, batch, settings.Seq, settings.Steps);
+                ours.Add(seconds);
+                oursFaults.Add(faults);
             }
 
             if (!settings.SkipDirect)
             {
                 torch.manual_seed(1);
                 using var model = new NewLlmModel(options);
-                direct.Add(TrainingStepBenchmark.Measure(model, ids => DirectPortModel.Forward(model, options.Dropout, ids), batch, settings.Seq, settings.Steps));
+                direct.Add(TrainingStepBenchmark.Measure(model, ids => DirectPortModel.Forward(model, options.Dropout, ids), batch, settings.Seq, settings.Steps).SecondsPerStep);
             }
 
             if (reference is not null)
@@ -95,6 +98,8 @@ foreach (int batch in settings.Batches)
         }
 
         JsonObject oursLine = Line("newllm-torchsharp", ours);
+        oursLine["minor_faults_per_step"] = Math.Round(Median(oursFaults));
+        oursLine["peak_rss_mb"] = Math.Round(ProcessUsage.PeakResidentBytes / 1e6); // of this process so far (the reference runs in its own)
         if (direct.Count > 0)
         {
             JsonObject directLine = Line("direct-port-torchsharp", direct);

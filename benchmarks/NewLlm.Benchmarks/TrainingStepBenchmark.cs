@@ -14,14 +14,14 @@ internal static class TrainingStepBenchmark
     public const double LearningRate = 8e-4;
     public const double ClipNorm = 1.0;
 
-    /// <summary>Runs one warm-up step and <paramref name="steps"/> timed steps; returns seconds per step.</summary>
+    /// <summary>Runs one warm-up step and <paramref name="steps"/> timed steps; returns seconds and minor page faults per timed step.</summary>
     /// <param name="model">The model (its parameters are trained; put in training mode here).</param>
     /// <param name="forward">The forward to time: ids [B, T-1] -> logits [B, T-1, V].</param>
     /// <param name="batch">Batch size.</param>
     /// <param name="seq">Sequence length including the target shift.</param>
     /// <param name="steps">Timed steps.</param>
     /// <param name="seed">Seed of the ids.</param>
-    public static double Measure(NewLlmModel model, Func<Tensor, Tensor> forward, int batch, int seq, int steps, long seed = 1)
+    public static (double SecondsPerStep, double MinorFaultsPerStep) Measure(NewLlmModel model, Func<Tensor, Tensor> forward, int batch, int seq, int steps, long seed = 1)
     {
         int vocab = model.Options.VocabSize;
         using var generator = new Generator((ulong)seed);
@@ -50,12 +50,13 @@ internal static class TrainingStepBenchmark
             throw new InvalidOperationException($"The warm-up loss is {first}.");
         }
 
+        long faults = ProcessUsage.MinorFaults;
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++)
         {
             Step();
         }
 
-        return watch.Elapsed.TotalSeconds / steps;
+        return (watch.Elapsed.TotalSeconds / steps, (double)(ProcessUsage.MinorFaults - faults) / steps);
     }
 }
