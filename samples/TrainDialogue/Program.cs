@@ -48,13 +48,7 @@ return await SampleProgram.InvokeAsync(root, args, RunAsync);
 
 async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 {
-    TorchBackend.EnsureLoaded();
-    if (parse.GetValue(threads) < 1)
-    {
-        throw new ArgumentException($"--threads must be at least 1, not {parse.GetValue(threads)}.");
-    }
-
-    torch.set_num_threads(parse.GetValue(threads));
+    RunChecks.LoadTorch(parse.GetValue(threads));
     string? resumePath = parse.GetValue(resume);
     string? fromPath = parse.GetValue(from);
     if (resumePath is not null && fromPath is not null)

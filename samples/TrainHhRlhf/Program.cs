@@ -34,13 +34,7 @@ return await SampleProgram.InvokeAsync(root, args, RunAsync);
 
 async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
 {
-    TorchBackend.EnsureLoaded();
-    if (parse.GetValue(threads) < 1)
-    {
-        throw new ArgumentException($"--threads must be at least 1, not {parse.GetValue(threads)}.");
-    }
-
-    torch.set_num_threads(parse.GetValue(threads));
+    RunChecks.LoadTorch(parse.GetValue(threads));
 
     // A resumed run takes its settings from the checkpoint; options given explicitly either must agree (what the run
     // is: data, tokenizer, lengths, layers) or are applied with a note (how it goes on: epochs, learning rate, ...).
