@@ -475,9 +475,9 @@ public sealed class Trainer : IDisposable
         for (int i = 0; i < group.Length; i++)
         {
             using var scope = NewDisposeScope();
-            (Tensor inputs, Tensor targets) = NextTokenLoss.ToTensors(group[i], _device);
-            Tensor nll = NextTokenLoss.CrossEntropy(Model.call(inputs), targets, _trainData.PadId, nn.Reduction.Sum);
-            losses[i] = nll.item<float>();
+            (Tensor inputs, Tensor targets) = BatchTensors.ToTensors(group[i], _device);
+            using NewLlmLoss loss = Model.NextTokenLoss(inputs, targets, _trainData.PadId);
+            losses[i] = loss.Sum.item<float>();
             if (!double.IsFinite(losses[i]))
             {
                 throw Diverged(epoch, $"the loss is {losses[i].ToString(CultureInfo.InvariantCulture)}", State.BatchesIntoEpoch + i);
@@ -485,7 +485,7 @@ public sealed class Trainer : IDisposable
 
             if (groupTokens > 0)
             {
-                nll.div(groupTokens).backward();
+                loss.Sum.div(groupTokens).backward();
             }
         }
 

@@ -177,6 +177,61 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         return logits.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The next-token cross-entropy of a batch of token sequences: the inputs are <c>ids[:, :-1]</c> and the targets
+    /// <c>ids[:, 1:]</c>, and targets equal to <paramref name="ignoreIndex"/> are not counted. The output layer,
+    /// log-softmax and cross-entropy run chunk by chunk of positions (the chunk chosen from the batch and the
+    /// vocabulary), so memory is O(chunk x vocabulary) instead of O(batch x positions x vocabulary); the loss and its
+    /// gradients are those of <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding.
+    /// </summary>
+    /// <param name="ids">Token ids, int64, [batch, time] with time of at least 2.</param>
+    /// <param name="ignoreIndex">The target id that is not counted (the PAD id; 0 in the original).</param>
+    /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
+    /// <exception cref="ArgumentException">The ids have the wrong type or shape, fewer than 2 positions, or an id outside the vocabulary.</exception>
+#pragma warning disable RS0027 // The ids form has the common default (PAD id 0, the original's); the inputs/targets form takes the id explicitly.
+    public NewLlmLoss NextTokenLoss(Tensor ids, long ignoreIndex = 0)
+#pragma warning restore RS0027
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.dim() != 2 || ids.shape[1] < 2)
+        {
+            throw new ArgumentException($"NextTokenLoss takes token ids of shape [batch, time] with time >= 2 (inputs ids[:, :-1], targets ids[:, 1:]), but got shape [{string.Join(", ", ids.shape)}].", nameof(ids));
+        }
+
+        long time = ids.shape[1];
+        using Tensor inputs = ids.narrow(1, 0, time - 1);
+        using Tensor targets = ids.narrow(1, 1, time - 1);
+        return NextTokenLoss(inputs, targets, ignoreIndex);
+    }
+
+    /// <summary>
+    /// The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape
+    /// (the form of a prepared batch), computed chunk by chunk of positions as <see cref="NextTokenLoss(Tensor, long)"/>.
+    /// </summary>
+    /// <param name="inputs">Token ids, int64, [batch, positions].</param>
+    /// <param name="targets">The next token at every position, int64, [batch, positions]: ids of the vocabulary, or <paramref name="ignoreIndex"/>.</param>
+    /// <param name="ignoreIndex">The target id that is not counted.</param>
+    /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
+    /// <exception cref="ArgumentException">A tensor has the wrong type or shape, or an id or target is outside the vocabulary.</exception>
+    public NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex) => NextTokenLoss(inputs, targets, ignoreIndex, chunkRows: null);
+
+    /// <summary><see cref="NextTokenLoss(Tensor, Tensor, long)"/> with a given chunk of positions (for tests); chosen from the batch and vocabulary when null.</summary>
+    internal NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex, long? chunkRows)
+    {
+        CheckIds(inputs);
+        CheckTargets(targets, inputs, ignoreIndex);
+        using var scope = NewDisposeScope();
+        Tensor ids = inputs.contiguous();
+        (Tensor hidden, _) = Hidden(ids, initialContext: null);
+        (Tensor sum, Tensor tokenLosses, long tokens, long correct) = ChunkedCrossEntropy.Apply(
+            hidden.reshape(-1, hidden.shape[2]), _tokenOutput.weight!, _tokenOutput.bias!, targets.reshape(-1), ignoreIndex, chunkRows);
+        var loss = new NewLlmLoss(sum, tokenLosses.view(targets.shape), tokens, correct);
+        loss.Loss.MoveToOuterDisposeScope();
+        loss.Sum.MoveToOuterDisposeScope();
+        loss.TokenLosses.MoveToOuterDisposeScope();
+        return loss;
+    }
+
     /// <summary>Like <see cref="forward"/>, and also returns the context vector after every position.</summary>
     /// <param name="input">Token ids, int64, [batch, time].</param>
     /// <param name="initialState">State to start from (for continuing a stream); zeros when null. Not modified.</param>
@@ -329,6 +384,32 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         }
     }
 
+    private void CheckTargets(Tensor targets, Tensor inputs, long ignoreIndex)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException($"Targets must be int64, but are {targets.dtype}.", nameof(targets));
+        }
+
+        if (!targets.shape.SequenceEqual(inputs.shape))
+        {
+            throw new ArgumentException($"Targets have shape [{string.Join(", ", targets.shape)}], but the inputs have shape [{string.Join(", ", inputs.shape)}].", nameof(targets));
+        }
+
+        using Tensor counted = targets.masked_select(targets.ne(ignoreIndex));
+        if (counted.numel() > 0)
+        {
+            long min = counted.min().item<long>();
+            long max = counted.max().item<long>();
+            if (min < 0 || max >= Options.VocabSize)
+            {
+                long bad = min < 0 ? min : max;
+                throw new ArgumentOutOfRangeException(nameof(targets), bad, $"Target {bad} is outside the vocabulary [0, {Options.VocabSize}) and is not the ignored id {ignoreIndex}.");
+            }
+        }
+    }
+
     /// <summary>
     /// The embedding's share of the first Linear plus its bias, as a table [N, hidden] and the row of it for every
     /// position, [batch, time]. With fewer vocabulary entries than positions the table has one row per vocabulary
@@ -362,13 +443,19 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
             throw new ArgumentException($"The initial state has shape [{string.Join(", ", initialContext.shape)}], expected [{batch}, {c}].", nameof(initialContext));
         }
 
+        (Tensor hidden, Tensor contexts) = Hidden(ids, initialContext);
+        return (_tokenOutput.call(hidden), contexts);
+    }
+
+    /// <summary>The last FNN layer's output [B, T, H] and the contexts [B, T, C] for every position (ids checked by the caller).</summary>
+    private (Tensor Hidden, Tensor Contexts) Hidden(Tensor ids, Tensor? initialContext)
+    {
         RecurrenceWeights weights = Weights();
         Tensor first = weights.Layers[0].Weight;
-        Tensor start = initialContext ?? zeros(batch, c, dtype: first.dtype, device: first.device);
-        (Tensor hidden, Tensor contexts) = torch.is_grad_enabled()
+        Tensor start = initialContext ?? zeros(ids.shape[0], Options.ContextDim, dtype: first.dtype, device: first.device);
+        return torch.is_grad_enabled()
             ? RecurrenceWithGradients(weights, ids, start)
             : ContextRecurrence.Reference(weights, ids, start, Options.Dropout, training);
-        return (_tokenOutput.call(hidden), contexts);
     }
 
     /// <summary>

@@ -27,11 +27,9 @@ public static class Evaluator
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                (Tensor inputs, Tensor targets) = NextTokenLoss.ToTensors(batch, model.Device);
-                Tensor logits = model.call(inputs);
-                double nll = NextTokenLoss.CrossEntropy(logits, targets, corpus.PadId, nn.Reduction.Sum).to_type(ScalarType.Float64).item<double>();
-                long correct = logits.argmax(-1).eq(targets).logical_and(targets.ne(corpus.PadId)).sum().item<long>();
-                sums.Add(nll, correct, batch.TargetTokenCount, batch.ByteCount);
+                (Tensor inputs, Tensor targets) = BatchTensors.ToTensors(batch, model.Device);
+                using NewLlmLoss loss = model.NextTokenLoss(inputs, targets, corpus.PadId);
+                sums.Add(loss.Sum.to_type(ScalarType.Float64).item<double>(), loss.CorrectCount, batch.TargetTokenCount, batch.ByteCount);
             }
 
             double? preference = preferencePairs is null ? null : PreferenceAccuracy(model, preferencePairs, corpus.PadId, batchSize, cancellationToken);
@@ -102,10 +100,7 @@ public static class Evaluator
     private static Tensor SequenceNll(NewLlmModel model, long[] ids, int n, int length, int padId)
     {
         Tensor all = torch.tensor(ids, new long[] { n, length }, dtype: ScalarType.Int64).to(model.Device);
-        Tensor inputs = all.narrow(1, 0, length - 1);
-        Tensor targets = all.narrow(1, 1, length - 1);
-        Tensor logits = model.call(inputs);
-        Tensor nll = NextTokenLoss.CrossEntropy(logits, targets, padId, nn.Reduction.None);
-        return nll.reshape(n, length - 1).to_type(ScalarType.Float64).sum(1);
+        using NewLlmLoss loss = model.NextTokenLoss(all, padId);
+        return loss.TokenLosses.to_type(ScalarType.Float64).sum(dim: 1);
     }
 }

@@ -9,8 +9,9 @@ namespace NewLlm.Training;
 /// <see cref="Trainer"/> checks it in its constructor; a program can call <see cref="ForStep"/> earlier).
 /// <para>
 /// With N = batch × positions (positions = sequence length − 1), V the vocabulary, E, H, C the embedding, hidden and
-/// context widths, L the layers and s the element size, it counts: the logits with their log-softmax and the gradients
-/// of both, alive together in the backward pass (4·N·V·s, the dominant term for a large vocabulary); what the fast path
+/// context widths, L the layers and s the element size, it counts: the output layer's working memory (the loss is
+/// computed chunk by chunk of positions, <see cref="NewLlmLoss.ChunkPositions"/>: one chunk's logits, k·V·s, and the
+/// output layer's gradients formed with the loss and their scaled copy, 2·V·(H + 1)·s); what the fast path
 /// keeps per position for the backward pass (every layer's hidden state, the gates and the contexts:
 /// N·(L·H + 4·C)·s), the embedding's share (N·(E + 2·H)·s when it is computed per position, otherwise per-thread
 /// [V, H] gradient sums), the backward's gradient of the hidden states and of the output layer's input (2·N·H·s) and the
@@ -40,7 +41,7 @@ public sealed class TrainingMemoryEstimate
         long threads = Environment.ProcessorCount;
         long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0)) * s;
         long embedding = v < n ? 2 * v * h * s : n * (e + (2 * h)) * s;
-        LogitsBytes = Saturate(4.0 * n * v * s);
+        LogitsBytes = Saturate(((double)NewLlmLoss.ChunkPositions(n, v, s) * v * s) + (2.0 * v * (h + 1) * s));
         ActivationBytes = Saturate(((double)n * ((l * h) + (4 * c) + (2 * h)) * s) + embedding + threadSums + (4.0 * n * sizeof(long)));
         ParameterBytes = 4 * parameters * s;
         TotalBytes = Saturate((double)LogitsBytes + ActivationBytes + ParameterBytes);
@@ -57,7 +58,7 @@ public sealed class TrainingMemoryEstimate
     /// <summary>Positions per step: <see cref="BatchSize"/> × (<see cref="SequenceLength"/> − 1).</summary>
     public long Positions { get; }
 
-    /// <summary>The logits, their log-softmax and the gradients of both: 4 × positions × vocabulary elements.</summary>
+    /// <summary>The output layer's working memory: one chunk of logits (<see cref="NewLlmLoss.ChunkPositions"/> × vocabulary elements) and the output layer's gradients formed with the loss and their scaled copy.</summary>
     public long LogitsBytes { get; }
 
     /// <summary>What is kept and computed per position besides the logits (hidden states, gates, contexts, embedding share, gradients, token ids) and the backward's per-thread sums.</summary>
