@@ -55,6 +55,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     private readonly Linear _forgetGate;
     private readonly Linear _inputGate;
     private readonly LayerNorm _contextNorm;
+    private readonly TrainingWorkspace _workspace = new();
 
     /// <summary>
     /// Creates a model with freshly initialised weights (normal(0, 0.02) weights, zero biases), drawn from a generator
@@ -222,15 +223,42 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         CheckTargets(targets, inputs, ignoreIndex);
         using var scope = NewDisposeScope();
         Tensor ids = inputs.contiguous();
-        (Tensor hidden, _) = Hidden(ids, initialContext: null);
-        (Tensor sum, Tensor tokenLosses, long tokens, long correct) = ChunkedCrossEntropy.Apply(
-            hidden.reshape(-1, hidden.shape[2]), _tokenOutput.weight!, _tokenOutput.bias!, targets.reshape(-1), ignoreIndex, chunkRows);
-        var loss = new NewLlmLoss(sum, tokenLosses.view(targets.shape), tokens, correct);
-        loss.Loss.MoveToOuterDisposeScope();
-        loss.Sum.MoveToOuterDisposeScope();
-        loss.TokenLosses.MoveToOuterDisposeScope();
-        return loss;
+
+        // The step's large buffers come from the model's workspace; the last backward node that reads them ends the
+        // lease (or this method, when nothing is recorded; or the loss's Dispose).
+        WorkspaceLease? lease = _workspace.TryLease();
+        try
+        {
+            (Tensor hidden, _) = Hidden(ids, initialContext: null, lease);
+            (Tensor sum, Tensor tokenLosses, long tokens, long correct) = ChunkedCrossEntropy.Apply(
+                hidden.reshape(-1, hidden.shape[2]), _tokenOutput.weight!, _tokenOutput.bias!, targets.reshape(-1), ignoreIndex, lease, releaseAfterBackward: !hidden.requires_grad, chunkRows);
+            if (!sum.requires_grad)
+            {
+                lease?.Release();
+            }
+
+            var loss = new NewLlmLoss(sum, tokenLosses.view(targets.shape), tokens, correct, lease);
+            loss.Loss.MoveToOuterDisposeScope();
+            loss.Sum.MoveToOuterDisposeScope();
+            loss.TokenLosses.MoveToOuterDisposeScope();
+            return loss;
+        }
+        catch
+        {
+            lease?.Release();
+            throw;
+        }
     }
+
+    /// <summary>
+    /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the
+    /// next (the recurrence's states and the loss's chunk and gradients: about (L·H + 6·C + 2·H)·4 bytes per position in
+    /// float32). The next step makes them again. <see cref="Module.Dispose()"/> frees them too.
+    /// </summary>
+    public void ReleaseTrainingBuffers() => _workspace.Clear();
+
+    /// <summary>The buffers kept between training steps (for tests).</summary>
+    internal TrainingWorkspace Workspace => _workspace;
 
     /// <summary>Like <see cref="forward"/>, and also returns the context vector after every position.</summary>
     /// <param name="input">Token ids, int64, [batch, time].</param>
@@ -281,6 +309,17 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     {
         using Tensor tokens = tensor(new[] { token }, dtype: ScalarType.Int64, device: Device);
         return Step(tokens, state);
+    }
+
+    /// <summary>Frees the parameters and the training buffers.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _workspace.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     /// <summary>Moves the parameters, after <see cref="TorchBackend.EnsureDeviceAvailable(Device, string?)"/> has checked that the device exists.</summary>
@@ -448,13 +487,16 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     }
 
     /// <summary>The last FNN layer's output [B, T, H] and the contexts [B, T, C] for every position (ids checked by the caller).</summary>
-    private (Tensor Hidden, Tensor Contexts) Hidden(Tensor ids, Tensor? initialContext)
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="initialContext">c_0; zeros when null.</param>
+    /// <param name="lease">The workspace for the fast path's buffers; fresh buffers when null (the outputs are then the caller's to keep).</param>
+    private (Tensor Hidden, Tensor Contexts) Hidden(Tensor ids, Tensor? initialContext, WorkspaceLease? lease = null)
     {
         RecurrenceWeights weights = Weights();
         Tensor first = weights.Layers[0].Weight;
         Tensor start = initialContext ?? zeros(ids.shape[0], Options.ContextDim, dtype: first.dtype, device: first.device);
         return torch.is_grad_enabled()
-            ? RecurrenceWithGradients(weights, ids, start)
+            ? RecurrenceWithGradients(weights, ids, start, lease)
             : ContextRecurrence.Reference(weights, ids, start, Options.Dropout, training);
     }
 
@@ -464,14 +506,14 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// three context heads fused into one product per position (their weights copied once per call: small next to
     /// a training batch, but not next to one generated token, so the reference keeps them apart).
     /// </summary>
-    private (Tensor Hidden, Tensor Contexts) RecurrenceWithGradients(RecurrenceWeights weights, Tensor ids, Tensor start)
+    private (Tensor Hidden, Tensor Contexts) RecurrenceWithGradients(RecurrenceWeights weights, Tensor ids, Tensor start, WorkspaceLease? lease)
     {
         Tensor heads = cat(new[] { weights.ContextUpdate.Weight, weights.ForgetGate.Weight, weights.InputGate.Weight }, 0);
         Tensor headsBias = cat(new[] { weights.ContextUpdate.Bias, weights.ForgetGate.Bias, weights.InputGate.Bias }, 0);
         (Tensor table, Tensor index, bool rowPerPosition) = EmbeddingShare(ids, weights.FirstEmbeddingWeight, weights.Layers[0].Bias);
         var inputs = new RecurrenceInputs(
             index, table, start, weights.FirstContextWeight, heads, headsBias, weights.ContextNorm.Weight, weights.ContextNorm.Bias, weights.Layers.Skip(1).ToArray());
-        return RecurrenceFunction.Apply(training ? Options.Dropout : 0.0, rowPerPosition, inputs);
+        return RecurrenceFunction.Apply(training ? Options.Dropout : 0.0, rowPerPosition, inputs, lease);
     }
 
     /// <summary>The parameters the recurrence reads.</summary>

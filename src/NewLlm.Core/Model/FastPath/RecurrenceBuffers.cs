@@ -26,15 +26,18 @@ internal sealed record RecurrenceBuffers(RecurrenceInputs Inputs, Tensor[] Hidde
     /// <summary>L, the number of FNN layers.</summary>
     public int Layers => Hidden.Length;
 
-    /// <summary>Empty buffers for the recurrence over <paramref name="inputs"/>, on the table's dtype and device.</summary>
-    public static RecurrenceBuffers Allocate(RecurrenceInputs inputs)
+    /// <summary>
+    /// Buffers (uninitialised) for the recurrence over <paramref name="inputs"/>, on the table's dtype and device: the
+    /// workspace's when there is a <paramref name="lease"/>, fresh ones otherwise.
+    /// </summary>
+    public static RecurrenceBuffers Allocate(RecurrenceInputs inputs, WorkspaceLease? lease)
     {
         long batch = inputs.Index.shape[0], time = inputs.Index.shape[1], hidden = inputs.Table.shape[1], c = inputs.InitialContext.shape[1];
-        Tensor Empty(long width) => empty(batch, time, width, dtype: inputs.Table.dtype, device: inputs.Table.device);
+        Tensor Buffer(string name, long width) => WorkspaceLease.Buffer(lease, name, [batch, time, width], inputs.Table.dtype, inputs.Table.device);
 
         // B-major, so that the last layer's hidden states are the output without a transpose.
-        Tensor[] h = Enumerable.Range(0, inputs.Layers).Select(_ => Empty(hidden)).ToArray();
-        return new RecurrenceBuffers(inputs, h, Empty(3 * c), Empty(c));
+        Tensor[] h = Enumerable.Range(0, inputs.Layers).Select(l => Buffer($"recurrence.hidden{l}", hidden)).ToArray();
+        return new RecurrenceBuffers(inputs, h, Buffer("recurrence.gates", 3 * c), Buffer("recurrence.contexts", c));
     }
 
     /// <summary>The autograd function's saved tensors: the inputs in their positional order, the gates, the contexts, then the hidden states of every layer.</summary>

@@ -23,10 +23,12 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     /// <param name="dropout">Dropout probability; 0 when not training.</param>
     /// <param name="tableRowPerPosition">Whether the first layer's table has one row per position rather than per vocabulary entry.</param>
     /// <param name="inputs">The tensors the recurrence reads.</param>
+    /// <param name="lease">The model's workspace for the buffers, released when the backward has run; fresh buffers when null.</param>
     /// <returns>The hidden states [B, T, H] of the last layer and the contexts [B, T, C] after every position.</returns>
-    public static (Tensor Hidden, Tensor Contexts) Apply(double dropout, bool tableRowPerPosition, RecurrenceInputs inputs)
+    public static (Tensor Hidden, Tensor Contexts) Apply(double dropout, bool tableRowPerPosition, RecurrenceInputs inputs, WorkspaceLease? lease = null)
     {
-        var settings = new Settings(dropout, inputs.Layers, inputs.InitialContext.requires_grad, inputs.Table.requires_grad, tableRowPerPosition);
+        long[][] shapes = inputs.Tensors().Select(t => t.shape).ToArray();
+        var settings = new Settings(dropout, inputs.Layers, inputs.InitialContext.requires_grad, inputs.Table.requires_grad, tableRowPerPosition, lease, shapes, inputs.Table.dtype, inputs.Table.device);
         List<Tensor> outputs = apply(inputs.Tensors().Prepend<object>(settings).ToArray());
         return (outputs[0], outputs[1]);
     }
@@ -37,7 +39,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         var settings = (Settings)vars[0];
         RecurrenceInputs given = RecurrenceInputs.Read(vars, 1, settings.Layers);
         RecurrenceStrategy strategy = RecurrenceStrategy.For(given.Table);
-        RecurrenceBuffers buffers = RecurrenceBuffers.Allocate(strategy.Prepare(given));
+        RecurrenceBuffers buffers = RecurrenceBuffers.Allocate(strategy.Prepare(given), settings.Lease);
 
         // Dropout masks: drawn by each row thread for its own rows, position by position (see DropoutMask).
         DropoutMask mask = DropoutMask.Draw(settings.Dropout, settings.Layers, buffers.Batch, buffers.HiddenDim);
@@ -58,7 +60,14 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     /// <inheritdoc/>
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
+        // Nothing may be thrown here: an exception cannot cross libtorch's autograd engine.
         var settings = (Settings)ctx.get_data(SettingsKey);
+        if (settings.Lease is { IsCurrent: false })
+        {
+            // A later loss has overwritten the workspace this graph saved (see TrainingWorkspace): NaN, not wrong values.
+            return settings.InputShapes.Select((shape, k) => k == 0 ? null! : full(shape, double.NaN, dtype: settings.DType, device: settings.Device)).Prepend(null!).ToList();
+        }
+
         List<Tensor> result;
         using (var outer = NewDisposeScope())
         {
@@ -85,6 +94,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             }
         }
 
+        settings.Lease?.Release();
         return result;
     }
 
@@ -94,5 +104,10 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     /// <param name="InitialContextNeedsGrad">Whether a gradient for the initial context is returned.</param>
     /// <param name="TableNeedsGrad">Whether a gradient for the first layer's table is returned.</param>
     /// <param name="TableRowPerPosition">Whether the table has one row per position (read by that position only).</param>
-    private sealed record Settings(double Dropout, int Layers, bool InitialContextNeedsGrad, bool TableNeedsGrad, bool TableRowPerPosition);
+    /// <param name="Lease">The workspace the buffers are in, or null for fresh buffers.</param>
+    /// <param name="InputShapes">The shapes of the inputs, in their positional order.</param>
+    /// <param name="DType">The inputs' floating-point dtype.</param>
+    /// <param name="Device">Their device.</param>
+    private sealed record Settings(
+        double Dropout, int Layers, bool InitialContextNeedsGrad, bool TableNeedsGrad, bool TableRowPerPosition, WorkspaceLease? Lease, long[][] InputShapes, ScalarType DType, Device Device);
 }

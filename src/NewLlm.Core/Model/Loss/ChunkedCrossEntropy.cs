@@ -24,6 +24,8 @@ namespace NewLlm;
 /// </remarks>
 internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<ChunkedCrossEntropy>
 {
+    private const string RunKey = "run";
+
     /// <inheritdoc/>
     public override string Name => "NewLlmChunkedCrossEntropy";
 
@@ -33,13 +35,16 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     /// <param name="bias">Its bias [V].</param>
     /// <param name="targets">The target of every position, int64 [N]: in [0, V) or <paramref name="ignoreIndex"/>.</param>
     /// <param name="ignoreIndex">The target id that is not counted.</param>
+    /// <param name="lease">The model's workspace for the chunk and the gradients; fresh tensors when null.</param>
+    /// <param name="releaseAfterBackward">Whether this node's backward ends the lease (when no recurrence node follows it).</param>
     /// <param name="chunkRows">Positions per chunk; <see cref="NewLlmLoss.ChunkPositions"/> when null.</param>
     /// <returns>The summed loss (a scalar in the graph), every position's loss [N] (detached), the counted targets and the correct argmaxes among them.</returns>
-    public static (Tensor Sum, Tensor TokenLosses, long Tokens, long Correct) Apply(Tensor hidden, Tensor weight, Tensor bias, Tensor targets, long ignoreIndex, long? chunkRows = null)
+    public static (Tensor Sum, Tensor TokenLosses, long Tokens, long Correct) Apply(
+        Tensor hidden, Tensor weight, Tensor bias, Tensor targets, long ignoreIndex, WorkspaceLease? lease, bool releaseAfterBackward, long? chunkRows = null)
     {
         bool gradients = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad || bias.requires_grad);
         long rows = chunkRows ?? NewLlmLoss.ChunkPositions(hidden.shape[0], weight.shape[0], hidden.ElementSize);
-        var run = new Run(ignoreIndex, Math.Max(1, rows), gradients);
+        var run = new Run(ignoreIndex, Math.Max(1, rows), gradients, lease, releaseAfterBackward, [hidden.shape, weight.shape, bias.shape], hidden.dtype, hidden.device);
         Tensor sum = apply(run, hidden, weight, bias, targets)[0];
         return (sum, run.TokenLosses!, run.Tokens, run.Correct);
     }
@@ -56,6 +61,7 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         run.TokenLosses = tokenLosses;
         run.Tokens = targets.ne(run.IgnoreIndex).sum().item<long>();
         run.Correct = correct.item<long>();
+        ctx.save_data(RunKey, run);
         if (gradients is { } g)
         {
             ctx.save_for_backward(new List<Tensor> { g.Hidden, g.Weight, g.Bias });
@@ -67,10 +73,26 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     /// <inheritdoc/>
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
+        // Nothing may be thrown here: an exception cannot cross libtorch's autograd engine.
+        var run = (Run)ctx.get_data(RunKey);
+        if (run.Lease is { IsCurrent: false })
+        {
+            // A later loss has overwritten the workspace this graph saved (see TrainingWorkspace): NaN, not wrong values.
+            return run.InputShapes.Select(shape => full(shape, double.NaN, dtype: run.DType, device: run.Device)).Prepend(null!).Append(null!).ToList();
+        }
+
         // The gradients were formed in the forward; scaled copies, so that a retained graph can be backwarded again.
+        // The hidden states' copy goes to the workspace: the recurrence's backward reads it and nothing keeps it.
         List<Tensor> saved = ctx.get_saved_variables();
         Tensor scale = grad_outputs[0];
-        return new List<Tensor> { null!, saved[0].mul(scale), saved[1].mul(scale), saved[2].mul(scale), null! };
+        Tensor dHidden = WorkspaceLease.Buffer(run.Lease, "loss.dHiddenOut", saved[0].shape, run.DType, run.Device).copy_(saved[0]).mul_(scale);
+        var result = new List<Tensor> { null!, dHidden, saved[1].mul(scale), saved[2].mul(scale), null! };
+        if (run.ReleaseAfterBackward)
+        {
+            run.Lease?.Release();
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -87,13 +109,11 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         Tensor gatherIndex = targets.masked_fill(ignored, 0).unsqueeze(1);   // ignored rows read column 0
         Tensor tokenLosses = empty(n, dtype: options.dtype, device: options.device);
         Tensor correct = zeros(1, dtype: ScalarType.Int64, device: options.device);
-        Tensor logits = empty(Math.Min(run.ChunkRows, n), vocab, dtype: options.dtype, device: options.device);
+        Tensor Buffer(string name, params long[] shape) => WorkspaceLease.Buffer(run.Lease, name, shape, options.dtype, options.device);
+        Tensor logits = Buffer("loss.logits", Math.Min(run.ChunkRows, n), vocab);
         Tensor weightT = weight.t();
         Gradients? result = gradients
-            ? new Gradients(
-                empty(n, width, dtype: options.dtype, device: options.device),
-                zeros(vocab, width, dtype: options.dtype, device: options.device),
-                zeros(vocab, dtype: options.dtype, device: options.device))
+            ? new Gradients(Buffer("loss.dHidden", n, width), Buffer("loss.dWeight", vocab, width).zero_(), Buffer("loss.dBias", vocab).zero_())
             : null;
 
         for (long start = 0; start < n; start += run.ChunkRows)
@@ -131,8 +151,19 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     private readonly record struct Gradients(Tensor Hidden, Tensor Weight, Tensor Bias);
 
     /// <summary>One call's settings, and what its forward found besides the summed loss.</summary>
-    private sealed class Run(long ignoreIndex, long chunkRows, bool gradients)
+    private sealed class Run(long ignoreIndex, long chunkRows, bool gradients, WorkspaceLease? lease, bool releaseAfterBackward, long[][] inputShapes, ScalarType dtype, Device device)
     {
+        public WorkspaceLease? Lease { get; } = lease;
+
+        public bool ReleaseAfterBackward { get; } = releaseAfterBackward;
+
+        /// <summary>The shapes of the hidden states, weight and bias (for NaN gradients).</summary>
+        public long[][] InputShapes { get; } = inputShapes;
+
+        public ScalarType DType { get; } = dtype;
+
+        public Device Device { get; } = device;
+
         public long IgnoreIndex { get; } = ignoreIndex;
 
         public long ChunkRows { get; } = chunkRows;

@@ -1,0 +1,29 @@
+using static TorchSharp.torch;
+
+namespace NewLlm;
+
+/// <summary>
+/// One loss's hold on a model's <see cref="TrainingWorkspace"/>. Code that may run with or without one takes a
+/// nullable lease and calls <see cref="Buffer"/>, which makes a fresh tensor when there is none.
+/// </summary>
+internal sealed class WorkspaceLease
+{
+    private readonly TrainingWorkspace _workspace;
+    private readonly long _generation;
+
+    internal WorkspaceLease(TrainingWorkspace workspace, long generation)
+    {
+        _workspace = workspace;
+        _generation = generation;
+    }
+
+    /// <summary>Whether no later lease has reused the buffers since this one wrote them.</summary>
+    public bool IsCurrent => _workspace.IsCurrent(_generation);
+
+    /// <summary>The buffer <paramref name="name"/> of <paramref name="lease"/>, or a fresh (uninitialised) tensor without a lease.</summary>
+    public static Tensor Buffer(WorkspaceLease? lease, string name, long[] shape, ScalarType dtype, Device device) =>
+        lease is null ? empty(shape, dtype: dtype, device: device) : lease._workspace.Get(name, shape, dtype, device);
+
+    /// <summary>Ends the hold (idempotent); the buffers go to the next loss.</summary>
+    public void Release() => _workspace.Release(_generation);
+}
