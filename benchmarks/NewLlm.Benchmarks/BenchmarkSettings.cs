@@ -35,8 +35,17 @@ internal sealed record BenchmarkSettings
     /// <summary>How many times each configuration is repeated (the median is reported too).</summary>
     public int Repeats { get; set; } = 1;
 
+    /// <summary>Whether the library's forward with the whole logits and <c>F.cross_entropy</c> (the path before the chunked loss) is skipped.</summary>
+    public bool SkipFullLogits { get; set; }
+
+    /// <summary>Set in a child process: the one implementation it measures (see <see cref="Implementations"/>).</summary>
+    public string? Child { get; set; }
+
+    /// <summary>The implementations measured in child processes, in order.</summary>
+    public static readonly string[] Implementations = ["newllm-torchsharp", "newllm-full-logits", "direct-port-torchsharp"];
+
     public const string Usage =
-        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct]\n" +
+        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct] [--skip-full-logits]\n" +
         "Defaults: --batch 256 --layers 1 --layers 4 --seq 128 --vocab 1000 --steps 3 --threads 2 --dropout 0.1 --repeats 1";
 
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with the usage on a bad one.</summary>
@@ -76,6 +85,15 @@ internal sealed record BenchmarkSettings
                     break;
                 case "--skip-reference": s.SkipReference = true; break;
                 case "--skip-direct": s.SkipDirect = true; break;
+                case "--skip-full-logits": s.SkipFullLogits = true; break;
+                case "--child":
+                    s.Child = Next();
+                    if (!Implementations.Contains(s.Child))
+                    {
+                        throw new ArgumentException($"--child takes one of {string.Join(", ", Implementations)}, not '{s.Child}'.");
+                    }
+
+                    break;
                 default: throw new ArgumentException($"Unknown option '{name}'.\n{Usage}");
             }
         }
@@ -96,5 +114,12 @@ internal sealed record BenchmarkSettings
         }
 
         return s;
+    }
+
+    /// <summary>The arguments of a child process that measures <paramref name="implementation"/> at one batch size and layer count.</summary>
+    public IEnumerable<string> ChildArguments(string implementation, int batch, int layers)
+    {
+        string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        return ["--child", implementation, "--batch", I(batch), "--layers", I(layers), "--seq", I(Seq), "--vocab", I(Vocab), "--steps", I(Steps), "--threads", I(Threads), "--dropout", Dropout.ToString("R", CultureInfo.InvariantCulture)];
     }
 }

@@ -1,12 +1,16 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NewLlm;
 using NewLlm.Benchmarks;
-using NewLlm.Testing;
 using TorchSharp;
 
-// Training-step throughput of NewLlmModel's public forward (training mode), the direct port, and the
-// PyTorch reference, measured in the same run. One JSON line per implementation and configuration.
+// Training-step throughput and memory of the library's training path, the library's forward with the whole logits,
+// the direct port, and the PyTorch reference, measured in the same run. Each implementation runs in a process of its
+// own (this program with --child), so that its peak resident set is its own. One JSON line per implementation and
+// configuration.
 BenchmarkSettings settings;
 try
 {
@@ -18,8 +22,11 @@ catch (ArgumentException ex)
     return 2;
 }
 
-TorchBackend.EnsureLoaded();
-torch.set_num_threads(settings.Threads);
+if (settings.Child is string child)
+{
+    return MeasureHere(child, settings);
+}
+
 ReferenceRunner? reference = null;
 if (!settings.SkipReference)
 {
@@ -30,52 +37,47 @@ if (!settings.SkipReference)
     }
 }
 
+string[] implementations = BenchmarkSettings.Implementations
+    .Where(i => !(settings.SkipDirect && i == "direct-port-torchsharp") && !(settings.SkipFullLogits && i == "newllm-full-logits"))
+    .ToArray();
 foreach (int batch in settings.Batches)
 {
     foreach (int layers in settings.Layers)
     {
-        var options = new NewLlmOptions { NumLayers = layers, VocabSize = settings.Vocab, Dropout = settings.Dropout };
-        var ours = new List<double>();
-        var oursFaults = new List<double>();
-        var direct = new List<double>();
-        var referenceRuns = new List<double>();
-        string? torchVersion = null;
+        var runs = implementations.ToDictionary(i => i, _ => new List<JsonElement>());
+        var referenceRuns = new List<JsonElement>();
         for (int repeat = 0; repeat < settings.Repeats; repeat++)
         {
-            torch.manual_seed(1);
-            using (var model = new NewLlmModel(options))
+            foreach (string implementation in implementations)
             {
-                (double seconds, double faults) = TrainingStepBenchmark.Measure(model, model.call, batch, settings.Seq, settings.Steps);
-                ours.Add(seconds);
-                oursFaults.Add(faults);
-            }
-
-            if (!settings.SkipDirect)
-            {
-                torch.manual_seed(1);
-                using var model = new NewLlmModel(options);
-                direct.Add(TrainingStepBenchmark.Measure(model, ids => DirectPortModel.Forward(model, options.Dropout, ids), batch, settings.Seq, settings.Steps).SecondsPerStep);
+                if (MeasureInChild(implementation, batch, layers, settings, out string why) is { } line)
+                {
+                    runs[implementation].Add(line);
+                }
+                else
+                {
+                    Console.Error.WriteLine($"{implementation} failed: {why}.");
+                }
             }
 
             if (reference is not null)
             {
-                JsonElement? line = reference.Bench(batch, settings.Seq, layers, settings.Vocab, settings.Steps, settings.Threads, out string why);
-                if (line is { } json)
+                if (reference.Bench(batch, settings.Seq, layers, settings.Vocab, settings.Steps, settings.Threads, out string referenceWhy) is { } json)
                 {
-                    referenceRuns.Add(json.GetProperty("sec_per_step").GetDouble());
-                    torchVersion = json.GetProperty("torch").GetString();
+                    referenceRuns.Add(json);
                 }
                 else
                 {
-                    Console.Error.WriteLine($"The PyTorch reference failed: {why}.");
+                    Console.Error.WriteLine($"The PyTorch reference failed: {referenceWhy}.");
                 }
             }
         }
 
         long tokens = (long)batch * (settings.Seq - 1);
-        JsonObject Line(string implementation, List<double> runs)
+        JsonObject Line(string implementation, List<JsonElement> measured)
         {
-            double median = Median(runs);
+            List<double> seconds = measured.Select(m => m.GetProperty("sec_per_step").GetDouble()).ToList();
+            double median = Median(seconds);
             var line = new JsonObject
             {
                 ["implementation"] = implementation,
@@ -88,39 +90,101 @@ foreach (int batch in settings.Batches)
                 ["steps"] = settings.Steps,
                 ["sec_per_step"] = Math.Round(median, 4),
                 ["train_tokens_per_sec"] = Math.Round(tokens / median, 1),
+                ["peak_rss_mb"] = Math.Round(Median(measured.Select(m => m.GetProperty("peak_rss_mb").GetDouble()).ToList())),
             };
-            if (runs.Count > 1)
+            if (measured[0].TryGetProperty("minor_faults_per_step", out _))
             {
-                line["runs_sec_per_step"] = new JsonArray(runs.Select(r => (JsonNode)Math.Round(r, 4)).ToArray());
+                line["minor_faults_per_step"] = Math.Round(Median(measured.Select(m => m.GetProperty("minor_faults_per_step").GetDouble()).ToList()));
+            }
+
+            if (measured[0].TryGetProperty("torch", out JsonElement torchVersion))
+            {
+                line["torch"] = torchVersion.GetString();
+            }
+
+            if (measured.Count > 1)
+            {
+                line["runs_sec_per_step"] = new JsonArray(seconds.Select(r => (JsonNode)Math.Round(r, 4)).ToArray());
             }
 
             return line;
         }
 
-        JsonObject oursLine = Line("newllm-torchsharp", ours);
-        oursLine["minor_faults_per_step"] = Math.Round(Median(oursFaults));
-        oursLine["peak_rss_mb"] = Math.Round(ProcessUsage.PeakResidentBytes / 1e6); // of this process so far (the reference runs in its own)
-        if (direct.Count > 0)
-        {
-            JsonObject directLine = Line("direct-port-torchsharp", direct);
-            oursLine["speedup_vs_direct_port"] = Math.Round(Median(direct) / Median(ours), 2);
-            Console.WriteLine(directLine.ToJsonString());
-        }
-
+        var lines = runs.Where(r => r.Value.Count > 0).ToDictionary(r => r.Key, r => Line(r.Key, r.Value));
         if (referenceRuns.Count > 0)
         {
-            JsonObject referenceLine = Line("pytorch-reference", referenceRuns);
-            referenceLine["torch"] = torchVersion;
-            oursLine["reference_tokens_per_sec"] = Math.Round(tokens / Median(referenceRuns), 1);
-            oursLine["speedup_vs_reference"] = Math.Round(Median(referenceRuns) / Median(ours), 2);
-            Console.WriteLine(referenceLine.ToJsonString());
+            lines["pytorch-reference"] = Line("pytorch-reference", referenceRuns);
         }
 
-        Console.WriteLine(oursLine.ToJsonString());
+        if (lines.TryGetValue("newllm-torchsharp", out JsonObject? ours))
+        {
+            double oursSeconds = ours["sec_per_step"]!.GetValue<double>();
+            foreach ((string other, string key) in new[] { ("pytorch-reference", "speedup_vs_reference"), ("direct-port-torchsharp", "speedup_vs_direct_port"), ("newllm-full-logits", "speedup_vs_full_logits") })
+            {
+                if (lines.TryGetValue(other, out JsonObject? line))
+                {
+                    ours[key] = Math.Round(line["sec_per_step"]!.GetValue<double>() / oursSeconds, 2);
+                }
+            }
+        }
+
+        foreach (JsonObject line in lines.Values)
+        {
+            Console.WriteLine(line.ToJsonString());
+        }
     }
 }
 
 return 0;
+
+// One implementation measured in this process: its JSON line, with this process's peak resident set.
+static int MeasureHere(string implementation, BenchmarkSettings settings)
+{
+    TorchBackend.EnsureLoaded();
+    torch.set_num_threads(settings.Threads);
+    torch.manual_seed(1);
+    var options = new NewLlmOptions { NumLayers = settings.Layers[0], VocabSize = settings.Vocab, Dropout = settings.Dropout };
+    using var model = new NewLlmModel(options);
+    (double seconds, double faults) = TrainingStepBenchmark.Measure(model, TrainingStepBenchmark.LossOf(implementation, model), settings.Batches[0], settings.Seq, settings.Steps);
+    var line = new JsonObject
+    {
+        ["sec_per_step"] = seconds,
+        ["minor_faults_per_step"] = faults,
+        ["peak_rss_mb"] = ProcessUsage.PeakResidentBytes / 1e6,
+    };
+    Console.WriteLine(line.ToJsonString());
+    return 0;
+}
+
+// Runs this program with --child for one implementation and returns the line it printed.
+static JsonElement? MeasureInChild(string implementation, int batch, int layers, BenchmarkSettings settings, out string reason)
+{
+    var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
+    {
+        start.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
+    }
+
+    foreach (string argument in settings.ChildArguments(implementation, batch, layers))
+    {
+        start.ArgumentList.Add(argument);
+    }
+
+    using Process process = Process.Start(start) ?? throw new InvalidOperationException("The benchmark could not start itself.");
+    Task<string> error = process.StandardError.ReadToEndAsync();
+    string output = process.StandardOutput.ReadToEnd();
+    process.WaitForExit();
+    string? json = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith('{'));
+    if (process.ExitCode != 0 || json is null)
+    {
+        reason = string.Create(CultureInfo.InvariantCulture, $"exit code {process.ExitCode}: {error.Result.Trim().Split('\n').LastOrDefault()}");
+        return null;
+    }
+
+    reason = string.Empty;
+    using JsonDocument document = JsonDocument.Parse(json);
+    return document.RootElement.Clone();
+}
 
 static double Median(List<double> values)
 {

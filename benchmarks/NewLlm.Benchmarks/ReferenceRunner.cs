@@ -61,7 +61,7 @@ internal sealed class ReferenceRunner
     {
         string[] args =
         {
-            _script, "bench", "--batch", I(batch), "--seq", I(seq), "--layers", I(layers), "--vocab", I(vocab), "--steps", I(steps), "--threads", I(threads),
+            "-c", PeakMemoryWrapper, _script, "bench", "--batch", I(batch), "--seq", I(seq), "--layers", I(layers), "--vocab", I(vocab), "--steps", I(steps), "--threads", I(threads),
         };
         (int code, string output, string error) = Run(_python, args, threads);
         if (code != 0)
@@ -70,17 +70,30 @@ internal sealed class ReferenceRunner
             return null;
         }
 
-        string? line = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith('{'));
-        if (line is null)
+        string[] lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('{')).ToArray();
+        string? bench = lines.LastOrDefault(l => l.Contains("\"sec_per_step\"", StringComparison.Ordinal));
+        string? memory = lines.LastOrDefault(l => l.Contains("\"peak_rss_mb\"", StringComparison.Ordinal));
+        if (bench is null || memory is null)
         {
             reason = "the reference printed no JSON line";
             return null;
         }
 
         reason = string.Empty;
-        using JsonDocument doc = JsonDocument.Parse(line);
+        var merged = System.Text.Json.Nodes.JsonNode.Parse(bench)!.AsObject();
+        merged["peak_rss_mb"] = System.Text.Json.Nodes.JsonNode.Parse(memory)!["peak_rss_mb"]!.GetValue<double>();
+        using JsonDocument doc = JsonDocument.Parse(merged.ToJsonString());
         return doc.RootElement.Clone();
     }
+
+    /// <summary>Runs the script given after <c>-c</c> as <c>__main__</c>, then prints the process's peak resident set (Linux's <c>ru_maxrss</c> is in KiB) as a JSON line.</summary>
+    private const string PeakMemoryWrapper =
+        "import json, resource, runpy, sys\n" +
+        "sys.argv = sys.argv[1:]\n" +
+        "try:\n" +
+        "    runpy.run_path(sys.argv[0], run_name='__main__')\n" +
+        "finally:\n" +
+        "    print(json.dumps({'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6}))\n";
 
     private static (int Code, string Output, string Error) Run(string file, IEnumerable<string> args, int threads)
     {

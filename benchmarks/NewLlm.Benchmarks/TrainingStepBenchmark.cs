@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using NewLlm.Testing;
 
 namespace NewLlm.Benchmarks;
 
@@ -14,20 +15,29 @@ internal static class TrainingStepBenchmark
     public const double LearningRate = 8e-4;
     public const double ClipNorm = 1.0;
 
+    /// <summary>The loss of one implementation: the library's chunked loss, or a forward's whole logits and <c>F.cross_entropy</c>.</summary>
+    public static Func<Tensor, Tensor, Tensor> LossOf(string implementation, NewLlmModel model) => implementation switch
+    {
+        "newllm-torchsharp" => (x, y) => model.NextTokenLoss(x, y, 0).Loss,
+        "newllm-full-logits" => (x, y) => CrossEntropy(model.call(x), y),
+        "direct-port-torchsharp" => (x, y) => CrossEntropy(DirectPortModel.Forward(model, model.Options.Dropout, x), y),
+        _ => throw new ArgumentOutOfRangeException(nameof(implementation), implementation, "not an implementation of this benchmark"),
+    };
+
     /// <summary>Runs one warm-up step and <paramref name="steps"/> timed steps; returns seconds and minor page faults per timed step.</summary>
     /// <param name="model">The model (its parameters are trained; put in training mode here).</param>
-    /// <param name="forward">The forward to time: ids [B, T-1] -> logits [B, T-1, V].</param>
+    /// <param name="loss">The loss to time: inputs [B, T-1] and targets [B, T-1] -> the mean loss.</param>
     /// <param name="batch">Batch size.</param>
     /// <param name="seq">Sequence length including the target shift.</param>
     /// <param name="steps">Timed steps.</param>
     /// <param name="seed">Seed of the ids.</param>
-    public static (double SecondsPerStep, double MinorFaultsPerStep) Measure(NewLlmModel model, Func<Tensor, Tensor> forward, int batch, int seq, int steps, long seed = 1)
+    public static (double SecondsPerStep, double MinorFaultsPerStep) Measure(NewLlmModel model, Func<Tensor, Tensor, Tensor> loss, int batch, int seq, int steps, long seed = 1)
     {
         int vocab = model.Options.VocabSize;
         using var generator = new Generator((ulong)seed);
         using Tensor ids = randint(4, vocab, new long[] { batch, seq }, dtype: ScalarType.Int64, generator: generator);
         using Tensor x = ids.narrow(1, 0, seq - 1).contiguous();
-        using Tensor y = ids.narrow(1, 1, seq - 1).reshape(-1);
+        using Tensor y = ids.narrow(1, 1, seq - 1).contiguous();
         model.train();
         var parameters = model.parameters().ToList();
         using var adam = torch.optim.Adam(parameters, lr: LearningRate);
@@ -36,12 +46,11 @@ internal static class TrainingStepBenchmark
         {
             using var scope = NewDisposeScope();
             adam.zero_grad();
-            Tensor logits = forward(x);
-            Tensor loss = F.cross_entropy(logits.reshape(-1, vocab), y, ignore_index: 0);
-            loss.backward();
+            Tensor value = loss(x, y);
+            value.backward();
             nn.utils.clip_grad_norm_(parameters, ClipNorm);
             adam.step();
-            return loss.item<float>();
+            return value.item<float>();
         }
 
         double first = Step();   // warm-up
@@ -59,4 +68,7 @@ internal static class TrainingStepBenchmark
 
         return (watch.Elapsed.TotalSeconds / steps, (double)(ProcessUsage.MinorFaults - faults) / steps);
     }
+
+    private static Tensor CrossEntropy(Tensor logits, Tensor targets) =>
+        F.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1), ignore_index: 0);
 }
