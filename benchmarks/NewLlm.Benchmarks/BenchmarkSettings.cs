@@ -38,14 +38,17 @@ internal sealed record BenchmarkSettings
     /// <summary>Whether the library's forward with the whole logits and <c>F.cross_entropy</c> (the path before the chunked loss) is skipped.</summary>
     public bool SkipFullLogits { get; set; }
 
+    /// <summary>Whether the library's bfloat16 mixed-precision step is skipped.</summary>
+    public bool SkipBFloat16 { get; set; }
+
     /// <summary>Set in a child process: the one implementation it measures (see <see cref="Implementations"/>).</summary>
     public string? Child { get; set; }
 
     /// <summary>The implementations measured in child processes, in order.</summary>
-    public static readonly string[] Implementations = ["newllm-torchsharp", "newllm-full-logits", "direct-port-torchsharp"];
+    public static readonly string[] Implementations = ["newllm-torchsharp", "newllm-bf16", "newllm-full-logits", "direct-port-torchsharp"];
 
     public const string Usage =
-        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct] [--skip-full-logits]\n" +
+        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct] [--skip-full-logits] [--skip-bf16]\n" +
         "Defaults: --batch 256 --layers 1 --layers 4 --seq 128 --vocab 1000 --steps 3 --threads 2 --dropout 0.1 --repeats 1";
 
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with the usage on a bad one.</summary>
@@ -86,6 +89,7 @@ internal sealed record BenchmarkSettings
                 case "--skip-reference": s.SkipReference = true; break;
                 case "--skip-direct": s.SkipDirect = true; break;
                 case "--skip-full-logits": s.SkipFullLogits = true; break;
+                case "--skip-bf16": s.SkipBFloat16 = true; break;
                 case "--child":
                     s.Child = Next();
                     if (!Implementations.Contains(s.Child))

@@ -38,7 +38,7 @@ if (!settings.SkipReference)
 }
 
 string[] implementations = BenchmarkSettings.Implementations
-    .Where(i => !(settings.SkipDirect && i == "direct-port-torchsharp") && !(settings.SkipFullLogits && i == "newllm-full-logits"))
+    .Where(i => !(settings.SkipDirect && i == "direct-port-torchsharp") && !(settings.SkipFullLogits && i == "newllm-full-logits") && !(settings.SkipBFloat16 && i == "newllm-bf16"))
     .ToArray();
 foreach (int batch in settings.Batches)
 {
@@ -116,14 +116,20 @@ foreach (int batch in settings.Batches)
             lines["pytorch-reference"] = Line("pytorch-reference", referenceRuns);
         }
 
-        if (lines.TryGetValue("newllm-torchsharp", out JsonObject? ours))
+        foreach (string measuredOne in new[] { "newllm-torchsharp", "newllm-bf16" })
         {
-            double oursSeconds = ours["sec_per_step"]!.GetValue<double>();
-            foreach ((string other, string key) in new[] { ("pytorch-reference", "speedup_vs_reference"), ("direct-port-torchsharp", "speedup_vs_direct_port"), ("newllm-full-logits", "speedup_vs_full_logits") })
+            if (lines.TryGetValue(measuredOne, out JsonObject? ours))
             {
-                if (lines.TryGetValue(other, out JsonObject? line))
+                double oursSeconds = ours["sec_per_step"]!.GetValue<double>();
+                foreach ((string other, string key) in new[]
                 {
-                    ours[key] = Math.Round(line["sec_per_step"]!.GetValue<double>() / oursSeconds, 2);
+                    ("pytorch-reference", "speedup_vs_reference"), ("newllm-torchsharp", "speedup_vs_fp32"), ("direct-port-torchsharp", "speedup_vs_direct_port"), ("newllm-full-logits", "speedup_vs_full_logits"),
+                })
+                {
+                    if (other != measuredOne && lines.TryGetValue(other, out JsonObject? line))
+                    {
+                        ours[key] = Math.Round(line["sec_per_step"]!.GetValue<double>() / oursSeconds, 2);
+                    }
                 }
             }
         }

@@ -19,10 +19,19 @@ internal static class TrainingStepBenchmark
     public static Func<Tensor, Tensor, Tensor> LossOf(string implementation, NewLlmModel model) => implementation switch
     {
         "newllm-torchsharp" => (x, y) => model.NextTokenLoss(x, y, 0).Loss,
+        "newllm-bf16" => BFloat16Mixed(model),
         "newllm-full-logits" => (x, y) => CrossEntropy(model.call(x), y),
         "direct-port-torchsharp" => (x, y) => CrossEntropy(DirectPortModel.Forward(model, model.Options.Dropout, x), y),
         _ => throw new ArgumentOutOfRangeException(nameof(implementation), implementation, "not an implementation of this benchmark"),
     };
+
+    /// <summary>The library's chunked loss with bfloat16 mixed precision (<see cref="NewLlmModel.ComputeDType"/>); refused on a CPU without native bfloat16.</summary>
+    private static Func<Tensor, Tensor, Tensor> BFloat16Mixed(NewLlmModel model)
+    {
+        TorchBackend.EnsureFastBFloat16(model.Device, "the newllm-bf16 benchmark", "pass --skip-bf16");
+        model.ComputeDType = ScalarType.BFloat16;
+        return (x, y) => model.NextTokenLoss(x, y, 0).Loss;
+    }
 
     /// <summary>Runs one warm-up step and <paramref name="steps"/> timed steps; returns seconds and minor page faults per timed step.</summary>
     /// <param name="model">The model (its parameters are trained; put in training mode here).</param>

@@ -56,6 +56,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     private readonly Linear _inputGate;
     private readonly LayerNorm _contextNorm;
     private readonly TrainingWorkspace _workspace = new();
+    private ScalarType? _computeDType;
 
     /// <summary>
     /// Creates a model with freshly initialised weights (normal(0, 0.02) weights, zero biases), drawn from a generator
@@ -118,6 +119,42 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
     /// <summary>The device of the model's parameters.</summary>
     public Device Device => _tokenEmbedding.weight!.device;
+
+    /// <summary>
+    /// The dtype of the matrix products while gradients are recorded (training), for mixed precision; null (the
+    /// default) computes in the parameters' dtype. <see cref="ScalarType.BFloat16"/> runs every matrix product of the
+    /// training path in bfloat16 (the embedding's share, the FNN layers, the context heads, the output layer, and
+    /// their backwards), with the weights cast once per step, while the parameters, their gradients and the
+    /// optimizer's state stay in the parameters' dtype (master weights), and so do the numerically touchy parts: the
+    /// context state, the gates' sigmoid, LayerNorm and its statistics, the clamp, the log-softmax and the loss.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Without gradients (evaluation, generation, <see cref="Step(Tensor, NewLlmState)"/>) the model computes in its
+    /// parameters' dtype whatever this says, so validation figures measure the weights themselves.
+    /// </para>
+    /// <para>
+    /// On the CPU, bfloat16 products are fast only where the processor has them natively (<c>avx512_bf16</c> or
+    /// <c>amx_bf16</c>); elsewhere libtorch emulates them, many times slower than float32.
+    /// <see cref="TorchBackend.EnsureFastBFloat16(Device, string?, string?)"/> refuses such a processor with a clear message (the trainer calls it).
+    /// On CUDA the same products run through libtorch's operators (the loops' operator strategy); that path is not
+    /// measured on this project's machines, and its numerics are checked on the CPU against float64.
+    /// </para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">Set to something other than null or <see cref="ScalarType.BFloat16"/>.</exception>
+    public ScalarType? ComputeDType
+    {
+        get => _computeDType;
+        set
+        {
+            if (value is not null and not ScalarType.BFloat16)
+            {
+                throw new ArgumentException($"ComputeDType {value} is not supported: use ScalarType.BFloat16 for mixed precision, or null to compute in the parameters' dtype. (Float16 would need loss scaling, which this library does not do.)", nameof(value));
+            }
+
+            _computeDType = value;
+        }
+    }
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
@@ -231,7 +268,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         {
             (Tensor hidden, _) = Hidden(ids, initialContext: null, lease);
             (Tensor sum, Tensor tokenLosses, long tokens, long correct) = ChunkedCrossEntropy.Apply(
-                hidden.reshape(-1, hidden.shape[2]), _tokenOutput.weight!, _tokenOutput.bias!, targets.reshape(-1), ignoreIndex, lease, releaseAfterBackward: !hidden.requires_grad, chunkRows);
+                hidden.reshape(-1, hidden.shape[2]), _tokenOutput.weight!, _tokenOutput.bias!, targets.reshape(-1), ignoreIndex, lease, releaseAfterBackward: !hidden.requires_grad, chunkRows, ProductDType);
             if (!sum.requires_grad)
             {
                 lease?.Release();
@@ -460,10 +497,10 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         long batch = ids.shape[0], time = ids.shape[1];
         if (Options.VocabSize < batch * time)
         {
-            return (F.linear(_tokenEmbedding.weight!, wEmbed, bias), ids, false);
+            return (MixedLinear(_tokenEmbedding.weight!, wEmbed, bias), ids, false);
         }
 
-        Tensor perPosition = F.linear(_tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
+        Tensor perPosition = MixedLinear(_tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
         return (perPosition, arange(batch * time, dtype: ScalarType.Int64, device: ids.device).view(batch, time), true);
     }
 
@@ -483,7 +520,21 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         }
 
         (Tensor hidden, Tensor contexts) = Hidden(ids, initialContext);
-        return (_tokenOutput.call(hidden), contexts);
+        return (MixedLinear(hidden, _tokenOutput.weight!, _tokenOutput.bias!), contexts);
+    }
+
+    /// <summary>The dtype of the matrix products now: <see cref="ComputeDType"/> while gradients are recorded, otherwise null (the parameters' dtype).</summary>
+    private ScalarType? ProductDType => torch.is_grad_enabled() ? _computeDType : null;
+
+    /// <summary><c>x W^T + b</c>, the product in <see cref="ProductDType"/> (through autograd's casts) and the bias added in the parameters' dtype.</summary>
+    private Tensor MixedLinear(Tensor x, Tensor weight, Tensor bias)
+    {
+        if (ProductDType is not { } low || low == weight.dtype)
+        {
+            return F.linear(x, weight, bias);
+        }
+
+        return F.linear(x.to_type(low), weight.to_type(low)).to_type(weight.dtype).add_(bias);
     }
 
     /// <summary>The last FNN layer's output [B, T, H] and the contexts [B, T, C] for every position (ids checked by the caller).</summary>
@@ -513,7 +564,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         (Tensor table, Tensor index, bool rowPerPosition) = EmbeddingShare(ids, weights.FirstEmbeddingWeight, weights.Layers[0].Bias);
         var inputs = new RecurrenceInputs(
             index, table, start, weights.FirstContextWeight, heads, headsBias, weights.ContextNorm.Weight, weights.ContextNorm.Bias, weights.Layers.Skip(1).ToArray());
-        return RecurrenceFunction.Apply(training ? Options.Dropout : 0.0, rowPerPosition, inputs, lease);
+        return RecurrenceFunction.Apply(training ? Options.Dropout : 0.0, rowPerPosition, inputs, lease, ProductDType);
     }
 
     /// <summary>The parameters the recurrence reads.</summary>

@@ -102,6 +102,43 @@ public static class TorchBackend
         }
     }
 
+    /// <summary>
+    /// Whether bfloat16 matrix products are fast on <paramref name="device"/>: on the CPU, whether the processor has a
+    /// native bfloat16 product (<c>avx512_bf16</c> or <c>amx_bf16</c>; <c>bf16</c> on Arm), without which libtorch
+    /// emulates them many times slower than float32; on CUDA, true (every GPU libtorch supports multiplies bfloat16,
+    /// natively from Ampere on).
+    /// </summary>
+    public static bool HasFastBFloat16(torch.Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return device.type != DeviceType.CPU || CpuBFloat16Support.Current.Native;
+    }
+
+    /// <summary>
+    /// Refuses bfloat16 mixed precision (<see cref="NewLlmModel.ComputeDType"/>) on a CPU without a native bfloat16
+    /// product (see <see cref="HasFastBFloat16"/>), with a message naming the processor feature that is missing.
+    /// </summary>
+    /// <param name="device">The device the model trains on.</param>
+    /// <param name="requestedBy">What asked for bfloat16 (e.g. <c>"TrainerOptions.Precision"</c>), named in the message.</param>
+    /// <param name="howToForce">How the caller lets a slow run go ahead anyway, appended to the message; none when null.</param>
+    /// <exception cref="NotSupportedException">The device is a CPU without native bfloat16.</exception>
+    public static void EnsureFastBFloat16(torch.Device device, string? requestedBy = null, string? howToForce = null) =>
+        EnsureFastBFloat16(device, CpuBFloat16Support.Current, requestedBy, howToForce);
+
+    /// <summary><see cref="EnsureFastBFloat16(torch.Device, string?, string?)"/> for a given processor's support (for tests).</summary>
+    internal static void EnsureFastBFloat16(torch.Device device, CpuBFloat16Support cpu, string? requestedBy, string? howToForce)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.type == DeviceType.CPU && !cpu.Native)
+        {
+            string prefix = requestedBy is null ? string.Empty : $"{requestedBy}: ";
+            throw new NotSupportedException(
+                $"{prefix}bfloat16 mixed precision needs a CPU with native bfloat16 products (the avx512_bf16 or amx_bf16 feature; bf16 on Arm), "
+                + $"but {cpu.Description}. Without it libtorch emulates bfloat16 many times slower than float32: train in float32"
+                + (howToForce is null ? "." : $", or {howToForce} to run it anyway."));
+        }
+    }
+
     /// <summary>Runs <see cref="EnsureLoaded()"/> and returns <paramref name="value"/>: for constructor chains that must check the backend before a base constructor touches it.</summary>
     internal static T EnsureLoaded<T>(T value)
     {

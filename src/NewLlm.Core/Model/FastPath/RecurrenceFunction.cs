@@ -24,11 +24,13 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     /// <param name="tableRowPerPosition">Whether the first layer's table has one row per position rather than per vocabulary entry.</param>
     /// <param name="inputs">The tensors the recurrence reads.</param>
     /// <param name="lease">The model's workspace for the buffers, released when the backward has run; fresh buffers when null.</param>
+    /// <param name="computeDType">The dtype of the matrix products (<see cref="MatrixProducts"/>); the inputs' own when null.</param>
     /// <returns>The hidden states [B, T, H] of the last layer and the contexts [B, T, C] after every position.</returns>
-    public static (Tensor Hidden, Tensor Contexts) Apply(double dropout, bool tableRowPerPosition, RecurrenceInputs inputs, WorkspaceLease? lease = null)
+    public static (Tensor Hidden, Tensor Contexts) Apply(double dropout, bool tableRowPerPosition, RecurrenceInputs inputs, WorkspaceLease? lease = null, ScalarType? computeDType = null)
     {
         long[][] shapes = inputs.Tensors().Select(t => t.shape).ToArray();
-        var settings = new Settings(dropout, inputs.Layers, inputs.InitialContext.requires_grad, inputs.Table.requires_grad, tableRowPerPosition, lease, shapes, inputs.Table.dtype, inputs.Table.device);
+        var settings = new Settings(
+            dropout, inputs.Layers, inputs.InitialContext.requires_grad, inputs.Table.requires_grad, tableRowPerPosition, lease, shapes, inputs.Table.dtype, inputs.Table.device, computeDType);
         List<Tensor> outputs = apply(inputs.Tensors().Prepend<object>(settings).ToArray());
         return (outputs[0], outputs[1]);
     }
@@ -43,7 +45,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
 
         // Dropout masks: drawn by each row thread for its own rows, position by position (see DropoutMask).
         DropoutMask mask = DropoutMask.Draw(settings.Dropout, settings.Layers, buffers.Batch, buffers.HiddenDim);
-        RecurrenceLoops.Forward(strategy, buffers, mask);
+        RecurrenceLoops.Forward(strategy, MatrixProducts.For(settings.ComputeDType, settings.DType), buffers, mask);
 
         ctx.save_for_backward(buffers.ToSaved());
         ctx.save_data(SettingsKey, settings);
@@ -75,7 +77,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             Tensor? dHidden = grad_outputs[0] is { IsInvalid: false } gh ? gh.contiguous() : null;
             Tensor? dContexts = grad_outputs[1] is { IsInvalid: false } gc ? gc.contiguous() : null;
             (ThreadGradients total, Tensor? tablePerPosition, Tensor dInitial) = RecurrenceLoops.Backward(
-                RecurrenceStrategy.For(buffers.Gates), buffers, dHidden, dContexts, settings.Dropout, settings.TableNeedsGrad, settings.TableRowPerPosition);
+                RecurrenceStrategy.For(buffers.Gates), MatrixProducts.For(settings.ComputeDType, settings.DType), buffers, dHidden, dContexts, settings.Dropout, settings.TableNeedsGrad, settings.TableRowPerPosition);
 
             var gradients = new RecurrenceInputs(
                 Index: null!,
@@ -108,6 +110,16 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
     /// <param name="InputShapes">The shapes of the inputs, in their positional order.</param>
     /// <param name="DType">The inputs' floating-point dtype.</param>
     /// <param name="Device">Their device.</param>
+    /// <param name="ComputeDType">The dtype of the matrix products; the inputs' own when null.</param>
     private sealed record Settings(
-        double Dropout, int Layers, bool InitialContextNeedsGrad, bool TableNeedsGrad, bool TableRowPerPosition, WorkspaceLease? Lease, long[][] InputShapes, ScalarType DType, Device Device);
+        double Dropout,
+        int Layers,
+        bool InitialContextNeedsGrad,
+        bool TableNeedsGrad,
+        bool TableRowPerPosition,
+        WorkspaceLease? Lease,
+        long[][] InputShapes,
+        ScalarType DType,
+        Device Device,
+        ScalarType? ComputeDType);
 }

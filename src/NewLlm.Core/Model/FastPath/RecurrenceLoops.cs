@@ -27,15 +27,19 @@ namespace NewLlm;
 internal static class RecurrenceLoops
 {
     /// <summary>Runs the recurrence forward, filling <paramref name="buffers"/>.</summary>
-    public static void Forward(RecurrenceStrategy strategy, RecurrenceBuffers buffers, DropoutMask mask)
+    /// <param name="strategy">The element-wise work.</param>
+    /// <param name="products">The matrix products (the weights are cast, if at all, once here).</param>
+    /// <param name="buffers">The inputs and the buffers to fill.</param>
+    /// <param name="mask">The dropout masks.</param>
+    public static void Forward(RecurrenceStrategy strategy, MatrixProducts products, RecurrenceBuffers buffers, DropoutMask mask)
     {
         RecurrenceInputs inputs = buffers.Inputs;
         int layers = buffers.Layers;
         long time = buffers.Time;
-        Tensor wcT = inputs.ContextWeight.t();
-        Tensor whT = inputs.HeadWeight.t();
-        Tensor[] wT = Enumerable.Range(0, layers).Select(l => l == 0 ? null! : inputs.LayerWeight(l).t()).ToArray();
-        int deeperBeta = strategy.ProductsAddToBuffers ? 1 : 0;
+        Tensor wcT = products.Operand(inputs.ContextWeight).t();
+        Tensor whT = products.Operand(inputs.HeadWeight).t();
+        Tensor[] wT = Enumerable.Range(0, layers).Select(l => l == 0 ? null! : products.Operand(inputs.LayerWeight(l)).t()).ToArray();
+        bool deeperAdd = strategy.ProductsAddToBuffers;
 
         RowParallel.For(buffers.Batch, (first, count) =>
         {
@@ -52,11 +56,13 @@ internal static class RecurrenceLoops
                 for (int l = 0; l < layers; l++)
                 {
                     // The first layer adds its context share to the table's rows.
-                    Tensor ht = hr[l].select(1, t).addmm_(l == 0 ? context : hr[l - 1].select(1, t), l == 0 ? wcT : wT[l], beta: l == 0 ? 1 : deeperBeta);
+                    Tensor ht = hr[l].select(1, t);
+                    products.AddTo(ht, l == 0 ? context : hr[l - 1].select(1, t), l == 0 ? wcT : wT[l], accumulate: l == 0 || deeperAdd);
                     rows.ReluDropout(l, t, ht);
                 }
 
-                Tensor g = gr.select(1, t).addmm_(hr[layers - 1].select(1, t), whT, beta: deeperBeta);
+                Tensor g = gr.select(1, t);
+                products.AddTo(g, hr[layers - 1].select(1, t), whT, accumulate: deeperAdd);
                 Tensor next = outr.select(1, t);
                 rows.GatesAndNorm(t, g, context, next);
                 context = next.MoveToOuterDisposeScope();
@@ -66,6 +72,7 @@ internal static class RecurrenceLoops
 
     /// <summary>The backward through time.</summary>
     /// <param name="strategy">The strategy the forward ran with.</param>
+    /// <param name="products">The matrix products, as in the forward.</param>
     /// <param name="buffers">What the forward saved.</param>
     /// <param name="dHidden">The gradient of the hidden-state output [B, T, H], contiguous; null when it has none.</param>
     /// <param name="dContexts">The gradient of the contexts output [B, T, C], contiguous; null when it has none.</param>
@@ -77,13 +84,15 @@ internal static class RecurrenceLoops
     /// it has a row per position, and the initial context's gradient.
     /// </returns>
     public static (ThreadGradients Weights, Tensor? TablePerPosition, Tensor InitialContext) Backward(
-        RecurrenceStrategy strategy, RecurrenceBuffers buffers, Tensor? dHidden, Tensor? dContexts, double dropout, bool tableGradient, bool tableRowPerPosition)
+        RecurrenceStrategy strategy, MatrixProducts products, RecurrenceBuffers buffers, Tensor? dHidden, Tensor? dContexts, double dropout, bool tableGradient, bool tableRowPerPosition)
     {
         RecurrenceInputs inputs = buffers.Inputs;
         int layers = buffers.Layers;
         long time = buffers.Time, hidden = buffers.HiddenDim, c = buffers.ContextDim;
         float keep = dropout > 0 ? (float)(1 / (1 - dropout)) : 1f;
         var options = (dtype: buffers.Gates.dtype, device: buffers.Gates.device);
+        Tensor headWeight = products.Operand(inputs.HeadWeight), contextWeight = products.Operand(inputs.ContextWeight);
+        Tensor[] layerWeights = Enumerable.Range(0, layers).Select(l => l == 0 ? null! : products.Operand(inputs.LayerWeight(l))).ToArray();
 
         // One table row per position (the large-vocabulary case): each row's gradient is written once, by the
         // thread that owns its position, into one shared tensor. Otherwise each thread adds into its own.
@@ -113,19 +122,21 @@ internal static class RecurrenceLoops
                 Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
                 rows.GatesAndNormBackward(t, cin);
 
-                // The heads, then back through the FNN.
-                sums.HeadWeight.addmm_(dg.t(), hr[layers - 1].select(1, t));
+                // The heads, then back through the FNN (each gradient cast once for its two products).
+                Tensor above = products.Operand(dg);
+                products.AddTo(sums.HeadWeight, above.t(), hr[layers - 1].select(1, t), accumulate: true);
                 for (int l = layers - 1; l >= 0; l--)
                 {
-                    da[l].addmm_(l == layers - 1 ? dg : da[l + 1], l == layers - 1 ? inputs.HeadWeight : inputs.LayerWeight(l + 1), beta: 0);
+                    products.AddTo(da[l], above, l == layers - 1 ? headWeight : layerWeights[l + 1], accumulate: false);
                     rows.ReluDropoutBackward(l, t);
+                    above = products.Operand(da[l]);
                     if (l > 0)
                     {
-                        sums.LayerWeights[l].addmm_(da[l].t(), hr[l - 1].select(1, t));
+                        products.AddTo(sums.LayerWeights[l], above.t(), hr[l - 1].select(1, t), accumulate: true);
                     }
                 }
 
-                sums.ContextWeight.addmm_(da[0].t(), cin);
+                products.AddTo(sums.ContextWeight, above.t(), cin, accumulate: true);
                 if (sums.Table is not null)
                 {
                     sums.Table.index_add_(0, indexRows.select(1, t), da[0], 1);
@@ -135,7 +146,7 @@ internal static class RecurrenceLoops
                     sharedTableGrad.index_add_(0, indexRows.select(1, t), da[0], 1);
                 }
 
-                rows.DContextBefore.addmm_(da[0], inputs.ContextWeight);
+                products.AddTo(rows.DContextBefore, above, contextWeight, accumulate: true);
                 rows.EndPosition();
             }
 

@@ -38,13 +38,15 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     /// <param name="lease">The model's workspace for the chunk and the gradients; fresh tensors when null.</param>
     /// <param name="releaseAfterBackward">Whether this node's backward ends the lease (when no recurrence node follows it).</param>
     /// <param name="chunkRows">Positions per chunk; <see cref="NewLlmLoss.ChunkPositions"/> when null.</param>
+    /// <param name="computeDType">The dtype of the three matrix products (<see cref="MatrixProducts"/>); the inputs' own when null. The softmax and the loss are in the inputs' dtype.</param>
     /// <returns>The summed loss (a scalar in the graph), every position's loss [N] (detached), the counted targets and the correct argmaxes among them.</returns>
     public static (Tensor Sum, Tensor TokenLosses, long Tokens, long Correct) Apply(
-        Tensor hidden, Tensor weight, Tensor bias, Tensor targets, long ignoreIndex, WorkspaceLease? lease, bool releaseAfterBackward, long? chunkRows = null)
+        Tensor hidden, Tensor weight, Tensor bias, Tensor targets, long ignoreIndex, WorkspaceLease? lease, bool releaseAfterBackward, long? chunkRows = null, ScalarType? computeDType = null)
     {
         bool gradients = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad || bias.requires_grad);
         long rows = chunkRows ?? NewLlmLoss.ChunkPositions(hidden.shape[0], weight.shape[0], hidden.ElementSize);
-        var run = new Run(ignoreIndex, Math.Max(1, rows), gradients, lease, releaseAfterBackward, [hidden.shape, weight.shape, bias.shape], hidden.dtype, hidden.device);
+        var products = MatrixProducts.For(computeDType, hidden.dtype);
+        var run = new Run(ignoreIndex, Math.Max(1, rows), gradients, lease, releaseAfterBackward, [hidden.shape, weight.shape, bias.shape], hidden.dtype, hidden.device, products);
         Tensor sum = apply(run, hidden, weight, bias, targets)[0];
         return (sum, run.TokenLosses!, run.Tokens, run.Correct);
     }
@@ -111,7 +113,9 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         Tensor correct = zeros(1, dtype: ScalarType.Int64, device: options.device);
         Tensor Buffer(string name, params long[] shape) => WorkspaceLease.Buffer(run.Lease, name, shape, options.dtype, options.device);
         Tensor logits = Buffer("loss.logits", Math.Min(run.ChunkRows, n), vocab);
-        Tensor weightT = weight.t();
+        MatrixProducts products = run.Products;
+        Tensor weightLow = products.Operand(weight);   // cast once per call
+        Tensor weightT = weightLow.t();
         Gradients? result = gradients
             ? new Gradients(Buffer("loss.dHidden", n, width), Buffer("loss.dWeight", vocab, width).zero_(), Buffer("loss.dBias", vocab).zero_())
             : null;
@@ -124,7 +128,8 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
             Tensor h = hidden.narrow(0, start, k);
             Tensor index = gatherIndex.narrow(0, start, k);
             Tensor keep = kept.narrow(0, start, k);
-            x.copy_(bias.expand(k, vocab)).addmm_(h, weightT);
+            Tensor hLow = products.Operand(h);
+            products.AddTo(x.copy_(bias.expand(k, vocab)), hLow, weightT, accumulate: true);
 
             correct.add_(x.argmax(1).eq(index.squeeze(1)).logical_and(keep).sum());
             Tensor picked = x.gather(1, index).squeeze(1);
@@ -138,8 +143,9 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
                 // softmax - onehot(target) on kept rows, 0 on ignored ones.
                 Tensor keepRows = keptScale.narrow(0, start, k);
                 x.mul_(keepRows.div(expSum).unsqueeze(1)).scatter_add_(1, index, keepRows.neg().unsqueeze(1));
-                g.Hidden.narrow(0, start, k).addmm_(x, weight, beta: 0);
-                g.Weight.addmm_(x.t(), h);
+                Tensor xLow = products.Operand(x);
+                products.AddTo(g.Hidden.narrow(0, start, k), xLow, weightLow, accumulate: false);
+                products.AddTo(g.Weight, xLow.t(), hLow, accumulate: true);
                 g.Bias.add_(x.sum(dim: 0));
             }
         }
@@ -151,8 +157,11 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     private readonly record struct Gradients(Tensor Hidden, Tensor Weight, Tensor Bias);
 
     /// <summary>One call's settings, and what its forward found besides the summed loss.</summary>
-    private sealed class Run(long ignoreIndex, long chunkRows, bool gradients, WorkspaceLease? lease, bool releaseAfterBackward, long[][] inputShapes, ScalarType dtype, Device device)
+    private sealed class Run(
+        long ignoreIndex, long chunkRows, bool gradients, WorkspaceLease? lease, bool releaseAfterBackward, long[][] inputShapes, ScalarType dtype, Device device, MatrixProducts products)
     {
+        public MatrixProducts Products { get; } = products;
+
         public WorkspaceLease? Lease { get; } = lease;
 
         public bool ReleaseAfterBackward { get; } = releaseAfterBackward;
