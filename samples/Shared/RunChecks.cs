@@ -18,7 +18,7 @@ internal static class RunChecks
         torch.set_num_threads(threads);
     }
 
-    /// <summary>Refuses a device that is absent, an output folder that cannot be used, and a step that does not fit in memory.</summary>
+    /// <summary>Refuses a device that is absent, bf16 on a CPU without it, an output folder that cannot be used, and a step that does not fit in memory.</summary>
     /// <param name="options">The run's options.</param>
     /// <param name="resumePath">The checkpoint the run continues, or <see langword="null"/>.</param>
     /// <param name="model">The sizes of the model to train.</param>
@@ -30,7 +30,12 @@ internal static class RunChecks
             throw new ArgumentException($"--device {options.Device}: CUDA is not available here (this build of the sample uses the CPU backend TorchSharp-cpu, or no NVIDIA GPU and driver were found). Use --device cpu, or build with a CUDA backend (dotnet build -p:UseCuda=true on Windows).");
         }
 
-        DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
+        torch.Device device = DeviceName.Resolve(options.Device); // an out-of-range cuda:N fails here, before loading data
+        if (options.Precision == TrainingPrecision.BFloat16Mixed && !options.AllowSlowBFloat16)
+        {
+            TorchBackend.EnsureFastBFloat16(device, "--precision bf16-mixed", "pass --allow-slow-bf16");
+        }
+
         OutputFolder.Check(options, resumePath);
         if (TrainingMemoryEstimate.ForStep(model, options.BatchSize, sequenceLength).CheckFits(options.Device) is string tooLarge)
         {

@@ -35,13 +35,15 @@ var output = new Option<string?>("--output") { Description = "Output directory (
 var resume = new Option<string?>("--resume") { Description = "Continue a run from a checkpoint written by this program; the run's settings come from it (options given explicitly that differ are refused or applied with a note)." };
 var overwrite = new Option<bool>("--overwrite") { Description = "Start a fresh run even if --output holds an earlier run's checkpoints and reports (they are deleted)." };
 var checkpointEvery = new Option<CheckpointInterval>("--checkpoint-every") { Description = "A periodic checkpoint every N epochs (N or Nepochs) or every N optimizer steps (Nsteps, only the newest kept); 0 for none.", DefaultValueFactory = _ => new CheckpointInterval(5, 0), CustomParser = CheckpointInterval.Parse };
+var precision = PrecisionOption.Create();
+var allowSlowBFloat16 = PrecisionOption.CreateAllowSlow();
 var seed = new Option<int>("--seed") { Description = "Random seed (initial weights, dropout, batch order).", DefaultValueFactory = _ => 42 };
 var threads = new Option<int>("--threads") { Description = "CPU threads for torch and tokenization (default: one per processor).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
 var root = new RootCommand("Train New-LLM on a dialogue set of the original's progression (Dolly-15k, HH-RLHF, UltraChat, UltraChat 200k) or on your own JSON Lines, with the original's text, split, vocabulary and defaults per set. Ctrl-C stops after the current step and saves a checkpoint to resume from.")
 {
     dataset, dataDir, subset, maxSamples, textField, messagesField, from, vocabulary, expandContext, expansion, freezeBaseDims,
-    numLayers, contextDim, maxSeqLength, epochs, batchSize, learningRate, device, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads,
+    numLayers, contextDim, maxSeqLength, epochs, batchSize, learningRate, device, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads, precision, allowSlowBFloat16,
 };
 
 return await SampleProgram.InvokeAsync(root, args, RunAsync);
@@ -121,6 +123,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     int batch = settings.Get(batchSize, recipeFromCheckpoint ? saved!.Get<int>("batch_size") : null, mustAgree: resuming && point!.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
     double rate = settings.Get(learningRate, recipeFromCheckpoint ? saved!.Get<double>("learning_rate") : null, mustAgree: false, string.Empty);
     int runSeed = settings.Get(seed, recipeFromCheckpoint ? saved!.Get<int>("seed") : null, mustAgree: false, string.Empty);
+    TrainingPrecision runPrecision = settings.Get(precision, recipeFromCheckpoint ? PrecisionOption.FromCheckpoint(saved!.GetString("precision")) : null, mustAgree: false, string.Empty);
     CheckpointInterval interval = settings.Get(checkpointEvery, resuming && !original ? (object)new CheckpointInterval(saved!.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0) : null, mustAgree: false, string.Empty);
     if (layers < 1)
     {
@@ -150,6 +153,8 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         LearningRate = rate,
         Device = parse.GetValue(device)!,
         Seed = runSeed,
+        Precision = runPrecision,
+        AllowSlowBFloat16 = parse.GetValue(allowSlowBFloat16),
         OutputDirectory = outputDirectory,
         CheckpointEveryEpochs = interval.Epochs,
         CheckpointEverySteps = interval.Steps,

@@ -23,11 +23,13 @@ var overwrite = new Option<bool>("--overwrite") { Description = "Start a fresh r
 var checkpointEvery = new Option<CheckpointInterval>("--checkpoint-every") { Description = "A periodic checkpoint every N epochs (N or Nepochs) or every N optimizer steps (Nsteps, only the newest kept); 0 for none.", DefaultValueFactory = _ => new CheckpointInterval(5, 0), CustomParser = CheckpointInterval.Parse };
 var seed = new Option<int>("--seed") { Description = "Random seed (initial weights, dropout, batch order).", DefaultValueFactory = _ => 42 };
 var threads = new Option<int>("--threads") { Description = "CPU threads for torch (default: one per processor).", DefaultValueFactory = _ => Environment.ProcessorCount };
+var precision = PrecisionOption.Create();
+var allowSlowBFloat16 = PrecisionOption.CreateAllowSlow();
 var preference = new Option<bool>("--preference-accuracy") { Description = "Also report the share of test pairs whose chosen reply is more likely than the rejected one." };
 
 var root = new RootCommand("Train New-LLM on Anthropic HH-RLHF (the original train_hh_rlhf.py command line). Ctrl-C stops after the current step and saves a checkpoint to resume from.")
 {
-    numLayers, maxSeqLength, subset, epochs, batchSize, learningRate, device, dataDir, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads, preference,
+    numLayers, maxSeqLength, subset, epochs, batchSize, learningRate, device, dataDir, tokenizerKind, output, resume, overwrite, checkpointEvery, seed, threads, precision, allowSlowBFloat16, preference,
 };
 
 return await SampleProgram.InvokeAsync(root, args, RunAsync);
@@ -55,6 +57,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     int batch = settings.Get(batchSize, saved?.Get<int>("batch_size"), mustAgree: from?.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
     double rate = settings.Get(learningRate, saved?.Get<double>("learning_rate"), mustAgree: false, string.Empty);
     int runSeed = settings.Get(seed, saved?.Get<int>("seed"), mustAgree: false, string.Empty);
+    TrainingPrecision runPrecision = settings.Get(precision, PrecisionOption.FromCheckpoint(saved?.GetString("precision")), mustAgree: false, string.Empty);
     CheckpointInterval savedInterval = saved is null ? default : new CheckpointInterval(saved.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0);
     CheckpointInterval interval = settings.Get(checkpointEvery, saved is null ? null : savedInterval, mustAgree: false, string.Empty);
     string? savedDataDir = saved?.GetString("data_dir");
@@ -83,6 +86,8 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         LearningRate = rate,
         Device = parse.GetValue(device)!,
         Seed = runSeed,
+        Precision = runPrecision,
+        AllowSlowBFloat16 = parse.GetValue(allowSlowBFloat16),
         OutputDirectory = outputDirectory,
         CheckpointEveryEpochs = interval.Epochs,
         CheckpointEverySteps = interval.Steps,

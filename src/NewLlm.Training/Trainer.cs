@@ -55,6 +55,7 @@ public sealed class Trainer : IDisposable
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is out of range.</exception>
     /// <exception cref="ArgumentException">The corpora do not fit the model (vocabulary) or each other.</exception>
     /// <exception cref="InvalidOperationException">CUDA was asked for and is not available, or a training step cannot fit (<see cref="TrainingMemoryEstimate.CheckFits"/>: the message names the largest batch size that fits).</exception>
+    /// <exception cref="NotSupportedException"><see cref="TrainerOptions.Precision"/> is <see cref="TrainingPrecision.BFloat16Mixed"/> on a CPU without native bfloat16 products, and <see cref="TrainerOptions.AllowSlowBFloat16"/> is not set.</exception>
     public Trainer(
         NewLlmModel model,
         TokenizedCorpus trainData,
@@ -81,8 +82,14 @@ public sealed class Trainer : IDisposable
         PreferencePairs = preferencePairs;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _device = DeviceName.Resolve(Options.Device);
+        if (Options.Precision == TrainingPrecision.BFloat16Mixed && !Options.AllowSlowBFloat16)
+        {
+            TorchBackend.EnsureFastBFloat16(_device, $"{nameof(TrainerOptions)}.{nameof(TrainerOptions.Precision)} = {nameof(TrainingPrecision.BFloat16Mixed)}", $"set {nameof(TrainerOptions)}.{nameof(TrainerOptions.AllowSlowBFloat16)}");
+        }
+
         Model = model;
         model.to(_device);
+        model.ComputeDType = Options.Precision == TrainingPrecision.BFloat16Mixed ? ScalarType.BFloat16 : null;
         _optimizer = OptimizerFactory.Create(model, Options);
         _callbacks = [.. callbacks ?? []];
         if (Options.EarlyStoppingPatience > 0 && !_callbacks.OfType<EarlyStopping>().Any())
@@ -214,6 +221,11 @@ public sealed class Trainer : IDisposable
         }
 
         state.Seed = Options.Seed;
+        if (checkpoint.Manifest.TrainerOptions["precision"]?.GetValue<string>() is string savedPrecision && savedPrecision != Options.Precision.ToString())
+        {
+            _logger.LogWarning("The checkpoint was trained with precision {Saved}; this run goes on in {Precision}.", savedPrecision, Options.Precision);
+        }
+
         state.SetRunFacts(State.TrainSequenceCount, State.ValidationSequenceCount, State.BatchesPerEpoch);
         State = state;
         _unclaimedStates.Clear();

@@ -62,6 +62,21 @@ public sealed class TrainerOptions
     /// <summary>"cpu", "cuda" or "cuda:N" (default "cpu").</summary>
     public string Device { get; set; } = "cpu";
 
+    /// <summary>
+    /// The arithmetic of the training steps (default <see cref="TrainingPrecision.Float32"/>). The trainer sets the
+    /// model's <see cref="NewLlmModel.ComputeDType"/> from it; validation always runs in the parameters' dtype.
+    /// <see cref="TrainingPrecision.BFloat16Mixed"/> is refused on a CPU without native bfloat16 products
+    /// (<c>avx512_bf16</c>, <c>amx_bf16</c>) unless <see cref="AllowSlowBFloat16"/> is set.
+    /// </summary>
+    public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
+
+    /// <summary>
+    /// Let <see cref="TrainingPrecision.BFloat16Mixed"/> run on a CPU without native bfloat16 products, where libtorch
+    /// emulates them many times slower than float32 (default false: such a run is refused with a message naming the
+    /// missing processor feature). For checking numerics on such machines, not for speed.
+    /// </summary>
+    public bool AllowSlowBFloat16 { get; set; }
+
     /// <summary>Batches whose gradients are summed before one optimizer step (default 1).</summary>
     public int GradientAccumulationSteps { get; set; } = 1;
 
@@ -146,6 +161,7 @@ public sealed class TrainerOptions
             ["validate_every_epochs"] = ValidateEveryEpochs,
             ["seed"] = Seed,
             ["device"] = Device,
+            ["precision"] = Precision.ToString(),
             ["gradient_accumulation_steps"] = GradientAccumulationSteps,
             ["max_steps"] = MaxSteps,
             ["shuffle"] = Shuffle,

@@ -27,6 +27,7 @@ public sealed class TrainerOptionsValidator : IValidateOptions<TrainerOptions>
         Check(options.GradientClipSchedule is not null, nameof(options.GradientClipSchedule), null, "a schedule (GradientClipSchedule.None turns clipping off)");
         Check(options.LearningRateSchedule is not null, nameof(options.LearningRateSchedule), null, "a schedule (ConstantLearningRateSchedule for none)");
         Check(options.ValidateEveryEpochs >= 1, nameof(options.ValidateEveryEpochs), options.ValidateEveryEpochs, "at least 1");
+        Check(Enum.IsDefined(options.Precision), nameof(options.Precision), options.Precision, "Float32 or BFloat16Mixed");
         Check(options.GradientAccumulationSteps >= 1, nameof(options.GradientAccumulationSteps), options.GradientAccumulationSteps, "at least 1");
         Check(options.MaxSteps is null || options.MaxSteps >= 1, nameof(options.MaxSteps), options.MaxSteps, "null (no limit) or at least 1");
         Check(options.CheckpointEveryEpochs >= 0, nameof(options.CheckpointEveryEpochs), options.CheckpointEveryEpochs, "0 (off) or more");

@@ -1,0 +1,15 @@
+namespace NewLlm.Training;
+
+/// <summary>The arithmetic of a training step (<see cref="TrainerOptions.Precision"/>).</summary>
+public enum TrainingPrecision
+{
+    /// <summary>Everything in the parameters' dtype (float32): the original's arithmetic, exactly.</summary>
+    Float32,
+
+    /// <summary>
+    /// The matrix products in bfloat16, with float32 master weights, gradients and optimizer state, and the states,
+    /// sigmoid, LayerNorm, clamp, softmax and loss in float32 (<see cref="NewLlmModel.ComputeDType"/>). About 1.5x a
+    /// float32 step on a CPU with <c>avx512_bf16</c>; validation runs in float32.
+    /// </summary>
+    BFloat16Mixed,
+}
