@@ -37,7 +37,7 @@ internal static class RunChecks
         }
 
         OutputFolder.Check(options, resumePath);
-        if (TrainingMemoryEstimate.ForStep(model, options.BatchSize, sequenceLength).CheckFits(options.Device) is string tooLarge)
+        if (TrainingMemoryEstimate.ForStep(model, options.BatchSize, sequenceLength, precision: options.Precision).CheckFits(options.Device) is string tooLarge)
         {
             throw new InsufficientMemoryException(tooLarge);
         }

@@ -71,7 +71,7 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Clone().Validate();
         CheckInputs(model, trainData, validationData, tokenizer, preferencePairs);
-        if (TrainingMemoryEstimate.ForStep(model.Options, Math.Min(Options.BatchSize, trainData.Count), trainData.SequenceLength, model.parameters().First().dtype).CheckFits(Options.Device) is string tooLarge)
+        if (TrainingMemoryEstimate.ForStep(model.Options, Math.Min(Options.BatchSize, trainData.Count), trainData.SequenceLength, model.parameters().First().dtype, Options.Precision).CheckFits(Options.Device) is string tooLarge)
         {
             throw new InvalidOperationException(tooLarge);
         }

@@ -27,11 +27,13 @@ public sealed class TrainingMemoryEstimate
     private const long SpanLimit = int.MaxValue;
     private readonly NewLlmOptions _model;
     private readonly ScalarType _dtype;
+    private readonly TrainingPrecision _precision;
 
-    private TrainingMemoryEstimate(NewLlmOptions model, int batchSize, int sequenceLength, ScalarType dtype)
+    private TrainingMemoryEstimate(NewLlmOptions model, int batchSize, int sequenceLength, ScalarType dtype, TrainingPrecision precision)
     {
         _model = model;
         _dtype = dtype;
+        _precision = precision;
         BatchSize = batchSize;
         SequenceLength = sequenceLength;
         long s = ElementSize(dtype);
@@ -41,7 +43,9 @@ public sealed class TrainingMemoryEstimate
         long threads = Environment.ProcessorCount;
         long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0)) * s;
         long embedding = v < n ? 2 * v * h * s : n * (e + (2 * h)) * s;
-        LogitsBytes = Saturate(((double)NewLlmLoss.ChunkPositions(n, v, s) * v * s) + (2.0 * v * (h + 1) * s));
+        long chunk = NewLlmLoss.ChunkPositions(n, v, s);
+        double lowBuffers = precision == TrainingPrecision.BFloat16Mixed ? ((2.0 * v * h) + ((double)chunk * v)) * 2 : 0;
+        LogitsBytes = Saturate(((double)chunk * v * s) + (2.0 * v * (h + 1) * s) + lowBuffers);
         ActivationBytes = Saturate(((double)n * ((l * h) + (4 * c) + (2 * h)) * s) + embedding + threadSums + (4.0 * n * sizeof(long)));
         ParameterBytes = 4 * parameters * s;
         TotalBytes = Saturate((double)LogitsBytes + ActivationBytes + ParameterBytes);
@@ -78,12 +82,13 @@ public sealed class TrainingMemoryEstimate
     /// <param name="batchSize">Sequences per batch (<see cref="TrainerOptions.BatchSize"/>, or fewer when the corpus is smaller).</param>
     /// <param name="sequenceLength">Tokens per sequence (<c>TokenizedCorpusOptions.MaxSequenceLength</c>), at least 2.</param>
     /// <param name="dtype">The parameters' element type (default float32).</param>
-    public static TrainingMemoryEstimate ForStep(NewLlmOptions model, int batchSize, int sequenceLength, ScalarType dtype = ScalarType.Float32)
+    /// <param name="precision">The step's arithmetic: <see cref="TrainingPrecision.BFloat16Mixed"/> adds the loss's bfloat16 buffers (the output weight's copy, its gradient's product and the chunk's, (2·V·H + k·V)·2 bytes).</param>
+    public static TrainingMemoryEstimate ForStep(NewLlmOptions model, int batchSize, int sequenceLength, ScalarType dtype = ScalarType.Float32, TrainingPrecision precision = TrainingPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 2);
-        return new TrainingMemoryEstimate(model.Clone().Validate(), batchSize, sequenceLength, dtype);
+        return new TrainingMemoryEstimate(model.Clone().Validate(), batchSize, sequenceLength, dtype, precision);
     }
 
     /// <summary>
@@ -114,7 +119,7 @@ public sealed class TrainingMemoryEstimate
         while (low < high)
         {
             int mid = low + ((high - low + 1) / 2);
-            var candidate = new TrainingMemoryEstimate(_model, mid, SequenceLength, _dtype);
+            var candidate = new TrainingMemoryEstimate(_model, mid, SequenceLength, _dtype, _precision);
             bool fits = candidate.TotalBytes <= availableBytes && (!cpuKernels || candidate.LargestBufferBytes <= SpanLimit) && candidate.Positions <= int.MaxValue;
             (low, high) = fits ? (mid, high) : (low, mid - 1);
         }

@@ -34,10 +34,34 @@ internal sealed class MatrixProducts
     /// <paramref name="x"/> as a product operand: itself, or a copy in <see cref="ComputeDType"/>. Cast an operand used
     /// by several products (a weight, a position's gradient) once with this and pass the result.
     /// </summary>
-    public Tensor Operand(Tensor x) => ComputeDType is { } dtype && x.dtype != dtype ? x.to_type(dtype) : x;
+    /// <param name="x">The operand.</param>
+    /// <param name="scratch">A buffer of x's shape in <see cref="ComputeDType"/> to cast into (a large operand cast again and again); a fresh copy when null.</param>
+    public Tensor Operand(Tensor x, Tensor? scratch = null)
+    {
+        if (ComputeDType is not { } dtype || x.dtype == dtype)
+        {
+            return x;
+        }
+
+        if (scratch is null)
+        {
+            return x.to_type(dtype);
+        }
+
+        scratch.copy_(x);
+        return scratch;
+    }
 
     /// <summary><paramref name="target"/> = (<paramref name="accumulate"/> ? target : 0) + <paramref name="a"/> <paramref name="b"/>, in place.</summary>
-    public void AddTo(Tensor target, Tensor a, Tensor b, bool accumulate)
+    /// <param name="target">The buffer, in the parameters' dtype.</param>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
+    /// <param name="accumulate">Whether the product is added to what the target holds (beta 1) or replaces it (beta 0).</param>
+    /// <param name="scratch">
+    /// A buffer of the target's shape in <see cref="ComputeDType"/> for the product before it is added (a large product
+    /// made again and again, whose fresh result would be memory mapped anew each time); a fresh result when null.
+    /// </param>
+    public void AddTo(Tensor target, Tensor a, Tensor b, bool accumulate, Tensor? scratch = null)
     {
         if (ComputeDType is null)
         {
@@ -46,13 +70,34 @@ internal sealed class MatrixProducts
         }
 
         using var scope = NewDisposeScope();
-        if (accumulate)
+        Tensor product;
+        if (scratch is null)
         {
-            target.add_(Operand(a).mm(Operand(b)));
+            product = Operand(a).mm(Operand(b));
         }
         else
         {
-            target.copy_(Operand(a).mm(Operand(b)));
+            scratch.addmm_(Operand(a), Operand(b), beta: 0);   // beta 0: what the scratch held (even NaN) is ignored
+            product = scratch;
+        }
+
+        if (!accumulate)
+        {
+            target.copy_(product);   // the cast, in place
+            return;
+        }
+
+        // An add of a lower-dtype tensor converts all of it into a fresh temporary first (mapped anew, and out of
+        // cache, for a [V, H] weight gradient); a block of rows at a time keeps that temporary small and in cache.
+        long rows = target.shape[0], perBlock = Math.Max(1, AddBlockElements / Math.Max(1, target.numel() / Math.Max(1, rows)));
+        for (long first = 0; first < rows; first += perBlock)
+        {
+            long count = Math.Min(perBlock, rows - first);
+            using Tensor to = target.narrow(0, first, count), from = product.narrow(0, first, count);
+            to.add_(from);
         }
     }
+
+    /// <summary>Elements per block of a mixed-dtype add (256 Ki: 1 MiB of float32, within L2).</summary>
+    private const long AddBlockElements = 256 * 1024;
 }

@@ -113,8 +113,13 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         Tensor correct = zeros(1, dtype: ScalarType.Int64, device: options.device);
         Tensor Buffer(string name, params long[] shape) => WorkspaceLease.Buffer(run.Lease, name, shape, options.dtype, options.device);
         Tensor logits = Buffer("loss.logits", Math.Min(run.ChunkRows, n), vocab);
+        // Mixed precision: the weight cast once per call, and the chunk's [chunk, V] and the weight gradient's [V, H]
+        // products in kept buffers of the compute dtype (fresh ones would be mapped anew for every chunk).
         MatrixProducts products = run.Products;
-        Tensor weightLow = products.Operand(weight);   // cast once per call
+        Tensor? LowBuffer(string name, params long[] shape) => products.ComputeDType is { } low ? WorkspaceLease.Buffer(run.Lease, name, shape, low, options.device) : null;
+        Tensor weightLow = products.Operand(weight, LowBuffer("loss.weightLow", vocab, width));
+        Tensor? logitsLow = LowBuffer("loss.logitsLow", logits.shape[0], vocab);
+        Tensor? dWeightLow = gradients ? LowBuffer("loss.dWeightLow", vocab, width) : null;
         Tensor weightT = weightLow.t();
         Gradients? result = gradients
             ? new Gradients(Buffer("loss.dHidden", n, width), Buffer("loss.dWeight", vocab, width).zero_(), Buffer("loss.dBias", vocab).zero_())
@@ -129,7 +134,16 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
             Tensor index = gatherIndex.narrow(0, start, k);
             Tensor keep = kept.narrow(0, start, k);
             Tensor hLow = products.Operand(h);
-            products.AddTo(x.copy_(bias.expand(k, vocab)), hLow, weightT, accumulate: true);
+            Tensor? xLowBuffer = logitsLow?.narrow(0, 0, k);
+            if (xLowBuffer is null)
+            {
+                products.AddTo(x.copy_(bias.expand(k, vocab)), hLow, weightT, accumulate: true);
+            }
+            else
+            {
+                products.AddTo(x, hLow, weightT, accumulate: false, xLowBuffer);   // a cast copy, not a mixed-dtype add
+                x.add_(bias);
+            }
 
             correct.add_(x.argmax(1).eq(index.squeeze(1)).logical_and(keep).sum());
             Tensor picked = x.gather(1, index).squeeze(1);
@@ -143,9 +157,9 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
                 // softmax - onehot(target) on kept rows, 0 on ignored ones.
                 Tensor keepRows = keptScale.narrow(0, start, k);
                 x.mul_(keepRows.div(expSum).unsqueeze(1)).scatter_add_(1, index, keepRows.neg().unsqueeze(1));
-                Tensor xLow = products.Operand(x);
+                Tensor xLow = products.Operand(x, xLowBuffer);
                 products.AddTo(g.Hidden.narrow(0, start, k), xLow, weightLow, accumulate: false);
-                products.AddTo(g.Weight, xLow.t(), hLow, accumulate: true);
+                products.AddTo(g.Weight, xLow.t(), hLow, accumulate: true, dWeightLow);
                 g.Bias.add_(x.sum(dim: 0));
             }
         }
