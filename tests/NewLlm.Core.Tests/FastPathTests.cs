@@ -26,8 +26,8 @@ public class FastPathTests
         Assert.True((fast - oracle).abs().max().item<float>() <= 1e-5f);
 
         Tensor targets = randint(0, vocab, new long[] { batch * time }, dtype: ScalarType.Int64);
-        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, model.Options.Dropout, ids).reshape(-1, vocab), targets, ignore_index: 0));
+        Dictionary<string, Tensor> fastGrads = ParameterGradients.Of(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
+        Dictionary<string, Tensor> oracleGrads = ParameterGradients.Of(model, () => F.cross_entropy(DirectPortModel.Forward(model, model.Options.Dropout, ids).reshape(-1, vocab), targets, ignore_index: 0));
         AssertClose(fastGrads, oracleGrads);
     }
 
@@ -61,7 +61,7 @@ public class FastPathTests
         Dictionary<string, Tensor> Run()
         {
             torch.manual_seed(3);
-            return Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
+            return ParameterGradients.Of(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
         }
 
         Dictionary<string, Tensor> first = Run();
@@ -151,7 +151,7 @@ public class FastPathTests
         model.zero_grad();
         using NewLlmForwardResult fast = model.ForwardWithContexts(ids, new NewLlmState(start));
         Loss(fast.Logits, fast.Contexts).backward();
-        Dictionary<string, Tensor> fastGrads = Snapshot(model);
+        Dictionary<string, Tensor> fastGrads = ParameterGradients.Snapshot(model);
         Tensor fastStartGrad = start.grad!.clone();
 
         start.grad!.zero_();
@@ -160,7 +160,7 @@ public class FastPathTests
         Assert.True((fast.Logits - logits).abs().max().item<float>() <= 1e-5f);
         Assert.True((fast.Contexts - contexts).abs().max().item<float>() <= 1e-5f);
         Loss(logits, contexts).backward();
-        AssertClose(fastGrads, Snapshot(model));
+        AssertClose(fastGrads, ParameterGradients.Snapshot(model));
         double startDiff = (fastStartGrad - start.grad!).abs().max().item<float>();
         Assert.True(startDiff <= 1e-4, $"gradient of the initial state differs by {startDiff:E3}");
     }
@@ -182,8 +182,8 @@ public class FastPathTests
         Tensor targets = randint(0, vocab, new long[] { 24 }, dtype: ScalarType.Int64);
         Tensor contexts = model.ForwardWithContexts(ids).Contexts;
         Assert.True(contexts.abs().eq(10).any().item<bool>(), "no context was clamped");
-        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets));
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.Forward(model, model.Options.Dropout, ids).reshape(-1, vocab), targets));
+        Dictionary<string, Tensor> fastGrads = ParameterGradients.Of(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets));
+        Dictionary<string, Tensor> oracleGrads = ParameterGradients.Of(model, () => F.cross_entropy(DirectPortModel.Forward(model, model.Options.Dropout, ids).reshape(-1, vocab), targets));
         AssertClose(fastGrads, oracleGrads);
     }
 
@@ -227,23 +227,13 @@ public class FastPathTests
         Assert.True(forwardDiff <= forwardTolerance, $"the forward differs from the direct port's by {forwardDiff:E3}: the dropout masks differ");
 
         torch.manual_seed(seed + 1);
-        Dictionary<string, Tensor> fastGrads = Gradients(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
+        Dictionary<string, Tensor> fastGrads = ParameterGradients.Of(model, () => F.cross_entropy(model.call(ids).reshape(-1, vocab), targets, ignore_index: 0));
         torch.manual_seed(seed + 1);
         Tensor masks = DropoutMasks(model, batch, time, dtype);
-        Dictionary<string, Tensor> oracleGrads = Gradients(model, () => F.cross_entropy(DirectPortModel.ForwardWithMasks(model, ids, masks).reshape(-1, vocab), targets, ignore_index: 0));
+        Dictionary<string, Tensor> oracleGrads = ParameterGradients.Of(model, () => F.cross_entropy(DirectPortModel.ForwardWithMasks(model, ids, masks).reshape(-1, vocab), targets, ignore_index: 0));
         AssertClose(fastGrads, oracleGrads);
         return fast;
     }
-
-    private static Dictionary<string, Tensor> Gradients(NewLlmModel model, Func<Tensor> loss)
-    {
-        model.zero_grad();
-        loss().backward();
-        return Snapshot(model);
-    }
-
-    private static Dictionary<string, Tensor> Snapshot(NewLlmModel model) =>
-        model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad is null ? zeros_like(p.parameter) : p.parameter.grad.clone());
 
     private static void AssertClose(Dictionary<string, Tensor> fastGrads, Dictionary<string, Tensor> oracleGrads)
     {

@@ -20,7 +20,7 @@ public class NextTokenLossTests
         model.train();
         (Tensor inputs, Tensor targets) = Batch(vocab, batch, time, padEvery: 4, padId: 0);
 
-        Dictionary<string, Tensor> expectedGrads = Gradients(model, () => F.cross_entropy(model.call(inputs).reshape(-1, vocab), targets.reshape(-1), ignore_index: 0));
+        Dictionary<string, Tensor> expectedGrads = ParameterGradients.Of(model, () => F.cross_entropy(model.call(inputs).reshape(-1, vocab), targets.reshape(-1), ignore_index: 0));
         using Tensor logits = model.call(inputs);
         float expectedLoss = F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index: 0).item<float>();
         Tensor expectedTokenLosses = F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index: 0, reduction: nn.Reduction.None).view(batch, time);
@@ -28,7 +28,7 @@ public class NextTokenLossTests
         long expectedCorrect = logits.argmax(-1).eq(targets).logical_and(targets.ne(0)).sum().item<long>();
 
         NewLlmLoss loss = null!;
-        Dictionary<string, Tensor> grads = Gradients(model, () =>
+        Dictionary<string, Tensor> grads = ParameterGradients.Of(model, () =>
         {
             loss = model.NextTokenLoss(inputs, targets, 0, chunkRows);
             return loss.Loss;
@@ -54,10 +54,10 @@ public class NextTokenLossTests
         model.train();
         (Tensor inputs, Tensor targets) = Batch(vocab, 4, 9, padEvery: 3, padId: 7);
 
-        Dictionary<string, Tensor> expectedGrads = Gradients(model, () => F.cross_entropy(model.call(inputs).reshape(-1, vocab), targets.reshape(-1), ignore_index: 7));
+        Dictionary<string, Tensor> expectedGrads = ParameterGradients.Of(model, () => F.cross_entropy(model.call(inputs).reshape(-1, vocab), targets.reshape(-1), ignore_index: 7));
         double expected = F.cross_entropy(model.call(inputs).reshape(-1, vocab), targets.reshape(-1), ignore_index: 7).item<double>();
         NewLlmLoss loss = null!;
-        Dictionary<string, Tensor> grads = Gradients(model, () => (loss = model.NextTokenLoss(inputs, targets, 7, chunkRows: 5)).Loss);
+        Dictionary<string, Tensor> grads = ParameterGradients.Of(model, () => (loss = model.NextTokenLoss(inputs, targets, 7, chunkRows: 5)).Loss);
 
         Assert.Equal(ScalarType.Float64, loss.Loss.dtype);
         Assert.Equal(expected, loss.Loss.item<double>(), 1e-12);
@@ -93,7 +93,7 @@ public class NextTokenLossTests
         using var model = new NewLlmModel(new NewLlmOptions { VocabSize = vocab, EmbedDim = 8, HiddenDim = 16, ContextDim = 8, Dropout = 0 });
         model.train();
         (Tensor inputs, Tensor targets) = Batch(vocab, 6, 7, padEvery: 5, padId: 0);
-        Dictionary<string, Tensor> whole = Gradients(model, () => model.NextTokenLoss(inputs, targets, 0).Loss);
+        Dictionary<string, Tensor> whole = ParameterGradients.Of(model, () => model.NextTokenLoss(inputs, targets, 0).Loss);
 
         model.zero_grad();
         long total = targets.ne(0).sum().item<long>();
@@ -103,7 +103,7 @@ public class NextTokenLossTests
             loss.Sum.div(total).backward();
         }
 
-        AssertClose(whole, Snapshot(model), 1e-5);
+        AssertClose(whole, ParameterGradients.Snapshot(model), 1e-5);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public class NextTokenLossTests
         Tensor inputs = randint(1, 30, new long[] { 2, 5 }, dtype: ScalarType.Int64);
         Tensor targets = zeros(new long[] { 2, 5 }, dtype: ScalarType.Int64);
 
-        Dictionary<string, Tensor> grads = Gradients(model, () => model.NextTokenLoss(inputs, targets, 0).Loss);
+        Dictionary<string, Tensor> grads = ParameterGradients.Of(model, () => model.NextTokenLoss(inputs, targets, 0).Loss);
 
         using NewLlmLoss loss = model.NextTokenLoss(inputs, targets, 0);
         Assert.Equal(0, loss.TokenCount);
@@ -131,12 +131,12 @@ public class NextTokenLossTests
         Tensor ids = randint(1, 30, new long[] { 2, 6 }, dtype: ScalarType.Int64);
         using NewLlmLoss loss = model.NextTokenLoss(ids);
         loss.Loss.backward(retain_graph: true);
-        Dictionary<string, Tensor> first = Snapshot(model);
+        Dictionary<string, Tensor> first = ParameterGradients.Snapshot(model);
 
         model.zero_grad();
         loss.Loss.mul(2).backward();
 
-        AssertClose(first.ToDictionary(p => p.Key, p => p.Value.mul(2)), Snapshot(model), 1e-6);
+        AssertClose(first.ToDictionary(p => p.Key, p => p.Value.mul(2)), ParameterGradients.Snapshot(model), 1e-6);
     }
 
     [Fact]
@@ -166,16 +166,6 @@ public class NextTokenLossTests
         Tensor pad = arange(batch * time, dtype: ScalarType.Int64).view(batch, time).remainder(padEvery).eq(0);
         return (inputs, targets.masked_fill(pad, padId));
     }
-
-    private static Dictionary<string, Tensor> Gradients(NewLlmModel model, Func<Tensor> loss)
-    {
-        model.zero_grad();
-        loss().backward();
-        return Snapshot(model);
-    }
-
-    private static Dictionary<string, Tensor> Snapshot(NewLlmModel model) =>
-        model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad is null ? zeros_like(p.parameter) : p.parameter.grad.clone());
 
     private static void AssertClose(Dictionary<string, Tensor> expected, Dictionary<string, Tensor> actual, double relative)
     {

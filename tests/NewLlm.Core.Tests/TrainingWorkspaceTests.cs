@@ -47,7 +47,7 @@ public class TrainingWorkspaceTests
         using NewLlmLoss second = model.NextTokenLoss(b.inputs, b.targets, 0);   // the first still needs the workspace
         first.Sum.add(second.Sum).backward();
 
-        AssertClose(expected, Snapshot(model));
+        AssertClose(expected, ParameterGradients.Snapshot(model));
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public class TrainingWorkspaceTests
         model.zero_grad();
         using NewLlmLoss loss = model.NextTokenLoss(batch.inputs, batch.targets, 0);
         loss.Loss.backward();
-        return Snapshot(model);
+        return ParameterGradients.Snapshot(model);
     }
 
     private static Dictionary<string, Tensor> FullLogitsGradients(NewLlmModel model, params (Tensor inputs, Tensor targets)[] batches)
@@ -133,11 +133,8 @@ public class TrainingWorkspaceTests
         }
 
         total.sum().backward();
-        return Snapshot(model);
+        return ParameterGradients.Snapshot(model);
     }
-
-    private static Dictionary<string, Tensor> Snapshot(NewLlmModel model) =>
-        model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad is null ? zeros_like(p.parameter) : p.parameter.grad.clone());
 
     private static void AssertClose(Dictionary<string, Tensor> expected, Dictionary<string, Tensor> actual)
     {

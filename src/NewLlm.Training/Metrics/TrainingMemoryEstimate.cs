@@ -16,10 +16,11 @@ namespace NewLlm.Training;
 /// N·(L·H + 4·C)·s), the embedding's share (N·(E + 2·H)·s when it is computed per position, otherwise per-thread
 /// [V, H] gradient sums), the backward's gradient of the hidden states and of the output layer's input (2·N·H·s) and the
 /// token ids (4·N·8 bytes: inputs and targets, as arrays and as tensors); and the parameters with their gradients and
-/// Adam's two moments (4·P·s). It leaves out the process itself and the corpora. Measured once on the CPU against the
-/// growth of the process's peak resident set over two steps (default sizes, 1 layer, 128 tokens): vocabulary 50,257 and
-/// batch 16, 2.1 GB estimated for 2.2 GB; vocabulary 8,000 and batch 64, 1.2 GB for 1.2 GB; vocabulary 1,000 and batch 64
-/// (the main job), 237 MB for 127 MB.
+/// Adam's two moments (4·P·s). It leaves out the process itself (the .NET runtime and libtorch, about 0.15 GB), Adam's
+/// temporaries and the corpora. Measured against the benchmark's peak resident set (default sizes, 1 layer, 128 tokens,
+/// 2026-12-03): vocabulary 50,257 and batch 64, 1.02 GB estimated, 1.56 GB peak for the whole process; the same at batch
+/// 2048 in bf16 mixed precision, 4.10 GB estimated, 4.5 GB peak; vocabulary 1,000 and batch 256, 0.39 GB estimated,
+/// 0.61 GB peak.
 /// </para>
 /// </summary>
 public sealed class TrainingMemoryEstimate
