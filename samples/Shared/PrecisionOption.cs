@@ -7,11 +7,11 @@ internal static class PrecisionOption
 {
     private static readonly (string Name, TrainingPrecision Value)[] Names = [("fp32", TrainingPrecision.Float32), ("bf16-mixed", TrainingPrecision.BFloat16Mixed)];
 
-    /// <summary>The <c>--precision</c> option (default fp32).</summary>
-    public static Option<TrainingPrecision> Create() => new("--precision")
+    /// <summary>The <c>--precision</c> option (default fp32), its value the canonical name (so that a resume's note reads <c>--precision bf16-mixed -> fp32</c>).</summary>
+    public static Option<string> Create() => new("--precision")
     {
         Description = "fp32, or bf16-mixed: matrix products in bfloat16 with float32 weights and states (about 1.5x faster on a CPU with avx512_bf16; validation stays float32). A resumed run keeps its checkpoint's.",
-        DefaultValueFactory = _ => TrainingPrecision.Float32,
+        DefaultValueFactory = _ => "fp32",
         CustomParser = Parse,
     };
 
@@ -21,24 +21,25 @@ internal static class PrecisionOption
         Description = "Run --precision bf16-mixed even on a CPU without native bfloat16 (avx512_bf16/amx_bf16), where it is many times slower than fp32.",
     };
 
-    /// <summary>The command-line name of a precision.</summary>
-    public static string NameOf(TrainingPrecision precision) => Names.First(n => n.Value == precision).Name;
+    /// <summary>The precision a canonical name (the option's value) stands for.</summary>
+    public static TrainingPrecision ToPrecision(string name) => Names.First(n => n.Name == name).Value;
 
-    /// <summary>A precision from a checkpoint's recorded options (the enum's name), or null when absent or unknown.</summary>
-    public static TrainingPrecision? FromCheckpoint(string? saved) => Enum.TryParse(saved, out TrainingPrecision value) && Enum.IsDefined(value) ? value : null;
+    /// <summary>The canonical name of a checkpoint's recorded precision (the enum's name), or null when absent or unknown.</summary>
+    public static string? FromCheckpoint(string? saved) =>
+        Enum.TryParse(saved, out TrainingPrecision value) && Enum.IsDefined(value) ? Names.First(n => n.Value == value).Name : null;
 
-    private static TrainingPrecision Parse(ArgumentResult result)
+    private static string Parse(ArgumentResult result)
     {
         string text = result.Tokens.Count == 1 ? result.Tokens[0].Value.Trim() : string.Empty;
-        foreach ((string name, TrainingPrecision value) in Names)
+        foreach ((string name, _) in Names)
         {
             if (string.Equals(text, name, StringComparison.OrdinalIgnoreCase))
             {
-                return value;
+                return name;
             }
         }
 
         result.AddError($"--precision takes {string.Join(" or ", Names.Select(n => n.Name))}, not '{text}'.");
-        return default;
+        return string.Empty;
     }
 }

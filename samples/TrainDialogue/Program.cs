@@ -123,7 +123,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     int batch = settings.Get(batchSize, recipeFromCheckpoint ? saved!.Get<int>("batch_size") : null, mustAgree: resuming && point!.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
     double rate = settings.Get(learningRate, recipeFromCheckpoint ? saved!.Get<double>("learning_rate") : null, mustAgree: false, string.Empty);
     int runSeed = settings.Get(seed, recipeFromCheckpoint ? saved!.Get<int>("seed") : null, mustAgree: false, string.Empty);
-    TrainingPrecision runPrecision = settings.Get(precision, recipeFromCheckpoint ? PrecisionOption.FromCheckpoint(saved!.GetString("precision")) : null, mustAgree: false, string.Empty);
+    string runPrecision = settings.Get(precision, recipeFromCheckpoint ? PrecisionOption.FromCheckpoint(saved!.GetString("precision")) : null, mustAgree: false, string.Empty);
     CheckpointInterval interval = settings.Get(checkpointEvery, resuming && !original ? (object)new CheckpointInterval(saved!.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0) : null, mustAgree: false, string.Empty);
     if (layers < 1)
     {
@@ -153,7 +153,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         LearningRate = rate,
         Device = parse.GetValue(device)!,
         Seed = runSeed,
-        Precision = runPrecision,
+        Precision = PrecisionOption.ToPrecision(runPrecision),
         AllowSlowBFloat16 = parse.GetValue(allowSlowBFloat16),
         OutputDirectory = outputDirectory,
         CheckpointEveryEpochs = interval.Epochs,

@@ -57,7 +57,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     int batch = settings.Get(batchSize, saved?.Get<int>("batch_size"), mustAgree: from?.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
     double rate = settings.Get(learningRate, saved?.Get<double>("learning_rate"), mustAgree: false, string.Empty);
     int runSeed = settings.Get(seed, saved?.Get<int>("seed"), mustAgree: false, string.Empty);
-    TrainingPrecision runPrecision = settings.Get(precision, PrecisionOption.FromCheckpoint(saved?.GetString("precision")), mustAgree: false, string.Empty);
+    string runPrecision = settings.Get(precision, PrecisionOption.FromCheckpoint(saved?.GetString("precision")), mustAgree: false, string.Empty);
     CheckpointInterval savedInterval = saved is null ? default : new CheckpointInterval(saved.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0);
     CheckpointInterval interval = settings.Get(checkpointEvery, saved is null ? null : savedInterval, mustAgree: false, string.Empty);
     string? savedDataDir = saved?.GetString("data_dir");
@@ -86,7 +86,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         LearningRate = rate,
         Device = parse.GetValue(device)!,
         Seed = runSeed,
-        Precision = runPrecision,
+        Precision = PrecisionOption.ToPrecision(runPrecision),
         AllowSlowBFloat16 = parse.GetValue(allowSlowBFloat16),
         OutputDirectory = outputDirectory,
         CheckpointEveryEpochs = interval.Epochs,

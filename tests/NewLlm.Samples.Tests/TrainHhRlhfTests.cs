@@ -120,6 +120,35 @@ public sealed class TrainHhRlhfTests
         Assert.Equal(written, File.GetLastWriteTimeUtc(final));
     }
 
+    [SkippableFact]
+    public async Task ABf16RunSaysSoRecordsItAndAResumeKeepsItUnlessToldOtherwise()
+    {
+        Skip.IfNot(TorchBackend.HasFastBFloat16(TorchSharp.torch.CPU), "This CPU has no native bfloat16: --precision bf16-mixed is refused here.");
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path);
+        string output = temp.Combine("out");
+        string final = Path.Combine(output, Model + "_final.pt");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--output", output, "--precision", "bf16-mixed");
+        Assert.True(code == 0, text);
+        Assert.Contains("bf16 mixed precision", text, StringComparison.Ordinal);
+        Assert.Equal("BFloat16Mixed", (string)CheckpointFile.ReadManifest(final).TrainerOptions["precision"]!);
+
+        // The shortest resume keeps it; an explicit change is applied and named.
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "2");
+        Assert.True(code == 0, text);
+        Assert.Contains("its settings are kept except --epochs 1 -> 2.", text, StringComparison.Ordinal);
+        Assert.Equal("BFloat16Mixed", (string)CheckpointFile.ReadManifest(final).TrainerOptions["precision"]!);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "3", "--precision", "fp32");
+        Assert.True(code == 0, text);
+        Assert.Contains("except --epochs 2 -> 3, --precision bf16-mixed -> fp32.", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("bf16 mixed precision", text, StringComparison.Ordinal);
+        Assert.Equal("Float32", (string)CheckpointFile.ReadManifest(final).TrainerOptions["precision"]!);
+
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--precision", "bf16");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --precision takes fp32 or bf16-mixed, not 'bf16'.", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ARunContinuesFromTheOriginalTrainersCheckpointRebuildingItsVocabularyAndLeavingItsFilesAlone()
     {
