@@ -149,7 +149,8 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         {
             if (value is not null and not ScalarType.BFloat16)
             {
-                throw new ArgumentException($"ComputeDType {value} is not supported: use ScalarType.BFloat16 for mixed precision, or null to compute in the parameters' dtype. (Float16 would need loss scaling, which this library does not do.)", nameof(value));
+                throw new ArgumentException($"ComputeDType {value} is not supported: use ScalarType.BFloat16 for mixed precision, or null to compute in the parameters' dtype."
+                    + (value == ScalarType.Float16 ? " (Float16 would need loss scaling, which this library does not do.)" : string.Empty), nameof(value));
             }
 
             _computeDType = value;
@@ -236,6 +237,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
             throw new ArgumentException($"NextTokenLoss takes token ids of shape [batch, time] with time >= 2 (inputs ids[:, :-1], targets ids[:, 1:]), but got shape [{string.Join(", ", ids.shape)}].", nameof(ids));
         }
 
+        CheckIds(ids);   // an id outside the vocabulary is named as one, wherever it is (the last column is only a target)
         long time = ids.shape[1];
         using Tensor inputs = ids.narrow(1, 0, time - 1);
         using Tensor targets = ids.narrow(1, 1, time - 1);
