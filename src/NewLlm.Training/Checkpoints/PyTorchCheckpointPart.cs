@@ -150,10 +150,10 @@ internal static class PyTorchCheckpointPart
         }
 
         Parameter[] parameters = [.. optimizer.parameters()];
-        var values = new List<(AdamStateView Target, long Step, Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Max)>();
+        var values = new List<(AdamMoments Target, long Step, Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Max)>();
         for (int i = 0; i < own.State.Count; i++)
         {
-            AdamStateView target = AdamStateView.Of(own.State[i], path);
+            AdamMoments target = AdamMoments.Of(own.State[i], path);
             if (state[i] is not IDictionary s)
             {
                 if (target.Step == 0)
@@ -188,7 +188,7 @@ internal static class PyTorchCheckpointPart
         }
 
         using var noGrad = torch.no_grad();
-        foreach ((AdamStateView target, long step, Tensor expAvg, Tensor expAvgSq, Tensor? max) in values)
+        foreach ((AdamMoments target, long step, Tensor expAvg, Tensor expAvgSq, Tensor? max) in values)
         {
             target.Set(step, expAvg, expAvgSq, max);
         }
@@ -203,7 +203,7 @@ internal static class PyTorchCheckpointPart
     internal static void SetParameterState(OptimizerHelper optimizer, int index, long step, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq)
     {
         using var noGrad = torch.no_grad();
-        AdamStateView.Of(optimizer.state_dict().State[index], "the trainer's optimizer").Set(step, expAvg, expAvgSq, maxExpAvgSq);
+        AdamMoments.Of(optimizer.state_dict().State[index], "the trainer's optimizer").Set(step, expAvg, expAvgSq, maxExpAvgSq);
     }
 
     /// <summary>Sets a param group's Adam hyper-parameters.</summary>
@@ -237,7 +237,7 @@ internal static class PyTorchCheckpointPart
         var state = new OrderedDictionary();
         for (int i = 0; i < sd.State.Count; i++)
         {
-            AdamStateView s = AdamStateView.Of(sd.State[i], "the optimizer");
+            AdamMoments s = AdamMoments.Of(sd.State[i], "the optimizer");
             if (s.Step == 0)
             {
                 continue; // as PyTorch: no state before a parameter's first step
@@ -362,42 +362,4 @@ internal static class PyTorchCheckpointPart
         Tensor t => $"a {t.dtype} tensor of shape [{string.Join(", ", t.shape)}]",
         _ => $"{value} ({value.GetType().Name})",
     };
-
-    /// <summary>Adam's and AdamW's per-parameter state, which TorchSharp keeps in two classes with the same fields.</summary>
-    private sealed class AdamStateView
-    {
-        private readonly OptimizerState _state;
-
-        private AdamStateView(OptimizerState state) => _state = state;
-
-        public long Step => _state switch { Adam.State a => a.step, AdamW.State a => a.step, _ => 0 };
-
-        public Tensor ExpAvg => _state switch { Adam.State a => a.exp_avg, AdamW.State a => a.exp_avg, _ => throw new InvalidOperationException() };
-
-        public Tensor ExpAvgSq => _state switch { Adam.State a => a.exp_avg_sq, AdamW.State a => a.exp_avg_sq, _ => throw new InvalidOperationException() };
-
-        public Tensor? MaxExpAvgSq => _state switch { Adam.State a => a.max_exp_avg_sq, AdamW.State a => a.max_exp_avg_sq, _ => null };
-
-        public static AdamStateView Of(OptimizerState state, string where) =>
-            state is Adam.State or AdamW.State
-                ? new AdamStateView(state)
-                : throw new InvalidDataException($"{where}: only Adam's and AdamW's state can be kept in PyTorch's layout, not {state.GetType().FullName}.");
-
-        /// <summary>Copies the values in; a missing AMSGrad maximum is created, an extra one dropped.</summary>
-        public void Set(long step, Tensor expAvg, Tensor expAvgSq, Tensor? max)
-        {
-            ExpAvg.copy_(expAvg);
-            ExpAvgSq.copy_(expAvgSq);
-            Tensor? newMax = max is null ? null : (MaxExpAvgSq ?? torch.zeros_like(ExpAvgSq).DetachFromDisposeScope()).copy_(max);
-            switch (_state)
-            {
-                case Adam.State a:
-                    (a.step, a.max_exp_avg_sq) = (step, newMax);
-                    break;
-                case AdamW.State a:
-                    (a.step, a.max_exp_avg_sq) = (step, newMax);
-                    break;
-            }
-        }
-    }
 }

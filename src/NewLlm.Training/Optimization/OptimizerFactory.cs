@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 
 namespace NewLlm.Training;
@@ -8,7 +7,7 @@ internal static class OptimizerFactory
 {
     public static OptimizerHelper Create(NewLlmModel model, TrainerOptions o) => o.Optimizer switch
     {
-        OptimizerKind.AdamW => torch.optim.AdamW(model.parameters(), o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay),
-        _ => torch.optim.Adam(model.parameters(), o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay),
+        OptimizerKind.AdamW => new InPlaceAdamW(model.parameters(), o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay),
+        _ => new InPlaceAdam(model.parameters(), o.LearningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay),
     };
 }

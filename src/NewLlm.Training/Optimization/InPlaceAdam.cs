@@ -1,0 +1,30 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NewLlm.Training;
+
+/// <summary>TorchSharp's <c>Adam</c> (same state, options and checkpoints) whose step updates in place (<see cref="AdamUpdate"/>).</summary>
+internal sealed class InPlaceAdam(IEnumerable<Parameter> parameters, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsGrad = false)
+    : Adam(parameters, lr, beta1, beta2, eps, weightDecay, amsGrad)
+{
+    private readonly AdamUpdate _update = new();
+
+    /// <inheritdoc/>
+    public override Tensor step(Func<Tensor>? closure = null) => _step<TorchSharp.Modules.ParamGroup>(
+        group =>
+        {
+            AdamSettings settings = AdamSettings.Of(group.Options);
+            foreach (Parameter parameter in group.Parameters)
+            {
+                _update.Apply(parameter, AdamMoments.Of(_state[parameter.Handle], "Adam"), settings, decoupledWeightDecay: false);
+            }
+        },
+        closure);
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        _update.Dispose();
+    }
+}
