@@ -7,6 +7,26 @@ namespace NewLlm.Core.Tests;
 /// <summary><see cref="NewLlmModel.NextTokenLoss(Tensor, long)"/>, chunked, against cross-entropy of the full logits: loss, counts and gradients.</summary>
 public class NextTokenLossTests
 {
+    [Fact]
+    public void TiedLogitsCountTheFirstMaximumAsTheArgmaxAsTorchArgmaxDoes()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new NewLlmModel(new NewLlmOptions { VocabSize = 12, NumLayers = 1, EmbedDim = 4, HiddenDim = 8, ContextDim = 4, Dropout = 0 });
+        using (no_grad())
+        {
+            var output = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            output["token_output.weight"].zero_();
+            output["token_output.bias"].zero_().index_fill_(0, tensor(new long[] { 3, 5 }), 1.0);   // every position's logits tie at 3 and 5
+        }
+
+        Tensor targets = tensor(new long[,] { { 3, 5, 3, 7, 3, 0 } });
+        using NewLlmLoss loss = model.NextTokenLoss(zeros_like(targets).add_(2), targets, 0, chunkRows: 4);
+
+        Assert.Equal(0, model.call(zeros_like(targets)).argmax(-1).ne(3).sum().item<long>());   // torch's argmax: the first
+        Assert.Equal(5, loss.TokenCount);
+        Assert.Equal(3, loss.CorrectCount);   // the 3s, not the 5
+    }
+
     [Theory]
     [InlineData(1000, 1, 6, 17, null)]    // the word vocabulary, the chunk the model chooses (one chunk here)
     [InlineData(1000, 2, 6, 17, 7L)]      // chunks that do not divide the 102 positions

@@ -35,6 +35,30 @@ public class TrainingWorkspaceTests
     }
 
     [Fact]
+    public void AParametersFirstGradientIsItsOwnNotTheWorkspacesSoALaterLossAccumulatesOntoIt()
+    {
+        // The loss hands autograd its weight and bias gradients in workspace buffers; a parameter without a gradient
+        // must get a copy, or the next loss would overwrite the gradient it has accumulated.
+        using var scope = NewDisposeScope();
+        using NewLlmModel model = Model();
+        using NewLlmModel first = Model(), second = Model();
+        (Tensor inputs, Tensor targets) a = Batch(1), b = Batch(2);
+        Dictionary<string, Tensor> expectedA = Gradients(first, a), expectedB = Gradients(second, b);
+
+        using (NewLlmLoss loss = model.NextTokenLoss(a.inputs, a.targets, 0))
+        {
+            loss.Loss.backward();   // no gradients yet: autograd keeps what the backward returned
+        }
+
+        using (NewLlmLoss loss = model.NextTokenLoss(b.inputs, b.targets, 0))
+        {
+            loss.Loss.backward();   // the same workspace buffers, then added onto the first gradients
+        }
+
+        AssertClose(expectedA.ToDictionary(p => p.Key, p => p.Value.add(expectedB[p.Key])), ParameterGradients.Snapshot(model));
+    }
+
+    [Fact]
     public void TwoLossesAliveTogetherDoNotShareBuffers()
     {
         using var scope = NewDisposeScope();

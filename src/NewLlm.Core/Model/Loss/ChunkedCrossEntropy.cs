@@ -84,11 +84,14 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         }
 
         // The gradients were formed in the forward; scaled copies, so that a retained graph can be backwarded again.
-        // The hidden states' copy goes to the workspace: the recurrence's backward reads it and nothing keeps it.
+        // The copies go to the workspace: the recurrence's backward reads the hidden states' one, and autograd adds the
+        // weight's and bias's into the parameters' gradients (copying them when it has none yet, as the workspace
+        // holds a reference), so nothing keeps them after this backward and no [V, H] tensor is mapped afresh per step.
         List<Tensor> saved = ctx.get_saved_variables();
         Tensor scale = grad_outputs[0];
-        Tensor dHidden = WorkspaceLease.Buffer(run.Lease, "loss.dHiddenOut", saved[0].shape, run.DType, run.Device).copy_(saved[0]).mul_(scale);
-        var result = new List<Tensor> { null!, dHidden, saved[1].mul(scale), saved[2].mul(scale), null! };
+        Tensor Scaled(string name, Tensor gradient) =>
+            WorkspaceLease.Buffer(run.Lease, name, gradient.shape, run.DType, run.Device).copy_(gradient).mul_(scale);
+        var result = new List<Tensor> { null!, Scaled("loss.dHiddenOut", saved[0]), Scaled("loss.dWeightOut", saved[1]), Scaled("loss.dBiasOut", saved[2]), null! };
         if (run.ReleaseAfterBackward)
         {
             run.Lease?.Release();
@@ -145,9 +148,10 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
                 x.add_(bias);
             }
 
-            correct.add_(x.argmax(1).eq(index.squeeze(1)).logical_and(keep).sum());
+            // One pass for the maximum and its first index (the argmax, for the accuracy).
+            (Tensor max, Tensor argmax) = x.max(1, keepdim: true);
+            correct.add_(argmax.eq(index).logical_and(keep.unsqueeze(1)).sum());
             Tensor picked = x.gather(1, index).squeeze(1);
-            Tensor max = x.amax(new long[] { 1 }, keepdim: true);
             Tensor expSum = x.sub_(max).exp_().sum(dim: 1);   // x now holds exp(logits - max)
             Tensor logSumExp = max.squeeze(1).add(expSum.log());
             tokenLosses.narrow(0, start, k).copy_(logSumExp.sub_(picked).masked_fill_(ignored.narrow(0, start, k), 0));
