@@ -22,9 +22,9 @@ public sealed class InPlaceAdamTests
     [MemberData(nameof(Settings))]
     public void StepsAreBitForBitTorchSharpsOwn(bool decoupled, double weightDecay, bool amsGrad, bool maximize)
     {
-        // A small parameter first, then the largest, then a middle one without a gradient in some steps, so the
-        // scratch buffer grows once and is then viewed at smaller sizes.
-        long[][] shapes = [[3, 5], [40, 17], [7], [11, 13]];
+        // Small parameters and one of 2.3 million elements (updated in three slices, each by several threads), one
+        // of them without a gradient in some steps.
+        long[][] shapes = [[3, 5], [2100, 1100], [7], [11, 13]];
         using var generator = new Generator(20261204);
         Parameter[] ours = [.. shapes.Select(s => new Parameter(randn(s, generator: generator)))];
         Parameter[] theirs = [.. ours.Select(p => new Parameter(p.detach().clone()))];

@@ -15,9 +15,9 @@ namespace NewLlm.Training;
 /// keeps per position for the backward pass (every layer's hidden state, the gates and the contexts:
 /// N·(L·H + 4·C)·s), the embedding's share (N·(E + 2·H)·s when it is computed per position, otherwise per-thread
 /// [V, H] gradient sums), the backward's gradient of the hidden states and of the output layer's input (2·N·H·s) and the
-/// token ids (4·N·8 bytes: inputs and targets, as arrays and as tensors); and the parameters with their gradients,
-/// Adam's two moments and its one scratch buffer as large as the largest parameter (4·P·s + max·s). It leaves out the
-/// process itself (the .NET runtime and libtorch, about 0.15 GB) and the corpora. Measured against the benchmark's peak resident set (default sizes, 1 layer, 128 tokens,
+/// token ids (4·N·8 bytes: inputs and targets, as arrays and as tensors); and the parameters with their gradients and
+/// Adam's two moments (4·P·s; the update itself works through a 4 MB scratch buffer). It leaves out the process itself
+/// (the .NET runtime and libtorch, about 0.15 GB) and the corpora. Measured against the benchmark's peak resident set (default sizes, 1 layer, 128 tokens,
 /// 2026-12-03): vocabulary 50,257 and batch 64, 1.02 GB estimated, 1.56 GB peak for the whole process; the same at batch
 /// 2048 in bf16 mixed precision, 4.10 GB estimated, 4.5 GB peak; vocabulary 1,000 and batch 256, 0.39 GB estimated,
 /// 0.61 GB peak.
@@ -41,7 +41,6 @@ public sealed class TrainingMemoryEstimate
         long n = (long)batchSize * (sequenceLength - 1);
         long v = model.VocabSize, e = model.EmbedDim, h = model.HiddenDim, c = model.ContextDim, l = model.NumLayers;
         long parameters = (v * e) + ((e + c) * h) + h + ((l - 1) * ((h * h) + h)) + (h * v) + v + (3 * ((h * c) + c)) + (2 * c);
-        long largestParameter = Math.Max(Math.Max(v * e, h * v), Math.Max((e + c) * h, Math.Max(l > 1 ? h * h : 0, h * c)));
         long threads = Environment.ProcessorCount;
         long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0)) * s;
         long embedding = v < n ? 2 * v * h * s : n * (e + (2 * h)) * s;
@@ -49,7 +48,7 @@ public sealed class TrainingMemoryEstimate
         double lowBuffers = precision == TrainingPrecision.BFloat16Mixed ? ((2.0 * v * h) + ((double)chunk * v)) * 2 : 0;
         LogitsBytes = Saturate(((double)chunk * v * s) + (2.0 * v * (h + 1) * s) + lowBuffers);
         ActivationBytes = Saturate(((double)n * ((l * h) + (4 * c) + (2 * h)) * s) + embedding + threadSums + (4.0 * n * sizeof(long)));
-        ParameterBytes = ((4 * parameters) + largestParameter) * s;
+        ParameterBytes = 4 * parameters * s;
         TotalBytes = Saturate((double)LogitsBytes + ActivationBytes + ParameterBytes);
         LargestBufferBytes = Saturate((double)n * Math.Max(h, 3 * c) * s);
         Positions = n;
@@ -70,7 +69,7 @@ public sealed class TrainingMemoryEstimate
     /// <summary>What is kept and computed per position besides the logits (hidden states, gates, contexts, embedding share, gradients, token ids) and the backward's per-thread sums.</summary>
     public long ActivationBytes { get; }
 
-    /// <summary>The parameters, their gradients, Adam's two moments and its scratch buffer (the size of the largest parameter).</summary>
+    /// <summary>The parameters, their gradients and Adam's two moments.</summary>
     public long ParameterBytes { get; }
 
     /// <summary>The whole step.</summary>

@@ -13,11 +13,14 @@ namespace NewLlm.Training;
 /// TorchSharp's step runs every parameter's update in one dispose scope, so each parameter's <c>sqrt(exp_avg_sq)</c>
 /// and its scaled copy live until the last parameter is done: about 0.3 GB on top of the model and its moments at the
 /// GPT-2 vocabulary (two copies of the [50,257, 512] output weight and of the [50,257, 256] embedding), which made the
-/// step's peak. Here each parameter's update has its own scope and the denominator is formed in place in one scratch
-/// buffer kept between steps, as large as the largest parameter.
+/// step's peak. Here each parameter's update has its own scope, and the denominator is formed a slice at a time in one
+/// small scratch buffer kept between steps.
 /// </remarks>
 internal sealed class AdamUpdate : IDisposable
 {
+    /// <summary>Elements per slice of the update (4 MB of float32: large for the kernels, small next to the largest parameters).</summary>
+    internal const long SliceElements = 1L << 20;
+
     private Tensor? _denominator;
 
     /// <summary>Updates <paramref name="parameter"/> and its moments in place; nothing when it has no gradient.</summary>
@@ -60,8 +63,24 @@ internal sealed class AdamUpdate : IDisposable
             second = max;
         }
 
-        Tensor denominator = Scratch(second).copy_(second).sqrt_().div_(Math.Sqrt(biasCorrection2)).add_(settings.Epsilon);
-        parameter.addcdiv_(state.ExpAvg, denominator, value: -(settings.LearningRate / biasCorrection1));
+        double stepSize = -(settings.LearningRate / biasCorrection1);
+        if (!parameter.is_contiguous() || !state.ExpAvg.is_contiguous() || !second.is_contiguous())
+        {
+            Tensor denominator = second.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(settings.Epsilon);   // TorchSharp's own form
+            parameter.addcdiv_(state.ExpAvg, denominator, value: stepSize);
+            return;
+        }
+
+        // The denominator and the update a slice at a time, through a scratch buffer kept between steps: element-wise,
+        // so the same values as over the whole parameter, without a temporary as large as it.
+        Tensor values = parameter.view(-1), first = state.ExpAvg.view(-1), squares = second.view(-1);
+        long count = values.numel();
+        for (long start = 0; start < count; start += SliceElements)
+        {
+            long length = Math.Min(SliceElements, count - start);
+            Tensor denominator = Scratch(squares, length).copy_(squares.narrow(0, start, length)).sqrt_().div_(Math.Sqrt(biasCorrection2)).add_(settings.Epsilon);
+            values.narrow(0, start, length).addcdiv_(first.narrow(0, start, length), denominator, value: stepSize);
+        }
     }
 
     /// <inheritdoc/>
@@ -71,16 +90,15 @@ internal sealed class AdamUpdate : IDisposable
         _denominator = null;
     }
 
-    /// <summary>A view of the scratch buffer shaped like <paramref name="like"/>, grown (and kept) when too small.</summary>
-    private Tensor Scratch(Tensor like)
+    /// <summary>The first <paramref name="length"/> elements of the scratch buffer, made (or remade) with <paramref name="like"/>'s dtype and device.</summary>
+    private Tensor Scratch(Tensor like, long length)
     {
-        if (_denominator is null || _denominator.numel() < like.numel() || _denominator.dtype != like.dtype || _denominator.device != like.device)
+        if (_denominator is not { } buffer || buffer.dtype != like.dtype || buffer.device_type != like.device_type || buffer.device_index != like.device_index)
         {
-            long size = Math.Max(like.numel(), _denominator is { } old && old.dtype == like.dtype && old.device == like.device ? old.numel() : 0);
             _denominator?.Dispose();
-            _denominator = empty(size, dtype: like.dtype, device: like.device).DetachFromDisposeScope();
+            _denominator = buffer = empty(SliceElements, dtype: like.dtype, device: like.device).DetachFromDisposeScope();
         }
 
-        return _denominator.narrow(0, 0, like.numel()).view(like.shape);
+        return buffer.narrow(0, 0, length);
     }
 }
