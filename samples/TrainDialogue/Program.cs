@@ -15,7 +15,7 @@ var subset = new Option<string?>("--subset") { Description = "HH-RLHF only: help
 var maxSamples = new Option<int?>("--max_samples", "--max-samples") { Description = "Keep the first N training and N/10 test dialogues (the original's --max_samples)." };
 var textField = new Option<string?>("--text-field", "--text_field") { Description = "jsonl only: train on this string field of each row." };
 var messagesField = new Option<string?>("--messages-field", "--messages_field") { Description = "jsonl only: train on this list of {role, content} messages (the text shows the roles: User: ... Assistant: ...)." };
-var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum, or a wider context) from a checkpoint's weights, on --dataset (default: the checkpoint's set), with a fresh optimizer; its sequence length, batch size, learning rate, seed and tokenizer are the defaults." };
+var from = new Option<string?>("--from") { Description = "Start a new run (the next level of a curriculum, or a wider context) from a checkpoint's weights, on --dataset (default: the checkpoint's set), with a fresh optimizer; its sequence length, batch size, learning rate, seed, tokenizer and precision are the defaults." };
 var vocabulary = new Option<string>("--vocabulary") { Description = "With --from: keep the checkpoint's vocabulary (checkpoint) or rebuild it from the new set as the original does at each level (rebuild: the embedding and output layer are trained anew).", DefaultValueFactory = _ => "checkpoint" };
 vocabulary.AcceptOnlyFromAmong("checkpoint", "rebuild");
 var expandContext = new Option<int?>("--expand-context", "--expand_context") { Description = "With --from: widen the checkpoint's context vector to this size (for example 512) before training, with a fresh optimizer; the run's name says the new size." };
@@ -193,7 +193,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
     else if (fromPath is not null)
     {
-        Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate and seed are kept{changed}; writing to {outputDirectory}.");
+        Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate, seed and precision ({runPrecision}) are kept{changed}; writing to {outputDirectory}.");
     }
 
     // Data: the set's files from a local copy or the Hub, split, encoded into the Arrow cache (read memory-mapped).

@@ -36,6 +36,7 @@ public sealed class Trainer : IDisposable
     private readonly ILogger _logger;
     private readonly Device _device;
     private readonly OptimizerHelper _optimizer;
+    private readonly ScalarType? _modelComputeDType; // the model's own, given back by Dispose
     private readonly List<ITrainerCallback> _callbacks;
     private readonly Dictionary<string, JsonNode?> _unclaimedStates = new(StringComparer.Ordinal);
     private int _running;
@@ -89,6 +90,7 @@ public sealed class Trainer : IDisposable
 
         Model = model;
         model.to(_device);
+        _modelComputeDType = model.ComputeDType;
         model.ComputeDType = Options.Precision == TrainingPrecision.BFloat16Mixed ? ScalarType.BFloat16 : null;
         _optimizer = OptimizerFactory.Create(model, Options);
         _callbacks = [.. callbacks ?? []];
@@ -322,13 +324,18 @@ public sealed class Trainer : IDisposable
         return Task.Run(() => Evaluator.Evaluate(Model, corpus, Options.BatchSize, PreferencePairs, cancellationToken), cancellationToken);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Frees the optimizer's state and the model's training buffers (<see cref="NewLlmModel.ReleaseTrainingBuffers"/>),
+    /// and gives the model back its own <see cref="NewLlmModel.ComputeDType"/>; the model itself stays usable.
+    /// </summary>
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
             _optimizer.Dispose();
+            Model.ComputeDType = _modelComputeDType;
+            Model.ReleaseTrainingBuffers();
         }
     }
 

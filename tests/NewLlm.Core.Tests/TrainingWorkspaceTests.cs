@@ -125,6 +125,26 @@ public class TrainingWorkspaceTests
         Assert.All(before, p => Assert.True(p.Value.eq(after[p.Key]).all().item<bool>(), p.Key));
     }
 
+    [Fact]
+    public void ReleasingTheBuffersUnderALiveLossGivesItsBackwardNaNAndLeavesTheWorkspaceToTheNextLoss()
+    {
+        using var scope = NewDisposeScope();
+        using NewLlmModel model = Model();
+        Dictionary<string, Tensor> expected = Gradients(model, Batch(2));
+        NewLlmLoss live = model.NextTokenLoss(Batch(1).inputs, Batch(1).targets, 0);
+
+        model.ReleaseTrainingBuffers();
+        model.zero_grad();
+        live.Loss.backward();
+        live.Dispose();
+
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.grad is { } g && g.isnan().any().item<bool>(), $"the gradient of {p.name} has no NaN"));
+        int made = model.Workspace.BuffersMade;
+        Dictionary<string, Tensor> after = Gradients(model, Batch(2));
+        Assert.True(model.Workspace.BuffersMade > made, "the next loss made no buffers: it did not get the workspace");
+        Assert.All(expected, p => Assert.True(p.Value.eq(after[p.Key]).all().item<bool>(), p.Key));
+    }
+
     private static NewLlmModel Model()
     {
         var model = new NewLlmModel(new NewLlmOptions { VocabSize = Vocab, NumLayers = 2, EmbedDim = 8, HiddenDim = 16, ContextDim = 8, Dropout = 0, Seed = 11 });

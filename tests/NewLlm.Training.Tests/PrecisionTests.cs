@@ -24,6 +24,8 @@ public sealed class PrecisionTests
             mixedRun = await trainer.TrainAsync();
         }
 
+        Assert.Null(straight.ComputeDType);   // the trainer gives the model its own back
+
         using (var trainer = setup.CreateTrainer(fp32, setup.Options(3, output: false)))
         {
             Assert.Null(fp32.ComputeDType);
@@ -62,13 +64,17 @@ public sealed class PrecisionTests
     }
 
     [Fact]
-    public void AFloat32TrainerClearsAComputeDTypeSetOnTheModel()
+    public void AFloat32TrainerClearsAComputeDTypeSetOnTheModelAndGivesItBackWhenDisposed()
     {
         using var setup = new TinySetup();
         NewLlmModel model = setup.CreateModel();
         model.ComputeDType = torch.ScalarType.BFloat16;
-        using var trainer = setup.CreateTrainer(model, setup.Options(1, output: false));
-        Assert.Null(model.ComputeDType);
+        using (var trainer = setup.CreateTrainer(model, setup.Options(1, output: false)))
+        {
+            Assert.Null(model.ComputeDType);
+        }
+
+        Assert.Equal(torch.ScalarType.BFloat16, model.ComputeDType);
     }
 
     [Fact]

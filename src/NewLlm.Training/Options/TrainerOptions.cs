@@ -64,7 +64,8 @@ public sealed class TrainerOptions
 
     /// <summary>
     /// The arithmetic of the training steps (default <see cref="TrainingPrecision.Float32"/>). The trainer sets the
-    /// model's <see cref="NewLlmModel.ComputeDType"/> from it; validation always runs in the parameters' dtype.
+    /// model's <see cref="NewLlmModel.ComputeDType"/> from it, and gives the model its own back when disposed;
+    /// validation always runs in the parameters' dtype.
     /// <see cref="TrainingPrecision.BFloat16Mixed"/> is refused on a CPU without native bfloat16 products
     /// (<c>avx512_bf16</c>, <c>amx_bf16</c>) unless <see cref="AllowSlowBFloat16"/> is set.
     /// </summary>

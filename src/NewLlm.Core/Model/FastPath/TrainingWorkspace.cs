@@ -58,7 +58,10 @@ internal sealed class TrainingWorkspace : IDisposable
         }
     }
 
-    /// <summary>Frees every buffer (they are made again, at their sizes, by the next loss).</summary>
+    /// <summary>
+    /// Frees every buffer (they are made again, at their sizes, by the next loss). A loss still holding them loses its
+    /// lease: its backward gives NaN gradients instead of reading freed buffers.
+    /// </summary>
     public void Clear()
     {
         lock (_gate)
@@ -69,6 +72,8 @@ internal sealed class TrainingWorkspace : IDisposable
             }
 
             _buffers.Clear();
+            _generation++;
+            _held = false;
         }
     }
 
