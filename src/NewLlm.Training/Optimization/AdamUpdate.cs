@@ -23,6 +23,19 @@ internal sealed class AdamUpdate : IDisposable
 
     private Tensor? _denominator;
 
+    /// <summary>Updates every parameter of <paramref name="group"/> that has a gradient, with the group's settings.</summary>
+    /// <param name="group">The parameter group.</param>
+    /// <param name="stateOf">A parameter's optimizer state (TorchSharp's <c>Adam.State</c> or <c>AdamW.State</c>).</param>
+    /// <param name="decoupledWeightDecay">AdamW rather than Adam.</param>
+    public void Apply(ParamGroup group, Func<Parameter, OptimizerState> stateOf, bool decoupledWeightDecay)
+    {
+        AdamSettings settings = AdamSettings.Of(group.Options);
+        foreach (Parameter parameter in group.Parameters)
+        {
+            Apply(parameter, AdamMoments.Of(stateOf(parameter), decoupledWeightDecay ? "AdamW" : "Adam"), settings, decoupledWeightDecay);
+        }
+    }
+
     /// <summary>Updates <paramref name="parameter"/> and its moments in place; nothing when it has no gradient.</summary>
     /// <param name="parameter">The parameter.</param>
     /// <param name="state">Its step count and moments.</param>

@@ -10,16 +10,8 @@ internal sealed class InPlaceAdam(IEnumerable<Parameter> parameters, double lr, 
     private readonly AdamUpdate _update = new();
 
     /// <inheritdoc/>
-    public override Tensor step(Func<Tensor>? closure = null) => _step<TorchSharp.Modules.ParamGroup>(
-        group =>
-        {
-            AdamSettings settings = AdamSettings.Of(group.Options);
-            foreach (Parameter parameter in group.Parameters)
-            {
-                _update.Apply(parameter, AdamMoments.Of(_state[parameter.Handle], "Adam"), settings, decoupledWeightDecay: false);
-            }
-        },
-        closure);
+    public override Tensor step(Func<Tensor>? closure = null) =>
+        _step<TorchSharp.Modules.ParamGroup>(group => _update.Apply(group, parameter => _state[parameter.Handle], decoupledWeightDecay: false), closure);
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
