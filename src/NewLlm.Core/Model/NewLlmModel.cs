@@ -293,7 +293,8 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the
     /// next (the recurrence's states and the loss's chunk and gradients: about (L·H + 6·C + 2·H)·4 bytes per position in
     /// float32, and the output layer's gradients; with <see cref="ComputeDType"/>, also bfloat16 copies of the output
-    /// layer's weight and products). The next step makes them again. <see cref="Module.Dispose()"/> frees them too.
+    /// layer's weight and products). The next step makes them again. A loss still alive then gets NaN gradients from
+    /// its backward, never values read from freed buffers. <see cref="Module.Dispose()"/> frees them too.
     /// </summary>
     public void ReleaseTrainingBuffers() => _workspace.Clear();
 

@@ -17,10 +17,10 @@ namespace NewLlm.Training;
 /// [V, H] gradient sums), the backward's gradient of the hidden states and of the output layer's input (2·N·H·s) and the
 /// token ids (4·N·8 bytes: inputs and targets, as arrays and as tensors); and the parameters with their gradients and
 /// Adam's two moments (4·P·s; the update itself works through a 4 MB scratch buffer). It leaves out the process itself
-/// (the .NET runtime and libtorch, about 0.15 GB) and the corpora. Measured against the benchmark's peak resident set (default sizes, 1 layer, 128 tokens,
-/// 2026-12-03): vocabulary 50,257 and batch 64, 1.02 GB estimated, 1.56 GB peak for the whole process; the same at batch
-/// 2048 in bf16 mixed precision, 4.10 GB estimated, 4.5 GB peak; vocabulary 1,000 and batch 256, 0.39 GB estimated,
-/// 0.61 GB peak.
+/// (the .NET runtime and libtorch, about 0.15 GB) and the corpora. Measured against the benchmark's peak resident set
+/// (default sizes, 1 layer, 128 tokens, 2026-12-04): vocabulary 50,257 and batch 64, 1.02 GB estimated, 1.29 GB peak
+/// for the whole process; the same at batch 2048 in bf16 mixed precision, 4.10 GB estimated, 4.29 GB peak; vocabulary
+/// 1,000 and batch 256, 0.39 GB estimated, 0.59 GB peak.
 /// </para>
 /// </summary>
 public sealed class TrainingMemoryEstimate
