@@ -28,17 +28,19 @@ public class NextTokenLossTests
     }
 
     [Theory]
-    [InlineData(1000, 1, 6, 17, null)]    // the word vocabulary, the chunk the model chooses (one chunk here)
-    [InlineData(1000, 2, 6, 17, 7L)]      // chunks that do not divide the 102 positions
-    [InlineData(50257, 1, 3, 11, null)]   // the GPT-2 vocabulary, its chosen chunk (256 positions: one chunk)
-    [InlineData(50257, 1, 3, 11, 4L)]     // and 9 chunks of 4 positions (the last one short)
-    public void LossCountsAndGradientsEqualCrossEntropyOfTheFullLogits(int vocab, int layers, int batch, int time, long? chunkRows)
+    [InlineData(1000, 1, 6, 17, null, false)]    // the word vocabulary, the chunk the model chooses (one chunk here)
+    [InlineData(1000, 2, 6, 17, 7L, false)]      // chunks that do not divide the counted positions
+    [InlineData(1000, 1, 6, 17, 5L, true)]       // padding at the ends of sequences, as in dialogues: consecutive chunks and chunks across a gap
+    [InlineData(50257, 1, 3, 11, null, false)]   // the GPT-2 vocabulary, its chosen chunk (256 positions: one chunk)
+    [InlineData(50257, 1, 3, 11, 4L, false)]     // and chunks of 4 positions (the last one short)
+    [InlineData(50257, 1, 3, 11, 4L, true)]
+    public void LossCountsAndGradientsEqualCrossEntropyOfTheFullLogits(int vocab, int layers, int batch, int time, long? chunkRows, bool trailingPadding)
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(vocab + layers);
         using var model = new NewLlmModel(new NewLlmOptions { VocabSize = vocab, NumLayers = layers, EmbedDim = 8, HiddenDim = 16, ContextDim = 8, Dropout = 0 });
         model.train();
-        (Tensor inputs, Tensor targets) = Batch(vocab, batch, time, padEvery: 4, padId: 0);
+        (Tensor inputs, Tensor targets) = trailingPadding ? TrailingPaddedBatch(vocab, batch, time, padId: 0) : Batch(vocab, batch, time, padEvery: 4, padId: 0);
 
         Dictionary<string, Tensor> expectedGrads = ParameterGradients.Of(model, () => F.cross_entropy(model.call(inputs).reshape(-1, vocab), targets.reshape(-1), ignore_index: 0));
         using Tensor logits = model.call(inputs);
@@ -184,6 +186,16 @@ public class NextTokenLossTests
         Tensor inputs = randint(1, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
         Tensor targets = randint(1, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
         Tensor pad = arange(batch * time, dtype: ScalarType.Int64).view(batch, time).remainder(padEvery).eq(0);
+        return (inputs, targets.masked_fill(pad, padId));
+    }
+
+    /// <summary>Sequence i counts its first time - 3i targets (at least 1), the rest is padding.</summary>
+    private static (Tensor Inputs, Tensor Targets) TrailingPaddedBatch(int vocab, int batch, int time, long padId)
+    {
+        Tensor inputs = randint(1, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
+        Tensor targets = randint(1, vocab, new long[] { batch, time }, dtype: ScalarType.Int64);
+        Tensor lengths = tensor(Enumerable.Range(0, batch).Select(i => (long)Math.Max(1, time - (3 * i))).ToArray()).unsqueeze(1);
+        Tensor pad = arange(time, dtype: ScalarType.Int64).unsqueeze(0).ge(lengths);
         return (inputs, targets.masked_fill(pad, padId));
     }
 
