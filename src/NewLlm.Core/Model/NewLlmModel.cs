@@ -220,8 +220,9 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// The next-token cross-entropy of a batch of token sequences: the inputs are <c>ids[:, :-1]</c> and the targets
     /// <c>ids[:, 1:]</c>, and targets equal to <paramref name="ignoreIndex"/> are not counted. The output layer,
     /// log-softmax and cross-entropy run chunk by chunk of positions (the chunk chosen from the batch and the
-    /// vocabulary), so memory is O(chunk x vocabulary) instead of O(batch x positions x vocabulary); the loss and its
-    /// gradients are those of <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding.
+    /// vocabulary), so memory is O(chunk x vocabulary) instead of O(batch x positions x vocabulary), and only over the
+    /// positions whose target is counted (padding costs no logits); the loss and its gradients are those of
+    /// <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding.
     /// </summary>
     /// <param name="ids">Token ids, int64, [batch, time] with time of at least 2.</param>
     /// <param name="ignoreIndex">The target id that is not counted (the PAD id; 0 in the original).</param>
