@@ -11,9 +11,9 @@ namespace NewLlm;
 /// <remarks>
 /// <para>
 /// When gradients are wanted, each chunk's softmax is turned into its gradient while it is at hand,
-/// <c>dlogits = softmax - onehot(y)</c> (positions with an ignored target are not visited: their gradient is 0), and folded into the gradients of the hidden states
-/// (<c>dlogits W</c>), the weight (<c>dlogits^T h</c>) and the bias (<c>sum dlogits</c>); the backward scales them by the
-/// incoming gradient. Three matrix products per chunk, as the unchunked path's forward and backward, instead of
+/// <c>dlogits = softmax - onehot(y)</c>, and folded into the gradients of the hidden states (<c>dlogits W</c>), the
+/// weight (<c>dlogits^T h</c>) and the bias (<c>sum dlogits</c>); the backward scales them by the incoming gradient.
+/// Positions whose target is ignored are not visited at all (their loss and gradient are 0). Three matrix products per chunk, as the unchunked path's forward and backward, instead of
 /// recomputing the logits in the backward. The libraries at hand have no such kernel (libtorch's cross_entropy
 /// takes whole logits), so it is written here.
 /// </para>
@@ -137,7 +137,9 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
             result?.Hidden.zero_();   // the rows of ignored targets (the others are written below)
         }
 
-        Tensor? dHiddenChunk = gradients ? Buffer("loss.dHiddenChunk", bufferRows, width) : null;   // a gathered chunk's (made every call, so a batch with padding after one without makes no buffer)
+        // A gathered chunk's hidden-state gradient; asked for on every call, so that a batch with padding after one
+        // without makes no buffer.
+        Tensor? dHiddenChunk = gradients ? Buffer("loss.dHiddenChunk", bufferRows, width) : null;
 
         Tensor minusOne = full(chunk, 1, -1.0, dtype: options.dtype, device: options.device);
 
