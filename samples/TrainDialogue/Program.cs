@@ -193,7 +193,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
     else if (fromPath is not null)
     {
-        Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate, seed and precision ({runPrecision}) are kept{changed}; writing to {outputDirectory}.");
+        Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate, seed and precision ({PrecisionOption.FromCheckpoint(saved!.GetString("precision")) ?? "fp32"}) are kept{changed}; writing to {outputDirectory}.");
     }
 
     // Data: the set's files from a local copy or the Hub, split, encoded into the Arrow cache (read memory-mapped).

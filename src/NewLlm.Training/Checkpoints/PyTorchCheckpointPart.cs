@@ -54,7 +54,10 @@ internal static class PyTorchCheckpointPart
                 ["config"] = Config(model.Options, options),
             };
 
-            using var pickled = new MemoryStream();
+            // The archive is held once, in a stream sized for it (a growing one would copy it as it doubles), and each
+            // record is read into an array of its own size: about twice the checkpoint at the peak, not five times.
+            long tensorBytes = copies.Sum(t => t.numel() * t.ElementSize);
+            using var pickled = new MemoryStream((int)Math.Min(Array.MaxLength, tensorBytes + (1 << 20)));
             PyTorchPickler.PickleStateDict(pickled, root, leaveOpen: true);
             pickled.Position = 0;
             using var zip = new ZipArchive(pickled, ZipArchiveMode.Read);
@@ -63,9 +66,9 @@ internal static class PyTorchCheckpointPart
             {
                 int slash = entry.FullName.IndexOf('/', StringComparison.Ordinal);
                 using Stream stream = entry.Open();
-                using var buffer = new MemoryStream();
-                stream.CopyTo(buffer);
-                records[entry.FullName[(slash + 1)..]] = buffer.ToArray();
+                byte[] bytes = new byte[entry.Length];
+                stream.ReadExactly(bytes);
+                records[entry.FullName[(slash + 1)..]] = bytes;
             }
 
             // torch.save's order: data.pkl first (its folder names the archive), byteorder, the storages, version.
@@ -224,9 +227,13 @@ internal static class PyTorchCheckpointPart
         }
     }
 
+    /// <summary>
+    /// The tensor as the pickler needs it: on the CPU and contiguous. A CPU tensor is not copied (the save reads it
+    /// before anything can change it); the handle is kept in <paramref name="copies"/> for disposing.
+    /// </summary>
     private static Tensor Copy(Tensor tensor, List<Tensor> copies)
     {
-        Tensor copy = tensor.detach().cpu().contiguous().clone().DetachFromDisposeScope();
+        Tensor copy = tensor.detach().cpu().contiguous().DetachFromDisposeScope();
         copies.Add(copy);
         return copy;
     }
