@@ -142,6 +142,7 @@ public sealed class TrainHhRlhfTests
         Assert.True(code == 0, text);
         Assert.Contains("except --epochs 2 -> 3, --precision bf16-mixed -> fp32.", text, StringComparison.Ordinal);
         Assert.DoesNotContain("bf16 mixed precision", text, StringComparison.Ordinal);
+        Assert.Contains(", weight decay 0, float32", text, StringComparison.Ordinal);   // the header names the precision either way
         Assert.Equal("Float32", (string)CheckpointFile.ReadManifest(final).TrainerOptions["precision"]!);
 
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--precision", "bf16");

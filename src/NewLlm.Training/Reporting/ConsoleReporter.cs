@@ -51,7 +51,7 @@ public sealed class ConsoleReporter : ITrainerCallback
         Line($"Model: {m.NumLayers} layer(s), vocab {m.VocabSize}, embed {m.EmbedDim}, hidden {m.HiddenDim}, context {m.ContextDim}, dropout {F(m.Dropout)}");
         Line($"Parameters: {context.Model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
         Line($"Training: {o.Epochs} epoch{(o.Epochs == 1 ? string.Empty : "s")}, batch size {o.BatchSize}, learning rate {F(o.LearningRate)} ({o.LearningRateSchedule.Describe()}), {o.Optimizer}, weight decay {F(o.WeightDecay)}"
-            + (o.Precision == TrainingPrecision.BFloat16Mixed ? ", bf16 mixed precision (products in bfloat16, float32 weights; validation in float32)" : string.Empty));
+            + (o.Precision == TrainingPrecision.BFloat16Mixed ? ", bf16 mixed precision (products in bfloat16, float32 weights; validation in float32)" : ", float32"));
         Line($"Gradient clipping: {o.GradientClipSchedule.Describe()}; early stopping: " + (o.EarlyStoppingPatience > 0 ? $"patience {o.EarlyStoppingPatience}, min delta {F(o.EarlyStoppingMinDelta)}" : "off"));
         foreach ((string key, System.Text.Json.Nodes.JsonNode? value) in o.RunConfiguration)
         {
