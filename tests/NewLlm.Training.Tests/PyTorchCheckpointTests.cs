@@ -40,6 +40,18 @@ public sealed class PyTorchCheckpointTests
             Assert.Contains("archive/newllm/rng.bin", names);
             Assert.Contains("archive/newllm/tokenizer.json", names);
             Assert.DoesNotContain(names, n => n.EndsWith("model.bin", StringComparison.Ordinal) || n.EndsWith("optimizer.bin", StringComparison.Ordinal));
+
+            // The optimizer's dict in PyTorch's key order, so that the same state gives the same bytes in every process.
+            using var pickle = new MemoryStream();
+            using (Stream data = zip.GetEntry("archive/data.pkl")!.Open())
+            {
+                data.CopyTo(pickle);
+            }
+
+            byte[] bytes = pickle.ToArray();
+            int optimizer = bytes.AsSpan().IndexOf("optimizer_state_dict"u8);
+            int state = bytes.AsSpan(optimizer).IndexOf("\u0005\u0000\u0000\u0000state"u8), groups = bytes.AsSpan(optimizer).IndexOf("param_groups"u8);
+            Assert.True(optimizer > 0 && state > 0 && groups > state, $"'optimizer_state_dict' at {optimizer}, its 'state' at +{state}, 'param_groups' at +{groups}");
         }
 
         using PyTorchCheckpoint read = PyTorchCheckpoint.Read(path);

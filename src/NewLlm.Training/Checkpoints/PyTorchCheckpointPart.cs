@@ -29,8 +29,8 @@ internal static class PyTorchCheckpointPart
     /// <summary>Step counts from this one on are not exact in float32, so they are written as float64.</summary>
     private const long LargestExactFloat32 = 1L << 24;
 
-    /// <summary>The PyTorch records, by name under the top folder, in the order torch.save writes them.</summary>
-    public static List<KeyValuePair<string, byte[]>> Write(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
+    /// <summary>The PyTorch records of the run's state, pickled (the caller disposes them).</summary>
+    public static PyTorchRecords Write(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
     {
         var copies = new List<Tensor>();
         try
@@ -54,33 +54,19 @@ internal static class PyTorchCheckpointPart
                 ["config"] = Config(model.Options, options),
             };
 
-            // The archive is held once, in a stream sized for it (a growing one would copy it as it doubles), and each
-            // record is read into an array of its own size: about twice the checkpoint at the peak, not five times.
+            // Held once, in a stream sized for it (a growing one would copy it each time it doubles).
             long tensorBytes = copies.Sum(t => t.numel() * t.ElementSize);
-            using var pickled = new MemoryStream((int)Math.Min(Array.MaxLength, tensorBytes + (1 << 20)));
-            PyTorchPickler.PickleStateDict(pickled, root, leaveOpen: true);
-            pickled.Position = 0;
-            using var zip = new ZipArchive(pickled, ZipArchiveMode.Read);
-            var records = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (ZipArchiveEntry entry in zip.Entries)
+            var pickled = new MemoryStream((int)Math.Min(Array.MaxLength, tensorBytes + (1 << 20)));
+            try
             {
-                int slash = entry.FullName.IndexOf('/', StringComparison.Ordinal);
-                using Stream stream = entry.Open();
-                byte[] bytes = new byte[entry.Length];
-                stream.ReadExactly(bytes);
-                records[entry.FullName[(slash + 1)..]] = bytes;
+                PyTorchPickler.PickleStateDict(pickled, root, leaveOpen: true);
+                return new PyTorchRecords(pickled);
             }
-
-            // torch.save's order: data.pkl first (its folder names the archive), byteorder, the storages, version.
-            var ordered = new List<KeyValuePair<string, byte[]>>
+            catch
             {
-                new(DataPickle, records[DataPickle]),
-                new("byteorder", "little"u8.ToArray()),
-            };
-            ordered.AddRange(records.Where(r => r.Key.StartsWith("data/", StringComparison.Ordinal))
-                .OrderBy(r => int.Parse(r.Key.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture)));
-            ordered.Add(new("version", records["version"]));
-            return ordered;
+                pickled.Dispose();
+                throw;
+            }
         }
         finally
         {
@@ -238,7 +224,7 @@ internal static class PyTorchCheckpointPart
         return copy;
     }
 
-    private static Hashtable AdamForPickle(OptimizerHelper optimizer, List<Tensor> copies)
+    private static OrderedDictionary AdamForPickle(OptimizerHelper optimizer, List<Tensor> copies)
     {
         OptimizerHelper.StateDictionary sd = optimizer.state_dict();
         var state = new OrderedDictionary();
@@ -268,15 +254,15 @@ internal static class PyTorchCheckpointPart
         foreach (ParamGroup group in optimizer.ParamGroups)
         {
             int count = group.Parameters.Count();
-            (double beta1, double beta2, double eps, double weightDecay, bool amsgrad, bool maximize) = Hyper(group.Options);
+            AdamSettings hyper = AdamSettings.Of(group.Options);
             groups.Add(new OrderedDictionary
             {
                 ["lr"] = group.LearningRate,
-                ["betas"] = new object[] { beta1, beta2 },
-                ["eps"] = eps,
-                ["weight_decay"] = weightDecay,
-                ["amsgrad"] = amsgrad,
-                ["maximize"] = maximize,
+                ["betas"] = new object[] { hyper.Beta1, hyper.Beta2 },
+                ["eps"] = hyper.Epsilon,
+                ["weight_decay"] = hyper.WeightDecay,
+                ["amsgrad"] = hyper.AmsGrad,
+                ["maximize"] = hyper.Maximize,
                 ["foreach"] = null,
                 ["capturable"] = false,
                 ["differentiable"] = false,
@@ -287,7 +273,8 @@ internal static class PyTorchCheckpointPart
             first += count;
         }
 
-        return new Hashtable { ["state"] = state, ["param_groups"] = groups };
+        // PyTorch's order (a Hashtable's would change from one process to the next, and so would the file's bytes).
+        return new OrderedDictionary { ["state"] = state, ["param_groups"] = groups };
     }
 
     /// <summary>The original's config attributes that NewLlm knows, as a plain dict (a weights-only load reads it).</summary>
@@ -304,13 +291,6 @@ internal static class PyTorchCheckpointPart
         ["batch_size"] = options.BatchSize,
         ["num_epochs"] = options.Epochs,
         ["model_name"] = options.ModelName,
-    };
-
-    private static (double Beta1, double Beta2, double Eps, double WeightDecay, bool Amsgrad, bool Maximize) Hyper(OptimizerOptions options) => options switch
-    {
-        Adam.Options a => (a.beta1!.Value, a.beta2!.Value, a.eps!.Value, a.weight_decay!.Value, a.amsgrad!.Value, a.maximize!.Value),
-        AdamW.Options a => (a.beta1!.Value, a.beta2!.Value, a.eps!.Value, a.weight_decay!.Value, a.amsgrad!.Value, a.maximize!.Value),
-        _ => throw new InvalidOperationException($"Only Adam and AdamW states can be written in PyTorch's layout, not {options.GetType().FullName}."),
     };
 
     private static void SetGroup(OptimizerOptions target, IDictionary saved, string path)

@@ -94,17 +94,20 @@ internal sealed class TrainingCheckpoint
         TrainerState state, IEnumerable<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
         // Names under the archive's top folder: PyTorch's records, then NewLlm's under newllm/ (torch.load never reads them).
-        List<KeyValuePair<string, byte[]>> entries = PyTorchCheckpointPart.Write(model, optimizer, state, options);
+        // The PyTorch records are copied into the file from the pickled archive, hashed on the way, so the tensors are
+        // held once in memory besides the model's own.
+        using PyTorchRecords records = PyTorchCheckpointPart.Write(model, optimizer, state, options);
+        var own = new List<KeyValuePair<string, byte[]>>();
         using (Tensor rng = torch.random.get_rng_state())
         {
-            entries.Add(new(NewLlmFolder + RngEntry, rng.data<byte>().ToArray()));
+            own.Add(new(NewLlmFolder + RngEntry, rng.data<byte>().ToArray()));
         }
 
         if (tokenizer is not null)
         {
             using var stream = new MemoryStream();
             tokenizer.Save(stream);
-            entries.Add(new(NewLlmFolder + TokenizerEntry, stream.ToArray()));
+            own.Add(new(NewLlmFolder + TokenizerEntry, stream.ToArray()));
         }
 
         var manifest = new CheckpointManifest
@@ -117,27 +120,34 @@ internal sealed class TrainingCheckpoint
             State = state,
             TokenizerKind = tokenizer?.Kind,
             TokenizerFingerprint = tokenizer?.Fingerprint,
-            EntryHashes = entries.ToDictionary(kv => kv.Key, kv => Sha256(kv.Value), StringComparer.Ordinal),
         };
         foreach (ICheckpointStateful stateful in statefulCallbacks)
         {
             manifest.CallbackStates[stateful.StateKey] = stateful.SaveState();
         }
 
-        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
         AtomicFile.Write(
             path,
             file =>
             {
                 using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
-                foreach ((string name, byte[] bytes) in entries.Where(e => !e.Key.StartsWith(NewLlmFolder, StringComparison.Ordinal)))
+                var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (string name in records.Names)
                 {
-                    AddEntry(zip, Top + name, bytes);
+                    using Stream source = records.Open(name);
+                    hashes[name] = AddEntry(zip, Top + name, source);
                 }
 
+                foreach ((string name, byte[] bytes) in own)
+                {
+                    hashes[name] = Sha256(bytes);
+                }
+
+                manifest.EntryHashes = hashes;
+                byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
                 AddEntry(zip, Top + NewLlmFolder + ManifestEntry, manifestBytes);
                 AddEntry(zip, Top + NewLlmFolder + ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes)));
-                foreach ((string name, byte[] bytes) in entries.Where(e => e.Key.StartsWith(NewLlmFolder, StringComparison.Ordinal)))
+                foreach ((string name, byte[] bytes) in own)
                 {
                     AddEntry(zip, Top + name, bytes);
                 }
@@ -575,5 +585,22 @@ internal sealed class TrainingCheckpoint
         ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
         using Stream stream = entry.Open();
         stream.Write(bytes);
+    }
+
+    /// <summary>Copies <paramref name="source"/> into a new entry; returns its SHA-256 (hex).</summary>
+    private static string AddEntry(ZipArchive zip, string name, Stream source)
+    {
+        ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
+        using Stream stream = entry.Open();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[1 << 20];
+        int read;
+        while ((read = source.Read(buffer)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            stream.Write(buffer, 0, read);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }
