@@ -32,20 +32,20 @@ internal static class PyTorchCheckpointPart
     /// <summary>The PyTorch records of the run's state, pickled (the caller disposes them).</summary>
     public static PyTorchRecords Write(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
     {
-        var copies = new List<Tensor>();
+        var handles = new List<Tensor>();
         try
         {
             using var noGrad = torch.no_grad();
             var modelState = new OrderedDictionary();
             foreach ((string name, Tensor tensor) in model.state_dict())
             {
-                modelState[name] = Copy(tensor, copies);
+                modelState[name] = ForPickle(tensor, handles);
             }
 
             var root = new OrderedDictionary
             {
                 ["model_state_dict"] = modelState,
-                ["optimizer_state_dict"] = AdamForPickle(optimizer, copies),
+                ["optimizer_state_dict"] = AdamForPickle(optimizer, handles),
                 ["train_losses"] = new ArrayList(state.History.Select(r => (object)r.TrainLoss).ToArray()),
                 ["val_losses"] = new ArrayList(state.History.Select(r => (object)(r.Validation?.Loss ?? double.NaN)).ToArray()),
                 ["train_ppls"] = new ArrayList(state.History.Select(r => (object)r.TrainPerplexity).ToArray()),
@@ -55,7 +55,7 @@ internal static class PyTorchCheckpointPart
             };
 
             // Held once, in a stream sized for it (a growing one would copy it each time it doubles).
-            long tensorBytes = copies.Sum(t => t.numel() * t.ElementSize);
+            long tensorBytes = handles.Sum(t => t.numel() * t.ElementSize);
             var pickled = new MemoryStream((int)Math.Min(Array.MaxLength, tensorBytes + (1 << 20)));
             try
             {
@@ -70,9 +70,9 @@ internal static class PyTorchCheckpointPart
         }
         finally
         {
-            foreach (Tensor copy in copies)
+            foreach (Tensor handle in handles)
             {
-                copy.Dispose();
+                handle.Dispose();
             }
         }
     }
@@ -215,16 +215,16 @@ internal static class PyTorchCheckpointPart
 
     /// <summary>
     /// The tensor as the pickler needs it: on the CPU and contiguous. A CPU tensor is not copied (the save reads it
-    /// before anything can change it); the handle is kept in <paramref name="copies"/> for disposing.
+    /// before anything can change it); the handle is kept in <paramref name="handles"/> for disposing.
     /// </summary>
-    private static Tensor Copy(Tensor tensor, List<Tensor> copies)
+    private static Tensor ForPickle(Tensor tensor, List<Tensor> handles)
     {
-        Tensor copy = tensor.detach().cpu().contiguous().DetachFromDisposeScope();
-        copies.Add(copy);
-        return copy;
+        Tensor handle = tensor.detach().cpu().contiguous().DetachFromDisposeScope();
+        handles.Add(handle);
+        return handle;
     }
 
-    private static OrderedDictionary AdamForPickle(OptimizerHelper optimizer, List<Tensor> copies)
+    private static OrderedDictionary AdamForPickle(OptimizerHelper optimizer, List<Tensor> handles)
     {
         OptimizerHelper.StateDictionary sd = optimizer.state_dict();
         var state = new OrderedDictionary();
@@ -239,11 +239,11 @@ internal static class PyTorchCheckpointPart
             Tensor step = (s.Step < LargestExactFloat32
                 ? torch.tensor((float)s.Step, dtype: ScalarType.Float32)
                 : torch.tensor((double)s.Step, dtype: ScalarType.Float64)).DetachFromDisposeScope();
-            copies.Add(step);
-            var entry = new OrderedDictionary { ["step"] = step, ["exp_avg"] = Copy(s.ExpAvg, copies), ["exp_avg_sq"] = Copy(s.ExpAvgSq, copies) };
+            handles.Add(step);
+            var entry = new OrderedDictionary { ["step"] = step, ["exp_avg"] = ForPickle(s.ExpAvg, handles), ["exp_avg_sq"] = ForPickle(s.ExpAvgSq, handles) };
             if (s.MaxExpAvgSq is { } max)
             {
-                entry["max_exp_avg_sq"] = Copy(max, copies);
+                entry["max_exp_avg_sq"] = ForPickle(max, handles);
             }
 
             state.Add(i, entry); // Add: OrderedDictionary's int indexer is positional
