@@ -97,17 +97,17 @@ internal sealed class TrainingCheckpoint
         // The PyTorch records are copied into the file from the pickled archive, hashed on the way, so the tensors are
         // held once in memory besides the model's own.
         using PyTorchRecords records = PyTorchCheckpointPart.Write(model, optimizer, state, options);
-        var own = new List<KeyValuePair<string, byte[]>>();
+        var newLlmEntries = new List<KeyValuePair<string, byte[]>>();
         using (Tensor rng = torch.random.get_rng_state())
         {
-            own.Add(new(NewLlmFolder + RngEntry, rng.data<byte>().ToArray()));
+            newLlmEntries.Add(new(NewLlmFolder + RngEntry, rng.data<byte>().ToArray()));
         }
 
         if (tokenizer is not null)
         {
             using var stream = new MemoryStream();
             tokenizer.Save(stream);
-            own.Add(new(NewLlmFolder + TokenizerEntry, stream.ToArray()));
+            newLlmEntries.Add(new(NewLlmFolder + TokenizerEntry, stream.ToArray()));
         }
 
         var manifest = new CheckpointManifest
@@ -138,7 +138,7 @@ internal sealed class TrainingCheckpoint
                     hashes[name] = AddEntry(zip, Top + name, source);
                 }
 
-                foreach ((string name, byte[] bytes) in own)
+                foreach ((string name, byte[] bytes) in newLlmEntries)
                 {
                     hashes[name] = Sha256(bytes);
                 }
@@ -147,7 +147,7 @@ internal sealed class TrainingCheckpoint
                 byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
                 AddEntry(zip, Top + NewLlmFolder + ManifestEntry, manifestBytes);
                 AddEntry(zip, Top + NewLlmFolder + ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes)));
-                foreach ((string name, byte[] bytes) in own)
+                foreach ((string name, byte[] bytes) in newLlmEntries)
                 {
                     AddEntry(zip, Top + name, bytes);
                 }
