@@ -49,7 +49,7 @@ internal static class TrainingStepBenchmark
         using Tensor y = ids.narrow(1, 1, seq - 1).contiguous();
         model.train();
         var parameters = model.parameters().ToList();
-        using var adam = new NewLlm.Training.InPlaceAdam(parameters, LearningRate, 0.9, 0.999, 1e-8, 0);   // the trainer's Adam (TorchSharp's, in place)
+        using var adam = NewLlm.Training.OptimizerFactory.Create(model, new NewLlm.Training.TrainerOptions { LearningRate = LearningRate });   // the trainer's Adam
 
         double Step()
         {

@@ -294,7 +294,7 @@ internal static class PyTorchCheckpointFormat
     }
 
     /// <summary>PyTorch's Adam state dict layout: <c>{"state": {i: {step, exp_avg, exp_avg_sq}}, "param_groups": [...]}</c>.</summary>
-    private static Hashtable AdamForPickle(PyTorchAdamState adam, List<Tensor> copies)
+    private static OrderedDictionary AdamForPickle(PyTorchAdamState adam, List<Tensor> copies)
     {
         var state = new OrderedDictionary();
         foreach ((int index, PyTorchAdamParameterState s) in adam.State.OrderBy(kv => kv.Key))
@@ -330,7 +330,8 @@ internal static class PyTorchCheckpointFormat
             });
         }
 
-        return new Hashtable { ["state"] = state, ["param_groups"] = groups };
+        // PyTorch's order (a Hashtable's would change from one process to the next, and so would the file's bytes).
+        return new OrderedDictionary { ["state"] = state, ["param_groups"] = groups };
     }
 
     /// <summary>A config value as a weights-only load accepts it: null, bool, int, long, double, string, lists and string-keyed dicts of those.</summary>

@@ -76,10 +76,10 @@ internal sealed class AdamUpdate : IDisposable
             second = max;
         }
 
-        double stepSize = -(settings.LearningRate / biasCorrection1);
+        double stepSize = -(settings.LearningRate / biasCorrection1), rootCorrection2 = Math.Sqrt(biasCorrection2);
         if (!parameter.is_contiguous() || !state.ExpAvg.is_contiguous() || !second.is_contiguous())
         {
-            Tensor denominator = second.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(settings.Epsilon);   // TorchSharp's own form
+            Tensor denominator = second.sqrt().div_(rootCorrection2).add_(settings.Epsilon);   // TorchSharp's own form
             parameter.addcdiv_(state.ExpAvg, denominator, value: stepSize);
             return;
         }
@@ -91,7 +91,7 @@ internal sealed class AdamUpdate : IDisposable
         for (long start = 0; start < count; start += SliceElements)
         {
             long length = Math.Min(SliceElements, count - start);
-            Tensor denominator = Scratch(squares, length).copy_(squares.narrow(0, start, length)).sqrt_().div_(Math.Sqrt(biasCorrection2)).add_(settings.Epsilon);
+            Tensor denominator = Scratch(squares, length).copy_(squares.narrow(0, start, length)).sqrt_().div_(rootCorrection2).add_(settings.Epsilon);
             values.narrow(0, start, length).addcdiv_(first.narrow(0, start, length), denominator, value: stepSize);
         }
     }

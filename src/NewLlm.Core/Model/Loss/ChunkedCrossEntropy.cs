@@ -59,9 +59,9 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         var weight = (Tensor)vars[2];
         var bias = (Tensor)vars[3];
         var targets = (Tensor)vars[4];
-        (Tensor tokenLosses, Tensor correct, Gradients? gradients) = Chunks(run, hidden, weight, bias, targets, run.Gradients);
+        (Tensor tokenLosses, long tokens, Tensor correct, Gradients? gradients) = Chunks(run, hidden, weight, bias, targets, run.Gradients);
         run.TokenLosses = tokenLosses;
-        run.Tokens = targets.ne(run.IgnoreIndex).sum().item<long>();
+        run.Tokens = tokens;
         run.Correct = correct.item<long>();
         ctx.save_data(RunKey, run);
         if (gradients is { } g)
@@ -101,14 +101,14 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     }
 
     /// <summary>
-    /// The chunk loop: every position's loss [N] (0 at ignored targets), the count of correct argmaxes, and, when
+    /// The chunk loop: every position's loss [N] (0 at ignored targets), the count of counted targets and of correct argmaxes, and, when
     /// <paramref name="gradients"/>, the loss sum's gradients for the hidden states, weight and bias.
     /// </summary>
     /// <remarks>
     /// Only the positions whose target is counted are visited, a chunk of them at a time (gathered by index): an
     /// ignored target (padding) needs no logits, so a batch that is a third padding costs a third less here.
     /// </remarks>
-    private static (Tensor TokenLosses, Tensor Correct, Gradients? Gradients) Chunks(Run run, Tensor hidden, Tensor weight, Tensor bias, Tensor targets, bool gradients)
+    private static (Tensor TokenLosses, long Tokens, Tensor Correct, Gradients? Gradients) Chunks(Run run, Tensor hidden, Tensor weight, Tensor bias, Tensor targets, bool gradients)
     {
         long n = hidden.shape[0], vocab = weight.shape[0], width = hidden.shape[1];
         var options = (dtype: hidden.dtype, device: hidden.device);
@@ -199,7 +199,7 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
             }
         }
 
-        return (tokenLosses, correct, result);
+        return (tokenLosses, rows, correct, result);
     }
 
     /// <summary>The loss sum's gradients: hidden states [N, H], weight [V, H], bias [V].</summary>
