@@ -416,7 +416,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
-    /// The file is not a PyTorch checkpoint (see <see cref="PyTorchCheckpoint.Read"/>), a parameter is missing or
+    /// The file is not a PyTorch checkpoint (see <see cref="PyTorchCheckpoint.Read(string)"/>), a parameter is missing or
     /// unexpected, its shape differs from this model's (the message says which sizes the file holds), or its dtype is
     /// not a floating-point one. The model is untouched.
     /// </exception>

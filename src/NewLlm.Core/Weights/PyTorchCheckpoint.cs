@@ -6,7 +6,7 @@ namespace NewLlm;
 /// A file written by PyTorch's <c>torch.save</c> (the zip format: <c>archive/data.pkl</c> plus one
 /// <c>archive/data/N</c> entry per storage), as the original New-LLM trainer writes it: a dict of
 /// <c>model_state_dict</c>, <c>optimizer_state_dict</c> (Adam), <c>train_losses</c>, <c>val_losses</c>,
-/// <c>train_ppls</c>, <c>val_ppls</c>, <c>current_epoch</c> and <c>config</c>. <see cref="Read"/> also takes a flat
+/// <c>train_ppls</c>, <c>val_ppls</c>, <c>current_epoch</c> and <c>config</c>. <see cref="Read(string)"/> also takes a flat
 /// state dict (<c>torch.save(model.state_dict())</c>): then only <see cref="ModelState"/> is filled.
 /// <see cref="Write"/> writes the same layout, with the config as a plain dict, so that
 /// <c>torch.load(path, weights_only=True)</c> reads it and the original trainer's <c>load_checkpoint</c> resumes from it.
@@ -20,8 +20,9 @@ namespace NewLlm;
 /// </para>
 /// <para>
 /// A checkpoint owns the tensors it read (<see cref="Dispose"/> frees them); tensors a caller puts in stay the caller's.
-/// Files are read with TorchSharp.PyBridge's unpickler, which only builds tensors, dicts, lists, tuples, numbers,
-/// strings and attribute bags: reading never runs code from the file.
+/// Files are read by a restricted unpickler that only builds dicts, lists, tuples, numbers, strings and tensor
+/// descriptions (an instance of any other class stays inert: its name and attributes): reading never runs code from
+/// the file, and never reads more than the model's tensors.
 /// </para>
 /// </remarks>
 public sealed class PyTorchCheckpoint : IDisposable
@@ -46,8 +47,18 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// <summary>The validation perplexity per epoch (<c>val_ppls</c>); empty when the file has none.</summary>
     public IList<double> ValPpls { get; set; } = new List<double>();
 
-    /// <summary>The epoch the checkpoint was taken after (<c>current_epoch</c>); null when the file has none (or when writing none).</summary>
+    /// <summary>
+    /// The original's <c>current_epoch</c>, as it is stored: the 0-based index of the epoch the checkpoint was taken
+    /// in (0 after one epoch; -1 for a run that has completed none); null when the file has none (or when writing
+    /// none). The original resumes at the epoch after it (index <c>current_epoch + 1</c>); see <see cref="CompletedEpochs"/>.
+    /// </summary>
     public int? CurrentEpoch { get; set; }
+
+    /// <summary>
+    /// The number of epochs the run had completed, by the original's rule: <see cref="CurrentEpoch"/> + 1, or, in a
+    /// file without <c>current_epoch</c>, the length of the longer of <see cref="TrainLosses"/> and <see cref="ValLosses"/>.
+    /// </summary>
+    public int CompletedEpochs => CurrentEpoch is int epoch ? Math.Max(0, epoch + 1) : Math.Max(TrainLosses.Count, ValLosses.Count);
 
     /// <summary>
     /// The config's attributes (<c>config</c>): numbers (<see cref="int"/>, <see cref="long"/>, <see cref="double"/>),
@@ -71,7 +82,30 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// pickled module, holds neither <c>model_state_dict</c> nor a state dict, or an entry has an unexpected type
     /// (an <c>optimizer_state_dict</c> that is not Adam's, for one). The message names the file and what is wrong.
     /// </exception>
+    /// <remarks>
+    /// Memory and time are bounded by what the model needs: <c>data.pkl</c> is read first (at most 64 MiB) by a
+    /// restricted reader that builds no object but dicts, lists, numbers, strings and tensor descriptions; then the
+    /// model's tensors must be exactly a New-LLM model's (of the sizes their shapes imply), Adam's moments their
+    /// parameters' shapes, and every tensor's record the size its storage declares, all before any tensor is read.
+    /// Records nothing refers to are never read, and every record read is checked against its CRC-32.
+    /// </remarks>
     public static PyTorchCheckpoint Read(string path) => PyTorchCheckpointFormat.Read(path);
+
+    /// <summary>
+    /// Reads a <c>torch.save</c> archive from a seekable stream (left open), as <see cref="Read(string)"/> does, checking
+    /// the model's tensors against <paramref name="expectedModel"/>'s sizes when given (before anything is read).
+    /// </summary>
+    /// <param name="stream">The archive, readable and seekable.</param>
+    /// <param name="sourceName">The file's name, for messages.</param>
+    /// <param name="expectedModel">The sizes the model must have; null to take the sizes its tensor shapes imply.</param>
+    /// <returns>The checkpoint, owning its tensors (dispose it).</returns>
+    /// <exception cref="InvalidDataException">As for <see cref="Read(string)"/>, or the model has other sizes than <paramref name="expectedModel"/>.</exception>
+    public static PyTorchCheckpoint Read(Stream stream, string sourceName, NewLlmOptions? expectedModel = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
+        return PyTorchCheckpointFormat.Read(stream, sourceName, expectedModel, modelOnly: false);
+    }
 
     /// <summary>
     /// Writes the checkpoint dict with <c>torch.save</c>'s zip layout (to a temporary file, then renamed):
@@ -155,6 +189,12 @@ public sealed class PyTorchAdamParamGroup
 
     /// <summary>Whether AMSGrad is used (<c>amsgrad</c>; default false).</summary>
     public bool Amsgrad { get; set; }
+
+    /// <summary>Whether the objective is maximised (<c>maximize</c>; default false).</summary>
+    public bool Maximize { get; set; }
+
+    /// <summary>The learning rate a scheduler started from (<c>initial_lr</c>, set by PyTorch's LR schedulers); null when the file has none.</summary>
+    public double? InitialLearningRate { get; set; }
 
     /// <summary>The indices of the group's parameters (<c>params</c>), in the numbering of <see cref="PyTorchAdamState"/>.</summary>
     public IList<int> ParameterIndices { get; set; } = new List<int>();

@@ -1,22 +1,15 @@
 using System.Collections;
 using System.Collections.Specialized;
-using System.IO.Compression;
-using Razorvine.Pickle;
-using Razorvine.Pickle.Objects;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace NewLlm;
 
 /// <summary>
-/// Reads and writes <see cref="PyTorchCheckpoint"/>s through TorchSharp.PyBridge: <see cref="PyTorchUnpickler"/> turns
-/// <c>data.pkl</c> into nested <see cref="Hashtable"/>s (dicts), <see cref="ArrayList"/>s (lists), object arrays
-/// (tuples), numbers, strings and tensors; <see cref="PyTorchPickler"/> writes such a tree back. PyBridge itself needs no
-/// hook for the original's <c>__main__.HHRLHFTrainConfig</c>: its pickle library (Razorvine.Pickle) builds an instance of
-/// any class it does not know as a <see cref="ClassDict"/>, its attributes plus <c>__class__</c>. What PyBridge does not
-/// do, this class does: it checks the file before handing it over (its own errors are a
-/// <see cref="NotImplementedException"/> for a non-zip file and an <see cref="InvalidOperationException"/> for a zip
-/// without <c>data.pkl</c>, neither naming the file) and reads the optimizer dict into typed values.
+/// Reads and writes <see cref="PyTorchCheckpoint"/>s. Reading goes through <see cref="TorchArchive"/> (the restricted
+/// <see cref="PickleReader"/>, then tensors read straight from their records once every shape has been checked), so a
+/// hostile file costs at most the model's own size; writing goes through TorchSharp.PyBridge's
+/// <see cref="PyTorchPickler"/>, which lays out dicts, lists, tuples, numbers, strings and tensors as torch.save does.
 /// </summary>
 internal static class PyTorchCheckpointFormat
 {
@@ -25,111 +18,71 @@ internal static class PyTorchCheckpointFormat
     private const string EpochKey = "current_epoch";
     private const string ConfigKey = "config";
 
+    /// <summary>Step counts from this one on are not exact in float32, so they are written as float64.</summary>
+    private const double LargestExactFloat32 = 1 << 24;
+
     /// <summary>The four per-epoch lists of the original, by key.</summary>
     private static readonly string[] ListKeys = ["train_losses", "val_losses", "train_ppls", "val_ppls"];
 
-    /// <summary>Unpickles the file's <c>data.pkl</c> (tensors detached from any dispose scope; the caller owns them).</summary>
-    public static Hashtable Unpickle(string path)
+    /// <summary>Reads the whole checkpoint dict (or a flat state dict) from a file.</summary>
+    public static PyTorchCheckpoint Read(string path, NewLlmOptions? expected = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string fullPath = Path.GetFullPath(path);
-        if (!File.Exists(fullPath))
-        {
-            throw new FileNotFoundException($"{fullPath}: the PyTorch checkpoint does not exist.", fullPath);
-        }
-
+        string fullPath = Existing(path);
         using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-        Span<byte> head = stackalloc byte[4];
-        int read = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-        if (read < 4 || head[0] != 0x50 || head[1] != 0x4b || head[2] != 0x03 || head[3] != 0x04)
-        {
-            // A pickle starts with PROTO (0x80); PyTorch's legacy format is a pickle of its magic number.
-            throw Bad(fullPath, read >= 1 && head[0] == 0x80
-                ? "it is in PyTorch's legacy (non-zip) format, which is not supported. Load it in PyTorch and save it again with torch.save (PyTorch 1.6 or later, without _use_new_zipfile_serialization=False)."
-                : "the file is not a zip archive, so it was not written by torch.save. Check that the path names a PyTorch checkpoint or state dict.");
-        }
-
-        stream.Position = 0;
-        try
-        {
-            using (var archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true))
-            {
-                if (!archive.Entries.Any(e => e.Name.EndsWith("data.pkl", StringComparison.Ordinal)))
-                {
-                    throw Bad(fullPath, "the zip archive has no data.pkl, so it is not a PyTorch checkpoint.");
-                }
-            }
-
-            stream.Position = 0;
-            Hashtable root = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true);
-            DetachTensors(root);
-            return root;
-        }
-        catch (InvalidDataException ex) when (!ex.Message.StartsWith(fullPath, StringComparison.Ordinal))
-        {
-            throw Bad(fullPath, $"the zip archive is damaged or truncated ({ex.Message}). Copy or download the file again.", ex);
-        }
-        catch (NotImplementedException ex) when (ex.Message.Contains("entire model", StringComparison.Ordinal))
-        {
-            throw Bad(fullPath, "it holds a whole pickled module (torch.save(model)), not a state dict. In PyTorch, save model.state_dict() instead.", ex);
-        }
-        catch (NotImplementedException ex)
-        {
-            throw Bad(fullPath, $"it holds a tensor storage type that cannot be read ({ex.Message}). Convert the tensors to float32 in PyTorch and save again.", ex);
-        }
-        catch (Exception ex) when (ex is PickleException or InvalidCastException or InvalidOperationException or IndexOutOfRangeException or EndOfStreamException or IOException)
-        {
-            throw Bad(fullPath, $"its data.pkl cannot be unpickled ({ex.Message}). The file is damaged or was not written by torch.save.", ex);
-        }
+        return Read(stream, fullPath, expected, modelOnly: false);
     }
 
-    /// <summary>Reads the whole checkpoint dict (or a flat state dict).</summary>
-    public static PyTorchCheckpoint Read(string path)
+    /// <summary>
+    /// Reads a checkpoint with bounded memory: the pickle first, then every shape is checked (the model's against
+    /// <paramref name="expected"/>, or against the sizes its own shapes imply; Adam's moments against their
+    /// parameters), and only then are the tensors read, straight from their records. Nothing else in the file is
+    /// inflated. With <paramref name="modelOnly"/>, only the model's state is read.
+    /// </summary>
+    public static PyTorchCheckpoint Read(Stream stream, string source, NewLlmOptions? expected, bool modelOnly)
     {
-        Hashtable root = Unpickle(path);
-        string fullPath = Path.GetFullPath(path);
-        var checkpoint = new PyTorchCheckpoint();
+        ArgumentNullException.ThrowIfNull(stream);
+        using TorchArchive archive = TorchArchive.Open(stream, source);
+        PickleDict root = RootDict(archive.Root, source);
+        List<KeyValuePair<string, TensorRecord>> model = ModelRecords(root, source, out bool flat);
+        List<KeyValuePair<string, long[]>> shapes = CheckModel(model, expected, source);
+        var checkpoint = new PyTorchCheckpoint { IsStateDictOnly = flat };
         try
         {
-            foreach (Tensor tensor in TensorsIn(root))
+            var adamRecords = new List<(int Index, TensorRecord ExpAvg, TensorRecord ExpAvgSq, TensorRecord? Max)>();
+            if (!flat && !modelOnly)
             {
-                checkpoint.Own(tensor);
+                if (root[OptimizerKey] is { } optimizer)
+                {
+                    checkpoint.Optimizer = ReadAdam(optimizer, shapes, source, archive, adamRecords);
+                }
+
+                checkpoint.TrainLosses = ReadList(root, ListKeys[0], source, archive);
+                checkpoint.ValLosses = ReadList(root, ListKeys[1], source, archive);
+                checkpoint.TrainPpls = ReadList(root, ListKeys[2], source, archive);
+                checkpoint.ValPpls = ReadList(root, ListKeys[3], source, archive);
+                if (root[EpochKey] is { } epoch)
+                {
+                    checkpoint.CurrentEpoch = epoch is long e and >= int.MinValue and <= int.MaxValue ? (int)e : throw TorchArchive.Bad(source, $"'{EpochKey}' is {PickleValues.Describe(epoch)}, not an integer.");
+                }
+
+                ReadConfig(root[ConfigKey], checkpoint, source);
             }
 
-            checkpoint.ModelState = ModelState(root, fullPath, out bool flat);
-            checkpoint.IsStateDictOnly = flat;
-            if (flat)
+            // Every shape is known to fit: now the tensors are read.
+            var modelState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach ((string name, TensorRecord record) in model)
             {
-                return checkpoint;
+                modelState[name] = checkpoint.Own(archive.Read(record, $"{ModelStateKey}.{name}"));
             }
 
-            if (root[OptimizerKey] is { } optimizer)
+            checkpoint.ModelState = modelState;
+            foreach ((int index, TensorRecord expAvg, TensorRecord expAvgSq, TensorRecord? max) in adamRecords)
             {
-                checkpoint.Optimizer = ReadAdam(optimizer, fullPath);
-            }
-
-            checkpoint.TrainLosses = ReadList(root, ListKeys[0], fullPath);
-            checkpoint.ValLosses = ReadList(root, ListKeys[1], fullPath);
-            checkpoint.TrainPpls = ReadList(root, ListKeys[2], fullPath);
-            checkpoint.ValPpls = ReadList(root, ListKeys[3], fullPath);
-            if (root[EpochKey] is { } epoch)
-            {
-                checkpoint.CurrentEpoch = epoch is int or long ? checked((int)Convert.ToInt64(epoch, null)) : throw Bad(fullPath, $"'{EpochKey}' is {Describe(epoch)}, not an integer.");
-            }
-
-            switch (root[ConfigKey])
-            {
-                case null:
-                    break;
-                case ClassDict instance:
-                    checkpoint.ConfigClassName = instance.ClassName;
-                    checkpoint.Config = instance.Where(kv => kv.Key != "__class__").ToDictionary(kv => kv.Key, kv => Plain(kv.Value));
-                    break;
-                case IDictionary dict:
-                    checkpoint.Config = StringKeyed(dict);
-                    break;
-                default:
-                    throw Bad(fullPath, $"'{ConfigKey}' is {Describe(root[ConfigKey])}, neither an object nor a dict.");
+                PyTorchAdamParameterState state = checkpoint.Optimizer!.State[index];
+                string where = $"{OptimizerKey}.state.{index}";
+                state.ExpAvg = checkpoint.Own(archive.Read(expAvg, $"{where}.exp_avg"));
+                state.ExpAvgSq = checkpoint.Own(archive.Read(expAvgSq, $"{where}.exp_avg_sq"));
+                state.MaxExpAvgSq = max is null ? null : checkpoint.Own(archive.Read(max, $"{where}.max_exp_avg_sq"));
             }
 
             return checkpoint;
@@ -141,72 +94,129 @@ internal static class PyTorchCheckpointFormat
         }
     }
 
-    /// <summary>
-    /// The model state dict of an unpickled file: <c>model_state_dict</c> of a checkpoint dict, or the root itself when
-    /// it is a flat state dict (every value a tensor). The tensors stay in the tree (the caller owns them).
-    /// </summary>
-    public static Dictionary<string, Tensor> ModelState(Hashtable root, string path, out bool flat)
+    /// <summary>The full path of an existing file; a missing one is a <see cref="FileNotFoundException"/> naming it.</summary>
+    public static string Existing(string path)
     {
-        flat = !root.ContainsKey(ModelStateKey);
-        object source = flat ? root : root[ModelStateKey]!;
-        if (flat && (root.Count == 0 || root.Values.Cast<object?>().Any(v => v is not Tensor)))
-        {
-            string keys = string.Join(", ", root.Keys.Cast<object>().Select(k => $"'{k}'").Order().Take(12));
-            throw Bad(path, $"it has no '{ModelStateKey}' and is not a state dict either (its top-level keys: {(keys.Length == 0 ? "none" : keys)}). Pass the original trainer's checkpoint or a torch.save(model.state_dict()) file.");
-        }
-
-        if (source is not IDictionary dict)
-        {
-            throw Bad(path, $"'{ModelStateKey}' is {Describe(source)}, not a dict of tensors.");
-        }
-
-        var state = new Dictionary<string, Tensor>();
-        foreach (DictionaryEntry entry in dict)
-        {
-            state[entry.Key.ToString()!] = entry.Value as Tensor
-                ?? throw Bad(path, $"'{ModelStateKey}' entry '{entry.Key}' is {Describe(entry.Value)}, not a tensor.");
-        }
-
-        return state;
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string fullPath = Path.GetFullPath(path);
+        return File.Exists(fullPath) ? fullPath : throw new FileNotFoundException($"{fullPath}: the PyTorch checkpoint does not exist.", fullPath);
     }
 
-    /// <summary>Every tensor anywhere in an unpickled tree.</summary>
-    public static IEnumerable<Tensor> TensorsIn(object? node)
+    private static PickleDict RootDict(object? root, string source) => root switch
     {
-        switch (node)
+        PickleDict dict => dict,
+        PickledObject o => throw TorchArchive.Bad(source, $"it holds a whole pickled module (torch.save(model)), not a state dict: an instance of {o.Type.FullName}. In PyTorch, save model.state_dict() instead."),
+        _ => throw TorchArchive.Bad(source, $"it holds {PickleValues.Describe(root)}, not a checkpoint dict or a state dict."),
+    };
+
+    /// <summary>
+    /// The model state dict's tensor records: <c>model_state_dict</c> of a checkpoint dict, or the root itself when it
+    /// is a flat state dict (every value a tensor).
+    /// </summary>
+    private static List<KeyValuePair<string, TensorRecord>> ModelRecords(PickleDict root, string source, out bool flat)
+    {
+        flat = !root.ContainsKey(ModelStateKey);
+        if (flat && (root.Count == 0 || root.Items.Any(kv => kv.Value is not TensorRecord)))
         {
-            case Tensor tensor:
-                yield return tensor;
-                break;
-            case ClassDict bag:
-                foreach (Tensor t in bag.Values.SelectMany(TensorsIn))
-                {
-                    yield return t;
-                }
+            string keys = string.Join(", ", root.Keys.Select(k => $"'{k}'").Order(StringComparer.Ordinal).Take(12));
+            throw TorchArchive.Bad(source, $"it has no '{ModelStateKey}' and is not a state dict either (its top-level keys: {(keys.Length == 0 ? "none" : keys)}). Pass the original trainer's checkpoint or a torch.save(model.state_dict()) file.");
+        }
 
-                break;
-            case IDictionary dict:
-                foreach (object? value in dict.Values)
-                {
-                    foreach (Tensor t in TensorsIn(value))
-                    {
-                        yield return t;
-                    }
-                }
+        object? state = flat ? root : root[ModelStateKey];
+        if (state is not PickleDict dict)
+        {
+            throw TorchArchive.Bad(source, $"'{ModelStateKey}' is {PickleValues.Describe(state)}, not a dict of tensors.");
+        }
 
-                break;
-            case string:
-                break;
-            case IEnumerable items:
-                foreach (object? item in items)
-                {
-                    foreach (Tensor t in TensorsIn(item))
-                    {
-                        yield return t;
-                    }
-                }
+        var records = new List<KeyValuePair<string, TensorRecord>>();
+        foreach ((object key, object? value) in dict.Items)
+        {
+            records.Add(new(key as string ?? throw TorchArchive.Bad(source, $"'{ModelStateKey}' has a key {PickleValues.Describe(key)}, not a parameter name."),
+                value as TensorRecord ?? throw TorchArchive.Bad(source, $"'{ModelStateKey}' entry '{key}' is {PickleValues.Describe(value)}, not a tensor.")));
+        }
 
-                break;
+        return records;
+    }
+
+    /// <summary>
+    /// Checks, before anything is read, that the records are exactly the parameters of a New-LLM model of
+    /// <paramref name="expected"/> sizes, or of the sizes their shapes imply; returns that model's names and shapes.
+    /// </summary>
+    private static List<KeyValuePair<string, long[]>> CheckModel(List<KeyValuePair<string, TensorRecord>> records, NewLlmOptions? expected, string source)
+    {
+        var declared = records.ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal);
+        NewLlmOptions options;
+        try
+        {
+            options = expected ?? SafetensorsWeights.InferOptions(declared, source);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            throw TorchArchive.Bad(source, $"its '{ModelStateKey}' implies impossible model sizes ({ex.Message}).", ex);
+        }
+
+        List<KeyValuePair<string, long[]>> shapes = ParameterShapes.Of(options);
+        var problems = new List<string>();
+        foreach ((string name, long[] shape) in shapes)
+        {
+            if (!declared.TryGetValue(name, out long[]? found))
+            {
+                problems.Add($"tensor '{name}' is missing");
+            }
+            else if (!found.SequenceEqual(shape))
+            {
+                problems.Add($"tensor '{name}' has shape [{string.Join(", ", found)}], the model expects [{string.Join(", ", shape)}]");
+            }
+        }
+
+        var known = shapes.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+        problems.AddRange(declared.Keys.Where(k => !known.Contains(k)).Take(8).Select(k => $"tensor '{k}' ({records.First(r => r.Key == k).Value.ShapeText}) is not a parameter of the model"));
+        if (problems.Count > 0)
+        {
+            throw TorchArchive.Bad(source, $"its '{ModelStateKey}' does not hold a New-LLM model with {Sizes(options)}: {string.Join("; ", problems)}.{(expected is null ? string.Empty : Holds(declared, source))}");
+        }
+
+        return shapes;
+    }
+
+    /// <summary>What the file holds, for a message about a model of other sizes: the sizes its shapes imply, when they imply any.</summary>
+    private static string Holds(Dictionary<string, long[]> declared, string source)
+    {
+        try
+        {
+            return $" The file holds a model with {Sizes(SafetensorsWeights.InferOptions(declared, source))}: create it with NewLlmModel.FromPyTorch, or build this model with those sizes.";
+        }
+        catch (Exception ex) when (ex is InvalidDataException or Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            return " Check that the file is a New-LLM state dict.";
+        }
+    }
+
+    private static string Sizes(NewLlmOptions o) =>
+        $"VocabSize={o.VocabSize}, EmbedDim={o.EmbedDim}, HiddenDim={o.HiddenDim}, ContextDim={o.ContextDim}, NumLayers={o.NumLayers}";
+
+    private static void ReadConfig(object? config, PyTorchCheckpoint checkpoint, string source)
+    {
+        try
+        {
+            switch (config)
+            {
+                case null:
+                    break;
+                case PickledObject { State: PickleDict or null } instance:
+                    checkpoint.ConfigClassName = instance.Type.FullName;
+                    checkpoint.Config = instance.State is PickleDict attributes ? (Dictionary<string, object?>)PickleValues.Plain(attributes, ConfigKey)! : [];
+                    break;
+                case PickleDict dict:
+                    checkpoint.Config = (Dictionary<string, object?>)PickleValues.Plain(dict, ConfigKey)!;
+                    break;
+                default:
+                    throw new InvalidDataException($"'{ConfigKey}' is {PickleValues.Describe(config)}, neither an object nor a dict.");
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw TorchArchive.Bad(source, ex.Message, ex);
         }
     }
 
@@ -299,7 +309,8 @@ internal static class PyTorchCheckpointFormat
         var state = new OrderedDictionary();
         foreach ((int index, PyTorchAdamParameterState s) in adam.State.OrderBy(kv => kv.Key))
         {
-            Tensor step = tensor((float)s.Step, dtype: ScalarType.Float32).DetachFromDisposeScope();
+            // float32 as PyTorch keeps it, float64 from 2^24 steps on, where float32 would round the count.
+            Tensor step = (s.Step < LargestExactFloat32 ? tensor((float)s.Step, dtype: ScalarType.Float32) : tensor(s.Step, dtype: ScalarType.Float64)).DetachFromDisposeScope();
             copies.Add(step);
             var entry = new OrderedDictionary { ["step"] = step, ["exp_avg"] = Copy(s.ExpAvg, copies), ["exp_avg_sq"] = Copy(s.ExpAvgSq, copies) };
             if (s.MaxExpAvgSq is { } max)
@@ -314,20 +325,26 @@ internal static class PyTorchCheckpointFormat
         foreach (PyTorchAdamParamGroup g in adam.ParamGroups)
         {
             // Every key PyTorch's Adam keeps in a group (torch 1.13 to 2.x), so that load_state_dict leaves none unset.
-            groups.Add(new OrderedDictionary
+            var group = new OrderedDictionary
             {
                 ["lr"] = g.LearningRate,
                 ["betas"] = new object[] { g.Beta1, g.Beta2 },
                 ["eps"] = g.Eps,
                 ["weight_decay"] = g.WeightDecay,
                 ["amsgrad"] = g.Amsgrad,
-                ["maximize"] = false,
+                ["maximize"] = g.Maximize,
                 ["foreach"] = null,
                 ["capturable"] = false,
                 ["differentiable"] = false,
                 ["fused"] = null,
-                ["params"] = new ArrayList(g.ParameterIndices.ToArray()),
-            });
+            };
+            if (g.InitialLearningRate is double initial)
+            {
+                group["initial_lr"] = initial;
+            }
+
+            group["params"] = new ArrayList(g.ParameterIndices.ToArray());
+            groups.Add(group);
         }
 
         // PyTorch's order (a Hashtable's would change from one process to the next, and so would the file's bytes).
@@ -342,151 +359,134 @@ internal static class PyTorchCheckpointFormat
         float or double => Convert.ToDouble(value, null),
         IDictionary dict => ConfigDict(dict, where),
         IEnumerable items => new ArrayList(items.Cast<object?>().Select((v, i) => ConfigForPickle(v, $"{where}[{i}]")).ToArray()),
-        _ => throw new ArgumentException($"PyTorchCheckpoint.Config: '{where}' is {Describe(value)}; only null, bool, 32-bit integers, floating-point numbers, strings, lists and string-keyed dicts of those can be written (torch.load with weights_only=True reads nothing else).", nameof(value)),
+        _ => throw new ArgumentException($"PyTorchCheckpoint.Config: '{where}' is {Written(value)}; only null, bool, 32-bit integers, floating-point numbers, strings, lists and string-keyed dicts of those can be written (torch.load with weights_only=True reads nothing else).", nameof(value)),
     };
+
+    /// <summary>A .NET value, for a message about what cannot be written.</summary>
+    private static string Written(object? value) => value is null ? "null" : $"{value} ({value.GetType().Name})";
 
     private static OrderedDictionary ConfigDict(IDictionary dict, string where)
     {
         var result = new OrderedDictionary();
         foreach (DictionaryEntry entry in dict)
         {
-            string key = entry.Key as string ?? throw new ArgumentException($"PyTorchCheckpoint.Config: '{where}' has a key {Describe(entry.Key)}; keys must be strings.", nameof(dict));
+            string key = entry.Key as string ?? throw new ArgumentException($"PyTorchCheckpoint.Config: '{where}' has a key {Written(entry.Key)}; keys must be strings.", nameof(dict));
             result[key] = ConfigForPickle(entry.Value, where == ConfigKey ? key : $"{where}.{key}");
         }
 
         return result;
     }
 
-    private static PyTorchAdamState ReadAdam(object optimizer, string path)
+    /// <summary>
+    /// Adam's state dict, its moments checked against their parameters' shapes (<paramref name="shapes"/>, in the
+    /// model's order) and recorded in <paramref name="records"/> to be read once every check has passed.
+    /// </summary>
+    private static PyTorchAdamState ReadAdam(object optimizer, List<KeyValuePair<string, long[]>> shapes, string source, TorchArchive archive,
+        List<(int Index, TensorRecord ExpAvg, TensorRecord ExpAvgSq, TensorRecord? Max)> records)
     {
-        if (optimizer is not IDictionary dict || dict["state"] is not IDictionary state || dict["param_groups"] is not IList groups)
+        if (optimizer is not PickleDict dict || dict["state"] is not PickleDict state || dict["param_groups"] is not List<object?> groups)
         {
-            throw Bad(path, $"'{OptimizerKey}' is not a PyTorch optimizer state dict (it needs 'state' and 'param_groups').");
+            throw TorchArchive.Bad(source, $"'{OptimizerKey}' is not a PyTorch optimizer state dict (it needs 'state' and 'param_groups').");
         }
 
         var adam = new PyTorchAdamState();
-        foreach (DictionaryEntry entry in state)
+        foreach ((object key, object? value) in state.Items)
         {
-            int index = entry.Key is int or long ? checked((int)Convert.ToInt64(entry.Key, null)) : throw Bad(path, $"'{OptimizerKey}' has a state key {Describe(entry.Key)}, not a parameter index.");
-            string where = $"'{OptimizerKey}' state of parameter {index}";
-            if (entry.Value is not IDictionary s)
+            int index = key is long k && k >= 0 && k < shapes.Count
+                ? (int)k
+                : throw TorchArchive.Bad(source, $"'{OptimizerKey}' has a state for parameter {PickleValues.Describe(key)}; the model has {shapes.Count} parameters (0 to {shapes.Count - 1}).");
+            string where = $"'{OptimizerKey}' state of parameter {index} ({shapes[index].Key})";
+            if (value is not PickleDict s)
             {
-                throw Bad(path, $"{where} is {Describe(entry.Value)}, not a dict.");
+                throw TorchArchive.Bad(source, $"{where} is {PickleValues.Describe(value)}, not a dict.");
             }
 
-            if (s["exp_avg"] is not Tensor expAvg || s["exp_avg_sq"] is not Tensor expAvgSq)
+            if (s["exp_avg"] is not TensorRecord expAvg || s["exp_avg_sq"] is not TensorRecord expAvgSq)
             {
-                string keys = string.Join(", ", s.Keys.Cast<object>().Select(k => $"'{k}'").Order());
-                throw Bad(path, $"{where} has no 'exp_avg' and 'exp_avg_sq' tensors (its keys: {keys}), so it is not Adam's. Only Adam's state can be read.");
+                string keys = string.Join(", ", s.Keys.Select(x => $"'{x}'").Order(StringComparer.Ordinal));
+                throw TorchArchive.Bad(source, $"{where} has no 'exp_avg' and 'exp_avg_sq' tensors (its keys: {keys}), so it is not Adam's. Only Adam's state can be read.");
+            }
+
+            TensorRecord? max = s["max_exp_avg_sq"] as TensorRecord;
+            foreach ((string name, TensorRecord? moment) in new[] { ("exp_avg", expAvg), ("exp_avg_sq", expAvgSq), ("max_exp_avg_sq", max) })
+            {
+                if (moment is not null && !moment.Shape.SequenceEqual(shapes[index].Value))
+                {
+                    throw TorchArchive.Bad(source, $"{where}: '{name}' is a tensor of shape {moment.ShapeText}; the parameter is [{string.Join(", ", shapes[index].Value)}].");
+                }
             }
 
             adam.State[index] = new PyTorchAdamParameterState
             {
-                Step = Number(s["step"], $"{where}: 'step'", path),
-                ExpAvg = expAvg,
-                ExpAvgSq = expAvgSq,
-                MaxExpAvgSq = s["max_exp_avg_sq"] as Tensor,
+                Step = Number(s["step"], $"{where}: 'step'", source, archive),
+                ExpAvg = null!, // read below, once every shape is checked
+                ExpAvgSq = null!,
             };
+            records.Add((index, expAvg, expAvgSq, max));
         }
 
         for (int i = 0; i < groups.Count; i++)
         {
             string where = $"'{OptimizerKey}' param group {i}";
-            if (groups[i] is not IDictionary g)
+            if (groups[i] is not PickleDict g)
             {
-                throw Bad(path, $"{where} is {Describe(groups[i])}, not a dict.");
+                throw TorchArchive.Bad(source, $"{where} is {PickleValues.Describe(groups[i])}, not a dict.");
             }
 
-            if (g["betas"] is not IList { Count: 2 } betas)
+            IList<object?>? betas = g["betas"] switch { object?[] tuple => tuple, List<object?> list => list, _ => null };
+            if (betas is not { Count: 2 })
             {
-                throw Bad(path, $"{where} has 'betas' {Describe(g["betas"])}, not a pair; only Adam's state can be read.");
+                throw TorchArchive.Bad(source, $"{where} has 'betas' {PickleValues.Describe(g["betas"])}, not a pair; only Adam's state can be read.");
             }
 
             adam.ParamGroups.Add(new PyTorchAdamParamGroup
             {
-                LearningRate = Number(g["lr"], $"{where}: 'lr'", path),
-                Beta1 = Number(betas[0], $"{where}: 'betas'", path),
-                Beta2 = Number(betas[1], $"{where}: 'betas'", path),
-                Eps = Number(g["eps"], $"{where}: 'eps'", path),
-                WeightDecay = Number(g["weight_decay"], $"{where}: 'weight_decay'", path),
+                LearningRate = Number(g["lr"], $"{where}: 'lr'", source, archive),
+                Beta1 = Number(betas[0], $"{where}: 'betas'", source, archive),
+                Beta2 = Number(betas[1], $"{where}: 'betas'", source, archive),
+                Eps = Number(g["eps"], $"{where}: 'eps'", source, archive),
+                WeightDecay = Number(g["weight_decay"], $"{where}: 'weight_decay'", source, archive),
                 Amsgrad = g["amsgrad"] is true,
-                ParameterIndices = (g["params"] as IList ?? throw Bad(path, $"{where} has no 'params' list."))
-                    .Cast<object>().Select(p => p is int or long ? checked((int)Convert.ToInt64(p, null)) : throw Bad(path, $"{where} has a parameter {Describe(p)}, not an index.")).ToList(),
+                Maximize = g["maximize"] is true,
+                InitialLearningRate = g["initial_lr"] is { } initial ? Number(initial, $"{where}: 'initial_lr'", source, archive) : null,
+                ParameterIndices = (g["params"] as List<object?> ?? throw TorchArchive.Bad(source, $"{where} has no 'params' list."))
+                    .Select(p => p is long n && n >= 0 && n < shapes.Count ? (int)n : throw TorchArchive.Bad(source, $"{where} has a parameter {PickleValues.Describe(p)}; the model has {shapes.Count} (0 to {shapes.Count - 1}).")).ToList(),
             });
         }
 
         return adam;
     }
 
-    private static List<double> ReadList(Hashtable root, string key, string path)
+    private static List<double> ReadList(PickleDict root, string key, string source, TorchArchive archive)
     {
         return root[key] switch
         {
             null => [],
-            IList list => list.Cast<object?>().Select((v, i) => Number(v, $"'{key}'[{i}]", path)).ToList(),
-            object other => throw Bad(path, $"'{key}' is {Describe(other)}, not a list of numbers."),
+            List<object?> list => list.Select((v, i) => Number(v, $"'{key}'[{i}]", source, archive)).ToList(),
+            object other => throw TorchArchive.Bad(source, $"'{key}' is {PickleValues.Describe(other)}, not a list of numbers."),
         };
     }
 
-    /// <summary>A Python number or 0-d tensor as a double.</summary>
-    private static double Number(object? value, string what, string path)
+    /// <summary>A Python number, or a tensor of one element (read: its storage is one element too), as a double.</summary>
+    private static double Number(object? value, string what, string source, TorchArchive archive)
     {
         switch (value)
         {
-            case double or float or int or long or bool:
-                return Convert.ToDouble(value, null);
-            case Tensor { NumberOfElements: 1 } t:
+            case double d:
+                return d;
+            case long l:
+                return l;
+            case bool b:
+                return b ? 1 : 0;
+            case TensorRecord { Count: 1 } record:
+                using (Tensor t = archive.Read(record, what))
                 using (Tensor d = t.to_type(ScalarType.Float64))
                 {
                     return d.item<double>();
                 }
 
             default:
-                throw Bad(path, $"{what} is {Describe(value)}, not a number.");
+                throw TorchArchive.Bad(source, $"{what} is {PickleValues.Describe(value)}, not a number.");
         }
     }
-
-    /// <summary>Unpickled values as plain .NET values: dicts become string-keyed dictionaries, lists and tuples lists.</summary>
-    private static object? Plain(object? value) => value switch
-    {
-        ClassDict bag => bag.ToDictionary(kv => kv.Key, kv => Plain(kv.Value)),
-        IDictionary dict => StringKeyed(dict),
-        string or Tensor => value,
-        IEnumerable items => items.Cast<object?>().Select(Plain).ToList(),
-        _ => value,
-    };
-
-    private static Dictionary<string, object?> StringKeyed(IDictionary dict)
-    {
-        var result = new Dictionary<string, object?>();
-        foreach (DictionaryEntry entry in dict)
-        {
-            result[entry.Key.ToString()!] = Plain(entry.Value);
-        }
-
-        return result;
-    }
-
-    private static void DetachTensors(object root)
-    {
-        foreach (Tensor tensor in TensorsIn(root))
-        {
-            tensor.DetachFromDisposeScope();
-        }
-    }
-
-    /// <summary>A value's Python-ish description for messages.</summary>
-    private static string Describe(object? value) => value switch
-    {
-        null => "None",
-        Tensor t => $"a {t.dtype} tensor of shape [{string.Join(", ", t.shape)}]",
-        ClassDict bag => $"an instance of {bag.ClassName}",
-        string s => $"the string '{s}'",
-        IDictionary => "a dict",
-        IList => "a list",
-        _ => $"{value} ({value.GetType().Name})",
-    };
-
-    private static InvalidDataException Bad(string path, string what, Exception? inner = null) =>
-        new($"{path}: cannot read it as a PyTorch checkpoint: {what}", inner);
 }

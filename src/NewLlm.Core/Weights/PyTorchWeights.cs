@@ -20,21 +20,22 @@ internal static class PyTorchWeights
 
     /// <summary>Loads every parameter of <paramref name="model"/> from the file; the model is untouched when that fails.</summary>
     public static void Load(NewLlmModel model, string path) =>
-        WithState(path, (state, fullPath) =>
+        WithState(path, model.Options, (state, fullPath) =>
         {
-            SafetensorsWeights.LoadStateFrom(model, state, fullPath, allowUnexpected: false, () => Holds(state, fullPath));
+            SafetensorsWeights.LoadStateFrom(model, state, fullPath, allowUnexpected: false);
             return model;
         });
 
-    /// <summary>A new model whose sizes are inferred from the file's tensor shapes (default dropout), with its weights loaded.</summary>
+    /// <summary>A new model whose sizes are inferred from the file's tensor shapes (default dropout), with its weights loaded, in evaluation mode.</summary>
     public static NewLlmModel Create(string path, Device? device) =>
-        WithState(path, (state, fullPath) =>
+        WithState(path, null, (state, fullPath) =>
         {
             NewLlmOptions options = SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath);
             var model = new NewLlmModel(options, device);
             try
             {
                 SafetensorsWeights.LoadStateFrom(model, state, fullPath, allowUnexpected: false);
+                model.eval();
                 return model;
             }
             catch
@@ -47,42 +48,23 @@ internal static class PyTorchWeights
     /// <summary>Writes the model's state dict as <c>torch.save(model.state_dict())</c> does (float32, the original's names).</summary>
     public static void Save(NewLlmModel model, string path) => PyTorchCheckpointFormat.WriteStateDict(model.state_dict(), path);
 
-    /// <summary>Reads the file's model state dict, checks its dtypes, runs <paramref name="use"/> on it, and disposes every tensor the file held.</summary>
-    private static T WithState<T>(string path, Func<Dictionary<string, Tensor>, string, T> use)
+    /// <summary>
+    /// Reads the file's model state dict only (its shapes checked against <paramref name="expected"/>, or against the
+    /// sizes they imply, before any tensor is read), checks its dtypes, runs <paramref name="use"/> on it, and
+    /// disposes every tensor the file held.
+    /// </summary>
+    private static T WithState<T>(string path, NewLlmOptions? expected, Func<IReadOnlyDictionary<string, Tensor>, string, T> use)
     {
-        System.Collections.Hashtable root = PyTorchCheckpointFormat.Unpickle(path);
-        string fullPath = Path.GetFullPath(path);
-        try
+        string fullPath = PyTorchCheckpointFormat.Existing(path);
+        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using PyTorchCheckpoint checkpoint = PyTorchCheckpointFormat.Read(stream, fullPath, expected, modelOnly: true);
+        IDictionary<string, Tensor> state = checkpoint.ModelState;
+        string[] badTypes = state.Where(kv => !FloatTypes.Contains(kv.Value.dtype)).Select(kv => $"'{kv.Key}' is {kv.Value.dtype}").ToArray();
+        if (badTypes.Length > 0)
         {
-            Dictionary<string, Tensor> state = PyTorchCheckpointFormat.ModelState(root, fullPath, out _);
-            string[] badTypes = state.Where(kv => !FloatTypes.Contains(kv.Value.dtype)).Select(kv => $"'{kv.Key}' is {kv.Value.dtype}").ToArray();
-            if (badTypes.Length > 0)
-            {
-                throw new InvalidDataException($"{fullPath}: unsupported tensor dtype: {string.Join(", ", badTypes)}; model weights must be float32, float16, bfloat16 or float64.");
-            }
+            throw new InvalidDataException($"{fullPath}: unsupported tensor dtype: {string.Join(", ", badTypes)}; model weights must be float32, float16, bfloat16 or float64.");
+        }
 
-            return use(state, fullPath);
-        }
-        finally
-        {
-            foreach (Tensor tensor in PyTorchCheckpointFormat.TensorsIn(root))
-            {
-                tensor.Dispose();
-            }
-        }
-    }
-
-    /// <summary>What the file holds, for a size-mismatch message: the model sizes its shapes imply, when they imply any.</summary>
-    private static string Holds(Dictionary<string, Tensor> state, string path)
-    {
-        try
-        {
-            NewLlmOptions inferred = SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
-            return $"The file holds a model with VocabSize={inferred.VocabSize}, EmbedDim={inferred.EmbedDim}, HiddenDim={inferred.HiddenDim}, ContextDim={inferred.ContextDim}, NumLayers={inferred.NumLayers}: create it with NewLlmModel.FromPyTorch, or build this model with those sizes.";
-        }
-        catch (Exception ex) when (ex is InvalidDataException or Microsoft.Extensions.Options.OptionsValidationException)
-        {
-            return "Check that the file is a New-LLM state dict.";
-        }
+        return use(state.AsReadOnly(), fullPath);
     }
 }

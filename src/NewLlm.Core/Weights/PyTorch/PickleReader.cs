@@ -1,0 +1,359 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace NewLlm;
+
+/// <summary>
+/// A restricted reader of the pickles <c>torch.save</c> writes (<c>data.pkl</c>, protocols 2 to 5): it builds dicts,
+/// lists, tuples, numbers, strings, bytes, storage references and lazy <see cref="TensorRecord"/>s, and nothing else.
+/// A global it does not know (the original's <c>__main__.HHRLHFTrainConfig</c>, or anything else) stays an inert
+/// <see cref="PickledObject"/> of its name, arguments and state: reading never runs code and never allocates a tensor.
+/// </summary>
+/// <remarks>
+/// Written here rather than taken from Razorvine.Pickle (which TorchSharp.PyBridge uses) because that library keeps its
+/// class constructors in one process-wide table, shared with PyBridge and with whatever else a user's program loads,
+/// and builds every registered class it meets; PyTorch itself reads untrusted files through a restricted unpickler
+/// (<c>torch/_weights_only_unpickler.py</c>) in the same way. Memory is bounded by the pickle's own size: every opcode
+/// creates at most one object from bytes it reads, and a declared length is checked against the bytes that are left.
+/// </remarks>
+internal sealed class PickleReader
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private readonly byte[] _data;
+    private readonly List<object?> _stack = [];
+    private readonly List<int> _marks = [];
+    private readonly Dictionary<long, object?> _memo = [];
+    private readonly Func<object?, object> _persistentLoad;
+    private int _position;
+
+    private PickleReader(byte[] data, Func<object?, object> persistentLoad)
+    {
+        _data = data;
+        _persistentLoad = persistentLoad;
+    }
+
+    /// <summary>Reads one pickle; <paramref name="persistentLoad"/> turns each persistent id into its object.</summary>
+    /// <exception cref="InvalidDataException">The pickle is malformed or uses an opcode torch.save never writes; the message says where.</exception>
+    public static object? Read(byte[] data, Func<object?, object> persistentLoad)
+    {
+        var reader = new PickleReader(data, persistentLoad);
+        try
+        {
+            return reader.Run();
+        }
+        catch (Exception ex) when (ex is InvalidCastException or OverflowException or DecoderFallbackException or ArgumentException)
+        {
+            throw new InvalidDataException($"data.pkl is malformed at byte {reader._position}: {ex.Message}", ex);
+        }
+    }
+
+    private object? Run()
+    {
+        while (true)
+        {
+            int at = _position;
+            byte op = Byte();
+            switch (op)
+            {
+                case 0x80: // PROTO
+                    byte protocol = Byte();
+                    if (protocol > 5)
+                    {
+                        throw Bad(at, $"pickle protocol {protocol} is newer than 5");
+                    }
+
+                    break;
+                case 0x95: // FRAME: an 8-byte length; frames only group the opcodes that follow
+                    Bytes(8);
+                    break;
+                case (byte)'.': // STOP
+                    if (_stack.Count != 1 || _marks.Count != 0)
+                    {
+                        throw Bad(at, $"the pickle ends with {_stack.Count} values on its stack and {_marks.Count} open marks, not one value");
+                    }
+
+                    return _stack[0];
+                case (byte)'(': // MARK
+                    _marks.Add(_stack.Count);
+                    break;
+                case (byte)'0': // POP
+                    Pop(at);
+                    break;
+                case (byte)'1': // POP_MARK
+                    PopMark(at);
+                    break;
+                case (byte)'2': // DUP
+                    Push(Peek(at));
+                    break;
+                case (byte)'N':
+                    Push(null);
+                    break;
+                case 0x88:
+                    Push(true);
+                    break;
+                case 0x89:
+                    Push(false);
+                    break;
+                case (byte)'K': // BININT1
+                    Push((long)Byte());
+                    break;
+                case (byte)'M': // BININT2
+                    Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2)));
+                    break;
+                case (byte)'J': // BININT
+                    Push((long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)));
+                    break;
+                case 0x8a: // LONG1
+                    Push(Long(Byte(), at));
+                    break;
+                case 0x8b: // LONG4
+                    Push(Long(Length(BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), at), at));
+                    break;
+                case (byte)'G': // BINFLOAT, big-endian
+                    Push(BinaryPrimitives.ReadDoubleBigEndian(Bytes(8)));
+                    break;
+                case (byte)'X': // BINUNICODE
+                    Push(Text(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at)));
+                    break;
+                case 0x8c: // SHORT_BINUNICODE
+                    Push(Text(Byte()));
+                    break;
+                case 0x8d: // BINUNICODE8
+                    Push(Text(Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at)));
+                    break;
+                case (byte)'T': // BINSTRING (Python 2's str)
+                    Push(Encoding.Latin1.GetString(Bytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at))));
+                    break;
+                case (byte)'U': // SHORT_BINSTRING
+                    Push(Encoding.Latin1.GetString(Bytes(Byte())));
+                    break;
+                case (byte)'B': // BINBYTES
+                    Push(Bytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at)).ToArray());
+                    break;
+                case (byte)'C': // SHORT_BINBYTES
+                    Push(Bytes(Byte()).ToArray());
+                    break;
+                case 0x8e: // BINBYTES8
+                    Push(Bytes(Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at)).ToArray());
+                    break;
+                case (byte)'}': // EMPTY_DICT
+                    Push(new PickleDict());
+                    break;
+                case (byte)'d': // DICT
+                    var dict = new PickleDict();
+                    SetItems(dict, PopMark(at), at);
+                    Push(dict);
+                    break;
+                case (byte)']': // EMPTY_LIST
+                    Push(new List<object?>());
+                    break;
+                case (byte)'l': // LIST
+                    Push(PopMark(at));
+                    break;
+                case (byte)')': // EMPTY_TUPLE
+                    Push(Array.Empty<object?>());
+                    break;
+                case (byte)'t': // TUPLE
+                    Push(PopMark(at).ToArray());
+                    break;
+                case 0x85: // TUPLE1
+                case 0x86: // TUPLE2
+                case 0x87: // TUPLE3
+                    int count = op - 0x84;
+                    var tuple = new object?[count];
+                    for (int i = count - 1; i >= 0; i--)
+                    {
+                        tuple[i] = Pop(at);
+                    }
+
+                    Push(tuple);
+                    break;
+                case (byte)'a': // APPEND
+                    object? item = Pop(at);
+                    ListAt(at).Add(item);
+                    break;
+                case (byte)'e': // APPENDS
+                    List<object?> items = PopMark(at);
+                    ListAt(at).AddRange(items);
+                    break;
+                case (byte)'s': // SETITEM
+                    object? value = Pop(at);
+                    object? key = Pop(at);
+                    DictAt(at).Set(key, value, at);
+                    break;
+                case (byte)'u': // SETITEMS
+                    List<object?> pairs = PopMark(at);
+                    SetItems(DictAt(at), pairs, at);
+                    break;
+                case (byte)'q': // BINPUT
+                    _memo[Byte()] = Peek(at);
+                    break;
+                case (byte)'r': // LONG_BINPUT
+                    _memo[BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4))] = Peek(at);
+                    break;
+                case 0x94: // MEMOIZE
+                    _memo[_memo.Count] = Peek(at);
+                    break;
+                case (byte)'h': // BINGET
+                    Push(Memo(Byte(), at));
+                    break;
+                case (byte)'j': // LONG_BINGET
+                    Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at));
+                    break;
+                case (byte)'c': // GLOBAL
+                    string module = Line(at);
+                    Push(new PickleGlobal(module, Line(at)));
+                    break;
+                case 0x93: // STACK_GLOBAL
+                    object? name = Pop(at);
+                    object? owner = Pop(at);
+                    Push(new PickleGlobal(owner as string ?? throw Bad(at, "STACK_GLOBAL needs a module name"), name as string ?? throw Bad(at, "STACK_GLOBAL needs a name")));
+                    break;
+                case (byte)'R': // REDUCE
+                    object?[] arguments = Pop(at) as object?[] ?? throw Bad(at, "REDUCE needs a tuple of arguments");
+                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "REDUCE needs a global to call"), arguments, at));
+                    break;
+                case 0x81: // NEWOBJ
+                    object?[] newArguments = Pop(at) as object?[] ?? throw Bad(at, "NEWOBJ needs a tuple of arguments");
+                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "NEWOBJ needs a class"), newArguments, at));
+                    break;
+                case (byte)'b': // BUILD
+                    object? state = Pop(at);
+                    switch (Peek(at))
+                    {
+                        case PickledObject instance:
+                            instance.State = state;
+                            break;
+                        case PickleDict:
+                            break; // an OrderedDict's instance attributes (a state dict's _metadata): not part of its items
+                        default:
+                            throw Bad(at, $"BUILD on {PickleValues.Describe(Peek(at))}");
+                    }
+
+                    break;
+                case (byte)'Q': // BINPERSID
+                    Push(_persistentLoad(Pop(at)));
+                    break;
+                default:
+                    throw Bad(at, $"opcode 0x{op:x2} is not one torch.save writes");
+            }
+        }
+    }
+
+    /// <summary>What a global called with arguments gives: a dict, a lazy tensor, or an inert object.</summary>
+    private static object Call(PickleGlobal callable, object?[] arguments, int at)
+    {
+        switch (callable.FullName)
+        {
+            case "collections.OrderedDict" when arguments.Length == 0:
+                return new PickleDict();
+            case "torch._utils._rebuild_tensor_v2" when arguments.Length is 6 or 7:
+            case "torch._utils._rebuild_tensor" when arguments.Length == 4:
+                return TensorRecord.Create(arguments[0], arguments[1], arguments[2], arguments[3]) ?? throw Bad(at, $"{callable.FullName} has malformed arguments");
+            case "torch._utils._rebuild_parameter" or "torch._utils._rebuild_parameter_with_state" when arguments.Length >= 1 && arguments[0] is TensorRecord data:
+                return data; // an nn.Parameter: its data is the tensor
+            default:
+                return new PickledObject(callable, arguments);
+        }
+    }
+
+    private static void SetItems(PickleDict dict, List<object?> pairs, int at)
+    {
+        if (pairs.Count % 2 != 0)
+        {
+            throw Bad(at, "SETITEMS needs key-value pairs, but has an odd number of values");
+        }
+
+        for (int i = 0; i < pairs.Count; i += 2)
+        {
+            dict.Set(pairs[i], pairs[i + 1], at);
+        }
+    }
+
+    /// <summary>A little-endian two's-complement integer of <paramref name="length"/> bytes (LONG1, LONG4), at most 8.</summary>
+    private long Long(int length, int at)
+    {
+        if (length > 8)
+        {
+            throw Bad(at, $"an integer of {length} bytes is out of range");
+        }
+
+        ReadOnlySpan<byte> bytes = Bytes(length);
+        long value = 0;
+        for (int i = length - 1; i >= 0; i--)
+        {
+            value = (value << 8) | bytes[i];
+        }
+
+        // Sign-extend from the top bit of the last byte.
+        return length is 0 or 8 ? value : (value << (64 - 8 * length)) >> (64 - 8 * length);
+    }
+
+    private byte Byte() => _position < _data.Length ? _data[_position++] : throw Bad(_position, "the pickle ends before its STOP opcode (truncated)");
+
+    private ReadOnlySpan<byte> Bytes(int count)
+    {
+        if (count > _data.Length - _position)
+        {
+            throw Bad(_position, $"{count} bytes are declared but only {_data.Length - _position} are left (truncated or corrupted)");
+        }
+
+        var span = new ReadOnlySpan<byte>(_data, _position, count);
+        _position += count;
+        return span;
+    }
+
+    /// <summary>A declared length as an int, refused when more than the bytes that are left.</summary>
+    private int Length(ulong declared, int at) =>
+        declared <= (ulong)(_data.Length - _position) ? (int)declared : throw Bad(at, $"a length of {declared} bytes is declared but only {_data.Length - _position} are left");
+
+    private int Length(long declared, int at) => declared >= 0 ? Length((ulong)declared, at) : throw Bad(at, $"a negative length {declared}");
+
+    private string Text(int length) => StrictUtf8.GetString(Bytes(length));
+
+    private string Line(int at)
+    {
+        int end = Array.IndexOf(_data, (byte)'\n', _position);
+        if (end < 0)
+        {
+            throw Bad(at, "GLOBAL's name has no end of line (truncated)");
+        }
+
+        string line = StrictUtf8.GetString(_data, _position, end - _position);
+        _position = end + 1;
+        return line;
+    }
+
+    private void Push(object? value) => _stack.Add(value);
+
+    private object? Peek(int at) => _stack.Count > (_marks.Count > 0 ? _marks[^1] : 0) ? _stack[^1] : throw Bad(at, "an opcode needs a value, but the stack (above its last mark) is empty");
+
+    private object? Pop(int at)
+    {
+        object? value = Peek(at);
+        _stack.RemoveAt(_stack.Count - 1);
+        return value;
+    }
+
+    private List<object?> PopMark(int at)
+    {
+        if (_marks.Count == 0)
+        {
+            throw Bad(at, "an opcode needs a MARK, but there is none");
+        }
+
+        int mark = _marks[^1];
+        _marks.RemoveAt(_marks.Count - 1);
+        List<object?> items = _stack.GetRange(mark, _stack.Count - mark);
+        _stack.RemoveRange(mark, _stack.Count - mark);
+        return items;
+    }
+
+    private List<object?> ListAt(int at) => Peek(at) as List<object?> ?? throw Bad(at, $"APPEND needs a list, but finds {PickleValues.Describe(Peek(at))}");
+
+    private PickleDict DictAt(int at) => Peek(at) as PickleDict ?? throw Bad(at, $"SETITEM needs a dict, but finds {PickleValues.Describe(Peek(at))}");
+
+    private object? Memo(long index, int at) => _memo.TryGetValue(index, out object? value) ? value : throw Bad(at, $"memo entry {index} is read before it is written");
+
+    private static InvalidDataException Bad(int at, string what) => new($"data.pkl is malformed at byte {at}: {what}.");
+}

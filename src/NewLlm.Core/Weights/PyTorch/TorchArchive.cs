@@ -1,0 +1,276 @@
+using System.IO.Compression;
+using System.IO.Hashing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NewLlm;
+
+/// <summary>
+/// A <c>torch.save</c> zip archive opened for reading with bounded memory and time: <c>data.pkl</c> is read (at most
+/// <see cref="MaxPickleBytes"/>) through the restricted <see cref="PickleReader"/> into a tree whose tensors are
+/// <see cref="TensorRecord"/>s, so a caller checks every shape before anything is inflated; <see cref="Read"/> then
+/// reads a tensor's storage straight into its memory, after checking that the record's declared size is the storage's,
+/// that the view lies inside it and that the storage is no larger than the views that use it, and checks its CRC-32.
+/// Records nothing refers to are never read.
+/// </summary>
+internal sealed class TorchArchive : IDisposable
+{
+    /// <summary>The largest <c>data.pkl</c> read (a checkpoint's is a few kilobytes per hundred tensors).</summary>
+    public const long MaxPickleBytes = 64L << 20;
+
+    private const int ChunkBytes = 16 << 20;
+    private readonly ZipArchive _zip;
+    private readonly Dictionary<string, ZipArchiveEntry> _records;
+    private readonly Dictionary<string, long> _usedExtent;
+    private readonly Dictionary<string, Tensor> _storages = new(StringComparer.Ordinal);
+
+    private TorchArchive(string source, ZipArchive zip, string top, Dictionary<string, ZipArchiveEntry> records, object? root)
+    {
+        Source = source;
+        _zip = zip;
+        Top = top;
+        _records = records;
+        Root = root;
+        _usedExtent = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (TensorRecord tensor in PickleValues.TensorsIn(root))
+        {
+            _usedExtent[tensor.Storage.Key] = Math.Max(_usedExtent.GetValueOrDefault(tensor.Storage.Key), tensor.Extent);
+        }
+    }
+
+    /// <summary>The file's name, for messages.</summary>
+    public string Source { get; }
+
+    /// <summary>The archive's top folder, with its slash (<c>archive/</c>).</summary>
+    public string Top { get; }
+
+    /// <summary>The unpickled <c>data.pkl</c>.</summary>
+    public object? Root { get; }
+
+    /// <summary>The names of the archive's records under its top folder.</summary>
+    public IEnumerable<string> RecordNames => _records.Keys;
+
+    /// <summary>Opens the archive in <paramref name="stream"/> (left open) and reads its <c>data.pkl</c>.</summary>
+    /// <exception cref="InvalidDataException">Not a PyTorch zip archive, damaged, or a malformed <c>data.pkl</c>; the message starts with <paramref name="source"/>.</exception>
+    public static TorchArchive Open(Stream stream, string source)
+    {
+        Span<byte> head = stackalloc byte[4];
+        stream.Position = 0;
+        int read = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+        if (read < 4 || head[0] != 0x50 || head[1] != 0x4b || head[2] != 0x03 || head[3] != 0x04)
+        {
+            // A pickle starts with PROTO (0x80); PyTorch's legacy format is a pickle of its magic number.
+            throw Bad(source, read >= 1 && head[0] == 0x80
+                ? "it is in PyTorch's legacy (non-zip) format, which is not supported. Load it in PyTorch and save it again with torch.save (PyTorch 1.6 or later, without _use_new_zipfile_serialization=False)."
+                : "the file is not a zip archive, so it was not written by torch.save. Check that the path names a PyTorch checkpoint or state dict.");
+        }
+
+        stream.Position = 0;
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw Bad(source, $"the zip archive is damaged or truncated ({ex.Message}). Copy or download the file again.", ex);
+        }
+
+        try
+        {
+            ZipArchiveEntry[] pickles = zip.Entries.Where(e => e.FullName == "data.pkl" || e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)).ToArray();
+            if (pickles.Length != 1)
+            {
+                throw Bad(source, pickles.Length == 0
+                    ? "the zip archive has no data.pkl, so it is not a PyTorch checkpoint."
+                    : $"the zip archive has {pickles.Length} data.pkl records ({string.Join(", ", pickles.Select(p => p.FullName))}), so it is not one PyTorch checkpoint.");
+            }
+
+            string top = pickles[0].FullName[..^"data.pkl".Length];
+            var records = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+            foreach (ZipArchiveEntry entry in zip.Entries)
+            {
+                if (!entry.FullName.StartsWith(top, StringComparison.Ordinal))
+                {
+                    throw Bad(source, $"the record '{entry.FullName}' lies outside the archive's folder '{top}'.");
+                }
+
+                if (!records.TryAdd(entry.FullName[top.Length..], entry))
+                {
+                    throw Bad(source, $"the record '{entry.FullName}' is there twice.");
+                }
+            }
+
+            if (records.TryGetValue("byteorder", out ZipArchiveEntry? order) && ReadSmall(order, source, 16) is var bytes && !bytes.AsSpan().SequenceEqual("little"u8))
+            {
+                throw Bad(source, $"its tensors are stored {System.Text.Encoding.ASCII.GetString(bytes)}-endian; only little-endian files (every x86 and Arm machine's) are read.");
+            }
+
+            byte[] pickle = ReadSmall(pickles[0], source, MaxPickleBytes);
+            object? root;
+            try
+            {
+                root = PickleReader.Read(pickle, StorageRecord.FromPersistentId);
+                PickleValues.CheckNesting(root);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw Bad(source, $"its data.pkl cannot be unpickled ({ex.Message}) The file is damaged or was not written by torch.save.", ex);
+            }
+
+            return new TorchArchive(source, zip, top, records, root);
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads a tensor: its storage is read once (checked against its record and CRC-32) and shared by every tensor
+    /// read from it, as <c>torch.load</c> shares it. The caller owns the tensor; it is outside any dispose scope.
+    /// </summary>
+    /// <param name="tensor">The record.</param>
+    /// <param name="name">The tensor's name in the checkpoint, for messages.</param>
+    /// <exception cref="InvalidDataException">The storage's record is missing, of another size, larger than its views need, damaged, or fails its CRC-32.</exception>
+    public Tensor Read(TensorRecord tensor, string name)
+    {
+        StorageRecord storage = tensor.Storage;
+        if (!_storages.TryGetValue(storage.Key, out Tensor? data))
+        {
+            data = ReadStorage(storage, name);
+            _storages[storage.Key] = data;
+        }
+
+        using var scope = NewDisposeScope();
+        Tensor view = tensor.Offset == 0 && tensor.Count == storage.Count && IsContiguous(tensor)
+            ? data.view(tensor.Shape)
+            : data.as_strided(tensor.Shape, tensor.Stride, tensor.Offset);
+        return view.DetachFromDisposeScope();
+    }
+
+    /// <summary>Reads a small record whole (its declared size at most <paramref name="limit"/>), checking its CRC-32.</summary>
+    public byte[] ReadRecord(string name, long limit) =>
+        _records.TryGetValue(name, out ZipArchiveEntry? entry) ? ReadSmall(entry, Source, limit) : throw Bad(Source, $"the record '{Top}{name}' is missing.");
+
+    /// <summary>The declared (uncompressed) size of a record, or null when there is none.</summary>
+    public long? RecordLength(string name) => _records.TryGetValue(name, out ZipArchiveEntry? entry) ? entry.Length : null;
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (Tensor storage in _storages.Values)
+        {
+            storage.Dispose();
+        }
+
+        _storages.Clear();
+        _zip.Dispose();
+    }
+
+    private Tensor ReadStorage(StorageRecord storage, string name)
+    {
+        string record = "data/" + storage.Key;
+        if (!_records.TryGetValue(record, out ZipArchiveEntry? entry))
+        {
+            throw Bad(Source, $"tensor '{name}' refers to the record '{Top}{record}', which is missing.");
+        }
+
+        if (entry.Length != storage.ByteCount)
+        {
+            throw Bad(Source, $"tensor '{name}': the record '{Top}{record}' declares {entry.Length} bytes, but its storage of {storage.Count} {storage.DType} elements has {storage.ByteCount}. The file is damaged or was edited.");
+        }
+
+        long used = _usedExtent.GetValueOrDefault(storage.Key);
+        if (storage.Count > used)
+        {
+            throw Bad(Source, $"tensor '{name}' uses {used} of the {storage.Count} elements of its storage '{record}'. A storage larger than the tensors that use it is not read: in PyTorch, save a copy of the tensor (tensor.clone()) instead of a view of a larger one.");
+        }
+
+        Tensor data = empty(storage.Count, dtype: storage.DType).DetachFromDisposeScope();
+        try
+        {
+            using Stream stream = entry.Open();
+            var crc = new Crc32();
+            long done = 0;
+            int elementsPerChunk = ChunkBytes / storage.ElementSize;
+            while (done < storage.Count)
+            {
+                long count = Math.Min(elementsPerChunk, storage.Count - done);
+                using Tensor chunk = data.narrow(0, done, count);
+                Span<byte> target = chunk.bytes;
+                stream.ReadExactly(target);
+                crc.Append(target);
+                done += count;
+            }
+
+            if (stream.ReadByte() >= 0)
+            {
+                throw new InvalidDataException($"the record holds more than its declared {entry.Length} bytes");
+            }
+
+            if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
+            {
+                throw new InvalidDataException("its bytes do not match the record's CRC-32");
+            }
+
+            return data;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
+        {
+            data.Dispose();
+            throw Bad(Source, $"tensor '{name}': the record '{Top}{record}' cannot be read ({ex.Message}). The file is damaged or truncated: copy or download it again.", ex);
+        }
+    }
+
+    private static byte[] ReadSmall(ZipArchiveEntry entry, string source, long limit)
+    {
+        if (entry.Length > limit)
+        {
+            throw Bad(source, $"the record '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} such a record may have. The file is damaged or was not written by torch.save.");
+        }
+
+        try
+        {
+            byte[] bytes = new byte[entry.Length];
+            using Stream stream = entry.Open();
+            stream.ReadExactly(bytes);
+            if (stream.ReadByte() >= 0)
+            {
+                throw new InvalidDataException($"it holds more than its declared {entry.Length} bytes");
+            }
+
+            if (Crc32.HashToUInt32(bytes) != entry.Crc32)
+            {
+                throw new InvalidDataException("its bytes do not match its CRC-32");
+            }
+
+            return bytes;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
+        {
+            throw Bad(source, $"the record '{entry.FullName}' cannot be read ({ex.Message}). The file is damaged or truncated: copy or download it again.", ex);
+        }
+    }
+
+    private static bool IsContiguous(TensorRecord tensor)
+    {
+        long expected = 1;
+        for (int i = tensor.Shape.Length - 1; i >= 0; i--)
+        {
+            if (tensor.Shape[i] != 1 && tensor.Stride[i] != expected)
+            {
+                return false;
+            }
+
+            expected *= tensor.Shape[i];
+        }
+
+        return true;
+    }
+
+    /// <summary>An error naming the file, in the words every PyTorch-file error of this library uses.</summary>
+    public static InvalidDataException Bad(string source, string what, Exception? inner = null) =>
+        new($"{source}: cannot read it as a PyTorch checkpoint: {what}", inner);
+}
