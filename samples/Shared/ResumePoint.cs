@@ -43,7 +43,7 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int
                 settings["learning_rate"] = adam.ParamGroups[0].LearningRate;
             }
 
-            int epochsDone = original.CurrentEpoch ?? Math.Max(original.TrainLosses.Count, original.ValLosses.Count);
+            int epochsDone = original.CompletedEpochs; // the original stores the index of the epoch it finished, not a count
             return new ResumePoint(settings, probe.Options, epochsDone, 0, 0, IsOriginal: true);
         }
 

@@ -214,7 +214,7 @@ public sealed class Trainer : IDisposable
             return;
         }
 
-        TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
+        using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
         (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = checkpoint.Restore(
             Model, _optimizer, staged => OptimizerFactory.Create(staged, Options), [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer);
         if (state.Seed != Options.Seed)
@@ -662,7 +662,8 @@ public sealed class Trainer : IDisposable
             long step;
             try
             {
-                step = TrainingCheckpoint.Read(path).Manifest.State.GlobalStep;
+                using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
+                step = checkpoint.Manifest.State.GlobalStep;
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {

@@ -177,7 +177,8 @@ public sealed class PyTorchInteropTests : IDisposable
         Assert.Equal(Doubles(expected, "val_losses"), checkpoint.ValLosses);
         Assert.Equal(Doubles(expected, "train_ppls"), checkpoint.TrainPpls);
         Assert.Equal(Doubles(expected, "val_ppls"), checkpoint.ValPpls);
-        Assert.Equal(3, checkpoint.CurrentEpoch);
+        Assert.Equal(2, checkpoint.CurrentEpoch); // the original's: the 0-based index of the epoch just finished
+        Assert.Equal(3, checkpoint.CompletedEpochs);
         Assert.Equal("__main__.HHRLHFTrainConfig", checkpoint.ConfigClassName);
         Assert.Equal(new Dictionary<string, object?> { ["num_layers"] = 2, ["max_seq_length"] = 64 }, checkpoint.Config);
     }
@@ -222,7 +223,7 @@ public sealed class PyTorchInteropTests : IDisposable
         Assert.Equal(original.Optimizer.ParamGroups[0].ParameterIndices, group.ParameterIndices);
         Assert.Equal(original.TrainLosses, again.TrainLosses);
         Assert.Equal(original.ValPpls, again.ValPpls);
-        Assert.Equal(3, again.CurrentEpoch);
+        Assert.Equal(2, again.CurrentEpoch);
         Assert.Equal(2, again.Config["num_layers"]);
         var nested = Assert.IsType<Dictionary<string, object?>>(again.Config["nested"]);
         Assert.Equal("hh-rlhf", nested["name"]);
@@ -308,7 +309,8 @@ public sealed class PyTorchInteropTests : IDisposable
         Assert.Equal([0.85, 0.97], r.GetProperty("betas").EnumerateArray().Select(e => e.GetDouble()));
         Assert.Equal(checkpoint.TrainLosses, Doubles(r, "train_losses"));
         Assert.Equal(checkpoint.ValPpls, Doubles(r, "val_ppls"));
-        Assert.Equal(3, r.GetProperty("current_epoch").GetInt32());
+        Assert.Equal(2, r.GetProperty("current_epoch").GetInt32());
+        Assert.Equal(checkpoint.CompletedEpochs, r.GetProperty("start_epoch").GetInt32()); // the original's resume trains the epoch after the three done
         Assert.Equal(2, r.GetProperty("config").GetProperty("num_layers").GetInt32());
         foreach ((int index, PyTorchAdamParameterState s) in checkpoint.Optimizer!.State)
         {

@@ -90,7 +90,7 @@ public sealed class CheckpointIntegrityTests
         using var setup = new TinySetup();
         string good = await TrainOneEpoch(setup);
         byte[] original = await File.ReadAllBytesAsync(good);
-        TrainingCheckpoint reference = TrainingCheckpoint.Read(good);
+        using TrainingCheckpoint reference = TrainingCheckpoint.Read(good);
 
         // Every byte of the zip structure (local headers, central directory, end record) and samples inside every entry.
         var offsets = new SortedSet<int>();
@@ -138,7 +138,7 @@ public sealed class CheckpointIntegrityTests
                 TrainingCheckpoint loaded;
                 try
                 {
-                    loaded = TrainingCheckpoint.Read(damaged);
+                    loaded = TrainingCheckpoint.Read(damaged); // every record hashed: what it reads is what was written
                 }
                 catch (InvalidDataException error)
                 {
@@ -158,6 +158,8 @@ public sealed class CheckpointIntegrityTests
                 {
                     Assert.True(value.AsSpan().SequenceEqual(loaded.Entries[name]), $"offset {offset}: entry {name} read differs");
                 }
+
+                loaded.Dispose();
 
                 unchanged++;
             }

@@ -61,7 +61,8 @@ public sealed class PyTorchCheckpointTests
             Assert.Equal(value.cpu().data<float>().ToArray(), read.ModelState[name].data<float>().ToArray());
         }
 
-        Assert.Equal(2, read.CurrentEpoch);
+        Assert.Equal(1, read.CurrentEpoch); // the original's convention: the 0-based index of the last epoch done
+        Assert.Equal(2, read.CompletedEpochs);
         Assert.Equal(trainer.State.History.Select(r => r.TrainLoss), read.TrainLosses);
         Assert.Equal(trainer.State.History.Select(r => r.Validation!.Loss), read.ValLosses);
         Assert.Equal(trainer.State.History.Select(r => r.TrainPerplexity), read.TrainPpls);
@@ -92,7 +93,8 @@ public sealed class PyTorchCheckpointTests
         Assert.Equal(
             new[] { "config", "current_epoch", "model_state_dict", "optimizer_state_dict", "train_losses", "train_ppls", "val_losses", "val_ppls" },
             found["keys"]!.AsArray().Select(k => k!.GetValue<string>()));
-        Assert.Equal(2, found["current_epoch"]!.GetValue<int>());
+        Assert.Equal(1, found["current_epoch"]!.GetValue<int>());
+        Assert.Equal(2, found["start_epoch"]!.GetValue<int>()); // the original's resume trains the third epoch (index 2) next
         Assert.Equal(0.01, found["lr"]!.GetValue<double>());
         Assert.Equal(trainer.State.History.Select(r => r.TrainLoss), found["train_losses"]!.AsArray().Select(v => v!.GetValue<double>()));
         Assert.All(found["steps"]!.AsArray(), s => Assert.Equal(trainer.State.GlobalStep, s!.GetValue<double>()));
@@ -178,8 +180,9 @@ public sealed class PyTorchCheckpointTests
         var error = Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(Fixture("checkpoint.pt")));
 
         Assert.Contains("checkpoint.pt", error.Message, StringComparison.Ordinal);
-        Assert.Contains("vocab 37, embed 12, hidden 20, context 10, layers 2", error.Message, StringComparison.Ordinal);
-        Assert.Contains(TrainingCheckpoint.Shape(setup.ModelOptions), error.Message, StringComparison.Ordinal);
+        Assert.Contains("VocabSize=37, EmbedDim=12, HiddenDim=20, ContextDim=10, NumLayers=2", error.Message, StringComparison.Ordinal);
+        NewLlmOptions own = setup.ModelOptions;
+        Assert.Contains($"VocabSize={own.VocabSize}, EmbedDim={own.EmbedDim}, HiddenDim={own.HiddenDim}, ContextDim={own.ContextDim}, NumLayers={own.NumLayers}", error.Message, StringComparison.Ordinal);
         ResumeTests.AssertSameWeights(before, model);
         Assert.Equal(0, trainer.State.Epoch);
     }

@@ -393,7 +393,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <exception cref="InvalidDataException">The file is malformed, a parameter is missing, or its shape differs.</exception>
     public void LoadSafetensors(string path, bool allowUnexpected = false) => SafetensorsWeights.Load(this, path, allowUnexpected);
 
-    /// <summary>Creates a model whose sizes are inferred from the tensor shapes in a safetensors file, and loads its weights.</summary>
+    /// <summary>Creates a model whose sizes are inferred from the tensor shapes in a safetensors file, and loads its weights; the model is in evaluation mode (call <c>train()</c> to fine-tune it).</summary>
     /// <param name="path">The file.</param>
     /// <param name="dropout">Dropout of the new model (not stored in weights).</param>
     /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
@@ -423,9 +423,19 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     public void LoadPyTorch(string path) => PyTorchWeights.Load(this, path);
 
     /// <summary>
+    /// Loads weights from a <c>torch.save</c> archive in a seekable stream (left open), as <see cref="LoadPyTorch(string)"/>
+    /// does: only the model's state dict is read, after every shape has been checked against this model's.
+    /// </summary>
+    /// <param name="stream">The archive, readable and seekable.</param>
+    /// <param name="sourceName">The file's name, for messages.</param>
+    /// <exception cref="InvalidDataException">As for <see cref="LoadPyTorch(string)"/>; the model is untouched.</exception>
+    public void LoadPyTorch(Stream stream, string sourceName) => PyTorchWeights.Load(this, stream, sourceName);
+
+    /// <summary>
     /// Creates a model from a PyTorch <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint
     /// dict) with its sizes inferred from the tensor shapes: vocabulary, embedding, hidden and context widths, and the
-    /// number of layers. The dropout is not stored in weights and cannot be inferred: the model gets
+    /// number of layers. The model is returned in evaluation mode (<c>eval()</c>), ready for inference; call
+    /// <c>train()</c> to fine-tune it. The dropout is not stored in weights and cannot be inferred: the model gets
     /// <see cref="NewLlmOptions.Dropout"/>'s default (0.1, the original's); it matters only in training mode.
     /// </summary>
     /// <param name="path">The file.</param>

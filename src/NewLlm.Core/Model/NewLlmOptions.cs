@@ -36,6 +36,12 @@ public sealed class NewLlmOptions
     /// </summary>
     public int? Seed { get; set; }
 
+    /// <summary>
+    /// The number of parameters (weights and biases) of a model with these sizes: the embedding, the feed-forward
+    /// layers, the output layer, the three context heads and the LayerNorm.
+    /// </summary>
+    public long ParameterCount => ParameterShapes.Of(this).Sum(kv => kv.Value.Aggregate(1L, (a, b) => checked(a * b)));
+
     /// <summary>Returns a copy, so that a model keeps the options it was built with.</summary>
     public NewLlmOptions Clone() => (NewLlmOptions)MemberwiseClone();
 

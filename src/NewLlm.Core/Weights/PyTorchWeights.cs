@@ -5,7 +5,7 @@ namespace NewLlm;
 /// <summary>
 /// A <see cref="NewLlmModel"/>'s weights in PyTorch <c>torch.save</c> files: a flat state dict or the original
 /// trainer's checkpoint dict (its <c>model_state_dict</c>). <see cref="NewLlmModel.FromPyTorch"/>,
-/// <see cref="NewLlmModel.LoadPyTorch"/> and <see cref="NewLlmModel.SavePyTorch"/> are the public entry points.
+/// <see cref="NewLlmModel.LoadPyTorch(string)"/> and <see cref="NewLlmModel.SavePyTorch"/> are the public entry points.
 /// </summary>
 /// <remarks>
 /// Values are copied into the model's own parameters (<see cref="SafetensorsWeights.LoadStateFrom"/>) rather than
@@ -19,16 +19,27 @@ internal static class PyTorchWeights
     private static readonly ScalarType[] FloatTypes = [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float64];
 
     /// <summary>Loads every parameter of <paramref name="model"/> from the file; the model is untouched when that fails.</summary>
-    public static void Load(NewLlmModel model, string path) =>
-        WithState(path, model.Options, (state, fullPath) =>
+    public static void Load(NewLlmModel model, string path)
+    {
+        string fullPath = PyTorchCheckpointFormat.Existing(path);
+        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        Load(model, stream, fullPath);
+    }
+
+    /// <summary>Loads every parameter of <paramref name="model"/> from an archive in a stream; the model is untouched when that fails.</summary>
+    public static void Load(NewLlmModel model, Stream stream, string source) =>
+        WithState(stream, source, model.Options, state =>
         {
-            SafetensorsWeights.LoadStateFrom(model, state, fullPath, allowUnexpected: false);
+            SafetensorsWeights.LoadStateFrom(model, state, source, allowUnexpected: false);
             return model;
         });
 
     /// <summary>A new model whose sizes are inferred from the file's tensor shapes (default dropout), with its weights loaded, in evaluation mode.</summary>
-    public static NewLlmModel Create(string path, Device? device) =>
-        WithState(path, null, (state, fullPath) =>
+    public static NewLlmModel Create(string path, Device? device)
+    {
+        string fullPath = PyTorchCheckpointFormat.Existing(path);
+        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return WithState(stream, fullPath, null, state =>
         {
             NewLlmOptions options = SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath);
             var model = new NewLlmModel(options, device);
@@ -44,6 +55,7 @@ internal static class PyTorchWeights
                 throw;
             }
         });
+    }
 
     /// <summary>Writes the model's state dict as <c>torch.save(model.state_dict())</c> does (float32, the original's names).</summary>
     public static void Save(NewLlmModel model, string path) => PyTorchCheckpointFormat.WriteStateDict(model.state_dict(), path);
@@ -53,18 +65,16 @@ internal static class PyTorchWeights
     /// sizes they imply, before any tensor is read), checks its dtypes, runs <paramref name="use"/> on it, and
     /// disposes every tensor the file held.
     /// </summary>
-    private static T WithState<T>(string path, NewLlmOptions? expected, Func<IReadOnlyDictionary<string, Tensor>, string, T> use)
+    private static T WithState<T>(Stream stream, string source, NewLlmOptions? expected, Func<IReadOnlyDictionary<string, Tensor>, T> use)
     {
-        string fullPath = PyTorchCheckpointFormat.Existing(path);
-        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-        using PyTorchCheckpoint checkpoint = PyTorchCheckpointFormat.Read(stream, fullPath, expected, modelOnly: true);
+        using PyTorchCheckpoint checkpoint = PyTorchCheckpointFormat.Read(stream, source, expected, modelOnly: true);
         IDictionary<string, Tensor> state = checkpoint.ModelState;
         string[] badTypes = state.Where(kv => !FloatTypes.Contains(kv.Value.dtype)).Select(kv => $"'{kv.Key}' is {kv.Value.dtype}").ToArray();
         if (badTypes.Length > 0)
         {
-            throw new InvalidDataException($"{fullPath}: unsupported tensor dtype: {string.Join(", ", badTypes)}; model weights must be float32, float16, bfloat16 or float64.");
+            throw new InvalidDataException($"{source}: unsupported tensor dtype: {string.Join(", ", badTypes)}; model weights must be float32, float16, bfloat16 or float64.");
         }
 
-        return use(state.AsReadOnly(), fullPath);
+        return use(state.AsReadOnly());
     }
 }

@@ -14,10 +14,16 @@ namespace NewLlm;
 public static class SafetensorsFile
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    private const int ChunkBytes = 16 << 20;
 
     /// <summary>Reads every tensor of a file onto the CPU. F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL are understood.</summary>
+    /// <remarks>
+    /// The header is checked whole before any tensor is allocated: every size with checked arithmetic, no name twice,
+    /// and the tensors' data offsets tiling the data section exactly (no overlap, no hole), as the format requires.
+    /// Each tensor is then read from the file straight into its memory, so reading holds the tensors and nothing more.
+    /// </remarks>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is truncated, its header is malformed, or a tensor's offsets, type or shape are inconsistent.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, its header is malformed, or a tensor's offsets, type or shape are inconsistent; the message names the file and the tensor.</exception>
     public static Dictionary<string, Tensor> Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -26,8 +32,9 @@ public static class SafetensorsFile
             throw new FileNotFoundException($"Safetensors file not found: {path}", path);
         }
 
-        byte[] bytes = File.ReadAllBytes(path);
-        return Parse(bytes, path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        List<SafetensorsEntry> entries = ReadHeader(stream, path);
+        return ReadTensors(stream, entries, path);
     }
 
     /// <summary>Reads the tensors of a safetensors image held in memory.</summary>
@@ -35,54 +42,121 @@ public static class SafetensorsFile
     /// <param name="source">Name used in error messages.</param>
     public static Dictionary<string, Tensor> Parse(ReadOnlySpan<byte> bytes, string source = "safetensors data")
     {
-        if (bytes.Length < 8)
+        using var stream = new MemoryStream(bytes.ToArray(), writable: false);
+        List<SafetensorsEntry> entries = ReadHeader(stream, source);
+        return ReadTensors(stream, entries, source);
+    }
+
+    /// <summary>
+    /// Reads and checks the header of the file in <paramref name="stream"/> (positioned at its start): every entry's
+    /// dtype, shape and offsets, in file order. Nothing of the data section is read.
+    /// </summary>
+    internal static List<SafetensorsEntry> ReadHeader(Stream stream, string source)
+    {
+        long length = stream.Length;
+        if (length < 8)
         {
-            throw new InvalidDataException($"{source}: truncated safetensors file ({bytes.Length} bytes, the 8-byte header length alone is missing).");
+            throw new InvalidDataException($"{source}: truncated safetensors file ({length} bytes, the 8-byte header length alone is missing).");
         }
 
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > MaxHeaderBytes || (long)headerLength > bytes.Length - 8)
+        Span<byte> prefix = stackalloc byte[8];
+        stream.ReadExactly(prefix);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > MaxHeaderBytes || headerLength > (ulong)(length - 8))
         {
-            throw new InvalidDataException($"{source}: the header length {headerLength} exceeds the file ({bytes.Length} bytes); the file is truncated or not safetensors.");
+            throw new InvalidDataException($"{source}: the header length {headerLength} exceeds the file ({length} bytes) or the {MaxHeaderBytes}-byte limit; the file is truncated or not safetensors.");
         }
 
-        ReadOnlySpan<byte> data = bytes[(8 + (int)headerLength)..];
-        JsonDocument header;
+        byte[] json = new byte[(int)headerLength];
+        stream.ReadExactly(json);
+        long dataLength = length - 8 - (long)headerLength;
+        var entries = new List<SafetensorsEntry>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         try
         {
-            header = JsonDocument.Parse(bytes.Slice(8, (int)headerLength).ToArray());
+            using JsonDocument header = JsonDocument.Parse(json);
+            if (header.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidDataException($"{source}: the safetensors header is not a JSON object.");
+            }
+
+            foreach (JsonProperty entry in header.RootElement.EnumerateObject())
+            {
+                if (!names.Add(entry.Name))
+                {
+                    throw new InvalidDataException($"{source}: tensor '{entry.Name}' is in the header twice; a safetensors file names each tensor once.");
+                }
+
+                if (entry.Name != "__metadata__")
+                {
+                    entries.Add(ParseEntry(entry, dataLength, source));
+                }
+            }
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"{source}: the safetensors header is not valid JSON: {ex.Message}", ex);
         }
 
+        // The format's rule: the offsets tile the data section, without overlap or hole.
+        long next = 0;
+        foreach (SafetensorsEntry entry in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (entry.Begin != next)
+            {
+                throw new InvalidDataException(entry.Begin < next
+                    ? $"{source}: tensor '{entry.Name}' has data offsets [{entry.Begin}, {entry.End}] that overlap another tensor's (up to {next}); the file is corrupt."
+                    : $"{source}: the data bytes [{next}, {entry.Begin}) before tensor '{entry.Name}' belong to no tensor; the file is corrupt.");
+            }
+
+            next = entry.End;
+        }
+
+        if (next != dataLength)
+        {
+            throw new InvalidDataException($"{source}: the tensors' data ends at byte {next} of the {dataLength}-byte data section; the rest belongs to no tensor, so the file is corrupt.");
+        }
+
+        return entries;
+    }
+
+    /// <summary>Reads the entries' tensors (all, or those <paramref name="wanted"/> accepts) from the file, each straight into its memory.</summary>
+    internal static Dictionary<string, Tensor> ReadTensors(Stream stream, List<SafetensorsEntry> entries, string source, Func<string, bool>? wanted = null)
+    {
+        long dataStart = stream.Length - entries.Sum(e => e.End - e.Begin); // the header checked that the tensors tile the data section
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
-            using (header)
+            foreach (SafetensorsEntry entry in entries)
             {
-                if (header.RootElement.ValueKind != JsonValueKind.Object)
+                if (wanted is not null && !wanted(entry.Name))
                 {
-                    throw new InvalidDataException($"{source}: the safetensors header is not a JSON object.");
+                    continue;
                 }
 
-                foreach (JsonProperty entry in header.RootElement.EnumerateObject())
+                Tensor tensor = empty(entry.Shape, dtype: entry.DType).DetachFromDisposeScope();
+                result.Add(entry.Name, tensor);
+                stream.Position = dataStart + entry.Begin;
+                using Tensor flat = tensor.reshape(-1);
+                for (long done = 0; done < entry.Count;)
                 {
-                    if (entry.Name == "__metadata__")
-                    {
-                        continue;
-                    }
-
-                    result.Add(entry.Name, ReadTensor(entry, data, source));
+                    long count = Math.Min(ChunkBytes / entry.ElementSize, entry.Count - done);
+                    using Tensor chunk = flat.narrow(0, done, count);
+                    stream.ReadExactly(chunk.bytes);
+                    done += count;
                 }
             }
         }
-        catch
+        catch (Exception ex)
         {
             foreach (Tensor t in result.Values)
             {
                 t.Dispose();
+            }
+
+            if (ex is EndOfStreamException or IOException)
+            {
+                throw new InvalidDataException($"{source}: the tensors cannot be read ({ex.Message}); the file is truncated or damaged.", ex);
             }
 
             throw;
@@ -150,7 +224,7 @@ public static class SafetensorsFile
             flushToDisk: true);
     }
 
-    private static Tensor ReadTensor(JsonProperty entry, ReadOnlySpan<byte> data, string source)
+    private static SafetensorsEntry ParseEntry(JsonProperty entry, long dataLength, string source)
     {
         string name = entry.Name;
         JsonElement e = entry.Value;
@@ -176,25 +250,33 @@ public static class SafetensorsFile
             throw new InvalidDataException($"{source}: tensor '{name}' has a non-integer shape or offset.", ex);
         }
 
-        if (shape.Any(d => d < 0))
+        if (shape.Any(d => d < 0) || shape.Length > 64)
         {
-            throw new InvalidDataException($"{source}: tensor '{name}' has a negative dimension in shape [{string.Join(", ", shape)}].");
+            throw new InvalidDataException($"{source}: tensor '{name}' has an impossible shape [{string.Join(", ", shape)}].");
         }
 
-        long count = shape.Aggregate(1L, (a, b) => checked(a * b));
-        if (begin < 0 || end < begin || end > data.Length)
+        long count, bytes;
+        try
         {
-            throw new InvalidDataException($"{source}: tensor '{name}' has data offsets [{begin}, {end}] outside the {data.Length} data bytes; the file is truncated or corrupt.");
+            count = shape.Aggregate(1L, (a, b) => checked(a * b));
+            bytes = checked(count * size);
+        }
+        catch (OverflowException ex)
+        {
+            throw new InvalidDataException($"{source}: tensor '{name}' has shape [{string.Join(", ", shape)}], whose size in bytes overflows; the file is corrupt.", ex);
         }
 
-        if (end - begin != count * size)
+        if (begin < 0 || end < begin || end > dataLength)
         {
-            throw new InvalidDataException($"{source}: tensor '{name}' of shape [{string.Join(", ", shape)}] and type {dtypeElement.GetString()} needs {count * size} bytes, but its offsets hold {end - begin}.");
+            throw new InvalidDataException($"{source}: tensor '{name}' has data offsets [{begin}, {end}] outside the {dataLength} data bytes; the file is truncated or corrupt.");
         }
 
-        Tensor result = empty(shape, dtype: type);
-        data.Slice((int)begin, (int)(end - begin)).CopyTo(result.bytes);
-        return result;
+        if (end - begin != bytes)
+        {
+            throw new InvalidDataException($"{source}: tensor '{name}' of shape [{string.Join(", ", shape)}] and type {dtypeElement.GetString()} needs {bytes} bytes, but its offsets hold {end - begin}.");
+        }
+
+        return new SafetensorsEntry(name, type, size, shape, count, begin, end);
     }
 
     private static (ScalarType Type, int Size) ParseDType(string name, string tensor, string source) => name switch

@@ -16,23 +16,32 @@ internal static class SafetensorsWeights
         SafetensorsFile.Write(path, model.state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = model.Options.ToString() });
     }
 
-    /// <summary>Loads every parameter of <paramref name="model"/> from the file.</summary>
+    /// <summary>Loads every parameter of <paramref name="model"/> from the file; its shapes are checked before any tensor is read.</summary>
     public static void Load(NewLlmModel model, string path, bool allowUnexpected) =>
-        WithTensors(path, tensors =>
+        WithTensors(path, _ => model.Options, allowUnexpected, tensors =>
         {
             LoadStateFrom(model, tensors, path, allowUnexpected);
             return model;
         });
 
-    /// <summary>A new model whose sizes are inferred from the file's tensor shapes, with its weights loaded.</summary>
+    /// <summary>A new model whose sizes are inferred from the file's tensor shapes, with its weights loaded, in evaluation mode.</summary>
     public static NewLlmModel Create(string path, double dropout, bool allowUnexpected) =>
-        WithTensors(path, tensors =>
+        WithTensors(path, shapes => InferOptions(shapes, path), allowUnexpected, tensors =>
         {
             NewLlmOptions options = InferOptions(tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
             options.Dropout = dropout;
             var model = new NewLlmModel(options);
-            LoadStateFrom(model, tensors, path, allowUnexpected);
-            return model;
+            try
+            {
+                LoadStateFrom(model, tensors, path, allowUnexpected);
+                model.eval();
+                return model;
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
         });
 
     /// <summary>Model sizes from the shapes of a state dict with the original's parameter names.</summary>
@@ -80,10 +89,26 @@ internal static class SafetensorsWeights
         return options.Validate();
     }
 
-    /// <summary>Reads the file's tensors, runs <paramref name="use"/> on them, and disposes them.</summary>
-    private static T WithTensors<T>(string path, Func<Dictionary<string, Tensor>, T> use)
+    /// <summary>
+    /// Reads the file's header, checks its shapes against the model sizes <paramref name="sizes"/> gives for them (a
+    /// tensor missing or of another shape, or one the model does not have unless allowed, is refused before anything
+    /// is read), reads the model's tensors, runs <paramref name="use"/> on them, and disposes them.
+    /// </summary>
+    private static T WithTensors<T>(string path, Func<IReadOnlyDictionary<string, long[]>, NewLlmOptions> sizes, bool allowUnexpected, Func<Dictionary<string, Tensor>, T> use)
     {
-        Dictionary<string, Tensor> tensors = SafetensorsFile.Read(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Safetensors file not found: {path}", path);
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        List<SafetensorsEntry> entries = SafetensorsFile.ReadHeader(stream, path);
+        var declared = entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        NewLlmOptions options = sizes(declared);
+        var expected = ParameterShapes.Of(options).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        CheckShapes(declared, expected, options, path, allowUnexpected);
+        Dictionary<string, Tensor> tensors = SafetensorsFile.ReadTensors(stream, entries, path, expected.ContainsKey);
         try
         {
             return use(tensors);
@@ -94,6 +119,32 @@ internal static class SafetensorsWeights
             {
                 t.Dispose();
             }
+        }
+    }
+
+    private static void CheckShapes(Dictionary<string, long[]> declared, Dictionary<string, long[]> expected, NewLlmOptions options, string source, bool allowUnexpected)
+    {
+        var problems = new List<string>();
+        foreach ((string name, long[] shape) in expected)
+        {
+            if (!declared.TryGetValue(name, out long[]? found))
+            {
+                problems.Add($"tensor '{name}' is missing");
+            }
+            else if (!found.SequenceEqual(shape))
+            {
+                problems.Add($"tensor '{name}' has shape [{string.Join(", ", found)}], the model expects [{string.Join(", ", shape)}]");
+            }
+        }
+
+        if (!allowUnexpected)
+        {
+            problems.AddRange(declared.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"tensor '{k}' is not a parameter of this model"));
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"{source}: cannot load into a model with {options}: {string.Join("; ", problems)}.");
         }
     }
 

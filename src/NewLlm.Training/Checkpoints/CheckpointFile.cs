@@ -14,12 +14,16 @@ public static class CheckpointFile
     /// <param name="path">The checkpoint file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a checkpoint, or is truncated or corrupted.</exception>
-    public static CheckpointManifest ReadManifest(string path) => TrainingCheckpoint.Read(path).Manifest;
+    public static CheckpointManifest ReadManifest(string path)
+    {
+        using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
+        return checkpoint.Manifest;
+    }
 
     /// <summary>
     /// Whether <paramref name="path"/> is a PyTorch checkpoint that NewLlm did not write, such as the original Python
     /// trainer's: it holds no NewLlm manifest (nor tokenizer), so <see cref="ReadManifest"/> refuses it, while
-    /// <see cref="LoadModel"/>, <see cref="PyTorchCheckpoint.Read"/> and <see cref="Trainer.LoadCheckpoint"/> take it.
+    /// <see cref="LoadModel"/>, <see cref="PyTorchCheckpoint.Read(string)"/> and <see cref="Trainer.LoadCheckpoint"/> take it.
     /// </summary>
     /// <param name="path">The file.</param>
     public static bool IsOriginalCheckpoint(string path)
@@ -28,13 +32,27 @@ public static class CheckpointFile
         return File.Exists(path) && TrainingCheckpoint.IsForeignPyTorchFile(path);
     }
 
-    /// <summary>Creates a model with the checkpoint's sizes and loads its weights (for inference or fine-tuning); also from a PyTorch checkpoint or state dict NewLlm did not write (<see cref="NewLlmModel.FromPyTorch"/>).</summary>
+    /// <summary>
+    /// Creates a model with the checkpoint's sizes and loads its weights, in evaluation mode (ready for inference; call
+    /// <c>train()</c> to fine-tune it); also from a PyTorch checkpoint or state dict NewLlm did not write
+    /// (<see cref="NewLlmModel.FromPyTorch"/>).
+    /// </summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="device">Where to put the model; the CPU when null.</param>
     /// <exception cref="InvalidDataException">The file is not a valid checkpoint.</exception>
     public static NewLlmModel LoadModel(string path, Device? device = null)
     {
-        NewLlmModel model = IsOriginalCheckpoint(path) ? NewLlmModel.FromPyTorch(path) : TrainingCheckpoint.Read(path).CreateModel();
+        NewLlmModel model;
+        if (IsOriginalCheckpoint(path))
+        {
+            model = NewLlmModel.FromPyTorch(path);
+        }
+        else
+        {
+            using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
+            model = checkpoint.CreateModel();
+        }
+
         if (device is not null)
         {
             model.to(device);
@@ -46,5 +64,14 @@ public static class CheckpointFile
     /// <summary>The tokenizer stored in the checkpoint, or null when none was stored (always for the original trainer's checkpoints: rebuild its vocabulary with <see cref="WordLevelTokenizer.Build"/> from the same data).</summary>
     /// <param name="path">The checkpoint file.</param>
     /// <exception cref="InvalidDataException">The file is not a valid checkpoint.</exception>
-    public static DialogueTokenizer? LoadTokenizer(string path) => IsOriginalCheckpoint(path) ? null : TrainingCheckpoint.Read(path).ReadTokenizer();
+    public static DialogueTokenizer? LoadTokenizer(string path)
+    {
+        if (IsOriginalCheckpoint(path))
+        {
+            return null;
+        }
+
+        using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
+        return checkpoint.ReadTokenizer();
+    }
 }

@@ -19,14 +19,20 @@ internal static class OriginalCheckpoint
     /// <exception cref="InvalidDataException">The file cannot be read, holds another model shape, or lacks or has a bad optimizer state.</exception>
     public static TrainerState Restore(string path, NewLlmModel model, OptimizerHelper optimizer, TrainerOptions options, ILogger logger)
     {
-        using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(path);
+        // The model's sizes are the trainer's: every shape is checked against them before any tensor is read.
         string fullPath = Path.GetFullPath(path);
+        PyTorchCheckpoint checkpoint;
+        using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            checkpoint = PyTorchCheckpoint.Read(stream, fullPath, model.Options);
+        }
+
+        using PyTorchCheckpoint owned = checkpoint;
         if (checkpoint.IsStateDictOnly)
         {
             throw new InvalidDataException($"{fullPath}: the file holds model weights only (a state dict), no optimizer state or history, so there is no run to continue. To train from these weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
         }
 
-        CheckShapes(checkpoint, model, fullPath);
         PyTorchAdamState adam = checkpoint.Optimizer
             ?? throw new InvalidDataException($"{fullPath}: the checkpoint has no 'optimizer_state_dict', so Adam cannot continue. To train from its weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
         Parameter[] parameters = [.. optimizer.parameters()];
@@ -84,31 +90,6 @@ internal static class OriginalCheckpoint
         return History(checkpoint, steps.Count == 0 ? 0 : steps.Values.Max(), adam.ParamGroups.FirstOrDefault()?.LearningRate ?? options.LearningRate, options.Seed);
     }
 
-    private static void CheckShapes(PyTorchCheckpoint checkpoint, NewLlmModel model, string path)
-    {
-        Dictionary<string, Tensor> own = model.state_dict();
-        bool fits = own.Count == checkpoint.ModelState.Count && own.All(kv =>
-            checkpoint.ModelState.TryGetValue(kv.Key, out Tensor? saved) && saved.shape.SequenceEqual(kv.Value.shape) && saved.is_floating_point());
-        if (fits)
-        {
-            return;
-        }
-
-        string holds;
-        try
-        {
-            using NewLlmModel probe = NewLlmModel.FromPyTorch(path);
-            holds = TrainingCheckpoint.Shape(probe.Options);
-        }
-        catch (Exception ex) when (ex is InvalidDataException or Microsoft.Extensions.Options.OptionsValidationException)
-        {
-            holds = $"tensors {string.Join(", ", checkpoint.ModelState.Keys.Order(StringComparer.Ordinal).Take(6))}...";
-        }
-
-        throw new InvalidDataException(
-            $"{path}: the checkpoint holds a model of another shape ({holds}) than the trainer's ({TrainingCheckpoint.Shape(model.Options)}). Create the trainer's model with the checkpoint's sizes (NewLlmModel.FromPyTorch(path).Options).");
-    }
-
     private static void WarnIfDifferent(ILogger logger, string path, PyTorchAdamParamGroup saved, TrainerOptions options)
     {
         if (saved.Beta1 != options.Beta1 || saved.Beta2 != options.Beta2 || saved.Eps != options.Epsilon || saved.WeightDecay != options.WeightDecay)
@@ -129,7 +110,8 @@ internal static class OriginalCheckpoint
     /// <summary>The trainer state after the checkpoint's epochs: one record per epoch from the lists, the best validation loss among them.</summary>
     private static TrainerState History(PyTorchCheckpoint checkpoint, long globalStep, double learningRate, int seed)
     {
-        int epochs = checkpoint.CurrentEpoch ?? Math.Max(checkpoint.TrainLosses.Count, checkpoint.ValLosses.Count);
+        // The original stores the 0-based index of the epoch it has just finished (0 after one epoch) and resumes at the next.
+        int epochs = checkpoint.CompletedEpochs;
         var state = new TrainerState { Seed = seed, Epoch = epochs, GlobalStep = globalStep };
         int records = Math.Min(epochs, Math.Max(checkpoint.TrainLosses.Count, checkpoint.ValLosses.Count));
         for (int i = 0; i < records; i++)

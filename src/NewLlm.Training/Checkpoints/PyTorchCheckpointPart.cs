@@ -50,7 +50,8 @@ internal static class PyTorchCheckpointPart
                 ["val_losses"] = new ArrayList(state.History.Select(r => (object)(r.Validation?.Loss ?? double.NaN)).ToArray()),
                 ["train_ppls"] = new ArrayList(state.History.Select(r => (object)r.TrainPerplexity).ToArray()),
                 ["val_ppls"] = new ArrayList(state.History.Select(r => (object)(r.Validation?.Perplexity ?? double.NaN)).ToArray()),
-                ["current_epoch"] = state.Epoch,
+                // The original's convention: the 0-based index of the last epoch completed, -1 before the first (its resume starts at the next).
+                ["current_epoch"] = state.CompletedEpochs - 1,
                 ["config"] = Config(model.Options, options),
             };
 
@@ -77,73 +78,49 @@ internal static class PyTorchCheckpointPart
         }
     }
 
-    /// <summary>Unpickles the PyTorch part of a checkpoint file's bytes (already verified); the caller disposes the tensors.</summary>
-    public static Hashtable Read(byte[] file)
+    /// <summary>Copies the checkpoint's model state into <paramref name="model"/>: the same names, shapes and float32, or it throws and changes nothing.</summary>
+    public static void LoadModel(PyTorchCheckpoint saved, NewLlmModel model, string path)
     {
-        using var stream = new MemoryStream(file, writable: false);
-        return PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true);
-    }
-
-    /// <summary>Every tensor in an unpickled tree, for disposing.</summary>
-    public static IEnumerable<Tensor> Tensors(object? node) => node switch
-    {
-        Tensor t => [t],
-        IDictionary dict => dict.Values.Cast<object?>().SelectMany(Tensors),
-        string => [],
-        IEnumerable items => items.Cast<object?>().SelectMany(Tensors),
-        _ => [],
-    };
-
-    /// <summary>Copies <c>model_state_dict</c> into <paramref name="model"/>: the same names, shapes and float32, or it throws and changes nothing.</summary>
-    public static void LoadModel(Hashtable root, NewLlmModel model, string path)
-    {
-        if (root["model_state_dict"] is not IDictionary saved)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint's PyTorch part has no 'model_state_dict'.");
-        }
-
         Dictionary<string, Tensor> target = model.state_dict();
-        string[] unexpected = saved.Keys.Cast<object>().Select(k => k.ToString()!).Where(k => !target.ContainsKey(k)).ToArray();
-        if (unexpected.Length > 0 || saved.Count != target.Count)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint's 'model_state_dict' does not fit the model: {saved.Count} tensors for {target.Count} parameters{(unexpected.Length > 0 ? $", unexpected: {string.Join(", ", unexpected)}" : string.Empty)}.");
-        }
-
         foreach ((string name, Tensor own) in target)
         {
-            if (saved[name] is not Tensor value || value.dtype != ScalarType.Float32 || !value.shape.SequenceEqual(own.shape))
+            if (!saved.ModelState.TryGetValue(name, out Tensor? value) || value.dtype != ScalarType.Float32 || !value.shape.SequenceEqual(own.shape))
             {
-                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(saved[name])}; the model's is a Float32 tensor of shape [{string.Join(", ", own.shape)}].");
+                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(value)}; the model's is a Float32 tensor of shape [{string.Join(", ", own.shape)}].");
             }
         }
 
         using var noGrad = torch.no_grad();
         foreach ((string name, Tensor own) in target)
         {
-            own.copy_((Tensor)saved[name]!);
+            own.copy_(saved.ModelState[name]);
         }
     }
 
-    /// <summary>Puts <c>optimizer_state_dict</c> into <paramref name="optimizer"/> (Adam or AdamW): moments, step counts and param-group hyper-parameters.</summary>
-    public static void LoadOptimizer(Hashtable root, OptimizerHelper optimizer, string path)
+    /// <summary>
+    /// Puts the checkpoint's Adam state into <paramref name="optimizer"/> (Adam or AdamW): moments, step counts and
+    /// param-group hyper-parameters; checks everything before changing anything.
+    /// </summary>
+    public static void LoadOptimizer(PyTorchCheckpoint saved, OptimizerHelper optimizer, string path)
     {
-        if (root["optimizer_state_dict"] is not IDictionary dict || dict["state"] is not IDictionary state || dict["param_groups"] is not IList groups)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict' with 'state' and 'param_groups').");
-        }
-
+        PyTorchAdamState adam = saved.Optimizer ?? throw new InvalidDataException($"{path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
         OptimizerHelper.StateDictionary own = optimizer.state_dict();
-        if (groups.Count != own.Options.Count)
+        if (adam.ParamGroups.Count != own.Options.Count)
         {
-            throw new InvalidDataException($"{path}: the optimizer state has {groups.Count} param groups, the trainer's optimizer {own.Options.Count}.");
+            throw new InvalidDataException($"{path}: the optimizer state has {adam.ParamGroups.Count} param groups, the trainer's optimizer {own.Options.Count}.");
         }
 
-        Parameter[] parameters = [.. optimizer.parameters()];
-        var values = new List<(AdamMoments Target, long Step, Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Max)>();
+        int[] extra = [.. adam.State.Keys.Where(i => i >= own.State.Count)];
+        if (extra.Length > 0)
+        {
+            throw new InvalidDataException($"{path}: the optimizer state has a state for parameter {extra[0]}, the trainer's optimizer {own.State.Count} parameters.");
+        }
+
+        var values = new List<(AdamMoments Target, long Step, PyTorchAdamParameterState Saved)>();
         for (int i = 0; i < own.State.Count; i++)
         {
             AdamMoments target = AdamMoments.Of(own.State[i], path);
-            if (state[i] is not IDictionary s)
+            if (!adam.State.TryGetValue(i, out PyTorchAdamParameterState? s))
             {
                 if (target.Step == 0)
                 {
@@ -153,38 +130,29 @@ internal static class PyTorchCheckpointPart
                 throw new InvalidDataException($"{path}: the optimizer state has no entry for parameter {i}.");
             }
 
-            long[] shape = parameters[i].shape;
-            Tensor expAvg = Moment(s["exp_avg"], shape, $"parameter {i}: 'exp_avg'", path);
-            Tensor expAvgSq = Moment(s["exp_avg_sq"], shape, $"parameter {i}: 'exp_avg_sq'", path);
-            Tensor? max = s["max_exp_avg_sq"] is null ? null : Moment(s["max_exp_avg_sq"], shape, $"parameter {i}: 'max_exp_avg_sq'", path);
-            values.Add((target, Step(s["step"], i, path), expAvg, expAvgSq, max));
-        }
-
-        if (state.Count > own.State.Count)
-        {
-            throw new InvalidDataException($"{path}: the optimizer state has {state.Count} parameters, the trainer's optimizer {own.State.Count}.");
-        }
-
-        var groupValues = new List<(OptimizerOptions Target, IDictionary Saved)>();
-        for (int g = 0; g < groups.Count; g++)
-        {
-            if (groups[g] is not IDictionary saved || saved["betas"] is not IList { Count: 2 })
+            foreach ((string name, Tensor? moment) in new[] { ("exp_avg", s.ExpAvg), ("exp_avg_sq", s.ExpAvgSq), ("max_exp_avg_sq", s.MaxExpAvgSq) })
             {
-                throw new InvalidDataException($"{path}: the optimizer's param group {g} is not Adam's (it needs 'lr', 'betas', 'eps', 'weight_decay').");
+                if (moment is not null && moment.dtype != ScalarType.Float32)
+                {
+                    throw new InvalidDataException($"{path}: the optimizer state's parameter {i}: '{name}' is {Describe(moment)}, not a Float32 tensor.");
+                }
             }
 
-            groupValues.Add((own.Options[g], saved));
+            values.Add((target, Step(s.Step, i, path), s));
         }
 
         using var noGrad = torch.no_grad();
-        foreach ((AdamMoments target, long step, Tensor expAvg, Tensor expAvgSq, Tensor? max) in values)
+        foreach ((AdamMoments target, long step, PyTorchAdamParameterState s) in values)
         {
-            target.Set(step, expAvg, expAvgSq, max);
+            target.Set(step, s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);
         }
 
-        foreach ((OptimizerOptions target, IDictionary saved) in groupValues)
+        for (int g = 0; g < adam.ParamGroups.Count; g++)
         {
-            SetGroup(target, saved, path);
+            PyTorchAdamParamGroup group = adam.ParamGroups[g];
+            OptimizerOptions target = own.Options[g];
+            SetGroupOptions(target, group.LearningRate, group.Beta1, group.Beta2, group.Eps, group.WeightDecay, group.Amsgrad, group.Maximize);
+            target.InitialLearningRate = group.InitialLearningRate ?? target.InitialLearningRate;
         }
     }
 
@@ -196,17 +164,19 @@ internal static class PyTorchCheckpointPart
     }
 
     /// <summary>Sets a param group's Adam hyper-parameters.</summary>
-    internal static void SetGroupOptions(OptimizerHelper optimizer, int group, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad)
+    internal static void SetGroupOptions(OptimizerHelper optimizer, int group, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad) =>
+        SetGroupOptions(optimizer.state_dict().Options[group], lr, beta1, beta2, eps, weightDecay, amsgrad, maximize: false);
+
+    private static void SetGroupOptions(OptimizerOptions target, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad, bool maximize)
     {
-        OptimizerOptions target = optimizer.state_dict().Options[group];
         target.LearningRate = lr;
         switch (target)
         {
             case Adam.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad) = (beta1, beta2, eps, weightDecay, amsgrad);
+                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
                 break;
             case AdamW.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad) = (beta1, beta2, eps, weightDecay, amsgrad);
+                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
                 break;
             default:
                 throw new InvalidOperationException($"Only Adam's and AdamW's hyper-parameters can be set, not {target.GetType().FullName}'s.");
@@ -293,55 +263,10 @@ internal static class PyTorchCheckpointPart
         ["model_name"] = options.ModelName,
     };
 
-    private static void SetGroup(OptimizerOptions target, IDictionary saved, string path)
-    {
-        double lr = Number(saved["lr"], "'lr'", path);
-        var betas = (IList)saved["betas"]!;
-        double beta1 = Number(betas[0], "'betas'", path), beta2 = Number(betas[1], "'betas'", path);
-        double eps = Number(saved["eps"], "'eps'", path), weightDecay = Number(saved["weight_decay"], "'weight_decay'", path);
-        bool amsgrad = saved["amsgrad"] is true, maximize = saved["maximize"] is true;
-        target.LearningRate = lr;
-        target.InitialLearningRate = saved["initial_lr"] is { } initial ? Number(initial, "'initial_lr'", path) : target.InitialLearningRate;
-        switch (target)
-        {
-            case Adam.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
-                break;
-            case AdamW.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
-                break;
-        }
-    }
-
-    private static Tensor Moment(object? value, long[] shape, string what, string path) =>
-        value is Tensor t && t.dtype == ScalarType.Float32 && t.shape.SequenceEqual(shape)
-            ? t
-            : throw new InvalidDataException($"{path}: the optimizer state's {what} is {Describe(value)}, not a Float32 tensor of shape [{string.Join(", ", shape)}].");
-
-    private static long Step(object? value, int index, string path)
-    {
-        double step = Number(value, $"parameter {index}: 'step'", path);
-        return step >= 0 && step == Math.Floor(step) && step < 9e15
+    private static long Step(double step, int index, string path) =>
+        step >= 0 && step == Math.Floor(step) && step < 9e15
             ? (long)step
             : throw new InvalidDataException($"{path}: the optimizer state's step count of parameter {index} is {step}, not a whole number of steps.");
-    }
-
-    private static double Number(object? value, string what, string path)
-    {
-        switch (value)
-        {
-            case double or float or int or long:
-                return Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture);
-            case Tensor { NumberOfElements: 1 } t:
-                using (Tensor d = t.to_type(ScalarType.Float64))
-                {
-                    return d.item<double>();
-                }
-
-            default:
-                throw new InvalidDataException($"{path}: the optimizer state's {what} is {Describe(value)}, not a number.");
-        }
-    }
 
     private static string Describe(object? value) => value switch
     {

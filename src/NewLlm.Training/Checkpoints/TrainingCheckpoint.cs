@@ -14,31 +14,31 @@ namespace NewLlm.Training;
 /// the optimizer state (Adam's moments and step counts), torch's CPU generator state, the <see cref="TrainerState"/>,
 /// the states of <see cref="ICheckpointStateful"/> callbacks, the options' description and the tokenizer.
 /// <para>
-/// The file is a zip container (entries stored, not compressed). Since version 4 it is a PyTorch checkpoint
+/// The file is a zip container (entries stored, not compressed) and a PyTorch checkpoint
 /// (<see cref="PyTorchCheckpointPart"/>: <c>archive/data.pkl</c> with the original trainer's dict, <c>archive/data/N</c>,
 /// <c>archive/version</c>, <c>archive/byteorder</c>; the only copy of the weights and the optimizer state) with NewLlm's
 /// records under <c>archive/newllm/</c>, which <c>torch.load</c> never reads: <c>manifest.json</c>
-/// (<see cref="CheckpointManifest"/>), <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>, since version 3),
-/// <c>rng.bin</c> and, when known, <c>tokenizer.json</c>. Versions 1 to 3 have those at the zip's root, with
-/// <c>model.bin</c> (TorchSharp module state) and <c>optimizer.bin</c> instead of the PyTorch part; they still load.
-/// Every other entry's SHA-256 (by its name under the top folder) is in the manifest. On reading, every entry's zip CRC-32 is checked (the .NET 10 <see cref="ZipArchive"/> does not: it
-/// checks CRCs only from .NET 11), then the manifest against its hash, then every entry against the manifest, before
-/// anything is used; so a changed byte anywhere in the file is refused, or lies in a part that is never read. Version 2
-/// files (no manifest hash) still load: their manifest is protected by the zip CRC alone, which catches corruption but
-/// not a deliberate edit that recomputes it. The file is written through <see cref="AtomicFile"/>, so it is either the
-/// old file or the whole new one.
+/// (<see cref="CheckpointManifest"/>), <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>), <c>rng.bin</c>
+/// and, when known, <c>tokenizer.json</c>. Every other record's SHA-256 (by its name under the top folder) is in the
+/// manifest. The file is written through <see cref="AtomicFile"/>, so it is either the old file or the whole new one.
+/// </para>
+/// <para>
+/// Reading is bounded by what the manifest declares: a record the manifest does not list is refused before anything is
+/// read, every record's declared size is checked (the tensors' together against the model's own size, as the
+/// manifest's model options give it), then every record is streamed through its zip CRC-32 and its SHA-256 (the .NET
+/// 10 <see cref="ZipArchive"/> checks no CRC), holding only NewLlm's small records in memory. The tensors are read
+/// later, straight into the model, through <see cref="PyTorchCheckpoint.Read(Stream, string, NewLlmOptions?)"/>, which
+/// checks every shape first. The file stays open (and so unchanged for this reader) until the checkpoint is disposed.
 /// </para>
 /// <para>
 /// <see cref="Restore"/> validates and reads everything first (into a staged model and optimizer), and only then applies
 /// it, so a checkpoint that fails to load leaves the model, the optimizer, the callbacks and the generator as they were.
 /// </para>
 /// </summary>
-internal sealed class TrainingCheckpoint
+internal sealed class TrainingCheckpoint : IDisposable
 {
     internal const string ManifestEntry = "manifest.json";
     internal const string ManifestHashEntry = "manifest.sha256";
-    internal const string ModelEntry = "model.bin";
-    internal const string OptimizerEntry = "optimizer.bin";
     internal const string RngEntry = "rng.bin";
     internal const string TokenizerEntry = "tokenizer.json";
 
@@ -63,18 +63,28 @@ internal sealed class TrainingCheckpoint
         Converters = { new JsonStringEnumConverter() },
     };
 
-    private readonly IReadOnlyDictionary<string, byte[]> _entries;
-    private readonly byte[] _file;
-    private readonly bool _pyTorchLayout;
+    /// <summary>The largest manifest read (a run of thousands of epochs has a manifest of a few megabytes).</summary>
+    private const long MaxManifestBytes = 64L << 20;
 
-    private TrainingCheckpoint(string path, CheckpointManifest manifest, byte[] manifestBytes, IReadOnlyDictionary<string, byte[]> entries, byte[] file)
+    /// <summary>The largest data.pkl read, as PyTorchCheckpoint.Read reads it.</summary>
+    private const long MaxPickleBytes = 64L << 20;
+
+    /// <summary>The largest stored tokenizer read (a word-level vocabulary of a million words is about 20 MB).</summary>
+    private const long MaxTokenizerBytes = 256L << 20;
+
+    /// <summary>What the file may hold besides the model's tensors and Adam's three moments per parameter: the pickle, the small records, the step counts.</summary>
+    private const long SlackBytes = 96L << 20;
+
+    private readonly FileStream _file;
+    private readonly Dictionary<string, byte[]> _entries;
+
+    private TrainingCheckpoint(string path, FileStream file, CheckpointManifest manifest, byte[] manifestBytes, Dictionary<string, byte[]> entries)
     {
         Path = path;
+        _file = file;
         Manifest = manifest;
         ManifestBytes = manifestBytes;
         _entries = entries;
-        _file = file;
-        _pyTorchLayout = entries.ContainsKey(PyTorchCheckpointPart.DataPickle);
     }
 
     /// <summary>The file it was read from.</summary>
@@ -86,8 +96,11 @@ internal sealed class TrainingCheckpoint
     /// <summary>The manifest's bytes as read (verified).</summary>
     internal byte[] ManifestBytes { get; }
 
-    /// <summary>The other entries' bytes as read (verified), by name; the manifest hash is not among them.</summary>
+    /// <summary>NewLlm's own small records (<c>rng.bin</c>, <c>tokenizer.json</c>) as read (verified), by their names under <c>newllm/</c>.</summary>
     internal IReadOnlyDictionary<string, byte[]> Entries => _entries;
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => _file.Dispose();
 
     /// <summary>Writes a checkpoint of a run's whole state to <paramref name="path"/> (replaced whole, never torn).</summary>
     public static void Save(string path, CheckpointKind kind, TrainerOptions options, NewLlmModel model, OptimizerHelper optimizer,
@@ -175,62 +188,17 @@ internal sealed class TrainingCheckpoint
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         }
 
-        (byte[]? manifestBytes, Dictionary<string, byte[]> entries, byte[] file, bool pyTorchLayout) = ReadEntries(path);
-        if (manifestBytes is null)
-        {
-            throw new InvalidDataException(entries.Keys.Any(k => k.EndsWith(PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal))
-                ? $"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{NewLlmFolder}{ManifestEntry}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights."
-                : $"{path}: not a NewLlm checkpoint: the entry '{ManifestEntry}' is missing.");
-        }
-
-        bool hashed = entries.Remove(ManifestHashEntry, out byte[]? manifestHash);
-        if (hashed && System.Text.Encoding.ASCII.GetString(manifestHash!) != Sha256(manifestBytes))
-        {
-            throw new InvalidDataException(
-                $"{path}: the checkpoint is corrupted: '{ManifestEntry}' does not match its SHA-256 in '{ManifestHashEntry}' (it was changed after it was written, perhaps edited by hand). Use another checkpoint of the run (best_, _epoch_ or _final file) or train again; a manifest cannot be edited.");
-        }
-
-        CheckpointManifest manifest = ParseManifest(path, manifestBytes);
-        if (!hashed && manifest.Version >= 3)
-        {
-            throw new InvalidDataException(
-                $"{path}: the checkpoint is incomplete: entry '{ManifestHashEntry}' (the SHA-256 of '{ManifestEntry}', required since version 3) is missing. Use another checkpoint of the run or train again.");
-        }
-        if (manifest.Version >= 4 && !pyTorchLayout)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint is corrupted: its manifest says version {manifest.Version}, but its records are laid out as in versions 1 to 3 (no PyTorch part).");
-        }
-
-        string[] requiredEntries = pyTorchLayout ? [PyTorchCheckpointPart.DataPickle, NewLlmFolder + RngEntry] : [ModelEntry, OptimizerEntry, RngEntry];
-        foreach (string required in requiredEntries)
-        {
-            if (!entries.ContainsKey(required))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{required}' is missing.");
-            }
-        }
-
-        foreach ((string name, byte[] bytes) in entries)
-        {
-            if (!manifest.EntryHashes.TryGetValue(name, out string? expected) || expected != Sha256(bytes))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' does not match its SHA-256 in the manifest.");
-            }
-        }
-
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            manifest.ModelOptions.Validate();
+            (CheckpointManifest manifest, byte[] manifestBytes, Dictionary<string, byte[]> entries) = Verify(path, file);
+            return new TrainingCheckpoint(path, file, manifest, manifestBytes, entries);
         }
-        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        catch
         {
-            throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
+            file.Dispose();
+            throw;
         }
-
-        // NewLlm's own records by their plain names, as in versions 1 to 3 (the hashes above were checked by full name).
-        Dictionary<string, byte[]> byName = entries.ToDictionary(
-            kv => kv.Key.StartsWith(NewLlmFolder, StringComparison.Ordinal) ? kv.Key[NewLlmFolder.Length..] : kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return new TrainingCheckpoint(path, manifest, manifestBytes, byName, file);
     }
 
     /// <summary>
@@ -252,13 +220,15 @@ internal sealed class TrainingCheckpoint
         }
     }
 
-    /// <summary>A new model with the checkpoint's sizes and weights, on the CPU.</summary>
+    /// <summary>A new model with the checkpoint's sizes and weights, on the CPU, in evaluation mode.</summary>
     public NewLlmModel CreateModel()
     {
         var model = new NewLlmModel(Manifest.ModelOptions);
         try
         {
-            LoadWeights(model);
+            CheckShape(model.Options);
+            model.LoadPyTorch(Rewound(), Path);
+            model.eval();
             return model;
         }
         catch
@@ -300,13 +270,14 @@ internal sealed class TrainingCheckpoint
 
         // Stage: every part is read into scratch objects first. Building the scratch model draws from torch's
         // generator, so its state is put back whether staging succeeds or not.
+        using PyTorchCheckpoint part = ReadPyTorchPart();
         using Tensor generatorBefore = torch.random.get_rng_state();
         using NewLlmModel staged = new(Manifest.ModelOptions);
         try
         {
-            LoadWeights(staged);
+            PyTorchCheckpointPart.LoadModel(part, staged, Path);
             using OptimizerHelper stagedOptimizer = createOptimizer(staged);
-            LoadOptimizer(stagedOptimizer);
+            PyTorchCheckpointPart.LoadOptimizer(part, stagedOptimizer, Path);
             if (_entries[RngEntry].Length != generatorBefore.shape[0])
             {
                 throw new InvalidDataException($"{Path}: the random generator state has {_entries[RngEntry].Length} bytes, {generatorBefore.shape[0]} expected.");
@@ -353,7 +324,7 @@ internal sealed class TrainingCheckpoint
             }
         }
 
-        LoadOptimizer(optimizer);
+        PyTorchCheckpointPart.LoadOptimizer(part, optimizer, Path);
         optimizer.to(model.Device);
         using (Tensor generator = torch.tensor(_entries[RngEntry], dtype: ScalarType.Byte))
         {
@@ -363,71 +334,23 @@ internal sealed class TrainingCheckpoint
         return (Manifest.State, unclaimed);
     }
 
-    private void LoadWeights(NewLlmModel model)
+    /// <summary>The PyTorch part (weights and Adam's state), its shapes checked against the manifest's model before anything is read.</summary>
+    private PyTorchCheckpoint ReadPyTorchPart()
     {
-        CheckShape(model.Options);
-        if (_pyTorchLayout)
+        PyTorchCheckpoint saved = PyTorchCheckpoint.Read(Rewound(), Path, Manifest.ModelOptions);
+        if (saved.IsStateDictOnly || saved.Optimizer is null)
         {
-            WithPyTorchPart(root => PyTorchCheckpointPart.LoadModel(root, model, Path));
-            return;
+            saved.Dispose();
+            throw new InvalidDataException($"{Path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
         }
 
-        try
-        {
-            using var stream = new MemoryStream(_entries[ModelEntry], writable: false);
-            using var reader = new BinaryReader(stream);
-            model.load(reader, strict: true);
-        }
-        catch (Exception ex) when (ex is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{Path}: the model weights cannot be loaded: {ex.Message}", ex);
-        }
+        return saved;
     }
 
-    private void LoadOptimizer(OptimizerHelper optimizer)
+    private FileStream Rewound()
     {
-        if (_pyTorchLayout)
-        {
-            WithPyTorchPart(root => PyTorchCheckpointPart.LoadOptimizer(root, optimizer, Path));
-            return;
-        }
-
-        try
-        {
-            using var stream = new MemoryStream(_entries[OptimizerEntry], writable: false);
-            using var reader = new BinaryReader(stream);
-            optimizer.load_state_dict(reader);
-        }
-        catch (Exception ex) when (ex is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{Path}: the optimizer state cannot be restored: {ex.Message}", ex);
-        }
-    }
-
-    /// <summary>Unpickles the (verified) PyTorch part, runs <paramref name="use"/> on it, and frees its tensors.</summary>
-    private void WithPyTorchPart(Action<System.Collections.Hashtable> use)
-    {
-        System.Collections.Hashtable root;
-        try
-        {
-            root = PyTorchCheckpointPart.Read(_file);
-        }
-        catch (Exception ex) when (ex is not InvalidDataException)
-        {
-            throw new InvalidDataException($"{Path}: the checkpoint's PyTorch part ({PyTorchCheckpointPart.DataPickle}) cannot be read: {ex.Message}", ex);
-        }
-
-        try
-        {
-            use(root);
-        }
-        finally
-        {
-            foreach (Tensor tensor in PyTorchCheckpointPart.Tensors(root))
-            {
-                tensor.Dispose();
-            }
-        }
+        _file.Position = 0;
+        return _file;
     }
 
     private void CheckShape(NewLlmOptions own)
@@ -442,67 +365,109 @@ internal sealed class TrainingCheckpoint
     }
 
     /// <summary>
-    /// Every entry's bytes, CRC-checked, by name: the zip name in versions 1 to 3, the name under the top folder in
-    /// version 4 (whose manifest and its hash come back under their plain names); and whether it is version 4's layout.
+    /// Verifies the whole file without holding it: the zip's layout, the manifest and its hash, that the manifest lists
+    /// exactly the records there are, that their declared sizes fit the manifest's model, and every record's CRC-32
+    /// and SHA-256, streamed. Returns the manifest and NewLlm's small records.
     /// </summary>
-    private static (byte[]? Manifest, Dictionary<string, byte[]> Entries, byte[] File, bool PyTorchLayout) ReadEntries(string path)
+    private static (CheckpointManifest Manifest, byte[] ManifestBytes, Dictionary<string, byte[]> Entries) Verify(string path, FileStream file)
     {
-        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        byte[]? manifestBytes = null;
-        byte[] fileBytes;
-        string? top = null;
+        Span<byte> head = stackalloc byte[4];
+        int read = file.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+        if (read < 4 || head[0] != (byte)'P' || head[1] != (byte)'K')
+        {
+            throw new InvalidDataException(read > 1 && head[0] == 0x80
+                ? $"{path}: not a checkpoint NewLlm reads: it looks like PyTorch's legacy (pre-1.6, non-zip) format. Load it in PyTorch and save it again with torch.save(obj, path), whose default has been the zip format since PyTorch 1.6."
+                : $"{path}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one ({(read == 0 ? "it is empty" : "it does not start like a zip archive")}). Give a .pt file written by NewLlm or by torch.save.");
+        }
+
+        file.Position = 0;
         try
         {
-            fileBytes = File.ReadAllBytes(path);
-            if (fileBytes.Length < 4 || fileBytes[0] != (byte)'P' || fileBytes[1] != (byte)'K')
+            using var zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true);
+            ZipArchiveEntry? manifestEntry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal));
+            if (manifestEntry is null)
             {
-                throw new InvalidDataException(fileBytes.Length > 1 && fileBytes[0] == 0x80
-                    ? $"{path}: not a checkpoint NewLlm reads: it looks like PyTorch's legacy (pre-1.6, non-zip) format. Load it in PyTorch and save it again with torch.save(obj, path), whose default has been the zip format since PyTorch 1.6."
-                    : $"{path}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one ({(fileBytes.Length == 0 ? "it is empty" : "it does not start like a zip archive")}). Give a .pt file written by NewLlm or by torch.save.");
+                throw new InvalidDataException(
+                    zip.GetEntry(ManifestEntry) is not null
+                        ? $"{path}: the checkpoint was written by a development build of NewLlm (its records are laid out as before version 4), which this version does not read. Train again, or use a checkpoint written by this version."
+                        : zip.Entries.Any(e => e.FullName.EndsWith("/" + PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal))
+                            ? $"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{NewLlmFolder}{ManifestEntry}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights."
+                            : $"{path}: not a NewLlm checkpoint: the entry '{NewLlmFolder}{ManifestEntry}' is missing.");
             }
 
-            using var zip = new ZipArchive(new MemoryStream(fileBytes, writable: false), ZipArchiveMode.Read);
-            string first = zip.Entries.Count > 0 ? zip.Entries[0].FullName : string.Empty;
-            int slash = first.IndexOf('/', StringComparison.Ordinal);
-            if (zip.GetEntry(ManifestEntry) is null && slash > 0 && zip.GetEntry(first[..(slash + 1)] + NewLlmFolder + ManifestEntry) is not null)
-            {
-                top = first[..(slash + 1)];
-            }
-
+            string top = manifestEntry.FullName[..^(NewLlmFolder + ManifestEntry).Length];
+            var records = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
             foreach (ZipArchiveEntry entry in zip.Entries)
             {
-                using Stream stream = entry.Open();
-                using var buffer = new MemoryStream();
-                stream.CopyTo(buffer);
-                if (buffer.Length != entry.Length)
+                if (!entry.FullName.StartsWith(top, StringComparison.Ordinal))
                 {
-                    throw new InvalidDataException($"entry '{entry.FullName}' has {buffer.Length} bytes, {entry.Length} expected");
+                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' lies outside the archive's folder '{top}'.");
                 }
 
-                byte[] bytes = buffer.ToArray();
-                if (System.IO.Hashing.Crc32.HashToUInt32(bytes) != entry.Crc32)
+                if (!records.TryAdd(entry.FullName[top.Length..], entry))
                 {
-                    throw new InvalidDataException($"entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again");
-                }
-
-                string name = entry.FullName;
-                if (top is not null)
-                {
-                    name = name.StartsWith(top, StringComparison.Ordinal) ? name[top.Length..] : throw new InvalidDataException($"entry '{name}' lies outside the archive's folder '{top}'");
-                    name = name == NewLlmFolder + ManifestEntry ? ManifestEntry : name == NewLlmFolder + ManifestHashEntry ? ManifestHashEntry : name;
-                }
-
-                if (name == ManifestEntry)
-                {
-                    manifestBytes = manifestBytes is null ? bytes : throw new InvalidDataException($"entry '{ManifestEntry}' is there twice");
-                }
-                else if (!entries.TryAdd(name, bytes))
-                {
-                    throw new InvalidDataException($"entry '{entry.FullName}' is there twice");
+                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' is there twice.");
                 }
             }
+
+            byte[] manifestBytes = ReadWhole(path, manifestEntry, MaxManifestBytes);
+            records.Remove(NewLlmFolder + ManifestEntry);
+            bool hashed = records.Remove(NewLlmFolder + ManifestHashEntry, out ZipArchiveEntry? hashEntry);
+            if (hashed && System.Text.Encoding.ASCII.GetString(ReadWhole(path, hashEntry!, 128)) != Sha256(manifestBytes))
+            {
+                throw new InvalidDataException(
+                    $"{path}: the checkpoint is corrupted: '{ManifestEntry}' does not match its SHA-256 in '{ManifestHashEntry}' (it was changed after it was written, perhaps edited by hand). Use another checkpoint of the run (best_, _epoch_ or _final file) or train again; a manifest cannot be edited.");
+            }
+
+            CheckpointManifest manifest = ParseManifest(path, manifestBytes);
+            if (!hashed && manifest.Version >= 3)
+            {
+                throw new InvalidDataException(
+                    $"{path}: the checkpoint is incomplete: entry '{ManifestHashEntry}' (the SHA-256 of '{ManifestEntry}', required since version 3) is missing. Use another checkpoint of the run or train again.");
+            }
+
+            try
+            {
+                manifest.ModelOptions.Validate();
+            }
+            catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+            {
+                throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
+            }
+
+            CheckListedAndSized(path, manifest, records);
+            var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach ((string name, ZipArchiveEntry entry) in records)
+            {
+                string? hash;
+                if (name.StartsWith(NewLlmFolder, StringComparison.Ordinal))
+                {
+                    byte[] bytes = ReadWhole(path, entry, MaxTokenizerBytes);
+                    entries[name[NewLlmFolder.Length..]] = bytes;
+                    hash = Sha256(bytes);
+                }
+                else
+                {
+                    hash = StreamHash(path, entry);
+                }
+
+                if (manifest.EntryHashes[name] != hash)
+                {
+                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' does not match its SHA-256 in the manifest.");
+                }
+            }
+
+            foreach (string required in new[] { PyTorchCheckpointPart.DataPickle, RngEntry })
+            {
+                if (!records.ContainsKey(required) && !entries.ContainsKey(required))
+                {
+                    throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{(required == RngEntry ? NewLlmFolder + RngEntry : required)}' is missing.");
+                }
+            }
+
+            return (manifest, manifestBytes, entries);
         }
-        catch (InvalidDataException ex) when (ex.Message.StartsWith($"{path}: not a checkpoint", StringComparison.Ordinal))
+        catch (InvalidDataException ex) when (ex.Message.StartsWith(path, StringComparison.Ordinal))
         {
             throw;
         }
@@ -510,8 +475,116 @@ internal sealed class TrainingCheckpoint
         {
             throw new InvalidDataException($"{path}: not a readable NewLlm checkpoint (truncated or corrupted?): {ex.Message}", ex);
         }
+    }
 
-        return (manifestBytes, entries, fileBytes, top is not null);
+    /// <summary>
+    /// Refuses, before any record is read, a record the manifest does not list (or one it lists that is missing), and
+    /// declared sizes beyond what the manifest's model needs: the tensors together at most four times its parameters
+    /// (weights and Adam's moments) plus <see cref="SlackBytes"/>, and no tensor record larger than its largest parameter.
+    /// </summary>
+    private static void CheckListedAndSized(string path, CheckpointManifest manifest, Dictionary<string, ZipArchiveEntry> records)
+    {
+        foreach (string name in records.Keys)
+        {
+            if (!manifest.EntryHashes.ContainsKey(name))
+            {
+                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' ({records[name].Length} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
+            }
+        }
+
+        foreach (string name in manifest.EntryHashes.Keys)
+        {
+            if (!records.ContainsKey(name))
+            {
+                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{name}' is missing.");
+            }
+        }
+
+        NewLlmOptions model = manifest.ModelOptions;
+        long parameterBytes = checked(model.ParameterCount * sizeof(float));
+        long largest = checked(Math.Max((long)model.VocabSize * Math.Max(model.EmbedDim, model.HiddenDim), (long)model.HiddenDim * (model.EmbedDim + model.ContextDim)) * sizeof(double));
+        long budget = checked((4 * parameterBytes) + SlackBytes);
+        long total = 0;
+        foreach ((string name, ZipArchiveEntry entry) in records)
+        {
+            long limit = name.StartsWith("data/", StringComparison.Ordinal) ? largest
+                : name == PyTorchCheckpointPart.DataPickle ? MaxPickleBytes
+                : name.StartsWith(NewLlmFolder, StringComparison.Ordinal) ? MaxTokenizerBytes
+                : 64;
+            if (entry.Length > limit)
+            {
+                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' declares {entry.Length} bytes, more than the {limit} it can hold for a model with {Shape(model)}. Use another checkpoint of the run or train again.");
+            }
+
+            total = checked(total + entry.Length);
+        }
+
+        if (total > budget)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint is corrupted: its records declare {total} bytes, more than the {budget} a model with {Shape(model)} and its optimizer state need. Use another checkpoint of the run or train again.");
+        }
+    }
+
+    /// <summary>A small record's bytes (its declared size at most <paramref name="limit"/>), CRC-checked.</summary>
+    private static byte[] ReadWhole(string path, ZipArchiveEntry entry, long limit)
+    {
+        if (entry.Length > limit)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} it may have.");
+        }
+
+        byte[] bytes = new byte[entry.Length];
+        using (Stream stream = entry.Open())
+        {
+            stream.ReadExactly(bytes);
+            if (stream.ReadByte() >= 0)
+            {
+                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' holds more than its declared {entry.Length} bytes.");
+            }
+        }
+
+        if (System.IO.Hashing.Crc32.HashToUInt32(bytes) != entry.Crc32)
+        {
+            throw new InvalidDataException($"{path}: entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again.");
+        }
+
+        return bytes;
+    }
+
+    /// <summary>A record's SHA-256 (hex), streamed through a 1 MiB buffer, its length and CRC-32 checked on the way.</summary>
+    private static string StreamHash(string path, ZipArchiveEntry entry)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var crc = new System.IO.Hashing.Crc32();
+        byte[] buffer = new byte[1 << 20];
+        long total = 0;
+        using (Stream stream = entry.Open())
+        {
+            int n;
+            while ((n = stream.Read(buffer)) > 0)
+            {
+                total += n;
+                if (total > entry.Length)
+                {
+                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' holds more than its declared {entry.Length} bytes.");
+                }
+
+                sha.AppendData(buffer, 0, n);
+                crc.Append(buffer.AsSpan(0, n));
+            }
+        }
+
+        if (total != entry.Length)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint is truncated: entry '{entry.FullName}' has {total} bytes, {entry.Length} expected.");
+        }
+
+        if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
+        {
+            throw new InvalidDataException($"{path}: entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again.");
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     private static CheckpointManifest ParseManifest(string path, byte[] bytes)
@@ -568,17 +641,6 @@ internal sealed class TrainingCheckpoint
     private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
 
     private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-    private static byte[] ToBytes(Action<BinaryWriter> write)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            write(writer);
-        }
-
-        return stream.ToArray();
-    }
 
     private static void AddEntry(ZipArchive zip, string name, byte[] bytes)
     {

@@ -40,7 +40,7 @@ public sealed class TrainingMemoryEstimate
         long s = ElementSize(dtype);
         long n = (long)batchSize * (sequenceLength - 1);
         long v = model.VocabSize, e = model.EmbedDim, h = model.HiddenDim, c = model.ContextDim, l = model.NumLayers;
-        long parameters = (v * e) + ((e + c) * h) + h + ((l - 1) * ((h * h) + h)) + (h * v) + v + (3 * ((h * c) + c)) + (2 * c);
+        long parameters = model.ParameterCount;
         long threads = Environment.ProcessorCount;
         long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0)) * s;
         long embedding = v < n ? 2 * v * h * s : n * (e + (2 * h)) * s;

@@ -121,7 +121,7 @@ def make():
         "val_losses": [4.0, 3.75, 3.625],
         "train_ppls": [70.1, 33.1, 22.8],
         "val_ppls": [54.6, 42.5, 37.5],
-        "current_epoch": 3,
+        "current_epoch": 2,  # the original stores the 0-based index of the epoch it has just finished: 2 after 3 epochs
         "config": HHRLHFTrainConfig(),
     }
     torch.save(checkpoint, os.path.join(HERE, "checkpoint.pt"))
@@ -231,6 +231,8 @@ def check_checkpoint(path, out_json):
         "train_losses": checkpoint["train_losses"], "val_losses": checkpoint["val_losses"],
         "train_ppls": checkpoint["train_ppls"], "val_ppls": checkpoint["val_ppls"],
         "current_epoch": checkpoint["current_epoch"], "config": checkpoint["config"],
+        # The original trainer's resume_from_checkpoint: the 0-based epoch it trains next.
+        "start_epoch": checkpoint.get("current_epoch", 0) + 1,
     }
     ids = torch.arange(12).remainder(model.token_embedding.num_embeddings).reshape(2, 6)
     model.eval()

@@ -48,6 +48,8 @@ def check_newllm(path, ids_json, out_json):
         "exp_avg_sums": [float(s["exp_avg"].double().sum()) for _, s in sorted(optimizer.state_dict()["state"].items())],
         "train_losses": checkpoint["train_losses"], "val_losses": [None if v != v else v for v in checkpoint["val_losses"]],
         "train_ppls": checkpoint["train_ppls"], "current_epoch": checkpoint["current_epoch"], "config": checkpoint["config"],
+        # The original trainer's resume_from_checkpoint: the 0-based epoch it trains next.
+        "start_epoch": checkpoint.get("current_epoch", 0) + 1,
         "logits": logits.reshape(-1).tolist(),
     }
     loss = F.cross_entropy(model(ids[:, :-1]).reshape(-1, model.token_output.out_features), ids[:, 1:].reshape(-1))
