@@ -115,13 +115,13 @@ public sealed class HostileCheckpointTests
             }
         }
 
-        if (change is var (name, transform))
+        if (change is var (changed, transform))
         {
-            int i = entries.FindIndex(e => e.Name == name);
-            entries[i] = (name, transform(entries[i].Bytes));
+            int i = entries.FindIndex(e => e.Name == changed);
+            entries[i] = (changed, transform(entries[i].Bytes));
             int m = entries.FindIndex(e => e.Name == TrainingCheckpoint.ManifestZipName);
             JsonObject manifest = JsonNode.Parse(entries[m].Bytes)!.AsObject();
-            manifest["entry_hashes"]![name["archive/".Length..]] = Convert.ToHexStringLower(SHA256.HashData(entries[i].Bytes));
+            manifest["entry_hashes"]![changed["archive/".Length..]] = Convert.ToHexStringLower(SHA256.HashData(entries[i].Bytes));
             entries[m] = (entries[m].Name, Encoding.UTF8.GetBytes(manifest.ToJsonString()));
             int h = entries.FindIndex(e => e.Name == TrainingCheckpoint.ManifestHashZipName);
             entries[h] = (entries[h].Name, Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(entries[m].Bytes))));
