@@ -37,6 +37,7 @@ internal static class AtomicFile
             {
                 write(stream);
                 stream.Flush(flushToDisk);
+                MarkFresh(stream);
             }
 
             File.Move(temporary, fullPath, overwrite: true);
@@ -95,6 +96,8 @@ internal static class AtomicFile
                 {
                     stream.Flush(flushToDisk: true);
                 }
+
+                MarkFresh(stream);
             }
 
             string fullDestination = Prepare(destination);
@@ -120,6 +123,7 @@ internal static class AtomicFile
             using (var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 input.CopyTo(output);
+                MarkFresh(output);
             }
 
             File.Move(temporary, fullPath, overwrite: true);
@@ -195,6 +199,12 @@ internal static class AtomicFile
 
         return deleted;
     }
+
+    /// <summary>
+    /// Sets a temporary file's write time to now just before its lock is released, so that the instant until its rename
+    /// falls within <see cref="OrphanGrace"/> however long the writer worked since its last write (hashing, flushing).
+    /// </summary>
+    public static void MarkFresh(FileStream stream) => File.SetLastWriteTimeUtc(stream.SafeFileHandle, DateTime.UtcNow);
 
     /// <summary>Takes the file's lock (fails while a writer holds it) and deletes it while holding it.</summary>
     private static bool TryDeleteUnlocked(string path)

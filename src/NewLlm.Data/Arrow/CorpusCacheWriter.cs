@@ -165,6 +165,7 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
         _stream.Position = 0;
         string sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(_stream, cancellationToken).ConfigureAwait(false));
         long size = _stream.Length;
+        AtomicFile.MarkFresh(_stream); // hashing a large shard takes a while: the rename must still fall within the orphan grace
         await _stream.DisposeAsync().ConfigureAwait(false);
         _stream = null;
         string name = CorpusArrowCache.GetShardName(_key, _shards.Count);
