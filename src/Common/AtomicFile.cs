@@ -6,12 +6,20 @@ namespace NewLlm;
 /// <summary>
 /// Writes a file so that it is either the old one or the complete new one: to a temporary file beside it, named
 /// <c>.{name}.{guid}.tmp</c>, flushed, then renamed into place. On any failure the temporary file is removed in a way
-/// that never hides the original error, and the old file is untouched. <see cref="DeleteStale"/> removes temporary files
-/// that a killed process left behind.
+/// that never hides the original error, and the old file is untouched. Every temporary file is held open with
+/// <see cref="FileShare.None"/> while it is written (an OS lock: <c>flock</c> on Unix, a share mode on Windows, freed by the
+/// OS when the process ends, even on <c>kill -9</c>), so <see cref="DeleteOrphaned"/> can tell the leftovers of killed
+/// processes (no holder) from files being written; <see cref="DeleteStale"/> removes them by age.
 /// </summary>
 internal static class AtomicFile
 {
     private const string Suffix = ".tmp";
+
+    /// <summary>
+    /// A temporary file written this recently is never taken for an orphan: it covers the instant between its creation and
+    /// its lock, and between its last write (the lock released) and its rename.
+    /// </summary>
+    private static readonly TimeSpan OrphanGrace = TimeSpan.FromSeconds(10);
 
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> (its directory is created).</summary>
     /// <param name="path">The file to create or replace.</param>
@@ -29,6 +37,7 @@ internal static class AtomicFile
             {
                 write(stream);
                 stream.Flush(flushToDisk);
+                MarkFresh(stream);
             }
 
             File.Move(temporary, fullPath, overwrite: true);
@@ -87,6 +96,8 @@ internal static class AtomicFile
                 {
                     stream.Flush(flushToDisk: true);
                 }
+
+                MarkFresh(stream);
             }
 
             string fullDestination = Prepare(destination);
@@ -107,7 +118,14 @@ internal static class AtomicFile
         string temporary = TemporaryPathFor(fullPath);
         try
         {
-            File.Copy(source, temporary);
+            // Copied through a held stream (not File.Copy) so that the temporary file is locked while it is written.
+            using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+            using (var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                input.CopyTo(output);
+                MarkFresh(output);
+            }
+
             File.Move(temporary, fullPath, overwrite: true);
         }
         catch
@@ -145,6 +163,70 @@ internal static class AtomicFile
 
         return deleted;
     }
+
+    /// <summary>
+    /// Deletes temporary files of this scheme in <paramref name="directory"/> (not below it) that no process holds: their
+    /// writer was killed (the OS released its lock) or failed without removing them. A file whose lock is taken by a live
+    /// writer, in this process or another, is left alone, and so is one written in the last few seconds (see
+    /// <see cref="OrphanGrace"/>). Where file locking is switched off (<c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c>, or the
+    /// <c>System.IO.DisableFileLocking</c> switch) no lock says anything, and only files older than
+    /// <paramref name="ageWithoutLocks"/> are removed, as <see cref="DeleteStale"/> does.
+    /// </summary>
+    /// <param name="directory">The folder to clean (nothing happens when it does not exist).</param>
+    /// <param name="ageWithoutLocks">The age that makes a file an orphan when locks are switched off.</param>
+    /// <returns>How many were deleted.</returns>
+    public static int DeleteOrphaned(string directory, TimeSpan ageWithoutLocks)
+    {
+        if (FileLockingDisabled())
+        {
+            return DeleteStale(directory, ageWithoutLocks);
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+
+        int deleted = 0;
+        DateTime recent = DateTime.UtcNow - OrphanGrace;
+        foreach (string file in Directory.EnumerateFiles(directory, $".*.*{Suffix}"))
+        {
+            if (IsTemporaryFile(file) && File.GetLastWriteTimeUtc(file) < recent && TryDeleteUnlocked(file))
+            {
+                deleted++;
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// Sets a temporary file's write time to now just before its lock is released, so that the instant until its rename
+    /// falls within <see cref="OrphanGrace"/> however long the writer worked since its last write (hashing, flushing).
+    /// </summary>
+    public static void MarkFresh(FileStream stream) => File.SetLastWriteTimeUtc(stream.SafeFileHandle, DateTime.UtcNow);
+
+    /// <summary>Takes the file's lock (fails while a writer holds it) and deletes it while holding it.</summary>
+    private static bool TryDeleteUnlocked(string path)
+    {
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false; // held by a live writer, or gone already
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static bool FileLockingDisabled() =>
+        (AppContext.TryGetSwitch("System.IO.DisableFileLocking", out bool disabled) && disabled)
+        || Environment.GetEnvironmentVariable("DOTNET_SYSTEM_IO_DISABLEFILELOCKING")?.Trim() is "1" or "true" or "True" or "TRUE";
 
     /// <summary>Whether <paramref name="path"/> is named like a temporary file of this scheme (<c>.{name}.{guid}.tmp</c>).</summary>
     public static bool IsTemporaryFile(string path)

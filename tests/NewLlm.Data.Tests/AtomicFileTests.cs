@@ -106,4 +106,78 @@ public sealed class AtomicFileTests
         Assert.True(File.Exists(foreign));
         Assert.True(File.Exists(real));
     }
+
+    [Fact]
+    public void OrphanTemporariesAreDeletedOnceNoWriterHoldsThemAndNothingElse()
+    {
+        using var temp = new TempDirectory();
+        var minuteAgo = DateTime.UtcNow.AddMinutes(-1);
+        string orphan = AtomicFile.TemporaryPathFor(Path.Combine(temp.Path, "model.pt"));
+        string justWritten = AtomicFile.TemporaryPathFor(Path.Combine(temp.Path, "model.pt"));
+        string foreign = Path.Combine(temp.Path, ".notes.tmp");
+        string real = Path.Combine(temp.Path, "model.pt");
+        foreach (string f in new[] { orphan, justWritten, foreign, real })
+        {
+            File.WriteAllText(f, "x");
+        }
+
+        File.SetLastWriteTimeUtc(orphan, minuteAgo);
+        File.SetLastWriteTimeUtc(foreign, minuteAgo);
+        string held = AtomicFile.TemporaryPathFor(Path.Combine(temp.Path, "model.pt"));
+        using (var writer = new FileStream(held, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            File.SetLastWriteTimeUtc(writer.SafeFileHandle, minuteAgo);
+
+            Assert.Equal(1, AtomicFile.DeleteOrphaned(temp.Path, TimeSpan.FromHours(1)));
+            Assert.False(File.Exists(orphan));
+            Assert.True(File.Exists(held));
+            Assert.True(File.Exists(justWritten)); // within the grace: its writer may not have locked it yet
+            Assert.True(File.Exists(foreign));
+            Assert.True(File.Exists(real));
+        }
+
+        Assert.Equal(1, AtomicFile.DeleteOrphaned(temp.Path, TimeSpan.FromHours(1))); // its writer is gone
+        Assert.False(File.Exists(held));
+    }
+
+    [SkippableFact]
+    public void ATemporaryOfAKilledProcessIsAnOrphanAtOnceWhileItLivedItWasKept()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/usr/bin/flock"), "needs Linux and flock(1)");
+        using var temp = new TempDirectory();
+        string held = AtomicFile.TemporaryPathFor(Path.Combine(temp.Path, "model.pt"));
+        File.WriteAllText(held, "x");
+        File.SetLastWriteTimeUtc(held, DateTime.UtcNow.AddMinutes(-1));
+        // Another process takes the same flock(2) lock a FileStream with FileShare.None takes, and holds it.
+        using var holder = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/flock", ["-x", held, "-c", "echo locked; sleep 300"])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        try
+        {
+            Assert.Equal("locked", holder.StandardOutput.ReadLine());
+            Assert.Equal(0, AtomicFile.DeleteOrphaned(temp.Path, TimeSpan.FromHours(1)));
+            Assert.True(File.Exists(held));
+
+            holder.Kill(entireProcessTree: true); // SIGKILL to flock, its shell and sleep: the OS frees the lock as they die
+            holder.WaitForExit();
+            var patience = System.Diagnostics.Stopwatch.StartNew();
+            int deleted;
+            while ((deleted = AtomicFile.DeleteOrphaned(temp.Path, TimeSpan.FromHours(1))) == 0 && patience.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                Thread.Sleep(50); // the shell's children may take a moment to be reaped
+            }
+
+            Assert.Equal(1, deleted);
+            Assert.False(File.Exists(held));
+        }
+        finally
+        {
+            if (!holder.HasExited)
+            {
+                holder.Kill(entireProcessTree: true);
+            }
+        }
+    }
 }

@@ -28,7 +28,7 @@ public sealed class ColumnarSourceTests
         Assert.Equal(25, await ParquetRowReader.CountRowsAsync(source.TrainFiles[0], default));
 
         // Locations name the row group and the row in it.
-        var rows = await ParquetRowReader.ReadAsync(source.TrainFiles[0], ["messages"], default).ToListAsync();
+        var rows = await ParquetRowReader.ReadAsync(source.TrainFiles[0], ["messages"], RowLimit.Default, default).ToListAsync();
         Assert.Equal($"'{source.TrainFiles[0]}' row group 2, row 1", rows[21].Location.ToString());
         Assert.Equal("[{\"content\":\"question 21\",\"role\":\"user\"},{\"content\":\"answer  21\\nmore\",\"role\":\"assistant\"}]", rows[21].Fields["messages"]!.ToJsonString());
 
@@ -45,7 +45,7 @@ public sealed class ColumnarSourceTests
         string file = temp.Combine("data", "train_sft-0.parquet");
         Directory.CreateDirectory(temp.Combine("data"));
         await ParquetSerializer.SerializeAsync(new[] { new PromptOnly { prompt = "p" } }, file);
-        var e = await Assert.ThrowsAsync<InvalidDataException>(() => ParquetRowReader.ReadAsync(file, ["messages"], default).ToListAsync().AsTask());
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => ParquetRowReader.ReadAsync(file, ["messages"], RowLimit.Default, default).ToListAsync().AsTask());
         Assert.Equal($"'{file}' has no 'messages' column (columns: prompt).", e.Message);
 
         byte[] good = File.ReadAllBytes(file);
@@ -71,7 +71,7 @@ public sealed class ColumnarSourceTests
 
         var source = await DialogueSource.FromDirectoryAsync(DialogueDataset.Dolly, temp.Path);
         Assert.Equal(["data-00000-of-00002.arrow", "data-00001-of-00002.arrow"], source.TrainFiles.Select(Path.GetFileName));
-        var rows = await ArrowRowReader.ReadAsync(source.TrainFiles[1], ["instruction", "context", "response"], default).ToListAsync();
+        var rows = await ArrowRowReader.ReadAsync(source.TrainFiles[1], ["instruction", "context", "response"], RowLimit.Default, default).ToListAsync();
         Assert.Equal($"'{source.TrainFiles[1]}' row 7", rows[7].Location.ToString());
         Assert.Equal(new DialogueText("Instruction: do 17 Context: ctx 17 Response: done 17", "do 17 ctx 17 done 17"), DollyFormat.Instance.Read(rows[7]));
 

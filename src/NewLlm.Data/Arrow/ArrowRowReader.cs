@@ -82,7 +82,8 @@ internal static class ArrowRowReader
     }
 
     /// <summary>Streams the rows with the named top-level columns.</summary>
-    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <remarks>A row's strings are measured from their offsets before any is decoded; a row over <paramref name="limit"/> is an <see cref="InvalidDataException"/>.</remarks>
+    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> columns, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long row = 0;
         await foreach (var batch in ReadBatchesAsync(path, cancellationToken).ConfigureAwait(false))
@@ -104,12 +105,14 @@ internal static class ArrowRowReader
                 for (int i = 0; i < batch.Length; i++, row++)
                 {
                     var fields = new JsonObject();
+                    var location = RowLocation.AtRow(path, row);
+                    var budget = limit.Start(location.ToString());
                     foreach (var (name, array) in arrays)
                     {
-                        fields[name] = ToJson(array, i, path, name);
+                        fields[name] = ToJson(array, i, path, name, budget);
                     }
 
-                    yield return new SourceRow(fields, RowLocation.AtRow(path, row));
+                    yield return new SourceRow(fields, location);
                 }
             }
         }
@@ -151,7 +154,7 @@ internal static class ArrowRowReader
         }
     }
 
-    private static JsonNode? ToJson(IArrowArray array, int index, string path, string column)
+    private static JsonNode? ToJson(IArrowArray array, int index, string path, string column, RowLimit.Budget budget)
     {
         if (array.IsNull(index))
         {
@@ -160,27 +163,27 @@ internal static class ArrowRowReader
 
         return array switch
         {
-            StringArray s => JsonValue.Create(s.GetString(index)),
-            LargeStringArray s => JsonValue.Create(s.GetString(index)),
-            StringViewArray s => JsonValue.Create(s.GetString(index)),
+            StringArray s when budget.Take(s.GetBytes(index).Length) => JsonValue.Create(s.GetString(index)),
+            LargeStringArray s when budget.Take(s.GetBytes(index).Length) => JsonValue.Create(s.GetString(index)),
+            StringViewArray s when budget.Take(s.GetBytes(index).Length) => JsonValue.Create(s.GetString(index)),
             BooleanArray b => JsonValue.Create(b.GetValue(index)),
             Int32Array n => JsonValue.Create(n.GetValue(index)),
             Int64Array n => JsonValue.Create(n.GetValue(index)),
             DoubleArray n => JsonValue.Create(n.GetValue(index)),
             FloatArray n => JsonValue.Create(n.GetValue(index)),
-            ListArray list => Items(list.Values, list.ValueOffsets[index], list.ValueOffsets[index + 1], path, column),
-            LargeListArray list => Items(list.Values, checked((int)list.ValueOffsets[index]), checked((int)list.ValueOffsets[index + 1]), path, column),
-            StructArray s => new JsonObject(((StructType)s.Data.DataType).Fields.Select((f, k) => KeyValuePair.Create(f.Name, ToJson(s.Fields[k], index, path, column)))),
+            ListArray list => Items(list.Values, list.ValueOffsets[index], list.ValueOffsets[index + 1], path, column, budget),
+            LargeListArray list => Items(list.Values, checked((int)list.ValueOffsets[index]), checked((int)list.ValueOffsets[index + 1]), path, column, budget),
+            StructArray s => new JsonObject(((StructType)s.Data.DataType).Fields.Select((f, k) => KeyValuePair.Create(f.Name, ToJson(s.Fields[k], index, path, column, budget)))),
             _ => throw new InvalidDataException($"'{path}' column '{column}' is {array.Data.DataType.Name}, which is not read (strings, numbers, lists and structs are)."),
         };
     }
 
-    private static JsonArray Items(IArrowArray values, int start, int end, string path, string column)
+    private static JsonArray Items(IArrowArray values, int start, int end, string path, string column, RowLimit.Budget budget)
     {
         var items = new JsonArray();
         for (int k = start; k < end; k++)
         {
-            items.Add(ToJson(values, k, path, column));
+            items.Add(ToJson(values, k, path, column, budget));
         }
 
         return items;

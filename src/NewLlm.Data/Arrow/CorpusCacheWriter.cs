@@ -41,8 +41,9 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
     public static CorpusCacheWriter Create(string directory, CorpusCacheKey key, long shardBytes = DefaultShardBytes)
     {
         Directory.CreateDirectory(directory);
-        // A cache write killed half-way leaves its temporary files; one untouched for an hour belongs to no live writer.
-        AtomicFile.DeleteStale(directory, CorpusArrowCache.StaleTemporaryAge);
+        // A cache write killed half-way leaves its temporary files: they go as soon as no process holds their lock (a live
+        // writer holds its shard's temporary file open with FileShare.None until it renames it).
+        AtomicFile.DeleteOrphaned(directory, CorpusArrowCache.StaleTemporaryAge);
         File.Delete(CorpusArrowCache.GetIndexPath(directory, key)); // the old index goes first: its shards are about to be replaced
         return new CorpusCacheWriter(directory, key, shardBytes);
     }
@@ -164,6 +165,7 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
         _stream.Position = 0;
         string sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(_stream, cancellationToken).ConfigureAwait(false));
         long size = _stream.Length;
+        AtomicFile.MarkFresh(_stream); // hashing a large shard takes a while: the rename must still fall within the orphan grace
         await _stream.DisposeAsync().ConfigureAwait(false);
         _stream = null;
         string name = CorpusArrowCache.GetShardName(_key, _shards.Count);

@@ -110,12 +110,24 @@ internal sealed unsafe class MappedTokenRows : TokenRows
                     }
 
                     var offsets = list.ValueOffsets;
+                    var ids = ((Int32Array)list.Values).Values;
                     for (int i = 0; i < batch.Length; i++)
                     {
                         int n = offsets[i + 1] - offsets[i];
-                        if (n < 0 || n > key.SequenceLength)
+                        if (n < 0 || n > key.SequenceLength || offsets[i] < 0 || offsets[i + 1] > ids.Length)
                         {
                             throw new InvalidDataException($"'{path}': row {read + i} has {n} ids; the sequence length is {key.SequenceLength}");
+                        }
+
+                        // Every id must be one of the vocabulary's: a cache changed on disk (and rehashed to match its
+                        // index) must not reach a model as an id it cannot embed.
+                        var row = ids.Slice(offsets[i], n);
+                        int bad = row.IndexOfAnyExceptInRange(0, key.VocabSize - 1);
+                        if (bad >= 0)
+                        {
+                            throw new InvalidDataException(
+                                $"'{path}': row {read + i} holds token id {row[bad]} at position {bad}, outside the vocabulary [0, {key.VocabSize}) of its tokenizer; "
+                                + "the cache was changed after it was written. Delete it (the shard and its index tokenized-*.json) to have it rebuilt");
                         }
                     }
 

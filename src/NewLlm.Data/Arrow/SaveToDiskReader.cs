@@ -19,7 +19,7 @@ internal static class SaveToDiskReader
         foreach (string file in files)
         {
             checksums.Add(await SourceFiles.Sha256Async(file, cancellationToken).ConfigureAwait(false));
-            await foreach (var row in ArrowRowReader.ReadAsync(file, ["chosen", "rejected"], cancellationToken).ConfigureAwait(false))
+            await foreach (var row in ArrowRowReader.ReadAsync(file, ["chosen", "rejected"], RowLimit.Default, cancellationToken).ConfigureAwait(false))
             {
                 rows.Add(new HhRlhfRow(RowFields.RequiredString(row, "chosen"), RowFields.RequiredString(row, "rejected")));
             }

@@ -110,7 +110,7 @@ public sealed class DialogueCorpus : IDisposable
         var plans = new List<Plan>();
         foreach (var component in components)
         {
-            plans.Add(await Plan.CountAsync(component, progress, cancellationToken).ConfigureAwait(false));
+            plans.Add(await Plan.CountAsync(component, RowLimit.For(options), progress, cancellationToken).ConfigureAwait(false));
         }
 
         Select(plans, options);
@@ -388,13 +388,16 @@ public sealed class DialogueCorpus : IDisposable
 
         public int TrainTake { get; set; }
 
+        /// <summary>The largest row its files may hold.</summary>
+        public RowLimit Limit { get; private init; } = RowLimit.Default;
+
         public int TestTake { get; set; }
 
         public int VocabularyTake { get; private set; }
 
-        public static async Task<Plan> CountAsync(DialogueMixtureComponent component, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
+        public static async Task<Plan> CountAsync(DialogueMixtureComponent component, RowLimit limit, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
         {
-            var plan = new Plan(component);
+            var plan = new Plan(component) { Limit = limit };
             long rows = 0;
             async Task<(long[] Rows, string[] Sha256)> CountFilesAsync(IReadOnlyList<string> files)
             {
@@ -402,7 +405,7 @@ public sealed class DialogueCorpus : IDisposable
                 var hashes = new string[files.Count];
                 for (int i = 0; i < files.Count; i++)
                 {
-                    counts[i] = await SourceFiles.CountRowsAsync(files[i], cancellationToken).ConfigureAwait(false);
+                    counts[i] = await SourceFiles.CountRowsAsync(files[i], limit, cancellationToken).ConfigureAwait(false);
                     hashes[i] = await SourceFiles.Sha256Async(files[i], cancellationToken).ConfigureAwait(false);
                     rows += counts[i];
                     progress?.Report(new CorpusProgress("counting", rows, null));
@@ -493,7 +496,7 @@ public sealed class DialogueCorpus : IDisposable
             for (int f = 0; f < files.Count; f++)
             {
                 long start = first;
-                await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), cancellationToken).ConfigureAwait(false))
+                await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), Limit, cancellationToken).ConfigureAwait(false))
                 {
                     yield return (f, start + index, row);
                 }

@@ -3,6 +3,12 @@ namespace NewLlm.Data;
 /// <summary>How a <see cref="DialogueCorpus"/> is selected, split, and encoded; the defaults are the original's.</summary>
 public sealed class DialogueCorpusOptions
 {
+    /// <summary>The default <see cref="MaxRowBytes"/>: 1 MiB.</summary>
+    public const int DefaultMaxRowBytes = 1 << 20;
+
+    /// <summary>The largest <see cref="MaxRowBytes"/>: 512 MiB.</summary>
+    public const int MaxRowBytesLimit = 1 << 29;
+
     /// <summary>Ids per dialogue (BOS, tokens, EOS; truncated). Default 128.</summary>
     public int MaxSequenceLength { get; set; } = 128;
 
@@ -29,4 +35,14 @@ public sealed class DialogueCorpusOptions
 
     /// <summary>Threads for encoding. Default one per processor.</summary>
     public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// The largest row a source file may hold, in bytes as stored (a JSON Lines line; an Arrow or Parquet row's strings);
+    /// default <see cref="DefaultMaxRowBytes"/> (1 MiB), between 1 KiB and <see cref="MaxRowBytesLimit"/> (512 MiB). A larger
+    /// row is an <see cref="InvalidDataException"/> naming the file, the row and this option, raised before the row is held
+    /// whole (JSON Lines, Arrow) or parsed: only <see cref="MaxSequenceLength"/> tokens of a row are kept, so a huge row
+    /// costs memory and time for nothing. HH-RLHF's and Dolly's rows are at most tens of KB, UltraChat's dialogues about
+    /// 7 KB on average.
+    /// </summary>
+    public int MaxRowBytes { get; set; } = DefaultMaxRowBytes;
 }

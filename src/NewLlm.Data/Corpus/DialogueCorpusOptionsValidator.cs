@@ -16,6 +16,7 @@ public sealed class DialogueCorpusOptionsValidator : IValidateOptions<DialogueCo
             .Check(options.TestSize is > 0 and < 1, nameof(options.TestSize), "between 0 and 1 (exclusive)", options.TestSize)
             .Check(options.UnknownRateWarningMargin >= 0, nameof(options.UnknownRateWarningMargin), "0 or more", options.UnknownRateWarningMargin)
             .Check(options.MaxDegreeOfParallelism is -1 or > 0, nameof(options.MaxDegreeOfParallelism), "-1 (all processors) or positive", options.MaxDegreeOfParallelism)
+            .Check(options.MaxRowBytes is >= 1024 and <= DialogueCorpusOptions.MaxRowBytesLimit, nameof(options.MaxRowBytes), $"between 1024 and {DialogueCorpusOptions.MaxRowBytesLimit} bytes", options.MaxRowBytes)
             .Result;
     }
 }

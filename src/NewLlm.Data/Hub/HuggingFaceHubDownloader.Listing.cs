@@ -58,8 +58,7 @@ public sealed partial class HuggingFaceHubDownloader
             return ListOffline(repositoryId, prefix, listingFile);
         }
 
-        var age = _options.RequestTimeout > MinimumStaleAge ? _options.RequestTimeout : MinimumStaleAge;
-        AtomicFile.DeleteStale(Path.GetDirectoryName(listingFile)!, age);
+        AtomicFile.DeleteOrphaned(Path.GetDirectoryName(listingFile)!, StaleAge);
         var url = GetListingUrl(repositoryId, prefix);
         var files = await ListOnlineAsync(url, repositoryId, prefix, cancellationToken).ConfigureAwait(false);
         await WriteListingAsync(listingFile, url, repositoryId, prefix, files, cancellationToken).ConfigureAwait(false);
@@ -115,18 +114,35 @@ public sealed partial class HuggingFaceHubDownloader
 
     private async Task<(List<HubFileInfo> Entries, Uri? Next)> ListPageOnceAsync(Uri url, string name, string repositoryId, string prefix, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.RequestTimeout);
-        var (response, _) = await SendFollowingRedirectsAsync(url, name, timeout.Token).ConfigureAwait(false);
-        using var disposeResponse = response;
-        if (!response.IsSuccessStatusCode)
+        using var clock = new RequestClock(_options, cancellationToken);
+        try
         {
-            throw ListingRefused(response, url, repositoryId, prefix);
-        }
+            var (response, _) = await SendFollowingRedirectsAsync(url, name, clock).ConfigureAwait(false);
+            using var disposeResponse = response;
+            if (!response.IsSuccessStatusCode)
+            {
+                throw ListingRefused(response, url, repositoryId, prefix);
+            }
 
-        byte[] body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
-        var entries = ParseListingPage(body, url, prefix);
-        return (entries, FindNextLink(response, url));
+            using var body = new MemoryStream();
+            await using (var stream = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false))
+            {
+                var buffer = new byte[81920];
+                int read;
+                while ((read = await stream.ReadAsync(buffer, clock.Token).ConfigureAwait(false)) > 0)
+                {
+                    clock.Touch();
+                    body.Write(buffer, 0, read);
+                }
+            }
+
+            var entries = ParseListingPage(body.ToArray(), url, prefix);
+            return (entries, FindNextLink(response, url));
+        }
+        catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
+        {
+            throw clock.Describe($"GET '{url}' (the listing of '{prefix}' in {repositoryId})", e);
+        }
     }
 
     private HttpRequestException ListingRefused(HttpResponseMessage response, Uri url, string repositoryId, string prefix)

@@ -27,12 +27,15 @@ public sealed partial class HuggingFaceHubDownloader
     private const int MaxRedirects = 10;
 
     /// <summary>
-    /// Temporary files (ours <c>.{name}.{guid}.tmp</c>, huggingface_hub's <c>blobs/*.incomplete</c>) untouched for this
-    /// long, or for <see cref="HuggingFaceHubOptions.RequestTimeout"/> when longer, belong to no live download: a live
-    /// one writes every few seconds (huggingface_hub gives up after a 10 s read timeout, this downloader when the request
-    /// timeout ends), so removing them cannot break a concurrent download by another process.
+    /// huggingface_hub's temporary files (<c>blobs/*.incomplete</c>) untouched for this long, or for
+    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/> when longer, belong to no live download: a live one writes every
+    /// few seconds (huggingface_hub gives up after a 10 s read timeout), so removing them cannot break a concurrent
+    /// download by another process. Ours are removed as soon as no process holds them (their lock tells), or by this age
+    /// where file locking is switched off.
     /// </summary>
     private static readonly TimeSpan MinimumStaleAge = TimeSpan.FromHours(1);
+
+    private TimeSpan StaleAge => _options.RequestTimeout > MinimumStaleAge ? _options.RequestTimeout : MinimumStaleAge;
 
     private readonly HuggingFaceHubOptions _options;
     private readonly ILogger _logger;
@@ -83,13 +86,21 @@ public sealed partial class HuggingFaceHubDownloader
     /// own answer, before any redirect to a CDN, when the client does not follow redirects itself; the default client
     /// does not) and the <c>Content-Length</c>. A body shorter than announced is retried like a dropped connection; a
     /// download with no evidence at all is refused. Each retry is reported through <paramref name="progress"/>
-    /// (<see cref="DownloadProgress.Retry"/>) and logged. Before downloading, temporary files that killed downloads left
-    /// in the repository's cache folders (untouched for an hour, or for <see cref="HuggingFaceHubOptions.RequestTimeout"/>
-    /// when longer) are removed.
+    /// (<see cref="DownloadProgress.Retry"/>) and logged. The body is read no further than one byte past the size it must
+    /// have; a server silent for <see cref="HuggingFaceHubOptions.ReadTimeout"/>, or a request past
+    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/>, is a timeout (retried; the message says "timed out" and which
+    /// limit). Before downloading, temporary files that killed downloads left in the repository's cache folders are removed:
+    /// ours once no process holds their lock, huggingface_hub's <c>*.incomplete</c> when untouched for an hour (or for
+    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/> when longer).
     /// </remarks>
     /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="HttpRequestException">The server refused the request (404, 401, ...) or kept failing (or sending short bodies) after the retries.</exception>
-    /// <exception cref="InvalidDataException">The downloaded bytes do not match the expected size or checksum, or nothing says what they should be.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The downloaded bytes do not match the expected size or checksum (a body longer than the size is stopped one byte
+    /// past it), or nothing says what they should be; or, offline, the cached copy did not match them (it is removed, and
+    /// the message says why).
+    /// </exception>
     public async Task<string> GetFileAsync(
         string repositoryId,
         string path,
@@ -116,7 +127,7 @@ public sealed partial class HuggingFaceHubDownloader
     /// </remarks>
     /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
     /// <exception cref="HttpRequestException">The server refused the request or kept failing after the retries.</exception>
-    /// <exception cref="InvalidDataException">The downloaded bytes do not match the listed size or sha256.</exception>
+    /// <exception cref="InvalidDataException">The downloaded bytes do not match the listed size or sha256; or, offline, the cached copy did not (it is removed, and the message says why).</exception>
     public async Task<string> GetFileAsync(
         string repositoryId,
         HubFileInfo file,
@@ -196,24 +207,36 @@ public sealed partial class HuggingFaceHubDownloader
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string repoDir = GetRepositoryCacheDirectory(repositoryId);
         string cached = GetSnapshotPath(repositoryId, path);
+        string? removedBecause = null;
         if (File.Exists(cached))
         {
-            if (expectedSize is { } size && new FileInfo(cached).Length != size)
+            long cachedSize = new FileInfo(cached).Length;
+            string? cachedSha = null;
+            if (expectedSize is { } size && cachedSize != size)
             {
-                _logger.LogWarning("Cached {Path} does not have its size {Size}; it is removed", cached, size);
-                File.Delete(cached);
+                removedBecause = $"its size is {cachedSize} bytes, not the expected {size}";
             }
             else if (expectedSha256 is null
-                || string.Equals(await HashFileAsync(cached, cancellationToken).ConfigureAwait(false), expectedSha256, StringComparison.OrdinalIgnoreCase))
+                || string.Equals(cachedSha = await HashFileAsync(cached, cancellationToken).ConfigureAwait(false), expectedSha256, StringComparison.OrdinalIgnoreCase))
             {
                 _logger.LogDebug("Using cached {Path}", cached);
                 return (cached, true);
             }
             else
             {
-                _logger.LogWarning("Cached {Path} does not match its sha256 {Sha256}; it is removed", cached, expectedSha256);
-                File.Delete(cached);
+                removedBecause = $"its sha256 is {cachedSha}, not the expected {expectedSha256.ToLowerInvariant()}";
             }
+
+            _logger.LogWarning("Cached {Path} failed its check ({Reason}); it is removed", cached, removedBecause);
+            File.Delete(cached);
+        }
+
+        if (_options.Offline && removedBecause is not null)
+        {
+            throw new InvalidDataException(
+                $"'{repositoryId}/{path}' at revision '{_options.Revision}' was in the cache as '{cached}', but {removedBecause} (it was damaged or changed "
+                + "after it was downloaded), so it was removed. HuggingFaceHubOptions.Offline is set (by default from HF_HUB_OFFLINE), so it is not "
+                + "downloaded again: load with HuggingFaceHubOptions.Offline false (unset HF_HUB_OFFLINE) to download it afresh.");
         }
 
         if (_options.Offline)
@@ -280,13 +303,18 @@ public sealed partial class HuggingFaceHubDownloader
         }
     }
 
-    /// <summary>Removes temporary files that killed downloads left in the folders this download writes to (see <see cref="MinimumStaleAge"/>).</summary>
+    /// <summary>
+    /// Removes temporary files that killed downloads left in the folders this download writes to: ours
+    /// (<c>.{name}.{guid}.tmp</c>) as soon as no process holds their lock (<see cref="AtomicFile.DeleteOrphaned"/>);
+    /// huggingface_hub's <c>blobs/*.incomplete</c>, which it locks through separate files, when untouched for
+    /// <see cref="MinimumStaleAge"/>.
+    /// </summary>
     private void DeleteStaleTemporaryFiles(string repoDir, string snapshotFolder)
     {
-        var age = _options.RequestTimeout > MinimumStaleAge ? _options.RequestTimeout : MinimumStaleAge;
+        var age = StaleAge;
         string blobs = Path.Combine(repoDir, "blobs");
-        int removed = AtomicFile.DeleteStale(blobs, age) + AtomicFile.DeleteStale(Path.Combine(repoDir, "refs"), age)
-            + AtomicFile.DeleteStale(snapshotFolder, age);
+        int removed = AtomicFile.DeleteOrphaned(blobs, age) + AtomicFile.DeleteOrphaned(Path.Combine(repoDir, "refs"), age)
+            + AtomicFile.DeleteOrphaned(snapshotFolder, age);
         if (Directory.Exists(blobs))
         {
             var limit = DateTime.UtcNow - age;
@@ -309,7 +337,7 @@ public sealed partial class HuggingFaceHubDownloader
 
         if (removed > 0)
         {
-            _logger.LogInformation("Removed {Count} temporary file(s) older than {Age} left by killed downloads in {Directory}", removed, age, repoDir);
+            _logger.LogInformation("Removed {Count} temporary file(s) left by killed downloads in {Directory}", removed, repoDir);
         }
     }
 
@@ -317,9 +345,22 @@ public sealed partial class HuggingFaceHubDownloader
         Uri url, string repoDir, string path, string? expectedSha256, long? expectedSize,
         IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.RequestTimeout);
-        var (response, evidence) = await SendFollowingRedirectsAsync(url, path, timeout.Token).ConfigureAwait(false);
+        using var clock = new RequestClock(_options, cancellationToken);
+        try
+        {
+            return await DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, clock).ConfigureAwait(false);
+        }
+        catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
+        {
+            throw clock.Describe($"GET '{url}' for '{path}'", e);
+        }
+    }
+
+    private async Task<string> DownloadOnceAsync(
+        Uri url, string repoDir, string path, string? expectedSha256, long? expectedSize,
+        IProgress<DownloadProgress>? progress, RequestClock clock)
+    {
+        var (response, evidence) = await SendFollowingRedirectsAsync(url, path, clock).ConfigureAwait(false);
         using var disposeResponse = response;
         if (!response.IsSuccessStatusCode)
         {
@@ -345,6 +386,16 @@ public sealed partial class HuggingFaceHubDownloader
                 + "pass the file's expectedSha256 and expectedSize to HuggingFaceHubDownloader.GetFileAsync, or use a server that sends them.");
         }
 
+        // The body is read up to one byte past the size it must have, never further: a server that sends more (or
+        // without end) is stopped there, with nothing written beyond that byte.
+        var (limit, limitSource) = wantSize is not null ? (wantSize, sizeSource) : (contentLength, "the Content-Length");
+        if (wantSize is { } wanted && contentLength is { } announced && announced > wanted)
+        {
+            throw new InvalidDataException(
+                $"GET '{url}' for '{path}' announces {announced} bytes (the Content-Length); expected {wanted} ({sizeSource}). Nothing was read or cached; "
+                + "the server's file is not the one expected: check HuggingFaceHubOptions.Endpoint and Revision, and the expected size given.");
+        }
+
         long? total = contentLength ?? wantSize;
         string blobs = Path.Combine(repoDir, "blobs");
         Directory.CreateDirectory(blobs);
@@ -357,16 +408,24 @@ public sealed partial class HuggingFaceHubDownloader
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 using var gitHash = gitSize is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
                 gitHash?.AppendData(System.Text.Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"blob {gitSize}\0")));
-                await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
+                await using var body = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false);
                 var buffer = new byte[81920];
                 int read;
                 progress?.Report(new DownloadProgress(path, 0, total));
-                while ((read = await body.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
+                while ((read = await body.ReadAsync(buffer.AsMemory(0, limit is { } max ? (int)Math.Min(buffer.Length, max + 1 - received) : buffer.Length), clock.Token).ConfigureAwait(false)) > 0)
                 {
+                    clock.Touch();
+                    received += read;
+                    if (received > limit)
+                    {
+                        throw new InvalidDataException(
+                            $"GET '{url}' for '{path}' sent more than {limit} bytes ({limitSource}); the download was stopped there and nothing was cached. "
+                            + "The server's file is not the one expected: check HuggingFaceHubOptions.Endpoint and Revision, and the expected size given.");
+                    }
+
                     await file.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
                     hash.AppendData(buffer, 0, read);
                     gitHash?.AppendData(buffer, 0, read);
-                    received += read;
                     progress?.Report(new DownloadProgress(path, received, total));
                 }
 
@@ -379,11 +438,6 @@ public sealed partial class HuggingFaceHubDownloader
                 if (wantSize is { } size && received < size)
                 {
                     throw new IOException($"GET '{url}' for '{path}' ended after {received} of {size} bytes ({sizeSource}). Nothing was cached.");
-                }
-
-                if (wantSize is { } expected && received != expected)
-                {
-                    throw new InvalidDataException($"Downloaded '{path}' from '{url}' has {received} bytes; expected {expected} ({sizeSource}). Nothing was cached.");
                 }
 
                 string actualSha = Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -401,7 +455,7 @@ public sealed partial class HuggingFaceHubDownloader
 
                 return Path.Combine(blobs, actualSha);
             },
-            timeout.Token).ConfigureAwait(false);
+            clock.Deadline).ConfigureAwait(false);
         string commit = evidence.Commit ?? _options.Revision;
         string snapshot = Path.Combine(repoDir, "snapshots", commit, path);
         AtomicFile.Copy(blob, snapshot);
@@ -421,7 +475,7 @@ public sealed partial class HuggingFaceHubDownloader
     /// from the answers of the endpoint's host only (a CDN's ETag is no checksum of the file). The token goes to the
     /// endpoint's host only.
     /// </summary>
-    private async Task<(HttpResponseMessage Response, HubEvidence Evidence)> SendFollowingRedirectsAsync(Uri url, string path, CancellationToken cancellationToken)
+    private async Task<(HttpResponseMessage Response, HubEvidence Evidence)> SendFollowingRedirectsAsync(Uri url, string path, RequestClock clock)
     {
         var evidence = new HubEvidence();
         var hub = new Uri(_options.Endpoint);
@@ -435,7 +489,8 @@ public sealed partial class HuggingFaceHubDownloader
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             }
 
-            var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, clock.Token).ConfigureAwait(false);
+            clock.Touch();
             if (fromHub && IsSameServer(response.RequestMessage?.RequestUri ?? current, hub))
             {
                 evidence.Read(response);
@@ -524,6 +579,7 @@ public sealed partial class HuggingFaceHubDownloader
         HttpRequestException { StatusCode: null } => true,
         HttpRequestException { StatusCode: { } status } => status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500,
         IOException and not FileNotFoundException => true,
+        TimeoutException => true, // a stalled connection or a request past its deadline (RequestClock)
         _ => false,
     };
 

@@ -31,8 +31,21 @@ public sealed class HuggingFaceHubOptions
     /// <summary>The delay before the first retry; each further retry waits twice as long. Default 1 second.</summary>
     public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The timeout of one request; default 100 seconds.</summary>
+    /// <summary>
+    /// The deadline of one request, from sending it to the last byte of the body; default 100 seconds. Each retry has its
+    /// own. A request that passes it fails with a message saying so (retried like a dropped connection).
+    /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>
+    /// How long a request may wait for the server's answer, and then for each next byte of the body, before it is given up
+    /// as stalled ("timed out": retried like a dropped connection); default <see cref="DefaultReadTimeout"/> (30 seconds).
+    /// A slow but moving download is never cut by it (<see cref="RequestTimeout"/> bounds the whole request).
+    /// </summary>
+    public TimeSpan ReadTimeout { get; set; } = DefaultReadTimeout;
+
+    /// <summary>The default <see cref="ReadTimeout"/>: 30 seconds (<c>huggingface_hub</c> waits 10 s for a read).</summary>
+    public static readonly TimeSpan DefaultReadTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>An HTTP client to use (not disposed); when <see langword="null"/>, one is made from <see cref="HttpMessageHandler"/> or the default handler.</summary>
     public HttpClient? HttpClient { get; set; }

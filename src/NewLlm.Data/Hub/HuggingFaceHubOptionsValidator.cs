@@ -20,6 +20,7 @@ public sealed class HuggingFaceHubOptionsValidator : IValidateOptions<HuggingFac
             .Check(options.MaxRetries is >= 0 and <= 100, nameof(options.MaxRetries), "between 0 and 100", options.MaxRetries)
             .Check(options.InitialRetryDelay >= TimeSpan.Zero && options.InitialRetryDelay <= TimeSpan.FromMinutes(10), nameof(options.InitialRetryDelay), "between 0 and 10 minutes", options.InitialRetryDelay)
             .Check(options.RequestTimeout > TimeSpan.Zero, nameof(options.RequestTimeout), "positive", options.RequestTimeout)
+            .Check(options.ReadTimeout > TimeSpan.Zero && options.ReadTimeout <= TimeSpan.FromDays(1), nameof(options.ReadTimeout), "positive and at most 1 day", options.ReadTimeout)
             .Result;
     }
 }

@@ -23,7 +23,7 @@ internal static class JsonLinesRowReader
         }
 
         var rows = new List<HhRlhfRow>();
-        await foreach (var row in JsonLinesSource.ReadAsync(path, cancellationToken).ConfigureAwait(false))
+        await foreach (var row in JsonLinesSource.ReadAsync(path, RowLimit.Default, cancellationToken).ConfigureAwait(false))
         {
             rows.Add(new HhRlhfRow(RowFields.RequiredString(row, "chosen"), RowFields.RequiredString(row, "rejected")));
         }

@@ -8,19 +8,20 @@ namespace NewLlm.Data;
 /// <summary>
 /// Streams the rows of a JSON Lines file (plain, or gzip: a file that starts with the gzip magic bytes, which a name
 /// ending in <c>.gz</c> must) in bounded memory, one <see cref="SourceRow"/> per non-blank line; every defect is an
-/// <see cref="InvalidDataException"/> naming the file and the 1-based line.
+/// <see cref="InvalidDataException"/> naming the file and the 1-based line. A line longer than the <see cref="RowLimit"/>
+/// is refused while it is scanned (counting too), never held whole.
 /// </summary>
 internal static class JsonLinesSource
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Counts the rows (non-blank lines), reading the whole file (decompressing it) without parsing it.</summary>
-    public static async Task<long> CountRowsAsync(string path, CancellationToken cancellationToken)
+    public static async Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken)
     {
         using Stream text = Open(path);
-        var scanner = new LineScanner(text);
+        var scanner = new LineScanner(text, limit.MaxBytes);
         long rows = 0;
-        while (await ReadLineAsync(scanner, path, cancellationToken).ConfigureAwait(false) is { } line)
+        while (await ReadLineAsync(scanner, path, limit, cancellationToken).ConfigureAwait(false) is { } line)
         {
             if (!LineScanner.IsBlank(line.Span))
             {
@@ -32,22 +33,22 @@ internal static class JsonLinesSource
     }
 
     /// <summary>Streams the rows of the file.</summary>
-    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var (_, row) in ReadIndexedAsync(path, null, cancellationToken).ConfigureAwait(false))
+        await foreach (var (_, row) in ReadIndexedAsync(path, null, limit, cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
     }
 
     /// <summary>Streams the rows of the file with their 0-based index; rows <paramref name="include"/> refuses are not parsed.</summary>
-    public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(string path, Func<long, bool>? include, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(string path, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long index = -1;
         using Stream text = Open(path);
-        var scanner = new LineScanner(text);
+        var scanner = new LineScanner(text, limit.MaxBytes);
         bool any = false;
-        while (await ReadLineAsync(scanner, path, cancellationToken).ConfigureAwait(false) is { } line)
+        while (await ReadLineAsync(scanner, path, limit, cancellationToken).ConfigureAwait(false) is { } line)
         {
             if (LineScanner.IsBlank(line.Span))
             {
@@ -97,11 +98,15 @@ internal static class JsonLinesSource
         }
     }
 
-    private static async ValueTask<ReadOnlyMemory<byte>?> ReadLineAsync(LineScanner scanner, string path, CancellationToken cancellationToken)
+    private static async ValueTask<ReadOnlyMemory<byte>?> ReadLineAsync(LineScanner scanner, string path, RowLimit limit, CancellationToken cancellationToken)
     {
         try
         {
             return await scanner.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (LineTooLongException e)
+        {
+            throw limit.TooLarge(RowLocation.AtLine(path, e.LineNumber).ToString(), e.Bytes, e.Complete);
         }
         catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
         {

@@ -32,7 +32,11 @@ internal static class ParquetRowReader
     }
 
     /// <summary>Streams the rows with the named top-level columns.</summary>
-    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <remarks>
+    /// Parquet.Net decodes a row group whole, so a row's strings are measured (UTF-8 bytes) once decoded, before the row goes
+    /// further; a row over <paramref name="limit"/> is an <see cref="InvalidDataException"/>.
+    /// </remarks>
+    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> columns, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         int groups;
         await using (var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false))
@@ -63,12 +67,13 @@ internal static class ParquetRowReader
             for (int r = 0; r < data.Count; r++)
             {
                 var location = RowLocation.InRowGroup(path, g, r);
+                var budget = limit.Start(location.ToString());
                 var fields = new JsonObject();
                 foreach (string column in columns)
                 {
                     if (data[r].TryGetValue(column, out object? value))
                     {
-                        fields[column] = ToJson(value, path, column);
+                        fields[column] = ToJson(value, path, column, budget);
                     }
                 }
 
@@ -100,15 +105,15 @@ internal static class ParquetRowReader
         }
     }
 
-    private static JsonNode? ToJson(object? value, string path, string column) => value switch
+    private static JsonNode? ToJson(object? value, string path, string column, RowLimit.Budget budget) => value switch
     {
         null => null,
-        string s => JsonValue.Create(s),
+        string s when budget.Take(System.Text.Encoding.UTF8.GetByteCount(s)) => JsonValue.Create(s),
         bool b => JsonValue.Create(b),
         int or long or short or sbyte or byte or ushort or uint or ulong or float or double or decimal => JsonValue.Create(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture)),
-        IDictionary<string, object> map => new JsonObject(map.Select(p => KeyValuePair.Create(p.Key, ToJson(p.Value, path, column)))),
+        IDictionary<string, object> map => new JsonObject(map.Select(p => KeyValuePair.Create(p.Key, ToJson(p.Value, path, column, budget)))),
         byte[] => throw new InvalidDataException($"'{path}' column '{column}' holds binary values, not text."),
-        IEnumerable items => new JsonArray([.. items.Cast<object?>().Select(v => ToJson(v, path, column))]),
+        IEnumerable items => new JsonArray([.. items.Cast<object?>().Select(v => ToJson(v, path, column, budget))]),
         _ => throw new InvalidDataException($"'{path}' column '{column}' holds {value.GetType().Name} values, which are not read."),
     };
 }

@@ -191,7 +191,7 @@ public sealed class DialogueSource
     /// <summary>Tells a JSON Lines file's format from its first row: <c>messages</c>, <c>text</c>, or <c>chosen</c> and <c>rejected</c>.</summary>
     private static async Task<DialogueFormat> DetectFormatAsync(string file, CancellationToken cancellationToken)
     {
-        await foreach (var row in SourceFiles.ReadAsync(file, ["messages", "text", "chosen", "rejected"], cancellationToken).ConfigureAwait(false))
+        await foreach (var row in SourceFiles.ReadAsync(file, ["messages", "text", "chosen", "rejected"], RowLimit.Default, cancellationToken).ConfigureAwait(false))
         {
             JsonObject fields = row.Fields;
             if (fields["messages"] is JsonArray)

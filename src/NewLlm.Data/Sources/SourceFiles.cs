@@ -16,27 +16,27 @@ internal static class SourceFiles
         || path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The number of rows of a file.</summary>
-    public static Task<long> CountRowsAsync(string path, CancellationToken cancellationToken) => KindOf(path) switch
+    public static Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken) => KindOf(path) switch
     {
         Kind.Parquet => ParquetRowReader.CountRowsAsync(path, cancellationToken),
         Kind.Arrow => ArrowRowReader.CountRowsAsync(path, cancellationToken),
-        _ => JsonLinesSource.CountRowsAsync(path, cancellationToken),
+        _ => JsonLinesSource.CountRowsAsync(path, limit, cancellationToken),
     };
 
     /// <summary>Streams the rows of a file with the fields a format reads.</summary>
-    public static IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> fields, CancellationToken cancellationToken) =>
-        ReadIndexedAsync(path, fields, null, cancellationToken).Select(r => r.Row);
+    public static IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> fields, RowLimit limit, CancellationToken cancellationToken) =>
+        ReadIndexedAsync(path, fields, null, limit, cancellationToken).Select(r => r.Row);
 
     /// <summary>
     /// Streams the rows of a file with their 0-based index in it, only those <paramref name="include"/> accepts (JSON
     /// Lines rows left out are not even parsed).
     /// </summary>
     public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(
-        string path, IReadOnlyList<string> fields, Func<long, bool>? include, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string path, IReadOnlyList<string> fields, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (KindOf(path) == Kind.JsonLines)
         {
-            await foreach (var row in JsonLinesSource.ReadIndexedAsync(path, include, cancellationToken).ConfigureAwait(false))
+            await foreach (var row in JsonLinesSource.ReadIndexedAsync(path, include, limit, cancellationToken).ConfigureAwait(false))
             {
                 yield return row;
             }
@@ -45,7 +45,7 @@ internal static class SourceFiles
         }
 
         long index = 0;
-        var rows = KindOf(path) == Kind.Parquet ? ParquetRowReader.ReadAsync(path, fields, cancellationToken) : ArrowRowReader.ReadAsync(path, fields, cancellationToken);
+        var rows = KindOf(path) == Kind.Parquet ? ParquetRowReader.ReadAsync(path, fields, limit, cancellationToken) : ArrowRowReader.ReadAsync(path, fields, limit, cancellationToken);
         await foreach (var row in rows.ConfigureAwait(false))
         {
             if (include is null || include(index))

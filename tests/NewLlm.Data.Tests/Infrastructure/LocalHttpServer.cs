@@ -8,8 +8,13 @@ namespace NewLlm.Data.Tests.Infrastructure;
 /// <summary>
 /// What the server answers to one request. <paramref name="SendContentLength"/> false leaves the header out, so the body
 /// ends where the server closes the connection (a short body then looks complete to the client).
+/// <paramref name="ExtraBytes"/> more bytes (zeros) follow the body, until the client stops reading;
+/// <paramref name="StallAfterBytes"/> sends that many bytes of the body and then nothing, holding the connection open
+/// (<c>-1</c>: not even the headers) until the server is disposed.
 /// </summary>
-internal sealed record ServerResponse(int Status, byte[] Body, IReadOnlyDictionary<string, string>? Headers = null, int? DropAfterBytes = null, bool SendContentLength = true);
+internal sealed record ServerResponse(
+    int Status, byte[] Body, IReadOnlyDictionary<string, string>? Headers = null, int? DropAfterBytes = null, bool SendContentLength = true,
+    long ExtraBytes = 0, int? StallAfterBytes = null);
 
 /// <summary>A tiny HTTP/1.1 server on 127.0.0.1 (one response per connection, then close) for download tests.</summary>
 internal sealed class LocalHttpServer : IDisposable
@@ -18,6 +23,7 @@ internal sealed class LocalHttpServer : IDisposable
     private readonly Func<string, int, ServerResponse> _handler;
     private readonly CancellationTokenSource _stop = new();
     private int _requestCount;
+    private long _bytesSent;
 
     public LocalHttpServer(Func<string, int, ServerResponse> handler)
     {
@@ -32,6 +38,9 @@ internal sealed class LocalHttpServer : IDisposable
     public int RequestCount => Volatile.Read(ref _requestCount);
 
     public ConcurrentQueue<(string Path, string? Authorization)> Requests { get; } = new();
+
+    /// <summary>The bytes of body (and extra bytes) written to the sockets so far.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     public void Dispose()
     {
@@ -82,6 +91,12 @@ internal sealed class LocalHttpServer : IDisposable
                 Requests.Enqueue((path, authorization));
                 int number = Interlocked.Increment(ref _requestCount);
                 var response = _handler(path, number);
+                if (response.StallAfterBytes == -1)
+                {
+                    await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                    return;
+                }
+
                 var head = new StringBuilder($"HTTP/1.1 {response.Status} {(response.Status == 200 ? "OK" : "Error")}\r\n");
                 if (response.SendContentLength)
                 {
@@ -96,15 +111,32 @@ internal sealed class LocalHttpServer : IDisposable
 
                 head.Append("\r\n");
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()));
-                int count = Math.Min(response.DropAfterBytes ?? response.Body.Length, response.Body.Length);
+                int count = Math.Min(response.DropAfterBytes ?? response.StallAfterBytes ?? response.Body.Length, response.Body.Length);
                 await stream.WriteAsync(response.Body.AsMemory(0, count));
                 await stream.FlushAsync();
+                Interlocked.Add(ref _bytesSent, count);
+                if (response.StallAfterBytes is not null)
+                {
+                    await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                    return;
+                }
+
+                var zeros = new byte[1 << 16];
+                for (long left = response.ExtraBytes; left > 0 && !_stop.IsCancellationRequested; left -= zeros.Length)
+                {
+                    int n = (int)Math.Min(zeros.Length, left);
+                    await stream.WriteAsync(zeros.AsMemory(0, n), _stop.Token);
+                    Interlocked.Add(ref _bytesSent, n);
+                }
                 if (response.DropAfterBytes is not null)
                 {
                     client.Client.LingerState = new LingerOption(true, 0); // reset: the body ends early
                 }
             }
             catch (IOException)
+            {
+            }
+            catch (OperationCanceledException)
             {
             }
         }
