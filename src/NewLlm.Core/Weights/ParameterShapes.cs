@@ -29,4 +29,34 @@ internal static class ParameterShapes
         shapes.Add(new("context_norm.bias", [c]));
         return shapes;
     }
+
+    /// <summary>
+    /// What keeps tensors of the <paramref name="declared"/> shapes from being a model's of the <paramref name="expected"/>
+    /// ones: each parameter missing or of another shape, and (unless <paramref name="allowUnexpected"/>) each tensor the
+    /// model does not have (at most 8 of those named); empty when they fit.
+    /// </summary>
+    public static List<string> Problems(IReadOnlyDictionary<string, long[]> declared, IEnumerable<KeyValuePair<string, long[]>> expected, bool allowUnexpected)
+    {
+        var problems = new List<string>();
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach ((string name, long[] shape) in expected)
+        {
+            known.Add(name);
+            if (!declared.TryGetValue(name, out long[]? found))
+            {
+                problems.Add($"tensor '{name}' is missing");
+            }
+            else if (!found.SequenceEqual(shape))
+            {
+                problems.Add($"tensor '{name}' has shape [{string.Join(", ", found)}], the model expects [{string.Join(", ", shape)}]");
+            }
+        }
+
+        if (!allowUnexpected)
+        {
+            problems.AddRange(declared.Where(kv => !known.Contains(kv.Key)).Take(8).Select(kv => $"tensor '{kv.Key}' ([{string.Join(", ", kv.Value)}]) is not a parameter of this model"));
+        }
+
+        return problems;
+    }
 }

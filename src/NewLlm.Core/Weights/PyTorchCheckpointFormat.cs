@@ -156,21 +156,7 @@ internal static class PyTorchCheckpointFormat
         }
 
         List<KeyValuePair<string, long[]>> shapes = ParameterShapes.Of(options);
-        var problems = new List<string>();
-        foreach ((string name, long[] shape) in shapes)
-        {
-            if (!declared.TryGetValue(name, out long[]? found))
-            {
-                problems.Add($"tensor '{name}' is missing");
-            }
-            else if (!found.SequenceEqual(shape))
-            {
-                problems.Add($"tensor '{name}' has shape [{string.Join(", ", found)}], the model expects [{string.Join(", ", shape)}]");
-            }
-        }
-
-        var known = shapes.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
-        problems.AddRange(declared.Keys.Where(k => !known.Contains(k)).Take(8).Select(k => $"tensor '{k}' ({records.First(r => r.Key == k).Value.ShapeText}) is not a parameter of the model"));
+        List<string> problems = ParameterShapes.Problems(declared, shapes, allowUnexpected: false);
         if (problems.Count > 0)
         {
             throw TorchArchive.Bad(source, $"its '{ModelStateKey}' does not hold a New-LLM model with {Sizes(options)}: {string.Join("; ", problems)}.{(expected is null ? string.Empty : Holds(declared, source))}");

@@ -124,24 +124,7 @@ internal static class SafetensorsWeights
 
     private static void CheckShapes(Dictionary<string, long[]> declared, Dictionary<string, long[]> expected, NewLlmOptions options, string source, bool allowUnexpected)
     {
-        var problems = new List<string>();
-        foreach ((string name, long[] shape) in expected)
-        {
-            if (!declared.TryGetValue(name, out long[]? found))
-            {
-                problems.Add($"tensor '{name}' is missing");
-            }
-            else if (!found.SequenceEqual(shape))
-            {
-                problems.Add($"tensor '{name}' has shape [{string.Join(", ", found)}], the model expects [{string.Join(", ", shape)}]");
-            }
-        }
-
-        if (!allowUnexpected)
-        {
-            problems.AddRange(declared.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"tensor '{k}' is not a parameter of this model"));
-        }
-
+        List<string> problems = ParameterShapes.Problems(declared, expected, allowUnexpected);
         if (problems.Count > 0)
         {
             throw new InvalidDataException($"{source}: cannot load into a model with {options}: {string.Join("; ", problems)}.");
@@ -157,31 +140,16 @@ internal static class SafetensorsWeights
     /// <param name="tensors">Name to value.</param>
     /// <param name="source">The file, for messages.</param>
     /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
-    /// <param name="hint">A sentence appended to a mismatch message (what the file holds), or null.</param>
-    internal static void LoadStateFrom(NewLlmModel model, IReadOnlyDictionary<string, Tensor> tensors, string source, bool allowUnexpected, Func<string>? hint = null)
+    internal static void LoadStateFrom(NewLlmModel model, IReadOnlyDictionary<string, Tensor> tensors, string source, bool allowUnexpected)
     {
         Dictionary<string, Tensor> own = model.state_dict();
-        var problems = new List<string>();
-        foreach ((string name, Tensor target) in own)
-        {
-            if (!tensors.TryGetValue(name, out Tensor? value))
-            {
-                problems.Add($"tensor '{name}' is missing");
-            }
-            else if (!value.shape.SequenceEqual(target.shape))
-            {
-                problems.Add($"tensor '{name}' has shape [{string.Join(", ", value.shape)}], the model expects [{string.Join(", ", target.shape)}]");
-            }
-        }
-
-        if (!allowUnexpected)
-        {
-            problems.AddRange(tensors.Keys.Where(k => !own.ContainsKey(k)).Select(k => $"tensor '{k}' is not a parameter of this model"));
-        }
-
+        List<string> problems = ParameterShapes.Problems(
+            tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal),
+            own.Select(kv => new KeyValuePair<string, long[]>(kv.Key, kv.Value.shape)),
+            allowUnexpected);
         if (problems.Count > 0)
         {
-            throw new InvalidDataException($"{source}: cannot load into a model with {model.Options}: {string.Join("; ", problems)}.{(hint is null ? string.Empty : " " + hint())}");
+            throw new InvalidDataException($"{source}: cannot load into a model with {model.Options}: {string.Join("; ", problems)}.");
         }
 
         using var noGrad = no_grad();
