@@ -216,7 +216,7 @@ public sealed class Trainer : IDisposable
 
         using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
         (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = checkpoint.Restore(
-            Model, _optimizer, staged => OptimizerFactory.Create(staged, Options), [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer);
+            Model, _optimizer, [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer);
         if (state.Seed != Options.Seed)
         {
             _logger.LogWarning("The checkpoint was trained with seed {Saved}; this run's seed {Seed} is used for the batch order from now on.", state.Seed, Options.Seed);

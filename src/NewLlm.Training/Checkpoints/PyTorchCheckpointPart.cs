@@ -78,8 +78,11 @@ internal static class PyTorchCheckpointPart
         }
     }
 
-    /// <summary>Copies the checkpoint's model state into <paramref name="model"/>: the same names, shapes and float32, or it throws and changes nothing.</summary>
-    public static void LoadModel(PyTorchCheckpoint saved, NewLlmModel model, string path)
+    /// <summary>
+    /// Checks that the checkpoint's model state fits <paramref name="model"/> (the same names, shapes and float32) and
+    /// returns what copies it in; throws, having changed nothing, when it does not fit.
+    /// </summary>
+    public static Action PrepareModel(PyTorchCheckpoint saved, NewLlmModel model, string path)
     {
         Dictionary<string, Tensor> target = model.state_dict();
         foreach ((string name, Tensor own) in target)
@@ -90,18 +93,21 @@ internal static class PyTorchCheckpointPart
             }
         }
 
-        using var noGrad = torch.no_grad();
-        foreach ((string name, Tensor own) in target)
+        return () =>
         {
-            own.copy_(saved.ModelState[name]);
-        }
+            using var noGrad = torch.no_grad();
+            foreach ((string name, Tensor own) in target)
+            {
+                own.copy_(saved.ModelState[name]);
+            }
+        };
     }
 
     /// <summary>
-    /// Puts the checkpoint's Adam state into <paramref name="optimizer"/> (Adam or AdamW): moments, step counts and
-    /// param-group hyper-parameters; checks everything before changing anything.
+    /// Checks the checkpoint's Adam state against <paramref name="optimizer"/> (Adam or AdamW) and returns what puts it in:
+    /// moments, step counts and param-group hyper-parameters; throws, having changed nothing, when it does not fit.
     /// </summary>
-    public static void LoadOptimizer(PyTorchCheckpoint saved, OptimizerHelper optimizer, string path)
+    public static Action PrepareOptimizer(PyTorchCheckpoint saved, OptimizerHelper optimizer, string path)
     {
         PyTorchAdamState adam = saved.Optimizer ?? throw new InvalidDataException($"{path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
         OptimizerHelper.StateDictionary own = optimizer.state_dict();
@@ -141,19 +147,27 @@ internal static class PyTorchCheckpointPart
             values.Add((target, Step(s.Step, i, path), s));
         }
 
-        using var noGrad = torch.no_grad();
-        foreach ((AdamMoments target, long step, PyTorchAdamParameterState s) in values)
+        if (own.Options.FirstOrDefault(o => o is not (Adam.Options or AdamW.Options)) is { } other)
         {
-            target.Set(step, s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);
+            throw new InvalidOperationException($"Only Adam's and AdamW's state can be restored, not {other.GetType().FullName}'s.");
         }
 
-        for (int g = 0; g < adam.ParamGroups.Count; g++)
+        return () =>
         {
-            PyTorchAdamParamGroup group = adam.ParamGroups[g];
-            OptimizerOptions target = own.Options[g];
-            SetGroupOptions(target, group.LearningRate, group.Beta1, group.Beta2, group.Eps, group.WeightDecay, group.Amsgrad, group.Maximize);
-            target.InitialLearningRate = group.InitialLearningRate ?? target.InitialLearningRate;
-        }
+            using var noGrad = torch.no_grad();
+            foreach ((AdamMoments target, long step, PyTorchAdamParameterState s) in values)
+            {
+                target.Set(step, s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);
+            }
+
+            for (int g = 0; g < adam.ParamGroups.Count; g++)
+            {
+                PyTorchAdamParamGroup group = adam.ParamGroups[g];
+                OptimizerOptions target = own.Options[g];
+                SetGroupOptions(target, group.LearningRate, group.Beta1, group.Beta2, group.Eps, group.WeightDecay, group.Amsgrad, group.Maximize);
+                target.InitialLearningRate = group.InitialLearningRate ?? target.InitialLearningRate;
+            }
+        };
     }
 
     /// <summary>Sets one parameter's Adam (or AdamW) state: the step count and copies of the moments (converted to the optimizer's dtype).</summary>

@@ -31,8 +31,9 @@ namespace NewLlm.Training;
 /// checks every shape first. The file stays open (and so unchanged for this reader) until the checkpoint is disposed.
 /// </para>
 /// <para>
-/// <see cref="Restore"/> validates and reads everything first (into a staged model and optimizer), and only then applies
-/// it, so a checkpoint that fails to load leaves the model, the optimizer, the callbacks and the generator as they were.
+/// <see cref="Restore"/> reads and checks every part against the model and the optimizer first (no staged copies: the
+/// weights and Adam's state read from the file are the only extra memory), and only then applies it, so a checkpoint
+/// that fails to load leaves the model, the optimizer, the callbacks and the generator as they were.
 /// </para>
 /// </summary>
 internal sealed class TrainingCheckpoint : IDisposable
@@ -257,7 +258,7 @@ internal sealed class TrainingCheckpoint : IDisposable
     /// <see cref="TrainerState"/> and the callback states no callback claimed. On any failure nothing is changed.
     /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint does not fit (shape, tokenizer) or a part of it cannot be loaded.</exception>
-    public (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Restore(NewLlmModel model, OptimizerHelper optimizer, Func<NewLlmModel, OptimizerHelper> createOptimizer,
+    public (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Restore(NewLlmModel model, OptimizerHelper optimizer,
         IReadOnlyCollection<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
         if (tokenizer is not null && Manifest.TokenizerFingerprint is string saved && saved != tokenizer.Fingerprint)
@@ -268,24 +269,17 @@ internal sealed class TrainingCheckpoint : IDisposable
 
         CheckShape(model.Options);
 
-        // Stage: every part is read into scratch objects first. Building the scratch model draws from torch's
-        // generator, so its state is put back whether staging succeeds or not.
+        // Check: the PyTorch part is read (its shapes checked against the manifest's model, which is this model's) and
+        // every part is checked against the model and the optimizer; nothing is changed yet.
         using PyTorchCheckpoint part = ReadPyTorchPart();
-        using Tensor generatorBefore = torch.random.get_rng_state();
-        using NewLlmModel staged = new(Manifest.ModelOptions);
-        try
+        Action applyModel = PyTorchCheckpointPart.PrepareModel(part, model, Path);
+        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(part, optimizer, Path);
+        using (Tensor generatorNow = torch.random.get_rng_state())
         {
-            PyTorchCheckpointPart.LoadModel(part, staged, Path);
-            using OptimizerHelper stagedOptimizer = createOptimizer(staged);
-            PyTorchCheckpointPart.LoadOptimizer(part, stagedOptimizer, Path);
-            if (_entries[RngEntry].Length != generatorBefore.shape[0])
+            if (_entries[RngEntry].Length != generatorNow.shape[0])
             {
-                throw new InvalidDataException($"{Path}: the random generator state has {_entries[RngEntry].Length} bytes, {generatorBefore.shape[0]} expected.");
+                throw new InvalidDataException($"{Path}: the random generator state has {_entries[RngEntry].Length} bytes, {generatorNow.shape[0]} expected.");
             }
-        }
-        finally
-        {
-            torch.random.set_rng_state(generatorBefore);
         }
 
         // Apply: callback states first (the only step that can still fail, and it is rolled back), then the rest.
@@ -315,16 +309,8 @@ internal sealed class TrainingCheckpoint : IDisposable
             }
         }
 
-        using (torch.no_grad())
-        {
-            Dictionary<string, Tensor> target = model.state_dict();
-            foreach ((string name, Tensor value) in staged.state_dict())
-            {
-                target[name].copy_(value);
-            }
-        }
-
-        PyTorchCheckpointPart.LoadOptimizer(part, optimizer, Path);
+        applyModel();
+        applyOptimizer();
         optimizer.to(model.Device);
         using (Tensor generator = torch.tensor(_entries[RngEntry], dtype: ScalarType.Byte))
         {
