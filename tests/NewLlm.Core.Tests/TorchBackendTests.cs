@@ -16,7 +16,7 @@ public class TorchBackendTests
     public void AMissingGlibcxx3432SaysSoAndNamesTheBuildStepAndItsSwitchNotTheBackendPackage()
     {
         string loader = $"/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by {Library})";
-        string message = TorchBackend.Describe(new NativeLoadProbe(Library, Attempted: true, loader), Underlying);
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: true, loader), Underlying);
         Assert.Contains("libstdc++ lacks GLIBCXX_3.4.32", message, StringComparison.Ordinal);
         Assert.Contains("NewLlmPatchLibTorchSharp=false", message, StringComparison.Ordinal);
         Assert.Contains("buildTransitive/NewLlm.Core.targets", message, StringComparison.Ordinal);
@@ -29,27 +29,45 @@ public class TorchBackendTests
     public void AnotherMissingGlibcxxVersionAsksForANewerLibstdcxxWithoutPromisingTheBuildStep()
     {
         string loader = $"/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.33' not found (required by {Library})";
-        string message = TorchBackend.Describe(new NativeLoadProbe(Library, Attempted: true, loader), Underlying);
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: true, loader), Underlying);
         Assert.Contains("lacks GLIBCXX_3.4.33: install a newer libstdc++", message, StringComparison.Ordinal);
         Assert.DoesNotContain("NewLlmPatchLibTorchSharp", message, StringComparison.Ordinal);
         Assert.DoesNotContain("TorchSharp-cpu", message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void AMissingLibtorchBesideTheLibraryAsksForTheBackendPackageAndNamesTheMissingFile()
+    [Theory]
+    [InlineData("libtorch.so: cannot open shared object file: No such file or directory")]
+    [InlineData(Library + ": undefined symbol: _ZNK3c105Error4whatEv")] // a libtorch of the system's, found instead
+    [InlineData("/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by " + Library + ")")]
+    public void WithoutLibtorchBesideTheLibraryTheBackendPackageIsAskedForWhateverTheLoaderSays(string loader)
     {
-        const string loader = "libtorch_cpu.so: cannot open shared object file: No such file or directory";
-        string message = TorchBackend.Describe(new NativeLoadProbe(Library, Attempted: true, loader), Underlying);
-        Assert.StartsWith("NewLlm needs a TorchSharp backend package", message, StringComparison.Ordinal);
-        Assert.Contains("but libtorch_cpu.so, which comes with a backend package, is not", message, StringComparison.Ordinal);
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: false, Attempted: true, loader), Underlying);
+        Assert.StartsWith($"NewLlm needs a TorchSharp backend package: TorchSharp's native library {Library} is there, but libtorch.so, which comes with a backend package, is not beside it.", message, StringComparison.Ordinal);
         Assert.Contains("'dotnet add package TorchSharp-cpu'", message, StringComparison.Ordinal);
         Assert.EndsWith("Loader: " + loader, message, StringComparison.Ordinal);
     }
 
     [Fact]
+    public void AMissingDependencyOtherThanTheBackendIsPrintedAsTheLoaderSaidIt()
+    {
+        const string loader = "libgomp.so.1: cannot open shared object file: No such file or directory";
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: true, loader), Underlying);
+        Assert.Equal($"NewLlm: TorchSharp's native library {Library} could not be loaded. Loader: {loader}", message);
+    }
+
+    [Fact]
+    public void AnUndefinedSymbolWithTheBackendBesideSaysTheVersionsMustMatch()
+    {
+        string loader = Library + ": undefined symbol: _ZNK3c105Error4whatEv";
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: true, loader), Underlying);
+        Assert.StartsWith($"NewLlm: TorchSharp's native library {Library} could not be loaded. Loader: {loader}", message, StringComparison.Ordinal);
+        Assert.Contains("must be the same version", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void NoNativeLibraryFoundAtAllAsksForTheBackendPackage()
     {
-        string message = TorchBackend.Describe(new NativeLoadProbe(LibraryPath: null, Attempted: false, LoaderError: null), Underlying);
+        string message = TorchBackend.Describe(new NativeLoadProbe(LibraryPath: null, BackendBeside: false, Attempted: false, LoaderError: null), Underlying);
         Assert.StartsWith("NewLlm needs a TorchSharp backend package, and none could be loaded.", message, StringComparison.Ordinal);
         Assert.Contains("TorchSharp-cpu", message, StringComparison.Ordinal);
         Assert.EndsWith("Underlying error: " + Underlying, message, StringComparison.Ordinal);
@@ -59,14 +77,14 @@ public class TorchBackendTests
     public void AnyOtherLoaderErrorIsPrintedAsTheLoaderSaidIt()
     {
         string loader = $"{Library}: invalid ELF header";
-        string message = TorchBackend.Describe(new NativeLoadProbe(Library, Attempted: true, loader), Underlying);
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: true, loader), Underlying);
         Assert.Equal($"NewLlm: TorchSharp's native library {Library} could not be loaded. Loader: {loader}", message);
     }
 
     [Fact]
     public void ALibraryTheLoaderAcceptsIsNotBlamedAndTorchSharpsErrorIsShown()
     {
-        string message = TorchBackend.Describe(new NativeLoadProbe(Library, Attempted: true, LoaderError: null), "Some initialisation error");
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: true, LoaderError: null), "Some initialisation error");
         Assert.Equal($"NewLlm: TorchSharp's native library {Library} loads, but TorchSharp could not initialise its backend: Some initialisation error", message);
     }
 
@@ -74,9 +92,11 @@ public class TorchBackendTests
     public void WithoutALoaderToAskAGlibcxxErrorInTorchSharpsOwnTextStillGetsTheGlibcxxMessage()
     {
         string underlying = "/lib/libstdc++.so.6: version 'GLIBCXX_3.4.32' not found";
-        string message = TorchBackend.Describe(new NativeLoadProbe(Library, Attempted: false, LoaderError: null), underlying);
+        string message = TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: false, LoaderError: null), underlying);
         Assert.Contains("libstdc++ lacks GLIBCXX_3.4.32", message, StringComparison.Ordinal);
-        Assert.Contains("TorchSharp-cpu", TorchBackend.Describe(new NativeLoadProbe(Library, Attempted: false, LoaderError: null), Underlying), StringComparison.Ordinal);
+        Assert.Equal(
+            $"NewLlm: TorchSharp's native library {Library} could not be loaded. Underlying error: {Underlying}",
+            TorchBackend.Describe(new NativeLoadProbe(Library, BackendBeside: true, Attempted: false, LoaderError: null), Underlying));
     }
 
     [Fact]
@@ -92,6 +112,9 @@ public class TorchBackendTests
         }
 
         Assert.Null(TorchBackend.FindNativeLibrary([empty, temp.Combine("missing")]));
+        File.WriteAllText(Path.Combine(first, "libtorch.so"), "x");
+        Assert.Equal(Path.Combine(first, "libtorch.so"), TorchBackend.FindNativeLibrary([empty, first, second], "libtorch.so"));
+        Assert.Null(TorchBackend.FindNativeLibrary([empty, first, second]));
         File.WriteAllText(Path.Combine(second, "libLibTorchSharp.so"), "x");
         Assert.Equal(Path.Combine(second, "libLibTorchSharp.so"), TorchBackend.FindNativeLibrary([empty, first, second]));
         File.WriteAllText(Path.Combine(first, "libLibTorchSharp.so"), "x");
@@ -110,7 +133,7 @@ public class TorchBackendTests
         Assert.NotNull(error);
         Assert.Contains(path, error, StringComparison.Ordinal);
         Assert.Contains("invalid ELF header", error, StringComparison.Ordinal);
-        Assert.Equal($"NewLlm: TorchSharp's native library {path} could not be loaded. Loader: {error}", TorchBackend.Describe(new NativeLoadProbe(path, true, error), Underlying));
+        Assert.Equal($"NewLlm: TorchSharp's native library {path} could not be loaded. Loader: {error}", TorchBackend.Describe(new NativeLoadProbe(path, BackendBeside: true, Attempted: true, error), Underlying));
     }
 
     [SkippableFact]
@@ -135,7 +158,7 @@ public class TorchBackendTests
         {
             Assert.NotNull(error);
             Assert.Contains($"version `{NativeLibraryFix.RequiredVersion}' not found", error, StringComparison.Ordinal);
-            string message = TorchBackend.Describe(new NativeLoadProbe(cached, true, error), Underlying);
+            string message = TorchBackend.Describe(new NativeLoadProbe(cached, BackendBeside: true, Attempted: true, error), Underlying);
             Assert.Contains($"libstdc++ lacks {NativeLibraryFix.RequiredVersion}", message, StringComparison.Ordinal);
             Assert.DoesNotContain("TorchSharp-cpu", message, StringComparison.Ordinal);
         }

@@ -170,6 +170,9 @@ public static class TorchBackend
 
     private const string LibraryName = "libLibTorchSharp.so";
 
+    // libtorch itself, which every backend package (TorchSharp-cpu, TorchSharp-cuda-linux) puts beside libLibTorchSharp.so.
+    private const string BackendLibrary = "libtorch.so";
+
     private const string BackendAdvice =
         "Add one to the application project: 'dotnet add package TorchSharp-cpu' for the CPU, 'TorchSharp-cuda-linux' for CUDA on Linux, or 'TorchSharp-cuda-windows' for CUDA on Windows " +
         "(the same version as the TorchSharp package NewLlm uses).";
@@ -178,10 +181,10 @@ public static class TorchBackend
         Describe(ProbeNativeLibrary(), FirstLine(Innermost(failure).Message));
 
     /// <summary>
-    /// The message for a backend that did not load, chosen from what the dynamic loader said about TorchSharp's native
-    /// library (TorchSharp's own exception does not carry the loader's reason).
+    /// The message for a backend that did not load, chosen from the files found and from what the dynamic loader said
+    /// about TorchSharp's native library (TorchSharp's own exception does not carry the loader's reason).
     /// </summary>
-    /// <param name="probe">Where <c>libLibTorchSharp.so</c> was found and what <c>dlopen</c> said of it.</param>
+    /// <param name="probe">Where <c>libLibTorchSharp.so</c> was found, whether libtorch is beside it, and what <c>dlopen</c> said of it.</param>
     /// <param name="underlyingError">The first line of TorchSharp's innermost exception message.</param>
     internal static string Describe(NativeLoadProbe probe, string underlyingError)
     {
@@ -191,15 +194,25 @@ public static class TorchBackend
             loader = underlyingError; // no loader to ask (not Linux): the exception's own text is all there is
         }
 
-        if (probe.LibraryPath is null || (loader is null && !probe.Attempted))
+        if (probe.LibraryPath is null)
         {
             return "NewLlm needs a TorchSharp backend package, and none could be loaded. " + BackendAdvice + " Underlying error: " + underlyingError;
         }
 
         string library = probe.LibraryPath;
+        string reason = loader is null ? $" Underlying error: {underlyingError}" : $" Loader: {loader}";
+        if (!probe.BackendBeside)
+        {
+            // Whatever else the loader says (it may have found another libtorch on the system), the backend is missing.
+            return $"NewLlm needs a TorchSharp backend package: TorchSharp's native library {library} is there, but {BackendLibrary}, which comes with a backend package, is not beside it. " +
+                   BackendAdvice + reason;
+        }
+
         if (loader is null)
         {
-            return $"NewLlm: TorchSharp's native library {library} loads, but TorchSharp could not initialise its backend: {underlyingError}";
+            return probe.Attempted
+                ? $"NewLlm: TorchSharp's native library {library} loads, but TorchSharp could not initialise its backend: {underlyingError}"
+                : $"NewLlm: TorchSharp's native library {library} could not be loaded.{reason}";
         }
 
         System.Text.RegularExpressions.Match version = System.Text.RegularExpressions.Regex.Match(loader, @"version [`'""]?(GLIBCXX_[0-9.]+)[`'""]? not found");
@@ -210,33 +223,30 @@ public static class TorchBackend
                 ? $"NewLlm: TorchSharp's native library {library} could not be loaded because this system's libstdc++ lacks {missing} (GCC 13's; Debian 12 and Ubuntu 22.04 have GLIBCXX_3.4.30). " +
                   "NewLlm.Core's build step marks that one requirement weak in the copy of libLibTorchSharp.so in the output or publish folder (nothing calls the symbol that asks for it), but it did not run on this copy: " +
                   "build the application with the NewLlm.Core package referenced (directly, or through NewLlm.Data or NewLlm.Training) and without -p:NewLlmPatchLibTorchSharp=false; " +
-                  "with a project reference to NewLlm.Core, import its buildTransitive/NewLlm.Core.targets in the application project; or install a libstdc++ from GCC 13 or later. " +
-                  $"Loader: {loader}"
-                : $"NewLlm: TorchSharp's native library {library} could not be loaded because this system's libstdc++ lacks {missing}: install a newer libstdc++. Loader: {loader}";
+                  "with a project reference to NewLlm.Core, import its buildTransitive/NewLlm.Core.targets in the application project; or install a libstdc++ from GCC 13 or later." +
+                  reason
+                : $"NewLlm: TorchSharp's native library {library} could not be loaded because this system's libstdc++ lacks {missing}: install a newer libstdc++.{reason}";
         }
 
-        System.Text.RegularExpressions.Match missingFile = System.Text.RegularExpressions.Regex.Match(loader, @"(?<name>[^\s:]+): cannot open shared object file");
-        if (missingFile.Success)
-        {
-            return $"NewLlm needs a TorchSharp backend package: TorchSharp's native library {library} is there, but {missingFile.Groups["name"].Value}, which comes with a backend package, is not. " +
-                   BackendAdvice + $" Loader: {loader}";
-        }
-
-        return $"NewLlm: TorchSharp's native library {library} could not be loaded. Loader: {loader}";
+        string hint = loader.Contains("undefined symbol", StringComparison.Ordinal)
+            ? " (A backend package of another version than the TorchSharp package gives this: they must be the same version.)"
+            : string.Empty;
+        return $"NewLlm: TorchSharp's native library {library} could not be loaded.{reason}{hint}";
     }
 
     /// <summary>Finds TorchSharp's native library where TorchSharp looks for it and, on Linux, asks the loader why it does not load.</summary>
     private static NativeLoadProbe ProbeNativeLibrary()
     {
         string? library = FindNativeLibrary(NativeSearchDirectories());
-        if (library is null || !OperatingSystem.IsLinux())
+        if (library is null)
         {
-            return new NativeLoadProbe(library, Attempted: false, LoaderError: null);
+            return new NativeLoadProbe(null, BackendBeside: false, Attempted: false, LoaderError: null);
         }
 
-        return DynamicLoader.TryOpen(library, out string? error)
-            ? new NativeLoadProbe(library, Attempted: true, LoaderError: error)
-            : new NativeLoadProbe(library, Attempted: false, LoaderError: null);
+        bool backend = FindNativeLibrary([Path.GetDirectoryName(library)!], BackendLibrary) is not null;
+        return OperatingSystem.IsLinux() && DynamicLoader.TryOpen(library, out string? error)
+            ? new NativeLoadProbe(library, backend, Attempted: true, LoaderError: error)
+            : new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null);
     }
 
     /// <summary>The folders an application's native libraries are looked for in: its own, its <c>runtimes/{rid}/native</c>, the host's probing folders, and TorchSharp's.</summary>
@@ -261,9 +271,9 @@ public static class TorchBackend
         }
     }
 
-    /// <summary>The first <c>libLibTorchSharp.so</c> in <paramref name="directories"/>, or null.</summary>
-    internal static string? FindNativeLibrary(IEnumerable<string> directories) =>
-        directories.Select(d => Path.Combine(d, LibraryName)).FirstOrDefault(File.Exists);
+    /// <summary>The first file called <paramref name="fileName"/> (by default <c>libLibTorchSharp.so</c>) in <paramref name="directories"/>, or null.</summary>
+    internal static string? FindNativeLibrary(IEnumerable<string> directories, string fileName = LibraryName) =>
+        directories.Select(d => Path.Combine(d, fileName)).FirstOrDefault(File.Exists);
 
     private static Exception Innermost(Exception exception)
     {
@@ -284,9 +294,10 @@ public static class TorchBackend
 
 /// <summary>What the dynamic loader said about TorchSharp's native library.</summary>
 /// <param name="LibraryPath">The <c>libLibTorchSharp.so</c> found, or null when none was.</param>
+/// <param name="BackendBeside">Whether <c>libtorch.so</c>, which a backend package brings, is in the same folder.</param>
 /// <param name="Attempted">Whether the loader was asked (on Linux, when <c>dlopen</c> is at hand).</param>
 /// <param name="LoaderError">The loader's reason (<c>dlerror</c>) when it refused the library; null when it loaded it or was not asked.</param>
-internal readonly record struct NativeLoadProbe(string? LibraryPath, bool Attempted, string? LoaderError);
+internal readonly record struct NativeLoadProbe(string? LibraryPath, bool BackendBeside, bool Attempted, string? LoaderError);
 
 /// <summary>The version that TorchSharp 0.107's <c>libLibTorchSharp.so</c> asks of libstdc++ and NewLlm.Core.targets marks weak.</summary>
 internal static class NativeLibraryFix
