@@ -3,8 +3,9 @@ using TorchSharp;
 namespace NewLlm;
 
 /// <summary>
-/// Loads TorchSharp's native backend once, turning its long diagnostic trace into one clear message
-/// that says which package an application has to add.
+/// Loads TorchSharp's native backend once, turning its long diagnostic trace into one clear message chosen from the
+/// dynamic loader's own reason (on Linux): the backend package to add, the libstdc++ version that is missing and how
+/// NewLlm's build step deals with it, or the loader's text.
 /// </summary>
 public static class TorchBackend
 {
@@ -12,8 +13,9 @@ public static class TorchBackend
 
     /// <summary>
     /// Makes sure the native libtorch backend is loaded. Throws an <see cref="InvalidOperationException"/>
-    /// naming the package to add when the application references no TorchSharp backend package
-    /// (or the backend cannot be loaded on this machine).
+    /// naming the package to add when the application references no TorchSharp backend package, naming the missing
+    /// <c>GLIBCXX_3.4.32</c> and the build step that deals with it when the libstdc++ is too old, and quoting the
+    /// dynamic loader's reason when the backend cannot be loaded on this machine for another reason.
     /// </summary>
     public static void EnsureLoaded()
     {
@@ -244,9 +246,16 @@ public static class TorchBackend
         }
 
         bool backend = FindNativeLibrary([Path.GetDirectoryName(library)!], BackendLibrary) is not null;
-        return OperatingSystem.IsLinux() && DynamicLoader.TryOpen(library, out string? error)
-            ? new NativeLoadProbe(library, backend, Attempted: true, LoaderError: error)
-            : new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null);
+        try
+        {
+            return OperatingSystem.IsLinux() && DynamicLoader.TryOpen(library, out string? error)
+                ? new NativeLoadProbe(library, backend, Attempted: true, LoaderError: error)
+                : new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or InvalidOperationException)
+        {
+            return new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null); // the question could not be asked: describe from the files alone
+        }
     }
 
     /// <summary>The folders an application's native libraries are looked for in: its own, its <c>runtimes/{rid}/native</c>, the host's probing folders, and TorchSharp's.</summary>

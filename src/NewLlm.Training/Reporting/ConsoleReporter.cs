@@ -13,7 +13,7 @@ namespace NewLlm.Training;
 /// (✓ when validation loss is the best so far and the best checkpoint was written; <c>[Checkpoint saved]</c> on periodic
 /// saves). The validation line's <c>Loss</c>, <c>PPL</c> and <c>Acc</c> are token-weighted
 /// (<see cref="EvaluationMetrics.Loss"/>); <c>(batch mean: ...)</c> is the figure the original printed in their place
-/// (<see cref="EvaluationMetrics.BatchMeanLoss"/>); with preference pairs, <c> Pref=38.5% (per token: 52.0%)</c> follows
+/// (<see cref="EvaluationMetrics.BatchMeanLoss"/>); with preference pairs, <c> Pref=38.5% (per token: 36.8%)</c> follows
 /// (summed, then per-token log-likelihoods) before the ✓, preceded by a header (configuration, device, dataset sizes, parameter count) and ending with
 /// <c>Training completed! Best Val Loss: ...</c>. Perplexities from a million on are written <c>2.7e+347</c>, also
 /// beyond a double's range; an epoch whose loss <see cref="DivergenceMonitor.Check"/> finds diverging is followed by a
