@@ -192,6 +192,7 @@ public sealed class ReportTests
         using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(2, output: false), new LoggerReporter(logger));
         await trainer.TrainAsync();
         Assert.Equal(2, logger.Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal)));
+        Assert.All(logger.Messages.Where(m => m.StartsWith("Epoch ", StringComparison.Ordinal)), m => Assert.Matches(@"token-weighted; the original's batch mean: loss \d+\.\d{4}, PPL \d+\.\d{2}\)", m));
         Assert.Contains(logger.Messages, m => m.StartsWith("Training ended (Completed)", StringComparison.Ordinal));
     }
 
