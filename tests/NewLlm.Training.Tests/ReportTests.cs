@@ -73,7 +73,7 @@ public sealed class ReportTests
             int at = Array.IndexOf(lines, $"Epoch {epoch}/5");
             Assert.True(at >= 0, $"no 'Epoch {epoch}/5' line");
             Assert.Matches(new Regex(@"^  Training\.\.\. 20% 40% 60% 80% 100% \| \d+\.\dmin \| Loss: \d+\.\d{4}$"), lines[at + 1]);
-            Assert.Matches(new Regex(@"^  Val: Loss=\d+\.\d{2} PPL=\d+\.\d Acc=\d+\.\d%( ✓)?$"), lines[at + 2]);
+            Assert.Matches(new Regex(@"^  Val: Loss=\d+\.\d{2} PPL=\d+\.\d Acc=\d+\.\d% \(batch mean: Loss=\d+\.\d{2} PPL=\d+\.\d\)( ✓)?$"), lines[at + 2]);
         }
 
         Assert.EndsWith("✓", lines[Array.IndexOf(lines, "Epoch 1/5") + 2], StringComparison.Ordinal);
@@ -91,7 +91,30 @@ public sealed class ReportTests
         var pairs = NewLlm.Data.TokenizedPreferencePairs.Build(NewLlm.Data.HhRlhfDataset.FromRows(rows), setup.Tokenizer, new NewLlm.Data.TokenizedCorpusOptions { MaxSequenceLength = 16 });
         using var trainer = new Trainer(setup.CreateModel(), setup.Train, setup.Validation, setup.Options(1, output: false), setup.Tokenizer, pairs, [new ConsoleReporter(output)]);
         await trainer.TrainAsync();
-        Assert.Matches(new Regex(@"\n  Val: Loss=\d+\.\d{2} PPL=\d+\.\d Acc=\d+\.\d% Pref=\d+\.\d%( ✓)?\r?\n"), output.ToString());
+        Assert.Matches(new Regex(@"\n  Val: Loss=\d+\.\d{2} PPL=\d+\.\d Acc=\d+\.\d% \(batch mean: Loss=\d+\.\d{2} PPL=\d+\.\d\) Pref=\d+\.\d% \(per token: \d+\.\d%\)( ✓)?\r?\n"), output.ToString());
+    }
+
+    [Fact]
+    public void TheValidationLineShowsTheTokenWeightedFiguresThenTheOriginalsBatchMeanAndBothPreferenceAccuracies()
+    {
+        using var setup = new TinySetup();
+        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1, output: false));
+        TrainerContext context = trainer.Context;
+        var output = new StringWriter();
+        var reporter = new ConsoleReporter(output);
+        var metrics = new EvaluationMetrics(Loss: 4.7556, Accuracy: 0.2183, BitsPerByte: 1.24, TokenCount: 100, ByteCount: 400,
+            PreferenceAccuracy: 0.385, BatchMeanLoss: 4.7470, PerTokenPreferenceAccuracy: 0.613);
+        reporter.OnEpochEnd(context, new EpochRecord(1, 10, 0.01, 5.2, metrics, IsBest: true, 1, 1));
+        reporter.OnEpochEnd(context, new EpochRecord(2, 20, 0.01, 5.2, metrics with { PreferenceAccuracy = null, PerTokenPreferenceAccuracy = null }, IsBest: false, 1, 1));
+        reporter.OnEpochEnd(context, new EpochRecord(3, 30, 0.01, 5.2, metrics with { BatchMeanLoss = double.NaN, PreferenceAccuracy = null, PerTokenPreferenceAccuracy = null }, IsBest: false, 1, 1));
+        string[] lines = output.ToString().Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray();
+        Assert.Equal(
+            [
+                "  Val: Loss=4.76 PPL=116.2 Acc=21.8% (batch mean: Loss=4.75 PPL=115.2) Pref=38.5% (per token: 61.3%) ✓",
+                "  Val: Loss=4.76 PPL=116.2 Acc=21.8% (batch mean: Loss=4.75 PPL=115.2)",
+                "  Val: Loss=4.76 PPL=116.2 Acc=21.8%", // no batch mean known (a record resumed from the original's checkpoint): the original's line
+            ],
+            lines);
     }
 
     [Fact]
@@ -135,6 +158,25 @@ public sealed class ReportTests
         Assert.Equal(4, csv.Length);
         Assert.StartsWith("3,15,", csv[3], StringComparison.Ordinal);
         Assert.Equal(MetricsCsvWriter.Header.Split(',').Length, csv[3].Split(',').Length);
+        string[] header = MetricsCsvWriter.Header.Split(',');
+        string[] last = csv[3].Split(',');
+        EvaluationMetrics validation = trainer.State.History[2].Validation!;
+        double Column(string name) => double.Parse(last[Array.IndexOf(header, name)], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(validation.Loss, Column("val_loss"));
+        Assert.Equal(validation.BatchMeanLoss, Column("val_batch_mean_loss"));
+        Assert.Equal(validation.BatchMeanPerplexity, Column("val_batch_mean_ppl"));
+        Assert.NotEqual(Column("val_loss"), Column("val_batch_mean_loss"));
+        Assert.Equal(string.Empty, last[Array.IndexOf(header, "val_per_token_preference_accuracy")]); // not measured in this run
+        Assert.Equal(
+            "epoch,global_step,learning_rate,train_loss,train_ppl,val_loss,val_ppl,val_accuracy,val_bits_per_byte,val_preference_accuracy,val_tokens,train_seconds,epoch_seconds,is_best",
+            string.Join(',', header[..14])); // the earlier columns keep their places
+        Assert.Equal(
+            trainer.State.History.Select(r => r.Validation!.BatchMeanLoss),
+            progress["val_batch_mean_losses"]!.AsArray().Select(v => v!.GetValue<double>()));
+        Assert.Equal(
+            trainer.State.History.Select(r => r.Validation!.BatchMeanPerplexity),
+            progress["val_batch_mean_ppls"]!.AsArray().Select(v => v!.GetValue<double>()));
+        Assert.All(progress["val_per_token_preference_accuracies"]!.AsArray(), Assert.Null);
 
         byte[] png = await File.ReadAllBytesAsync(Path.Combine(setup.Directory, "tiny_curves.png"));
         Assert.True(png.Length > 1000);
@@ -150,6 +192,7 @@ public sealed class ReportTests
         using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(2, output: false), new LoggerReporter(logger));
         await trainer.TrainAsync();
         Assert.Equal(2, logger.Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal)));
+        Assert.All(logger.Messages.Where(m => m.StartsWith("Epoch ", StringComparison.Ordinal)), m => Assert.Matches(@"token-weighted; the original's batch mean: loss \d+\.\d{4}, PPL \d+\.\d{2}\)", m));
         Assert.Contains(logger.Messages, m => m.StartsWith("Training ended (Completed)", StringComparison.Ordinal));
     }
 

@@ -3,8 +3,9 @@ using TorchSharp;
 namespace NewLlm;
 
 /// <summary>
-/// Loads TorchSharp's native backend once, turning its long diagnostic trace into one clear message
-/// that says which package an application has to add.
+/// Loads TorchSharp's native backend once, turning its long diagnostic trace into one clear message chosen from the
+/// dynamic loader's own reason (on Linux): the backend package to add, the libstdc++ version that is missing and how
+/// NewLlm's build step deals with it, or the loader's text.
 /// </summary>
 public static class TorchBackend
 {
@@ -12,8 +13,9 @@ public static class TorchBackend
 
     /// <summary>
     /// Makes sure the native libtorch backend is loaded. Throws an <see cref="InvalidOperationException"/>
-    /// naming the package to add when the application references no TorchSharp backend package
-    /// (or the backend cannot be loaded on this machine).
+    /// naming the package to add when the application references no TorchSharp backend package, naming the missing
+    /// <c>GLIBCXX_3.4.32</c> and the build step that deals with it when the libstdc++ is too old, and quoting the
+    /// dynamic loader's reason when the backend cannot be loaded on this machine for another reason.
     /// </summary>
     public static void EnsureLoaded()
     {
@@ -168,20 +170,119 @@ public static class TorchBackend
         }
     }
 
-    private static string Describe(Exception failure)
+    private const string LibraryName = "libLibTorchSharp.so";
+
+    // libtorch itself, which every backend package (TorchSharp-cpu, TorchSharp-cuda-linux) puts beside libLibTorchSharp.so.
+    private const string BackendLibrary = "libtorch.so";
+
+    private const string BackendAdvice =
+        "Add one to the application project: 'dotnet add package TorchSharp-cpu' for the CPU, 'TorchSharp-cuda-linux' for CUDA on Linux, or 'TorchSharp-cuda-windows' for CUDA on Windows " +
+        "(the same version as the TorchSharp package NewLlm uses).";
+
+    private static string Describe(Exception failure) =>
+        Describe(ProbeNativeLibrary(), FirstLine(Innermost(failure).Message));
+
+    /// <summary>
+    /// The message for a backend that did not load, chosen from the files found and from what the dynamic loader said
+    /// about TorchSharp's native library (TorchSharp's own exception does not carry the loader's reason).
+    /// </summary>
+    /// <param name="probe">Where <c>libLibTorchSharp.so</c> was found, whether libtorch is beside it, and what <c>dlopen</c> said of it.</param>
+    /// <param name="underlyingError">The first line of TorchSharp's innermost exception message.</param>
+    internal static string Describe(NativeLoadProbe probe, string underlyingError)
     {
-        string text = failure.ToString() + Innermost(failure).Message;
-        if (text.Contains("GLIBCXX", StringComparison.Ordinal))
+        string? loader = probe.LoaderError;
+        if (loader is null && !probe.Attempted && underlyingError.Contains("GLIBCXX_", StringComparison.Ordinal))
         {
-            return "NewLlm: TorchSharp's native library could not be loaded because this system's libstdc++ is older than the one it was built for (GLIBCXX_3.4.32). " +
-                   "Build the application with the NewLlm.Core package referenced (its build step marks that requirement weak in the copied libLibTorchSharp.so), " +
-                   "or install a newer libstdc++ (GCC 13 or later).";
+            loader = underlyingError; // no loader to ask (not Linux): the exception's own text is all there is
         }
 
-        return "NewLlm needs a TorchSharp backend package, and none could be loaded. Add one to the application project: " +
-               "'dotnet add package TorchSharp-cpu' for the CPU, 'TorchSharp-cuda-linux' for CUDA on Linux, or 'TorchSharp-cuda-windows' for CUDA on Windows " +
-               "(the same version as the TorchSharp package NewLlm uses). Underlying error: " + FirstLine(Innermost(failure).Message);
+        if (probe.LibraryPath is null)
+        {
+            return "NewLlm needs a TorchSharp backend package, and none could be loaded. " + BackendAdvice + " Underlying error: " + underlyingError;
+        }
+
+        string library = probe.LibraryPath;
+        string reason = loader is null ? $" Underlying error: {underlyingError}" : $" Loader: {loader}";
+        if (!probe.BackendBeside)
+        {
+            // Whatever else the loader says (it may have found another libtorch on the system), the backend is missing.
+            return $"NewLlm needs a TorchSharp backend package: TorchSharp's native library {library} is there, but {BackendLibrary}, which comes with a backend package, is not beside it. " +
+                   BackendAdvice + reason;
+        }
+
+        if (loader is null)
+        {
+            return probe.Attempted
+                ? $"NewLlm: TorchSharp's native library {library} loads, but TorchSharp could not initialise its backend: {underlyingError}"
+                : $"NewLlm: TorchSharp's native library {library} could not be loaded.{reason}";
+        }
+
+        System.Text.RegularExpressions.Match version = System.Text.RegularExpressions.Regex.Match(loader, @"version [`'""]?(GLIBCXX_[0-9.]+)[`'""]? not found");
+        if (version.Success)
+        {
+            string missing = version.Groups[1].Value;
+            return missing == NativeLibraryFix.RequiredVersion
+                ? $"NewLlm: TorchSharp's native library {library} could not be loaded because this system's libstdc++ lacks {missing} (GCC 13's; Debian 12 and Ubuntu 22.04 have GLIBCXX_3.4.30). " +
+                  "NewLlm.Core's build step marks that one requirement weak in the copy of libLibTorchSharp.so in the output or publish folder (nothing calls the symbol that asks for it), but it did not run on this copy: " +
+                  "build the application with the NewLlm.Core package referenced (directly, or through NewLlm.Data or NewLlm.Training) and without -p:NewLlmPatchLibTorchSharp=false; " +
+                  "with a project reference to NewLlm.Core, import its buildTransitive/NewLlm.Core.targets in the application project; or install a libstdc++ from GCC 13 or later." +
+                  reason
+                : $"NewLlm: TorchSharp's native library {library} could not be loaded because this system's libstdc++ lacks {missing}: install a newer libstdc++.{reason}";
+        }
+
+        string hint = loader.Contains("undefined symbol", StringComparison.Ordinal)
+            ? " (A backend package of another version than the TorchSharp package gives this: they must be the same version.)"
+            : string.Empty;
+        return $"NewLlm: TorchSharp's native library {library} could not be loaded.{reason}{hint}";
     }
+
+    /// <summary>Finds TorchSharp's native library where TorchSharp looks for it and, on Linux, asks the loader why it does not load.</summary>
+    private static NativeLoadProbe ProbeNativeLibrary()
+    {
+        string? library = FindNativeLibrary(NativeSearchDirectories());
+        if (library is null)
+        {
+            return new NativeLoadProbe(null, BackendBeside: false, Attempted: false, LoaderError: null);
+        }
+
+        bool backend = FindNativeLibrary([Path.GetDirectoryName(library)!], BackendLibrary) is not null;
+        try
+        {
+            return OperatingSystem.IsLinux() && DynamicLoader.TryOpen(library, out string? error)
+                ? new NativeLoadProbe(library, backend, Attempted: true, LoaderError: error)
+                : new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or InvalidOperationException)
+        {
+            return new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null); // the question could not be asked: describe from the files alone
+        }
+    }
+
+    /// <summary>The folders an application's native libraries are looked for in: its own, its <c>runtimes/{rid}/native</c>, the host's probing folders, and TorchSharp's.</summary>
+    private static IEnumerable<string> NativeSearchDirectories()
+    {
+        string rid = $"linux-{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
+        foreach (string root in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? string.Empty })
+        {
+            if (root.Length > 0)
+            {
+                yield return root;
+                yield return Path.Combine(root, "runtimes", rid, "native");
+            }
+        }
+
+        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string probing)
+        {
+            foreach (string directory in probing.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                yield return directory;
+            }
+        }
+    }
+
+    /// <summary>The first file called <paramref name="fileName"/> (by default <c>libLibTorchSharp.so</c>) in <paramref name="directories"/>, or null.</summary>
+    internal static string? FindNativeLibrary(IEnumerable<string> directories, string fileName = LibraryName) =>
+        directories.Select(d => Path.Combine(d, fileName)).FirstOrDefault(File.Exists);
 
     private static Exception Innermost(Exception exception)
     {
@@ -197,5 +298,81 @@ public static class TorchBackend
     {
         int end = message.IndexOf('\n', StringComparison.Ordinal);
         return (end < 0 ? message : message[..end]).Trim();
+    }
+}
+
+/// <summary>What the dynamic loader said about TorchSharp's native library.</summary>
+/// <param name="LibraryPath">The <c>libLibTorchSharp.so</c> found, or null when none was.</param>
+/// <param name="BackendBeside">Whether <c>libtorch.so</c>, which a backend package brings, is in the same folder.</param>
+/// <param name="Attempted">Whether the loader was asked (on Linux, when <c>dlopen</c> is at hand).</param>
+/// <param name="LoaderError">The loader's reason (<c>dlerror</c>) when it refused the library; null when it loaded it or was not asked.</param>
+internal readonly record struct NativeLoadProbe(string? LibraryPath, bool BackendBeside, bool Attempted, string? LoaderError);
+
+/// <summary>The version that TorchSharp 0.107's <c>libLibTorchSharp.so</c> asks of libstdc++ and NewLlm.Core.targets marks weak.</summary>
+internal static class NativeLibraryFix
+{
+    /// <summary>GCC 13's libstdc++ version.</summary>
+    public const string RequiredVersion = "GLIBCXX_3.4.32";
+}
+
+/// <summary>
+/// <c>dlopen</c> and <c>dlerror</c> of the C library, called directly: <see cref="System.Runtime.InteropServices.NativeLibrary.TryLoad(string, out IntPtr)"/>
+/// says only that a library did not load, the loader says why.
+/// </summary>
+internal static unsafe class DynamicLoader
+{
+    private const int RtldNow = 2;
+
+    /// <summary>
+    /// Opens <paramref name="path"/> with <c>dlopen(path, RTLD_NOW)</c> and closes it again. Returns false when no
+    /// <c>dlopen</c> is at hand (not glibc-like); otherwise true, with <paramref name="error"/> the loader's reason
+    /// (<c>dlerror</c>) when it refused the library, null when it loaded.
+    /// </summary>
+    public static bool TryOpen(string path, out string? error)
+    {
+        error = null;
+        if (!OperatingSystem.IsLinux() || !TryGetFunctions(out IntPtr open, out IntPtr lastError, out IntPtr close))
+        {
+            return false;
+        }
+
+        IntPtr name = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(path);
+        try
+        {
+            var dlerror = (delegate* unmanaged<IntPtr>)lastError;
+            _ = dlerror(); // clear an earlier error
+            IntPtr handle = ((delegate* unmanaged<IntPtr, int, IntPtr>)open)(name, RtldNow);
+            if (handle == IntPtr.Zero)
+            {
+                IntPtr text = dlerror();
+                error = (text == IntPtr.Zero ? null : System.Runtime.InteropServices.Marshal.PtrToStringUTF8(text)) ?? "dlopen failed and gave no reason";
+                return true;
+            }
+
+            _ = ((delegate* unmanaged<IntPtr, int>)close)(handle);
+            return true;
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeCoTaskMem(name);
+        }
+    }
+
+    // libdl.so.2 has them on every glibc (a stub forwarding to libc from glibc 2.34 on); libc.so.6 from 2.34 on, and on musl.
+    private static bool TryGetFunctions(out IntPtr open, out IntPtr lastError, out IntPtr close)
+    {
+        open = lastError = close = IntPtr.Zero;
+        foreach (string library in new[] { "libdl.so.2", "libc.so.6", "libc.so" })
+        {
+            if (System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out IntPtr handle)
+                && System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "dlopen", out open)
+                && System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "dlerror", out lastError)
+                && System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "dlclose", out close))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

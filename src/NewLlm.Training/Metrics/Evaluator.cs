@@ -3,14 +3,18 @@ using static TorchSharp.torch;
 
 namespace NewLlm.Training;
 
-/// <summary>Computes token-weighted metrics of a model over a whole corpus (dropout off, no gradients).</summary>
+/// <summary>Computes the metrics of a model over a whole corpus (dropout off, no gradients): token-weighted, plus the original trainer's mean of batch means.</summary>
 public static class Evaluator
 {
-    /// <summary>Loss, perplexity, accuracy and bits per byte over every non-PAD target of the corpus.</summary>
+    /// <summary>
+    /// Loss, perplexity, accuracy and bits per byte over every non-PAD target of the corpus (token-weighted), and the
+    /// original trainer's loss (<see cref="EvaluationMetrics.BatchMeanLoss"/>: the mean over the corpus's unshuffled
+    /// batches of <paramref name="batchSize"/> of each batch's mean loss).
+    /// </summary>
     /// <param name="model">The model; put in evaluation mode, and back in training mode afterwards if it was.</param>
     /// <param name="corpus">The corpus.</param>
     /// <param name="batchSize">Sequences per forward pass.</param>
-    /// <param name="preferencePairs">Optional pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/>.</param>
+    /// <param name="preferencePairs">Optional pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/> and <see cref="EvaluationMetrics.PerTokenPreferenceAccuracy"/>.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
     public static EvaluationMetrics Evaluate(NewLlmModel model, TokenizedCorpus corpus, int batchSize, TokenizedPreferencePairs? preferencePairs = null, CancellationToken cancellationToken = default)
     {
@@ -32,8 +36,8 @@ public static class Evaluator
                 sums.Add(loss.Sum.to_type(ScalarType.Float64).item<double>(), loss.CorrectCount, batch.TargetTokenCount, batch.ByteCount);
             }
 
-            double? preference = preferencePairs is null ? null : PreferenceAccuracy(model, preferencePairs, corpus.PadId, batchSize, cancellationToken);
-            return sums.ToMetrics(preference);
+            PreferenceAccuracies? preference = preferencePairs is null ? null : PreferenceAccuracies(model, preferencePairs, corpus.PadId, batchSize, cancellationToken);
+            return sums.ToMetrics(preference?.Summed, preference?.PerToken);
         }
         finally
         {
@@ -41,19 +45,33 @@ public static class Evaluator
         }
     }
 
-    /// <summary>Share of pairs whose chosen text has a higher total log-likelihood than the rejected text (ties count as wrong).</summary>
+    /// <summary>Share of pairs whose chosen text has a higher total log-likelihood than the rejected text (ties count as wrong): <see cref="PreferenceAccuracies"/>'s <see cref="PreferenceAccuracies.Summed"/>.</summary>
     /// <param name="model">The model.</param>
     /// <param name="pairs">Tokenized chosen/rejected pairs.</param>
     /// <param name="padId">The PAD id (ignored targets).</param>
     /// <param name="batchSize">Pairs per forward pass.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    public static double PreferenceAccuracy(NewLlmModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default)
+    public static double PreferenceAccuracy(NewLlmModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default) =>
+        PreferenceAccuracies(model, pairs, padId, batchSize, cancellationToken).Summed;
+
+    /// <summary>
+    /// Both preference accuracies of the pairs: the share whose chosen text has the higher summed log-likelihood, and
+    /// the share whose chosen text has the higher mean log-likelihood per counted (non-PAD) target. Ties, and a text
+    /// without a counted target, count as wrong. NaN for both when there is no pair.
+    /// </summary>
+    /// <param name="model">The model; put in evaluation mode, and back in training mode afterwards if it was.</param>
+    /// <param name="pairs">Tokenized chosen/rejected pairs.</param>
+    /// <param name="padId">The PAD id (ignored targets).</param>
+    /// <param name="batchSize">Pairs per forward pass.</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public static PreferenceAccuracies PreferenceAccuracies(NewLlmModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         if (pairs.Count == 0)
         {
-            return double.NaN;
+            return new PreferenceAccuracies(double.NaN, double.NaN);
         }
 
         bool wasTraining = model.training;
@@ -63,6 +81,7 @@ public static class Evaluator
             using var noGrad = torch.no_grad();
             int length = pairs.SequenceLength;
             long preferred = 0;
+            long preferredPerToken = 0;
             for (int start = 0; start < pairs.Count; start += batchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -76,12 +95,14 @@ public static class Evaluator
                 }
 
                 using var scope = NewDisposeScope();
-                Tensor nllChosen = SequenceNll(model, chosen, n, length, padId);
-                Tensor nllRejected = SequenceNll(model, rejected, n, length, padId);
+                (Tensor nllChosen, Tensor countChosen) = SequenceNll(model, chosen, n, length, padId);
+                (Tensor nllRejected, Tensor countRejected) = SequenceNll(model, rejected, n, length, padId);
                 preferred += nllChosen.lt(nllRejected).sum().item<long>();
+                // 0 / 0 is NaN, and NaN < x is false: a text without a counted target never wins.
+                preferredPerToken += nllChosen.div(countChosen).lt(nllRejected.div(countRejected)).sum().item<long>();
             }
 
-            return (double)preferred / pairs.Count;
+            return new PreferenceAccuracies((double)preferred / pairs.Count, (double)preferredPerToken / pairs.Count);
         }
         finally
         {
@@ -97,10 +118,12 @@ public static class Evaluator
         }
     }
 
-    private static Tensor SequenceNll(NewLlmModel model, long[] ids, int n, int length, int padId)
+    // Each sequence's summed NLL over its counted targets (ids[:, 1:] that are not PAD), and how many there are.
+    private static (Tensor Sum, Tensor Count) SequenceNll(NewLlmModel model, long[] ids, int n, int length, int padId)
     {
         Tensor all = torch.tensor(ids, new long[] { n, length }, dtype: ScalarType.Int64).to(model.Device);
         using NewLlmLoss loss = model.NextTokenLoss(all, padId);
-        return loss.TokenLosses.to_type(ScalarType.Float64).sum(dim: 1);
+        Tensor counted = all.narrow(1, 1, length - 1).ne(padId).sum(dim: 1).to_type(ScalarType.Float64);
+        return (loss.TokenLosses.to_type(ScalarType.Float64).sum(dim: 1), counted);
     }
 }

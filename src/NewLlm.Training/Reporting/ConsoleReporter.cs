@@ -7,11 +7,14 @@ namespace NewLlm.Training;
 /// <code>
 /// Epoch 50/100
 ///   Training... 20% 40% 60% 80% 100% | 0.2min | Loss: 2.8500
-///   Val: Loss=2.82 PPL=16.8 Acc=45.1% ✓
+///   Val: Loss=2.82 PPL=16.8 Acc=45.1% (batch mean: Loss=2.81 PPL=16.6) ✓
 ///   [Checkpoint saved]
 /// </code>
 /// (✓ when validation loss is the best so far and the best checkpoint was written; <c>[Checkpoint saved]</c> on periodic
-/// saves), preceded by a header (configuration, device, dataset sizes, parameter count) and ending with
+/// saves). The validation line's <c>Loss</c>, <c>PPL</c> and <c>Acc</c> are token-weighted
+/// (<see cref="EvaluationMetrics.Loss"/>); <c>(batch mean: ...)</c> is the figure the original printed in their place
+/// (<see cref="EvaluationMetrics.BatchMeanLoss"/>); with preference pairs, <c> Pref=38.5% (per token: 36.8%)</c> follows
+/// (summed, then per-token log-likelihoods) before the ✓, preceded by a header (configuration, device, dataset sizes, parameter count) and ending with
 /// <c>Training completed! Best Val Loss: ...</c>. Perplexities from a million on are written <c>2.7e+347</c>, also
 /// beyond a double's range; an epoch whose loss <see cref="DivergenceMonitor.Check"/> finds diverging is followed by a
 /// <c>  Warning: ...</c> line.
@@ -152,8 +155,7 @@ public sealed class ConsoleReporter : ITrainerCallback
         {
             // The trainer writes the best checkpoint (when it writes one) before this event, or fails the run.
             string mark = record.IsBest ? " ✓" : string.Empty;
-            string preference = v.PreferenceAccuracy is double p ? $" Pref={(p * 100).ToString("F1", CultureInfo.InvariantCulture)}%" : string.Empty;
-            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.Loss)} Acc={(v.Accuracy * 100).ToString("F1", CultureInfo.InvariantCulture)}%{preference}{mark}");
+            Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.Loss)} Acc={Percent(v.Accuracy)}%{BatchMean(v)}{Preference(v)}{mark}");
         }
 
         if (DivergenceMonitor.Check(context.State.History, context.Model.Options.VocabSize) is string warning)
@@ -228,6 +230,18 @@ public sealed class ConsoleReporter : ITrainerCallback
         _writer.WriteLine(text);
         _writer.Flush();
     }
+
+    // The original trainer's figures (mean of the batches' mean losses), labelled, after the token-weighted ones.
+    private static string BatchMean(EvaluationMetrics v) => double.IsNaN(v.BatchMeanLoss)
+        ? string.Empty
+        : $" (batch mean: Loss={v.BatchMeanLoss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.BatchMeanLoss)})";
+
+    // Summed log-likelihoods first (Pref=), then the length-normalised form.
+    private static string Preference(EvaluationMetrics v) =>
+        (v.PreferenceAccuracy is double p ? $" Pref={Percent(p)}%" : string.Empty)
+        + (v.PerTokenPreferenceAccuracy is double t ? $" (per token: {Percent(t)}%)" : string.Empty);
+
+    private static string Percent(double share) => (share * 100).ToString("F1", CultureInfo.InvariantCulture);
 
     private static string F(double value) => value.ToString("G", CultureInfo.InvariantCulture);
 

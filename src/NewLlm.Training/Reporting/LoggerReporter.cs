@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace NewLlm.Training;
 
-/// <summary>Reports a run through an <see cref="ILogger"/> (structured: epoch, losses, perplexity, accuracy, bits per byte), for hosts that log.</summary>
+/// <summary>Reports a run through an <see cref="ILogger"/> (structured: epoch, losses, perplexity, accuracy, bits per byte, the original's batch-mean loss, preference accuracies), for hosts that log.</summary>
 public sealed partial class LoggerReporter : ITrainerCallback
 {
     private readonly ILogger _logger;
@@ -23,7 +23,11 @@ public sealed partial class LoggerReporter : ITrainerCallback
     public void OnEpochEnd(TrainerContext context, EpochRecord record)
     {
         EvaluationMetrics? v = record.Validation;
-        EpochEnd(_logger, record.Epoch, context.Options.Epochs, record.TrainLoss, v?.Loss ?? double.NaN, v?.Perplexity ?? double.NaN, (v?.Accuracy ?? double.NaN) * 100, v?.BitsPerByte ?? double.NaN, record.IsBest, record.EpochSeconds);
+        EpochEnd(_logger, record.Epoch, context.Options.Epochs, record.TrainLoss, v?.Loss ?? double.NaN, v?.Perplexity ?? double.NaN, (v?.Accuracy ?? double.NaN) * 100, v?.BitsPerByte ?? double.NaN, v?.BatchMeanLoss ?? double.NaN, v?.BatchMeanPerplexity ?? double.NaN, record.IsBest, record.EpochSeconds);
+        if (v?.PreferenceAccuracy is double summed)
+        {
+            Preference(_logger, record.Epoch, summed * 100, (v.PerTokenPreferenceAccuracy ?? double.NaN) * 100);
+        }
     }
 
     /// <inheritdoc />
@@ -38,8 +42,11 @@ public sealed partial class LoggerReporter : ITrainerCallback
     [LoggerMessage(Level = LogLevel.Information, Message = "Training {ModelName}: epochs {StartEpoch}-{TotalEpochs} on {Device}, {TrainCount} train / {ValidationCount} validation sequences, {Parameters} parameters")]
     private static partial void TrainBegin(ILogger logger, string modelName, int startEpoch, int totalEpochs, string device, int trainCount, int validationCount, long parameters);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}/{TotalEpochs}: train loss {TrainLoss:F4}, val loss {ValLoss:F4}, PPL {ValPpl:F2}, acc {ValAcc:F1}%, {BitsPerByte:F3} bits/byte, best {IsBest}, {Seconds:F1} s")]
-    private static partial void EpochEnd(ILogger logger, int epoch, int totalEpochs, double trainLoss, double valLoss, double valPpl, double valAcc, double bitsPerByte, bool isBest, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}/{TotalEpochs}: train loss {TrainLoss:F4}, val loss {ValLoss:F4}, PPL {ValPpl:F2}, acc {ValAcc:F1}%, {BitsPerByte:F3} bits/byte (token-weighted; the original's batch mean: loss {ValBatchMeanLoss:F4}, PPL {ValBatchMeanPpl:F2}), best {IsBest}, {Seconds:F1} s")]
+    private static partial void EpochEnd(ILogger logger, int epoch, int totalEpochs, double trainLoss, double valLoss, double valPpl, double valAcc, double bitsPerByte, double valBatchMeanLoss, double valBatchMeanPpl, bool isBest, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preference accuracy after epoch {Epoch}: {Summed:F1}% (summed log-likelihoods), {PerToken:F1}% (per token)")]
+    private static partial void Preference(ILogger logger, int epoch, double summed, double perToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint ({Kind}) saved: {Path}")]
     private static partial void CheckpointSaved(ILogger logger, CheckpointKind kind, string path);

@@ -3,11 +3,17 @@ using System.Text;
 
 namespace NewLlm.Training;
 
-/// <summary>Writes <c>{name}_metrics.csv</c>, one row per epoch (the whole history, rewritten after every epoch).</summary>
+/// <summary>
+/// Writes <c>{name}_metrics.csv</c>, one row per epoch (the whole history, rewritten after every epoch). <c>val_loss</c>,
+/// <c>val_ppl</c> and <c>val_accuracy</c> are token-weighted; <c>val_batch_mean_loss</c> and <c>val_batch_mean_ppl</c> are
+/// the original trainer's figures (mean of the validation batches' mean losses); <c>val_preference_accuracy</c> compares
+/// summed log-likelihoods, <c>val_per_token_preference_accuracy</c> mean log-likelihoods per counted target. Newer columns
+/// come last, so that every earlier column keeps its place.
+/// </summary>
 public sealed class MetricsCsvWriter : ITrainerCallback
 {
     /// <summary>The header row.</summary>
-    public const string Header = "epoch,global_step,learning_rate,train_loss,train_ppl,val_loss,val_ppl,val_accuracy,val_bits_per_byte,val_preference_accuracy,val_tokens,train_seconds,epoch_seconds,is_best";
+    public const string Header = "epoch,global_step,learning_rate,train_loss,train_ppl,val_loss,val_ppl,val_accuracy,val_bits_per_byte,val_preference_accuracy,val_tokens,train_seconds,epoch_seconds,is_best,val_batch_mean_loss,val_batch_mean_ppl,val_per_token_preference_accuracy";
 
     /// <inheritdoc />
     public void OnEpochEnd(TrainerContext context, EpochRecord record)
@@ -44,7 +50,10 @@ public sealed class MetricsCsvWriter : ITrainerCallback
                 v?.TokenCount.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
                 N(r.TrainSeconds),
                 N(r.EpochSeconds),
-                r.IsBest ? "true" : "false")).Append('\n');
+                r.IsBest ? "true" : "false",
+                N(v?.BatchMeanLoss),
+                N(v?.BatchMeanPerplexity),
+                N(v?.PerTokenPreferenceAccuracy))).Append('\n');
         }
 
         return text.ToString();
