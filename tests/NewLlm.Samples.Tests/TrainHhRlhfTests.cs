@@ -47,16 +47,40 @@ public sealed class TrainHhRlhfTests
     }
 
     [SkippableFact]
-    public async Task ASecondSignalQuitsAtOnceWithoutACheckpoint()
+    public async Task ASignalDeliveredTwiceAsTimeoutDoesIsOneRequestAndTheInterruptCheckpointIsWritten()
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
         using var temp = new NewLlm.Tests.TempDirectory();
         string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 3000);
         string output = temp.Combine("out");
-        using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "3000", "--output", output);
+        string interrupted = Path.Combine(output, Model + "_interrupted.pt");
+        using (SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", output))
+        {
+            await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
+            run.SignalTwice("TERM"); // timeout(1): the child, then its process group
+            int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(code == 143, $"exit code {code}; output:\n{run.Output}");
+            Assert.Contains("[SIGTERM again within 2 s: taken as the same request; still stopping]", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("quitting at once", run.Output, StringComparison.Ordinal);
+            Assert.Contains($"[Interrupted: checkpoint saved to {interrupted}]", run.Output, StringComparison.Ordinal);
+        }
+
+        Assert.True(CheckpointFile.ReadManifest(interrupted).State.GlobalStep > 0);
+        Assert.False(File.Exists(Path.Combine(output, OutputDirectoryLock.FileName)));
+    }
+
+    [SkippableFact]
+    public async Task ASecondSignalAfterTheRepeatWindowQuitsAtOnceWithoutACheckpoint()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 5000);
+        string output = temp.Combine("out");
+        using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "5000", "--output", output);
         await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
         run.Signal("INT");
-        await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromSeconds(30)); // one step of 3,000 rows takes seconds
+        await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromSeconds(30)); // one step of 5,000 rows takes many seconds
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // past the window in which a repeat is the same request
         run.Signal("INT");
         int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
         Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
