@@ -79,13 +79,45 @@ public sealed class TrainHhRlhfTests
         using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "5000", "--output", output);
         await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
         run.Signal("INT");
-        await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromSeconds(30)); // one step of 5,000 rows takes many seconds
+        await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromMinutes(2)); // one step of 5,000 rows takes many seconds
         await Task.Delay(TimeSpan.FromSeconds(2.5)); // past the window in which a repeat is the same request
         run.Signal("INT");
         int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
         Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
         Assert.True(run.Output.Contains("again: quitting at once", StringComparison.Ordinal), run.Output);
         Assert.False(File.Exists(Path.Combine(output, Model + "_interrupted.pt")));
+    }
+
+    [Fact]
+    public async Task ACheckpointThatCannotBeWrittenIsNamedWithTheIntactBestAndTheCheckpointToResumeFrom()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path); // 13 steps of 16 rows per epoch
+        string output = temp.Combine("out");
+        string best = Path.Combine(output, $"best_{Model}.pt");
+        string step12 = Path.Combine(output, Model + "_step_12.pt");
+
+        // A folder where step 16's checkpoint goes: its rename into place fails as a write on a full disk does, every time.
+        string blocked = Path.Combine(output, Model + "_step_16.pt");
+        Directory.CreateDirectory(blocked);
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "3", "--batch_size", "16", "--max_seq_length", "24", "--output", output, "--checkpoint-every", "4steps");
+        Assert.True(code == 1, text);
+        string error = Assert.Single(text.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal)).Trim();
+        Assert.StartsWith($"error: The checkpoint {blocked} could not be written (", error, StringComparison.Ordinal);
+        Assert.Contains($"Nothing was lost: checkpoints are written to a temporary file and renamed, so the previous best, {best}, and every checkpoint written before are intact.", error, StringComparison.Ordinal);
+        Assert.EndsWith($"then resume from {step12}.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+
+        // What it says holds: the checkpoints it names are whole, no temporary file or lock is left.
+        Assert.Equal(12, CheckpointFile.ReadManifest(step12).State.GlobalStep);
+        Assert.Equal(1, CheckpointFile.ReadManifest(best).State.CompletedEpochs);
+        Assert.Empty(Directory.GetFiles(output, ".*"));
+
+        // With the space back, the command it suggests continues the run.
+        Directory.Delete(blocked);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", step12, "--epochs", "2");
+        Assert.True(code == 0, text);
+        Assert.Equal(2, CheckpointFile.ReadManifest(Path.Combine(output, Model + "_final.pt")).State.CompletedEpochs);
     }
 
     [Fact]
