@@ -601,11 +601,11 @@ public sealed class Trainer : IDisposable
             ? "no best checkpoint had been written yet; every checkpoint written before is intact"
             : $"the previous best, {best}, and every checkpoint written before are intact";
         string resume = latest is null
-            ? "No checkpoint of this run has been written yet: free some space, then start the run again."
-            : $"Free some space (or move the run to a larger disk), then resume from {latest}"
+            ? "No checkpoint of this run has been written yet: free some space if the disk is full (or mend what the error names), then start the run again."
+            : $"Free some space if the disk is full (or mend what the error names), then resume from {latest}"
                 + (latest == best ? " (the only checkpoint left to resume from: the epochs after it are trained again)." : ".");
         return new IOException(
-            $"The checkpoint {path} could not be written ({error.Message.TrimEnd('.')}; is the disk full?). Nothing was lost: checkpoints are written to a temporary file and renamed, so {kept}. {resume}",
+            $"The checkpoint {path} could not be written ({error.Message.TrimEnd('.')}). Nothing was lost: checkpoints are written to a temporary file and renamed, so {kept}. {resume}",
             error);
     }
 
