@@ -25,15 +25,23 @@ internal static class OutputFolder
             throw new IOException($"--output {options.OutputDirectory} is in use by {holder}. Wait for that run to end, or choose another --output (if no run uses it, delete {Path.Combine(directory, OutputDirectoryLock.FileName)}).");
         }
 
+        // Proves the folder (and the tokenized-data cache in it) can be written, before any data is prepared, and leaves
+        // no trace: the folders this check creates are removed again, so a run refused later (its checkpoint, its data)
+        // leaves nothing behind; the data preparation creates them when it writes the cache.
+        string cache = Path.Combine(directory, "cache");
+        List<string> created = [.. MissingFolders(cache)];
         try
         {
-            // Proves the folder (and the tokenized-data cache in it) can be written, before any data is prepared.
             OutputDirectoryLock.Acquire(directory).Dispose();
-            Directory.CreateDirectory(Path.Combine(directory, "cache"));
+            Directory.CreateDirectory(cache);
         }
         catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
         {
             throw new IOException($"--output {options.OutputDirectory} cannot be written ({ex.Message}). Choose another --output, or make it writable.", ex);
+        }
+        finally
+        {
+            RemoveEmpty(created);
         }
 
         bool continuesHere = resumePath is not null && Path.GetDirectoryName(Path.GetFullPath(resumePath)) == directory;
@@ -44,6 +52,31 @@ internal static class OutputFolder
             throw new IOException($"--output {options.OutputDirectory} already holds the results of an earlier {options.ModelName} run ({string.Join(", ", earlier.Select(Path.GetFileName))}). "
                 + (resumable is null ? string.Empty : $"Continue it with --resume {resumable}, replace ")
                 + (resumable is null ? "Replace " : string.Empty) + "it with --overwrite, or choose another --output.");
+        }
+    }
+
+    // The folders on the way to (and including) the path that do not exist yet, innermost first.
+    private static IEnumerable<string> MissingFolders(string path)
+    {
+        for (string? folder = path; folder is not null && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
+        {
+            yield return folder;
+        }
+    }
+
+    // Removes the folders, innermost first, while they are empty (one another process wrote into is left as it is).
+    private static void RemoveEmpty(IEnumerable<string> folders)
+    {
+        foreach (string folder in folders)
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return;
+            }
         }
     }
 }

@@ -1,15 +1,21 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using NewLlm;
+using NewLlm.Data;
 using NewLlm.Training;
 
-/// <summary>What a resumed run starts from: the settings recorded, the model's sizes, how far it had trained.</summary>
-internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int CompletedEpochs, int BatchesIntoEpoch, long GlobalStep, bool IsOriginal)
+/// <summary>
+/// What a resumed run starts from: the settings recorded, the model's sizes, how far it had trained, and the vocabulary
+/// it holds (none in the original trainer's checkpoints).
+/// </summary>
+internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int CompletedEpochs, int BatchesIntoEpoch, long GlobalStep, bool IsOriginal, DialogueTokenizer? Tokenizer = null)
 {
     /// <summary>
     /// Reads where a run resumed from <paramref name="path"/> starts, from these programs' checkpoints or the original
     /// Python trainer's (which record only max_seq_length and num_layers, and no vocabulary); the errors a person typing
-    /// the option makes are said in the program's words.
+    /// the option makes are said in the program's words. The checkpoint is read as a run will read it (every entry's
+    /// hash, the PyTorch part, the weights into a model of its shape, the vocabulary), so that one the run would refuse
+    /// is refused here, before anything is written under <c>--output</c>.
     /// </summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="optionName">The option that named it (<c>--resume</c>, <c>--from</c>).</param>
@@ -48,6 +54,8 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int
         }
 
         CheckpointManifest manifest = CheckpointFile.ReadManifest(path);
-        return new ResumePoint(manifest.TrainerOptions, manifest.ModelOptions, manifest.State.CompletedEpochs, manifest.State.BatchesIntoEpoch, manifest.State.GlobalStep, IsOriginal: false);
+        CheckpointFile.LoadModel(path).Dispose(); // the PyTorch part reads and every weight fits the recorded shape
+        DialogueTokenizer? tokenizer = CheckpointFile.LoadTokenizer(path);
+        return new ResumePoint(manifest.TrainerOptions, manifest.ModelOptions, manifest.State.CompletedEpochs, manifest.State.BatchesIntoEpoch, manifest.State.GlobalStep, IsOriginal: false, tokenizer);
     }
 }

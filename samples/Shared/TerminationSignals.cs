@@ -1,16 +1,20 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 /// <summary>
 /// Ctrl-C (SIGINT) and SIGTERM as a cancellation: the first signal cancels <see cref="Token"/>, so the trainer finishes
-/// its current step and writes its interrupt checkpoint; a second signal ends the process at once. Without this, the
-/// runtime ends the process on the first signal and the partial epoch is lost (System.CommandLine 2.0 registers no
-/// handler unless told to, and its handler has no "second signal" behaviour).
+/// its current step and writes its interrupt checkpoint; a signal within <see cref="StopRequests.DefaultRepeatWindow"/>
+/// of it is the same request delivered twice (GNU <c>timeout</c> and CI runners signal the process and its process
+/// group) and changes nothing; a signal after that ends the process at once. Without this, the runtime ends the process
+/// on the first signal and the partial epoch is lost (System.CommandLine 2.0 registers no handler unless told to, and
+/// its handler has no "second signal" behaviour).
 /// </summary>
 internal sealed class TerminationSignals : IDisposable
 {
     private readonly CancellationTokenSource _source = new();
     private readonly PosixSignalRegistration[] _registrations;
-    private int _count;
+    private readonly StopRequests _requests = new(StopRequests.DefaultRepeatWindow);
+    private readonly long _started = Stopwatch.GetTimestamp();
 
     public TerminationSignals()
     {
@@ -35,13 +39,20 @@ internal sealed class TerminationSignals : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
-        if (Interlocked.Increment(ref _count) == 1)
+        SignalMeaning meaning = _requests.Decide(context.Signal, Stopwatch.GetElapsedTime(_started));
+        if (meaning == SignalMeaning.Stop)
         {
             context.Cancel = true; // keep running: the run stops itself at the next safe point
             ExitCode = context.Signal == PosixSignal.SIGTERM ? 143 : 130;
             Console.Error.WriteLine();
-            Console.Error.WriteLine($"[{context.Signal}: stopping (a training step is finished and a checkpoint saved); send it again to quit at once]");
+            Console.Error.WriteLine($"[{context.Signal}: stopping (a training step is finished and a checkpoint saved); send it again after {(int)_requests.RepeatWindow.TotalSeconds} s to quit at once]");
             _source.Cancel();
+        }
+        else if (meaning == SignalMeaning.SameRequest)
+        {
+            // timeout(1) and CI runners signal the process and then its process group: the same request, delivered twice.
+            context.Cancel = true;
+            Console.Error.WriteLine($"[{context.Signal} again within {(int)_requests.RepeatWindow.TotalSeconds} s: taken as the same request; still stopping]");
         }
         else
         {

@@ -177,19 +177,27 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         plannedModel.ContextDim = planned;
     }
 
+    // What the checkpoint must hold, and whether there is anything to do, is settled before --output is touched.
+    if (point is { IsOriginal: false, Tokenizer: null } && (resuming || !rebuildVocabulary))
+    {
+        throw new InvalidDataException(resuming
+            ? $"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary."
+            : $"{fromPath}: the checkpoint holds no tokenizer; use --vocabulary rebuild.");
+    }
+
+    if (resuming && point!.CompletedEpochs >= epochCount && point.BatchesIntoEpoch == 0)
+    {
+        Console.WriteLine($"Nothing to train: {resumePath} has completed {point.CompletedEpochs} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {point.CompletedEpochs + 10}) to train further.");
+        return 0;
+    }
+
     RunChecks.BeforeData(options, resumePath, plannedModel, sequenceLength);
     string changed = settings.Changes.Count == 0 ? string.Empty : $" except {string.Join(", ", settings.Changes)}";
     if (resuming)
     {
-        if (point!.CompletedEpochs >= epochCount && point.BatchesIntoEpoch == 0)
-        {
-            Console.WriteLine($"Nothing to train: {resumePath} has completed {point.CompletedEpochs} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {point.CompletedEpochs + 10}) to train further.");
-            return 0;
-        }
-
         Console.WriteLine(original
-            ? $"Resuming the original New-LLM checkpoint {Path.GetFileName(resumePath)}: {point.CompletedEpochs} epoch(s) completed; its model, Adam state, learning rate, sequence length and loss history carry over{changed}, its vocabulary is rebuilt from the training data (as the original does); writing to {outputDirectory}."
-            : $"Resuming {Path.GetFileName(resumePath)}: {point.CompletedEpochs} epoch(s) completed, step {point.GlobalStep}; its settings are kept{(changed.Length == 0 ? "." : changed + ".")}");
+            ? $"Resuming the original New-LLM checkpoint {Path.GetFileName(resumePath)}: {point!.CompletedEpochs} epoch(s) completed; its model, Adam state, learning rate, sequence length and loss history carry over{changed}, its vocabulary is rebuilt from the training data (as the original does); writing to {outputDirectory}."
+            : $"Resuming {Path.GetFileName(resumePath)}: {point!.CompletedEpochs} epoch(s) completed, step {point.GlobalStep}; its settings are kept{(changed.Length == 0 ? "." : changed + ".")}");
     }
     else if (fromPath is not null)
     {
@@ -206,13 +214,9 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     downloadProgress.Finish();
 
     DialogueTokenizer? givenTokenizer = null;
-    if (resuming && !original)
+    if ((resuming && !original) || (fromPath is not null && !rebuildVocabulary))
     {
-        givenTokenizer = CheckpointFile.LoadTokenizer(resumePath!) ?? throw new InvalidDataException($"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary.");
-    }
-    else if (fromPath is not null && !rebuildVocabulary)
-    {
-        givenTokenizer = CheckpointFile.LoadTokenizer(fromPath) ?? throw new InvalidDataException($"{fromPath}: the checkpoint holds no tokenizer; use --vocabulary rebuild.");
+        givenTokenizer = point!.Tokenizer!; // read (and required) with the checkpoint, above
     }
     else if (kind == "gpt2")
     {

@@ -46,6 +46,11 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         throw new ArgumentException("--overwrite starts a fresh run over earlier results; it cannot be combined with --resume, which continues one. Leave one of them out.");
     }
     ResumePoint? from = resumePath is null ? null : ResumePoint.Read(resumePath);
+    if (from is { IsOriginal: false, Tokenizer: null })
+    {
+        throw new InvalidDataException($"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary.");
+    }
+
     var saved = from is null ? null : new CheckpointSettings(from.Settings);
     var settings = new ResumedSettings(parse);
     string subsetName = settings.Get(subset, CanonicalSubsetName(parse.GetValue(subset)!), saved?.GetString("subset") is string s ? CanonicalSubsetName(s) : null, mustAgree: true, "a resumed run trains on the same data");
@@ -98,16 +103,16 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         VocabSize = kind == "gpt2" ? Gpt2DialogueTokenizer.Create().VocabSize : WordLevelTokenizer.DefaultVocabularySize,
         NumLayers = layers,
     };
+    if (from is not null && from.CompletedEpochs >= epochCount && from.BatchesIntoEpoch == 0)
+    {
+        Console.WriteLine($"Nothing to train: {resumePath} has completed {from.CompletedEpochs} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {from.CompletedEpochs + 10}) to train further.");
+        return 0;
+    }
+
     RunChecks.BeforeData(options, resumePath, plannedModel, sequenceLength);
 
     if (from is not null)
     {
-        if (from.CompletedEpochs >= epochCount && from.BatchesIntoEpoch == 0)
-        {
-            Console.WriteLine($"Nothing to train: {resumePath} has completed {from.CompletedEpochs} of {epochCount} epochs. Pass --epochs with a larger total (for example --epochs {from.CompletedEpochs + 10}) to train further.");
-            return 0;
-        }
-
         Console.WriteLine(from.IsOriginal
             ? $"Resuming the original New-LLM checkpoint {Path.GetFileName(resumePath)}: {from.CompletedEpochs} epoch(s) completed; its model, Adam state, learning rate, sequence length and loss history carry over"
                 + (settings.Changes.Count == 0 ? string.Empty : $" (except {string.Join(", ", settings.Changes)})")
@@ -139,8 +144,8 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     }
 
     // Tokenizer: the checkpoint's when resuming, otherwise built (word) or the packaged GPT-2 BPE.
-    DialogueTokenizer tokenizer = resumePath is not null && !from!.IsOriginal
-        ? CheckpointFile.LoadTokenizer(resumePath) ?? throw new InvalidDataException($"{resumePath}: the checkpoint holds no tokenizer, so the run cannot be resumed with the same vocabulary.")
+    DialogueTokenizer tokenizer = from is { IsOriginal: false, Tokenizer: DialogueTokenizer checkpointTokenizer }
+        ? checkpointTokenizer
         : kind == "gpt2" ? Gpt2DialogueTokenizer.Create() : WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
     if (from is { IsOriginal: true } && tokenizer.VocabSize != from.Model.VocabSize)
     {

@@ -561,12 +561,52 @@ public sealed class Trainer : IDisposable
             State.BestCheckpointPath = path;
         }
 
-        SaveCheckpoint(path, kind);
+        try
+        {
+            SaveCheckpoint(path, kind);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw CheckpointNotWritten(path, ex);
+        }
+
         State.LastCheckpointPath = path;
         _logger.LogDebug("Checkpoint written: {Path}", path);
         var info = new CheckpointInfo(path, kind, epoch, State.GlobalStep);
         Raise(c => c.OnCheckpointSaved(Context, info));
         return path;
+    }
+
+    /// <summary>
+    /// The error for a checkpoint that could not be written (a full disk, most often): which one, that nothing written
+    /// before is lost (every checkpoint is written to a temporary file and renamed, so the file at that path, the best
+    /// checkpoint and the earlier ones are whole), and which checkpoint to resume from.
+    /// </summary>
+    private IOException CheckpointNotWritten(string path, Exception error)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string? best = State.BestCheckpointPath is string b && File.Exists(b) ? b : null;
+        string? latest;
+        try
+        {
+            latest = FindLatestCheckpoint(directory, Options.ModelName) ?? best;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            latest = best; // the folder cannot even be listed: the error being reported is the one that matters
+        }
+
+
+        string kept = best is null
+            ? "no best checkpoint had been written yet; every checkpoint written before is intact"
+            : $"the previous best, {best}, and every checkpoint written before are intact";
+        string resume = latest is null
+            ? "No checkpoint of this run has been written yet: free some space if the disk is full (or mend what the error names), then start the run again."
+            : $"Free some space if the disk is full (or mend what the error names), then resume from {latest}"
+                + (latest == best ? " (the only checkpoint left to resume from: the epochs after it are trained again)." : ".");
+        return new IOException(
+            $"The checkpoint {path} could not be written ({error.Message.TrimEnd('.')}). Nothing was lost: checkpoints are written to a temporary file and renamed, so {kept}. {resume}",
+            error);
     }
 
     /// <summary>

@@ -90,6 +90,17 @@ internal sealed class SampleProcess : IDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>
+    /// Sends a POSIX signal twice, a tenth of a second apart, from one shell: what GNU <c>timeout</c> and CI runners do
+    /// when they signal the process and then its process group (apart enough that the kernel does not merge the two).
+    /// </summary>
+    public void SignalTwice(string name)
+    {
+        string pid = _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using Process kill = Process.Start(new ProcessStartInfo("sh") { ArgumentList = { "-c", $"kill -{name} {pid}; sleep 0.1; kill -{name} {pid}" }, UseShellExecute = false })!;
+        kill.WaitForExit();
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -108,6 +108,39 @@ public sealed class TrainDialogueTests
     }
 
     [Fact]
+    public async Task ARefusedFromOrResumeCheckpointLeavesNoFolderBesideIt()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string dolly = TinyDialogueFiles.Dolly(temp.Path);
+        string chat = TinyDialogueFiles.Chat(temp.Path);
+        string output = temp.Combine("out");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--dataset", "dolly", "--data-dir", dolly, "--epochs", "1", "--batch_size", "32", "--max_seq_length", "24", "--output", output);
+        Assert.True(code == 0, text);
+
+        // --from writes beside the checkpoint (incoming/jsonl) by default: a checkpoint it refuses must leave no such folder.
+        string incoming = temp.Combine("incoming");
+        Directory.CreateDirectory(incoming);
+        string reshaped = Path.Combine(incoming, "reshaped.pt");
+        TrainHhRlhfTests.WriteWithContextDim(Path.Combine(output, "new_llm_dolly_layers1_final.pt"), reshaped, 512);
+        string truncated = Path.Combine(incoming, "truncated.pt");
+        byte[] bytes = await File.ReadAllBytesAsync(Path.Combine(output, "new_llm_dolly_layers1_final.pt"));
+        await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
+        foreach (string bad in new[] { reshaped, truncated })
+        {
+            foreach (string[] run in new[] { new[] { "--from", bad, "--dataset", "jsonl", "--data-dir", chat, "--epochs", "1" }, new[] { "--resume", bad, "--epochs", "2", "--output", temp.Combine("elsewhere") } })
+            {
+                (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, run);
+                Assert.True(code == 1, $"{string.Join(' ', run)}: exit code {code}; output:\n{text}");
+                string line = Assert.Single(text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+                Assert.Contains(bad, line, StringComparison.Ordinal);
+                Assert.Equal(new[] { reshaped, truncated }, Directory.GetFileSystemEntries(incoming).Order(StringComparer.Ordinal));
+                Assert.False(Directory.Exists(temp.Combine("elsewhere")));
+            }
+        }
+    }
+
+    [Fact]
     public async Task ABadRowGetsOneErrorLineNamingTheFileAndLineAndNothingIsTrained()
     {
         using var temp = new NewLlm.Tests.TempDirectory();
@@ -119,7 +152,7 @@ public sealed class TrainDialogueTests
         (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--dataset", "jsonl", "--data-dir", chat, "--output", output);
         Assert.Equal(1, code);
         Assert.EndsWith($"error: '{chat}' line 7: message 0 of 'messages' has no 'content' string (its fields: role).", text.Trim(), StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(output, "*.pt"));
+        Assert.False(Directory.Exists(output) && Directory.EnumerateFiles(output, "*.pt").Any(), "nothing is trained"); // the folder itself is made only once data are cached
 
         File.WriteAllText(Path.Combine(temp.Path, "text.jsonl"), "{\"text\": \"hello there\"}\n{\"body\": \"no text\"}\n");
         (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--dataset", "jsonl", "--data-dir", "text.jsonl", "--output", output);

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using NewLlm.Training;
 
@@ -47,21 +49,170 @@ public sealed class TrainHhRlhfTests
     }
 
     [SkippableFact]
-    public async Task ASecondSignalQuitsAtOnceWithoutACheckpoint()
+    public async Task ASignalDeliveredTwiceAsTimeoutDoesIsOneRequestAndTheInterruptCheckpointIsWritten()
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
         using var temp = new NewLlm.Tests.TempDirectory();
         string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 3000);
         string output = temp.Combine("out");
-        using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "3000", "--output", output);
+        string interrupted = Path.Combine(output, Model + "_interrupted.pt");
+        using (SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", output))
+        {
+            await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
+            run.SignalTwice("TERM"); // timeout(1): the child, then its process group
+            int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(code == 143, $"exit code {code}; output:\n{run.Output}");
+            Assert.Contains("[SIGTERM again within 2 s: taken as the same request; still stopping]", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("quitting at once", run.Output, StringComparison.Ordinal);
+            Assert.Contains($"[Interrupted: checkpoint saved to {interrupted}]", run.Output, StringComparison.Ordinal);
+        }
+
+        Assert.True(CheckpointFile.ReadManifest(interrupted).State.GlobalStep > 0);
+        Assert.False(File.Exists(Path.Combine(output, OutputDirectoryLock.FileName)));
+    }
+
+    [SkippableFact]
+    public async Task ASecondSignalAfterTheRepeatWindowQuitsAtOnceWithoutACheckpoint()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 5000);
+        string output = temp.Combine("out");
+        using SampleProcess run = SampleProcess.Start(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "5000", "--output", output);
         await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
         run.Signal("INT");
-        await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromSeconds(30)); // one step of 3,000 rows takes seconds
+        await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromMinutes(2)); // one step of 5,000 rows takes many seconds
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // past the window in which a repeat is the same request
         run.Signal("INT");
         int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
         Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
         Assert.True(run.Output.Contains("again: quitting at once", StringComparison.Ordinal), run.Output);
         Assert.False(File.Exists(Path.Combine(output, Model + "_interrupted.pt")));
+    }
+
+    [Fact]
+    public async Task ACheckpointThatCannotBeWrittenIsNamedWithTheIntactBestAndTheCheckpointToResumeFrom()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path); // 13 steps of 16 rows per epoch
+        string output = temp.Combine("out");
+        string best = Path.Combine(output, $"best_{Model}.pt");
+        string step12 = Path.Combine(output, Model + "_step_12.pt");
+
+        // A folder where step 16's checkpoint goes: its rename into place fails as a write on a full disk does, every time.
+        string blocked = Path.Combine(output, Model + "_step_16.pt");
+        Directory.CreateDirectory(blocked);
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "3", "--batch_size", "16", "--max_seq_length", "24", "--output", output, "--checkpoint-every", "4steps");
+        Assert.True(code == 1, text);
+        string error = Assert.Single(text.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal)).Trim();
+        Assert.StartsWith($"error: The checkpoint {blocked} could not be written (", error, StringComparison.Ordinal);
+        Assert.Contains($"Nothing was lost: checkpoints are written to a temporary file and renamed, so the previous best, {best}, and every checkpoint written before are intact.", error, StringComparison.Ordinal);
+        Assert.EndsWith($"then resume from {step12}.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+
+        // What it says holds: the checkpoints it names are whole, no temporary file or lock is left.
+        Assert.Equal(12, CheckpointFile.ReadManifest(step12).State.GlobalStep);
+        Assert.Equal(1, CheckpointFile.ReadManifest(best).State.CompletedEpochs);
+        Assert.Empty(Directory.GetFiles(output, ".*"));
+
+        // With the space back, the command it suggests continues the run.
+        Directory.Delete(blocked);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", step12, "--epochs", "2");
+        Assert.True(code == 0, text);
+        Assert.Equal(2, CheckpointFile.ReadManifest(Path.Combine(output, Model + "_final.pt")).State.CompletedEpochs);
+    }
+
+    [Fact]
+    public async Task ARefusedCheckpointIsOneErrorLineNamingItAndLeavesNoFolderCacheOrLockBehind()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path);
+        string output = temp.Combine("out");
+        string final = Path.Combine(output, Model + "_final.pt");
+        (int code, string text) = await SampleProcess.RunAsync(Sample, temp.Path, "--data-dir", data, "--subset", "harmless", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--output", output);
+        Assert.True(code == 0, text);
+
+        // What a person passes by mistake, in a folder of its own (the default --output of a resumed run).
+        string incoming = temp.Combine("incoming");
+        Directory.CreateDirectory(incoming);
+        byte[] bytes = await File.ReadAllBytesAsync(final);
+        string truncated = Path.Combine(incoming, "truncated.pt");
+        await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 2)]);
+        string corrupt = Path.Combine(incoming, "corrupt.pt");
+        byte[] flipped = (byte[])bytes.Clone();
+        flipped[bytes.Length / 2] ^= 0xFF;
+        await File.WriteAllBytesAsync(corrupt, flipped);
+        string notes = Path.Combine(incoming, "notes.txt");
+        await File.WriteAllTextAsync(notes, "not a checkpoint");
+        string json = Path.Combine(incoming, "progress.json");
+        File.Copy(Path.Combine(output, Model + "_progress.json"), json);
+        string reshaped = Path.Combine(incoming, "reshaped.pt"); // whole and hashed, but its weights are not of the shape it records
+        WriteWithContextDim(final, reshaped, 512);
+        string[] files = [.. Directory.GetFiles(incoming).Order(StringComparer.Ordinal)];
+
+        string elsewhere = temp.Combine("elsewhere");
+        foreach (string bad in files)
+        {
+            (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", bad, "--epochs", "2", "--output", elsewhere);
+            AssertRefused(bad, code, text);
+            Assert.False(Directory.Exists(elsewhere), $"--resume {bad} left {elsewhere}");
+        }
+
+        foreach (string bad in new[] { corrupt, reshaped })
+        {
+            (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", bad, "--epochs", "2");
+            AssertRefused(bad, code, text);
+            Assert.Equal(files, Directory.GetFileSystemEntries(incoming).Order(StringComparer.Ordinal));
+        }
+
+        // A resume refused for its data, and one with nothing to train, leave nothing either.
+        TinyHhRlhfFolder.Create(temp.Combine("other"), trainRows: 150);
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--epochs", "2", "--data-dir", temp.Combine("other", "data"), "--output", elsewhere);
+        Assert.True(code == 1, text);
+        Assert.Contains("are not the data", text, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(elsewhere));
+        (code, text) = await SampleProcess.RunAsync(Sample, temp.Path, "--resume", final, "--output", elsewhere);
+        Assert.True(code == 0, text);
+        Assert.StartsWith("Nothing to train", text, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(elsewhere));
+
+        static void AssertRefused(string file, int code, string text)
+        {
+            Assert.True(code == 1, $"--resume {file}: exit code {code}; output:\n{text}");
+            string line = Assert.Single(text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+            Assert.Contains(file, line, StringComparison.Ordinal);
+        }
+    }
+
+    // A copy of a checkpoint whose manifest records another context size, with the manifest's hash made to match: a file
+    // every hash accepts, but whose weights do not fit the model it describes.
+    internal static void WriteWithContextDim(string source, string destination, int contextDim)
+    {
+        using ZipArchive from = ZipFile.OpenRead(source);
+        using ZipArchive to = ZipFile.Open(destination, ZipArchiveMode.Create);
+        JsonNode manifest = JsonNode.Parse(Read(from.GetEntry("archive/newllm/manifest.json")!))!;
+        manifest["model_options"]!["context_dim"] = contextDim;
+        byte[] manifestBytes = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        foreach (ZipArchiveEntry entry in from.Entries)
+        {
+            byte[] content = entry.FullName switch
+            {
+                "archive/newllm/manifest.json" => manifestBytes,
+                "archive/newllm/manifest.sha256" => System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(manifestBytes))),
+                _ => Read(entry),
+            };
+            using Stream stream = to.CreateEntry(entry.FullName, CompressionLevel.NoCompression).Open();
+            stream.Write(content);
+        }
+
+        static byte[] Read(ZipArchiveEntry entry)
+        {
+            using Stream stream = entry.Open();
+            using var memory = new MemoryStream();
+            stream.CopyTo(memory);
+            return memory.ToArray();
+        }
     }
 
     [Fact]
