@@ -64,7 +64,8 @@ public sealed class PyTorchCheckpointTests
         Assert.Equal(1, read.CurrentEpoch); // the original's convention: the 0-based index of the last epoch done
         Assert.Equal(2, read.CompletedEpochs);
         Assert.Equal(trainer.State.History.Select(r => r.TrainLoss), read.TrainLosses);
-        Assert.Equal(trainer.State.History.Select(r => r.Validation!.Loss), read.ValLosses);
+        Assert.Equal(trainer.State.History.Select(r => r.Validation!.BatchMeanLoss), read.ValLosses); // the original's figure, under the original's key
+        Assert.All(trainer.State.History, r => Assert.NotEqual(r.Validation!.Loss, r.Validation.BatchMeanLoss));
         Assert.Equal(trainer.State.History.Select(r => r.TrainPerplexity), read.TrainPpls);
         Assert.Equal(trainer.Model.named_parameters().Count(), read.Optimizer!.State.Count);
         Assert.All(read.Optimizer.State.Values, s => Assert.Equal(trainer.State.GlobalStep, s.Step));

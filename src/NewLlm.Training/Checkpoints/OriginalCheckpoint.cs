@@ -125,7 +125,8 @@ internal static class OriginalCheckpoint
                 state.BestEpoch = i + 1;
             }
 
-            EvaluationMetrics? metrics = validation is double v ? new EvaluationMetrics(v, double.NaN, double.NaN, 0, 0) : null;
+            // The original's validation loss is its batch mean; it is also the only loss there is for the epoch.
+            EvaluationMetrics? metrics = validation is double v ? new EvaluationMetrics(v, double.NaN, double.NaN, 0, 0, BatchMeanLoss: v) : null;
             state.AddRecord(new EpochRecord(i + 1, i == records - 1 ? globalStep : 0, learningRate, train, metrics, isBest, 0, 0));
         }
 

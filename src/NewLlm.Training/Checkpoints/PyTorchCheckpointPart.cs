@@ -47,9 +47,11 @@ internal static class PyTorchCheckpointPart
                 ["model_state_dict"] = modelState,
                 ["optimizer_state_dict"] = AdamForPickle(optimizer, handles),
                 ["train_losses"] = new ArrayList(state.History.Select(r => (object)r.TrainLoss).ToArray()),
-                ["val_losses"] = new ArrayList(state.History.Select(r => (object)(r.Validation?.Loss ?? double.NaN)).ToArray()),
+                // The original's validation figures are its batch means (EvaluationMetrics.BatchMeanLoss): written as such, so
+                // that the original's resume compares like with like; the token-weighted one where no batch mean is known.
+                ["val_losses"] = new ArrayList(state.History.Select(r => (object)OriginalsValidationLoss(r.Validation)).ToArray()),
                 ["train_ppls"] = new ArrayList(state.History.Select(r => (object)r.TrainPerplexity).ToArray()),
-                ["val_ppls"] = new ArrayList(state.History.Select(r => (object)(r.Validation?.Perplexity ?? double.NaN)).ToArray()),
+                ["val_ppls"] = new ArrayList(state.History.Select(r => (object)Math.Exp(OriginalsValidationLoss(r.Validation))).ToArray()),
                 // The original's convention: the 0-based index of the last epoch completed, -1 before the first (its resume starts at the next).
                 ["current_epoch"] = state.CompletedEpochs - 1,
                 ["config"] = Config(model.Options, options),
@@ -260,6 +262,10 @@ internal static class PyTorchCheckpointPart
         // PyTorch's order (a Hashtable's would change from one process to the next, and so would the file's bytes).
         return new OrderedDictionary { ["state"] = state, ["param_groups"] = groups };
     }
+
+    /// <summary>The original's validation loss of an epoch: the batch mean when known, else the token-weighted loss; NaN without validation.</summary>
+    private static double OriginalsValidationLoss(EvaluationMetrics? validation) =>
+        validation is null ? double.NaN : double.IsFinite(validation.BatchMeanLoss) ? validation.BatchMeanLoss : validation.Loss;
 
     /// <summary>The original's config attributes that NewLlm knows, as a plain dict (a weights-only load reads it).</summary>
     private static OrderedDictionary Config(NewLlmOptions model, TrainerOptions options) => new()
