@@ -596,7 +596,6 @@ public sealed class Trainer : IDisposable
             latest = best; // the folder cannot even be listed: the error being reported is the one that matters
         }
 
-
         string kept = best is null
             ? "no best checkpoint had been written yet; every checkpoint written before is intact"
             : $"the previous best, {best}, and every checkpoint written before are intact";
