@@ -1,8 +1,10 @@
-// Continues a conversation in the HH-RLHF format ("Human: ... Assistant: ...") with a trained checkpoint.
-// The model reads and writes one token at a time, carrying only its context vector: memory per token is constant;
-// each reply is printed word by word as it is generated.
+// Continues a conversation with a trained checkpoint, in the turn format of the data it was trained on ("Human: ...
+// Assistant: ..." for HH-RLHF, "User: ... Assistant: ..." for a chat set of your own). The model reads and writes one
+// token at a time, carrying only its context vector: memory per token is constant; each reply is printed word by word
+// as it is generated, and ends at the end of text or where the model starts the next turn itself.
 //   dotnet run --project samples/Chat -- --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --temperature 0.8 --top-k 40
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using NewLlm;
@@ -18,9 +20,9 @@ var topP = new Option<double>("--top-p", "--top_p") { Description = "Nucleus sam
 var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token." };
 var maxTokens = new Option<int>("--max-tokens", "--max_tokens") { Description = "Most tokens per reply.", DefaultValueFactory = _ => 64 };
 var seed = new Option<int?>("--seed") { Description = "Seed of the sampler." };
-var prompt = new Option<string[]>("--prompt") { Description = "Human turns to send in order (non-interactive); read from standard input when absent.", AllowMultipleArgumentsPerToken = true };
+var prompt = new Option<string[]>("--prompt") { Description = "Your turns to send in order (non-interactive); read from standard input when absent.", AllowMultipleArgumentsPerToken = true };
 
-var root = new RootCommand("Chat with a New-LLM checkpoint in the HH-RLHF format.") { checkpoint, dataDir, subset, temperature, topK, topP, greedy, maxTokens, seed, prompt };
+var root = new RootCommand("Chat with a New-LLM checkpoint, in the turn format of the data it was trained on (Human:/Assistant: for HH-RLHF and the original's checkpoints).") { checkpoint, dataDir, subset, temperature, topK, topP, greedy, maxTokens, seed, prompt };
 root.SetAction(parse =>
 {
     try
@@ -48,6 +50,7 @@ int Run(ParseResult parse)
     string path = parse.GetValue(checkpoint)!;
     NewLlmModel model = CheckpointFile.LoadModel(path);
     DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? RebuildVocabulary(path, parse.GetValue(dataDir), parse.GetValue(subset)!, model.Options.VocabSize);
+    (string User, string Assistant)? labels = RoleLabels(path);
     var options = new GenerationOptions
     {
         Greedy = parse.GetValue(greedy),
@@ -55,20 +58,22 @@ int Run(ParseResult parse)
         TopK = parse.GetValue(topK),
         TopP = parse.GetValue(topP),
         MaxNewTokens = parse.GetValue(maxTokens),
-        Seed = parse.GetValue(seed),
+        EndOfSequenceId = tokenizer.EosId, // a reply ends at the end of text...
     };
-    int[] humanTag = tokenizer.Encode("Human:").ToArray();
-    options.StopSequences.Add(humanTag);
-    options.StopSequences.Add([tokenizer.EosId]);
-    options.Validate();
+    if (labels is { } speakers)
+    {
+        options.StopStrings.Add(speakers.User + ":"); // ...or where the model starts your next turn
+    }
 
+    options.Validate();
     var generator = new NewLlmGenerator(model);
     using var session = new GenerationSession(model);
     session.Feed(tokenizer.BosId);
+    (string user, string assistant) = labels ?? ("User", "Assistant");
     int turnIndex = 0;
-    bool humanTagFed = false; // the model itself wrote "Human:" when its last reply stopped there
     IEnumerable<string> turns = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadTurns();
-    Console.WriteLine($"Loaded {path} ({model.ParameterCount:N0} parameters, {tokenizer.Kind} tokenizer). Empty line or Ctrl+D ends.");
+    string format = labels is null ? "turns without labels" : $"turns as '{user}: ... {assistant}: ...'";
+    Console.WriteLine($"Loaded {path} ({model.ParameterCount:N0} parameters, {tokenizer.Kind} tokenizer, {format}). Empty line or Ctrl+D ends.");
     foreach (string turn in turns)
     {
         string text = Regex.Replace(turn, @"\s+", " ").Trim();
@@ -77,21 +82,20 @@ int Run(ParseResult parse)
             break;
         }
 
-        Console.WriteLine($"Human: {text}");
-        string input = (humanTagFed ? string.Empty : "Human: ") + text + " Assistant:";
-        int[] inputIds = tokenizer.Encode(input).ToArray();
-        options.Seed = parse.GetValue(seed) is int baseSeed ? baseSeed + turnIndex++ : null; // a fresh draw each turn
-        long before = session.TokensSeen;
-        var reply = new List<int>();
-        IEnumerable<int> tokens = Recorded(generator.Generate(inputIds, options, session), reply)
-            .Where(id => id != tokenizer.PadId && id != tokenizer.BosId);
+        Console.WriteLine($"{user}: {text}");
 
-        // The reply is written word by word as it is generated (decoding the whole reply each time, so a character
-        // split across GPT-2 tokens is never printed broken), trimmed like the text it decodes to.
-        Console.Write("Assistant: ");
+        // When the last reply ended with the model writing your label, the session has read it already.
+        string input = labels is null ? text + " "
+            : session.StopReason == GenerationStopReason.StopString ? $" {text} {assistant}:"
+            : $"{(turnIndex == 0 ? string.Empty : " ")}{user}: {text} {assistant}:";
+        options.Seed = parse.GetValue(seed) is int baseSeed ? baseSeed + turnIndex : null; // a fresh draw each turn
+        turnIndex++;
+
+        // The reply is written word by word as it is generated, trimmed like the text it decodes to.
+        Console.Write($"{assistant}: ");
         string heldWhitespace = string.Empty;
         bool started = false;
-        foreach (string piece in NewLlmGenerator.DecodeByWords(tokenizer.Tokenizer, tokens))
+        foreach (string piece in generator.StreamText(tokenizer.Tokenizer, input, options, session))
         {
             string part = started ? piece : piece.TrimStart();
             string word = part.TrimEnd();
@@ -106,22 +110,45 @@ int Run(ParseResult parse)
         }
 
         Console.WriteLine();
-
-        // Tokens the session read beyond the input and the reply are the stop sequence that ended it.
-        long stopLength = session.TokensSeen - before - inputIds.Length - reply.Count;
-        humanTagFed = stopLength == humanTag.Length && humanTag.Length > 0;
         Console.WriteLine($"  ({session.TokensSeen} tokens read so far; state: one context vector of {model.Options.ContextDim} numbers)");
     }
 
     return 0;
 }
 
-static IEnumerable<int> Recorded(IEnumerable<int> tokens, List<int> into)
+// The speakers' labels in the checkpoint's training text: HH-RLHF's (also for TrainHhRlhf's and the original trainer's
+// checkpoints, which record no data set), Dolly's, a chat set's (a JSON Lines set of chosen/rejected transcripts: HH's);
+// none for UltraChat, whose turns are joined without labels.
+static (string User, string Assistant)? RoleLabels(string path)
 {
-    foreach (int token in tokens)
+    JsonObject? run = CheckpointFile.IsOriginalCheckpoint(path) ? null : CheckpointFile.ReadManifest(path).TrainerOptions;
+    string? dataset = run?["dataset"]?.ToString();
+    DialogueFormat? format = dataset == "jsonl" ? JsonLinesFormat(run!["data_dir"]?.ToString()) : null;
+    return (dataset, format) switch
     {
-        into.Add(token);
-        yield return token;
+        ("dolly", _) => ("Instruction", "Response"),
+        ("ultrachat" or "ultrachat-200k", _) or ("jsonl", ChatMessagesFormat { IncludeRoles: false } or TurnListFormat) => null,
+        ("jsonl", PreferencePairFormat) => ("Human", "Assistant"),
+        ("jsonl", _) => (ChatMessagesFormat.GetRoleLabel("user"), ChatMessagesFormat.GetRoleLabel("assistant")),
+        _ => ("Human", "Assistant"),
+    };
+}
+
+// The format of the JSON Lines the checkpoint was trained on, as its first row tells; null when the data are gone.
+static DialogueFormat? JsonLinesFormat(string? dataDirectory)
+{
+    if (dataDirectory is null || !(File.Exists(dataDirectory) || Directory.Exists(dataDirectory)))
+    {
+        return null;
+    }
+
+    try
+    {
+        return DialogueSource.FromDirectoryAsync(DialogueDataset.JsonLines(), dataDirectory).GetAwaiter().GetResult().Format;
+    }
+    catch (Exception ex) when (ex is IOException or InvalidDataException)
+    {
+        return null;
     }
 }
 

@@ -269,7 +269,8 @@ public sealed class Trainer : IDisposable
     /// Trains until <see cref="TrainerOptions.Epochs"/> epochs are complete, a callback stops it (early stopping is one),
     /// the step limit is reached, or <paramref name="cancellationToken"/> fires (then it stops after the current optimizer
     /// step and writes <c>{name}_interrupted.pt</c>, from which <see cref="LoadCheckpoint"/> resumes exactly).
-    /// Runs on the calling thread; see <see cref="TrainAsync"/> for hosts that must not block.
+    /// Runs on the calling thread; see <see cref="TrainAsync"/> for hosts that must not block. The model is left in the
+    /// mode (training or evaluation) it was in before the call.
     /// </summary>
     /// <param name="cancellationToken">Stops training cleanly.</param>
     /// <returns>How the run ended, with the history.</returns>
@@ -354,6 +355,7 @@ public sealed class Trainer : IDisposable
 
         Control.Reset();
         State.StartEpoch = State.Epoch + 1;
+        bool wasTraining = Model.training; // the loop switches modes; the caller gets the model back in its own
         try
         {
             Raise(c => c.OnTrainBegin(Context));
@@ -377,6 +379,10 @@ public sealed class Trainer : IDisposable
             }
 
             throw;
+        }
+        finally
+        {
+            Model.train(wasTraining);
         }
     }
 

@@ -29,6 +29,31 @@ public sealed class GenerationOptions
     /// </summary>
     public IList<int[]> StopSequences { get; } = new List<int[]>();
 
+    /// <summary>
+    /// Whether generation ends at the end-of-sequence token (default true), which is then not part of the output
+    /// (the session has read it). The token is <see cref="EndOfSequenceId"/>; when that is null, the text methods
+    /// (<see cref="NewLlmGenerator.StreamText"/>, <see cref="NewLlmGenerator.GenerateText"/>) find the tokenizer's own
+    /// (<c>&lt;eos&gt;</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>), while <see cref="NewLlmGenerator.Generate"/>, which
+    /// sees token ids only, has none to stop at. False generates through it.
+    /// </summary>
+    public bool StopAtEndOfSequence { get; set; } = true;
+
+    /// <summary>
+    /// The id of the end-of-sequence token (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>EosId</c>), 0 or more;
+    /// null (the default) lets the text methods find it from the tokenizer. Read only when
+    /// <see cref="StopAtEndOfSequence"/> is true.
+    /// </summary>
+    public int? EndOfSequenceId { get; set; }
+
+    /// <summary>
+    /// Strings that end generation, matched on the decoded text (ordinal, ignoring case: a word-level vocabulary
+    /// decodes in lower case), for the text methods (<see cref="NewLlmGenerator.StreamText"/>,
+    /// <see cref="NewLlmGenerator.GenerateText"/>) only: for example <c>"Human:"</c>, the next speaker's label. A stop
+    /// string is not part of the output, however the tokens split it; text that might begin one is held back until it is
+    /// clear it does not. The session has read the tokens that wrote it.
+    /// </summary>
+    public IList<string> StopStrings { get; } = new List<string>();
+
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
     public GenerationOptions Validate()
     {

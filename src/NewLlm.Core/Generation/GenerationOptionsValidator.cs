@@ -15,6 +15,8 @@ public sealed class GenerationOptionsValidator : IValidateOptions<GenerationOpti
             .Check(options.TopK >= 0, nameof(options.TopK), "0 (off) or more", options.TopK)
             .Check(options.TopP > 0 && options.TopP <= 1, nameof(options.TopP), "in (0, 1]", options.TopP)
             .Check(!options.StopSequences.Any(s => s is null || s.Length == 0), nameof(options.StopSequences), "free of empty sequences", "a list with an empty sequence")
+            .Check(options.EndOfSequenceId is null or >= 0, nameof(options.EndOfSequenceId), "null or 0 or more", options.EndOfSequenceId)
+            .Check(!options.StopStrings.Any(string.IsNullOrEmpty), nameof(options.StopStrings), "free of null and empty strings", "a list with a null or empty string")
             .Result;
     }
 }

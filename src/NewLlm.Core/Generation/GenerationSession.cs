@@ -5,7 +5,8 @@ namespace NewLlm;
 
 /// <summary>
 /// A running conversation with a <see cref="NewLlmModel"/>: its state (one context vector) and the logits
-/// for the next token. Feeding a token costs the same time and memory however long the conversation is.
+/// for the next token. Feeding a token costs the same time and memory however long the conversation is. The model
+/// computes its inference function (no dropout) whatever its mode, which the session leaves as it is.
 /// </summary>
 public sealed class GenerationSession : IDisposable
 {
@@ -29,7 +30,14 @@ public sealed class GenerationSession : IDisposable
     /// <summary>The current context vector, [1, ContextDim] (owned by the session).</summary>
     public Tensor Context => _state.Context;
 
-    /// <summary>Reads one token and updates the state.</summary>
+    /// <summary>
+    /// Why the last generation that continued this session ended (a stop string, say, which the session has read, so
+    /// that a chat does not write the next speaker's label again); null before one has ended, and while one runs, or
+    /// when it was cancelled or not read to its end.
+    /// </summary>
+    public GenerationStopReason? StopReason { get; internal set; }
+
+    /// <summary>Reads one token and updates the state (with the inference function, whatever the model's mode).</summary>
     public void Feed(int token)
     {
         if (token < 0 || token >= _model.Options.VocabSize)

@@ -12,7 +12,10 @@ public sealed class NewLlmGenerator
 {
     private readonly NewLlmModel _model;
 
-    /// <summary>Creates a generator over <paramref name="model"/> (switched to evaluation mode while generating).</summary>
+    /// <summary>
+    /// Creates a generator over <paramref name="model"/>. It computes the model's inference function (no dropout, no
+    /// gradient) whatever the module's mode, and leaves the mode as it is.
+    /// </summary>
     public NewLlmGenerator(NewLlmModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -25,20 +28,26 @@ public sealed class NewLlmGenerator
     /// token, so a conversation can continue from it.
     /// </summary>
     /// <param name="prompt">Token ids to read first; at least one unless a state is given that already read something.</param>
-    /// <param name="options">Sampling options (validated).</param>
+    /// <param name="options">
+    /// Sampling options (validated). Ids know no tokenizer: generation ends at an end-of-sequence token only when
+    /// <see cref="GenerationOptions.EndOfSequenceId"/> names it, and <see cref="GenerationOptions.StopStrings"/> are
+    /// refused (use <see cref="StreamText"/> or <see cref="GenerateText"/>).
+    /// </param>
     /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
+    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, or stop strings were given.</exception>
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (prompt.Count == 0 && state?.LastLogits is null)
+        if (options.StopStrings.Count > 0)
         {
-            throw new ArgumentException("The prompt is empty and no state with a previous token was given: there is nothing to continue from.", nameof(prompt));
+            throw new ArgumentException("GenerationOptions.StopStrings are matched on the decoded text, which Generate (token ids) does not have: use StreamText or GenerateText with the tokenizer, or StopSequences of token ids.", nameof(options));
         }
 
-        return GenerateIterator(prompt, options, state, cancellationToken);
+        CheckPrompt(prompt.Count, state, nameof(prompt));
+        return GenerateIterator(prompt, options, options.StopAtEndOfSequence ? options.EndOfSequenceId : null, state, cancellationToken);
     }
 
     /// <summary>
@@ -49,17 +58,38 @@ public sealed class NewLlmGenerator
     /// </summary>
     /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
     /// <param name="prompt">Text to read first; may be empty only when <paramref name="state"/> has already read something.</param>
-    /// <param name="options">Sampling options (validated); its stop sequences are token ids and are not part of the text.</param>
+    /// <param name="options">
+    /// Sampling options (validated). Generation ends at the tokenizer's end-of-sequence token
+    /// (<see cref="GenerationOptions.StopAtEndOfSequence"/>, <see cref="GenerationOptions.EndOfSequenceId"/>), at a stop
+    /// sequence of token ids, or where the text comes to a <see cref="GenerationOptions.StopStrings">stop string</see>;
+    /// none of them is part of the text.
+    /// </param>
     /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
     /// <returns>Pieces of text, each a whole word with the whitespace after it, the last one what remains.</returns>
-    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given.</exception>
+    /// <exception cref="ArgumentException">
+    /// The prompt is empty and no state that has read something was given, or generation is to stop at the end-of-sequence
+    /// token and none is given and the tokenizer has none that can be found.
+    /// </exception>
     public IEnumerable<string> StreamText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        CheckPrompt(prompt.Length, state, nameof(prompt));
+        int? endOfSequence = null;
+        if (options.StopAtEndOfSequence)
+        {
+            endOfSequence = options.EndOfSequenceId ?? EndOfSequenceToken.Find(tokenizer, _model.Options.VocabSize)
+                ?? throw new ArgumentException(
+                    $"GenerationOptions.StopAtEndOfSequence is set, but no EndOfSequenceId is given and the tokenizer ({tokenizer.GetType().Name}) has no end-of-sequence token that can be found: set EndOfSequenceId (a DialogueTokenizer's EosId), or StopAtEndOfSequence = false to generate up to MaxNewTokens.",
+                    nameof(options));
+        }
+
         IReadOnlyList<int> ids = prompt.Length == 0 ? [] : tokenizer.EncodeToIds(prompt);
-        return DecodeByWords(tokenizer, Generate(ids, options, state, cancellationToken));
+        string[] stopStrings = [.. options.StopStrings];
+        return DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, cancellationToken), stopStrings, state);
     }
 
     /// <summary>
@@ -68,10 +98,10 @@ public sealed class NewLlmGenerator
     /// </summary>
     /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
     /// <param name="prompt">Text to read first; may be empty only when <paramref name="state"/> has already read something.</param>
-    /// <param name="options">Sampling options (validated).</param>
+    /// <param name="options">Sampling options (validated); they end generation as <see cref="StreamText"/>'s do.</param>
     /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
-    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given.</exception>
+    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, or no end-of-sequence token can be found (see <see cref="StreamText"/>).</exception>
     public string GenerateText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default) =>
         string.Concat(StreamText(tokenizer, prompt, options, state, cancellationToken));
 
@@ -90,10 +120,19 @@ public sealed class NewLlmGenerator
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(tokens);
-        return DecodeByWordsIterator(tokenizer, tokens);
+        return DecodeIterator(tokenizer, tokens, [], session: null);
     }
 
-    private static IEnumerable<string> DecodeByWordsIterator(Tokenizer tokenizer, IEnumerable<int> tokens)
+    private static void CheckPrompt(int promptLength, GenerationSession? state, string paramName)
+    {
+        if (promptLength == 0 && state?.LastLogits is null)
+        {
+            throw new ArgumentException("The prompt is empty and no state with a previous token was given: there is nothing to continue from.", paramName);
+        }
+    }
+
+    // DecodeByWords, and with stop strings: the text ends before the first one, and a tail that might begin one is held back.
+    private static IEnumerable<string> DecodeIterator(Tokenizer tokenizer, IEnumerable<int> tokens, string[] stopStrings, GenerationSession? session)
     {
         var ids = new List<int>();
         string text = string.Empty;
@@ -102,6 +141,23 @@ public sealed class NewLlmGenerator
         {
             ids.Add(token);
             text = tokenizer.Decode(ids) ?? string.Empty;
+            int stop = FirstStopString(text, yielded, stopStrings);
+            if (stop >= 0)
+            {
+                // Leaving the loop disposes the token iterator, which ends generation.
+                if (session is not null)
+                {
+                    session.StopReason = GenerationStopReason.StopString;
+                }
+
+                if (stop > yielded)
+                {
+                    yield return text[yielded..stop];
+                }
+
+                yield break;
+            }
+
             int stable = yielded;
             for (int i = text.Length - 1; i >= yielded; i--)
             {
@@ -112,6 +168,7 @@ public sealed class NewLlmGenerator
                 }
             }
 
+            stable = Math.Min(stable, text.Length - PossibleStopStringStart(text, yielded, stopStrings));
             if (stable > yielded)
             {
                 yield return text[yielded..stable];
@@ -125,12 +182,46 @@ public sealed class NewLlmGenerator
         }
     }
 
-    private IEnumerable<int> GenerateIterator(IReadOnlyList<int> prompt, GenerationOptions options, GenerationSession? session, CancellationToken cancellationToken)
+    // Where the first stop string begins in text[from..], or -1.
+    private static int FirstStopString(string text, int from, string[] stopStrings)
+    {
+        int first = -1;
+        foreach (string stop in stopStrings)
+        {
+            int at = text.IndexOf(stop, from, StringComparison.OrdinalIgnoreCase);
+            if (at >= 0 && (first < 0 || at < first))
+            {
+                first = at;
+            }
+        }
+
+        return first;
+    }
+
+    // Length of the longest tail of text[from..] that is a proper prefix of some stop string.
+    private static int PossibleStopStringStart(string text, int from, string[] stopStrings)
+    {
+        int longest = 0;
+        foreach (string stop in stopStrings)
+        {
+            for (int length = Math.Min(text.Length - from, stop.Length - 1); length > longest; length--)
+            {
+                if (text.AsSpan(text.Length - length).Equals(stop.AsSpan(0, length), StringComparison.OrdinalIgnoreCase))
+                {
+                    longest = length;
+                    break;
+                }
+            }
+        }
+
+        return longest;
+    }
+
+    private IEnumerable<int> GenerateIterator(IReadOnlyList<int> prompt, GenerationOptions options, int? endOfSequence, GenerationSession? session, CancellationToken cancellationToken)
     {
         bool ownsSession = session is null;
         session ??= new GenerationSession(_model);
-        bool wasTraining = _model.training;
-        _model.eval();
+        session.StopReason = null;
         try
         {
             foreach (int token in prompt)
@@ -149,6 +240,19 @@ public sealed class NewLlmGenerator
                 pending.Add(next);
                 if (options.StopSequences.Any(stop => EndsWith(pending, stop)))
                 {
+                    session.StopReason = GenerationStopReason.StopSequence;
+                    yield break;
+                }
+
+                if (next == endOfSequence)
+                {
+                    // The tokens held back for a stop sequence are output after all; the end-of-sequence token is not.
+                    for (int i = 0; i < pending.Count - 1; i++)
+                    {
+                        yield return pending[i];
+                    }
+
+                    session.StopReason = GenerationStopReason.EndOfSequence;
                     yield break;
                 }
 
@@ -166,10 +270,11 @@ public sealed class NewLlmGenerator
             {
                 yield return token;
             }
+
+            session.StopReason = GenerationStopReason.MaxNewTokens;
         }
         finally
         {
-            _model.train(wasTraining);
             if (ownsSession)
             {
                 session.Dispose();

@@ -321,7 +321,8 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
     /// <summary>
     /// Reads one token per sequence and returns the next-token logits and the new state. Memory does not grow
-    /// with the number of steps: the state is one context vector per sequence. No gradient is recorded.
+    /// with the number of steps: the state is one context vector per sequence. It computes the inference function
+    /// whatever the module's mode: no dropout, no gradient, in the parameters' dtype; the mode is left as it is.
     /// </summary>
     /// <param name="tokens">Token ids, int64, [batch].</param>
     /// <param name="state">The current state; not modified (the result carries a new one).</param>
@@ -341,12 +342,12 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
 
         using var noGrad = torch.no_grad();
         using var scope = NewDisposeScope();
-        (Tensor logits, Tensor contexts) = Run(tokens.unsqueeze(1), state.Context);
+        (Tensor logits, Tensor contexts) = Run(tokens.unsqueeze(1), state.Context, inference: true);
         Tensor next = contexts.select(1, 0).contiguous();
         return new NewLlmStepResult(logits.select(1, 0).contiguous().MoveToOuterDisposeScope(), new NewLlmState(next.MoveToOuterDisposeScope()));
     }
 
-    /// <summary>Convenience overload of <see cref="Step(Tensor, NewLlmState)"/> for a single sequence.</summary>
+    /// <summary>Convenience overload of <see cref="Step(Tensor, NewLlmState)"/> for a single sequence (the inference function too, whatever the mode).</summary>
     public NewLlmStepResult Step(long token, NewLlmState state)
     {
         using Tensor tokens = tensor(new[] { token }, dtype: ScalarType.Int64, device: Device);
@@ -524,7 +525,10 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// gradients the recurrence is <see cref="ContextRecurrence.Reference"/>; with them, one autograd node with a
     /// hand-written backward (<see cref="RecurrenceFunction"/>) that computes the same function.
     /// </summary>
-    private (Tensor Logits, Tensor Contexts) Run(Tensor ids, Tensor? initialContext)
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="initialContext">c_0; zeros when null.</param>
+    /// <param name="inference">Whether to compute the inference function (no dropout) even in training mode.</param>
+    private (Tensor Logits, Tensor Contexts) Run(Tensor ids, Tensor? initialContext, bool inference = false)
     {
         CheckIds(ids);
         int batch = (int)ids.shape[0];
@@ -534,7 +538,7 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
             throw new ArgumentException($"The initial state has shape [{string.Join(", ", initialContext.shape)}], expected [{batch}, {c}].", nameof(initialContext));
         }
 
-        (Tensor hidden, Tensor contexts) = Hidden(ids, initialContext);
+        (Tensor hidden, Tensor contexts) = Hidden(ids, initialContext, inference: inference);
         return (MixedLinear(hidden, _tokenOutput.weight!, _tokenOutput.bias!), contexts);
     }
 
@@ -556,14 +560,15 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
     /// <param name="ids">Token ids [B, T].</param>
     /// <param name="initialContext">c_0; zeros when null.</param>
     /// <param name="lease">The workspace for the fast path's buffers; fresh buffers when null (the outputs are then the caller's to keep).</param>
-    private (Tensor Hidden, Tensor Contexts) Hidden(Tensor ids, Tensor? initialContext, WorkspaceLease? lease = null)
+    /// <param name="inference">Whether to leave dropout out even in training mode (for <see cref="Step(Tensor, NewLlmState)"/>).</param>
+    private (Tensor Hidden, Tensor Contexts) Hidden(Tensor ids, Tensor? initialContext, WorkspaceLease? lease = null, bool inference = false)
     {
         RecurrenceWeights weights = Weights();
         Tensor first = weights.Layers[0].Weight;
         Tensor start = initialContext ?? zeros(ids.shape[0], Options.ContextDim, dtype: first.dtype, device: first.device);
         return torch.is_grad_enabled()
             ? RecurrenceWithGradients(weights, ids, start, lease)
-            : ContextRecurrence.Reference(weights, ids, start, Options.Dropout, training);
+            : ContextRecurrence.Reference(weights, ids, start, Options.Dropout, training && !inference);
     }
 
     /// <summary>

@@ -1,0 +1,71 @@
+using System.Runtime.CompilerServices;
+using Microsoft.ML.Tokenizers;
+
+namespace NewLlm;
+
+/// <summary>
+/// Finds a tokenizer's end-of-sequence token for the text methods of <see cref="NewLlmGenerator"/>: the one the
+/// tokenizer names (SentencePiece and CodeGen tokenizers' <c>EndOfSentenceId</c>, a tiktoken tokenizer's special
+/// <c>&lt;|endoftext|&gt;</c>), or else the first id below the model's vocabulary size that decodes to a usual spelling of
+/// it (<c>&lt;eos&gt;</c>, as NewLlm.Data's word-level vocabulary has it, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>,
+/// <c>&lt;|end_of_text|&gt;</c>). Once found, it is remembered for the tokenizer; a search that found none is not (a
+/// larger vocabulary may have it).
+/// </summary>
+internal static class EndOfSequenceToken
+{
+    private static readonly string[] Spellings = ["<eos>", "</s>", "<|endoftext|>", "<|end_of_text|>"];
+
+    private static readonly ConditionalWeakTable<Tokenizer, StrongBox<int>> Found = new();
+
+    /// <summary>The end-of-sequence id of <paramref name="tokenizer"/>, or null when it has none that can be found.</summary>
+    /// <param name="tokenizer">The tokenizer.</param>
+    /// <param name="vocabSize">How many ids to look through when the tokenizer does not name its token.</param>
+    public static int? Find(Tokenizer tokenizer, int vocabSize)
+    {
+        if (Found.TryGetValue(tokenizer, out StrongBox<int>? known))
+        {
+            return known.Value;
+        }
+
+        int? id = Search(tokenizer, vocabSize);
+        if (id is int found)
+        {
+            Found.AddOrUpdate(tokenizer, new StrongBox<int>(found));
+        }
+
+        return id;
+    }
+
+    private static int? Search(Tokenizer tokenizer, int vocabSize)
+    {
+        switch (tokenizer)
+        {
+            case SentencePieceTokenizer sentencePiece:
+                return sentencePiece.EndOfSentenceId;
+            case CodeGenTokenizer { EndOfSentenceId: int id }:
+                return id;
+            case TiktokenTokenizer { SpecialTokens: { } special }:
+                foreach (string spelling in Spellings)
+                {
+                    if (special.TryGetValue(spelling, out int id))
+                    {
+                        return id;
+                    }
+                }
+
+                return null;
+        }
+
+        var one = new int[1];
+        for (int id = 0; id < vocabSize; id++)
+        {
+            one[0] = id;
+            if (Array.IndexOf(Spellings, tokenizer.Decode(one)) >= 0)
+            {
+                return id;
+            }
+        }
+
+        return null;
+    }
+}

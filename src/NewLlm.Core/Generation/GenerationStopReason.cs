@@ -1,0 +1,17 @@
+namespace NewLlm;
+
+/// <summary>Why a generation ended (<see cref="GenerationSession.StopReason"/>).</summary>
+public enum GenerationStopReason
+{
+    /// <summary><see cref="GenerationOptions.MaxNewTokens"/> tokens were generated.</summary>
+    MaxNewTokens,
+
+    /// <summary>The end-of-sequence token was generated (<see cref="GenerationOptions.StopAtEndOfSequence"/>).</summary>
+    EndOfSequence,
+
+    /// <summary>One of <see cref="GenerationOptions.StopSequences"/> was generated.</summary>
+    StopSequence,
+
+    /// <summary>One of <see cref="GenerationOptions.StopStrings"/> was written.</summary>
+    StopString,
+}
