@@ -89,7 +89,7 @@ internal static class JsonLinesSource
                 throw new InvalidDataException($"'{path}' is not a gzip file (it does not start with the gzip magic bytes 1f 8b).");
             }
 
-            return isGzip ? new GzipMemberStream(file, path) : file;
+            return isGzip ? new CheckedGzipInputStream(file, path) : file;
         }
         catch
         {
