@@ -74,6 +74,22 @@ public sealed class HostileCheckpointTests
         }
     }
 
+    [Fact]
+    public async Task ACheckpointWhoseLargestParameterIsAHiddenLayerReadsBack()
+    {
+        // A narrow vocabulary and a wide second layer: [64, 64] is the largest parameter, not the embedding or the output layer.
+        using var setup = new TinySetup();
+        NewLlmOptions wide = setup.ModelOptions;
+        (wide.HiddenDim, wide.NumLayers) = (64, 2);
+        using (var trainer = setup.CreateTrainer(new NewLlmModel(wide), setup.Options(1)))
+        {
+            await trainer.TrainAsync();
+        }
+
+        using NewLlmModel model = CheckpointFile.LoadModel(Path.Combine(setup.Directory, "tiny_final.pt"));
+        Assert.Equal(2, model.Options.NumLayers);
+    }
+
     /// <summary>What an open file descriptor points at, or null when it closed meanwhile.</summary>
     private static string? LinkTarget(string descriptor)
     {

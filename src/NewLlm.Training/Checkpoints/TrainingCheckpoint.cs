@@ -488,7 +488,10 @@ internal sealed class TrainingCheckpoint : IDisposable
 
         NewLlmOptions model = manifest.ModelOptions;
         long parameterBytes = checked(model.ParameterCount * sizeof(float));
-        long largest = checked(Math.Max((long)model.VocabSize * Math.Max(model.EmbedDim, model.HiddenDim), (long)model.HiddenDim * (model.EmbedDim + model.ContextDim)) * sizeof(double));
+        // The largest parameter: the embedding or output layer [V, E] / [V, H], the first layer [H, E + C], a further layer [H, H]
+        // (the heads [C, H] are never larger than the first layer), counted in 8-byte elements to leave room.
+        long v = model.VocabSize, e = model.EmbedDim, h = model.HiddenDim, c = model.ContextDim;
+        long largest = checked(new[] { v * e, v * h, h * (e + c), model.NumLayers > 1 ? h * h : 0 }.Max() * sizeof(double));
         long budget = checked((4 * parameterBytes) + SlackBytes);
         long total = 0;
         foreach ((string name, ZipArchiveEntry entry) in records)
