@@ -83,9 +83,11 @@ static JsonObject OriginalSettings(string path, out bool stateDictOnly)
     using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
     stateDictOnly = original.IsStateDictOnly;
     var settings = new JsonObject();
-    if (original.Config.TryGetValue("max_seq_length", out object? length) && length is int or long)
+    if (original.Config.TryGetValue("max_seq_length", out object? length) && length is not null)
     {
-        settings["max_seq_length"] = Convert.ToInt32(length, CultureInfo.InvariantCulture);
+        settings["max_seq_length"] = length is int n and >= 2
+            ? n
+            : throw new InvalidDataException($"{path}: the checkpoint's config gives max_seq_length {length}, which is not a sequence length (a whole number, 2 or more). The file is damaged or was edited.");
     }
 
     return settings;

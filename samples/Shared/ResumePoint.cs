@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using NewLlm;
 using NewLlm.Data;
@@ -37,11 +36,19 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int
         if (CheckpointFile.IsOriginalCheckpoint(path))
         {
             using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
+            if (optionName == "--resume" && (original.IsStateDictOnly || original.Optimizer is null))
+            {
+                throw new InvalidDataException(
+                    $"{path}: the file holds model weights only ({(original.IsStateDictOnly ? "a state dict" : "no 'optimizer_state_dict'")}), so there is no run to resume. Give the original trainer's checkpoint or one NewLlm wrote.");
+            }
+
             using NewLlmModel probe = NewLlmModel.FromPyTorch(path);
             var settings = new JsonObject { ["tokenizer"] = "word" }; // the original's vocabulary is always the word-level one
-            if (original.Config.TryGetValue("max_seq_length", out object? length) && length is int or long)
+            if (original.Config.TryGetValue("max_seq_length", out object? length) && length is not null)
             {
-                settings["max_seq_length"] = Convert.ToInt32(length, CultureInfo.InvariantCulture);
+                settings["max_seq_length"] = length is int n and >= 2
+                    ? n
+                    : throw new InvalidDataException($"{path}: the checkpoint's config gives max_seq_length {length}, which is not a sequence length (a whole number, 2 or more). The file is damaged or was edited.");
             }
 
             if (original.Optimizer is { ParamGroups.Count: > 0 } adam)

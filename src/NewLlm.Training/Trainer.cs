@@ -215,6 +215,12 @@ public sealed class Trainer : IDisposable
         }
 
         using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
+        if (checkpoint.Manifest.State.BatchesIntoEpoch > State.BatchesPerEpoch)
+        {
+            throw new InvalidDataException(
+                $"{path}: the checkpoint was taken {checkpoint.Manifest.State.BatchesIntoEpoch} batches into an epoch, but an epoch of this run has {State.BatchesPerEpoch}. Resume with the checkpoint's data and batch size.");
+        }
+
         (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = checkpoint.Restore(
             Model, _optimizer, [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer);
         if (state.Seed != Options.Seed)

@@ -117,6 +117,31 @@ public sealed class HostileFileTests : IDisposable
     }
 
     [Fact]
+    public void APickleOfMillionsOfTinyValuesIsRefusedBeforeItsValuesFillTheMemory()
+    {
+        // Two bytes of pickle make a list: a few megabytes would make millions of them, gigabytes in memory.
+        var pickle = new List<byte> { 0x80, 2, (byte)'(' };
+        pickle.AddRange(Enumerable.Repeat((byte)']', PickleReader.MaxValues + 1));
+        pickle.AddRange("l."u8.ToArray());
+        string path = _temp.Combine("lists.pt");
+        new TorchFileBuilder().Pickle([.. pickle]).Write(path);
+        var error = Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Read(path));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains($"more than {PickleReader.MaxValues} values", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ACallOfAnyOtherGlobalIsNeverMadeAndSaidSo()
+    {
+        byte[] pickle = new PickleWriter().Global("os", "system").Mark().String("echo hacked > /tmp/newllm-hacked").Tuple().Raw((byte)'R').Stop().ToArray();
+        string path = _temp.Combine("system.pt");
+        new TorchFileBuilder().Pickle(pickle).Write(path);
+        var error = Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Read(path));
+        Assert.Contains("a call of os.system (never made", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists("/tmp/newllm-hacked"));
+    }
+
+    [Fact]
     public void ACheckpointWhoseAdamMomentHasAnotherShapeIsRefusedBeforeTheMomentIsRead()
     {
         const long huge = 1L << 27;

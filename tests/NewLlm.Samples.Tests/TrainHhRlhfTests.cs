@@ -148,6 +148,12 @@ public sealed class TrainHhRlhfTests
         File.Copy(Path.Combine(output, Model + "_progress.json"), json);
         string reshaped = Path.Combine(incoming, "reshaped.pt"); // whole and hashed, but its weights are not of the shape it records
         WriteWithContextDim(final, reshaped, 512);
+        string weightsOnly = Path.Combine(incoming, "weights.pt"); // a state dict (SavePyTorch): weights, no run to resume
+        using (NewLlmModel weights = CheckpointFile.LoadModel(final))
+        {
+            weights.SavePyTorch(weightsOnly);
+        }
+
         string[] files = [.. Directory.GetFiles(incoming).Order(StringComparer.Ordinal)];
 
         string elsewhere = temp.Combine("elsewhere");
@@ -335,7 +341,7 @@ public sealed class TrainHhRlhfTests
 
         CheckpointManifest continued = CheckpointFile.ReadManifest(Path.Combine(pythonRun, "newllm", Model + "_final.pt"));
         Assert.Equal(2, continued.State.CompletedEpochs);
-        Assert.Equal(originalValidationLoss, continued.State.History[0].Validation!.Loss);
+        Assert.Equal(originalValidationLoss, continued.State.History[0].Validation!.BatchMeanLoss);
         Assert.Equal(24, (int)continued.TrainerOptions["max_seq_length"]!);
 
         // Both worlds' checkpoints are measured alike: the same weights give the same figures.

@@ -56,6 +56,47 @@ public sealed class HostileCheckpointTests
         Assert.Contains("'data/0'", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("batches_into_epoch", -1, "batches_into_epoch -1")]
+    [InlineData("global_step", -3, "global_step -3")]
+    [InlineData("best_epoch", 9, "best_epoch 9 of 1 completed")]
+    public async Task AManifestEditedIntoAnImpossibleStateIsRefusedEvenWithItsHashRecomputed(string field, int value, string expected)
+    {
+        using var setup = new TinySetup();
+        string good = await TrainOneEpoch(setup);
+        string edited = Path.Combine(setup.Directory, "edited.pt");
+        Rewrite(good, edited, change: (TrainingCheckpoint.ManifestZipName, bytes =>
+        {
+            JsonObject manifest = JsonNode.Parse(bytes)!.AsObject();
+            manifest["state"]![field] = value;
+            return Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        }));
+
+        var error = Assert.Throws<InvalidDataException>(() => CheckpointFile.ReadManifest(edited));
+        Assert.Contains("edited.pt", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACheckpointTakenFurtherIntoAnEpochThanThisRunsEpochHasIsRefusedBeforeAnythingChanges()
+    {
+        using var setup = new TinySetup();
+        string good = await TrainOneEpoch(setup);
+        string edited = Path.Combine(setup.Directory, "far.pt");
+        Rewrite(good, edited, change: (TrainingCheckpoint.ManifestZipName, bytes =>
+        {
+            JsonObject manifest = JsonNode.Parse(bytes)!.AsObject();
+            manifest["state"]!["batches_into_epoch"] = 1_000_000_000;
+            return Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        }));
+
+        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(2));
+        Dictionary<string, float[]> before = TinySetup.Weights(trainer.Model);
+        var error = Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(edited));
+        Assert.Contains("1000000000 batches into an epoch", error.Message, StringComparison.Ordinal);
+        ResumeTests.AssertSameWeights(before, trainer.Model);
+    }
+
     [Fact]
     public async Task ALoadedModelIsInEvaluationModeAndAReadCheckpointLeavesNoFileOpen()
     {
@@ -136,9 +177,13 @@ public sealed class HostileCheckpointTests
             int i = entries.FindIndex(e => e.Name == changed);
             entries[i] = (changed, transform(entries[i].Bytes));
             int m = entries.FindIndex(e => e.Name == TrainingCheckpoint.ManifestZipName);
-            JsonObject manifest = JsonNode.Parse(entries[m].Bytes)!.AsObject();
-            manifest["entry_hashes"]![changed["archive/".Length..]] = Convert.ToHexStringLower(SHA256.HashData(entries[i].Bytes));
-            entries[m] = (entries[m].Name, Encoding.UTF8.GetBytes(manifest.ToJsonString()));
+            if (m != i)
+            {
+                JsonObject manifest = JsonNode.Parse(entries[m].Bytes)!.AsObject();
+                manifest["entry_hashes"]![changed["archive/".Length..]] = Convert.ToHexStringLower(SHA256.HashData(entries[i].Bytes));
+                entries[m] = (entries[m].Name, Encoding.UTF8.GetBytes(manifest.ToJsonString()));
+            }
+
             int h = entries.FindIndex(e => e.Name == TrainingCheckpoint.ManifestHashZipName);
             entries[h] = (entries[h].Name, Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(entries[m].Bytes))));
         }

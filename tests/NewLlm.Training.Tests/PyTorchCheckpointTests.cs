@@ -154,9 +154,11 @@ public sealed class PyTorchCheckpointTests
         Assert.Equal(3, trainer.State.Epoch);
         Assert.Equal(3, trainer.State.GlobalStep);
         Assert.Equal(new[] { 4.25, 3.5, 3.125 }, trainer.State.History.Select(r => r.TrainLoss));
-        Assert.Equal(new[] { 4.0, 3.75, 3.625 }, trainer.State.History.Select(r => r.Validation!.Loss));
-        Assert.Equal(3.625, trainer.State.BestValidationLoss);
-        Assert.Equal(3, trainer.State.BestEpoch);
+        // The original's validation losses are batch means: kept as such, never compared with this run's token-weighted ones.
+        Assert.Equal(new[] { 4.0, 3.75, 3.625 }, trainer.State.History.Select(r => r.Validation!.BatchMeanLoss));
+        Assert.All(trainer.State.History, r => Assert.True(double.IsNaN(r.Validation!.Loss) && !r.IsBest));
+        Assert.Null(trainer.State.BestValidationLoss);
+        Assert.Equal(0, trainer.State.BestEpoch);
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("tokenizer was not checked", StringComparison.Ordinal));
         Assert.DoesNotContain(logger.Entries, e => e.Level >= LogLevel.Warning); // the options match the checkpoint's Adam
 

@@ -105,7 +105,9 @@ internal static class PyTorchCheckpointFormat
     private static PickleDict RootDict(object? root, string source) => root switch
     {
         PickleDict dict => dict,
-        PickledObject o => throw TorchArchive.Bad(source, $"it holds a whole pickled module (torch.save(model)), not a state dict: an instance of {o.Type.FullName}. In PyTorch, save model.state_dict() instead."),
+        PickledObject o when o.Type.Module == "__main__" || o.Type.Module.StartsWith("torch.nn", StringComparison.Ordinal) =>
+            throw TorchArchive.Bad(source, $"it holds a whole pickled module (torch.save(model)), not a state dict: an instance of {o.Type.FullName}. In PyTorch, save model.state_dict() instead."),
+        PickledObject o => throw TorchArchive.Bad(source, $"it holds a call of {o.Type.FullName} (never made: reading runs nothing from a file), not a checkpoint dict or a state dict."),
         _ => throw TorchArchive.Bad(source, $"it holds {PickleValues.Describe(root)}, not a checkpoint dict or a state dict."),
     };
 
@@ -427,11 +429,11 @@ internal static class PyTorchCheckpointFormat
 
             adam.ParamGroups.Add(new PyTorchAdamParamGroup
             {
-                LearningRate = Number(g["lr"], $"{where}: 'lr'", source, archive),
-                Beta1 = Number(betas[0], $"{where}: 'betas'", source, archive),
-                Beta2 = Number(betas[1], $"{where}: 'betas'", source, archive),
-                Eps = Number(g["eps"], $"{where}: 'eps'", source, archive),
-                WeightDecay = Number(g["weight_decay"], $"{where}: 'weight_decay'", source, archive),
+                LearningRate = InRange(Number(g["lr"], $"{where}: 'lr'", source, archive), 0, double.MaxValue, $"{where}: 'lr'", source),
+                Beta1 = InRange(Number(betas[0], $"{where}: 'betas'", source, archive), 0, 1, $"{where}: 'betas'[0]", source),
+                Beta2 = InRange(Number(betas[1], $"{where}: 'betas'", source, archive), 0, 1, $"{where}: 'betas'[1]", source),
+                Eps = InRange(Number(g["eps"], $"{where}: 'eps'", source, archive), 0, double.MaxValue, $"{where}: 'eps'", source),
+                WeightDecay = InRange(Number(g["weight_decay"], $"{where}: 'weight_decay'", source, archive), 0, double.MaxValue, $"{where}: 'weight_decay'", source),
                 Amsgrad = g["amsgrad"] is true,
                 Maximize = g["maximize"] is true,
                 InitialLearningRate = g["initial_lr"] is { } initial ? Number(initial, $"{where}: 'initial_lr'", source, archive) : null,
@@ -442,6 +444,12 @@ internal static class PyTorchCheckpointFormat
 
         return adam;
     }
+
+    /// <summary>A hyper-parameter in [<paramref name="min"/>, <paramref name="max"/>] (so never NaN or infinite), or the file is refused naming it.</summary>
+    private static double InRange(double value, double min, double max, string what, string source) =>
+        value >= min && value <= max && double.IsFinite(value)
+            ? value
+            : throw TorchArchive.Bad(source, $"{what} is {value}, which Adam cannot use (it must be a number from {min} to {(max == double.MaxValue ? "any finite value" : max)}).");
 
     private static List<double> ReadList(PickleDict root, string key, string source, TorchArchive archive)
     {

@@ -87,6 +87,13 @@ internal static class OriginalCheckpoint
         }
 
         optimizer.to(model.Device);
+        if (checkpoint.TrainLosses.Count != checkpoint.CompletedEpochs || checkpoint.ValLosses.Count != checkpoint.CompletedEpochs)
+        {
+            logger.LogWarning(
+                "{Path}: the checkpoint says {Epochs} epoch(s) are done (current_epoch {CurrentEpoch}) but holds {Train} training and {Validation} validation losses; the history keeps what the lists hold for those epochs.",
+                fullPath, checkpoint.CompletedEpochs, checkpoint.CurrentEpoch, checkpoint.TrainLosses.Count, checkpoint.ValLosses.Count);
+        }
+
         return History(checkpoint, steps.Count == 0 ? 0 : steps.Values.Max(), adam.ParamGroups.FirstOrDefault()?.LearningRate ?? options.LearningRate, options.Seed);
     }
 
@@ -107,7 +114,7 @@ internal static class OriginalCheckpoint
         }
     }
 
-    /// <summary>The trainer state after the checkpoint's epochs: one record per epoch from the lists, the best validation loss among them.</summary>
+    /// <summary>The trainer state after the checkpoint's epochs: one record per epoch from the lists, none of them a best (see the comment inside).</summary>
     private static TrainerState History(PyTorchCheckpoint checkpoint, long globalStep, double learningRate, int seed)
     {
         // The original stores the 0-based index of the epoch it has just finished (0 after one epoch) and resumes at the next.
@@ -118,16 +125,12 @@ internal static class OriginalCheckpoint
         {
             double train = i < checkpoint.TrainLosses.Count ? checkpoint.TrainLosses[i] : double.NaN;
             double? validation = i < checkpoint.ValLosses.Count && double.IsFinite(checkpoint.ValLosses[i]) ? checkpoint.ValLosses[i] : null;
-            bool isBest = validation is double loss && (state.BestValidationLoss is not double best || loss < best);
-            if (isBest)
-            {
-                state.BestValidationLoss = validation;
-                state.BestEpoch = i + 1;
-            }
 
-            // The original's validation loss is its batch mean; it is also the only loss there is for the epoch.
-            EvaluationMetrics? metrics = validation is double v ? new EvaluationMetrics(v, double.NaN, double.NaN, 0, 0, BatchMeanLoss: v) : null;
-            state.AddRecord(new EpochRecord(i + 1, i == records - 1 ? globalStep : 0, learningRate, train, metrics, isBest, 0, 0));
+            // The original's validation loss is its batch mean (BatchMeanLoss), not this library's token-weighted Loss, which
+            // is unknown for its epochs: they are kept for the history, but the best so far is this run's first epoch, so
+            // that the best checkpoint and early stopping never compare the two kinds of figure.
+            EvaluationMetrics? metrics = validation is double v ? new EvaluationMetrics(double.NaN, double.NaN, double.NaN, 0, 0, BatchMeanLoss: v) : null;
+            state.AddRecord(new EpochRecord(i + 1, i == records - 1 ? globalStep : 0, learningRate, train, metrics, IsBest: false, 0, 0));
         }
 
         return state;

@@ -421,6 +421,7 @@ internal sealed class TrainingCheckpoint : IDisposable
                 throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
             }
 
+            CheckState(path, manifest.State);
             CheckListedAndSized(path, manifest, records);
             var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             foreach ((string name, ZipArchiveEntry entry) in records)
@@ -460,6 +461,19 @@ internal sealed class TrainingCheckpoint : IDisposable
         catch (Exception ex) when (ex is InvalidDataException or IOException or NotSupportedException)
         {
             throw new InvalidDataException($"{path}: not a readable NewLlm checkpoint (truncated or corrupted?): {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Refuses a trainer state no run can have (a manifest whose hash was recomputed after an edit).</summary>
+    private static void CheckState(string path, TrainerState state)
+    {
+        string? wrong = state.BatchesIntoEpoch < 0 ? $"batches_into_epoch {state.BatchesIntoEpoch}"
+            : state.GlobalStep < 0 ? $"global_step {state.GlobalStep}"
+            : state.History.Select((r, i) => r.Epoch == i + 1 ? null : $"history record {i + 1} is of epoch {r.Epoch}").FirstOrDefault(w => w is not null)
+            ?? (state.BestEpoch < 0 || state.BestEpoch > state.CompletedEpochs ? $"best_epoch {state.BestEpoch} of {state.CompletedEpochs} completed" : null);
+        if (wrong is not null)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint's trainer state is impossible ({wrong}): the manifest was edited. Use another checkpoint of the run or train again.");
         }
     }
 

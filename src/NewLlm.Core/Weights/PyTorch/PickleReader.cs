@@ -18,6 +18,13 @@ namespace NewLlm;
 /// </remarks>
 internal sealed class PickleReader
 {
+    /// <summary>
+    /// The most values, marks and memo entries a pickle may make (torch.save makes about thirty per tensor, so this is
+    /// tens of thousands of tensors). Each costs far more memory than the byte or two of pickle that makes it, so the
+    /// pickle's size alone does not bound the memory: a few megabytes of <c>]</c> would make millions of lists.
+    /// </summary>
+    public const int MaxValues = 1_000_000;
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly byte[] _data;
     private readonly List<object?> _stack = [];
@@ -25,6 +32,7 @@ internal sealed class PickleReader
     private readonly Dictionary<long, object?> _memo = [];
     private readonly Func<object?, object> _persistentLoad;
     private int _position;
+    private int _made;
 
     private PickleReader(byte[] data, Func<object?, object> persistentLoad)
     {
@@ -74,6 +82,7 @@ internal sealed class PickleReader
 
                     return _stack[0];
                 case (byte)'(': // MARK
+                    Made();
                     _marks.Add(_stack.Count);
                     break;
                 case (byte)'0': // POP
@@ -186,12 +195,15 @@ internal sealed class PickleReader
                     SetItems(DictAt(at), pairs, at);
                     break;
                 case (byte)'q': // BINPUT
+                    Made();
                     _memo[Byte()] = Peek(at);
                     break;
                 case (byte)'r': // LONG_BINPUT
+                    Made();
                     _memo[BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4))] = Peek(at);
                     break;
                 case 0x94: // MEMOIZE
+                    Made();
                     _memo[_memo.Count] = Peek(at);
                     break;
                 case (byte)'h': // BINGET
@@ -324,7 +336,20 @@ internal sealed class PickleReader
         return line;
     }
 
-    private void Push(object? value) => _stack.Add(value);
+    private void Push(object? value)
+    {
+        Made();
+        _stack.Add(value);
+    }
+
+    /// <summary>Counts one more value, mark or memo entry, refusing the pickle past <see cref="MaxValues"/>.</summary>
+    private void Made()
+    {
+        if (++_made > MaxValues)
+        {
+            throw Bad(_position, $"it makes more than {MaxValues} values, far more than any checkpoint's");
+        }
+    }
 
     private object? Peek(int at) => _stack.Count > (_marks.Count > 0 ? _marks[^1] : 0) ? _stack[^1] : throw Bad(at, "an opcode needs a value, but the stack (above its last mark) is empty");
 
