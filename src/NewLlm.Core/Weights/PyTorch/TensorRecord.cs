@@ -38,7 +38,7 @@ internal sealed class TensorRecord
     public string ShapeText => $"[{string.Join(", ", Shape)}]";
 
     /// <summary>The record of <c>_rebuild_tensor_v2</c>'s first four arguments, checked with checked arithmetic.</summary>
-    /// <exception cref="InvalidDataException">An argument is malformed, or the view does not lie inside its storage.</exception>
+    /// <exception cref="InvalidDataException">An argument is malformed, or a size overflows.</exception>
     public static TensorRecord Create(object? storage, object? offset, object? size, object? stride)
     {
         if (storage is not StorageRecord record)
@@ -66,12 +66,8 @@ internal sealed class TensorRecord
                 }
             }
 
+            // Whether the view lies inside its storage is checked when the tensor is read, where its name is known.
             long extent = count == 0 ? start : checked(last + 1);
-            if (extent > record.Count)
-            {
-                throw new InvalidDataException($"data.pkl describes a tensor of shape [{string.Join(", ", shape)}] at offset {start} of storage '{record.Key}', which has only {record.Count} elements: the file is corrupted.");
-            }
-
             _ = checked(count * record.ElementSize);
             return new TensorRecord(record, start, shape, strides, count, extent);
         }

@@ -137,6 +137,11 @@ internal sealed class TorchArchive : IDisposable
     public Tensor Read(TensorRecord tensor, string name)
     {
         StorageRecord storage = tensor.Storage;
+        if (tensor.Extent > storage.Count)
+        {
+            throw Bad(Source, $"tensor '{name}' of shape {tensor.ShapeText} at offset {tensor.Offset} lies past the end of its storage '{storage.Key}', which has only {storage.Count} elements: the file is corrupted.");
+        }
+
         if (!_storages.TryGetValue(storage.Key, out Tensor? data))
         {
             data = ReadStorage(storage, name);
@@ -185,7 +190,7 @@ internal sealed class TorchArchive : IDisposable
         long used = _usedExtent.GetValueOrDefault(storage.Key);
         if (storage.Count > used)
         {
-            throw Bad(Source, $"tensor '{name}' uses {used} of the {storage.Count} elements of its storage '{record}'. A storage larger than the tensors that use it is not read: in PyTorch, save a copy of the tensor (tensor.clone()) instead of a view of a larger one.");
+            throw Bad(Source, $"tensor '{name}' uses at most {used} of the {storage.Count} elements of its storage '{record}'. A storage larger than the tensors that use it is not read: in PyTorch, save a copy of the tensor (tensor.clone()) instead of a view of a larger one.");
         }
 
         Tensor data = empty(storage.Count, dtype: storage.DType).DetachFromDisposeScope();
