@@ -25,11 +25,11 @@ internal static class PyTorchCheckpointFormat
     private static readonly string[] ListKeys = ["train_losses", "val_losses", "train_ppls", "val_ppls"];
 
     /// <summary>Reads the whole checkpoint dict (or a flat state dict) from a file.</summary>
-    public static PyTorchCheckpoint Read(string path, NewLlmOptions? expected = null)
+    public static PyTorchCheckpoint Read(string path)
     {
         string fullPath = Existing(path);
         using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-        return Read(stream, fullPath, expected, modelOnly: false);
+        return Read(stream, fullPath, expected: null, modelOnly: false);
     }
 
     /// <summary>

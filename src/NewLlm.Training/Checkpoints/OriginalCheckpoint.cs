@@ -35,54 +35,14 @@ internal static class OriginalCheckpoint
 
         PyTorchAdamState adam = checkpoint.Optimizer
             ?? throw new InvalidDataException($"{fullPath}: the checkpoint has no 'optimizer_state_dict', so Adam cannot continue. To train from its weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
-        Parameter[] parameters = [.. optimizer.parameters()];
-        int groups = optimizer.ParamGroups.Count();
-        if (adam.ParamGroups.Count != groups || (groups == 1 && !adam.ParamGroups[0].ParameterIndices.SequenceEqual(Enumerable.Range(0, parameters.Length))))
+
+        // The same checks and the same application as a NewLlm checkpoint's (the shapes were checked while reading).
+        Action applyModel = PyTorchCheckpointPart.PrepareModel(checkpoint, model, fullPath);
+        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(checkpoint, optimizer, fullPath);
+        applyModel();
+        applyOptimizer();
+        foreach (PyTorchAdamParamGroup saved in adam.ParamGroups)
         {
-            throw new InvalidDataException($"{fullPath}: the optimizer state has {adam.ParamGroups.Count} param group(s) over parameters [{string.Join(", ", adam.ParamGroups.SelectMany(g => g.ParameterIndices))}]; the trainer's Adam has {groups} over parameters 0 to {parameters.Length - 1} in the model's order.");
-        }
-
-        var steps = new Dictionary<int, long>();
-        foreach ((int index, PyTorchAdamParameterState s) in adam.State)
-        {
-            if (index < 0 || index >= parameters.Length)
-            {
-                throw new InvalidDataException($"{fullPath}: the optimizer state names parameter {index}; the model has {parameters.Length} (0 to {parameters.Length - 1}).");
-            }
-
-            long[] shape = parameters[index].shape;
-            foreach ((string name, Tensor? moment) in new[] { ("exp_avg", s.ExpAvg), ("exp_avg_sq", s.ExpAvgSq), ("max_exp_avg_sq", s.MaxExpAvgSq) })
-            {
-                if (moment is not null && (!moment.shape.SequenceEqual(shape) || !moment.is_floating_point()))
-                {
-                    throw new InvalidDataException($"{fullPath}: the optimizer state's '{name}' of parameter {index} is a {moment.dtype} tensor of shape [{string.Join(", ", moment.shape)}]; the parameter is [{string.Join(", ", shape)}].");
-                }
-            }
-
-            steps[index] = s.Step >= 0 && s.Step == Math.Floor(s.Step) && s.Step < 9e15
-                ? (long)s.Step
-                : throw new InvalidDataException($"{fullPath}: the optimizer state's step count of parameter {index} is {s.Step}, not a whole number of steps.");
-        }
-
-        // Apply: nothing below can fail.
-        using (torch.no_grad())
-        {
-            Dictionary<string, Tensor> target = model.state_dict();
-            foreach ((string name, Tensor value) in checkpoint.ModelState)
-            {
-                target[name].copy_(value);
-            }
-        }
-
-        foreach ((int index, PyTorchAdamParameterState s) in adam.State)
-        {
-            PyTorchCheckpointPart.SetParameterState(optimizer, index, steps[index], s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);
-        }
-
-        for (int g = 0; g < groups; g++)
-        {
-            PyTorchAdamParamGroup saved = adam.ParamGroups[g];
-            PyTorchCheckpointPart.SetGroupOptions(optimizer, g, saved.LearningRate, saved.Beta1, saved.Beta2, saved.Eps, saved.WeightDecay, saved.Amsgrad);
             WarnIfDifferent(logger, fullPath, saved, options);
         }
 
@@ -94,7 +54,7 @@ internal static class OriginalCheckpoint
                 fullPath, checkpoint.CompletedEpochs, checkpoint.CurrentEpoch, checkpoint.TrainLosses.Count, checkpoint.ValLosses.Count);
         }
 
-        return History(checkpoint, steps.Count == 0 ? 0 : steps.Values.Max(), adam.ParamGroups.FirstOrDefault()?.LearningRate ?? options.LearningRate, options.Seed);
+        return History(checkpoint, adam.State.Count == 0 ? 0 : (long)adam.State.Values.Max(s => s.Step), adam.ParamGroups.FirstOrDefault()?.LearningRate ?? options.LearningRate, options.Seed);
     }
 
     private static void WarnIfDifferent(ILogger logger, string path, PyTorchAdamParamGroup saved, TrainerOptions options)

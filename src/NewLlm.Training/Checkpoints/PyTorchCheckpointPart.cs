@@ -89,9 +89,9 @@ internal static class PyTorchCheckpointPart
         Dictionary<string, Tensor> target = model.state_dict();
         foreach ((string name, Tensor own) in target)
         {
-            if (!saved.ModelState.TryGetValue(name, out Tensor? value) || value.dtype != ScalarType.Float32 || !value.shape.SequenceEqual(own.shape))
+            if (!saved.ModelState.TryGetValue(name, out Tensor? value) || !value.is_floating_point() || !value.shape.SequenceEqual(own.shape))
             {
-                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(value)}; the model's is a Float32 tensor of shape [{string.Join(", ", own.shape)}].");
+                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(value)}; the model's is a floating-point tensor of shape [{string.Join(", ", own.shape)}].");
             }
         }
 
@@ -118,6 +118,11 @@ internal static class PyTorchCheckpointPart
             throw new InvalidDataException($"{path}: the optimizer state has {adam.ParamGroups.Count} param groups, the trainer's optimizer {own.Options.Count}.");
         }
 
+        if (adam.ParamGroups.Count == 1 && !adam.ParamGroups[0].ParameterIndices.SequenceEqual(Enumerable.Range(0, own.State.Count)))
+        {
+            throw new InvalidDataException($"{path}: the optimizer state's param group holds parameters [{string.Join(", ", adam.ParamGroups[0].ParameterIndices)}]; the trainer's Adam holds 0 to {own.State.Count - 1} in the model's order.");
+        }
+
         int[] extra = [.. adam.State.Keys.Where(i => i >= own.State.Count)];
         if (extra.Length > 0)
         {
@@ -140,9 +145,9 @@ internal static class PyTorchCheckpointPart
 
             foreach ((string name, Tensor? moment) in new[] { ("exp_avg", s.ExpAvg), ("exp_avg_sq", s.ExpAvgSq), ("max_exp_avg_sq", s.MaxExpAvgSq) })
             {
-                if (moment is not null && moment.dtype != ScalarType.Float32)
+                if (moment is not null && !moment.is_floating_point())
                 {
-                    throw new InvalidDataException($"{path}: the optimizer state's parameter {i}: '{name}' is {Describe(moment)}, not a Float32 tensor.");
+                    throw new InvalidDataException($"{path}: the optimizer state's parameter {i}: '{name}' is {Describe(moment)}, not a floating-point tensor.");
                 }
             }
 
@@ -172,17 +177,7 @@ internal static class PyTorchCheckpointPart
         };
     }
 
-    /// <summary>Sets one parameter's Adam (or AdamW) state: the step count and copies of the moments (converted to the optimizer's dtype).</summary>
-    internal static void SetParameterState(OptimizerHelper optimizer, int index, long step, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq)
-    {
-        using var noGrad = torch.no_grad();
-        AdamMoments.Of(optimizer.state_dict().State[index], "the trainer's optimizer").Set(step, expAvg, expAvgSq, maxExpAvgSq);
-    }
-
     /// <summary>Sets a param group's Adam hyper-parameters.</summary>
-    internal static void SetGroupOptions(OptimizerHelper optimizer, int group, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad) =>
-        SetGroupOptions(optimizer.state_dict().Options[group], lr, beta1, beta2, eps, weightDecay, amsgrad, maximize: false);
-
     private static void SetGroupOptions(OptimizerOptions target, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad, bool maximize)
     {
         target.LearningRate = lr;

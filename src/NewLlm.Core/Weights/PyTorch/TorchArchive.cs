@@ -47,9 +47,6 @@ internal sealed class TorchArchive : IDisposable
     /// <summary>The unpickled <c>data.pkl</c>.</summary>
     public object? Root { get; }
 
-    /// <summary>The names of the archive's records under its top folder.</summary>
-    public IEnumerable<string> RecordNames => _records.Keys;
-
     /// <summary>Opens the archive in <paramref name="stream"/> (left open) and reads its <c>data.pkl</c>.</summary>
     /// <exception cref="InvalidDataException">Not a PyTorch zip archive, damaged, or a malformed <c>data.pkl</c>; the message starts with <paramref name="source"/>.</exception>
     public static TorchArchive Open(Stream stream, string source)
@@ -154,13 +151,6 @@ internal sealed class TorchArchive : IDisposable
             : data.as_strided(tensor.Shape, tensor.Stride, tensor.Offset);
         return view.DetachFromDisposeScope();
     }
-
-    /// <summary>Reads a small record whole (its declared size at most <paramref name="limit"/>), checking its CRC-32.</summary>
-    public byte[] ReadRecord(string name, long limit) =>
-        _records.TryGetValue(name, out ZipArchiveEntry? entry) ? ReadSmall(entry, Source, limit) : throw Bad(Source, $"the record '{Top}{name}' is missing.");
-
-    /// <summary>The declared (uncompressed) size of a record, or null when there is none.</summary>
-    public long? RecordLength(string name) => _records.TryGetValue(name, out ZipArchiveEntry? entry) ? entry.Length : null;
 
     /// <inheritdoc/>
     public void Dispose()
