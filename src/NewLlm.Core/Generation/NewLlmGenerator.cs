@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -238,7 +239,7 @@ public sealed class NewLlmGenerator
                 int next = sampler.Next(session.LastLogits!);
                 session.Feed(next);
                 pending.Add(next);
-                if (options.StopSequences.Any(stop => EndsWith(pending, stop)))
+                if (options.StopSequences.Any(stop => CollectionsMarshal.AsSpan(pending).EndsWith(stop)))
                 {
                     session.StopReason = GenerationStopReason.StopSequence;
                     yield break;
@@ -282,45 +283,15 @@ public sealed class NewLlmGenerator
         }
     }
 
-    private static bool EndsWith(List<int> tokens, int[] suffix)
-    {
-        if (tokens.Count < suffix.Length)
-        {
-            return false;
-        }
-
-        int offset = tokens.Count - suffix.Length;
-        for (int i = 0; i < suffix.Length; i++)
-        {
-            if (tokens[offset + i] != suffix[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
     // Length of the longest tail of `tokens` that is a proper prefix of some stop sequence.
     private static int HeldBack(List<int> tokens, IList<int[]> stops, int longestStop)
     {
+        ReadOnlySpan<int> pending = CollectionsMarshal.AsSpan(tokens);
         for (int length = Math.Min(tokens.Count, longestStop - 1); length > 0; length--)
         {
-            int offset = tokens.Count - length;
             foreach (int[] stop in stops)
             {
-                if (stop.Length <= length)
-                {
-                    continue;
-                }
-
-                bool match = true;
-                for (int i = 0; i < length && match; i++)
-                {
-                    match = tokens[offset + i] == stop[i];
-                }
-
-                if (match)
+                if (stop.Length > length && pending[^length..].SequenceEqual(stop.AsSpan(0, length)))
                 {
                     return length;
                 }

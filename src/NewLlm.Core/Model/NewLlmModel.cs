@@ -29,7 +29,7 @@ namespace NewLlm;
 /// batch rows across libtorch's intra-op threads (intra-op parallelism is set to 1 for the duration of those loops
 /// and then restored).
 /// </remarks>
-public sealed class NewLlmModel : Module<Tensor, Tensor>
+public sealed partial class NewLlmModel : Module<Tensor, Tensor>
 {
     /// <summary>Lower bound of the context clamp.</summary>
     public const double ContextClampMin = -10.0;
@@ -216,143 +216,6 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         return logits.MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// The next-token cross-entropy of a batch of token sequences: the inputs are <c>ids[:, :-1]</c> and the targets
-    /// <c>ids[:, 1:]</c>, and targets equal to <paramref name="ignoreIndex"/> are not counted. The output layer,
-    /// log-softmax and cross-entropy run chunk by chunk of positions (the chunk chosen from the batch and the
-    /// vocabulary), so memory is O(chunk x vocabulary) instead of O(batch x positions x vocabulary), and only over the
-    /// positions whose target is counted (padding costs no logits); the loss and its gradients are those of
-    /// <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding.
-    /// </summary>
-    /// <param name="ids">Token ids, int64, [batch, time] with time of at least 2.</param>
-    /// <param name="ignoreIndex">The target id that is not counted (the PAD id; 0 in the original).</param>
-    /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
-    /// <exception cref="ArgumentException">The ids have the wrong type or shape, fewer than 2 positions, or an id outside the vocabulary.</exception>
-#pragma warning disable RS0027 // The ids form has the common default (PAD id 0, the original's); the inputs/targets form takes the id explicitly.
-    public NewLlmLoss NextTokenLoss(Tensor ids, long ignoreIndex = 0)
-#pragma warning restore RS0027
-    {
-        ArgumentNullException.ThrowIfNull(ids);
-        if (ids.dim() != 2 || ids.shape[1] < 2)
-        {
-            throw new ArgumentException($"NextTokenLoss takes token ids of shape [batch, time] with time >= 2 (inputs ids[:, :-1], targets ids[:, 1:]), but got shape [{string.Join(", ", ids.shape)}].", nameof(ids));
-        }
-
-        CheckIds(ids);   // an id outside the vocabulary is named as one, wherever it is (the last column is only a target)
-        long time = ids.shape[1];
-        using Tensor inputs = ids.narrow(1, 0, time - 1);
-        using Tensor targets = ids.narrow(1, 1, time - 1);
-        return NextTokenLoss(inputs, targets, ignoreIndex);
-    }
-
-    /// <summary>
-    /// The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape
-    /// (the form of a prepared batch), computed chunk by chunk of positions as <see cref="NextTokenLoss(Tensor, long)"/>.
-    /// </summary>
-    /// <param name="inputs">Token ids, int64, [batch, positions].</param>
-    /// <param name="targets">The next token at every position, int64, [batch, positions]: ids of the vocabulary, or <paramref name="ignoreIndex"/>.</param>
-    /// <param name="ignoreIndex">The target id that is not counted.</param>
-    /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
-    /// <exception cref="ArgumentException">A tensor has the wrong type or shape, or an id or target is outside the vocabulary.</exception>
-    public NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex) => NextTokenLoss(inputs, targets, ignoreIndex, chunkRows: null);
-
-    /// <summary><see cref="NextTokenLoss(Tensor, Tensor, long)"/> with a given chunk of positions (for tests); chosen from the batch and vocabulary when null.</summary>
-    internal NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex, long? chunkRows)
-    {
-        CheckIds(inputs);
-        CheckTargets(targets, inputs, ignoreIndex);
-        using var scope = NewDisposeScope();
-        Tensor ids = inputs.contiguous();
-
-        // The step's large buffers come from the model's workspace; the last backward node that reads them ends the
-        // lease (or this method, when nothing is recorded; or the loss's Dispose).
-        WorkspaceLease? lease = _workspace.TryLease();
-        try
-        {
-            (Tensor hidden, _) = Hidden(ids, initialContext: null, lease);
-            (Tensor sum, Tensor tokenLosses, long tokens, long correct) = ChunkedCrossEntropy.Apply(
-                hidden.reshape(-1, hidden.shape[2]), _tokenOutput.weight!, _tokenOutput.bias!, targets.reshape(-1), ignoreIndex, lease, releaseAfterBackward: !hidden.requires_grad, chunkRows, ProductDType);
-            if (!sum.requires_grad)
-            {
-                lease?.Release();
-            }
-
-            var loss = new NewLlmLoss(sum, tokenLosses.view(targets.shape), tokens, correct, lease);
-            loss.Loss.MoveToOuterDisposeScope();
-            loss.Sum.MoveToOuterDisposeScope();
-            loss.TokenLosses.MoveToOuterDisposeScope();
-            return loss;
-        }
-        catch
-        {
-            lease?.Release();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the
-    /// next (the recurrence's states and the loss's chunk and gradients: about (L·H + 6·C + 2·H)·4 bytes per position in
-    /// float32, and the output layer's gradients; with <see cref="ComputeDType"/>, also bfloat16 copies of the output
-    /// layer's weight and products). The next step makes them again. A loss still alive then gets NaN gradients from
-    /// its backward, never values read from freed buffers. <see cref="Module.Dispose()"/> frees them too.
-    /// </summary>
-    public void ReleaseTrainingBuffers() => _workspace.Clear();
-
-    /// <summary>The buffers kept between training steps (for tests).</summary>
-    internal TrainingWorkspace Workspace => _workspace;
-
-    /// <summary>Like <see cref="forward"/>, and also returns the context vector after every position.</summary>
-    /// <param name="input">Token ids, int64, [batch, time].</param>
-    /// <param name="initialState">State to start from (for continuing a stream); zeros when null. Not modified.</param>
-    public NewLlmForwardResult ForwardWithContexts(Tensor input, NewLlmState? initialState = null)
-    {
-        using var scope = NewDisposeScope();
-        (Tensor logits, Tensor contexts) = Run(input, initialState?.Context);
-        return new NewLlmForwardResult(logits.MoveToOuterDisposeScope(), contexts.MoveToOuterDisposeScope());
-    }
-
-    /// <summary>A zero state (c_0) for <paramref name="batchSize"/> sequences, on the model's device.</summary>
-    public NewLlmState CreateState(int batchSize = 1)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        return new NewLlmState(zeros(batchSize, Options.ContextDim, dtype: _tokenEmbedding.weight!.dtype, device: Device));
-    }
-
-    /// <summary>
-    /// Reads one token per sequence and returns the next-token logits and the new state. Memory does not grow
-    /// with the number of steps: the state is one context vector per sequence. It computes the inference function
-    /// whatever the module's mode: no dropout, no gradient, in the parameters' dtype; the mode is left as it is.
-    /// </summary>
-    /// <param name="tokens">Token ids, int64, [batch].</param>
-    /// <param name="state">The current state; not modified (the result carries a new one).</param>
-    public NewLlmStepResult Step(Tensor tokens, NewLlmState state)
-    {
-        ArgumentNullException.ThrowIfNull(tokens);
-        ArgumentNullException.ThrowIfNull(state);
-        if (tokens.dim() != 1)
-        {
-            throw new ArgumentException($"Step takes one token id per sequence, shape [batch], but got shape [{string.Join(", ", tokens.shape)}].", nameof(tokens));
-        }
-
-        if (tokens.shape[0] != state.BatchSize)
-        {
-            throw new ArgumentException($"The batch of tokens ({tokens.shape[0]}) and of the state ({state.BatchSize}) differ.", nameof(tokens));
-        }
-
-        using var noGrad = torch.no_grad();
-        using var scope = NewDisposeScope();
-        (Tensor logits, Tensor contexts) = Run(tokens.unsqueeze(1), state.Context, inference: true);
-        Tensor next = contexts.select(1, 0).contiguous();
-        return new NewLlmStepResult(logits.select(1, 0).contiguous().MoveToOuterDisposeScope(), new NewLlmState(next.MoveToOuterDisposeScope()));
-    }
-
-    /// <summary>Convenience overload of <see cref="Step(Tensor, NewLlmState)"/> for a single sequence (the inference function too, whatever the mode).</summary>
-    public NewLlmStepResult Step(long token, NewLlmState state)
-    {
-        using Tensor tokens = tensor(new[] { token }, dtype: ScalarType.Int64, device: Device);
-        return Step(tokens, state);
-    }
 
     /// <summary>Frees the parameters and the training buffers.</summary>
     protected override void Dispose(bool disposing)
@@ -382,81 +245,10 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
         return base._to(device, dtype, non_blocking);
     }
 
-    /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>
-    public void SaveSafetensors(string path) => SafetensorsWeights.Save(this, path);
-
-    /// <summary>
-    /// Loads weights from a safetensors file (float32, or a type that converts to it) with the original's
-    /// parameter names. Every parameter must be present with this model's shape.
-    /// </summary>
-    /// <param name="path">The file.</param>
-    /// <param name="allowUnexpected">When false (the default), a tensor the model does not have is an error.</param>
-    /// <exception cref="InvalidDataException">The file is malformed, a parameter is missing, or its shape differs.</exception>
-    public void LoadSafetensors(string path, bool allowUnexpected = false) => SafetensorsWeights.Load(this, path, allowUnexpected);
-
-    /// <summary>Creates a model whose sizes are inferred from the tensor shapes in a safetensors file, and loads its weights; the model is in evaluation mode (call <c>train()</c> to fine-tune it).</summary>
-    /// <param name="path">The file.</param>
-    /// <param name="dropout">Dropout of the new model (not stored in weights).</param>
-    /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
-    public static NewLlmModel FromSafetensors(string path, double dropout = 0.1, bool allowUnexpected = false) => SafetensorsWeights.Create(path, dropout, allowUnexpected);
-
-    /// <summary>
-    /// Writes the weights as a PyTorch state dict, as <c>torch.save(model.state_dict(), path)</c> does (zip format,
-    /// float32, the original's parameter names; to a temporary file, then renamed).
-    /// <c>torch.load(path, weights_only=True)</c> reads it, and the original model's <c>load_state_dict(strict=True)</c> takes it.
-    /// </summary>
-    /// <param name="path">The file to create or replace (conventionally <c>.pt</c> or <c>.pth</c>).</param>
-    public void SavePyTorch(string path) => PyTorchWeights.Save(this, path);
-
-    /// <summary>
-    /// Loads weights from a PyTorch <c>torch.save</c> file: a flat state dict, or the original trainer's checkpoint dict
-    /// (its <c>model_state_dict</c>; see <see cref="PyTorchCheckpoint"/> for the rest of it). float16, bfloat16 and
-    /// float64 tensors are converted. Every parameter must be present with this model's shape, and nothing else may be
-    /// there. The parameters keep their identity and requires_grad flags (the model still trains).
-    /// </summary>
-    /// <param name="path">The file.</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">
-    /// The file is not a PyTorch checkpoint (see <see cref="PyTorchCheckpoint.Read(string)"/>), a parameter is missing or
-    /// unexpected, its shape differs from this model's (the message says which sizes the file holds), or its dtype is
-    /// not a floating-point one. The model is untouched.
-    /// </exception>
-    public void LoadPyTorch(string path) => PyTorchWeights.Load(this, path);
-
-    /// <summary>
-    /// Loads weights from a <c>torch.save</c> archive in a seekable stream (left open), as <see cref="LoadPyTorch(string)"/>
-    /// does: only the model's state dict is read, after every shape has been checked against this model's.
-    /// </summary>
-    /// <param name="stream">The archive, readable and seekable.</param>
-    /// <param name="sourceName">The file's name, for messages.</param>
-    /// <exception cref="InvalidDataException">As for <see cref="LoadPyTorch(string)"/>; the model is untouched.</exception>
-    public void LoadPyTorch(Stream stream, string sourceName) => PyTorchWeights.Load(this, stream, sourceName);
-
-    /// <summary>
-    /// Creates a model from a PyTorch <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint
-    /// dict) with its sizes inferred from the tensor shapes: vocabulary, embedding, hidden and context widths, and the
-    /// number of layers. The model is returned in evaluation mode (<c>eval()</c>), ready for inference; call
-    /// <c>train()</c> to fine-tune it. The dropout is not stored in weights and cannot be inferred: the model gets
-    /// <see cref="NewLlmOptions.Dropout"/>'s default (0.1, the original's); it matters only in training mode.
-    /// </summary>
-    /// <param name="path">The file.</param>
-    /// <param name="device">Where to put the parameters; the CPU when null.</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a PyTorch checkpoint, or its tensors are not a New-LLM state dict (a tensor missing, unexpected, of an impossible shape or of a non-floating-point dtype).</exception>
-    public static NewLlmModel FromPyTorch(string path, Device? device = null) => PyTorchWeights.Create(path, device);
-
-    /// <summary>Infers model sizes from the shapes of a state dict with the original's parameter names.</summary>
-    /// <exception cref="InvalidDataException">A tensor needed for the inference is missing or has an impossible shape.</exception>
-    public static NewLlmOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source = "state dict") => SafetensorsWeights.InferOptions(shapes, source);
 
     private void CheckIds(Tensor ids)
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        if (ids.dtype != ScalarType.Int64)
-        {
-            throw new ArgumentException($"Token ids must be int64, but are {ids.dtype}.", nameof(ids));
-        }
-
+        CheckInt64(ids, nameof(ids), "Token ids");
         if (ids.dim() != 2)
         {
             throw new ArgumentException($"Token ids must have shape [batch, time], but have shape [{string.Join(", ", ids.shape)}].", nameof(ids));
@@ -467,40 +259,30 @@ public sealed class NewLlmModel : Module<Tensor, Tensor>
             throw new ArgumentException($"The batch is empty: token ids have shape [{string.Join(", ", ids.shape)}].", nameof(ids));
         }
 
-        long min = ids.min().item<long>();
-        long max = ids.max().item<long>();
+        CheckInVocabulary(ids, nameof(ids), "Token id", string.Empty);
+    }
+
+    private static void CheckInt64(Tensor values, string paramName, string what)
+    {
+        ArgumentNullException.ThrowIfNull(values, paramName);
+        if (values.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException($"{what} must be int64, but are {values.dtype}.", paramName);
+        }
+    }
+
+    /// <summary>Throws unless every one of <paramref name="values"/> (at least one) is in [0, VocabSize), naming the smallest or largest that is not.</summary>
+    private void CheckInVocabulary(Tensor values, string paramName, string what, string besides)
+    {
+        using Tensor minimum = values.min(), maximum = values.max();
+        long min = minimum.item<long>(), max = maximum.item<long>();
         if (min < 0 || max >= Options.VocabSize)
         {
             long bad = min < 0 ? min : max;
-            throw new ArgumentOutOfRangeException(nameof(ids), bad, $"Token id {bad} is outside the vocabulary [0, {Options.VocabSize}).");
+            throw new ArgumentOutOfRangeException(paramName, bad, $"{what} {bad} is outside the vocabulary [0, {Options.VocabSize}){besides}.");
         }
     }
 
-    private void CheckTargets(Tensor targets, Tensor inputs, long ignoreIndex)
-    {
-        ArgumentNullException.ThrowIfNull(targets);
-        if (targets.dtype != ScalarType.Int64)
-        {
-            throw new ArgumentException($"Targets must be int64, but are {targets.dtype}.", nameof(targets));
-        }
-
-        if (!targets.shape.SequenceEqual(inputs.shape))
-        {
-            throw new ArgumentException($"Targets have shape [{string.Join(", ", targets.shape)}], but the inputs have shape [{string.Join(", ", inputs.shape)}].", nameof(targets));
-        }
-
-        using Tensor counted = targets.masked_select(targets.ne(ignoreIndex));
-        if (counted.numel() > 0)
-        {
-            long min = counted.min().item<long>();
-            long max = counted.max().item<long>();
-            if (min < 0 || max >= Options.VocabSize)
-            {
-                long bad = min < 0 ? min : max;
-                throw new ArgumentOutOfRangeException(nameof(targets), bad, $"Target {bad} is outside the vocabulary [0, {Options.VocabSize}) and is not the ignored id {ignoreIndex}.");
-            }
-        }
-    }
 
     /// <summary>
     /// The embedding's share of the first Linear plus its bias, as a table [N, hidden] and the row of it for every

@@ -41,51 +41,33 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
         new FusedBackward(buffers, dHidden, keep, sums, first, count);
 
     /// <summary>One row thread's range and the row views of the buffers that both loops read, taken once per loop.</summary>
-    private readonly struct LoopRows
+    /// <param name="First">The thread's first row.</param>
+    /// <param name="Count">The thread's number of rows.</param>
+    /// <param name="HiddenDim">H.</param>
+    /// <param name="C">C.</param>
+    /// <param name="Hidden">The hidden states of every layer [B, T, H].</param>
+    /// <param name="Gates">The gates [B, T, 3C].</param>
+    /// <param name="Contexts">The contexts after every position [B, T, C].</param>
+    /// <param name="Start">The initial context [B, C].</param>
+    /// <param name="Gamma">The LayerNorm weight [C].</param>
+    /// <param name="Beta">The LayerNorm bias [C].</param>
+    private readonly record struct LoopRows(
+        long First, int Count, int HiddenDim, int C, TensorRows[] Hidden, TensorRows Gates, TensorRows Contexts, TensorRows Start, TensorRows Gamma, TensorRows Beta)
     {
         public LoopRows(RecurrenceBuffers buffers, long first, long count)
+            : this(
+                first,
+                (int)count,
+                (int)buffers.HiddenDim,
+                (int)buffers.ContextDim,
+                buffers.Hidden.Select(x => new TensorRows(x)).ToArray(),
+                new TensorRows(buffers.Gates),
+                new TensorRows(buffers.Contexts),
+                new TensorRows(buffers.Inputs.InitialContext),
+                new TensorRows(buffers.Inputs.NormWeight),
+                new TensorRows(buffers.Inputs.NormBias))
         {
-            First = first;
-            Count = (int)count;
-            HiddenDim = (int)buffers.HiddenDim;
-            C = (int)buffers.ContextDim;
-            Hidden = buffers.Hidden.Select(x => new TensorRows(x)).ToArray();
-            Gates = new TensorRows(buffers.Gates);
-            Contexts = new TensorRows(buffers.Contexts);
-            Start = new TensorRows(buffers.Inputs.InitialContext);
-            Gamma = new TensorRows(buffers.Inputs.NormWeight);
-            Beta = new TensorRows(buffers.Inputs.NormBias);
         }
-
-        /// <summary>The thread's first row.</summary>
-        public long First { get; }
-
-        /// <summary>The thread's number of rows.</summary>
-        public int Count { get; }
-
-        /// <summary>H.</summary>
-        public int HiddenDim { get; }
-
-        /// <summary>C.</summary>
-        public int C { get; }
-
-        /// <summary>The hidden states of every layer [B, T, H].</summary>
-        public TensorRows[] Hidden { get; }
-
-        /// <summary>The gates [B, T, 3C].</summary>
-        public TensorRows Gates { get; }
-
-        /// <summary>The contexts after every position [B, T, C].</summary>
-        public TensorRows Contexts { get; }
-
-        /// <summary>The initial context [B, C].</summary>
-        public TensorRows Start { get; }
-
-        /// <summary>The LayerNorm weight [C].</summary>
-        public TensorRows Gamma { get; }
-
-        /// <summary>The LayerNorm bias [C].</summary>
-        public TensorRows Beta { get; }
 
         /// <summary>The context entering position <paramref name="t"/> of the thread's first row, and the stride between its rows.</summary>
         public float* ContextBefore(long t, out long stride) => TensorRows.Before(Contexts, Start, First, t, out stride);

@@ -205,29 +205,10 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     /// <summary>The loss sum's gradients: hidden states [N, H], weight [V, H], bias [V].</summary>
     private readonly record struct Gradients(Tensor Hidden, Tensor Weight, Tensor Bias);
 
-    /// <summary>One call's settings, and what its forward found besides the summed loss.</summary>
-    private sealed class Run(
-        long ignoreIndex, long chunkRows, bool gradients, WorkspaceLease? lease, bool releaseAfterBackward, long[][] inputShapes, ScalarType dtype, Device device, MatrixProducts products)
+    /// <summary>One call's settings (with the shapes of the hidden states, weight and bias, for NaN gradients), and what its forward found besides the summed loss.</summary>
+    private sealed record Run(
+        long IgnoreIndex, long ChunkRows, bool Gradients, WorkspaceLease? Lease, bool ReleaseAfterBackward, long[][] InputShapes, ScalarType DType, Device Device, MatrixProducts Products)
     {
-        public MatrixProducts Products { get; } = products;
-
-        public WorkspaceLease? Lease { get; } = lease;
-
-        public bool ReleaseAfterBackward { get; } = releaseAfterBackward;
-
-        /// <summary>The shapes of the hidden states, weight and bias (for NaN gradients).</summary>
-        public long[][] InputShapes { get; } = inputShapes;
-
-        public ScalarType DType { get; } = dtype;
-
-        public Device Device { get; } = device;
-
-        public long IgnoreIndex { get; } = ignoreIndex;
-
-        public long ChunkRows { get; } = chunkRows;
-
-        public bool Gradients { get; } = gradients;
-
         public Tensor? TokenLosses { get; set; }
 
         public long Tokens { get; set; }

@@ -1,0 +1,109 @@
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace NewLlm;
+
+// The training loss: the next-token cross-entropy, chunked (Model/Loss/), with the step's buffers kept in the model's workspace.
+public sealed partial class NewLlmModel
+{
+    /// <summary>
+    /// The next-token cross-entropy of a batch of token sequences: the inputs are <c>ids[:, :-1]</c> and the targets
+    /// <c>ids[:, 1:]</c>, and targets equal to <paramref name="ignoreIndex"/> are not counted. The output layer,
+    /// log-softmax and cross-entropy run chunk by chunk of positions (the chunk chosen from the batch and the
+    /// vocabulary), so memory is O(chunk x vocabulary) instead of O(batch x positions x vocabulary), and only over the
+    /// positions whose target is counted (padding costs no logits); the loss and its gradients are those of
+    /// <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding.
+    /// </summary>
+    /// <param name="ids">Token ids, int64, [batch, time] with time of at least 2.</param>
+    /// <param name="ignoreIndex">The target id that is not counted (the PAD id; 0 in the original).</param>
+    /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
+    /// <exception cref="ArgumentException">The ids have the wrong type or shape, fewer than 2 positions, or an id outside the vocabulary.</exception>
+#pragma warning disable RS0027 // The ids form has the common default (PAD id 0, the original's); the inputs/targets form takes the id explicitly.
+    public NewLlmLoss NextTokenLoss(Tensor ids, long ignoreIndex = 0)
+#pragma warning restore RS0027
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.dim() != 2 || ids.shape[1] < 2)
+        {
+            throw new ArgumentException($"NextTokenLoss takes token ids of shape [batch, time] with time >= 2 (inputs ids[:, :-1], targets ids[:, 1:]), but got shape [{string.Join(", ", ids.shape)}].", nameof(ids));
+        }
+
+        CheckIds(ids);   // an id outside the vocabulary is named as one, wherever it is (the last column is only a target)
+        long time = ids.shape[1];
+        using Tensor inputs = ids.narrow(1, 0, time - 1);
+        using Tensor targets = ids.narrow(1, 1, time - 1);
+        return NextTokenLoss(inputs, targets, ignoreIndex);
+    }
+
+    /// <summary>
+    /// The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape
+    /// (the form of a prepared batch), computed chunk by chunk of positions as <see cref="NextTokenLoss(Tensor, long)"/>.
+    /// </summary>
+    /// <param name="inputs">Token ids, int64, [batch, positions].</param>
+    /// <param name="targets">The next token at every position, int64, [batch, positions]: ids of the vocabulary, or <paramref name="ignoreIndex"/>.</param>
+    /// <param name="ignoreIndex">The target id that is not counted.</param>
+    /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
+    /// <exception cref="ArgumentException">A tensor has the wrong type or shape, or an id or target is outside the vocabulary.</exception>
+    public NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex) => NextTokenLoss(inputs, targets, ignoreIndex, chunkRows: null);
+
+    /// <summary><see cref="NextTokenLoss(Tensor, Tensor, long)"/> with a given chunk of positions (for tests); chosen from the batch and vocabulary when null.</summary>
+    internal NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex, long? chunkRows)
+    {
+        CheckIds(inputs);
+        CheckTargets(targets, inputs, ignoreIndex);
+        using var scope = NewDisposeScope();
+        Tensor ids = inputs.contiguous();
+
+        // The step's large buffers come from the model's workspace; the last backward node that reads them ends the
+        // lease (or this method, when nothing is recorded; or the loss's Dispose).
+        WorkspaceLease? lease = _workspace.TryLease();
+        try
+        {
+            (Tensor hidden, _) = Hidden(ids, initialContext: null, lease);
+            (Tensor sum, Tensor tokenLosses, long tokens, long correct) = ChunkedCrossEntropy.Apply(
+                hidden.reshape(-1, hidden.shape[2]), _tokenOutput.weight!, _tokenOutput.bias!, targets.reshape(-1), ignoreIndex, lease, releaseAfterBackward: !hidden.requires_grad, chunkRows, ProductDType);
+            if (!sum.requires_grad)
+            {
+                lease?.Release();
+            }
+
+            var loss = new NewLlmLoss(sum, tokenLosses.view(targets.shape), tokens, correct, lease);
+            loss.Loss.MoveToOuterDisposeScope();
+            loss.Sum.MoveToOuterDisposeScope();
+            loss.TokenLosses.MoveToOuterDisposeScope();
+            return loss;
+        }
+        catch
+        {
+            lease?.Release();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the
+    /// next (the recurrence's states and the loss's chunk and gradients: about (L·H + 6·C + 2·H)·4 bytes per position in
+    /// float32, and the output layer's gradients; with <see cref="ComputeDType"/>, also bfloat16 copies of the output
+    /// layer's weight and products). The next step makes them again. A loss still alive then gets NaN gradients from
+    /// its backward, never values read from freed buffers. <see cref="Module.Dispose()"/> frees them too.
+    /// </summary>
+    public void ReleaseTrainingBuffers() => _workspace.Clear();
+
+    /// <summary>The buffers kept between training steps (for tests).</summary>
+    internal TrainingWorkspace Workspace => _workspace;
+
+    private void CheckTargets(Tensor targets, Tensor inputs, long ignoreIndex)
+    {
+        CheckInt64(targets, nameof(targets), "Targets");
+        if (!targets.shape.SequenceEqual(inputs.shape))
+        {
+            throw new ArgumentException($"Targets have shape [{string.Join(", ", targets.shape)}], but the inputs have shape [{string.Join(", ", inputs.shape)}].", nameof(targets));
+        }
+
+        using Tensor counted = targets.masked_select(targets.ne(ignoreIndex));
+        if (counted.numel() > 0)
+        {
+            CheckInVocabulary(counted, nameof(targets), "Target", $" and is not the ignored id {ignoreIndex}");
+        }
+    }
+}
