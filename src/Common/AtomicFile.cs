@@ -112,28 +112,13 @@ internal static class AtomicFile
     }
 
     /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> with the same guarantee (the destination is the old file or a whole copy).</summary>
-    public static void Copy(string source, string destination)
-    {
-        string fullPath = Prepare(destination);
-        string temporary = TemporaryPathFor(fullPath);
-        try
+    public static void Copy(string source, string destination) =>
+        Write(destination, output =>
         {
             // Copied through a held stream (not File.Copy) so that the temporary file is locked while it is written.
-            using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-            using (var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                input.CopyTo(output);
-                MarkFresh(output);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
-    }
+            using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            input.CopyTo(output);
+        });
 
     /// <summary>The temporary name used for <paramref name="path"/>: <c>.{name}.{guid}.tmp</c> in the same directory.</summary>
     public static string TemporaryPathFor(string path)
@@ -144,25 +129,7 @@ internal static class AtomicFile
 
     /// <summary>Deletes temporary files of this scheme in <paramref name="directory"/> (not below it) last written more than <paramref name="olderThan"/> ago: leftovers of killed processes.</summary>
     /// <returns>How many were deleted.</returns>
-    public static int DeleteStale(string directory, TimeSpan olderThan)
-    {
-        if (!Directory.Exists(directory))
-        {
-            return 0;
-        }
-
-        int deleted = 0;
-        DateTime limit = DateTime.UtcNow - olderThan;
-        foreach (string file in Directory.EnumerateFiles(directory, $".*.*{Suffix}"))
-        {
-            if (IsTemporaryFile(file) && File.GetLastWriteTimeUtc(file) < limit && TryDelete(file))
-            {
-                deleted++;
-            }
-        }
-
-        return deleted;
-    }
+    public static int DeleteStale(string directory, TimeSpan olderThan) => DeleteTemporaryFiles(directory, DateTime.UtcNow - olderThan, TryDelete);
 
     /// <summary>
     /// Deletes temporary files of this scheme in <paramref name="directory"/> (not below it) that no process holds: their
@@ -175,36 +142,21 @@ internal static class AtomicFile
     /// <param name="directory">The folder to clean (nothing happens when it does not exist).</param>
     /// <param name="ageWithoutLocks">The age that makes a file an orphan when locks are switched off.</param>
     /// <returns>How many were deleted.</returns>
-    public static int DeleteOrphaned(string directory, TimeSpan ageWithoutLocks)
-    {
-        if (FileLockingDisabled())
-        {
-            return DeleteStale(directory, ageWithoutLocks);
-        }
-
-        if (!Directory.Exists(directory))
-        {
-            return 0;
-        }
-
-        int deleted = 0;
-        DateTime recent = DateTime.UtcNow - OrphanGrace;
-        foreach (string file in Directory.EnumerateFiles(directory, $".*.*{Suffix}"))
-        {
-            if (IsTemporaryFile(file) && File.GetLastWriteTimeUtc(file) < recent && TryDeleteUnlocked(file))
-            {
-                deleted++;
-            }
-        }
-
-        return deleted;
-    }
+    public static int DeleteOrphaned(string directory, TimeSpan ageWithoutLocks) => FileLockingDisabled()
+        ? DeleteStale(directory, ageWithoutLocks)
+        : DeleteTemporaryFiles(directory, DateTime.UtcNow - OrphanGrace, TryDeleteUnlocked);
 
     /// <summary>
     /// Sets a temporary file's write time to now just before its lock is released, so that the instant until its rename
     /// falls within <see cref="OrphanGrace"/> however long the writer worked since its last write (hashing, flushing).
     /// </summary>
     public static void MarkFresh(FileStream stream) => File.SetLastWriteTimeUtc(stream.SafeFileHandle, DateTime.UtcNow);
+
+    /// <summary>Deletes, with <paramref name="delete"/>, the temporary files of this scheme in <paramref name="directory"/> (not below it) last written before <paramref name="limit"/>.</summary>
+    private static int DeleteTemporaryFiles(string directory, DateTime limit, Func<string, bool> delete) =>
+        !Directory.Exists(directory)
+            ? 0
+            : Directory.EnumerateFiles(directory, $".*.*{Suffix}").Count(file => IsTemporaryFile(file) && File.GetLastWriteTimeUtc(file) < limit && delete(file));
 
     /// <summary>Takes the file's lock (fails while a writer holds it) and deletes it while holding it.</summary>
     private static bool TryDeleteUnlocked(string path)

@@ -43,13 +43,7 @@ internal sealed class MatrixProducts
             return x;
         }
 
-        if (scratch is null)
-        {
-            return x.to_type(dtype);
-        }
-
-        scratch.copy_(x);
-        return scratch;
+        return scratch is null ? x.to_type(dtype) : scratch.copy_(x);
     }
 
     /// <summary><paramref name="target"/> = (<paramref name="accumulate"/> ? target : 0) + <paramref name="a"/> <paramref name="b"/>, in place.</summary>

@@ -23,74 +23,61 @@ internal static class RowParallel
     /// <remarks>Gradient recording is off in <paramref name="body"/> (grad mode is per thread in libtorch).</remarks>
     public static void For(long rows, Action<long, long> body)
     {
-        Action<long, long> run = (start, length) =>
-        {
-            using var noGrad = torch.no_grad();
-            body(start, length);
-        };
-
         int threads = torch.get_num_threads();
         int parts = (int)Math.Max(1, Math.Min(threads, rows / MinRowsPerThread));
-        if (parts <= 1)
+        long chunk = (rows + parts - 1) / parts;
+        var failures = new Exception?[parts];
+        void Run(int part)
         {
-            run(0, rows);
-            return;
-        }
-
-        torch.set_num_threads(1);
-        try
-        {
-            const int FirstWorker = 1;
-            var workers = new Thread[parts - FirstWorker];
-            var failures = new Exception?[parts + 1];
-            long chunk = (rows + parts - 1) / parts;
-            for (int p = FirstWorker; p < parts; p++)
-            {
-                int part = p;
-                long start = part * chunk;
-                long length = Math.Min(chunk, rows - start);
-                workers[p - FirstWorker] = new Thread(() =>
-                {
-                    try
-                    {
-                        run(start, length);
-                    }
-                    catch (Exception ex)
-                    {
-                        failures[part] = ex;
-                    }
-                })
-                { IsBackground = true, Name = "NewLlm row worker" };
-                workers[p - FirstWorker].Start();
-            }
-
             try
             {
-                run(0, Math.Min(chunk, rows));
+                using var noGrad = torch.no_grad();
+                body(part * chunk, Math.Min(chunk, rows - (part * chunk)));
             }
             catch (Exception ex)
             {
-                failures[parts] = ex;
+                failures[part] = ex;
+            }
+        }
+
+        if (parts > 1)
+        {
+            torch.set_num_threads(1);
+        }
+
+        try
+        {
+            // Part 0 on the calling thread, the others on threads of their own.
+            Thread[] workers = Enumerable.Range(1, parts - 1)
+                .Select(part => new Thread(() => Run(part)) { IsBackground = true, Name = "NewLlm row worker" })
+                .ToArray();
+            foreach (Thread worker in workers)
+            {
+                worker.Start();
             }
 
+            Run(0);
             foreach (Thread worker in workers)
             {
                 worker.Join();
             }
-
-            Exception[] thrown = failures.Where(f => f is not null).Select(f => f!).ToArray();
-            if (thrown.Length == 1)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(thrown[0]).Throw();
-            }
-            else if (thrown.Length > 1)
-            {
-                throw new AggregateException(thrown);
-            }
         }
         finally
         {
-            torch.set_num_threads(threads);
+            if (parts > 1)
+            {
+                torch.set_num_threads(threads);
+            }
+        }
+
+        Exception[] thrown = failures.OfType<Exception>().ToArray();
+        if (thrown.Length == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(thrown[0]).Throw();
+        }
+        else if (thrown.Length > 1)
+        {
+            throw new AggregateException(thrown);
         }
     }
 }

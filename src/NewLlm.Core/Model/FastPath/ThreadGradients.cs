@@ -88,15 +88,10 @@ internal sealed class ThreadGradients : IDisposable
         }
     }
 
+    /// <summary>Copies double sums into a tensor, rounded to its dtype.</summary>
     private static void Set(Tensor destination, ReadOnlySpan<double> values)
     {
-        var floats = new float[values.Length];
-        for (int k = 0; k < floats.Length; k++)
-        {
-            floats[k] = (float)values[k];
-        }
-
-        using Tensor source = tensor(floats);
+        using Tensor source = tensor(values.ToArray());
         destination.copy_(source);
     }
 
