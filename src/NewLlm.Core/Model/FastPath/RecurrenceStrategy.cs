@@ -29,13 +29,11 @@ internal abstract class RecurrenceStrategy
     /// <summary>The forward's element-wise work for rows [<paramref name="first"/>, first + <paramref name="count"/>), made on (and used by) one row thread.</summary>
     public abstract ForwardRows Forward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count);
 
-    /// <summary>The backward's element-wise work for rows [<paramref name="first"/>, first + <paramref name="count"/>), made on (and used by) one row thread.</summary>
-    /// <param name="buffers">What the forward saved.</param>
-    /// <param name="dHidden">The gradient of the hidden-state output [B, T, H] (contiguous), or null when it has none.</param>
-    /// <param name="keep">The factor of a kept element, 1 / (1 - p) (1 without dropout).</param>
-    /// <param name="sums">The thread's gradient sums, which the strategy adds to.</param>
-    /// <param name="first">The first row.</param>
-    /// <param name="count">The number of rows.</param>
+    /// <summary>
+    /// The backward's element-wise work for rows [<paramref name="first"/>, first + <paramref name="count"/>), made on (and
+    /// used by) one row thread: from what the forward saved, the hidden-state output's gradient [B, T, H] (contiguous; null
+    /// when it has none) and <paramref name="keep"/> = 1 / (1 - p), adding to the thread's <paramref name="sums"/>.
+    /// </summary>
     public abstract BackwardRows Backward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count);
 
     /// <summary>The forward's element-wise steps at one position, for one row thread's rows.</summary>
@@ -54,11 +52,7 @@ internal abstract class RecurrenceStrategy
         public abstract void GatesAndNorm(long t, Tensor gates, Tensor context, Tensor next);
     }
 
-    /// <summary>
-    /// The backward's element-wise steps at one position, for one row thread's rows, and that thread's gradient
-    /// buffers: the gates' <see cref="DGates"/>, each layer's pre-activation <see cref="DLayers"/>, and the context's
-    /// <see cref="DContext"/> (after the position) and <see cref="DContextBefore"/> (being formed for the position before).
-    /// </summary>
+    /// <summary>The backward's element-wise steps at one position, for one row thread's rows, and that thread's gradient buffers.</summary>
     internal abstract class BackwardRows
     {
         /// <summary>Allocates the gradient buffers for <paramref name="count"/> rows.</summary>
