@@ -216,7 +216,6 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         return logits.MoveToOuterDisposeScope();
     }
 
-
     /// <summary>Frees the parameters and the training buffers.</summary>
     protected override void Dispose(bool disposing)
     {
@@ -244,7 +243,6 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         TorchBackend.EnsureDeviceAvailable(device.type, device.index, nameof(NewLlmModel));
         return base._to(device, dtype, non_blocking);
     }
-
 
     private void CheckIds(Tensor ids)
     {
@@ -282,7 +280,6 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
             throw new ArgumentOutOfRangeException(paramName, bad, $"{what} {bad} is outside the vocabulary [0, {Options.VocabSize}){besides}.");
         }
     }
-
 
     /// <summary>
     /// The embedding's share of the first Linear plus its bias, as a table [N, hidden] and the row of it for every
