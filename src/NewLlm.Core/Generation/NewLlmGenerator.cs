@@ -184,20 +184,8 @@ public sealed class NewLlmGenerator
     }
 
     // Where the first stop string begins in text[from..], or -1.
-    private static int FirstStopString(string text, int from, string[] stopStrings)
-    {
-        int first = -1;
-        foreach (string stop in stopStrings)
-        {
-            int at = text.IndexOf(stop, from, StringComparison.OrdinalIgnoreCase);
-            if (at >= 0 && (first < 0 || at < first))
-            {
-                first = at;
-            }
-        }
-
-        return first;
-    }
+    private static int FirstStopString(string text, int from, string[] stopStrings) =>
+        stopStrings.Select(stop => text.IndexOf(stop, from, StringComparison.OrdinalIgnoreCase)).Where(at => at >= 0).DefaultIfEmpty(-1).Min();
 
     // Length of the longest tail of text[from..] that is a proper prefix of some stop string.
     private static int PossibleStopStringStart(string text, int from, string[] stopStrings)

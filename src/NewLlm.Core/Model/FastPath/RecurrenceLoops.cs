@@ -137,14 +137,7 @@ internal static class RecurrenceLoops
                 }
 
                 products.AddTo(sums.ContextWeight, above.t(), cin, accumulate: true);
-                if (sums.Table is not null)
-                {
-                    sums.Table.index_add_(0, indexRows.select(1, t), da[0], 1);
-                }
-                else if (sharedTableGrad is not null)
-                {
-                    sharedTableGrad.index_add_(0, indexRows.select(1, t), da[0], 1);
-                }
+                (sums.Table ?? sharedTableGrad)?.index_add_(0, indexRows.select(1, t), da[0], 1);
 
                 products.AddTo(rows.DContextBefore, above, contextWeight, accumulate: true);
                 rows.EndPosition();
