@@ -17,8 +17,10 @@ internal sealed class SampleProcess : IDisposable
     }
 
     /// <summary>The sample's built program (next to the sample project, for the configuration the tests were built in).</summary>
-    public static string ProgramPath(string sample) =>
-        typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == sample).Value!;
+    public static string ProgramPath(string sample) => string.Format(
+        System.Globalization.CultureInfo.InvariantCulture,
+        typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleProgram").Value!,
+        sample);
 
     /// <summary>Stdout and stderr so far, interleaved as they arrived.</summary>
     public string Output
