@@ -33,7 +33,7 @@ foreach (string turn in args.Length > 1 ? args[1..] : ReadTurns())
         _ => " Human:",
     };
     Console.WriteLine($"Human: {turn.Trim()}");
-    Console.Write("Assistant:");
+    Console.Write("Assistant: ");
     foreach (string words in generator.StreamText(tokenizer.Tokenizer, $"{label} {turn.Trim()} Assistant:", sampling, conversation))
     {
         Console.Write(words);
