@@ -50,7 +50,7 @@ using (DialogueCorpus hhCorpus = await DialogueCorpus.LoadAsync(hh, cache, corpu
 async Task<TrainingResult> TrainAsync(NewLlmModel model, DialogueCorpus corpus, string stage, string? startedFrom)
 {
     var options = new TrainerOptions { ModelName = $"curriculum_{stage}", Epochs = epochs, BatchSize = 64, OutputDirectory = Path.Combine(output, stage), Seed = 1 };
-    options.RunConfiguration["dataset"] = corpus.Description;
+    options.RunConfiguration["data"] = corpus.Description;
     options.RunConfiguration["max_seq_length"] = corpusOptions.MaxSequenceLength;
     if (startedFrom is not null)
     {

@@ -12,8 +12,8 @@ public sealed class CurriculumTests
     public async Task TheSecondStageStartsFromTheFirstStagesWeightsAndVocabularyWidenedWithoutChangingWhatTheModelComputes()
     {
         using var temp = new NewLlm.Tests.TempDirectory();
-        string dolly = TinyDialogueFiles.Dolly(temp.Path);
-        string hh = TinyHhRlhfFolder.Create(temp.Path);
+        string dolly = TinyDialogueFiles.Dolly(temp.Path, rows: 100);
+        string hh = TinyHhRlhfFolder.Create(temp.Path, trainRows: 96, testRows: 16);
         string output = temp.Combine("curriculum");
 
         (int code, string text) = await SampleProcess.RunAsync("Curriculum", temp.Path, dolly, hh, output, "1", "512");

@@ -7,7 +7,7 @@ public sealed class CustomCallbackTests
     public async Task TheCallbackReportsEachValidationAndStopsTheRunOnceTheTargetIsReached()
     {
         using var temp = new NewLlm.Tests.TempDirectory();
-        string data = TinyHhRlhfFolder.Create(temp.Path);
+        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 64, testRows: 16); // one batch per epoch
 
         // A target too low to reach: the callback reports each of the three epochs and the run completes.
         (int code, string text) = await SampleProcess.RunAsync("CustomCallback", temp.Path, data, "1");

@@ -22,7 +22,7 @@ public sealed class TrainedCheckpoint : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        DataDirectory = TinyHhRlhfFolder.Create(_temp.Path);
+        DataDirectory = TinyHhRlhfFolder.Create(_temp.Path, trainRows: 128);
         (ExitCode, Output) = await SampleProcess.RunAsync("TrainHhRlhf", _temp.Path, DataDirectory, OutputDirectory, Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
