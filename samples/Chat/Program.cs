@@ -1,187 +1,52 @@
-// Continues a conversation with a trained checkpoint, in the turn format of the data it was trained on ("Human: ...
-// Assistant: ..." for HH-RLHF, "User: ... Assistant: ..." for a chat set of your own). The model reads and writes one
-// token at a time, carrying only its context vector: memory per token is constant; each reply is printed word by word
-// as it is generated, and ends at the end of text or where the model starts the next turn itself.
-//   dotnet run --project samples/Chat -- --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --temperature 0.8 --top-k 40
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
-using Microsoft.Extensions.Options;
+// Chats with a checkpoint trained on HH-RLHF, in its turn format ("Human: ... Assistant: ..."). The model reads and
+// writes one token at a time, carrying only its context vector, so memory per token is constant. Each reply is printed
+// word by word as it is generated and ends at the end of text, at 64 tokens, or where the model starts your next turn.
+//   dotnet run -c Release --project samples/Chat -- out/best_my_run.pt
+//   dotnet run -c Release --project samples/Chat -- out/best_my_run.pt "how do I bake bread?" "thanks!"
+// Arguments: the checkpoint, then your turns; without turns they are read from standard input (an empty line ends).
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
 
-var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by TrainHhRlhf or a Trainer, or one of the original Python trainer's (then give --data-dir for its vocabulary).", Required = true };
-var dataDir = new Option<string?>("--data-dir", "--data_dir") { Description = "For an original New-LLM checkpoint, which stores no vocabulary: the HH-RLHF folder it was trained on (<dir>/<subset>/train.jsonl.gz), from which the vocabulary is rebuilt as the original does." };
-var subset = new Option<string>("--subset") { Description = "With --data-dir: the subset it was trained on.", DefaultValueFactory = _ => "helpful" };
-var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 0.8 };
-var topK = new Option<int>("--top-k", "--top_k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 40 };
-var topP = new Option<double>("--top-p", "--top_p") { Description = "Nucleus sampling mass.", DefaultValueFactory = _ => 0.95 };
-var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token." };
-var maxTokens = new Option<int>("--max-tokens", "--max_tokens") { Description = "Most tokens per reply.", DefaultValueFactory = _ => 64 };
-var seed = new Option<int?>("--seed") { Description = "Seed of the sampler." };
-var prompt = new Option<string[]>("--prompt") { Description = "Your turns to send in order (non-interactive); read from standard input when absent.", AllowMultipleArgumentsPerToken = true };
+string path = args.Length > 0 ? args[0] : "out/best_my_run.pt";
+NewLlmModel model = CheckpointFile.LoadModel(path);
+DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path)
+    ?? throw new InvalidDataException($"{path} holds no vocabulary: it was not written by a Trainer.");
 
-var root = new RootCommand("Chat with a New-LLM checkpoint, in the turn format of the data it was trained on (Human:/Assistant: for HH-RLHF and the original's checkpoints).") { checkpoint, dataDir, subset, temperature, topK, topP, greedy, maxTokens, seed, prompt };
-root.SetAction(parse =>
+var generator = new NewLlmGenerator(model);
+var sampling = new GenerationOptions { Temperature = 0.8, TopK = 40, TopP = 0.95, MaxNewTokens = 64, Seed = 1, StopStrings = { "Human:" } };
+using var conversation = new GenerationSession(model);
+conversation.Feed(tokenizer.BosId); // dialogues start with BOS in training
+
+foreach (string turn in args.Length > 1 ? args[1..] : ReadTurns())
 {
-    try
+    if (string.IsNullOrWhiteSpace(turn))
     {
-        return Run(parse);
+        break;
     }
-    catch (Exception ex)
-    {
-        string message = ex is OptionsValidationException v ? string.Join(" ", v.Failures) : ex.Message;
-        Console.Error.WriteLine($"error: {message.ReplaceLineEndings(" ")}");
-        return 1;
-    }
-});
-ParseResult parsed = root.Parse(args);
-if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
-{
-    Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see --help)");
-    return 1;
-}
 
-return parsed.Invoke();
-
-int Run(ParseResult parse)
-{
-    string path = parse.GetValue(checkpoint)!;
-    NewLlmModel model = CheckpointFile.LoadModel(path);
-    DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? RebuildVocabulary(path, parse.GetValue(dataDir), parse.GetValue(subset)!, model.Options.VocabSize);
-    (string User, string Assistant)? labels = RoleLabels(path);
-    var options = new GenerationOptions
+    // When the last reply ended with the model writing "Human:", the session has read that label already.
+    string label = conversation.StopReason switch
     {
-        Greedy = parse.GetValue(greedy),
-        Temperature = parse.GetValue(temperature),
-        TopK = parse.GetValue(topK),
-        TopP = parse.GetValue(topP),
-        MaxNewTokens = parse.GetValue(maxTokens),
-        EndOfSequenceId = tokenizer.EosId, // a reply ends at the end of text...
+        null => "Human:",
+        GenerationStopReason.StopString => string.Empty,
+        _ => " Human:",
     };
-    if (labels is { } speakers)
+    Console.WriteLine($"Human: {turn.Trim()}");
+    Console.Write("Assistant: ");
+    foreach (string words in generator.StreamText(tokenizer.Tokenizer, $"{label} {turn.Trim()} Assistant:", sampling, conversation))
     {
-        options.StopStrings.Add(speakers.User + ":"); // ...or where the model starts your next turn
+        Console.Write(words);
     }
 
-    options.Validate();
-    var generator = new NewLlmGenerator(model);
-    using var session = new GenerationSession(model);
-    session.Feed(tokenizer.BosId);
-    (string user, string assistant) = labels ?? ("User", "Assistant");
-    int turnIndex = 0;
-    IEnumerable<string> turns = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadTurns();
-    string format = labels is null ? "turns without labels" : $"turns as '{user}: ... {assistant}: ...'";
-    Console.WriteLine($"Loaded {path} ({model.ParameterCount:N0} parameters, {tokenizer.Kind} tokenizer, {format}). Empty line or Ctrl+D ends.");
-    foreach (string turn in turns)
-    {
-        string text = Regex.Replace(turn, @"\s+", " ").Trim();
-        if (text.Length == 0)
-        {
-            break;
-        }
-
-        Console.WriteLine($"{user}: {text}");
-
-        // When the last reply ended with the model writing your label, the session has read it already.
-        string input = labels is null ? text + " "
-            : session.StopReason == GenerationStopReason.StopString ? $" {text} {assistant}:"
-            : $"{(turnIndex == 0 ? string.Empty : " ")}{user}: {text} {assistant}:";
-        options.Seed = parse.GetValue(seed) is int baseSeed ? baseSeed + turnIndex : null; // a fresh draw each turn
-        turnIndex++;
-
-        // The reply is written word by word as it is generated, trimmed like the text it decodes to.
-        Console.Write($"{assistant}: ");
-        string heldWhitespace = string.Empty;
-        bool started = false;
-        foreach (string piece in generator.StreamText(tokenizer.Tokenizer, input, options, session))
-        {
-            string part = started ? piece : piece.TrimStart();
-            string word = part.TrimEnd();
-            if (word.Length > 0)
-            {
-                Console.Write(heldWhitespace + word);
-                heldWhitespace = string.Empty;
-                started = true;
-            }
-
-            heldWhitespace += part[word.Length..];
-        }
-
-        Console.WriteLine();
-        Console.WriteLine($"  ({session.TokensSeen} tokens read so far; state: one context vector of {model.Options.ContextDim} numbers)");
-    }
-
-    return 0;
-}
-
-// The speakers' labels in the checkpoint's training text: HH-RLHF's (also for TrainHhRlhf's and the original trainer's
-// checkpoints, which record no data set), Dolly's, a chat set's (a JSON Lines set of chosen/rejected transcripts: HH's);
-// none for UltraChat, whose turns are joined without labels.
-static (string User, string Assistant)? RoleLabels(string path)
-{
-    JsonObject? run = CheckpointFile.IsOriginalCheckpoint(path) ? null : CheckpointFile.ReadManifest(path).TrainerOptions;
-    string? dataset = run?["dataset"]?.ToString();
-    DialogueFormat? format = dataset == "jsonl" ? JsonLinesFormat(run!["data_dir"]?.ToString()) : null;
-    return (dataset, format) switch
-    {
-        ("dolly", _) => ("Instruction", "Response"),
-        ("ultrachat" or "ultrachat-200k", _) or ("jsonl", ChatMessagesFormat { IncludeRoles: false } or TurnListFormat) => null,
-        ("jsonl", PreferencePairFormat) => ("Human", "Assistant"),
-        ("jsonl", _) => (ChatMessagesFormat.GetRoleLabel("user"), ChatMessagesFormat.GetRoleLabel("assistant")),
-        _ => ("Human", "Assistant"),
-    };
-}
-
-// The format of the JSON Lines the checkpoint was trained on, as its first row tells; null when the data are gone.
-static DialogueFormat? JsonLinesFormat(string? dataDirectory)
-{
-    if (dataDirectory is null || !(File.Exists(dataDirectory) || Directory.Exists(dataDirectory)))
-    {
-        return null;
-    }
-
-    try
-    {
-        return DialogueSource.FromDirectoryAsync(DialogueDataset.JsonLines(), dataDirectory).GetAwaiter().GetResult().Format;
-    }
-    catch (Exception ex) when (ex is IOException or InvalidDataException)
-    {
-        return null;
-    }
+    Console.WriteLine();
+    Console.WriteLine($"  [stopped: {conversation.StopReason}; {conversation.TokensSeen} tokens read, one context vector of {model.Options.ContextDim} numbers kept]");
 }
 
 static IEnumerable<string> ReadTurns()
 {
-    while (true)
+    while (Console.ReadLine() is string line)
     {
-        if (!Console.IsInputRedirected)
-        {
-            Console.Write("> ");
-        }
-
-        string? line = Console.ReadLine();
-        if (line is null)
-        {
-            yield break;
-        }
-
         yield return line;
     }
-}
-
-// The original trainer stores no vocabulary: it rebuilds it from its training data at start-up, and so does this.
-static DialogueTokenizer RebuildVocabulary(string path, string? dataDirectory, string subsetName, int vocabSize)
-{
-    if (dataDirectory is null)
-    {
-        throw new ArgumentException($"{path} holds no vocabulary (an original New-LLM checkpoint): give --data-dir (and --subset) of the data it was trained on, and the vocabulary is rebuilt from it as the original does.");
-    }
-
-    HhRlhfDataset train = HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfLayout.ParseSubset(subsetName), HhRlhfSplit.Train).GetAwaiter().GetResult();
-    WordLevelTokenizer tokenizer = WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
-    return tokenizer.VocabSize == vocabSize
-        ? tokenizer
-        : throw new InvalidDataException($"The vocabulary rebuilt from {train.SourceDescription} has {tokenizer.VocabSize} ids, but the model in {path} has {vocabSize}: give the data it was trained on.");
 }

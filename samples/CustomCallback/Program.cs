@@ -1,10 +1,13 @@
 // A training run composed in code with a user-written callback that stops once validation perplexity is low enough.
-//   dotnet run --project samples/CustomCallback -- ../shared/hh-rlhf-mini
+//   dotnet run --project samples/CustomCallback -- ../shared/hh-rlhf-mini 150
+// Arguments: a local HH-RLHF folder laid out like the Hub repository, the target perplexity (default 150).
+using System.Globalization;
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
 
 string dataDirectory = args.Length > 0 ? args[0] : "../shared/hh-rlhf-mini";
+double targetPerplexity = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 150;
 var train = await HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Train);
 var test = await HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfSubset.Harmless, HhRlhfSplit.Test);
 var tokenizer = WordLevelTokenizer.Build(train.GetNormalizedChosenTexts(), vocabularySize: 1000);
@@ -16,7 +19,7 @@ var testCorpus = TokenizedCorpus.Build(test.GetNormalizedChosenTexts(), tokenize
 var model = new NewLlmModel(new NewLlmOptions { VocabSize = tokenizer.VocabSize, EmbedDim = 64, HiddenDim = 128, ContextDim = 64, Seed = 1 });
 // This demo replaces its own earlier run in custom-run/ (without OverwriteOutput the trainer refuses to).
 var options = new TrainerOptions { ModelName = "custom", Epochs = 3, BatchSize = 64, OutputDirectory = "custom-run", Seed = 1, OverwriteOutput = true };
-var callbacks = new ITrainerCallback[] { new ConsoleReporter(), new StopAtPerplexity(target: 150) };
+var callbacks = new ITrainerCallback[] { new ConsoleReporter(), new StopAtPerplexity(targetPerplexity) };
 
 // Ctrl-C stops after the current step and writes custom-run/custom_interrupted.pt (trainer.LoadCheckpoint resumes it).
 using var stop = new CancellationTokenSource();

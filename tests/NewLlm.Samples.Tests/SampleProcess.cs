@@ -4,7 +4,7 @@ using System.Text;
 
 namespace NewLlm.Samples.Tests;
 
-/// <summary>A sample run as a child process: its output as it comes, signals sent to it, its exit code.</summary>
+/// <summary>A sample run as a child process, as a person runs it: its output (stdout and stderr as they came) and its exit code.</summary>
 internal sealed class SampleProcess : IDisposable
 {
     private readonly Process _process;
@@ -17,11 +17,13 @@ internal sealed class SampleProcess : IDisposable
     }
 
     /// <summary>The sample's built program (next to the sample project, for the configuration the tests were built in).</summary>
-    public static string ProgramPath(string sample) =>
-        typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == sample).Value!;
+    private static string ProgramPath(string sample) => string.Format(
+        System.Globalization.CultureInfo.InvariantCulture,
+        typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleProgram").Value!,
+        sample);
 
     /// <summary>Stdout and stderr so far, interleaved as they arrived.</summary>
-    public string Output
+    private string Output
     {
         get
         {
@@ -32,9 +34,7 @@ internal sealed class SampleProcess : IDisposable
         }
     }
 
-    public int Id => _process.Id;
-
-    public static SampleProcess Start(string sample, string workingDirectory, params string[] arguments)
+    private static SampleProcess Start(string sample, string workingDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -68,40 +68,7 @@ internal sealed class SampleProcess : IDisposable
         return (code, process.Output);
     }
 
-    /// <summary>Waits until the output contains <paramref name="text"/>.</summary>
-    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!Output.Contains(text, StringComparison.Ordinal))
-        {
-            if (_process.HasExited || watch.Elapsed > timeout)
-            {
-                throw new TimeoutException($"The sample did not print '{text}' (exited: {_process.HasExited}). Its output:\n{Output}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    /// <summary>Sends a POSIX signal (INT, TERM) as a person's Ctrl-C or a service manager's stop does.</summary>
-    public void Signal(string name)
-    {
-        using Process kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
-        kill.WaitForExit();
-    }
-
-    /// <summary>
-    /// Sends a POSIX signal twice, a tenth of a second apart, from one shell: what GNU <c>timeout</c> and CI runners do
-    /// when they signal the process and then its process group (apart enough that the kernel does not merge the two).
-    /// </summary>
-    public void SignalTwice(string name)
-    {
-        string pid = _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using Process kill = Process.Start(new ProcessStartInfo("sh") { ArgumentList = { "-c", $"kill -{name} {pid}; sleep 0.1; kill -{name} {pid}" }, UseShellExecute = false })!;
-        kill.WaitForExit();
-    }
-
-    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    private async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         try

@@ -24,23 +24,7 @@ internal static class TinyDialogueFiles
         return folder;
     }
 
-    /// <summary>A JSON Lines file of chat messages (<c>{"messages": [{"role", "content"}, ...]}</c>) with other words than <see cref="Dolly"/>'s.</summary>
-    public static string Chat(string root, int rows = 200)
-    {
-        string path = Path.Combine(root, "chat.jsonl");
-        var random = new Random(2);
-        WriteLines(path, rows, _ => JsonSerializer.Serialize(new
-        {
-            messages = new[]
-            {
-                new { role = "user", content = "please " + Sentence(random, 6) + " tonight" },
-                new { role = "assistant", content = "certainly " + Sentence(random, 8) + " tomorrow" },
-            },
-        }));
-        return path;
-    }
-
-    public static void WriteLines(string path, int rows, Func<int, string> row)
+    private static void WriteLines(string path, int rows, Func<int, string> row)
     {
         using var writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
         for (int i = 0; i < rows; i++)
