@@ -43,17 +43,17 @@ internal sealed class TrainingCheckpoint : IDisposable
     internal const string RngEntry = "rng.bin";
     internal const string TokenizerEntry = "tokenizer.json";
 
-    /// <summary>Where NewLlm's own records lie under the archive's top folder since version 4.</summary>
-    internal const string NewLlmFolder = PyTorchCheckpointPart.NewLlmFolder;
+    /// <summary>The folder, under the archive's top folder, of NewLlm's own records, which torch.load never asks for.</summary>
+    internal const string NewLlmFolder = "newllm/";
 
-    /// <summary>The top folder of the archive since version 4 (PyTorch's layout: every record under one folder).</summary>
-    private const string Top = PyTorchCheckpointPart.ArchiveFolder + "/";
+    /// <summary>The PyTorch record that holds the checkpoint dict.</summary>
+    private const string DataPickle = "data.pkl";
 
-    /// <summary>The manifest's name in the zip since version 4.</summary>
-    internal const string ManifestZipName = Top + NewLlmFolder + ManifestEntry;
+    /// <summary>The manifest's name in the zip.</summary>
+    internal const string ManifestZipName = "archive/" + NewLlmFolder + ManifestEntry;
 
-    /// <summary>The manifest hash's name in the zip since version 4.</summary>
-    internal const string ManifestHashZipName = Top + NewLlmFolder + ManifestHashEntry;
+    /// <summary>The manifest hash's name in the zip.</summary>
+    internal const string ManifestHashZipName = "archive/" + NewLlmFolder + ManifestHashEntry;
 
     private static readonly JsonSerializerOptions SerializerOptions = new()
     {
@@ -107,10 +107,6 @@ internal sealed class TrainingCheckpoint : IDisposable
     public static void Save(string path, CheckpointKind kind, TrainerOptions options, NewLlmModel model, OptimizerHelper optimizer,
         TrainerState state, IEnumerable<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
-        // Names under the archive's top folder: PyTorch's records, then NewLlm's under newllm/ (torch.load never reads them).
-        // The PyTorch records are copied into the file from the pickled archive, hashed on the way, so the tensors are
-        // held once in memory besides the model's own.
-        using PyTorchRecords records = PyTorchCheckpointPart.Write(model, optimizer, state, options);
         var newLlmEntries = new List<KeyValuePair<string, byte[]>>();
         using (Tensor rng = torch.random.get_rng_state())
         {
@@ -140,33 +136,24 @@ internal sealed class TrainingCheckpoint : IDisposable
             manifest.CallbackStates[stateful.StateKey] = stateful.SaveState();
         }
 
-        AtomicFile.Write(
-            path,
-            file =>
+        // PyTorch's records first, then NewLlm's under newllm/ (torch.load never reads them), the manifest holding every hash.
+        using PyTorchCheckpoint part = PyTorchCheckpointPart.Compose(model, optimizer, state, options);
+        AtomicFile.Write(path, file => part.Write(file, pyTorchHashes =>
+        {
+            manifest.EntryHashes = new Dictionary<string, string>(pyTorchHashes, StringComparer.Ordinal);
+            foreach ((string name, byte[] bytes) in newLlmEntries)
             {
-                using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
-                var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
-                foreach (string name in records.Names)
-                {
-                    using Stream source = records.Open(name);
-                    hashes[name] = AddEntry(zip, Top + name, source);
-                }
+                manifest.EntryHashes[name] = Sha256(bytes);
+            }
 
-                foreach ((string name, byte[] bytes) in newLlmEntries)
-                {
-                    hashes[name] = Sha256(bytes);
-                }
-
-                manifest.EntryHashes = hashes;
-                byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
-                AddEntry(zip, Top + NewLlmFolder + ManifestEntry, manifestBytes);
-                AddEntry(zip, Top + NewLlmFolder + ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes)));
-                foreach ((string name, byte[] bytes) in newLlmEntries)
-                {
-                    AddEntry(zip, Top + name, bytes);
-                }
-            },
-            flushToDisk: true);
+            byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
+            return
+            [
+                new(NewLlmFolder + ManifestEntry, manifestBytes),
+                new(NewLlmFolder + ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes))),
+                .. newLlmEntries,
+            ];
+        }), flushToDisk: true);
     }
 
     /// <summary>Reads a checkpoint and verifies its zip CRCs, format, version, manifest hash, entries and hashes, and its model options.</summary>
@@ -212,8 +199,8 @@ internal sealed class TrainingCheckpoint : IDisposable
         {
             using FileStream file = File.OpenRead(path);
             using var zip = new ZipArchive(file, ZipArchiveMode.Read);
-            return !zip.Entries.Any(e => e.FullName == ManifestEntry || e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal))
-                && zip.Entries.Any(e => e.FullName.EndsWith("/" + PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal));
+            return !zip.Entries.Any(e => e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal))
+                && zip.Entries.Any(e => e.FullName.EndsWith("/" + DataPickle, StringComparison.Ordinal));
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -373,12 +360,9 @@ internal sealed class TrainingCheckpoint : IDisposable
             ZipArchiveEntry? manifestEntry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal));
             if (manifestEntry is null)
             {
-                throw new InvalidDataException(
-                    zip.GetEntry(ManifestEntry) is not null
-                        ? $"{path}: the checkpoint was written by a development build of NewLlm (its records are laid out as before version 4), which this version does not read. Train again, or use a checkpoint written by this version."
-                        : zip.Entries.Any(e => e.FullName.EndsWith("/" + PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal))
-                            ? $"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{NewLlmFolder}{ManifestEntry}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights."
-                            : $"{path}: not a NewLlm checkpoint: the entry '{NewLlmFolder}{ManifestEntry}' is missing.");
+                throw new InvalidDataException(zip.Entries.Any(e => e.FullName.EndsWith("/" + DataPickle, StringComparison.Ordinal))
+                    ? $"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{NewLlmFolder}{ManifestEntry}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights."
+                    : $"{path}: not a NewLlm checkpoint: the entry '{NewLlmFolder}{ManifestEntry}' is missing.");
             }
 
             string top = manifestEntry.FullName[..^(NewLlmFolder + ManifestEntry).Length];
@@ -398,20 +382,18 @@ internal sealed class TrainingCheckpoint : IDisposable
 
             byte[] manifestBytes = ReadWhole(path, manifestEntry, MaxManifestBytes);
             records.Remove(NewLlmFolder + ManifestEntry);
-            bool hashed = records.Remove(NewLlmFolder + ManifestHashEntry, out ZipArchiveEntry? hashEntry);
-            if (hashed && System.Text.Encoding.ASCII.GetString(ReadWhole(path, hashEntry!, 128)) != Sha256(manifestBytes))
+            if (!records.Remove(NewLlmFolder + ManifestHashEntry, out ZipArchiveEntry? hashEntry))
+            {
+                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{ManifestHashEntry}' (the SHA-256 of '{ManifestEntry}') is missing. Use another checkpoint of the run or train again.");
+            }
+
+            if (System.Text.Encoding.ASCII.GetString(ReadWhole(path, hashEntry, 128)) != Sha256(manifestBytes))
             {
                 throw new InvalidDataException(
                     $"{path}: the checkpoint is corrupted: '{ManifestEntry}' does not match its SHA-256 in '{ManifestHashEntry}' (it was changed after it was written, perhaps edited by hand). Use another checkpoint of the run (best_, _epoch_ or _final file) or train again; a manifest cannot be edited.");
             }
 
             CheckpointManifest manifest = ParseManifest(path, manifestBytes);
-            if (!hashed && manifest.Version >= 3)
-            {
-                throw new InvalidDataException(
-                    $"{path}: the checkpoint is incomplete: entry '{ManifestHashEntry}' (the SHA-256 of '{ManifestEntry}', required since version 3) is missing. Use another checkpoint of the run or train again.");
-            }
-
             try
             {
                 manifest.ModelOptions.Validate();
@@ -426,16 +408,12 @@ internal sealed class TrainingCheckpoint : IDisposable
             var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             foreach ((string name, ZipArchiveEntry entry) in records)
             {
-                string? hash;
-                if (name.StartsWith(NewLlmFolder, StringComparison.Ordinal))
+                // NewLlm's small records are kept (their sizes were checked above), PyTorch's only hashed.
+                using MemoryStream? kept = name.StartsWith(NewLlmFolder, StringComparison.Ordinal) ? new MemoryStream((int)entry.Length) : null;
+                string hash = StreamHash(path, entry, kept);
+                if (kept is not null)
                 {
-                    byte[] bytes = ReadWhole(path, entry, MaxTokenizerBytes);
-                    entries[name[NewLlmFolder.Length..]] = bytes;
-                    hash = Sha256(bytes);
-                }
-                else
-                {
-                    hash = StreamHash(path, entry);
+                    entries[name[NewLlmFolder.Length..]] = kept.ToArray();
                 }
 
                 if (manifest.EntryHashes[name] != hash)
@@ -444,7 +422,7 @@ internal sealed class TrainingCheckpoint : IDisposable
                 }
             }
 
-            foreach (string required in new[] { PyTorchCheckpointPart.DataPickle, RngEntry })
+            foreach (string required in new[] { DataPickle, RngEntry })
             {
                 if (!records.ContainsKey(required) && !entries.ContainsKey(required))
                 {
@@ -511,7 +489,7 @@ internal sealed class TrainingCheckpoint : IDisposable
         foreach ((string name, ZipArchiveEntry entry) in records)
         {
             long limit = name.StartsWith("data/", StringComparison.Ordinal) ? largest
-                : name == PyTorchCheckpointPart.DataPickle ? MaxPickleBytes
+                : name == DataPickle ? MaxPickleBytes
                 : name.StartsWith(NewLlmFolder, StringComparison.Ordinal) ? MaxTokenizerBytes
                 : 64;
             if (entry.Length > limit)
@@ -528,7 +506,7 @@ internal sealed class TrainingCheckpoint : IDisposable
         }
     }
 
-    /// <summary>A small record's bytes (its declared size at most <paramref name="limit"/>), CRC-checked.</summary>
+    /// <summary>A small record's bytes (its declared size at most <paramref name="limit"/>), checked as <see cref="StreamHash"/> checks them.</summary>
     private static byte[] ReadWhole(string path, ZipArchiveEntry entry, long limit)
     {
         if (entry.Length > limit)
@@ -536,26 +514,13 @@ internal sealed class TrainingCheckpoint : IDisposable
             throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} it may have.");
         }
 
-        byte[] bytes = new byte[entry.Length];
-        using (Stream stream = entry.Open())
-        {
-            stream.ReadExactly(bytes);
-            if (stream.ReadByte() >= 0)
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' holds more than its declared {entry.Length} bytes.");
-            }
-        }
-
-        if (System.IO.Hashing.Crc32.HashToUInt32(bytes) != entry.Crc32)
-        {
-            throw new InvalidDataException($"{path}: entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again.");
-        }
-
-        return bytes;
+        using var bytes = new MemoryStream((int)entry.Length);
+        StreamHash(path, entry, bytes);
+        return bytes.ToArray();
     }
 
-    /// <summary>A record's SHA-256 (hex), streamed through a 1 MiB buffer, its length and CRC-32 checked on the way.</summary>
-    private static string StreamHash(string path, ZipArchiveEntry entry)
+    /// <summary>A record's SHA-256 (hex), streamed through a 1 MiB buffer (and into <paramref name="copy"/>), its length and CRC-32 checked on the way.</summary>
+    private static string StreamHash(string path, ZipArchiveEntry entry, Stream? copy = null)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var crc = new System.IO.Hashing.Crc32();
@@ -574,6 +539,7 @@ internal sealed class TrainingCheckpoint : IDisposable
 
                 sha.AppendData(buffer, 0, n);
                 crc.Append(buffer.AsSpan(0, n));
+                copy?.Write(buffer, 0, n);
             }
         }
 
@@ -602,13 +568,9 @@ internal sealed class TrainingCheckpoint : IDisposable
             }
 
             int version = node["version"]?.GetValue<int>() ?? 0;
-            if (version == 1)
+            if (version != CheckpointManifest.CurrentVersion)
             {
-                UpgradeFromVersion1(node.AsObject());
-            }
-            else if (version is < 1 or > CheckpointManifest.CurrentVersion)
-            {
-                throw new InvalidDataException($"{path}: checkpoint version {version} is not supported (this library reads versions 1 to {CheckpointManifest.CurrentVersion}).");
+                throw new InvalidDataException($"{path}: checkpoint version {version} is not supported (this library reads version {CheckpointManifest.CurrentVersion}, the first it released).");
             }
 
             manifest = node.Deserialize<CheckpointManifest>(SerializerOptions);
@@ -621,51 +583,10 @@ internal sealed class TrainingCheckpoint : IDisposable
         return manifest ?? throw new InvalidDataException($"{path}: the checkpoint manifest is empty.");
     }
 
-    /// <summary>Version 1 kept the early-stopping counter in the trainer state; version 2 keeps it in <see cref="EarlyStopping"/>'s callback state.</summary>
-    private static void UpgradeFromVersion1(JsonObject manifest)
-    {
-        JsonObject callbackStates = manifest["callback_states"] as JsonObject ?? new JsonObject();
-        manifest["callback_states"] = callbackStates;
-        if (manifest["state"] is JsonObject state && !callbackStates.ContainsKey("early-stopping"))
-        {
-            callbackStates["early-stopping"] = new JsonObject
-            {
-                ["reference"] = state["early_stopping_reference"]?.DeepClone(),
-                ["epochs_without_improvement"] = state["epochs_without_improvement"]?.DeepClone(),
-            };
-        }
-
-        manifest["version"] = 2; // the layout of version 2; version 3 only adds the manifest hash entry
-    }
-
     internal static string Shape(NewLlmOptions o) =>
         $"vocab {o.VocabSize}, embed {o.EmbedDim}, hidden {o.HiddenDim}, context {o.ContextDim}, layers {o.NumLayers}";
 
     private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
 
     private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-    private static void AddEntry(ZipArchive zip, string name, byte[] bytes)
-    {
-        ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
-        using Stream stream = entry.Open();
-        stream.Write(bytes);
-    }
-
-    /// <summary>Copies <paramref name="source"/> into a new entry; returns its SHA-256 (hex).</summary>
-    private static string AddEntry(ZipArchive zip, string name, Stream source)
-    {
-        ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
-        using Stream stream = entry.Open();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        byte[] buffer = new byte[1 << 20];
-        int read;
-        while ((read = source.Read(buffer)) > 0)
-        {
-            hash.AppendData(buffer, 0, read);
-            stream.Write(buffer, 0, read);
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
 }
