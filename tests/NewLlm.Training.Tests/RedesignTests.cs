@@ -131,7 +131,7 @@ public sealed class RedesignTests
     }
 
     [Fact]
-    public async Task AVersion1CheckpointStillResumesWithItsEarlyStoppingCounter()
+    public async Task ACheckpointResumesWithItsEarlyStoppingCounterAndAnUnreleasedVersionIsRefused()
     {
         using var setup = new TinySetup();
         TrainerOptions options = setup.Options(2);
@@ -142,7 +142,7 @@ public sealed class RedesignTests
             await trainer.TrainAsync();
         }
 
-        // Version 1 kept the counter in the trainer state, not in a callback state.
+        // Version 1 (a development build's, never released) kept the counter in the trainer state, not in a callback state.
         string path = Path.Combine(setup.Directory, "tiny_final.pt");
         string old = Path.Combine(setup.Directory, "old.pt");
         RewriteEntry(path, old, TrainingCheckpoint.ManifestZipName, bytes =>
@@ -160,7 +160,10 @@ public sealed class RedesignTests
         resumed.EarlyStoppingPatience = 3;
         resumed.EarlyStoppingMinDelta = 100;
         using var again = setup.CreateTrainer(setup.CreateModel(), resumed);
-        again.LoadCheckpoint(old);
+        var error = Assert.Throws<InvalidDataException>(() => again.LoadCheckpoint(old));
+        Assert.Contains("old.pt", error.Message, StringComparison.Ordinal);
+        Assert.Contains("version 1 is not supported", error.Message, StringComparison.Ordinal);
+        again.LoadCheckpoint(path);
         Assert.Equal(1, again.Callbacks.OfType<EarlyStopping>().Single().EpochsWithoutImprovement);
         Assert.Equal(2, again.State.CompletedEpochs);
         TrainingResult result = await again.TrainAsync();

@@ -8,7 +8,7 @@ namespace NewLlm;
 /// <c>model_state_dict</c>, <c>optimizer_state_dict</c> (Adam), <c>train_losses</c>, <c>val_losses</c>,
 /// <c>train_ppls</c>, <c>val_ppls</c>, <c>current_epoch</c> and <c>config</c>. <see cref="Read(string)"/> also takes a flat
 /// state dict (<c>torch.save(model.state_dict())</c>): then only <see cref="ModelState"/> is filled.
-/// <see cref="Write"/> writes the same layout, with the config as a plain dict, so that
+/// <see cref="Write(string)"/> writes the same layout, with the config as a plain dict, so that
 /// <c>torch.load(path, weights_only=True)</c> reads it and the original trainer's <c>load_checkpoint</c> resumes from it.
 /// </summary>
 /// <remarks>
@@ -117,6 +117,20 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// <param name="path">The file to create or replace.</param>
     /// <exception cref="ArgumentException">A config value has a type that a weights-only load would refuse.</exception>
     public void Write(string path) => PyTorchCheckpointFormat.Write(this, path);
+
+    /// <summary>
+    /// Writes the checkpoint dict to a stream as <see cref="Write(string)"/> writes it to a file, followed by records of
+    /// the caller's own in the archive's folder, which <c>torch.load</c> never reads (a manifest, say).
+    /// </summary>
+    /// <param name="stream">Where the zip archive is written (left open).</param>
+    /// <param name="extraRecords">
+    /// Given the SHA-256 (lowercase hex) of every record written, by its name in the archive's folder (<c>data.pkl</c>,
+    /// <c>byteorder</c>, <c>data/0</c>, ..., <c>version</c>), returns the records to add after them, by name in that
+    /// folder (<c>newllm/manifest.json</c>, say); null for none.
+    /// </param>
+    /// <exception cref="ArgumentException">A config value has a type that a weights-only load would refuse.</exception>
+    public void Write(Stream stream, Func<IReadOnlyDictionary<string, string>, IEnumerable<KeyValuePair<string, byte[]>>>? extraRecords = null) =>
+        PyTorchCheckpointFormat.Write(this, stream, extraRecords);
 
     /// <summary>Frees the tensors this checkpoint read from its file (not those a caller put in).</summary>
     public void Dispose()

@@ -12,18 +12,17 @@ public sealed class CheckpointManifest
     public const string FormatName = "newllm-training-checkpoint";
 
     /// <summary>
-    /// The version this library writes. Version 4 makes the file a PyTorch checkpoint (<c>torch.load</c> reads it as the
-    /// original trainer's dict; the weights and Adam's state are stored there only) with NewLlm's records under
-    /// <c>archive/newllm/</c>. Version 3 adds the entry <c>manifest.sha256</c>, the SHA-256 of <c>manifest.json</c>;
-    /// version 2 files (without it, their manifest protected by the zip CRC-32 alone) and version 1 files (whose
-    /// early-stopping counter sat in the trainer state) still load.
+    /// The version this library writes and reads, the first it released: the file is a PyTorch checkpoint
+    /// (<c>torch.load</c> reads it as the original trainer's dict; the weights and Adam's state are stored there only)
+    /// with NewLlm's records, <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>) among them, under
+    /// <c>archive/newllm/</c>. Versions 1 to 3 were development builds' layouts and are refused.
     /// </summary>
     public const int CurrentVersion = 4;
 
     /// <summary>Always <see cref="FormatName"/>.</summary>
     public string Format { get; set; } = FormatName;
 
-    /// <summary>The container version of the file (1 is upgraded to 2 when read).</summary>
+    /// <summary>The container version of the file (always <see cref="CurrentVersion"/> in a file that is read).</summary>
     public int Version { get; set; } = CurrentVersion;
 
     /// <summary>When the checkpoint was written (UTC).</summary>

@@ -1,83 +1,68 @@
-using System.Collections;
-using System.Collections.Specialized;
-using System.IO.Compression;
 using TorchSharp;
 using TorchSharp.Modules;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace NewLlm.Training;
 
 /// <summary>
-/// The PyTorch part of a version 4 checkpoint: <c>data.pkl</c>, <c>byteorder</c>, <c>data/N</c> and <c>version</c>
-/// under the archive's top folder, as <c>torch.save</c> lays them out, holding the original New-LLM trainer's dict
-/// (<c>model_state_dict</c>, <c>optimizer_state_dict</c> in PyTorch's Adam layout, <c>train_losses</c>,
-/// <c>val_losses</c>, <c>train_ppls</c>, <c>val_ppls</c>, <c>current_epoch</c>, <c>config</c> as a plain dict). It is
-/// the only copy of the weights and the optimizer state: float32 tensors are written byte for byte, and Adam's step
-/// counts as float32 (PyTorch's own type) while they are exact in it, float64 from 2^24 on, so reading them back is exact.
+/// The PyTorch part of a checkpoint, the original New-LLM trainer's dict (<see cref="PyTorchCheckpoint"/>, which Core
+/// writes and reads): composed from a run's model, optimizer and state, and checked against a model and an optimizer
+/// before it is put into them. It is the only copy of the weights and the optimizer state.
 /// </summary>
 internal static class PyTorchCheckpointPart
 {
-    /// <summary>The top folder of a checkpoint written by NewLlm (PyTorch takes whatever the first record's folder is).</summary>
-    internal const string ArchiveFolder = "archive";
-
-    /// <summary>The folder, under the top folder, of NewLlm's own records, which torch.load never asks for.</summary>
-    internal const string NewLlmFolder = "newllm/";
-
-    internal const string DataPickle = "data.pkl";
-
-    /// <summary>Step counts from this one on are not exact in float32, so they are written as float64.</summary>
-    private const long LargestExactFloat32 = 1L << 24;
-
-    /// <summary>The PyTorch records of the run's state, pickled (the caller disposes them).</summary>
-    public static PyTorchRecords Write(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
+    /// <summary>
+    /// The run's state as the original's checkpoint dict, for <see cref="PyTorchCheckpoint.Write(Stream, Func{IReadOnlyDictionary{string, string}, IEnumerable{KeyValuePair{string, byte[]}}}?)"/>:
+    /// its tensors are the model's and the optimizer's own (not copied), and Adam's state skips, as PyTorch does, a
+    /// parameter that has taken no step.
+    /// </summary>
+    public static PyTorchCheckpoint Compose(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
     {
-        var handles = new List<Tensor>();
-        try
+        var adam = new PyTorchAdamState();
+        OptimizerHelper.StateDictionary sd = optimizer.state_dict();
+        for (int i = 0; i < sd.State.Count; i++)
         {
-            using var noGrad = torch.no_grad();
-            var modelState = new OrderedDictionary();
-            foreach ((string name, Tensor tensor) in model.state_dict())
+            AdamMoments s = AdamMoments.Of(sd.State[i], "the optimizer");
+            if (s.Step > 0)
             {
-                modelState[name] = ForPickle(tensor, handles);
-            }
-
-            var root = new OrderedDictionary
-            {
-                ["model_state_dict"] = modelState,
-                ["optimizer_state_dict"] = AdamForPickle(optimizer, handles),
-                ["train_losses"] = new ArrayList(state.History.Select(r => (object)r.TrainLoss).ToArray()),
-                // The original's validation figures are its batch means (EvaluationMetrics.BatchMeanLoss): written as such, so
-                // that the original's resume compares like with like; the token-weighted one where no batch mean is known.
-                ["val_losses"] = new ArrayList(state.History.Select(r => (object)OriginalsValidationLoss(r.Validation)).ToArray()),
-                ["train_ppls"] = new ArrayList(state.History.Select(r => (object)r.TrainPerplexity).ToArray()),
-                ["val_ppls"] = new ArrayList(state.History.Select(r => (object)Math.Exp(OriginalsValidationLoss(r.Validation))).ToArray()),
-                // The original's convention: the 0-based index of the last epoch completed, -1 before the first (its resume starts at the next).
-                ["current_epoch"] = state.CompletedEpochs - 1,
-                ["config"] = Config(model.Options, options),
-            };
-
-            // Held once, in a stream sized for it (a growing one would copy it each time it doubles).
-            long tensorBytes = handles.Sum(t => t.numel() * t.ElementSize);
-            var pickled = new MemoryStream((int)Math.Min(Array.MaxLength, tensorBytes + (1 << 20)));
-            try
-            {
-                PyTorchPickler.PickleStateDict(pickled, root, leaveOpen: true);
-                return new PyTorchRecords(pickled);
-            }
-            catch
-            {
-                pickled.Dispose();
-                throw;
+                adam.State[i] = new PyTorchAdamParameterState { Step = s.Step, ExpAvg = s.ExpAvg, ExpAvgSq = s.ExpAvgSq, MaxExpAvgSq = s.MaxExpAvgSq };
             }
         }
-        finally
+
+        int first = 0;
+        foreach (ParamGroup group in optimizer.ParamGroups)
         {
-            foreach (Tensor handle in handles)
+            int count = group.Parameters.Count();
+            AdamSettings hyper = AdamSettings.Of(group.Options);
+            adam.ParamGroups.Add(new PyTorchAdamParamGroup
             {
-                handle.Dispose();
-            }
+                LearningRate = group.LearningRate,
+                Beta1 = hyper.Beta1,
+                Beta2 = hyper.Beta2,
+                Eps = hyper.Epsilon,
+                WeightDecay = hyper.WeightDecay,
+                Amsgrad = hyper.AmsGrad,
+                Maximize = hyper.Maximize,
+                InitialLearningRate = group.InitialLearningRate,
+                ParameterIndices = [.. Enumerable.Range(first, count)],
+            });
+            first += count;
         }
+
+        return new PyTorchCheckpoint
+        {
+            ModelState = model.state_dict(),
+            Optimizer = adam,
+            TrainLosses = [.. state.History.Select(r => r.TrainLoss)],
+            // The original's validation figures are its batch means (EvaluationMetrics.BatchMeanLoss): written as such, so
+            // that the original's resume compares like with like; the token-weighted one where no batch mean is known.
+            ValLosses = [.. state.History.Select(r => OriginalsValidationLoss(r.Validation))],
+            TrainPpls = [.. state.History.Select(r => r.TrainPerplexity)],
+            ValPpls = [.. state.History.Select(r => Math.Exp(OriginalsValidationLoss(r.Validation)))],
+            // The original's convention: the 0-based index of the last epoch completed, -1 before the first (its resume starts at the next).
+            CurrentEpoch = state.CompletedEpochs - 1,
+            Config = Config(model.Options, options),
+        };
     }
 
     /// <summary>
@@ -194,76 +179,12 @@ internal static class PyTorchCheckpointPart
         }
     }
 
-    /// <summary>
-    /// The tensor as the pickler needs it: on the CPU and contiguous. A CPU tensor is not copied (the save reads it
-    /// before anything can change it); the handle is kept in <paramref name="handles"/> for disposing.
-    /// </summary>
-    private static Tensor ForPickle(Tensor tensor, List<Tensor> handles)
-    {
-        Tensor handle = tensor.detach().cpu().contiguous().DetachFromDisposeScope();
-        handles.Add(handle);
-        return handle;
-    }
-
-    private static OrderedDictionary AdamForPickle(OptimizerHelper optimizer, List<Tensor> handles)
-    {
-        OptimizerHelper.StateDictionary sd = optimizer.state_dict();
-        var state = new OrderedDictionary();
-        for (int i = 0; i < sd.State.Count; i++)
-        {
-            AdamMoments s = AdamMoments.Of(sd.State[i], "the optimizer");
-            if (s.Step == 0)
-            {
-                continue; // as PyTorch: no state before a parameter's first step
-            }
-
-            Tensor step = (s.Step < LargestExactFloat32
-                ? torch.tensor((float)s.Step, dtype: ScalarType.Float32)
-                : torch.tensor((double)s.Step, dtype: ScalarType.Float64)).DetachFromDisposeScope();
-            handles.Add(step);
-            var entry = new OrderedDictionary { ["step"] = step, ["exp_avg"] = ForPickle(s.ExpAvg, handles), ["exp_avg_sq"] = ForPickle(s.ExpAvgSq, handles) };
-            if (s.MaxExpAvgSq is { } max)
-            {
-                entry["max_exp_avg_sq"] = ForPickle(max, handles);
-            }
-
-            state.Add(i, entry); // Add: OrderedDictionary's int indexer is positional
-        }
-
-        var groups = new ArrayList();
-        int first = 0;
-        foreach (ParamGroup group in optimizer.ParamGroups)
-        {
-            int count = group.Parameters.Count();
-            AdamSettings hyper = AdamSettings.Of(group.Options);
-            groups.Add(new OrderedDictionary
-            {
-                ["lr"] = group.LearningRate,
-                ["betas"] = new object[] { hyper.Beta1, hyper.Beta2 },
-                ["eps"] = hyper.Epsilon,
-                ["weight_decay"] = hyper.WeightDecay,
-                ["amsgrad"] = hyper.AmsGrad,
-                ["maximize"] = hyper.Maximize,
-                ["foreach"] = null,
-                ["capturable"] = false,
-                ["differentiable"] = false,
-                ["fused"] = null,
-                ["initial_lr"] = group.InitialLearningRate,
-                ["params"] = new ArrayList(Enumerable.Range(first, count).Cast<object>().ToArray()),
-            });
-            first += count;
-        }
-
-        // PyTorch's order (a Hashtable's would change from one process to the next, and so would the file's bytes).
-        return new OrderedDictionary { ["state"] = state, ["param_groups"] = groups };
-    }
-
     /// <summary>The original's validation loss of an epoch: the batch mean when known, else the token-weighted loss; NaN without validation.</summary>
     private static double OriginalsValidationLoss(EvaluationMetrics? validation) =>
         validation is null ? double.NaN : double.IsFinite(validation.BatchMeanLoss) ? validation.BatchMeanLoss : validation.Loss;
 
     /// <summary>The original's config attributes that NewLlm knows, as a plain dict (a weights-only load reads it).</summary>
-    private static OrderedDictionary Config(NewLlmOptions model, TrainerOptions options) => new()
+    private static Dictionary<string, object?> Config(NewLlmOptions model, TrainerOptions options) => new()
     {
         ["vocab_size"] = model.VocabSize,
         ["embed_dim"] = model.EmbedDim,

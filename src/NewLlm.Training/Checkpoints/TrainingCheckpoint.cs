@@ -23,12 +23,9 @@ namespace NewLlm.Training;
 /// manifest. The file is written through <see cref="AtomicFile"/>, so it is either the old file or the whole new one.
 /// </para>
 /// <para>
-/// Reading is bounded by what the manifest declares: a record the manifest does not list is refused before anything is
-/// read, every record's declared size is checked (the tensors' together against the model's own size, as the
-/// manifest's model options give it), then every record is streamed through its zip CRC-32 and its SHA-256 (the .NET
-/// 10 <see cref="ZipArchive"/> checks no CRC), holding only NewLlm's small records in memory. The tensors are read
-/// later, straight into the model, through <see cref="PyTorchCheckpoint.Read(Stream, string, NewLlmOptions?)"/>, which
-/// checks every shape first. The file stays open (and so unchanged for this reader) until the checkpoint is disposed.
+/// Reading verifies the whole file first (<see cref="CheckpointVerifier"/>); the tensors are read later, straight into
+/// the model, through <see cref="PyTorchCheckpoint.Read(Stream, string, NewLlmOptions?)"/>, which checks every shape
+/// first. The file stays open (and so unchanged for this reader) until the checkpoint is disposed.
 /// </para>
 /// <para>
 /// <see cref="Restore"/> reads and checks every part against the model and the optimizer first (no staged copies: the
@@ -43,19 +40,19 @@ internal sealed class TrainingCheckpoint : IDisposable
     internal const string RngEntry = "rng.bin";
     internal const string TokenizerEntry = "tokenizer.json";
 
-    /// <summary>Where NewLlm's own records lie under the archive's top folder since version 4.</summary>
-    internal const string NewLlmFolder = PyTorchCheckpointPart.NewLlmFolder;
+    /// <summary>The folder, under the archive's top folder, of NewLlm's own records, which torch.load never asks for.</summary>
+    internal const string NewLlmFolder = "newllm/";
 
-    /// <summary>The top folder of the archive since version 4 (PyTorch's layout: every record under one folder).</summary>
-    private const string Top = PyTorchCheckpointPart.ArchiveFolder + "/";
+    /// <summary>The PyTorch record that holds the checkpoint dict.</summary>
+    internal const string DataPickle = "data.pkl";
 
-    /// <summary>The manifest's name in the zip since version 4.</summary>
-    internal const string ManifestZipName = Top + NewLlmFolder + ManifestEntry;
+    /// <summary>The manifest's name in the zip.</summary>
+    internal const string ManifestZipName = "archive/" + NewLlmFolder + ManifestEntry;
 
-    /// <summary>The manifest hash's name in the zip since version 4.</summary>
-    internal const string ManifestHashZipName = Top + NewLlmFolder + ManifestHashEntry;
+    /// <summary>The manifest hash's name in the zip.</summary>
+    internal const string ManifestHashZipName = "archive/" + NewLlmFolder + ManifestHashEntry;
 
-    private static readonly JsonSerializerOptions SerializerOptions = new()
+    internal static readonly JsonSerializerOptions SerializerOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
@@ -63,18 +60,6 @@ internal sealed class TrainingCheckpoint : IDisposable
         Encoder = ReadableJson.Encoder,
         Converters = { new JsonStringEnumConverter() },
     };
-
-    /// <summary>The largest manifest read (a run of thousands of epochs has a manifest of a few megabytes).</summary>
-    private const long MaxManifestBytes = 64L << 20;
-
-    /// <summary>The largest data.pkl read, as PyTorchCheckpoint.Read reads it.</summary>
-    private const long MaxPickleBytes = 64L << 20;
-
-    /// <summary>The largest stored tokenizer read (a word-level vocabulary of a million words is about 20 MB).</summary>
-    private const long MaxTokenizerBytes = 256L << 20;
-
-    /// <summary>What the file may hold besides the model's tensors and Adam's three moments per parameter: the pickle, the small records, the step counts.</summary>
-    private const long SlackBytes = 96L << 20;
 
     private readonly FileStream _file;
     private readonly Dictionary<string, byte[]> _entries;
@@ -107,10 +92,6 @@ internal sealed class TrainingCheckpoint : IDisposable
     public static void Save(string path, CheckpointKind kind, TrainerOptions options, NewLlmModel model, OptimizerHelper optimizer,
         TrainerState state, IEnumerable<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
-        // Names under the archive's top folder: PyTorch's records, then NewLlm's under newllm/ (torch.load never reads them).
-        // The PyTorch records are copied into the file from the pickled archive, hashed on the way, so the tensors are
-        // held once in memory besides the model's own.
-        using PyTorchRecords records = PyTorchCheckpointPart.Write(model, optimizer, state, options);
         var newLlmEntries = new List<KeyValuePair<string, byte[]>>();
         using (Tensor rng = torch.random.get_rng_state())
         {
@@ -140,33 +121,24 @@ internal sealed class TrainingCheckpoint : IDisposable
             manifest.CallbackStates[stateful.StateKey] = stateful.SaveState();
         }
 
-        AtomicFile.Write(
-            path,
-            file =>
+        // PyTorch's records first, then NewLlm's under newllm/ (torch.load never reads them), the manifest holding every hash.
+        using PyTorchCheckpoint part = PyTorchCheckpointPart.Compose(model, optimizer, state, options);
+        AtomicFile.Write(path, file => part.Write(file, pyTorchHashes =>
+        {
+            manifest.EntryHashes = new Dictionary<string, string>(pyTorchHashes, StringComparer.Ordinal);
+            foreach ((string name, byte[] bytes) in newLlmEntries)
             {
-                using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
-                var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
-                foreach (string name in records.Names)
-                {
-                    using Stream source = records.Open(name);
-                    hashes[name] = AddEntry(zip, Top + name, source);
-                }
+                manifest.EntryHashes[name] = Sha256(bytes);
+            }
 
-                foreach ((string name, byte[] bytes) in newLlmEntries)
-                {
-                    hashes[name] = Sha256(bytes);
-                }
-
-                manifest.EntryHashes = hashes;
-                byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
-                AddEntry(zip, Top + NewLlmFolder + ManifestEntry, manifestBytes);
-                AddEntry(zip, Top + NewLlmFolder + ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes)));
-                foreach ((string name, byte[] bytes) in newLlmEntries)
-                {
-                    AddEntry(zip, Top + name, bytes);
-                }
-            },
-            flushToDisk: true);
+            byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, SerializerOptions);
+            return
+            [
+                new(NewLlmFolder + ManifestEntry, manifestBytes),
+                new(NewLlmFolder + ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Sha256(manifestBytes))),
+                .. newLlmEntries,
+            ];
+        }), flushToDisk: true);
     }
 
     /// <summary>Reads a checkpoint and verifies its zip CRCs, format, version, manifest hash, entries and hashes, and its model options.</summary>
@@ -192,7 +164,7 @@ internal sealed class TrainingCheckpoint : IDisposable
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            (CheckpointManifest manifest, byte[] manifestBytes, Dictionary<string, byte[]> entries) = Verify(path, file);
+            (CheckpointManifest manifest, byte[] manifestBytes, Dictionary<string, byte[]> entries) = CheckpointVerifier.Verify(path, file);
             return new TrainingCheckpoint(path, file, manifest, manifestBytes, entries);
         }
         catch
@@ -212,8 +184,8 @@ internal sealed class TrainingCheckpoint : IDisposable
         {
             using FileStream file = File.OpenRead(path);
             using var zip = new ZipArchive(file, ZipArchiveMode.Read);
-            return !zip.Entries.Any(e => e.FullName == ManifestEntry || e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal))
-                && zip.Entries.Any(e => e.FullName.EndsWith("/" + PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal));
+            return !zip.Entries.Any(e => e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal))
+                && zip.Entries.Any(e => e.FullName.EndsWith("/" + DataPickle, StringComparison.Ordinal));
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -350,322 +322,10 @@ internal sealed class TrainingCheckpoint : IDisposable
         }
     }
 
-    /// <summary>
-    /// Verifies the whole file without holding it: the zip's layout, the manifest and its hash, that the manifest lists
-    /// exactly the records there are, that their declared sizes fit the manifest's model, and every record's CRC-32
-    /// and SHA-256, streamed. Returns the manifest and NewLlm's small records.
-    /// </summary>
-    private static (CheckpointManifest Manifest, byte[] ManifestBytes, Dictionary<string, byte[]> Entries) Verify(string path, FileStream file)
-    {
-        Span<byte> head = stackalloc byte[4];
-        int read = file.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-        if (read < 4 || head[0] != (byte)'P' || head[1] != (byte)'K')
-        {
-            throw new InvalidDataException(read > 1 && head[0] == 0x80
-                ? $"{path}: not a checkpoint NewLlm reads: it looks like PyTorch's legacy (pre-1.6, non-zip) format. Load it in PyTorch and save it again with torch.save(obj, path), whose default has been the zip format since PyTorch 1.6."
-                : $"{path}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one ({(read == 0 ? "it is empty" : "it does not start like a zip archive")}). Give a .pt file written by NewLlm or by torch.save.");
-        }
-
-        file.Position = 0;
-        try
-        {
-            using var zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true);
-            ZipArchiveEntry? manifestEntry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal));
-            if (manifestEntry is null)
-            {
-                throw new InvalidDataException(
-                    zip.GetEntry(ManifestEntry) is not null
-                        ? $"{path}: the checkpoint was written by a development build of NewLlm (its records are laid out as before version 4), which this version does not read. Train again, or use a checkpoint written by this version."
-                        : zip.Entries.Any(e => e.FullName.EndsWith("/" + PyTorchCheckpointPart.DataPickle, StringComparison.Ordinal))
-                            ? $"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{NewLlmFolder}{ManifestEntry}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights."
-                            : $"{path}: not a NewLlm checkpoint: the entry '{NewLlmFolder}{ManifestEntry}' is missing.");
-            }
-
-            string top = manifestEntry.FullName[..^(NewLlmFolder + ManifestEntry).Length];
-            var records = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
-            foreach (ZipArchiveEntry entry in zip.Entries)
-            {
-                if (!entry.FullName.StartsWith(top, StringComparison.Ordinal))
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' lies outside the archive's folder '{top}'.");
-                }
-
-                if (!records.TryAdd(entry.FullName[top.Length..], entry))
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' is there twice.");
-                }
-            }
-
-            byte[] manifestBytes = ReadWhole(path, manifestEntry, MaxManifestBytes);
-            records.Remove(NewLlmFolder + ManifestEntry);
-            bool hashed = records.Remove(NewLlmFolder + ManifestHashEntry, out ZipArchiveEntry? hashEntry);
-            if (hashed && System.Text.Encoding.ASCII.GetString(ReadWhole(path, hashEntry!, 128)) != Sha256(manifestBytes))
-            {
-                throw new InvalidDataException(
-                    $"{path}: the checkpoint is corrupted: '{ManifestEntry}' does not match its SHA-256 in '{ManifestHashEntry}' (it was changed after it was written, perhaps edited by hand). Use another checkpoint of the run (best_, _epoch_ or _final file) or train again; a manifest cannot be edited.");
-            }
-
-            CheckpointManifest manifest = ParseManifest(path, manifestBytes);
-            if (!hashed && manifest.Version >= 3)
-            {
-                throw new InvalidDataException(
-                    $"{path}: the checkpoint is incomplete: entry '{ManifestHashEntry}' (the SHA-256 of '{ManifestEntry}', required since version 3) is missing. Use another checkpoint of the run or train again.");
-            }
-
-            try
-            {
-                manifest.ModelOptions.Validate();
-            }
-            catch (Microsoft.Extensions.Options.OptionsValidationException ex)
-            {
-                throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
-            }
-
-            CheckState(path, manifest.State);
-            CheckListedAndSized(path, manifest, records);
-            var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach ((string name, ZipArchiveEntry entry) in records)
-            {
-                string? hash;
-                if (name.StartsWith(NewLlmFolder, StringComparison.Ordinal))
-                {
-                    byte[] bytes = ReadWhole(path, entry, MaxTokenizerBytes);
-                    entries[name[NewLlmFolder.Length..]] = bytes;
-                    hash = Sha256(bytes);
-                }
-                else
-                {
-                    hash = StreamHash(path, entry);
-                }
-
-                if (manifest.EntryHashes[name] != hash)
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' does not match its SHA-256 in the manifest.");
-                }
-            }
-
-            foreach (string required in new[] { PyTorchCheckpointPart.DataPickle, RngEntry })
-            {
-                if (!records.ContainsKey(required) && !entries.ContainsKey(required))
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{(required == RngEntry ? NewLlmFolder + RngEntry : required)}' is missing.");
-                }
-            }
-
-            return (manifest, manifestBytes, entries);
-        }
-        catch (InvalidDataException ex) when (ex.Message.StartsWith(path, StringComparison.Ordinal))
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or NotSupportedException)
-        {
-            throw new InvalidDataException($"{path}: not a readable NewLlm checkpoint (truncated or corrupted?): {ex.Message}", ex);
-        }
-    }
-
-    /// <summary>Refuses a trainer state no run can have (a manifest whose hash was recomputed after an edit).</summary>
-    private static void CheckState(string path, TrainerState state)
-    {
-        string? wrong = state.BatchesIntoEpoch < 0 ? $"batches_into_epoch {state.BatchesIntoEpoch}"
-            : state.GlobalStep < 0 ? $"global_step {state.GlobalStep}"
-            : state.History.Select((r, i) => r.Epoch == i + 1 ? null : $"history record {i + 1} is of epoch {r.Epoch}").FirstOrDefault(w => w is not null)
-            ?? (state.BestEpoch < 0 || state.BestEpoch > state.CompletedEpochs ? $"best_epoch {state.BestEpoch} of {state.CompletedEpochs} completed" : null);
-        if (wrong is not null)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint's trainer state is impossible ({wrong}): the manifest was edited. Use another checkpoint of the run or train again.");
-        }
-    }
-
-    /// <summary>
-    /// Refuses, before any record is read, a record the manifest does not list (or one it lists that is missing), and
-    /// declared sizes beyond what the manifest's model needs: the tensors together at most four times its parameters
-    /// (weights and Adam's moments) plus <see cref="SlackBytes"/>, and no tensor record larger than its largest parameter.
-    /// </summary>
-    private static void CheckListedAndSized(string path, CheckpointManifest manifest, Dictionary<string, ZipArchiveEntry> records)
-    {
-        foreach (string name in records.Keys)
-        {
-            if (!manifest.EntryHashes.ContainsKey(name))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' ({records[name].Length} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
-            }
-        }
-
-        foreach (string name in manifest.EntryHashes.Keys)
-        {
-            if (!records.ContainsKey(name))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{name}' is missing.");
-            }
-        }
-
-        NewLlmOptions model = manifest.ModelOptions;
-        long parameterBytes = checked(model.ParameterCount * sizeof(float));
-        // The largest parameter: the embedding or output layer [V, E] / [V, H], the first layer [H, E + C], a further layer [H, H]
-        // (the heads [C, H] are never larger than the first layer), counted in 8-byte elements to leave room.
-        long v = model.VocabSize, e = model.EmbedDim, h = model.HiddenDim, c = model.ContextDim;
-        long largest = checked(new[] { v * e, v * h, h * (e + c), model.NumLayers > 1 ? h * h : 0 }.Max() * sizeof(double));
-        long budget = checked((4 * parameterBytes) + SlackBytes);
-        long total = 0;
-        foreach ((string name, ZipArchiveEntry entry) in records)
-        {
-            long limit = name.StartsWith("data/", StringComparison.Ordinal) ? largest
-                : name == PyTorchCheckpointPart.DataPickle ? MaxPickleBytes
-                : name.StartsWith(NewLlmFolder, StringComparison.Ordinal) ? MaxTokenizerBytes
-                : 64;
-            if (entry.Length > limit)
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' declares {entry.Length} bytes, more than the {limit} it can hold for a model with {Shape(model)}. Use another checkpoint of the run or train again.");
-            }
-
-            total = checked(total + entry.Length);
-        }
-
-        if (total > budget)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint is corrupted: its records declare {total} bytes, more than the {budget} a model with {Shape(model)} and its optimizer state need. Use another checkpoint of the run or train again.");
-        }
-    }
-
-    /// <summary>A small record's bytes (its declared size at most <paramref name="limit"/>), CRC-checked.</summary>
-    private static byte[] ReadWhole(string path, ZipArchiveEntry entry, long limit)
-    {
-        if (entry.Length > limit)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} it may have.");
-        }
-
-        byte[] bytes = new byte[entry.Length];
-        using (Stream stream = entry.Open())
-        {
-            stream.ReadExactly(bytes);
-            if (stream.ReadByte() >= 0)
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' holds more than its declared {entry.Length} bytes.");
-            }
-        }
-
-        if (System.IO.Hashing.Crc32.HashToUInt32(bytes) != entry.Crc32)
-        {
-            throw new InvalidDataException($"{path}: entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again.");
-        }
-
-        return bytes;
-    }
-
-    /// <summary>A record's SHA-256 (hex), streamed through a 1 MiB buffer, its length and CRC-32 checked on the way.</summary>
-    private static string StreamHash(string path, ZipArchiveEntry entry)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var crc = new System.IO.Hashing.Crc32();
-        byte[] buffer = new byte[1 << 20];
-        long total = 0;
-        using (Stream stream = entry.Open())
-        {
-            int n;
-            while ((n = stream.Read(buffer)) > 0)
-            {
-                total += n;
-                if (total > entry.Length)
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' holds more than its declared {entry.Length} bytes.");
-                }
-
-                sha.AppendData(buffer, 0, n);
-                crc.Append(buffer.AsSpan(0, n));
-            }
-        }
-
-        if (total != entry.Length)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint is truncated: entry '{entry.FullName}' has {total} bytes, {entry.Length} expected.");
-        }
-
-        if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
-        {
-            throw new InvalidDataException($"{path}: entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again.");
-        }
-
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
-    }
-
-    private static CheckpointManifest ParseManifest(string path, byte[] bytes)
-    {
-        CheckpointManifest? manifest;
-        try
-        {
-            JsonNode? node = JsonNode.Parse(bytes);
-            if (node?["format"]?.GetValue<string>() != CheckpointManifest.FormatName)
-            {
-                throw new InvalidDataException($"{path}: not a NewLlm training checkpoint (format '{node?["format"]}').");
-            }
-
-            int version = node["version"]?.GetValue<int>() ?? 0;
-            if (version == 1)
-            {
-                UpgradeFromVersion1(node.AsObject());
-            }
-            else if (version is < 1 or > CheckpointManifest.CurrentVersion)
-            {
-                throw new InvalidDataException($"{path}: checkpoint version {version} is not supported (this library reads versions 1 to {CheckpointManifest.CurrentVersion}).");
-            }
-
-            manifest = node.Deserialize<CheckpointManifest>(SerializerOptions);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint manifest is corrupted: {ex.Message}", ex);
-        }
-
-        return manifest ?? throw new InvalidDataException($"{path}: the checkpoint manifest is empty.");
-    }
-
-    /// <summary>Version 1 kept the early-stopping counter in the trainer state; version 2 keeps it in <see cref="EarlyStopping"/>'s callback state.</summary>
-    private static void UpgradeFromVersion1(JsonObject manifest)
-    {
-        JsonObject callbackStates = manifest["callback_states"] as JsonObject ?? new JsonObject();
-        manifest["callback_states"] = callbackStates;
-        if (manifest["state"] is JsonObject state && !callbackStates.ContainsKey("early-stopping"))
-        {
-            callbackStates["early-stopping"] = new JsonObject
-            {
-                ["reference"] = state["early_stopping_reference"]?.DeepClone(),
-                ["epochs_without_improvement"] = state["epochs_without_improvement"]?.DeepClone(),
-            };
-        }
-
-        manifest["version"] = 2; // the layout of version 2; version 3 only adds the manifest hash entry
-    }
-
     internal static string Shape(NewLlmOptions o) =>
         $"vocab {o.VocabSize}, embed {o.EmbedDim}, hidden {o.HiddenDim}, context {o.ContextDim}, layers {o.NumLayers}";
 
     private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
 
-    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-    private static void AddEntry(ZipArchive zip, string name, byte[] bytes)
-    {
-        ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
-        using Stream stream = entry.Open();
-        stream.Write(bytes);
-    }
-
-    /// <summary>Copies <paramref name="source"/> into a new entry; returns its SHA-256 (hex).</summary>
-    private static string AddEntry(ZipArchive zip, string name, Stream source)
-    {
-        ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
-        using Stream stream = entry.Open();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        byte[] buffer = new byte[1 << 20];
-        int read;
-        while ((read = source.Read(buffer)) > 0)
-        {
-            hash.AppendData(buffer, 0, read);
-            stream.Write(buffer, 0, read);
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
+    internal static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

@@ -18,6 +18,9 @@ internal sealed class TorchArchive : IDisposable
     /// <summary>The largest <c>data.pkl</c> read (a checkpoint's is a few kilobytes per hundred tensors).</summary>
     public const long MaxPickleBytes = 64L << 20;
 
+    /// <summary>The folder NewLlm writes every record under (PyTorch reads whatever folder the records share).</summary>
+    public const string Folder = "archive/";
+
     private const int ChunkBytes = 16 << 20;
     private readonly ZipArchive _zip;
     private readonly Dictionary<string, ZipArchiveEntry> _records;

@@ -1,5 +1,8 @@
 using System.Collections;
 using System.Collections.Specialized;
+using System.Globalization;
+using System.IO.Compression;
+using System.Security.Cryptography;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -8,18 +11,15 @@ namespace NewLlm;
 /// <summary>
 /// Reads and writes <see cref="PyTorchCheckpoint"/>s. Reading goes through <see cref="TorchArchive"/> (the restricted
 /// <see cref="PickleReader"/>, then tensors read straight from their records once every shape has been checked), so a
-/// hostile file costs at most the model's own size; writing goes through TorchSharp.PyBridge's
-/// <see cref="PyTorchPickler"/>, which lays out dicts, lists, tuples, numbers, strings and tensors as torch.save does.
+/// hostile file costs at most the model's own size; writing pickles through TorchSharp.PyBridge's
+/// <see cref="PyTorchPickler"/>, which lays out dicts, lists, tuples, numbers, strings and tensors as torch.save does,
+/// and lays the records out as torch.save does, with any records of the caller's own after them.
 /// </summary>
 internal static class PyTorchCheckpointFormat
 {
     private const string ModelStateKey = "model_state_dict";
-    private const string OptimizerKey = "optimizer_state_dict";
     private const string EpochKey = "current_epoch";
     private const string ConfigKey = "config";
-
-    /// <summary>Step counts from this one on are not exact in float32, so they are written as float64.</summary>
-    private const double LargestExactFloat32 = 1 << 24;
 
     /// <summary>The four per-epoch lists of the original, by key.</summary>
     private static readonly string[] ListKeys = ["train_losses", "val_losses", "train_ppls", "val_ppls"];
@@ -51,9 +51,9 @@ internal static class PyTorchCheckpointFormat
             var adamRecords = new List<(int Index, TensorRecord ExpAvg, TensorRecord ExpAvgSq, TensorRecord? Max)>();
             if (!flat && !modelOnly)
             {
-                if (root[OptimizerKey] is { } optimizer)
+                if (root[PyTorchAdamFormat.Key] is { } optimizer)
                 {
-                    checkpoint.Optimizer = ReadAdam(optimizer, shapes, source, archive, adamRecords);
+                    checkpoint.Optimizer = PyTorchAdamFormat.Read(optimizer, shapes, source, archive, adamRecords);
                 }
 
                 checkpoint.TrainLosses = ReadList(root, ListKeys[0], source, archive);
@@ -79,7 +79,7 @@ internal static class PyTorchCheckpointFormat
             foreach ((int index, TensorRecord expAvg, TensorRecord expAvgSq, TensorRecord? max) in adamRecords)
             {
                 PyTorchAdamParameterState state = checkpoint.Optimizer!.State[index];
-                string where = $"{OptimizerKey}.state.{index}";
+                string where = $"{PyTorchAdamFormat.Key}.state.{index}";
                 state.ExpAvg = checkpoint.Own(archive.Read(expAvg, $"{where}.exp_avg"));
                 state.ExpAvgSq = checkpoint.Own(archive.Read(expAvgSq, $"{where}.exp_avg_sq"));
                 state.MaxExpAvgSq = max is null ? null : checkpoint.Own(archive.Read(max, $"{where}.max_exp_avg_sq"));
@@ -208,51 +208,67 @@ internal static class PyTorchCheckpointFormat
         }
     }
 
-    /// <summary>Writes the checkpoint through <see cref="AtomicFile"/>.</summary>
+    /// <summary>Writes the checkpoint to a file through <see cref="AtomicFile"/>.</summary>
     public static void Write(PyTorchCheckpoint checkpoint, string path)
     {
-        ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var copies = new List<Tensor>();
-        try
-        {
-            var root = new OrderedDictionary
-            {
-                [ModelStateKey] = StateForPickle(checkpoint.ModelState, copies),
-            };
-            if (checkpoint.Optimizer is { } adam)
-            {
-                root[OptimizerKey] = AdamForPickle(adam, copies);
-            }
+        using MemoryStream pickled = Pickle(copies => Root(checkpoint, copies));
+        AtomicFile.Write(path, stream => WriteRecords(pickled, stream, null), flushToDisk: true);
+    }
 
-            root[ListKeys[0]] = new ArrayList(checkpoint.TrainLosses.ToArray());
-            root[ListKeys[1]] = new ArrayList(checkpoint.ValLosses.ToArray());
-            root[ListKeys[2]] = new ArrayList(checkpoint.TrainPpls.ToArray());
-            root[ListKeys[3]] = new ArrayList(checkpoint.ValPpls.ToArray());
-            if (checkpoint.CurrentEpoch is int epoch)
-            {
-                root[EpochKey] = epoch;
-            }
-
-            root[ConfigKey] = ConfigForPickle(checkpoint.Config, ConfigKey);
-            WriteRoot(root, path);
-        }
-        finally
-        {
-            foreach (Tensor copy in copies)
-            {
-                copy.Dispose();
-            }
-        }
+    /// <summary>Writes the checkpoint to a stream, then the records <paramref name="extraRecords"/> returns.</summary>
+    public static void Write(PyTorchCheckpoint checkpoint, Stream stream, Func<IReadOnlyDictionary<string, string>, IEnumerable<KeyValuePair<string, byte[]>>>? extraRecords)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using MemoryStream pickled = Pickle(copies => Root(checkpoint, copies));
+        WriteRecords(pickled, stream, extraRecords);
     }
 
     /// <summary>Writes a flat state dict (parameter name to tensor) as <c>torch.save(model.state_dict())</c> would.</summary>
     public static void WriteStateDict(IEnumerable<KeyValuePair<string, Tensor>> state, string path)
     {
+        using MemoryStream pickled = Pickle(copies => StateForPickle(state, copies));
+        AtomicFile.Write(path, stream => WriteRecords(pickled, stream, null), flushToDisk: true);
+    }
+
+    /// <summary>The original's checkpoint dict, in its key order, its tensors made ready for the pickler in <paramref name="copies"/>.</summary>
+    private static OrderedDictionary Root(PyTorchCheckpoint checkpoint, List<Tensor> copies)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var root = new OrderedDictionary { [ModelStateKey] = StateForPickle(checkpoint.ModelState, copies) };
+        if (checkpoint.Optimizer is { } adam)
+        {
+            root[PyTorchAdamFormat.Key] = PyTorchAdamFormat.ForPickle(adam, copies);
+        }
+
+        root[ListKeys[0]] = new ArrayList(checkpoint.TrainLosses.ToArray());
+        root[ListKeys[1]] = new ArrayList(checkpoint.ValLosses.ToArray());
+        root[ListKeys[2]] = new ArrayList(checkpoint.TrainPpls.ToArray());
+        root[ListKeys[3]] = new ArrayList(checkpoint.ValPpls.ToArray());
+        if (checkpoint.CurrentEpoch is int epoch)
+        {
+            root[EpochKey] = epoch;
+        }
+
+        root[ConfigKey] = ConfigForPickle(checkpoint.Config, ConfigKey);
+        return root;
+    }
+
+    /// <summary>
+    /// Pickles the dict <paramref name="build"/> returns into a zip archive in memory, sized for its tensors (a growing
+    /// stream would copy it each time it doubles), through TorchSharp.PyBridge's <see cref="PyTorchPickler"/>; then frees
+    /// the tensors made for it.
+    /// </summary>
+    private static MemoryStream Pickle(Func<List<Tensor>, IDictionary> build)
+    {
         var copies = new List<Tensor>();
         try
         {
-            WriteRoot(StateForPickle(state, copies), path);
+            IDictionary root = build(copies);
+            long tensorBytes = copies.Sum(t => t.numel() * t.ElementSize);
+            var pickled = new MemoryStream((int)Math.Min(Array.MaxLength, tensorBytes + (1 << 20)));
+            PyTorchPickler.PickleStateDict(pickled, root, leaveOpen: true);
+            return pickled;
         }
         finally
         {
@@ -263,80 +279,85 @@ internal static class PyTorchCheckpointFormat
         }
     }
 
-    private static void WriteRoot(IDictionary root, string path) =>
-        AtomicFile.Write(path, stream => PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true), flushToDisk: true);
-
     /// <summary>
-    /// Name to a contiguous CPU copy with no gradient and storage offset 0 (PyBridge writes a tensor's bytes as
-    /// they lie and records its offset and strides, so a view must not reach it).
+    /// Writes the pickled archive as <c>torch.save</c> lays it out: stored records under <see cref="TorchArchive.Folder"/>
+    /// in its order (<c>data.pkl</c>, <c>byteorder</c>, <c>data/0</c> to <c>data/N</c>, <c>version</c>), each hashed on
+    /// the way, then the records <paramref name="extraRecords"/> returns, given those hashes.
     /// </summary>
+    private static void WriteRecords(MemoryStream pickled, Stream stream, Func<IReadOnlyDictionary<string, string>, IEnumerable<KeyValuePair<string, byte[]>>>? extraRecords)
+    {
+        pickled.Position = 0;
+        using var source = new ZipArchive(pickled, ZipArchiveMode.Read, leaveOpen: true);
+        Dictionary<string, ZipArchiveEntry> records = source.Entries.ToDictionary(e => e.FullName[(e.FullName.IndexOf('/', StringComparison.Ordinal) + 1)..], StringComparer.Ordinal);
+        string[] names =
+        [
+            "data.pkl",
+            "byteorder",
+            .. records.Keys.Where(k => k.StartsWith("data/", StringComparison.Ordinal)).OrderBy(k => int.Parse(k.AsSpan(5), CultureInfo.InvariantCulture)),
+            "version",
+        ];
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string name in names)
+        {
+            using Stream record = name == "byteorder" ? new MemoryStream("little"u8.ToArray(), writable: false) : records[name].Open();
+            hashes[name] = AddRecord(zip, name, record);
+        }
+
+        foreach ((string name, byte[] bytes) in extraRecords?.Invoke(hashes) ?? [])
+        {
+            using var record = new MemoryStream(bytes, writable: false);
+            AddRecord(zip, name, record);
+        }
+    }
+
+    /// <summary>Copies <paramref name="content"/> into a new stored record; returns its SHA-256 (lowercase hex).</summary>
+    private static string AddRecord(ZipArchive zip, string name, Stream content)
+    {
+        using Stream stream = zip.CreateEntry(TorchArchive.Folder + name, CompressionLevel.NoCompression).Open();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[1 << 20];
+        int read;
+        while ((read = content.Read(buffer)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            stream.Write(buffer, 0, read);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>Name to tensor, each made ready for the pickler.</summary>
     private static OrderedDictionary StateForPickle(IEnumerable<KeyValuePair<string, Tensor>> state, List<Tensor> copies)
     {
         ArgumentNullException.ThrowIfNull(state);
         var dict = new OrderedDictionary();
         foreach ((string name, Tensor tensor) in state)
         {
-            dict[name] = Copy(tensor, copies);
+            dict[name] = ForPickle(tensor, copies);
         }
 
         return dict;
     }
 
-    private static Tensor Copy(Tensor tensor, List<Tensor> copies)
+    /// <summary>
+    /// The tensor as the pickler needs it: contiguous on the CPU, with no gradient, at storage offset 0 (PyBridge writes a
+    /// tensor's elements from where it starts and records its offset, so an offset view is copied). Another tensor is
+    /// not copied (it is written before anything can change it); the handle is kept in <paramref name="copies"/> for disposing.
+    /// </summary>
+    public static Tensor ForPickle(Tensor tensor, List<Tensor> copies)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         using var noGrad = no_grad();
-        Tensor copy = tensor.detach().cpu().contiguous().clone().DetachFromDisposeScope();
-        copies.Add(copy);
-        return copy;
-    }
-
-    /// <summary>PyTorch's Adam state dict layout: <c>{"state": {i: {step, exp_avg, exp_avg_sq}}, "param_groups": [...]}</c>.</summary>
-    private static OrderedDictionary AdamForPickle(PyTorchAdamState adam, List<Tensor> copies)
-    {
-        var state = new OrderedDictionary();
-        foreach ((int index, PyTorchAdamParameterState s) in adam.State.OrderBy(kv => kv.Key))
+        Tensor handle = tensor.detach().cpu().contiguous().DetachFromDisposeScope();
+        if (handle.storage_offset() != 0)
         {
-            // float32 as PyTorch keeps it, float64 from 2^24 steps on, where float32 would round the count.
-            Tensor step = (s.Step < LargestExactFloat32 ? tensor((float)s.Step, dtype: ScalarType.Float32) : tensor(s.Step, dtype: ScalarType.Float64)).DetachFromDisposeScope();
-            copies.Add(step);
-            var entry = new OrderedDictionary { ["step"] = step, ["exp_avg"] = Copy(s.ExpAvg, copies), ["exp_avg_sq"] = Copy(s.ExpAvgSq, copies) };
-            if (s.MaxExpAvgSq is { } max)
-            {
-                entry["max_exp_avg_sq"] = Copy(max, copies);
-            }
-
-            state.Add(index, entry);  // Add: OrderedDictionary's int indexer is positional
+            using Tensor view = handle;
+            handle = view.clone().DetachFromDisposeScope();
         }
 
-        var groups = new ArrayList();
-        foreach (PyTorchAdamParamGroup g in adam.ParamGroups)
-        {
-            // Every key PyTorch's Adam keeps in a group (torch 1.13 to 2.x), so that load_state_dict leaves none unset.
-            var group = new OrderedDictionary
-            {
-                ["lr"] = g.LearningRate,
-                ["betas"] = new object[] { g.Beta1, g.Beta2 },
-                ["eps"] = g.Eps,
-                ["weight_decay"] = g.WeightDecay,
-                ["amsgrad"] = g.Amsgrad,
-                ["maximize"] = g.Maximize,
-                ["foreach"] = null,
-                ["capturable"] = false,
-                ["differentiable"] = false,
-                ["fused"] = null,
-            };
-            if (g.InitialLearningRate is double initial)
-            {
-                group["initial_lr"] = initial;
-            }
-
-            group["params"] = new ArrayList(g.ParameterIndices.ToArray());
-            groups.Add(group);
-        }
-
-        // PyTorch's order (a Hashtable's would change from one process to the next, and so would the file's bytes).
-        return new OrderedDictionary { ["state"] = state, ["param_groups"] = groups };
+        copies.Add(handle);
+        return handle;
     }
 
     /// <summary>A config value as a weights-only load accepts it: null, bool, int, long, double, string, lists and string-keyed dicts of those.</summary>
@@ -365,92 +386,6 @@ internal static class PyTorchCheckpointFormat
         return result;
     }
 
-    /// <summary>
-    /// Adam's state dict, its moments checked against their parameters' shapes (<paramref name="shapes"/>, in the
-    /// model's order) and recorded in <paramref name="records"/> to be read once every check has passed.
-    /// </summary>
-    private static PyTorchAdamState ReadAdam(object optimizer, List<KeyValuePair<string, long[]>> shapes, string source, TorchArchive archive,
-        List<(int Index, TensorRecord ExpAvg, TensorRecord ExpAvgSq, TensorRecord? Max)> records)
-    {
-        if (optimizer is not PickleDict dict || dict["state"] is not PickleDict state || dict["param_groups"] is not List<object?> groups)
-        {
-            throw TorchArchive.Bad(source, $"'{OptimizerKey}' is not a PyTorch optimizer state dict (it needs 'state' and 'param_groups').");
-        }
-
-        var adam = new PyTorchAdamState();
-        foreach ((object key, object? value) in state.Items)
-        {
-            int index = key is long k && k >= 0 && k < shapes.Count
-                ? (int)k
-                : throw TorchArchive.Bad(source, $"'{OptimizerKey}' has a state for parameter {PickleValues.Describe(key)}; the model has {shapes.Count} parameters (0 to {shapes.Count - 1}).");
-            string where = $"'{OptimizerKey}' state of parameter {index} ({shapes[index].Key})";
-            if (value is not PickleDict s)
-            {
-                throw TorchArchive.Bad(source, $"{where} is {PickleValues.Describe(value)}, not a dict.");
-            }
-
-            if (s["exp_avg"] is not TensorRecord expAvg || s["exp_avg_sq"] is not TensorRecord expAvgSq)
-            {
-                string keys = string.Join(", ", s.Keys.Select(x => $"'{x}'").Order(StringComparer.Ordinal));
-                throw TorchArchive.Bad(source, $"{where} has no 'exp_avg' and 'exp_avg_sq' tensors (its keys: {keys}), so it is not Adam's. Only Adam's state can be read.");
-            }
-
-            TensorRecord? max = s["max_exp_avg_sq"] as TensorRecord;
-            foreach ((string name, TensorRecord? moment) in new[] { ("exp_avg", expAvg), ("exp_avg_sq", expAvgSq), ("max_exp_avg_sq", max) })
-            {
-                if (moment is not null && !moment.Shape.SequenceEqual(shapes[index].Value))
-                {
-                    throw TorchArchive.Bad(source, $"{where}: '{name}' is a tensor of shape {moment.ShapeText}; the parameter is [{string.Join(", ", shapes[index].Value)}].");
-                }
-            }
-
-            adam.State[index] = new PyTorchAdamParameterState
-            {
-                Step = Number(s["step"], $"{where}: 'step'", source, archive),
-                ExpAvg = null!, // read below, once every shape is checked
-                ExpAvgSq = null!,
-            };
-            records.Add((index, expAvg, expAvgSq, max));
-        }
-
-        for (int i = 0; i < groups.Count; i++)
-        {
-            string where = $"'{OptimizerKey}' param group {i}";
-            if (groups[i] is not PickleDict g)
-            {
-                throw TorchArchive.Bad(source, $"{where} is {PickleValues.Describe(groups[i])}, not a dict.");
-            }
-
-            IList<object?>? betas = g["betas"] switch { object?[] tuple => tuple, List<object?> list => list, _ => null };
-            if (betas is not { Count: 2 })
-            {
-                throw TorchArchive.Bad(source, $"{where} has 'betas' {PickleValues.Describe(g["betas"])}, not a pair; only Adam's state can be read.");
-            }
-
-            adam.ParamGroups.Add(new PyTorchAdamParamGroup
-            {
-                LearningRate = InRange(Number(g["lr"], $"{where}: 'lr'", source, archive), 0, double.MaxValue, $"{where}: 'lr'", source),
-                Beta1 = InRange(Number(betas[0], $"{where}: 'betas'", source, archive), 0, 1, $"{where}: 'betas'[0]", source),
-                Beta2 = InRange(Number(betas[1], $"{where}: 'betas'", source, archive), 0, 1, $"{where}: 'betas'[1]", source),
-                Eps = InRange(Number(g["eps"], $"{where}: 'eps'", source, archive), 0, double.MaxValue, $"{where}: 'eps'", source),
-                WeightDecay = InRange(Number(g["weight_decay"], $"{where}: 'weight_decay'", source, archive), 0, double.MaxValue, $"{where}: 'weight_decay'", source),
-                Amsgrad = g["amsgrad"] is true,
-                Maximize = g["maximize"] is true,
-                InitialLearningRate = g["initial_lr"] is { } initial ? Number(initial, $"{where}: 'initial_lr'", source, archive) : null,
-                ParameterIndices = (g["params"] as List<object?> ?? throw TorchArchive.Bad(source, $"{where} has no 'params' list."))
-                    .Select(p => p is long n && n >= 0 && n < shapes.Count ? (int)n : throw TorchArchive.Bad(source, $"{where} has a parameter {PickleValues.Describe(p)}; the model has {shapes.Count} (0 to {shapes.Count - 1}).")).ToList(),
-            });
-        }
-
-        return adam;
-    }
-
-    /// <summary>A hyper-parameter in [<paramref name="min"/>, <paramref name="max"/>] (so never NaN or infinite), or the file is refused naming it.</summary>
-    private static double InRange(double value, double min, double max, string what, string source) =>
-        value >= min && value <= max && double.IsFinite(value)
-            ? value
-            : throw TorchArchive.Bad(source, $"{what} is {value}, which Adam cannot use (it must be a number from {min} to {(max == double.MaxValue ? "any finite value" : max)}).");
-
     private static List<double> ReadList(PickleDict root, string key, string source, TorchArchive archive)
     {
         return root[key] switch
@@ -462,7 +397,7 @@ internal static class PyTorchCheckpointFormat
     }
 
     /// <summary>A Python number, or a tensor of one element (read: its storage is one element too), as a double.</summary>
-    private static double Number(object? value, string what, string source, TorchArchive archive)
+    public static double Number(object? value, string what, string source, TorchArchive archive)
     {
         switch (value)
         {
