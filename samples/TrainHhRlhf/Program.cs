@@ -182,7 +182,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
         return 130;
     }
 
-    Console.WriteLine($"Reports: {ReportFiles.ProgressJson(options)}, {ReportFiles.MetricsCsv(options)}, {ReportFiles.CurvesPng(options)}");
+    Console.WriteLine($"Reports: {RunDirectory.ProgressJson(options)}, {RunDirectory.MetricsCsv(options)}, {RunDirectory.CurvesPng(options)}");
     return 0;
 }
 
