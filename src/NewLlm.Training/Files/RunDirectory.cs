@@ -95,10 +95,9 @@ public sealed class RunDirectory : IDisposable
         }
 
         string directory = Path.GetFullPath(options.OutputDirectory);
-        string name = options.ModelName;
-        string[] exact = [$"best_{name}.pt", $"{name}_final.pt", $"{name}_interrupted.pt", $"{name}_progress.json", $"{name}_metrics.csv", $"{name}_curves.png"];
-        IEnumerable<string> numbered = Directory.EnumerateFiles(directory, $"{name}_epoch_*.pt").Concat(Directory.EnumerateFiles(directory, $"{name}_step_*.pt"));
-        return [.. exact.Select(f => Path.Combine(directory, f)).Where(File.Exists).Concat(numbered).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        string[] exact = [CheckpointPath(options, CheckpointKind.Best), CheckpointPath(options, CheckpointKind.Final), CheckpointPath(options, CheckpointKind.Interrupted), ProgressJson(options), MetricsCsv(options), CurvesPng(options)];
+        IEnumerable<string> numbered = Directory.EnumerateFiles(directory, $"{options.ModelName}_epoch_*.pt").Concat(Directory.EnumerateFiles(directory, $"{options.ModelName}_step_*.pt"));
+        return [.. exact.Where(File.Exists).Concat(numbered).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>
