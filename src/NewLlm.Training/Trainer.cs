@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,12 +33,12 @@ public sealed class Trainer : IDisposable
     private readonly TokenizedCorpus? _validationData;
     private readonly DialogueTokenizer? _tokenizer;
     private readonly ILogger _logger;
-    private readonly Device _device;
     private readonly OptimizerHelper _optimizer;
+    private readonly TrainingStep _step;
     private readonly ScalarType? _modelComputeDType; // the model's own, given back by Dispose
-    private readonly List<ITrainerCallback> _callbacks;
-    private readonly Dictionary<string, JsonNode?> _unclaimedStates = new(StringComparer.Ordinal);
-    private int _running;
+    private readonly CallbackList _callbacks;
+    private readonly RunGate _gate = new();
+    private Dictionary<string, JsonNode?> _unclaimedStates = new(StringComparer.Ordinal);
     private bool _resumed;
     private string? _continuesIn; // the directory whose results this trainer continues (LoadCheckpoint's, or an earlier Train call's)
     private bool _disposed;
@@ -71,48 +70,22 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(trainData);
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Clone().Validate();
-        CheckInputs(model, trainData, validationData, tokenizer, preferencePairs);
-        if (TrainingMemoryEstimate.ForStep(model.Options, Math.Min(Options.BatchSize, trainData.Count), trainData.SequenceLength, model.parameters().First().dtype, Options.Precision).CheckFits(Options.Device) is string tooLarge)
-        {
-            throw new InvalidOperationException(tooLarge);
-        }
-
+        TrainerInputs.Check(model, trainData, validationData, tokenizer, preferencePairs, Options);
         _trainData = trainData;
         _validationData = validationData;
         _tokenizer = tokenizer;
         PreferencePairs = preferencePairs;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _device = DeviceName.Resolve(Options.Device);
-        if (Options.Precision == TrainingPrecision.BFloat16Mixed && !Options.AllowSlowBFloat16)
-        {
-            TorchBackend.EnsureFastBFloat16(_device, $"{nameof(TrainerOptions)}.{nameof(TrainerOptions.Precision)} = {nameof(TrainingPrecision.BFloat16Mixed)}", $"set {nameof(TrainerOptions)}.{nameof(TrainerOptions.AllowSlowBFloat16)}");
-        }
+        Device device = DeviceName.Resolve(Options.Device);
+        TrainerInputs.CheckPrecision(Options, device);
 
         Model = model;
-        model.to(_device);
+        model.to(device);
         _modelComputeDType = model.ComputeDType;
         model.ComputeDType = Options.Precision == TrainingPrecision.BFloat16Mixed ? ScalarType.BFloat16 : null;
         _optimizer = OptimizerFactory.Create(model, Options);
-        _callbacks = [.. callbacks ?? []];
-        if (Options.EarlyStoppingPatience > 0 && !_callbacks.OfType<EarlyStopping>().Any())
-        {
-            _callbacks.Add(new EarlyStopping(Options.EarlyStoppingPatience, Options.EarlyStoppingMinDelta));
-        }
-
-        if (!_callbacks.OfType<ModelCheckpoint>().Any())
-        {
-            _callbacks.Add(new ModelCheckpoint(Options.SaveBestCheckpoint, Options.CheckpointEveryEpochs, Options.SaveFinalCheckpoint, Options.CheckpointEverySteps));
-        }
-
-        if (!_callbacks.OfType<DivergenceMonitor>().Any())
-        {
-            _callbacks.Add(new DivergenceMonitor(_logger));
-        }
-
-        if (Options.OutputDirectory is not null && Options.WriteReports)
-        {
-            _callbacks.AddRange([new ProgressJsonWriter(), new MetricsCsvWriter(), new TrainingCurvesPlotter()]);
-        }
+        _step = new TrainingStep(model, _optimizer, device, trainData.PadId);
+        _callbacks = new CallbackList(callbacks, Options, _logger);
 
         State = new TrainerState { Seed = Options.Seed };
         State.SetRunFacts(trainData.Count, validationData?.Count, (trainData.Count + Options.BatchSize - 1) / Options.BatchSize);
@@ -146,7 +119,7 @@ public sealed class Trainer : IDisposable
     public void AddCallback(ITrainerCallback callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        ThrowIfRunning();
+        _gate.ThrowIfRunning();
         if (callback is ICheckpointStateful stateful && _unclaimedStates.Remove(stateful.StateKey, out JsonNode? state) && state is not null)
         {
             stateful.LoadState(state.DeepClone());
@@ -161,25 +134,8 @@ public sealed class Trainer : IDisposable
     public int RemoveCallback<T>()
         where T : ITrainerCallback
     {
-        ThrowIfRunning();
+        _gate.ThrowIfRunning();
         return _callbacks.RemoveAll(c => c is T);
-    }
-
-    /// <summary>Path of a checkpoint file for this run's name, e.g. <c>best_{name}.pt</c>, under the output directory.</summary>
-    /// <param name="kind">Which checkpoint.</param>
-    /// <param name="epoch">The epoch, for periodic checkpoints.</param>
-    /// <param name="step">The optimizer step, for <see cref="CheckpointKind.Step"/> checkpoints.</param>
-    public string GetCheckpointPath(CheckpointKind kind, int epoch = 0, long step = 0)
-    {
-        string name = Options.ModelName;
-        return ReportFiles.Under(Options, kind switch
-        {
-            CheckpointKind.Best => $"best_{name}.pt",
-            CheckpointKind.Final => $"{name}_final.pt",
-            CheckpointKind.Interrupted => $"{name}_interrupted.pt",
-            CheckpointKind.Step => string.Create(CultureInfo.InvariantCulture, $"{name}_step_{step}.pt"),
-            _ => string.Create(CultureInfo.InvariantCulture, $"{name}_epoch_{epoch}.pt"),
-        });
     }
 
     /// <summary>
@@ -206,60 +162,12 @@ public sealed class Trainer : IDisposable
     public void LoadCheckpoint(string path)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ThrowIfRunning();
+        _gate.ThrowIfRunning();
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (TrainingCheckpoint.IsForeignPyTorchFile(path))
-        {
-            LoadOriginalCheckpoint(path);
-            return;
-        }
-
-        using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
-        if (checkpoint.Manifest.State.BatchesIntoEpoch > State.BatchesPerEpoch)
-        {
-            throw new InvalidDataException(
-                $"{path}: the checkpoint was taken {checkpoint.Manifest.State.BatchesIntoEpoch} batches into an epoch, but an epoch of this run has {State.BatchesPerEpoch}. Resume with the checkpoint's data and batch size.");
-        }
-
-        (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = checkpoint.Restore(
-            Model, _optimizer, [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer);
-        if (state.Seed != Options.Seed)
-        {
-            _logger.LogWarning("The checkpoint was trained with seed {Saved}; this run's seed {Seed} is used for the batch order from now on.", state.Seed, Options.Seed);
-        }
-
-        state.Seed = Options.Seed;
-        if (checkpoint.Manifest.TrainerOptions["precision"]?.GetValue<string>() is string savedPrecision && savedPrecision != Options.Precision.ToString())
-        {
-            _logger.LogWarning("The checkpoint was trained with precision {Saved}; this run goes on in {Precision}.", savedPrecision, Options.Precision);
-        }
-
-        state.SetRunFacts(State.TrainSequenceCount, State.ValidationSequenceCount, State.BatchesPerEpoch);
-        State = state;
-        _unclaimedStates.Clear();
-        foreach ((string key, JsonNode? value) in unclaimed)
-        {
-            _unclaimedStates[key] = value;
-        }
-
+        (State, _unclaimedStates) = TrainerResume.Load(
+            path, Model, _optimizer, [.. _callbacks.OfType<ICheckpointStateful>()], _tokenizer, Options, State, _logger);
         _resumed = true;
         _continuesIn = Path.GetDirectoryName(Path.GetFullPath(path));
-        _logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
-    }
-
-    /// <summary>Resumes from the original Python trainer's checkpoint (see <see cref="LoadCheckpoint"/>).</summary>
-    private void LoadOriginalCheckpoint(string path)
-    {
-        TrainerState state = OriginalCheckpoint.Restore(path, Model, _optimizer, Options, _logger);
-        state.SetRunFacts(State.TrainSequenceCount, State.ValidationSequenceCount, State.BatchesPerEpoch);
-        State = state;
-        _unclaimedStates.Clear();
-        torch.random.manual_seed(Options.Seed); // the original stores no generator state
-        _resumed = true;
-        _continuesIn = Path.GetDirectoryName(Path.GetFullPath(path));
-        _logger.LogInformation(
-            "Resumed from the original trainer's checkpoint {Path}: {Epochs} epoch(s) completed, step {Step}. It stores no tokenizer, so the tokenizer was not checked: the corpus must be encoded with the vocabulary the original trained with. Callback states (early stopping's) start fresh; the next epoch starts at its first batch.",
-            path, state.Epoch, state.GlobalStep);
     }
 
     /// <summary>Writes a checkpoint of the current state to any path (the trainer writes its own under the output directory).</summary>
@@ -285,15 +193,9 @@ public sealed class Trainer : IDisposable
     /// <exception cref="IOException">The output directory cannot be written.</exception>
     public TrainingResult Train(CancellationToken cancellationToken = default)
     {
-        BeginRun();
-        try
-        {
-            return Run(cancellationToken);
-        }
-        finally
-        {
-            Volatile.Write(ref _running, 0);
-        }
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _gate.Enter();
+        return _gate.RunThenExit(() => Run(cancellationToken));
     }
 
     /// <summary>
@@ -306,20 +208,9 @@ public sealed class Trainer : IDisposable
     /// <exception cref="InvalidOperationException">This trainer is already training (thrown by this call, not by the task).</exception>
     public Task<TrainingResult> TrainAsync(CancellationToken cancellationToken = default)
     {
-        BeginRun();
-        return Task.Run(
-            () =>
-            {
-                try
-                {
-                    return Run(cancellationToken);
-                }
-                finally
-                {
-                    Volatile.Write(ref _running, 0);
-                }
-            },
-            CancellationToken.None);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _gate.Enter();
+        return Task.Run(() => _gate.RunThenExit(() => Run(cancellationToken)), CancellationToken.None);
     }
 
     /// <summary>Token-weighted metrics of the current model on a corpus.</summary>
@@ -348,42 +239,27 @@ public sealed class Trainer : IDisposable
 
     private TrainingResult Run(CancellationToken cancellationToken)
     {
-        using OutputDirectoryLock? claim = Options.OutputDirectory is null ? null : ClaimOutputDirectory(Options.OutputDirectory);
+        using RunDirectory? claim = Options.OutputDirectory is null ? null : RunDirectory.ClaimForRun(Options, _continuesIn, _logger);
+        _continuesIn = claim?.FullPath ?? _continuesIn;
         if (!_resumed)
         {
             torch.random.manual_seed(Options.Seed);
         }
 
-        foreach (string key in _unclaimedStates.Keys)
-        {
-            _logger.LogWarning("The checkpoint holds a callback state under '{Key}' that no callback of this run claims; it is not restored.", key);
-        }
-
+        TrainerResume.WarnUnclaimed(_unclaimedStates.Keys, _logger);
         Control.Reset();
         State.StartEpoch = State.Epoch + 1;
         bool wasTraining = Model.training; // the loop switches modes; the caller gets the model back in its own
         try
         {
-            Raise(c => c.OnTrainBegin(Context));
+            _callbacks.Raise(c => c.OnTrainBegin(Context));
             TrainingResult result = RunEpochs(cancellationToken);
-            Raise(c => c.OnTrainEnd(Context, result));
+            _callbacks.Raise(c => c.OnTrainEnd(Context, result));
             return result;
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "Training failed: {Message}", ex.Message);
-            foreach (ITrainerCallback callback in _callbacks)
-            {
-                try
-                {
-                    callback.OnException(Context, ex);
-                }
-                catch (Exception inner)
-                {
-                    _logger.LogError(inner, "A callback failed while handling an exception.");
-                }
-            }
-
+            _callbacks.RaiseException(Context, ex, _logger);
             throw;
         }
         finally
@@ -395,11 +271,11 @@ public sealed class Trainer : IDisposable
     /// <summary>The loop: per epoch, batches and steps, validation, events, and the requests acted on.</summary>
     private TrainingResult RunEpochs(CancellationToken cancellationToken)
     {
-        long totalSteps = TotalSteps();
+        long totalSteps = Options.TotalSteps(State.BatchesPerEpoch);
         if (State.Epoch >= Options.Epochs)
         {
             string had = _resumed ? "the checkpoint already has" : "this trainer already has";
-            return Finish(TrainingOutcome.NothingToTrain, $"nothing to train: {had} {State.Epoch} of {Options.Epochs} epochs; raise TrainerOptions.Epochs to train more");
+            return State.Result(TrainingOutcome.NothingToTrain, $"nothing to train: {had} {State.Epoch} of {Options.Epochs} epochs; raise TrainerOptions.Epochs to train more");
         }
 
         TrainingOutcome outcome = TrainingOutcome.Completed;
@@ -407,16 +283,18 @@ public sealed class Trainer : IDisposable
         while (State.Epoch < Options.Epochs)
         {
             int epoch = ++State.Epoch;
-            Raise(c => c.OnEpochBegin(Context));
+            _callbacks.Raise(c => c.OnEpochBegin(Context));
             var watch = Stopwatch.StartNew();
             double learningRate = _optimizer.ParamGroups.First().LearningRate;
             double maxNorm = Options.GradientClipSchedule.GetMaxNorm(epoch);
             bool stepLimit = false;
             Model.train();
-            foreach (LanguageModelBatch[] group in EpochBatches(epoch).Skip(State.BatchesIntoEpoch).Chunk(Options.GradientAccumulationSteps))
+            foreach (LanguageModelBatch[] group in Options.EpochBatches(_trainData, epoch).Skip(State.BatchesIntoEpoch).Chunk(Options.GradientAccumulationSteps))
             {
                 learningRate = Options.LearningRateSchedule.GetLearningRate(Options.LearningRate, State.GlobalStep, totalSteps);
-                TrainStep(group, epoch, learningRate, maxNorm);
+                _step.Run(group, State, epoch, learningRate, maxNorm,
+                    afterBackward: () => _callbacks.Raise(c => c.OnAfterBackward(Context)),
+                    batchEnd: result => _callbacks.Raise(c => c.OnBatchEnd(Context, result)));
                 if (Control.ShouldSaveStep)
                 {
                     State.EpochSecondsBefore += watch.Elapsed.TotalSeconds;
@@ -463,7 +341,7 @@ public sealed class Trainer : IDisposable
             WriteCheckpoint(CheckpointKind.Final, State.Epoch);
         }
 
-        return Finish(outcome, message);
+        return State.Result(outcome, message);
     }
 
     /// <summary>The end of an epoch: validation, the record, the events, and the checkpoint requests acted on.</summary>
@@ -473,7 +351,7 @@ public sealed class Trainer : IDisposable
         bool validate = _validationData is not null
             && (epoch % Options.ValidateEveryEpochs == 0 || epoch == Options.Epochs || stepLimit || Control.ShouldValidate);
         EvaluationMetrics? metrics = validate ? Evaluator.Evaluate(Model, _validationData!, Options.BatchSize, PreferencePairs, CancellationToken.None) : null;
-        bool isBest = metrics is not null && UpdateBest(epoch, metrics.Loss);
+        bool isBest = metrics is not null && State.UpdateBest(epoch, metrics.Loss);
         var record = new EpochRecord(epoch, State.GlobalStep, learningRate, State.EpochLoss, metrics, isBest, trainSeconds, State.EpochSecondsBefore + watch.Elapsed.TotalSeconds);
         State.AddRecord(record);
         State.ResetEpochSums();
@@ -481,7 +359,7 @@ public sealed class Trainer : IDisposable
         _logger.LogDebug("Epoch {Epoch}: train loss {TrainLoss:F4}, validation loss {ValLoss:F4}.", epoch, record.TrainLoss, metrics?.Loss);
         if (metrics is not null)
         {
-            Raise(c => c.OnEvaluationEnd(Context, metrics));
+            _callbacks.Raise(c => c.OnEvaluationEnd(Context, metrics));
             if (Control.ShouldSaveBest)
             {
                 WriteCheckpoint(CheckpointKind.Best, epoch);
@@ -489,7 +367,7 @@ public sealed class Trainer : IDisposable
             }
         }
 
-        Raise(c => c.OnEpochEnd(Context, record));
+        _callbacks.Raise(c => c.OnEpochEnd(Context, record));
         if (Control.EpochCheckpoint is CheckpointKind kind)
         {
             WriteCheckpoint(kind, epoch);
@@ -497,67 +375,12 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>One optimizer step over a group of batches whose gradients are summed (gradient accumulation).</summary>
-    private void TrainStep(LanguageModelBatch[] group, int epoch, double learningRate, double maxNorm)
-    {
-        long groupTokens = group.Sum(b => (long)b.TargetTokenCount);
-        _optimizer.zero_grad();
-        var losses = new double[group.Length];
-        for (int i = 0; i < group.Length; i++)
-        {
-            using var scope = NewDisposeScope();
-            (Tensor inputs, Tensor targets) = BatchTensors.ToTensors(group[i], _device);
-            using NewLlmLoss loss = Model.NextTokenLoss(inputs, targets, _trainData.PadId);
-            losses[i] = loss.Sum.item<float>();
-            if (!double.IsFinite(losses[i]))
-            {
-                throw Diverged(epoch, $"the loss is {losses[i].ToString(CultureInfo.InvariantCulture)}", State.BatchesIntoEpoch + i);
-            }
-
-            if (groupTokens > 0)
-            {
-                loss.Sum.div(groupTokens).backward();
-            }
-        }
-
-        Raise(c => c.OnAfterBackward(Context));
-        double? gradientNorm = null;
-        if (maxNorm > 0 && double.IsFinite(maxNorm))
-        {
-            gradientNorm = torch.nn.utils.clip_grad_norm_(Model.parameters(), maxNorm);
-            if (!double.IsFinite(gradientNorm.Value))
-            {
-                throw Diverged(epoch, $"the gradient norm is {gradientNorm.Value.ToString(CultureInfo.InvariantCulture)}", State.BatchesIntoEpoch + group.Length - 1);
-            }
-        }
-
-        foreach (ParamGroup paramGroup in _optimizer.ParamGroups)
-        {
-            paramGroup.LearningRate = learningRate;
-        }
-
-        _optimizer.step();
-        State.GlobalStep++;
-        for (int i = 0; i < group.Length; i++)
-        {
-            LanguageModelBatch batch = group[i];
-            State.AddBatch(losses[i], batch.TargetTokenCount, batch.ByteCount);
-            var result = new BatchResult(epoch, State.BatchesIntoEpoch - 1, State.BatchesPerEpoch, State.GlobalStep,
-                batch.TargetTokenCount == 0 ? double.NaN : losses[i] / batch.TargetTokenCount, batch.TargetTokenCount, learningRate, i == group.Length - 1 ? gradientNorm : null);
-            Raise(c => c.OnBatchEnd(Context, result));
-        }
-    }
-
     /// <summary>Ends a cancelled run: writes the resumable interrupt checkpoint (when there is an output directory) and says where to resume from.</summary>
     private TrainingResult Cancelled(string when)
     {
         string? path = WriteCheckpoint(CheckpointKind.Interrupted, State.Epoch);
-        return Finish(TrainingOutcome.Cancelled, $"cancelled {when}" + (path is null ? string.Empty : $"; resume from {path}"));
+        return State.Result(TrainingOutcome.Cancelled, $"cancelled {when}" + (path is null ? string.Empty : $"; resume from {path}"));
     }
-
-    /// <summary>The result, from the state: completed epochs, step, history, best, and the last checkpoint written.</summary>
-    private TrainingResult Finish(TrainingOutcome outcome, string message) =>
-        new(outcome, State.Epoch, State.GlobalStep, [.. State.History], State.BestValidationLoss, State.BestCheckpointPath, State.LastCheckpointPath, message);
 
     /// <summary>Writes a checkpoint under the output directory (none without one) and raises <see cref="ITrainerCallback.OnCheckpointSaved"/>.</summary>
     private string? WriteCheckpoint(CheckpointKind kind, int epoch)
@@ -567,270 +390,10 @@ public sealed class Trainer : IDisposable
             return null;
         }
 
-        string path = GetCheckpointPath(kind, epoch, State.GlobalStep);
-        if (kind == CheckpointKind.Best)
-        {
-            State.BestCheckpointPath = path;
-        }
-
-        try
-        {
-            SaveCheckpoint(path, kind);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw CheckpointNotWritten(path, ex);
-        }
-
-        State.LastCheckpointPath = path;
+        string path = CheckpointWriter.Write(Options, State, kind, epoch, file => SaveCheckpoint(file, kind));
         _logger.LogDebug("Checkpoint written: {Path}", path);
         var info = new CheckpointInfo(path, kind, epoch, State.GlobalStep);
-        Raise(c => c.OnCheckpointSaved(Context, info));
+        _callbacks.Raise(c => c.OnCheckpointSaved(Context, info));
         return path;
-    }
-
-    /// <summary>
-    /// The error for a checkpoint that could not be written (a full disk, most often): which one, that nothing written
-    /// before is lost (every checkpoint is written to a temporary file and renamed, so the file at that path, the best
-    /// checkpoint and the earlier ones are whole), and which checkpoint to resume from.
-    /// </summary>
-    private IOException CheckpointNotWritten(string path, Exception error)
-    {
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string? best = State.BestCheckpointPath is string b && File.Exists(b) ? b : null;
-        string? latest;
-        try
-        {
-            latest = FindLatestCheckpoint(directory, Options.ModelName) ?? best;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            latest = best; // the folder cannot even be listed: the error being reported is the one that matters
-        }
-
-        string kept = best is null
-            ? "no best checkpoint had been written yet; every checkpoint written before is intact"
-            : $"the previous best, {best}, and every checkpoint written before are intact";
-        string resume = latest is null
-            ? "No checkpoint of this run has been written yet: free some space if the disk is full (or mend what the error names), then start the run again."
-            : $"Free some space if the disk is full (or mend what the error names), then resume from {latest}"
-                + (latest == best ? " (the only checkpoint left to resume from: the epochs after it are trained again)." : ".");
-        return new IOException(
-            $"The checkpoint {path} could not be written ({error.Message.TrimEnd('.')}). Nothing was lost: checkpoints are written to a temporary file and renamed, so {kept}. {resume}",
-            error);
-    }
-
-    /// <summary>
-    /// Takes the output directory for the run: proves it writable, locks it against a second run, deletes temporary
-    /// files a killed run left there, and refuses to replace an earlier run's results unless resuming it or told to.
-    /// </summary>
-    private OutputDirectoryLock ClaimOutputDirectory(string directory)
-    {
-        OutputDirectory.EnsureWritable(directory);
-        OutputDirectoryLock claim = OutputDirectoryLock.Acquire(directory, Options.ModelName);
-        try
-        {
-            // With the lock held, no other run writes here: every temporary file left in it is a killed run's.
-            int stale = AtomicFile.DeleteStale(claim.Directory, TimeSpan.Zero);
-            if (stale > 0)
-            {
-                _logger.LogInformation("Deleted {Count} temporary file(s) that an interrupted run left in {Directory}.", stale, claim.Directory);
-            }
-
-            bool continuesHere = string.Equals(_continuesIn, claim.Directory, StringComparison.Ordinal);
-            IReadOnlyList<string> earlier = continuesHere ? [] : FindEarlierResults(Options);
-            if (earlier.Count > 0 && !Options.OverwriteOutput)
-            {
-                string? interrupted = FindLatestCheckpoint(claim.Directory, Options.ModelName);
-                throw new IOException(
-                    $"The output directory '{claim.Directory}' already holds results of a run named '{Options.ModelName}' ({string.Join(", ", earlier.Select(Path.GetFileName))}). "
-                    + (interrupted is null ? string.Empty : $"To continue that run, call LoadCheckpoint(\"{interrupted}\") before training; ")
-                    + "to replace it, set TrainerOptions.OverwriteOutput; or choose another TrainerOptions.OutputDirectory or ModelName.");
-            }
-
-            foreach (string file in earlier)
-            {
-                _logger.LogWarning("Overwriting the earlier run's results: deleting {File}.", file);
-                File.Delete(file);
-            }
-
-            _continuesIn = claim.Directory;
-            return claim;
-        }
-        catch
-        {
-            claim.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The checkpoints and reports that a run with these options' <see cref="TrainerOptions.ModelName"/> would write and
-    /// that already exist under <see cref="TrainerOptions.OutputDirectory"/> (none without one). A fresh run refuses to
-    /// start over them unless <see cref="TrainerOptions.OverwriteOutput"/> is set; programs can check it before preparing data.
-    /// </summary>
-    /// <param name="options">The run's options.</param>
-    /// <returns>Full paths, sorted.</returns>
-    public static IReadOnlyList<string> FindEarlierResults(TrainerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.OutputDirectory is null || !Directory.Exists(options.OutputDirectory))
-        {
-            return [];
-        }
-
-        string directory = Path.GetFullPath(options.OutputDirectory);
-        string name = options.ModelName;
-        string[] exact = [$"best_{name}.pt", $"{name}_final.pt", $"{name}_interrupted.pt", $"{name}_progress.json", $"{name}_metrics.csv", $"{name}_curves.png"];
-        IEnumerable<string> numbered = Directory.EnumerateFiles(directory, $"{name}_epoch_*.pt").Concat(Directory.EnumerateFiles(directory, $"{name}_step_*.pt"));
-        return [.. exact.Select(f => Path.Combine(directory, f)).Where(File.Exists).Concat(numbered).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
-    }
-
-    /// <summary>
-    /// The checkpoint in <paramref name="directory"/> from which a run continues furthest: of the checkpoints that can be
-    /// read (those of run <paramref name="modelName"/> when given), the one with the most optimizer steps (the final one
-    /// on a tie), or null. Best checkpoints (<c>best_*.pt</c>) are not considered: resuming from one would repeat the
-    /// epochs after it.
-    /// </summary>
-    /// <param name="directory">The folder.</param>
-    /// <param name="modelName">The run's name (<see cref="TrainerOptions.ModelName"/>), or null for any run.</param>
-    public static string? FindLatestCheckpoint(string directory, string? modelName = null)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        if (!Directory.Exists(directory))
-        {
-            return null;
-        }
-
-        string? latest = null;
-        long latestStep = -1;
-        IEnumerable<string> candidates = Directory.EnumerateFiles(directory, modelName is null ? "*.pt" : $"{modelName}_*.pt")
-            .Where(f => !Path.GetFileName(f).StartsWith("best_", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .OrderBy(f => f.EndsWith("_final.pt", StringComparison.Ordinal) ? 0 : 1);
-        foreach (string path in candidates)
-        {
-            long step;
-            try
-            {
-                using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
-                step = checkpoint.Manifest.State.GlobalStep;
-            }
-            catch (Exception ex) when (ex is InvalidDataException or IOException)
-            {
-                continue; // damaged: not one to resume from
-            }
-
-            if (step > latestStep)
-            {
-                (latest, latestStep) = (path, step);
-            }
-        }
-
-        return latest;
-    }
-
-    private bool UpdateBest(int epoch, double loss)
-    {
-        if (State.BestValidationLoss is double best && loss >= best)
-        {
-            return false;
-        }
-
-        State.BestValidationLoss = loss;
-        State.BestEpoch = epoch;
-        return true;
-    }
-
-    private IEnumerable<LanguageModelBatch> EpochBatches(int epoch)
-    {
-        Random? random = Options.Shuffle ? new Random(EpochSeed(Options.Seed, epoch)) : null;
-        return _trainData.GetBatches(Options.BatchSize, Options.Shuffle, random, Options.BucketByLength);
-    }
-
-    /// <summary>The seed of epoch <paramref name="epoch"/>'s batch order: a fixed mix of the run's seed and the epoch.</summary>
-    internal static int EpochSeed(int seed, int epoch) => unchecked((seed * 1_000_003) ^ (epoch * 7_919) ^ 0x5F3759DF);
-
-    private long TotalSteps()
-    {
-        long perEpoch = (State.BatchesPerEpoch + Options.GradientAccumulationSteps - 1) / Options.GradientAccumulationSteps;
-        long total = perEpoch * Options.Epochs;
-        return Options.MaxSteps is long limit ? Math.Min(limit, total) : total;
-    }
-
-    private TrainingDivergedException Diverged(int epoch, string what, int batchIndex)
-    {
-        long step = State.GlobalStep + 1;
-        string last = State.LastCheckpointPath is null ? "no checkpoint had been written yet" : $"the last good checkpoint, {State.LastCheckpointPath}, is intact";
-        return new TrainingDivergedException(
-            $"Training diverged in epoch {epoch}, step {step} (batch {batchIndex + 1} of {State.BatchesPerEpoch}): {what}. Nothing was saved for this epoch; {last}. Try a lower learning rate or stronger gradient clipping.",
-            epoch,
-            step);
-    }
-
-    private void Raise(Action<ITrainerCallback> action)
-    {
-        foreach (ITrainerCallback callback in _callbacks)
-        {
-            action(callback);
-        }
-    }
-
-    private void BeginRun()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Interlocked.Exchange(ref _running, 1) == 1)
-        {
-            throw new InvalidOperationException("This trainer is already training: a second Train or TrainAsync call cannot run beside the first. Await the first, or use another Trainer with its own model.");
-        }
-    }
-
-    private void ThrowIfRunning()
-    {
-        if (Volatile.Read(ref _running) == 1)
-        {
-            throw new InvalidOperationException("This trainer is training: callbacks and checkpoints cannot be changed or loaded until the run ends.");
-        }
-    }
-
-    private static void CheckInputs(NewLlmModel model, TokenizedCorpus trainData, TokenizedCorpus? validationData, DialogueTokenizer? tokenizer, TokenizedPreferencePairs? pairs)
-    {
-        if (trainData.Count == 0)
-        {
-            throw new ArgumentException("The training corpus is empty.", nameof(trainData));
-        }
-
-        CheckFits(model, trainData, nameof(trainData));
-        if (validationData is not null)
-        {
-            CheckFits(model, validationData, nameof(validationData));
-            if (validationData.PadId != trainData.PadId)
-            {
-                throw new ArgumentException($"The validation corpus pads with id {validationData.PadId}, the training corpus with {trainData.PadId}: they come from different tokenizers.", nameof(validationData));
-            }
-        }
-
-        if (pairs is not null && pairs.PadId != trainData.PadId)
-        {
-            throw new ArgumentException($"The preference pairs pad with id {pairs.PadId}, the training corpus with {trainData.PadId}: they come from different tokenizers.", "preferencePairs");
-        }
-
-        if (tokenizer is not null && tokenizer.Fingerprint != trainData.TokenizerFingerprint)
-        {
-            throw new ArgumentException("The tokenizer is not the one the training corpus was encoded with (fingerprints differ).", nameof(tokenizer));
-        }
-    }
-
-    private static void CheckFits(NewLlmModel model, TokenizedCorpus corpus, string name)
-    {
-        if (corpus.VocabSize > model.Options.VocabSize)
-        {
-            throw new ArgumentException($"The corpus uses a vocabulary of {corpus.VocabSize} ids, but the model has VocabSize {model.Options.VocabSize}.", name);
-        }
-
-        if (corpus.SequenceLength < 2)
-        {
-            throw new ArgumentException($"The corpus sequence length is {corpus.SequenceLength}; at least 2 is needed (input ids[:-1], target ids[1:]).", name);
-        }
     }
 }

@@ -37,7 +37,7 @@ public sealed class TrainHhRlhfTests
         CheckpointManifest manifest = CheckpointFile.ReadManifest(Path.Combine(output, Model + "_interrupted.pt"));
         Assert.True(manifest.State.BatchesIntoEpoch > 0, "the checkpoint is in the middle of an epoch");
         int completed = manifest.State.CompletedEpochs;
-        Assert.False(File.Exists(Path.Combine(output, OutputDirectoryLock.FileName)));
+        Assert.False(File.Exists(Path.Combine(output, RunDirectory.LockFileName)));
 
         // The shortest resume finishes the interrupted epoch with the interrupted run's settings.
         string total = (completed + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -68,7 +68,7 @@ public sealed class TrainHhRlhfTests
         }
 
         Assert.True(CheckpointFile.ReadManifest(interrupted).State.GlobalStep > 0);
-        Assert.False(File.Exists(Path.Combine(output, OutputDirectoryLock.FileName)));
+        Assert.False(File.Exists(Path.Combine(output, RunDirectory.LockFileName)));
     }
 
     [SkippableFact]

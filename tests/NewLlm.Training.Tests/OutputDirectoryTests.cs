@@ -17,7 +17,7 @@ public sealed class OutputDirectoryTests
 
         string best = Path.Combine(setup.Directory, "best_tiny.pt");
         byte[] bestBefore = await File.ReadAllBytesAsync(best);
-        Assert.Contains(best, Trainer.FindEarlierResults(setup.Options(2)));
+        Assert.Contains(best, RunDirectory.FindEarlierResults(setup.Options(2)));
 
         using (var second = setup.CreateTrainer(setup.CreateModel(seed: 2), setup.Options(1)))
         {
@@ -29,7 +29,7 @@ public sealed class OutputDirectoryTests
         }
 
         Assert.Equal(bestBefore, await File.ReadAllBytesAsync(best)); // nothing was touched
-        Assert.False(File.Exists(Path.Combine(setup.Directory, OutputDirectoryLock.FileName)));
+        Assert.False(File.Exists(Path.Combine(setup.Directory, RunDirectory.LockFileName)));
 
         // A stale periodic checkpoint of the earlier run must not survive beside the new run's files.
         string stalePeriodic = Path.Combine(setup.Directory, "tiny_epoch_5.pt");
@@ -66,11 +66,11 @@ public sealed class OutputDirectoryTests
     public async Task ASecondRunIntoADirectoryInUseIsRefusedNamingTheHolderAndTheLockIsReleasedAfterwards()
     {
         using var setup = new TinySetup();
-        string lockPath = Path.Combine(setup.Directory, OutputDirectoryLock.FileName);
-        using (OutputDirectoryLock held = OutputDirectoryLock.Acquire(setup.Directory, "another run"))
+        string lockPath = Path.Combine(setup.Directory, RunDirectory.LockFileName);
+        using (RunDirectory held = RunDirectory.Claim(setup.Directory, "another run"))
         {
-            Assert.Equal(lockPath, held.Path);
-            Assert.Contains($"process {Environment.ProcessId}", OutputDirectoryLock.FindHolder(setup.Directory), StringComparison.Ordinal);
+            Assert.Equal(lockPath, held.LockFile);
+            Assert.Contains($"process {Environment.ProcessId}", RunDirectory.FindHolder(setup.Directory), StringComparison.Ordinal);
             using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1));
             var error = await Assert.ThrowsAsync<IOException>(() => trainer.TrainAsync());
             Assert.Contains("is in use by process " + Environment.ProcessId.ToString(CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
@@ -79,7 +79,7 @@ public sealed class OutputDirectoryTests
         }
 
         Assert.False(File.Exists(lockPath));
-        Assert.Null(OutputDirectoryLock.FindHolder(setup.Directory));
+        Assert.Null(RunDirectory.FindHolder(setup.Directory));
 
         // The trainer holds the lock while it trains and releases it when it ends, also when it fails.
         var observer = new LockObserver(setup.Directory);
@@ -106,24 +106,24 @@ public sealed class OutputDirectoryTests
         using var finished = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
         finished.WaitForExit();
         DateTime start = DateTime.UtcNow.AddMinutes(-5);
-        string lockPath = directory.Combine(OutputDirectoryLock.FileName);
+        string lockPath = directory.Combine(RunDirectory.LockFileName);
         File.WriteAllText(lockPath, $$"""{"pid":{{finished.Id}},"host":"{{Environment.MachineName}}","process_start_utc":"{{start:O}}","claimed_utc":"{{start:O}}","purpose":"killed run"}""");
-        Assert.Null(OutputDirectoryLock.FindHolder(directory.Path));
+        Assert.Null(RunDirectory.FindHolder(directory.Path));
 
-        using (OutputDirectoryLock taken = OutputDirectoryLock.Acquire(directory.Path))
+        using (RunDirectory taken = RunDirectory.Claim(directory.Path))
         {
             Assert.Contains($"\"pid\":{Environment.ProcessId}", File.ReadAllText(lockPath), StringComparison.Ordinal);
         }
 
         // Another host's lock cannot be checked from here: it is respected, and the message says how to clear it.
         File.WriteAllText(lockPath, $$"""{"pid":1,"host":"some-other-host","process_start_utc":"{{start:O}}","claimed_utc":"{{start:O}}"}""");
-        var error = Assert.Throws<IOException>(() => OutputDirectoryLock.Acquire(directory.Path));
+        var error = Assert.Throws<IOException>(() => RunDirectory.Claim(directory.Path));
         Assert.Contains("on host some-other-host", error.Message, StringComparison.Ordinal);
         Assert.Contains($"delete '{lockPath}'", error.Message, StringComparison.Ordinal);
 
         // A lock file being written this moment (empty) is respected too.
         File.WriteAllText(lockPath, string.Empty);
-        Assert.Throws<IOException>(() => OutputDirectoryLock.Acquire(directory.Path));
+        Assert.Throws<IOException>(() => RunDirectory.Claim(directory.Path));
     }
 
     [Fact]
@@ -227,8 +227,8 @@ public sealed class OutputDirectoryTests
         string interrupted = Path.Combine(setup.Directory, "tiny_interrupted.pt");
         Assert.True(File.Exists(interrupted));
         Assert.True(File.Exists(Path.Combine(setup.Directory, "tiny_step_6.pt")));
-        Assert.Equal(interrupted, Trainer.FindLatestCheckpoint(setup.Directory, "tiny")); // step 7 beats step 6 and epoch 1's best
-        Assert.Equal(interrupted, Trainer.FindLatestCheckpoint(setup.Directory));
+        Assert.Equal(interrupted, RunDirectory.FindLatestCheckpoint(setup.Directory, "tiny")); // step 7 beats step 6 and epoch 1's best
+        Assert.Equal(interrupted, RunDirectory.FindLatestCheckpoint(setup.Directory));
 
         using (var resumed = setup.CreateTrainer(setup.CreateModel(), options))
         {
@@ -239,7 +239,7 @@ public sealed class OutputDirectoryTests
         string final = Path.Combine(setup.Directory, "tiny_final.pt");
         Assert.False(File.Exists(interrupted));
         Assert.Empty(Directory.GetFiles(setup.Directory, "tiny_step_*.pt"));
-        Assert.Equal(final, Trainer.FindLatestCheckpoint(setup.Directory, "tiny"));
+        Assert.Equal(final, RunDirectory.FindLatestCheckpoint(setup.Directory, "tiny"));
         var refused = await Assert.ThrowsAsync<IOException>(async () =>
         {
             using var fresh = setup.CreateTrainer(setup.CreateModel(), setup.Options(1));
@@ -263,7 +263,7 @@ public sealed class OutputDirectoryTests
     {
         public string? HolderDuringTraining { get; private set; }
 
-        public void OnEpochEnd(TrainerContext context, EpochRecord record) => HolderDuringTraining = OutputDirectoryLock.FindHolder(directory);
+        public void OnEpochEnd(TrainerContext context, EpochRecord record) => HolderDuringTraining = RunDirectory.FindHolder(directory);
     }
 
     private sealed class FailAtEpochEnd : ITrainerCallback

@@ -114,6 +114,23 @@ public sealed class TrainerState
 
     internal void AddRecord(EpochRecord record) => _history.Add(record);
 
+    /// <summary>The result of a run that ended now: completed epochs, step, history, best, and the last checkpoint written.</summary>
+    internal TrainingResult Result(TrainingOutcome outcome, string message) =>
+        new(outcome, Epoch, GlobalStep, [.. History], BestValidationLoss, BestCheckpointPath, LastCheckpointPath, message);
+
+    /// <summary>Takes <paramref name="loss"/> as the best validation loss when it is lower than the best so far; returns whether it was.</summary>
+    internal bool UpdateBest(int epoch, double loss)
+    {
+        if (BestValidationLoss is double best && loss >= best)
+        {
+            return false;
+        }
+
+        BestValidationLoss = loss;
+        BestEpoch = epoch;
+        return true;
+    }
+
     /// <summary>Takes the facts of this run (they are not saved, so a restored state gets them here).</summary>
     internal void SetRunFacts(int trainCount, int? validationCount, int batchesPerEpoch)
     {

@@ -178,6 +178,23 @@ public sealed class TrainerOptions
         return json;
     }
 
+    /// <summary>Epoch <paramref name="epoch"/>'s batches of <paramref name="corpus"/>, in the order these options give them (shuffled by a seed of the run's and the epoch's).</summary>
+    internal IEnumerable<LanguageModelBatch> EpochBatches(TokenizedCorpus corpus, int epoch)
+    {
+        Random? random = Shuffle ? new Random(EpochSeed(Seed, epoch)) : null;
+        return corpus.GetBatches(BatchSize, Shuffle, random, BucketByLength);
+    }
+
+    /// <summary>The seed of epoch <paramref name="epoch"/>'s batch order: a fixed mix of the run's seed and the epoch.</summary>
+    private static int EpochSeed(int seed, int epoch) => unchecked((seed * 1_000_003) ^ (epoch * 7_919) ^ 0x5F3759DF);
+
+    /// <summary>The optimizer steps of the run: every epoch's (a partial group of batches is a step), at most <see cref="MaxSteps"/>.</summary>
+    internal long TotalSteps(int batchesPerEpoch)
+    {
+        long total = (long)((batchesPerEpoch + GradientAccumulationSteps - 1) / GradientAccumulationSteps) * Epochs;
+        return MaxSteps is long limit ? Math.Min(limit, total) : total;
+    }
+
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
     public TrainerOptions Validate()
     {

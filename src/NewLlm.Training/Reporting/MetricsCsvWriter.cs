@@ -24,7 +24,7 @@ public sealed class MetricsCsvWriter : ITrainerCallback
         }
 
         string text = Build(context.State.History);
-        AtomicFile.Write(ReportFiles.MetricsCsv(context.Options), stream => stream.Write(Encoding.UTF8.GetBytes(text)));
+        AtomicFile.Write(RunDirectory.MetricsCsv(context.Options), stream => stream.Write(Encoding.UTF8.GetBytes(text)));
     }
 
     /// <summary>The CSV text of a history.</summary>

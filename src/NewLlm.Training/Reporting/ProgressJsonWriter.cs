@@ -81,7 +81,7 @@ public sealed class ProgressJsonWriter : ITrainerCallback
         }
 
         JsonObject document = Build(context, stoppedEarly);
-        AtomicFile.Write(ReportFiles.ProgressJson(context.Options), stream =>
+        AtomicFile.Write(RunDirectory.ProgressJson(context.Options), stream =>
         {
             using var writer = new Utf8JsonWriter(stream, ReadableJson.WriterOptions);
             document.WriteTo(writer);

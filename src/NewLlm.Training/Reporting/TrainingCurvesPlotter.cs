@@ -23,7 +23,7 @@ public sealed class TrainingCurvesPlotter : ITrainerCallback
         }
 
         byte[] png = Render(context.State.History, context.Options.ModelName, Width, Height);
-        AtomicFile.Write(ReportFiles.CurvesPng(context.Options), stream => stream.Write(png));
+        AtomicFile.Write(RunDirectory.CurvesPng(context.Options), stream => stream.Write(png));
     }
 
     /// <summary>Renders the curves of a history as PNG bytes.</summary>

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+
+namespace NewLlm.Training;
+
+/// <summary>The trainer's callbacks, in call order: the given ones, then the built-in policies not given, then the report writers.</summary>
+internal sealed class CallbackList : List<ITrainerCallback>
+{
+    /// <summary>
+    /// The given callbacks followed by <see cref="EarlyStopping"/> (when the options ask for patience),
+    /// <see cref="ModelCheckpoint"/> and <see cref="DivergenceMonitor"/> unless given, then the report writers for the
+    /// output directory (<see cref="TrainerOptions.WriteReports"/>).
+    /// </summary>
+    public CallbackList(IEnumerable<ITrainerCallback>? given, TrainerOptions options, ILogger logger)
+        : base(given ?? [])
+    {
+        if (options.EarlyStoppingPatience > 0 && !this.OfType<EarlyStopping>().Any())
+        {
+            Add(new EarlyStopping(options.EarlyStoppingPatience, options.EarlyStoppingMinDelta));
+        }
+
+        if (!this.OfType<ModelCheckpoint>().Any())
+        {
+            Add(new ModelCheckpoint(options.SaveBestCheckpoint, options.CheckpointEveryEpochs, options.SaveFinalCheckpoint, options.CheckpointEverySteps));
+        }
+
+        if (!this.OfType<DivergenceMonitor>().Any())
+        {
+            Add(new DivergenceMonitor(logger));
+        }
+
+        if (options.OutputDirectory is not null && options.WriteReports)
+        {
+            AddRange([new ProgressJsonWriter(), new MetricsCsvWriter(), new TrainingCurvesPlotter()]);
+        }
+    }
+
+    /// <summary>Calls <paramref name="action"/> on each callback, in order.</summary>
+    public void Raise(Action<ITrainerCallback> action)
+    {
+        foreach (ITrainerCallback callback in this)
+        {
+            action(callback);
+        }
+    }
+
+    /// <summary>Logs that training failed and tells every callback; a callback that fails meanwhile is logged, and the others are still told.</summary>
+    public void RaiseException(TrainerContext context, Exception exception, ILogger logger)
+    {
+        logger.LogError(exception, "Training failed: {Message}", exception.Message);
+        foreach (ITrainerCallback callback in this)
+        {
+            try
+            {
+                callback.OnException(context, exception);
+            }
+            catch (Exception inner)
+            {
+                logger.LogError(inner, "A callback failed while handling an exception.");
+            }
+        }
+    }
+}
