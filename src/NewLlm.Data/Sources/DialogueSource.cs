@@ -149,7 +149,7 @@ public sealed class DialogueSource
             {
                 if (!pattern.Contains('*', StringComparison.Ordinal))
                 {
-                    var known = KnownChecksum(pattern);
+                    var known = HhRlhfLayout.GetKnownChecksum(pattern);
                     files.Add(await downloader.GetFileAsync(repository, pattern, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false));
                     continue;
                 }
@@ -215,22 +215,6 @@ public sealed class DialogueSource
         }
 
         throw new InvalidDataException($"'{file}' holds no rows.");
-    }
-
-    private static (string Sha256, long Size)? KnownChecksum(string relativePath)
-    {
-        foreach (var subset in HhRlhfLayout.Expand(HhRlhfSubset.All))
-        {
-            foreach (var split in (ReadOnlySpan<HhRlhfSplit>)[HhRlhfSplit.Train, HhRlhfSplit.Test])
-            {
-                if (HhRlhfLayout.GetRelativePath(subset, split) == relativePath)
-                {
-                    return HhRlhfLayout.GetKnownChecksum(subset, split);
-                }
-            }
-        }
-
-        return null;
     }
 
     private static bool IsSaveToDisk(string path, DialogueDataset dataset) =>
