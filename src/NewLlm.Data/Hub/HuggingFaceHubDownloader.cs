@@ -128,12 +128,11 @@ public sealed partial class HuggingFaceHubDownloader
     /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
     /// <exception cref="HttpRequestException">The server refused the request or kept failing after the retries.</exception>
     /// <exception cref="InvalidDataException">The downloaded bytes do not match the listed size or sha256; or, offline, the cached copy did not (it is removed, and the message says why).</exception>
-    public async Task<string> GetFileAsync(
-        string repositoryId,
-        HubFileInfo file,
-        IProgress<DownloadProgress>? progress,
-        CancellationToken cancellationToken) =>
-        (await GetFileCoreAsync(repositoryId, file, progress, cancellationToken).ConfigureAwait(false)).Path;
+    public Task<string> GetFileAsync(string repositoryId, HubFileInfo file, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return GetFileAsync(repositoryId, file.Path, file.Sha256, file.Size, progress, cancellationToken);
+    }
 
     /// <summary>
     /// Removes a file from the cache: its snapshot entry (for the revision in <see cref="HuggingFaceHubOptions.Revision"/>)
@@ -256,14 +255,6 @@ public sealed partial class HuggingFaceHubDownloader
             retry => progress?.Report(new DownloadProgress(path, 0, expectedSize) { Retry = retry }),
             cancellationToken).ConfigureAwait(false);
         return (snapshot, false);
-    }
-
-    /// <summary><see cref="GetFileCoreAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/> for a listed file, verified by its listed sha256 and size.</summary>
-    internal Task<(string Path, bool FromCache)> GetFileCoreAsync(
-        string repositoryId, HubFileInfo file, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        return GetFileCoreAsync(repositoryId, file.Path, file.Sha256, file.Size, progress, cancellationToken);
     }
 
     /// <summary>
