@@ -84,18 +84,11 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         var files = new List<string>();
         foreach (var single in HhRlhfLayout.Expand(subset))
         {
-            string stem = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(single), HhRlhfLayout.GetSplitName(split));
-            string gz = stem + ".jsonl.gz";
-            string plain = stem + ".jsonl";
-            if (!File.Exists(gz) && !File.Exists(plain))
-            {
-                throw new FileNotFoundException(
-                    $"HH-RLHF file not found: '{gz}' (nor '{Path.GetFileName(plain)}' beside it). {ExpectedLayout(directory, subset, split)} "
-                    + DescribeDirectory(directory, single, split),
-                    gz);
-            }
-
-            files.Add(File.Exists(gz) ? gz : plain);
+            string gz = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(single), HhRlhfLayout.GetSplitName(split) + ".jsonl.gz");
+            files.Add(DialogueSource.FindHubFile(directory, HhRlhfLayout.GetRelativePath(single, split)) ?? throw new FileNotFoundException(
+                $"HH-RLHF file not found: '{gz}' (nor '{Path.GetFileName(gz)[..^3]}' beside it). {ExpectedLayout(directory, subset, split)} "
+                + DescribeDirectory(directory, single, split),
+                gz));
         }
 
         return await LoadFilesAsync(files, subset, split, string.Join(", ", files), cancellationToken).ConfigureAwait(false);

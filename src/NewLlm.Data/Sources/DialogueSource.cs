@@ -225,6 +225,13 @@ public sealed class DialogueSource
     private static string? FindFirst(string folder, params string[] names) =>
         names.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
 
+    /// <summary>A file of the Hub's layout in a local folder: a name ending in <c>.jsonl.gz</c> may be kept decompressed, as <c>.jsonl</c>.</summary>
+    internal static string? FindHubFile(string root, string relativePath)
+    {
+        string path = Path.Combine(root, relativePath);
+        return FindFirst(Path.GetDirectoryName(path)!, Path.GetFileName(path), relativePath.EndsWith(".jsonl.gz", StringComparison.Ordinal) ? Path.GetFileName(path)[..^3] : Path.GetFileName(path));
+    }
+
     /// <summary>The files matching the patterns, each pattern's matches in ordinal order (as <c>datasets</c> sorts data files).</summary>
     private static List<string> Match(string root, IReadOnlyList<string> patterns)
     {
@@ -241,9 +248,7 @@ public sealed class DialogueSource
 
             if (!name.Contains('*', StringComparison.Ordinal))
             {
-                // A Hub file name ending in .jsonl.gz may be kept decompressed, as .jsonl.
-                string? found = FindFirst(folder, name, name.EndsWith(".jsonl.gz", StringComparison.Ordinal) ? name[..^3] : name);
-                if (found is not null)
+                if (FindHubFile(root, pattern) is { } found)
                 {
                     files.Add(Path.GetFullPath(found));
                 }
