@@ -22,6 +22,9 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         SourceChecksum = sourceChecksum;
     }
 
+    /// <summary>How an HH-RLHF row becomes training text: its whitespace-normalised <c>chosen</c> dialogue.</summary>
+    internal static DialogueFormat Format { get; } = new PreferencePairFormat();
+
     /// <summary>The subset the rows come from.</summary>
     public HhRlhfSubset Subset { get; }
 
@@ -32,8 +35,9 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     public string SourceDescription { get; }
 
     /// <summary>
-    /// A sha256 (lower-case hex) identifying the source: over the source files' checksums in load order, or over the
-    /// texts for <see cref="FromRows"/>. Equal sources give equal checksums; use it in cache keys.
+    /// A sha256 (lower-case hex) identifying the source: the files' fingerprint (one file's own sha256, or the sha256 of the
+    /// files' checksums in load order), the same as <see cref="DialogueCorpus.SourceChecksum"/> of the same training files;
+    /// over the texts for <see cref="FromRows"/>. Equal sources give equal checksums; use it in cache keys.
     /// </summary>
     public string SourceChecksum { get; }
 
@@ -80,18 +84,11 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         var files = new List<string>();
         foreach (var single in HhRlhfLayout.Expand(subset))
         {
-            string stem = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(single), HhRlhfLayout.GetSplitName(split));
-            string gz = stem + ".jsonl.gz";
-            string plain = stem + ".jsonl";
-            if (!File.Exists(gz) && !File.Exists(plain))
-            {
-                throw new FileNotFoundException(
-                    $"HH-RLHF file not found: '{gz}' (nor '{Path.GetFileName(plain)}' beside it). {ExpectedLayout(directory, subset, split)} "
-                    + DescribeDirectory(directory, single, split),
-                    gz);
-            }
-
-            files.Add(File.Exists(gz) ? gz : plain);
+            string gz = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(single), HhRlhfLayout.GetSplitName(split) + ".jsonl.gz");
+            files.Add(DialogueSource.FindHubFile(directory, HhRlhfLayout.GetRelativePath(single, split)) ?? throw new FileNotFoundException(
+                $"HH-RLHF file not found: '{gz}' (nor '{Path.GetFileName(gz)[..^3]}' beside it). {ExpectedLayout(directory, subset, split)} "
+                + DescribeDirectory(directory, single, split),
+                gz));
         }
 
         return await LoadFilesAsync(files, subset, split, string.Join(", ", files), cancellationToken).ConfigureAwait(false);
@@ -133,28 +130,26 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
             string url = downloader.GetFileUrl(HhRlhfLayout.RepositoryId, relative).ToString();
             var (file, fromCache) = await downloader.GetFileCoreAsync(
                 HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
-            var result = fromCache
-                ? await ReadCachedAsync(downloader, options, relative, file, url, known, progress, logger, cancellationToken).ConfigureAwait(false)
-                : await ReadDownloadedAsync(downloader, relative, file, url, cancellationToken).ConfigureAwait(false);
-            rows.AddRange(result.Rows);
-            checksums.Add(result.Sha256);
+            checksums.Add(fromCache
+                ? await ReadCachedAsync(downloader, options, relative, file, url, known, rows, progress, logger, cancellationToken).ConfigureAwait(false)
+                : await ReadDownloadedAsync(downloader, relative, file, url, rows, cancellationToken).ConfigureAwait(false));
             urls.Add(url);
         }
 
-        return new HhRlhfDataset(rows, subset, split, string.Join(", ", urls), CombineChecksums(checksums));
+        return new HhRlhfDataset(rows, subset, split, string.Join(", ", urls), SourceFiles.Fingerprint(checksums));
     }
 
     /// <summary>
     /// Reads a cached file; one that cannot be read (an older version cached unverified, truncated downloads) is removed
     /// and downloaded once more, or, offline, the error names the files to delete.
     /// </summary>
-    private static async Task<JsonLinesRowReader.Result> ReadCachedAsync(
+    private static async Task<string> ReadCachedAsync(
         HuggingFaceHubDownloader downloader, HuggingFaceHubOptions options, string relative, string file, string url,
-        (string Sha256, long Size)? known, IProgress<DownloadProgress>? progress, ILogger? logger, CancellationToken cancellationToken)
+        (string Sha256, long Size)? known, List<HhRlhfRow> rows, IProgress<DownloadProgress>? progress, ILogger? logger, CancellationToken cancellationToken)
     {
         try
         {
-            return await JsonLinesRowReader.ReadAsync(file, cancellationToken).ConfigureAwait(false);
+            return await ReadFileAsync(file, rows, cancellationToken).ConfigureAwait(false);
         }
         catch (InvalidDataException e) when (options.Offline)
         {
@@ -172,16 +167,16 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         downloader.DeleteCachedFile(HhRlhfLayout.RepositoryId, relative);
         var (fresh, _) = await downloader.GetFileCoreAsync(
             HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
-        return await ReadDownloadedAsync(downloader, relative, fresh, url, cancellationToken).ConfigureAwait(false);
+        return await ReadDownloadedAsync(downloader, relative, fresh, url, rows, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a file just downloaded (and verified): if it cannot be read, the server's copy is bad; it leaves the cache.</summary>
-    private static async Task<JsonLinesRowReader.Result> ReadDownloadedAsync(
-        HuggingFaceHubDownloader downloader, string relative, string file, string url, CancellationToken cancellationToken)
+    private static async Task<string> ReadDownloadedAsync(
+        HuggingFaceHubDownloader downloader, string relative, string file, string url, List<HhRlhfRow> rows, CancellationToken cancellationToken)
     {
         try
         {
-            return await JsonLinesRowReader.ReadAsync(file, cancellationToken).ConfigureAwait(false);
+            return await ReadFileAsync(file, rows, cancellationToken).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
@@ -209,8 +204,15 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         string saveToDiskDirectory, HhRlhfSubset subset = HhRlhfSubset.All, HhRlhfSplit split = HhRlhfSplit.Train,
         CancellationToken cancellationToken = default)
     {
-        var (rows, checksums, files) = await SaveToDiskReader.ReadAsync(saveToDiskDirectory, split, cancellationToken).ConfigureAwait(false);
-        return new HhRlhfDataset(rows, subset, split, string.Join(", ", files), CombineChecksums(checksums));
+        ArgumentException.ThrowIfNullOrWhiteSpace(saveToDiskDirectory);
+        if (!Directory.Exists(saveToDiskDirectory))
+        {
+            throw new DirectoryNotFoundException($"save_to_disk directory not found: '{saveToDiskDirectory}'.");
+        }
+
+        var files = ArrowRowReader.ListDataFiles(saveToDiskDirectory, HhRlhfLayout.GetSplitName(split));
+        var dataset = await LoadFilesAsync(files, subset, split, string.Join(", ", files), cancellationToken).ConfigureAwait(false);
+        return dataset.Count > 0 ? dataset : throw new InvalidDataException($"The save_to_disk directory '{saveToDiskDirectory}' holds no rows.");
     }
 
     /// <summary>Makes a dataset from rows in memory (for tests and callers with their own texts).</summary>
@@ -301,21 +303,31 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     }
 
     private static async Task<HhRlhfDataset> LoadFilesAsync(
-        List<string> files, HhRlhfSubset subset, HhRlhfSplit split, string description, CancellationToken cancellationToken)
+        IReadOnlyList<string> files, HhRlhfSubset subset, HhRlhfSplit split, string description, CancellationToken cancellationToken)
     {
         var rows = new List<HhRlhfRow>();
         var checksums = new List<string>();
         foreach (string file in files)
         {
-            var result = await JsonLinesRowReader.ReadAsync(file, cancellationToken).ConfigureAwait(false);
-            rows.AddRange(result.Rows);
-            checksums.Add(result.Sha256);
+            checksums.Add(await ReadFileAsync(file, rows, cancellationToken).ConfigureAwait(false));
         }
 
-        return new HhRlhfDataset(rows, subset, split, description, CombineChecksums(checksums));
+        return new HhRlhfDataset(rows, subset, split, description, SourceFiles.Fingerprint(checksums));
     }
 
-    private static string CombineChecksums(IEnumerable<string> checksums) => checksums.Count() == 1
-        ? checksums.Single()
-        : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join("\n", checksums))));
+    /// <summary>
+    /// Reads every row of a file (JSON Lines or Arrow) through the shared sources, strictly, and adds them to
+    /// <paramref name="rows"/> only when the whole file is good; returns the file's sha256.
+    /// </summary>
+    private static async Task<string> ReadFileAsync(string file, List<HhRlhfRow> rows, CancellationToken cancellationToken)
+    {
+        var read = new List<HhRlhfRow>();
+        await foreach (var row in SourceFiles.ReadAsync(file, Format.Fields, RowLimit.Default, cancellationToken).ConfigureAwait(false))
+        {
+            read.Add(new HhRlhfRow(RowFields.RequiredString(row, "chosen"), RowFields.RequiredString(row, "rejected")));
+        }
+
+        rows.AddRange(read);
+        return await SourceFiles.Sha256Async(file, cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -119,4 +119,21 @@ public static class HhRlhfLayout
         (HhRlhfSubset.Harmless, HhRlhfSplit.Test) => ("ebfaaed21162a4de120ae85366075b34425e2a6303fac59b99555002f7016f03", 742_801),
         _ => null,
     };
+
+    /// <summary>The published sha256 and size of a file by its repository-relative path, where known.</summary>
+    internal static (string Sha256, long Size)? GetKnownChecksum(string relativePath)
+    {
+        foreach (var subset in Expand(HhRlhfSubset.All))
+        {
+            foreach (var split in (ReadOnlySpan<HhRlhfSplit>)[HhRlhfSplit.Train, HhRlhfSplit.Test])
+            {
+                if (GetRelativePath(subset, split) == relativePath)
+                {
+                    return GetKnownChecksum(subset, split);
+                }
+            }
+        }
+
+        return null;
+    }
 }

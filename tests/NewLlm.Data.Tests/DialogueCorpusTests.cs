@@ -139,6 +139,36 @@ public sealed class DialogueCorpusTests
         Assert.Equal(Enumerable.Range(0, 3).Select(i => built.GetTokens(i).ToArray()), Enumerable.Range(0, 3).Select(i => corpus.Train.GetTokens(i).ToArray()));
     }
 
+    [Theory]
+    [InlineData(HhRlhfSubset.Harmless)]
+    [InlineData(HhRlhfSubset.All)]
+    public async Task AnHhRlhfFolderGivesTheSameChecksumAndCacheEntryThroughHhRlhfDatasetAndDialogueCorpus(HhRlhfSubset subset)
+    {
+        using var temp = new TempDirectory();
+        foreach (var single in HhRlhfLayout.Expand(subset))
+        {
+            Fixtures.WriteSubset(temp.Path, HhRlhfLayout.GetDirectoryName(single), "train", Fixtures.JsonLines(Fixtures.Dialogues));
+            Fixtures.WriteSubset(temp.Path, HhRlhfLayout.GetDirectoryName(single), "test", Fixtures.JsonLines(Fixtures.Dialogues[..1]));
+        }
+
+        string cache = temp.Combine("cache");
+        var source = await DialogueSource.FromDirectoryAsync(DialogueDataset.HhRlhf(subset), temp.Path);
+        using var corpus = await DialogueCorpus.LoadAsync(source, cache);
+        var train = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, subset, HhRlhfSplit.Train);
+        var test = await HhRlhfDataset.LoadFromDirectoryAsync(temp.Path, subset, HhRlhfSplit.Test);
+        Assert.Equal(train.SourceChecksum, corpus.SourceChecksum);
+
+        // Both splits' token caches are the ones DialogueCorpus wrote: read, not written again.
+        string[] files = [.. Directory.EnumerateFiles(cache).Order(StringComparer.Ordinal)];
+        var logger = new ListLogger();
+        var options = new TokenizedCorpusOptions { MaxSequenceLength = corpus.Train.SequenceLength };
+        using var trainCorpus = await TokenizedCorpus.LoadOrBuildAsync(train, corpus.Tokenizer, options, cache, logger);
+        using var testCorpus = await TokenizedCorpus.LoadOrBuildAsync(test, corpus.Tokenizer, options, cache, logger);
+        Assert.Equal(files, Directory.EnumerateFiles(cache).Order(StringComparer.Ordinal));
+        Assert.Equal(2, logger.Entries.Count(e => e.Message.StartsWith("Loaded tokenized corpus", StringComparison.Ordinal)));
+        Assert.Equal((corpus.Train.Count, corpus.Test.Count), (trainCorpus.Count, testCorpus.Count));
+    }
+
     [Fact]
     public async Task ASecondLoadReadsTheCachesAndOtherSettingsBuildOthers()
     {

@@ -14,7 +14,7 @@ public class HostileCacheTests
     private static HhRlhfDataset Dataset() => HhRlhfDataset.FromRows(Texts.Select(t => new HhRlhfRow(t, t + " no")));
 
     private static CorpusCacheKey KeyOf(HhRlhfDataset dataset) =>
-        new(dataset.SourceChecksum, Words.Fingerprint, Options.MaxSequenceLength, Words.PadId, Words.VocabSize);
+        CorpusCacheKey.For(CorpusCacheKey.RowsOf(dataset.SourceChecksum, HhRlhfDataset.Format), Words, Options.MaxSequenceLength);
 
     /// <summary>Writes a cache for the key whose index and SHA-256 agree with its shard, but whose ids include <paramref name="badId"/>.</summary>
     private static async Task WriteTamperedCacheAsync(string directory, CorpusCacheKey key, int badId)

@@ -18,7 +18,6 @@ namespace NewLlm.Data;
 internal static class CorpusArrowCache
 {
     public const string FormatName = "newllm.tokenized-corpus/2";
-    public const int RowsPerBatch = 16_384;
     public static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(1);
 
     /// <summary>The index file of a key.</summary>
@@ -39,27 +38,6 @@ internal static class CorpusArrowCache
         }
 
         return builder.Build();
-    }
-
-    /// <summary>Writes a corpus held in memory as a cache.</summary>
-    public static async Task WriteAsync(string directory, CorpusCacheKey key, TokenizedCorpus corpus, CancellationToken cancellationToken)
-    {
-        await using var writer = CorpusCacheWriter.Create(directory, key);
-        var rows = new List<int[]>(RowsPerBatch);
-        var bytes = new List<long>(RowsPerBatch);
-        for (int i = 0; i < corpus.Count; i++)
-        {
-            rows.Add(corpus.GetTokens(i).ToArray());
-            bytes.Add(corpus.GetByteCount(i));
-            if (rows.Count == RowsPerBatch || i == corpus.Count - 1)
-            {
-                await writer.AppendAsync(rows, bytes, cancellationToken).ConfigureAwait(false);
-                rows.Clear();
-                bytes.Clear();
-            }
-        }
-
-        await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Opens a cache (its shards mapped into memory), after checking its index, key and every shard's SHA-256.</summary>

@@ -12,6 +12,16 @@ namespace NewLlm.Data;
 /// <param name="VocabSize">The tokenizer's vocabulary size.</param>
 internal sealed record CorpusCacheKey(string SourceChecksum, string TokenizerFingerprint, int SequenceLength, int PadId, int VocabSize)
 {
+    /// <summary>The key of rows (what they are: see <see cref="RowsOf"/>) encoded by a tokenizer to a sequence length.</summary>
+    public static CorpusCacheKey For(string rows, DialogueTokenizer tokenizer, int sequenceLength) =>
+        new(rows, tokenizer.Fingerprint, sequenceLength, tokenizer.PadId, tokenizer.VocabSize);
+
+    /// <summary>
+    /// What the rows of files taken whole are: their <see cref="SourceFiles.Fingerprint"/> and how a row becomes text, so
+    /// that an <see cref="HhRlhfDataset"/> and a <see cref="DialogueCorpus"/> of the same files share one cache entry.
+    /// </summary>
+    public static string RowsOf(string filesFingerprint, DialogueFormat format) => $"{filesFingerprint}|{format.Description}";
+
     /// <summary>The key as schema metadata entries.</summary>
     public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {

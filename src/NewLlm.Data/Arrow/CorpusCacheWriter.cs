@@ -13,6 +13,9 @@ namespace NewLlm.Data;
 /// </summary>
 internal sealed class CorpusCacheWriter : IAsyncDisposable
 {
+    /// <summary>How many texts are encoded and appended at a time.</summary>
+    public const int RowsPerChunk = 4096;
+
     private const long DefaultShardBytes = 1L << 30;
     private readonly string _directory;
     private readonly CorpusCacheKey _key;
@@ -46,6 +49,13 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
         AtomicFile.DeleteOrphaned(directory, CorpusArrowCache.StaleTemporaryAge);
         File.Delete(CorpusArrowCache.GetIndexPath(directory, key)); // the old index goes first: its shards are about to be replaced
         return new CorpusCacheWriter(directory, key, shardBytes);
+    }
+
+    /// <summary>Encodes texts (<see cref="CorpusEncoder"/>) and appends them as one record batch.</summary>
+    public async Task AppendTextsAsync(IReadOnlyList<string> texts, DialogueTokenizer tokenizer, int sequenceLength, int maxDegreeOfParallelism, CancellationToken cancellationToken)
+    {
+        var (rows, bytes) = CorpusEncoder.Encode(texts, tokenizer, sequenceLength, maxDegreeOfParallelism);
+        await AppendAsync(rows, bytes, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Appends rows as one record batch.</summary>

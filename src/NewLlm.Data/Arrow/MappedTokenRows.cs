@@ -40,9 +40,6 @@ internal sealed unsafe class MappedTokenRows : TokenRows
     /// <inheritdoc />
     public override int Count => _count;
 
-    /// <summary>The number of bytes mapped.</summary>
-    public long MappedBytes => _shards.Sum(s => s.Length);
-
     /// <summary>Whether <paramref name="span"/> lies in the mapping (its ids were not copied).</summary>
     public bool IsMapped(ReadOnlySpan<int> span)
     {

@@ -21,7 +21,6 @@ namespace NewLlm.Data;
 public sealed class DialogueCorpus : IDisposable
 {
     private const string FormatName = "newllm.dialogue-corpus/1";
-    private const int RowsPerChunk = 4096;
     private const int ProgressEvery = 16_384;
 
     private DialogueCorpus(TokenizedCorpus train, TokenizedCorpus test, DialogueTokenizer tokenizer, VocabularyCoverage? coverage, string sourceChecksum, string description)
@@ -46,7 +45,11 @@ public sealed class DialogueCorpus : IDisposable
     /// <summary>The share of unknown words under the word-level vocabulary used; <see langword="null"/> for other tokenizers, or when read from the cache.</summary>
     public VocabularyCoverage? Coverage { get; }
 
-    /// <summary>A SHA-256 identifying the files, formats, weights and selection (equal for equal data; recorded by runs).</summary>
+    /// <summary>
+    /// A SHA-256 identifying the training rows (equal for equal data; recorded by runs as <c>data_sha256</c>): for one set's
+    /// own training files taken whole, their fingerprint, the <see cref="HhRlhfDataset.SourceChecksum"/> of the same files;
+    /// otherwise over the files, formats, weights and selection.
+    /// </summary>
     public string SourceChecksum { get; }
 
     /// <summary>What the corpus is, for reports: <c>Dolly-15k from /data/dolly</c>, or the mixture's parts and weights.</summary>
@@ -107,14 +110,19 @@ public sealed class DialogueCorpus : IDisposable
         options ??= new DialogueCorpusOptions();
         OptionsFailures.ThrowIfInvalid(options, new DialogueCorpusOptionsValidator());
         logger ??= NullLogger.Instance;
-        var plans = new List<Plan>();
+        var plans = new List<DialogueCorpusPlan>();
         foreach (var component in components)
         {
-            plans.Add(await Plan.CountAsync(component, RowLimit.For(options), progress, cancellationToken).ConfigureAwait(false));
+            plans.Add(await DialogueCorpusPlan.CountAsync(component, RowLimit.For(options), progress, cancellationToken).ConfigureAwait(false));
         }
 
         Select(plans, options);
-        string checksum = Checksum(plans, options);
+        string recipe = Checksum(plans, options);
+
+        // One set's own train and test files taken whole are identified by their files alone, as HhRlhfDataset identifies
+        // them; anything selected (a split, MaxSamples, a mixture) by the recipe of the selection.
+        var whole = plans is [{ TestFileRows.Length: > 0 } single] && options.MaxSamples is null ? single : null;
+        string checksum = whole is null ? recipe : SourceFiles.Fingerprint(whole.TrainSha256);
         string description = components.Count == 1
             ? components[0].Source.ToString()
             : string.Join(" + ", plans.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Weight:P0} {p.Source}")));
@@ -127,7 +135,7 @@ public sealed class DialogueCorpus : IDisposable
         VocabularyCoverage? coverage = null;
         if (tokenizer is null || tokenizer is WordLevelTokenizer)
         {
-            string vocabularyPath = Path.Combine(cacheDirectory, $"vocabulary-{Hash($"{checksum}|vocabulary|{options.VocabularySize}")[..24]}.json");
+            string vocabularyPath = Path.Combine(cacheDirectory, $"vocabulary-{Hash($"{recipe}|vocabulary|{options.VocabularySize}")[..24]}.json");
             if (tokenizer is null && File.Exists(vocabularyPath) && await TryLoadVocabularyAsync(vocabularyPath, logger, cancellationToken).ConfigureAwait(false) is { } cached)
             {
                 tokenizer = cached;
@@ -153,8 +161,9 @@ public sealed class DialogueCorpus : IDisposable
             }
         }
 
-        var trainKey = new CorpusCacheKey($"{checksum}/train", tokenizer.Fingerprint, options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize);
-        var testKey = trainKey with { SourceChecksum = $"{checksum}/test" };
+        var trainKey = CorpusCacheKey.For(whole is null ? $"{recipe}/train" : CorpusCacheKey.RowsOf(checksum, whole.Source.Format), tokenizer, options.MaxSequenceLength);
+        var testKey = CorpusCacheKey.For(
+            whole is null ? $"{recipe}/test" : CorpusCacheKey.RowsOf(SourceFiles.Fingerprint(whole.TestSha256), whole.Source.Format), tokenizer, options.MaxSequenceLength);
         var train = await TokenizedCorpus.TryOpenCacheAsync(cacheDirectory, trainKey, null, logger, cancellationToken).ConfigureAwait(false);
         var test = train is null ? null : await TokenizedCorpus.TryOpenCacheAsync(cacheDirectory, testKey, null, logger, cancellationToken).ConfigureAwait(false);
         if (train is null || test is null)
@@ -213,7 +222,7 @@ public sealed class DialogueCorpus : IDisposable
     }
 
     /// <summary>Which rows each set gives: its split, its share of the mixture, <c>MaxSamples</c>.</summary>
-    private static void Select(List<Plan> plans, DialogueCorpusOptions options)
+    private static void Select(List<DialogueCorpusPlan> plans, DialogueCorpusOptions options)
     {
         double sum = plans.Sum(p => p.Weight);
         foreach (var plan in plans)
@@ -224,7 +233,7 @@ public sealed class DialogueCorpus : IDisposable
 
         // The largest mixture that keeps the shares without repeating a row, or MaxSamples rows in all (and MaxSamples / 10
         // test rows, as the original's max_samples // 10); one set alone takes min(MaxSamples, its rows).
-        long Total(Func<Plan, int> available) => plans.Min(p => (long)Math.Floor(available(p) / p.Weight));
+        long Total(Func<DialogueCorpusPlan, int> available) => plans.Min(p => (long)Math.Floor(available(p) / p.Weight));
         long trainTotal = options.MaxSamples ?? Total(p => p.TrainOrder.Length);
         long testTotal = options.MaxSamples is int n ? n / 10 : Total(p => p.TestOrder.Length);
         foreach (var plan in plans)
@@ -241,7 +250,7 @@ public sealed class DialogueCorpus : IDisposable
         }
     }
 
-    private static string Checksum(List<Plan> plans, DialogueCorpusOptions options)
+    private static string Checksum(List<DialogueCorpusPlan> plans, DialogueCorpusOptions options)
     {
         var text = new StringBuilder(FormatName).Append('\n');
         text.Append(CultureInfo.InvariantCulture, $"test_size={options.TestSize:R} seed={options.SplitSeed} max_samples={options.MaxSamples}\n");
@@ -257,7 +266,7 @@ public sealed class DialogueCorpus : IDisposable
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     /// <summary>Counts the vocabulary words of the training rows the original builds its vocabulary from.</summary>
-    private static async Task CountWordsAsync(List<Plan> plans, WordCounts counts, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
+    private static async Task CountWordsAsync(List<DialogueCorpusPlan> plans, WordCounts counts, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
     {
         long done = 0;
         long total = plans.Sum(p => (long)p.VocabularyTake);
@@ -282,20 +291,19 @@ public sealed class DialogueCorpus : IDisposable
 
     /// <summary>Encodes every selected row in one pass per file into the two caches.</summary>
     private static async Task EncodeAsync(
-        List<Plan> plans, DialogueTokenizer tokenizer, DialogueCorpusOptions options, string cacheDirectory,
+        List<DialogueCorpusPlan> plans, DialogueTokenizer tokenizer, DialogueCorpusOptions options, string cacheDirectory,
         CorpusCacheKey trainKey, CorpusCacheKey testKey, ILogger logger, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
     {
         await using var trainWriter = CorpusCacheWriter.Create(cacheDirectory, trainKey);
         await using var testWriter = CorpusCacheWriter.Create(cacheDirectory, testKey);
-        var trainChunk = new List<string>(RowsPerChunk);
-        var testChunk = new List<string>(RowsPerChunk);
+        var trainChunk = new List<string>(CorpusCacheWriter.RowsPerChunk);
+        var testChunk = new List<string>(CorpusCacheWriter.RowsPerChunk);
         long done = 0, skipped = 0;
         long total = plans.Sum(p => (long)p.TrainTake + p.TestTake);
 
         async Task FlushAsync(List<string> chunk, CorpusCacheWriter writer)
         {
-            var (rows, bytes) = CorpusEncoder.Encode(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism);
-            await writer.AppendAsync(rows, bytes, cancellationToken).ConfigureAwait(false);
+            await writer.AppendTextsAsync(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
             chunk.Clear();
         }
 
@@ -303,7 +311,7 @@ public sealed class DialogueCorpus : IDisposable
         {
             var sources = new List<(IAsyncEnumerable<(int File, long Index, SourceRow Row)> Rows, bool TestFiles)>
             {
-                (plan.ReadTrainFilesAsync(i => plan.RoleOfTrainFileRow(i) != Role.None, cancellationToken), false),
+                (plan.ReadTrainFilesAsync(i => plan.RoleOfTrainFileRow(i) != DialogueCorpusPlan.Role.None, cancellationToken), false),
             };
             if (plan.TestFileRows.Length > 0)
             {
@@ -314,12 +322,12 @@ public sealed class DialogueCorpus : IDisposable
             {
                 await foreach (var (_, index, row) in rows.ConfigureAwait(false))
                 {
-                    bool isTest = testFiles || plan.RoleOfTrainFileRow(index) == Role.Test;
+                    bool isTest = testFiles || plan.RoleOfTrainFileRow(index) == DialogueCorpusPlan.Role.Test;
                     if (plan.Source.Format.Read(row) is { } text)
                     {
                         var chunk = isTest ? testChunk : trainChunk;
                         chunk.Add(text.Text);
-                        if (chunk.Count == RowsPerChunk)
+                        if (chunk.Count == CorpusCacheWriter.RowsPerChunk)
                         {
                             await FlushAsync(chunk, isTest ? testWriter : trainWriter).ConfigureAwait(false);
                         }
@@ -348,161 +356,5 @@ public sealed class DialogueCorpus : IDisposable
         }
 
         logger.LogInformation("Tokenized {Train} training and {Test} test rows into the cache {Directory}", trainWriter.RowCount, testWriter.RowCount, cacheDirectory);
-    }
-
-    /// <summary>What a row of a set's training files is in the corpus.</summary>
-    private enum Role : byte
-    {
-        None,
-        Train,
-        Test,
-    }
-
-    /// <summary>One set of the corpus: its files' rows and which of them go where.</summary>
-    private sealed class Plan
-    {
-        private Role[] _roles = [];
-        private int[] _trainPosition = [];
-        private bool[] _testSelected = [];
-        private long _vocabularyOffset;
-
-        private Plan(DialogueMixtureComponent component) => (Source, Weight) = (component.Source, component.Weight);
-
-        public DialogueSource Source { get; }
-
-        public double Weight { get; set; }
-
-        public long[] TrainFileRows { get; private set; } = [];
-
-        public long[] TestFileRows { get; private set; } = [];
-
-        public string[] TrainSha256 { get; private set; } = [];
-
-        public string[] TestSha256 { get; private set; } = [];
-
-        /// <summary>The training files' row indices in the original's training order.</summary>
-        public int[] TrainOrder { get; private set; } = [];
-
-        /// <summary>The test rows in the original's order: indices into the test files, or into the training files when split.</summary>
-        public int[] TestOrder { get; private set; } = [];
-
-        public int TrainTake { get; set; }
-
-        /// <summary>The largest row its files may hold.</summary>
-        public RowLimit Limit { get; private init; } = RowLimit.Default;
-
-        public int TestTake { get; set; }
-
-        public int VocabularyTake { get; private set; }
-
-        public static async Task<Plan> CountAsync(DialogueMixtureComponent component, RowLimit limit, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
-        {
-            var plan = new Plan(component) { Limit = limit };
-            long rows = 0;
-            async Task<(long[] Rows, string[] Sha256)> CountFilesAsync(IReadOnlyList<string> files)
-            {
-                var counts = new long[files.Count];
-                var hashes = new string[files.Count];
-                for (int i = 0; i < files.Count; i++)
-                {
-                    counts[i] = await SourceFiles.CountRowsAsync(files[i], limit, cancellationToken).ConfigureAwait(false);
-                    hashes[i] = await SourceFiles.Sha256Async(files[i], cancellationToken).ConfigureAwait(false);
-                    rows += counts[i];
-                    progress?.Report(new CorpusProgress("counting", rows, null));
-                }
-
-                return (counts, hashes);
-            }
-
-            (plan.TrainFileRows, plan.TrainSha256) = await CountFilesAsync(component.Source.TrainFiles).ConfigureAwait(false);
-            (plan.TestFileRows, plan.TestSha256) = await CountFilesAsync(component.Source.TestFiles).ConfigureAwait(false);
-            if (plan.TrainFileRows.Sum() > int.MaxValue || plan.TestFileRows.Sum() > int.MaxValue)
-            {
-                throw new InvalidDataException($"{component.Source} has more than {int.MaxValue} rows; split it into several sources.");
-            }
-
-            return plan;
-        }
-
-        public void Split(DialogueCorpusOptions options)
-        {
-            int trainRows = (int)TrainFileRows.Sum();
-            if (TestFileRows.Length == 0)
-            {
-                try
-                {
-                    (TrainOrder, TestOrder) = DatasetSplit.TrainTestSplit(trainRows, options.TestSize, options.SplitSeed);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new InvalidDataException($"{Source} has no test files, so its rows are split for validation: {e.Message.Split(" (Parameter", 2)[0]}", e);
-                }
-            }
-            else
-            {
-                TrainOrder = [.. Enumerable.Range(0, trainRows)];
-                TestOrder = [.. Enumerable.Range(0, (int)TestFileRows.Sum())];
-            }
-        }
-
-        public void Mark(DialogueCorpusOptions options, long vocabularyOffset)
-        {
-            _vocabularyOffset = vocabularyOffset;
-            VocabularyTake = Math.Min(TrainTake, Source.Dataset.VocabularyRowLimit ?? int.MaxValue);
-            _roles = new Role[TrainFileRows.Sum()];
-            _trainPosition = new int[_roles.Length];
-            for (int p = 0; p < TrainTake; p++)
-            {
-                _roles[TrainOrder[p]] = Role.Train;
-                _trainPosition[TrainOrder[p]] = p;
-            }
-
-            if (TestFileRows.Length == 0)
-            {
-                for (int p = 0; p < TestTake; p++)
-                {
-                    _roles[TestOrder[p]] = Role.Test;
-                }
-            }
-            else
-            {
-                _testSelected = new bool[TestFileRows.Sum()];
-                for (int p = 0; p < TestTake; p++)
-                {
-                    _testSelected[TestOrder[p]] = true;
-                }
-            }
-        }
-
-        public Role RoleOfTrainFileRow(long index) => _roles[index];
-
-        public bool IsSelectedTestFileRow(long index) => _testSelected[index];
-
-        public bool IsVocabularyRow(long index) => _roles[index] == Role.Train && _trainPosition[index] < VocabularyTake;
-
-        public long VocabularyPosition(long index) => _vocabularyOffset + _trainPosition[index];
-
-        public IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadTrainFilesAsync(Func<long, bool> include, CancellationToken cancellationToken) =>
-            ReadFilesAsync(Source.TrainFiles, TrainFileRows, include, cancellationToken);
-
-        public IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadTestFilesAsync(Func<long, bool> include, CancellationToken cancellationToken) =>
-            ReadFilesAsync(Source.TestFiles, TestFileRows, include, cancellationToken);
-
-        /// <summary>The rows of the files with their index across all of them (the split numbers them so).</summary>
-        private async IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadFilesAsync(
-            IReadOnlyList<string> files, long[] rows, Func<long, bool> include, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            long first = 0;
-            for (int f = 0; f < files.Count; f++)
-            {
-                long start = first;
-                await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), Limit, cancellationToken).ConfigureAwait(false))
-                {
-                    yield return (f, start + index, row);
-                }
-
-                first += rows[f];
-            }
-        }
     }
 }

@@ -117,7 +117,7 @@ public sealed class TokenizedCorpus : IDisposable
     /// <summary>
     /// Opens the encoded <c>chosen</c> texts of a dataset from their Arrow cache (mapped into memory), or encodes them
     /// and writes the cache first. The cache is keyed by the dataset's source checksum, the tokenizer fingerprint and the
-    /// length; a stale or corrupt cache is rebuilt (with a log message), never trusted. Dispose the corpus when done.
+    /// length, as <see cref="DialogueCorpus"/> keys the rows of the same files (the two share the entry); a stale or corrupt cache is rebuilt (with a log message), never trusted. Dispose the corpus when done.
     /// </summary>
     /// <param name="dataset">The dataset.</param>
     /// <param name="tokenizer">The tokenizer.</param>
@@ -135,16 +135,23 @@ public sealed class TokenizedCorpus : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(cacheDirectory);
         OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
         logger ??= NullLogger.Instance;
-        var key = new CorpusCacheKey(dataset.SourceChecksum, tokenizer.Fingerprint, options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize);
+        var key = CorpusCacheKey.For(CorpusCacheKey.RowsOf(dataset.SourceChecksum, HhRlhfDataset.Format), tokenizer, options.MaxSequenceLength);
         var cached = await TryOpenCacheAsync(cacheDirectory, key, dataset.Count, logger, cancellationToken).ConfigureAwait(false);
         if (cached is not null)
         {
             return cached;
         }
 
-        using (var corpus = Build(dataset.GetNormalizedChosenTexts(), tokenizer, options))
+        var texts = dataset.GetNormalizedChosenTexts();
+        await using (var writer = CorpusCacheWriter.Create(cacheDirectory, key))
         {
-            await CorpusArrowCache.WriteAsync(cacheDirectory, key, corpus, cancellationToken).ConfigureAwait(false);
+            for (int start = 0; start < texts.Count; start += CorpusCacheWriter.RowsPerChunk)
+            {
+                var chunk = texts.Skip(start).Take(CorpusCacheWriter.RowsPerChunk).ToArray();
+                await writer.AppendTextsAsync(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
+            }
+
+            await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
         logger.LogInformation("Tokenized {Rows} rows and wrote the cache {Path}", dataset.Count, CorpusArrowCache.GetIndexPath(cacheDirectory, key));

@@ -128,12 +128,11 @@ public sealed partial class HuggingFaceHubDownloader
     /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
     /// <exception cref="HttpRequestException">The server refused the request or kept failing after the retries.</exception>
     /// <exception cref="InvalidDataException">The downloaded bytes do not match the listed size or sha256; or, offline, the cached copy did not (it is removed, and the message says why).</exception>
-    public async Task<string> GetFileAsync(
-        string repositoryId,
-        HubFileInfo file,
-        IProgress<DownloadProgress>? progress,
-        CancellationToken cancellationToken) =>
-        (await GetFileCoreAsync(repositoryId, file, progress, cancellationToken).ConfigureAwait(false)).Path;
+    public Task<string> GetFileAsync(string repositoryId, HubFileInfo file, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return GetFileAsync(repositoryId, file.Path, file.Sha256, file.Size, progress, cancellationToken);
+    }
 
     /// <summary>
     /// Removes a file from the cache: its snapshot entry (for the revision in <see cref="HuggingFaceHubOptions.Revision"/>)
@@ -217,7 +216,7 @@ public sealed partial class HuggingFaceHubDownloader
                 removedBecause = $"its size is {cachedSize} bytes, not the expected {size}";
             }
             else if (expectedSha256 is null
-                || string.Equals(cachedSha = await HashFileAsync(cached, cancellationToken).ConfigureAwait(false), expectedSha256, StringComparison.OrdinalIgnoreCase))
+                || string.Equals(cachedSha = await SourceFiles.Sha256Async(cached, cancellationToken).ConfigureAwait(false), expectedSha256, StringComparison.OrdinalIgnoreCase))
             {
                 _logger.LogDebug("Using cached {Path}", cached);
                 return (cached, true);
@@ -256,14 +255,6 @@ public sealed partial class HuggingFaceHubDownloader
             retry => progress?.Report(new DownloadProgress(path, 0, expectedSize) { Retry = retry }),
             cancellationToken).ConfigureAwait(false);
         return (snapshot, false);
-    }
-
-    /// <summary><see cref="GetFileCoreAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/> for a listed file, verified by its listed sha256 and size.</summary>
-    internal Task<(string Path, bool FromCache)> GetFileCoreAsync(
-        string repositoryId, HubFileInfo file, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        return GetFileCoreAsync(repositoryId, file.Path, file.Sha256, file.Size, progress, cancellationToken);
     }
 
     /// <summary>
@@ -341,238 +332,6 @@ public sealed partial class HuggingFaceHubDownloader
         }
     }
 
-    private async Task<string> DownloadOnceAsync(
-        Uri url, string repoDir, string path, string? expectedSha256, long? expectedSize,
-        IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
-    {
-        using var clock = new RequestClock(_options, cancellationToken);
-        try
-        {
-            return await DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, clock).ConfigureAwait(false);
-        }
-        catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
-        {
-            throw clock.Describe($"GET '{url}' for '{path}'", e);
-        }
-    }
-
-    private async Task<string> DownloadOnceAsync(
-        Uri url, string repoDir, string path, string? expectedSha256, long? expectedSize,
-        IProgress<DownloadProgress>? progress, RequestClock clock)
-    {
-        var (response, evidence) = await SendFollowingRedirectsAsync(url, path, clock).ConfigureAwait(false);
-        using var disposeResponse = response;
-        if (!response.IsSuccessStatusCode)
-        {
-            string hint = response.StatusCode switch
-            {
-                HttpStatusCode.NotFound => " (no such file or revision)",
-                HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => " (set HuggingFaceHubOptions.Token, by default HF_TOKEN, to a token with access)",
-                _ => string.Empty,
-            };
-            throw new HttpRequestException(
-                $"GET '{url}' for '{path}' returned {(int)response.StatusCode} {response.ReasonPhrase}{hint}.", null, response.StatusCode);
-        }
-
-        long? contentLength = response.Content.Headers.ContentLength;
-        var (wantSha, shaSource) = expectedSha256 is not null ? (expectedSha256, "the expected sha256") : (evidence.Sha256, $"the server's {evidence.EtagHeader}");
-        var (wantSize, sizeSource) = expectedSize is not null ? (expectedSize, "the expected size") : (evidence.Size, "the server's X-Linked-Size");
-        long? gitSize = evidence.GitSha1 is null ? null : wantSize ?? contentLength;
-        if (wantSha is null && gitSize is null && wantSize is null && contentLength is null)
-        {
-            throw new InvalidDataException(
-                $"GET '{url}' for '{path}' cannot be verified: the server sent no X-Linked-Etag or ETag holding a sha256 or git blob sha1, "
-                + "no X-Linked-Size and no Content-Length, and no expectedSha256 or expectedSize was given. Nothing was cached; "
-                + "pass the file's expectedSha256 and expectedSize to HuggingFaceHubDownloader.GetFileAsync, or use a server that sends them.");
-        }
-
-        // The body is read up to one byte past the size it must have, never further: a server that sends more (or
-        // without end) is stopped there, with nothing written beyond that byte.
-        var (limit, limitSource) = wantSize is not null ? (wantSize, sizeSource) : (contentLength, "the Content-Length");
-        if (wantSize is { } wanted && contentLength is { } announced && announced > wanted)
-        {
-            throw new InvalidDataException(
-                $"GET '{url}' for '{path}' announces {announced} bytes (the Content-Length); expected {wanted} ({sizeSource}). Nothing was read or cached; "
-                + "the server's file is not the one expected: check HuggingFaceHubOptions.Endpoint and Revision, and the expected size given.");
-        }
-
-        long? total = contentLength ?? wantSize;
-        string blobs = Path.Combine(repoDir, "blobs");
-        Directory.CreateDirectory(blobs);
-        long received = 0;
-        string blob = await AtomicFile.WriteNamedAsync(
-            blobs,
-            "download",
-            async (file, token) =>
-            {
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                using var gitHash = gitSize is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
-                gitHash?.AppendData(System.Text.Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"blob {gitSize}\0")));
-                await using var body = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false);
-                var buffer = new byte[81920];
-                int read;
-                progress?.Report(new DownloadProgress(path, 0, total));
-                while ((read = await body.ReadAsync(buffer.AsMemory(0, limit is { } max ? (int)Math.Min(buffer.Length, max + 1 - received) : buffer.Length), clock.Token).ConfigureAwait(false)) > 0)
-                {
-                    clock.Touch();
-                    received += read;
-                    if (received > limit)
-                    {
-                        throw new InvalidDataException(
-                            $"GET '{url}' for '{path}' sent more than {limit} bytes ({limitSource}); the download was stopped there and nothing was cached. "
-                            + "The server's file is not the one expected: check HuggingFaceHubOptions.Endpoint and Revision, and the expected size given.");
-                    }
-
-                    await file.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
-                    hash.AppendData(buffer, 0, read);
-                    gitHash?.AppendData(buffer, 0, read);
-                    progress?.Report(new DownloadProgress(path, received, total));
-                }
-
-                // A body shorter than announced is a broken transfer (retried); anything else that does not match is not.
-                if (contentLength is { } length && length != received)
-                {
-                    throw new IOException($"GET '{url}' for '{path}' ended after {received} of {length} bytes (the Content-Length). Nothing was cached.");
-                }
-
-                if (wantSize is { } size && received < size)
-                {
-                    throw new IOException($"GET '{url}' for '{path}' ended after {received} of {size} bytes ({sizeSource}). Nothing was cached.");
-                }
-
-                string actualSha = Convert.ToHexStringLower(hash.GetHashAndReset());
-                if (wantSha is not null && !string.Equals(wantSha, actualSha, StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new InvalidDataException(
-                        $"Downloaded '{path}' from '{url}' has sha256 {actualSha}; expected {wantSha} ({shaSource}). Nothing was cached.");
-                }
-
-                if (gitHash is not null && Convert.ToHexStringLower(gitHash.GetHashAndReset()) is { } actualGit && actualGit != evidence.GitSha1)
-                {
-                    throw new InvalidDataException(
-                        $"Downloaded '{path}' from '{url}' has git blob sha1 {actualGit}; expected {evidence.GitSha1} (the server's {evidence.EtagHeader}). Nothing was cached.");
-                }
-
-                return Path.Combine(blobs, actualSha);
-            },
-            clock.Deadline).ConfigureAwait(false);
-        string commit = evidence.Commit ?? _options.Revision;
-        string snapshot = Path.Combine(repoDir, "snapshots", commit, path);
-        AtomicFile.Copy(blob, snapshot);
-        if (commit != _options.Revision)
-        {
-            string refFile = Path.Combine(repoDir, "refs", _options.Revision);
-            await AtomicFile.WriteAsync(refFile, (stream, token) => stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(commit), token).AsTask(), CancellationToken.None).ConfigureAwait(false);
-        }
-
-        _logger.LogInformation("Downloaded {Url} ({Bytes} bytes, sha256 {Sha256}) to {Path}", url, received, Path.GetFileName(blob), snapshot);
-        return snapshot;
-    }
-
-    /// <summary>
-    /// Sends the GET, following redirects itself (when the client does not), and reads the Hub's evidence as
-    /// huggingface_hub does: <c>X-Linked-Etag</c> (else <c>ETag</c>) and <c>X-Linked-Size</c> and <c>X-Repo-Commit</c>,
-    /// from the answers of the endpoint's host only (a CDN's ETag is no checksum of the file). The token goes to the
-    /// endpoint's host only.
-    /// </summary>
-    private async Task<(HttpResponseMessage Response, HubEvidence Evidence)> SendFollowingRedirectsAsync(Uri url, string path, RequestClock clock)
-    {
-        var evidence = new HubEvidence();
-        var hub = new Uri(_options.Endpoint);
-        Uri current = url;
-        for (int hop = 0; ; hop++)
-        {
-            bool fromHub = IsSameServer(current, hub);
-            using var request = new HttpRequestMessage(HttpMethod.Get, current);
-            if (_options.Token is { } token && fromHub)
-            {
-                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-            }
-
-            var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, clock.Token).ConfigureAwait(false);
-            clock.Touch();
-            if (fromHub && IsSameServer(response.RequestMessage?.RequestUri ?? current, hub))
-            {
-                evidence.Read(response);
-            }
-
-            bool redirect = (int)response.StatusCode is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is not null;
-            if (!redirect)
-            {
-                return (response, evidence);
-            }
-
-            var location = response.Headers.Location!;
-            response.Dispose();
-            if (hop == MaxRedirects)
-            {
-                throw new HttpRequestException($"GET '{url}' for '{path}' was redirected more than {MaxRedirects} times (last to '{location}').");
-            }
-
-            current = location.IsAbsoluteUri ? location : new Uri(current, location);
-        }
-    }
-
-    /// <summary>What the Hub says about a file; the first answer that says something wins.</summary>
-    private sealed class HubEvidence
-    {
-        public string? Sha256 { get; private set; }
-
-        public string? GitSha1 { get; private set; }
-
-        public string EtagHeader { get; private set; } = "ETag";
-
-        public long? Size { get; private set; }
-
-        public string? Commit { get; private set; }
-
-        public void Read(HttpResponseMessage response)
-        {
-            if (Sha256 is null && GitSha1 is null)
-            {
-                foreach (string header in new[] { "X-Linked-Etag", "ETag" })
-                {
-                    if (response.Headers.TryGetValues(header, out var values) && values.FirstOrDefault() is { } raw)
-                    {
-                        // huggingface_hub's normalisation: drop a weak-validator prefix and the quotes.
-                        string value = raw.Trim();
-                        value = (value.StartsWith("W/", StringComparison.Ordinal) ? value[2..] : value).Trim('"').ToLowerInvariant();
-                        if (value.All(Uri.IsHexDigit) && value.Length is 64 or 40)
-                        {
-                            EtagHeader = header;
-                            if (value.Length == 64)
-                            {
-                                Sha256 = value;
-                            }
-                            else
-                            {
-                                GitSha1 = value;
-                            }
-                        }
-
-                        break; // X-Linked-Etag, when present, is the file's; the ETag then belongs to the redirect
-                    }
-                }
-            }
-
-            if (Size is null && response.Headers.TryGetValues("X-Linked-Size", out var sizes)
-                && long.TryParse(sizes.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long size))
-            {
-                Size = size;
-            }
-
-            // A commit names a snapshot folder: only a plain commit hash is taken, never a path.
-            if (Commit is null && response.Headers.TryGetValues("X-Repo-Commit", out var commits)
-                && commits.FirstOrDefault()?.Trim() is { Length: >= 7 and <= 64 } commit && commit.All(char.IsAsciiLetterOrDigit))
-            {
-                Commit = commit;
-            }
-        }
-    }
-
-    private static bool IsSameServer(Uri a, Uri b) =>
-        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
-
     private static bool IsTransient(Exception e, CancellationToken cancellationToken) => e switch
     {
         OperationCanceledException => !cancellationToken.IsCancellationRequested, // a request timeout, not the caller
@@ -582,10 +341,4 @@ public sealed partial class HuggingFaceHubDownloader
         TimeoutException => true, // a stalled connection or a request past its deadline (RequestClock)
         _ => false,
     };
-
-    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
-    }
 }

@@ -149,7 +149,7 @@ public sealed class DialogueSource
             {
                 if (!pattern.Contains('*', StringComparison.Ordinal))
                 {
-                    var known = KnownChecksum(pattern);
+                    var known = HhRlhfLayout.GetKnownChecksum(pattern);
                     files.Add(await downloader.GetFileAsync(repository, pattern, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false));
                     continue;
                 }
@@ -217,22 +217,6 @@ public sealed class DialogueSource
         throw new InvalidDataException($"'{file}' holds no rows.");
     }
 
-    private static (string Sha256, long Size)? KnownChecksum(string relativePath)
-    {
-        foreach (var subset in HhRlhfLayout.Expand(HhRlhfSubset.All))
-        {
-            foreach (var split in (ReadOnlySpan<HhRlhfSplit>)[HhRlhfSplit.Train, HhRlhfSplit.Test])
-            {
-                if (HhRlhfLayout.GetRelativePath(subset, split) == relativePath)
-                {
-                    return HhRlhfLayout.GetKnownChecksum(subset, split);
-                }
-            }
-        }
-
-        return null;
-    }
-
     private static bool IsSaveToDisk(string path, DialogueDataset dataset) =>
         File.Exists(Path.Combine(path, "dataset_dict.json")) || File.Exists(Path.Combine(path, "state.json"))
         || Directory.EnumerateFiles(path, "data-*.arrow").Any()
@@ -240,6 +224,13 @@ public sealed class DialogueSource
 
     private static string? FindFirst(string folder, params string[] names) =>
         names.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
+
+    /// <summary>A file of the Hub's layout in a local folder: a name ending in <c>.jsonl.gz</c> may be kept decompressed, as <c>.jsonl</c>.</summary>
+    internal static string? FindHubFile(string root, string relativePath)
+    {
+        string path = Path.Combine(root, relativePath);
+        return FindFirst(Path.GetDirectoryName(path)!, Path.GetFileName(path), relativePath.EndsWith(".jsonl.gz", StringComparison.Ordinal) ? Path.GetFileName(path)[..^3] : Path.GetFileName(path));
+    }
 
     /// <summary>The files matching the patterns, each pattern's matches in ordinal order (as <c>datasets</c> sorts data files).</summary>
     private static List<string> Match(string root, IReadOnlyList<string> patterns)
@@ -257,9 +248,7 @@ public sealed class DialogueSource
 
             if (!name.Contains('*', StringComparison.Ordinal))
             {
-                // A Hub file name ending in .jsonl.gz may be kept decompressed, as .jsonl.
-                string? found = FindFirst(folder, name, name.EndsWith(".jsonl.gz", StringComparison.Ordinal) ? name[..^3] : name);
-                if (found is not null)
+                if (FindHubFile(root, pattern) is { } found)
                 {
                     files.Add(Path.GetFullPath(found));
                 }

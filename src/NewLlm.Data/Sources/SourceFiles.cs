@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace NewLlm.Data;
 
@@ -63,6 +64,14 @@ internal static class SourceFiles
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
+
+    /// <summary>
+    /// The fingerprint of the rows of files taken whole, in load order: the file's SHA-256 for one file, else the SHA-256
+    /// of their SHA-256s, one a line. Whichever API reads the files, this is their data fingerprint.
+    /// </summary>
+    public static string Fingerprint(IReadOnlyList<string> sha256s) => sha256s.Count == 1
+        ? sha256s[0]
+        : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join("\n", sha256s))));
 
     private static Kind KindOf(string path) =>
         path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? Kind.Parquet
