@@ -74,24 +74,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     public static async Task<HhRlhfDataset> LoadFromDirectoryAsync(
         string directory, HhRlhfSubset subset, HhRlhfSplit split, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException(
-                $"The HH-RLHF directory '{directory}' does not exist. {ExpectedLayout(directory, subset, split)}");
-        }
-
-        var files = new List<string>();
-        foreach (var single in HhRlhfLayout.Expand(subset))
-        {
-            string gz = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(single), HhRlhfLayout.GetSplitName(split) + ".jsonl.gz");
-            files.Add(DialogueSource.FindHubFile(directory, HhRlhfLayout.GetRelativePath(single, split)) ?? throw new FileNotFoundException(
-                $"HH-RLHF file not found: '{gz}' (nor '{Path.GetFileName(gz)[..^3]}' beside it). {ExpectedLayout(directory, subset, split)} "
-                + DescribeDirectory(directory, single, split),
-                gz));
-        }
-
-        return await LoadFilesAsync(files, subset, split, string.Join(", ", files), cancellationToken).ConfigureAwait(false);
+        var source = await DialogueSource.FromDirectoryAsync(DialogueDataset.HhRlhfSplitOnly(subset, split), directory, cancellationToken).ConfigureAwait(false);
+        return await LoadFilesAsync(source.TrainFiles, subset, split, string.Join(", ", source.TrainFiles), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -118,74 +102,10 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         ILogger? logger = null,
         CancellationToken cancellationToken = default)
     {
-        options ??= HuggingFaceHubOptions.FromEnvironment();
-        var downloader = new HuggingFaceHubDownloader(options, logger);
-        var rows = new List<HhRlhfRow>();
-        var checksums = new List<string>();
-        var urls = new List<string>();
-        foreach (var single in HhRlhfLayout.Expand(subset))
-        {
-            string relative = HhRlhfLayout.GetRelativePath(single, split);
-            var known = HhRlhfLayout.GetKnownChecksum(single, split);
-            string url = downloader.GetFileUrl(HhRlhfLayout.RepositoryId, relative).ToString();
-            var (file, fromCache) = await downloader.GetFileCoreAsync(
-                HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
-            checksums.Add(fromCache
-                ? await ReadCachedAsync(downloader, options, relative, file, url, known, rows, progress, logger, cancellationToken).ConfigureAwait(false)
-                : await ReadDownloadedAsync(downloader, relative, file, url, rows, cancellationToken).ConfigureAwait(false));
-            urls.Add(url);
-        }
-
-        return new HhRlhfDataset(rows, subset, split, string.Join(", ", urls), SourceFiles.Fingerprint(checksums));
-    }
-
-    /// <summary>
-    /// Reads a cached file; one that cannot be read (an older version cached unverified, truncated downloads) is removed
-    /// and downloaded once more, or, offline, the error names the files to delete.
-    /// </summary>
-    private static async Task<string> ReadCachedAsync(
-        HuggingFaceHubDownloader downloader, HuggingFaceHubOptions options, string relative, string file, string url,
-        (string Sha256, long Size)? known, List<HhRlhfRow> rows, IProgress<DownloadProgress>? progress, ILogger? logger, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await ReadFileAsync(file, rows, cancellationToken).ConfigureAwait(false);
-        }
-        catch (InvalidDataException e) when (options.Offline)
-        {
-            string? blob = downloader.FindBlob(HhRlhfLayout.RepositoryId, file);
-            throw new InvalidDataException(
-                $"{e.Message} It is the cached copy of '{url}', and HuggingFaceHubOptions.Offline is set (by default from HF_HUB_OFFLINE), "
-                + $"so it is not downloaded again: delete '{file}'{(blob is null ? string.Empty : $" and '{blob}'")} and load with HuggingFaceHubOptions.Offline false.",
-                e);
-        }
-        catch (InvalidDataException e)
-        {
-            logger?.LogWarning(e, "The cached {Path} cannot be read; it is removed and {Url} downloaded again", file, url);
-        }
-
-        downloader.DeleteCachedFile(HhRlhfLayout.RepositoryId, relative);
-        var (fresh, _) = await downloader.GetFileCoreAsync(
-            HhRlhfLayout.RepositoryId, relative, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false);
-        return await ReadDownloadedAsync(downloader, relative, fresh, url, rows, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Reads a file just downloaded (and verified): if it cannot be read, the server's copy is bad; it leaves the cache.</summary>
-    private static async Task<string> ReadDownloadedAsync(
-        HuggingFaceHubDownloader downloader, string relative, string file, string url, List<HhRlhfRow> rows, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await ReadFileAsync(file, rows, cancellationToken).ConfigureAwait(false);
-        }
-        catch (InvalidDataException e)
-        {
-            downloader.DeleteCachedFile(HhRlhfLayout.RepositoryId, relative);
-            throw new InvalidDataException(
-                $"{e.Message} The file was downloaded from '{url}' just now and matched what the server says of it, so the server's copy itself "
-                + "cannot be read (or HuggingFaceHubOptions.Endpoint is not the Hub); it was removed from the cache.",
-                e);
-        }
+        var dataset = DialogueDataset.HhRlhfSplitOnly(subset, split);
+        var source = await DialogueSource.FromHubAsync(dataset, options, progress, logger, cancellationToken).ConfigureAwait(false);
+        string urls = string.Join(", ", dataset.TrainFilePatterns.Select(f => $"{source.Description}/{f}"));
+        return await LoadFilesAsync(source.TrainFiles, subset, split, urls, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -244,64 +164,7 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         return new HhRlhfDataset(list, subset, split, sourceDescription, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    private static string ExpectedLayout(string directory, HhRlhfSubset subset, HhRlhfSplit split)
-    {
-        var first = HhRlhfLayout.Expand(subset)[0];
-        return "HhRlhfDataset.LoadFromDirectoryAsync expects the directory laid out like the Hub repository: "
-            + $"<directory>/<subset folder>/<split>.jsonl.gz (or .jsonl), here '{Path.Combine(directory, HhRlhfLayout.GetDirectoryName(first), HhRlhfLayout.GetSplitName(split))}.jsonl.gz'.";
-    }
-
-    /// <summary>What the directory holds instead of the expected file, with a guess at the folder meant.</summary>
-    private static string DescribeDirectory(string directory, HhRlhfSubset missing, HhRlhfSplit split)
-    {
-        string[] subsetFolders = HhRlhfLayout.Expand(HhRlhfSubset.All).Select(HhRlhfLayout.GetDirectoryName).ToArray();
-        bool IsDataFile(string name) => name.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-        string[] Names(IEnumerable<string> paths) => paths.Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
-        string List(string[] names) => names.Length <= 8 ? string.Join(", ", names) : string.Join(", ", names[..8]) + $" and {names.Length - 8} more";
-
-        string[] dataFiles = Names(Directory.EnumerateFiles(directory).Where(f => IsDataFile(Path.GetFileName(f))));
-        string[] folders = Names(Directory.EnumerateDirectories(directory));
-        string[] present = folders.Where(f => subsetFolders.Contains(f, StringComparer.Ordinal)).ToArray();
-        string subsetFolder = Path.Combine(directory, HhRlhfLayout.GetDirectoryName(missing));
-        if (Directory.Exists(subsetFolder))
-        {
-            string[] inside = Names(Directory.EnumerateFiles(subsetFolder));
-            return inside.Length == 0
-                ? $"'{subsetFolder}' is empty."
-                : $"'{subsetFolder}' holds {List(inside)}, but no {HhRlhfLayout.GetSplitName(split)}.jsonl.gz.";
-        }
-
-        if (present.Length > 0)
-        {
-            return $"'{directory}' holds the subset folders {string.Join(", ", present)}, but not {HhRlhfLayout.GetDirectoryName(missing)}.";
-        }
-
-        if (dataFiles.Length > 0)
-        {
-            string parent = Path.GetDirectoryName(Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) ?? directory;
-            return $"'{directory}' itself holds {List(dataFiles)}: it looks like a subset folder; did you mean its parent folder '{parent}'?";
-        }
-
-        string[] candidates = Directory.EnumerateDirectories(directory)
-            .Where(d => subsetFolders.Any(s => Directory.Exists(Path.Combine(d, s))))
-            .Order(StringComparer.Ordinal)
-            .ToArray();
-        // Suggest a folder that really holds the file asked for; name the others as they are.
-        string wanted = Path.Combine(HhRlhfLayout.GetDirectoryName(missing), HhRlhfLayout.GetSplitName(split));
-        string[] complete = [.. candidates.Where(d => File.Exists(Path.Combine(d, wanted + ".jsonl.gz")) || File.Exists(Path.Combine(d, wanted + ".jsonl")))];
-        if (candidates.Length > 0)
-        {
-            string these = string.Join(" and ", candidates.Select(c => $"'{c}'"));
-            return complete.Length > 0
-                ? $"'{directory}' holds no subset folder, but {these} {(candidates.Length == 1 ? "does" : "do")}: did you mean '{complete[0]}'?"
-                : $"'{directory}' holds no subset folder; {these} {(candidates.Length == 1 ? "holds" : "hold")} subset folders, but not the file asked for.";
-        }
-
-        return folders.Length + dataFiles.Length == 0
-            ? $"'{directory}' is empty."
-            : $"'{directory}' holds no subset folder ({string.Join(", ", subsetFolders)}); it holds {List([.. folders.Select(f => f + "/"), .. Names(Directory.EnumerateFiles(directory))])}.";
-    }
-
+    /// <summary>Reads every row of the files (JSON Lines or Arrow) through the shared sources, strictly.</summary>
     private static async Task<HhRlhfDataset> LoadFilesAsync(
         IReadOnlyList<string> files, HhRlhfSubset subset, HhRlhfSplit split, string description, CancellationToken cancellationToken)
     {
@@ -309,25 +172,14 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         var checksums = new List<string>();
         foreach (string file in files)
         {
-            checksums.Add(await ReadFileAsync(file, rows, cancellationToken).ConfigureAwait(false));
+            await foreach (var row in SourceFiles.ReadAsync(file, Format.Fields, RowLimit.Default, cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(new HhRlhfRow(RowFields.RequiredString(row, "chosen"), RowFields.RequiredString(row, "rejected")));
+            }
+
+            checksums.Add(await SourceFiles.Sha256Async(file, cancellationToken).ConfigureAwait(false));
         }
 
         return new HhRlhfDataset(rows, subset, split, description, SourceFiles.Fingerprint(checksums));
-    }
-
-    /// <summary>
-    /// Reads every row of a file (JSON Lines or Arrow) through the shared sources, strictly, and adds them to
-    /// <paramref name="rows"/> only when the whole file is good; returns the file's sha256.
-    /// </summary>
-    private static async Task<string> ReadFileAsync(string file, List<HhRlhfRow> rows, CancellationToken cancellationToken)
-    {
-        var read = new List<HhRlhfRow>();
-        await foreach (var row in SourceFiles.ReadAsync(file, Format.Fields, RowLimit.Default, cancellationToken).ConfigureAwait(false))
-        {
-            read.Add(new HhRlhfRow(RowFields.RequiredString(row, "chosen"), RowFields.RequiredString(row, "rejected")));
-        }
-
-        rows.AddRange(read);
-        return await SourceFiles.Sha256Async(file, cancellationToken).ConfigureAwait(false);
     }
 }

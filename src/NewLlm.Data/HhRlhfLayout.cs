@@ -120,6 +120,68 @@ public static class HhRlhfLayout
         _ => null,
     };
 
+    /// <summary>The layout a folder of the set must have, with the path of <paramref name="relativePath"/> in <paramref name="directory"/>.</summary>
+    internal static string ExpectedLayout(string directory, string relativePath) =>
+        "An HH-RLHF folder is laid out like the Hub repository: <directory>/<subset folder>/<split>.jsonl.gz (or .jsonl), "
+        + $"here '{Path.Combine([directory, .. relativePath.Split('/')])}'.";
+
+    /// <summary>
+    /// Why a file of the set is not in a folder: the layout expected, what the folder holds instead, and a guess at the
+    /// folder meant (a subset folder given for its parent, or the parent of the dataset folder).
+    /// </summary>
+    internal static string DescribeMissingFile(string directory, string relativePath)
+    {
+        string missingFolder = relativePath[..relativePath.IndexOf('/', StringComparison.Ordinal)];
+        string fileName = relativePath[(missingFolder.Length + 1)..];
+        string[] subsetFolders = Expand(HhRlhfSubset.All).Select(GetDirectoryName).ToArray();
+        string[] Names(IEnumerable<string> paths) => paths.Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        string List(string[] names) => names.Length <= 8 ? string.Join(", ", names) : string.Join(", ", names[..8]) + $" and {names.Length - 8} more";
+        string Describe()
+        {
+            string[] dataFiles = Names(Directory.EnumerateFiles(directory).Where(f => f.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)));
+            string[] folders = Names(Directory.EnumerateDirectories(directory));
+            string[] present = folders.Where(f => subsetFolders.Contains(f, StringComparer.Ordinal)).ToArray();
+            string subsetFolder = Path.Combine(directory, missingFolder);
+            if (Directory.Exists(subsetFolder))
+            {
+                string[] inside = Names(Directory.EnumerateFiles(subsetFolder));
+                return inside.Length == 0 ? $"'{subsetFolder}' is empty." : $"'{subsetFolder}' holds {List(inside)}, but no {fileName}.";
+            }
+
+            if (present.Length > 0)
+            {
+                return $"'{directory}' holds the subset folders {string.Join(", ", present)}, but not {missingFolder}.";
+            }
+
+            if (dataFiles.Length > 0)
+            {
+                string parent = Path.GetDirectoryName(Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) ?? directory;
+                return $"'{directory}' itself holds {List(dataFiles)}: it looks like a subset folder; did you mean its parent folder '{parent}'?";
+            }
+
+            string[] candidates = Directory.EnumerateDirectories(directory)
+                .Where(d => subsetFolders.Any(s => Directory.Exists(Path.Combine(d, s))))
+                .Order(StringComparer.Ordinal)
+                .ToArray();
+            // Suggest a folder that really holds the file asked for; name the others as they are.
+            string[] complete = [.. candidates.Where(d => File.Exists(Path.Combine(d, missingFolder, fileName)) || File.Exists(Path.Combine(d, missingFolder, fileName[..^3])))];
+            if (candidates.Length > 0)
+            {
+                string these = string.Join(" and ", candidates.Select(c => $"'{c}'"));
+                return complete.Length > 0
+                    ? $"'{directory}' holds no subset folder, but {these} {(candidates.Length == 1 ? "does" : "do")}: did you mean '{complete[0]}'?"
+                    : $"'{directory}' holds no subset folder; {these} {(candidates.Length == 1 ? "holds" : "hold")} subset folders, but not the file asked for.";
+            }
+
+            return folders.Length + dataFiles.Length == 0
+                ? $"'{directory}' is empty."
+                : $"'{directory}' holds no subset folder ({string.Join(", ", subsetFolders)}); it holds {List([.. folders.Select(f => f + "/"), .. Names(Directory.EnumerateFiles(directory))])}.";
+        }
+
+        string path = Path.Combine(directory, missingFolder, fileName);
+        return $"HH-RLHF file not found: '{path}' (nor '{Path.GetFileName(path)[..^3]}' beside it). {ExpectedLayout(directory, relativePath)} {Describe()}";
+    }
+
     /// <summary>The published sha256 and size of a file by its repository-relative path, where known.</summary>
     internal static (string Sha256, long Size)? GetKnownChecksum(string relativePath)
     {

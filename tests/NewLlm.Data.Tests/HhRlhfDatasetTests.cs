@@ -204,7 +204,37 @@ public class HhRlhfDatasetTests
         string missing = temp.Combine("nowhere");
         var e = await Assert.ThrowsAsync<DirectoryNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(missing, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
         Assert.Contains($"'{missing}' does not exist", e.Message, StringComparison.Ordinal);
-        Assert.Contains("HhRlhfDataset.LoadFromDirectoryAsync", e.Message, StringComparison.Ordinal);
+        Assert.Contains("<directory>/<subset folder>/<split>.jsonl.gz", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADialogueSourceGivenAnHhRlhfSubsetFolderGivesTheSameDiagnosis()
+    {
+        using var temp = new TempDirectory();
+        Fixtures.WriteSubset(temp.Path, "harmless-base", "train", Fixtures.JsonLines(Fixtures.Dialogues));
+        Fixtures.WriteSubset(temp.Path, "harmless-base", "test", Fixtures.JsonLines(Fixtures.Dialogues));
+        string subsetFolder = temp.Combine("harmless-base");
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => DialogueSource.FromDirectoryAsync(DialogueDataset.HhRlhf(HhRlhfSubset.Harmless), subsetFolder));
+        Assert.Contains("<directory>/<subset folder>/<split>.jsonl.gz", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"did you mean its parent folder '{temp.Path}'?", e.Message, StringComparison.Ordinal);
+
+        var direct = await Assert.ThrowsAsync<FileNotFoundException>(() => HhRlhfDataset.LoadFromDirectoryAsync(subsetFolder, HhRlhfSubset.Harmless, HhRlhfSplit.Train));
+        Assert.Equal(direct.Message, e.Message);
+    }
+
+    [Fact]
+    public async Task ADialogueSourceForAllSubsetsNamesTheOneSubsetFolderMissing()
+    {
+        using var temp = new TempDirectory();
+        foreach (string folder in new[] { "helpful-base", "harmless-base", "helpful-online" })
+        {
+            Fixtures.WriteSubset(temp.Path, folder, "train", Fixtures.JsonLines(Fixtures.Dialogues));
+            Fixtures.WriteSubset(temp.Path, folder, "test", Fixtures.JsonLines(Fixtures.Dialogues));
+        }
+
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => DialogueSource.FromDirectoryAsync(DialogueDataset.HhRlhf(HhRlhfSubset.All), temp.Path));
+        Assert.Contains(Path.Combine(temp.Path, "helpful-rejection-sampled", "train.jsonl.gz"), e.Message, StringComparison.Ordinal);
+        Assert.Contains("but not helpful-rejection-sampled", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

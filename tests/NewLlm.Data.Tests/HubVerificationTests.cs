@@ -161,6 +161,24 @@ public class HubVerificationTests
     }
 
     [Fact]
+    public async Task ADialogueSourceFromTheHubAlsoDropsACachedFileThatFailsToParseAndFetchesItAgain()
+    {
+        using var cache = new TempDirectory();
+        string poisoned = SnapshotPath(cache, "main");
+        Directory.CreateDirectory(Path.GetDirectoryName(poisoned)!);
+        File.WriteAllBytes(poisoned, Good[..(Good.Length / 2)]);
+        using var server = new LocalHttpServer((path, _) => path == TrainPath
+            ? new ServerResponse(200, Good, new Dictionary<string, string> { ["X-Linked-Etag"] = $"\"{Sha256Of(Good)}\"" })
+            : new ServerResponse(404, []));
+
+        var source = await DialogueSource.FromHubAsync(DialogueDataset.HhRlhfSplitOnly(HhRlhfSubset.Harmless, HhRlhfSplit.Train), Options(server, cache));
+
+        Assert.Equal([poisoned], source.TrainFiles);
+        Assert.Equal(1, server.RequestCount);
+        Assert.Equal(Good, File.ReadAllBytes(poisoned));
+    }
+
+    [Fact]
     public async Task OfflineACachedFileThatFailsToParseNamesTheFileToDelete()
     {
         using var cache = new TempDirectory();

@@ -98,14 +98,19 @@ public sealed class DialogueDataset
     /// <summary>Anthropic HH-RLHF (<c>Anthropic/hh-rlhf</c>), one subset or all; its own test files; 100 epochs in the original.</summary>
     /// <param name="subset">The subset.</param>
     /// <returns>The set.</returns>
-    public static DialogueDataset HhRlhf(HhRlhfSubset subset = HhRlhfSubset.Helpful)
+    public static DialogueDataset HhRlhf(HhRlhfSubset subset = HhRlhfSubset.Helpful) => CreateHhRlhf(subset, HhRlhfSplit.Train, HhRlhfSplit.Test);
+
+    /// <summary>HH-RLHF with the files of one split only, as its training files (what <see cref="HhRlhfDataset"/> loads).</summary>
+    internal static DialogueDataset HhRlhfSplitOnly(HhRlhfSubset subset, HhRlhfSplit split) => CreateHhRlhf(subset, split, null);
+
+    private static DialogueDataset CreateHhRlhf(HhRlhfSubset subset, HhRlhfSplit train, HhRlhfSplit? test)
     {
         var singles = HhRlhfLayout.Expand(subset);
-        string[] Files(HhRlhfSplit split) => [.. singles.Select(s => HhRlhfLayout.GetRelativePath(s, split))];
+        string[] Files(HhRlhfSplit? split) => split is { } s ? [.. singles.Select(single => HhRlhfLayout.GetRelativePath(single, s))] : [];
         string name = HhRlhfLayout.GetSubsetName(subset);
         return new DialogueDataset(
             "hh-rlhf", $"HH-RLHF {name}", name, HhRlhfLayout.RepositoryId, new PreferencePairFormat(),
-            Files(HhRlhfSplit.Train), Files(HhRlhfSplit.Test), "train", "test", null, 100, "new_llm_hh_rlhf");
+            Files(train), Files(test), HhRlhfLayout.GetSplitName(train), "test", null, 100, "new_llm_hh_rlhf");
     }
 
     /// <summary>

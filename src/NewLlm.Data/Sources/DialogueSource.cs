@@ -84,11 +84,13 @@ public sealed class DialogueSource
 
         var trainFiles = Match(path, dataset.TrainFilePatterns);
         var testFiles = Match(path, dataset.TestFilePatterns);
-        if (trainFiles.Count == 0 || (dataset.HasTestSplit && testFiles.Count == 0))
+        if ((Missing(path, dataset.TrainFilePatterns, trainFiles) ?? (dataset.HasTestSplit ? Missing(path, dataset.TestFilePatterns, testFiles) : null)) is { } missing)
         {
             throw new FileNotFoundException(
-                $"'{path}' holds no {(trainFiles.Count == 0 ? string.Join(" or ", dataset.TrainFilePatterns) : string.Join(" or ", dataset.TestFilePatterns))}.{Expected(dataset, path)} {DescribeFolder(path)}",
-                Path.Combine(path, (trainFiles.Count == 0 ? dataset.TrainFilePatterns : dataset.TestFilePatterns)[0]));
+                dataset.Name == "hh-rlhf"
+                    ? HhRlhfLayout.DescribeMissingFile(path, missing)
+                    : $"'{path}' holds no {missing}.{Expected(dataset, path)} {DescribeFolder(path)}",
+                Path.Combine(path, missing.Split(" or ")[0]));
         }
 
         return await CreateAsync(dataset, trainFiles, testFiles, path, cancellationToken).ConfigureAwait(false);
@@ -125,7 +127,9 @@ public sealed class DialogueSource
     /// The files of a data set from its Hugging Face Hub repository, through the Hub cache: cached files are used as they
     /// are, missing ones downloaded and verified (known checksums, the listed LFS sha256, or the Hub's own headers).
     /// Files whose names the set gives as patterns (<c>train_*.jsonl</c>, <c>data/train_sft-*.parquet</c>) are listed
-    /// first (<see cref="HuggingFaceHubDownloader.ListFilesAsync"/>; offline, from the cache).
+    /// first (<see cref="HuggingFaceHubDownloader.ListFilesAsync"/>; offline, from the cache). A file just downloaded, or
+    /// cached with no checksum to check it by, is read through: a cached one that cannot be read (an older version cached
+    /// unverified, a truncated download) is removed and downloaded once more (offline, the error names the files to delete).
     /// </summary>
     /// <param name="dataset">The data set (one with a <see cref="DialogueDataset.HubRepositoryId"/>).</param>
     /// <param name="options">Hub options; <see langword="null"/> for <see cref="HuggingFaceHubOptions.FromEnvironment"/>.</param>
@@ -133,6 +137,7 @@ public sealed class DialogueSource
     /// <param name="logger">A logger.</param>
     /// <param name="cancellationToken">Cancels the downloads.</param>
     /// <returns>The source.</returns>
+    /// <exception cref="InvalidDataException">A checksum mismatch, or a file that cannot be read.</exception>
     public static async Task<DialogueSource> FromHubAsync(
         DialogueDataset dataset, HuggingFaceHubOptions? options = null, IProgress<DownloadProgress>? progress = null,
         ILogger? logger = null, CancellationToken cancellationToken = default)
@@ -140,7 +145,8 @@ public sealed class DialogueSource
         ArgumentNullException.ThrowIfNull(dataset);
         string repository = dataset.HubRepositoryId
             ?? throw new ArgumentException($"{dataset.DisplayName} is read from your own files, not from the Hub: use FromDirectoryAsync or FromFilesAsync.", nameof(dataset));
-        var downloader = new HuggingFaceHubDownloader(options ?? HuggingFaceHubOptions.FromEnvironment(), logger);
+        options ??= HuggingFaceHubOptions.FromEnvironment();
+        var hub = new HubFiles(new HuggingFaceHubDownloader(options, logger), options.Offline, repository, dataset.Format!, progress, logger);
 
         async Task<List<string>> GetAsync(IReadOnlyList<string> patterns)
         {
@@ -150,14 +156,14 @@ public sealed class DialogueSource
                 if (!pattern.Contains('*', StringComparison.Ordinal))
                 {
                     var known = HhRlhfLayout.GetKnownChecksum(pattern);
-                    files.Add(await downloader.GetFileAsync(repository, pattern, known?.Sha256, known?.Size, progress, cancellationToken).ConfigureAwait(false));
+                    files.Add(await hub.GetReadableAsync(pattern, known?.Sha256, known?.Size, cancellationToken).ConfigureAwait(false));
                     continue;
                 }
 
                 int slash = pattern.LastIndexOf('/');
                 string folder = slash < 0 ? string.Empty : pattern[..slash];
                 string name = pattern[(slash + 1)..];
-                var listed = (await downloader.ListFilesAsync(repository, folder, cancellationToken).ConfigureAwait(false))
+                var listed = (await hub.Downloader.ListFilesAsync(repository, folder, cancellationToken).ConfigureAwait(false))
                     .Where(f => f.Path.LastIndexOf('/') == slash && FileSystemName.MatchesSimpleExpression(name, f.Path.AsSpan(slash + 1), ignoreCase: false))
                     .ToList();
                 if (listed.Count == 0)
@@ -167,7 +173,7 @@ public sealed class DialogueSource
 
                 foreach (var file in listed)
                 {
-                    files.Add(await downloader.GetFileAsync(repository, file, progress, cancellationToken).ConfigureAwait(false));
+                    files.Add(await hub.GetReadableAsync(file.Path, file.Sha256, file.Size, cancellationToken).ConfigureAwait(false));
                 }
             }
 
@@ -176,7 +182,7 @@ public sealed class DialogueSource
 
         var train = await GetAsync(dataset.TrainFilePatterns).ConfigureAwait(false);
         var test = await GetAsync(dataset.TestFilePatterns).ConfigureAwait(false);
-        return await CreateAsync(dataset, train, test, downloader.GetFileUrl(repository, string.Empty).ToString().TrimEnd('/'), cancellationToken).ConfigureAwait(false);
+        return await CreateAsync(dataset, train, test, hub.Downloader.GetFileUrl(repository, string.Empty).ToString().TrimEnd('/'), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -265,11 +271,19 @@ public sealed class DialogueSource
         return files;
     }
 
+    /// <summary>What is missing of the files <paramref name="patterns"/> name (a file named outright, or all of them), or <see langword="null"/>.</summary>
+    private static string? Missing(string root, IReadOnlyList<string> patterns, List<string> found) => found.Count == 0
+        ? string.Join(" or ", patterns)
+        : patterns.FirstOrDefault(p => !p.Contains('*', StringComparison.Ordinal) && FindHubFile(root, p) is null);
+
     private static string Repository(DialogueDataset dataset) => dataset.HubRepositoryId is null ? "its own files" : $"the Hub repository {dataset.HubRepositoryId}";
 
-    private static string Expected(DialogueDataset dataset, string path) => dataset.Name == "jsonl"
-        ? " Give a JSON Lines file (.jsonl or .jsonl.gz), or a folder holding train.jsonl and test.jsonl, or JSON Lines files that are all training rows."
-        : $" A {dataset.DisplayName} folder is laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or written by save_to_disk.";
+    private static string Expected(DialogueDataset dataset, string path) => dataset.Name switch
+    {
+        "jsonl" => " Give a JSON Lines file (.jsonl or .jsonl.gz), or a folder holding train.jsonl and test.jsonl, or JSON Lines files that are all training rows.",
+        "hh-rlhf" => " " + HhRlhfLayout.ExpectedLayout(path, dataset.TrainFilePatterns[0]),
+        _ => $" A {dataset.DisplayName} folder is laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or written by save_to_disk.",
+    };
 
     private static string DescribeFolder(string path)
     {
