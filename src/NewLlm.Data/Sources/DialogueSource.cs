@@ -82,9 +82,9 @@ public sealed class DialogueSource
             }
         }
 
-        var trainFiles = Match(path, dataset.TrainFilePatterns);
-        var testFiles = Match(path, dataset.TestFilePatterns);
-        if ((Missing(path, dataset.TrainFilePatterns, trainFiles) ?? (dataset.HasTestSplit ? Missing(path, dataset.TestFilePatterns, testFiles) : null)) is { } missing)
+        var (trainFiles, missingTrain) = Match(path, dataset.TrainFilePatterns);
+        var (testFiles, missingTest) = Match(path, dataset.TestFilePatterns);
+        if ((missingTrain ?? (dataset.HasTestSplit ? missingTest : null)) is { } missing)
         {
             throw new FileNotFoundException(
                 dataset.Name == "hh-rlhf"
@@ -231,50 +231,43 @@ public sealed class DialogueSource
     private static string? FindFirst(string folder, params string[] names) =>
         names.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
 
-    /// <summary>A file of the Hub's layout in a local folder: a name ending in <c>.jsonl.gz</c> may be kept decompressed, as <c>.jsonl</c>.</summary>
-    internal static string? FindHubFile(string root, string relativePath)
-    {
-        string path = Path.Combine(root, relativePath);
-        return FindFirst(Path.GetDirectoryName(path)!, Path.GetFileName(path), relativePath.EndsWith(".jsonl.gz", StringComparison.Ordinal) ? Path.GetFileName(path)[..^3] : Path.GetFileName(path));
-    }
-
-    /// <summary>The files matching the patterns, each pattern's matches in ordinal order (as <c>datasets</c> sorts data files).</summary>
-    private static List<string> Match(string root, IReadOnlyList<string> patterns)
+    /// <summary>
+    /// The files matching the patterns, each pattern's matches in ordinal order (as <c>datasets</c> sorts data files; a
+    /// name ending in <c>.jsonl.gz</c> may be kept decompressed, as <c>.jsonl</c>), and what is missing: the first file
+    /// named outright that is not there, or all of them when nothing matched.
+    /// </summary>
+    private static (List<string> Files, string? Missing) Match(string root, IReadOnlyList<string> patterns)
     {
         var files = new List<string>();
+        string? missing = null;
         foreach (string pattern in patterns)
         {
             int slash = pattern.LastIndexOf('/');
             string folder = Path.Combine(root, slash < 0 ? string.Empty : pattern[..slash]);
             string name = pattern[(slash + 1)..];
-            if (!Directory.Exists(folder))
-            {
-                continue;
-            }
-
             if (!name.Contains('*', StringComparison.Ordinal))
             {
-                if (FindHubFile(root, pattern) is { } found)
+                string? found = FindFirst(folder, name, name.EndsWith(".jsonl.gz", StringComparison.Ordinal) ? name[..^3] : name);
+                if (found is null)
+                {
+                    missing ??= pattern;
+                }
+                else
                 {
                     files.Add(Path.GetFullPath(found));
                 }
-
-                continue;
             }
-
-            files.AddRange(Directory.EnumerateFiles(folder)
-                .Where(f => FileSystemName.MatchesSimpleExpression(name, Path.GetFileName(f), ignoreCase: false))
-                .Select(Path.GetFullPath)
-                .Order(StringComparer.Ordinal));
+            else if (Directory.Exists(folder))
+            {
+                files.AddRange(Directory.EnumerateFiles(folder)
+                    .Where(f => FileSystemName.MatchesSimpleExpression(name, Path.GetFileName(f), ignoreCase: false))
+                    .Select(Path.GetFullPath)
+                    .Order(StringComparer.Ordinal));
+            }
         }
 
-        return files;
+        return (files, files.Count == 0 ? string.Join(" or ", patterns) : missing);
     }
-
-    /// <summary>What is missing of the files <paramref name="patterns"/> name (a file named outright, or all of them), or <see langword="null"/>.</summary>
-    private static string? Missing(string root, IReadOnlyList<string> patterns, List<string> found) => found.Count == 0
-        ? string.Join(" or ", patterns)
-        : patterns.FirstOrDefault(p => !p.Contains('*', StringComparison.Ordinal) && FindHubFile(root, p) is null);
 
     private static string Repository(DialogueDataset dataset) => dataset.HubRepositoryId is null ? "its own files" : $"the Hub repository {dataset.HubRepositoryId}";
 
