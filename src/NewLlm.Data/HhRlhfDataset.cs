@@ -58,7 +58,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
 
     /// <summary>
     /// Loads from a directory laid out like the Hub repository: <c>{directory}/{subset}/{split}.jsonl.gz</c>
-    /// (or <c>{split}.jsonl</c>); <see cref="HhRlhfSubset.All"/> loads the four subsets in turn.
+    /// (or <c>{split}.jsonl</c>); <see cref="HhRlhfSubset.All"/> loads the four subsets in turn. The files are found as
+    /// <see cref="DialogueSource.FromDirectoryAsync"/> finds them (a <c>save_to_disk</c> folder too).
     /// </summary>
     /// <param name="directory">The dataset root directory.</param>
     /// <param name="subset">The subset.</param>
@@ -81,8 +82,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     /// <summary>
     /// Loads from the Hugging Face Hub repository <c>Anthropic/hh-rlhf</c> through the Hub cache (see
     /// <see cref="HuggingFaceHubDownloader"/>): cached files are used as they are; missing ones are downloaded, verified
-    /// against the known sha256 and size (or the Hub's own), and placed in the cache. A cached file that cannot be read is
-    /// removed and downloaded once more (offline, the error names the files to delete).
+    /// against the known sha256 and size (or the Hub's own), and placed in the cache, as <see cref="DialogueSource.FromHubAsync"/>
+    /// gets them (a cached file that cannot be read is removed and downloaded once more; offline, the error names the files to delete).
     /// </summary>
     /// <param name="subset">The subset.</param>
     /// <param name="split">The split.</param>
