@@ -139,8 +139,7 @@ public static class HhRlhfLayout
         string Describe()
         {
             string[] dataFiles = Names(Directory.EnumerateFiles(directory).Where(f => f.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)));
-            string[] folders = Names(Directory.EnumerateDirectories(directory));
-            string[] present = folders.Where(f => subsetFolders.Contains(f, StringComparer.Ordinal)).ToArray();
+            string[] present = Names(Directory.EnumerateDirectories(directory)).Where(f => subsetFolders.Contains(f, StringComparer.Ordinal)).ToArray();
             string subsetFolder = Path.Combine(directory, missingFolder);
             if (Directory.Exists(subsetFolder))
             {
@@ -173,9 +172,7 @@ public static class HhRlhfLayout
                     : $"'{directory}' holds no subset folder; {these} {(candidates.Length == 1 ? "holds" : "hold")} subset folders, but not the file asked for.";
             }
 
-            return folders.Length + dataFiles.Length == 0
-                ? $"'{directory}' is empty."
-                : $"'{directory}' holds no subset folder ({string.Join(", ", subsetFolders)}); it holds {List([.. folders.Select(f => f + "/"), .. Names(Directory.EnumerateFiles(directory))])}.";
+            return $"'{directory}' holds no subset folder ({string.Join(", ", subsetFolders)}). {DialogueSource.DescribeFolder(directory)}";
         }
 
         string path = Path.Combine(directory, missingFolder, fileName);

@@ -278,7 +278,8 @@ public sealed class DialogueSource
         _ => $" A {dataset.DisplayName} folder is laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or written by save_to_disk.",
     };
 
-    private static string DescribeFolder(string path)
+    /// <summary>What a folder holds (its first ten entries, folders ending in <c>/</c>), for messages.</summary>
+    internal static string DescribeFolder(string path)
     {
         string[] entries = [.. Directory.EnumerateDirectories(path).Select(d => Path.GetFileName(d) + "/"), .. Directory.EnumerateFiles(path).Select(Path.GetFileName).OfType<string>()];
         Array.Sort(entries, StringComparer.Ordinal);

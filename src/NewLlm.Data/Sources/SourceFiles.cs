@@ -10,12 +10,6 @@ namespace NewLlm.Data;
 /// </summary>
 internal static class SourceFiles
 {
-    /// <summary>Whether a file name is one the sources read as data.</summary>
-    public static bool IsDataFile(string path) =>
-        path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase)
-        || path.EndsWith(".json.gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase)
-        || path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>The number of rows of a file.</summary>
     public static Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken) => KindOf(path) switch
     {
