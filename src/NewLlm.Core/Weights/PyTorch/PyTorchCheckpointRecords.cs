@@ -108,14 +108,18 @@ public sealed class PyTorchCheckpointRecords : IDisposable
     /// <exception cref="InvalidDataException">The record is missing, declares more than <paramref name="maxBytes"/>, holds other than it declares, or fails its CRC-32.</exception>
     public byte[] Read(string name, long maxBytes)
     {
-        ZipArchiveEntry entry = Entry(name);
-        if (entry.Length > maxBytes)
+        long length = Sizes.TryGetValue(name, out long size) ? size : throw TorchArchive.Bad(SourceName, $"the record '{Folder}{name}' is missing.");
+        if (length > maxBytes)
         {
-            throw TorchArchive.Bad(SourceName, $"the record '{entry.FullName}' declares {entry.Length} bytes, more than the {maxBytes} such a record may have. The file is damaged or was not written by torch.save.");
+            throw TorchArchive.Bad(SourceName, $"the record '{Folder}{name}' declares {length} bytes, more than the {maxBytes} such a record may have. The file is damaged or was not written by torch.save.");
         }
 
-        byte[] bytes = new byte[entry.Length];
-        ReadChecked(entry, bytes, null);
+        byte[] bytes = new byte[length];
+        ReadChecked(name, string.Empty, (stream, crc) =>
+        {
+            stream.ReadExactly(bytes);
+            crc.Append(bytes);
+        });
         return bytes;
     }
 
@@ -125,49 +129,40 @@ public sealed class PyTorchCheckpointRecords : IDisposable
     public string Sha256(string name)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        ReadChecked(Entry(name), null, sha);
+        ReadChecked(name, string.Empty, (stream, crc) =>
+        {
+            byte[] buffer = new byte[BufferBytes];
+            for (long left = Sizes[name]; left > 0; left -= buffer.Length)
+            {
+                int n = (int)Math.Min(buffer.Length, left);
+                stream.ReadExactly(buffer, 0, n);
+                crc.Append(buffer.AsSpan(0, n));
+                sha.AppendData(buffer, 0, n);
+            }
+        });
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     /// <summary>Closes the archive (not its stream).</summary>
     public void Dispose() => _zip.Dispose();
 
-    /// <summary>A record's zip entry, for reading a tensor's storage straight into its memory.</summary>
-    internal ZipArchiveEntry Entry(string name) =>
-        _entries.TryGetValue(name, out ZipArchiveEntry? entry) ? entry : throw TorchArchive.Bad(SourceName, $"the record '{Folder}{name}' is missing.");
-
-    /// <summary>Streams a record into <paramref name="copy"/> (its declared size) and <paramref name="sha"/>, checking its size and CRC-32.</summary>
-    private void ReadChecked(ZipArchiveEntry entry, byte[]? copy, IncrementalHash? sha)
+    /// <summary>
+    /// Runs <paramref name="read"/> on a record's stream, which reads exactly the record's declared size into the CRC-32
+    /// it is given; then checks that nothing follows and the CRC-32. A failure names the record after <paramref name="what"/>.
+    /// </summary>
+    internal void ReadChecked(string name, string what, Action<Stream, Crc32> read)
     {
+        ZipArchiveEntry entry = _entries.TryGetValue(name, out ZipArchiveEntry? found) ? found : throw TorchArchive.Bad(SourceName, $"{what}the record '{Folder}{name}' is missing.");
         try
         {
             var crc = new Crc32();
-            byte[] buffer = new byte[(int)Math.Clamp(entry.Length + 1, 1, BufferBytes)];
-            long total = 0;
             using (Stream stream = entry.Open())
             {
-                int n;
-                while ((n = stream.Read(buffer)) > 0)
+                read(stream, crc);
+                if (stream.ReadByte() >= 0)
                 {
-                    if (total + n > entry.Length)
-                    {
-                        throw new InvalidDataException($"it holds more than its declared {entry.Length} bytes");
-                    }
-
-                    crc.Append(buffer.AsSpan(0, n));
-                    sha?.AppendData(buffer, 0, n);
-                    if (copy is not null)
-                    {
-                        Buffer.BlockCopy(buffer, 0, copy, (int)total, n);
-                    }
-
-                    total += n;
+                    throw new InvalidDataException($"it holds more than its declared {entry.Length} bytes");
                 }
-            }
-
-            if (total != entry.Length)
-            {
-                throw new InvalidDataException($"it has {total} bytes, {entry.Length} expected");
             }
 
             if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
@@ -177,7 +172,7 @@ public sealed class PyTorchCheckpointRecords : IDisposable
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException or NotSupportedException)
         {
-            throw TorchArchive.Bad(SourceName, $"the record '{entry.FullName}' cannot be read ({ex.Message}). The file is damaged or truncated: copy or download it again.", ex);
+            throw TorchArchive.Bad(SourceName, $"{what}the record '{entry.FullName}' cannot be read ({ex.Message}). The file is damaged or truncated: copy or download it again.", ex);
         }
     }
 }

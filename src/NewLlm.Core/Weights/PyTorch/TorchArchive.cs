@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.IO.Hashing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -120,16 +118,10 @@ internal sealed class TorchArchive : IDisposable
     private Tensor ReadStorage(StorageRecord storage, string name)
     {
         string record = "data/" + storage.Key;
-        if (!_records.Sizes.ContainsKey(record))
+        long length = _records.Sizes.TryGetValue(record, out long size) ? size : throw Bad(Source, $"tensor '{name}' refers to the record '{_records.Folder}{record}', which is missing.");
+        if (length != storage.ByteCount)
         {
-            throw Bad(Source, $"tensor '{name}' refers to the record '{_records.Folder}{record}', which is missing.");
-        }
-
-        ZipArchiveEntry entry = _records.Entry(record);
-
-        if (entry.Length != storage.ByteCount)
-        {
-            throw Bad(Source, $"tensor '{name}': the record '{_records.Folder}{record}' declares {entry.Length} bytes, but its storage of {storage.Count} {storage.DType} elements has {storage.ByteCount}. The file is damaged or was edited.");
+            throw Bad(Source, $"tensor '{name}': the record '{_records.Folder}{record}' declares {length} bytes, but its storage of {storage.Count} {storage.DType} elements has {storage.ByteCount}. The file is damaged or was edited.");
         }
 
         long used = _usedExtent.GetValueOrDefault(storage.Key);
@@ -141,36 +133,23 @@ internal sealed class TorchArchive : IDisposable
         Tensor data = empty(storage.Count, dtype: storage.DType).DetachFromDisposeScope();
         try
         {
-            using Stream stream = entry.Open();
-            var crc = new Crc32();
-            long done = 0;
-            int elementsPerChunk = ChunkBytes / storage.ElementSize;
-            while (done < storage.Count)
+            _records.ReadChecked(record, $"tensor '{name}': ", (stream, crc) =>
             {
-                long count = Math.Min(elementsPerChunk, storage.Count - done);
-                using Tensor chunk = data.narrow(0, done, count);
-                Span<byte> target = chunk.bytes;
-                stream.ReadExactly(target);
-                crc.Append(target);
-                done += count;
-            }
-
-            if (stream.ReadByte() >= 0)
-            {
-                throw new InvalidDataException($"the record holds more than its declared {entry.Length} bytes");
-            }
-
-            if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
-            {
-                throw new InvalidDataException("its bytes do not match the record's CRC-32");
-            }
-
+                int elementsPerChunk = ChunkBytes / storage.ElementSize;
+                for (long done = 0; done < storage.Count; done += elementsPerChunk)
+                {
+                    using Tensor chunk = data.narrow(0, done, Math.Min(elementsPerChunk, storage.Count - done));
+                    Span<byte> target = chunk.bytes;
+                    stream.ReadExactly(target);
+                    crc.Append(target);
+                }
+            });
             return data;
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
+        catch
         {
             data.Dispose();
-            throw Bad(Source, $"tensor '{name}': the record '{_records.Folder}{record}' cannot be read ({ex.Message}). The file is damaged or truncated: copy or download it again.", ex);
+            throw;
         }
     }
 
