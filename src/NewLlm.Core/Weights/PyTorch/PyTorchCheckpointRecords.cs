@@ -104,11 +104,12 @@ public sealed class PyTorchCheckpointRecords : IDisposable
 
     /// <summary>Reads a record whole, its size and CRC-32 checked.</summary>
     /// <param name="name">The record's name in the archive's folder.</param>
-    /// <param name="maxBytes">The most bytes it may declare; a larger record is refused before anything is read.</param>
+    /// <param name="maxBytes">The most bytes it may declare (at most <see cref="Array.MaxLength"/>); a larger record is refused before anything is read.</param>
     /// <exception cref="InvalidDataException">The record is missing, declares more than <paramref name="maxBytes"/>, holds other than it declares, or fails its CRC-32.</exception>
     public byte[] Read(string name, long maxBytes)
     {
         long length = Sizes.TryGetValue(name, out long size) ? size : throw TorchArchive.Bad(SourceName, $"the record '{Folder}{name}' is missing.");
+        maxBytes = Math.Min(maxBytes, Array.MaxLength);
         if (length > maxBytes)
         {
             throw TorchArchive.Bad(SourceName, $"the record '{Folder}{name}' declares {length} bytes, more than the {maxBytes} such a record may have. The file is damaged or was not written by torch.save.");
