@@ -206,10 +206,10 @@ public sealed class OutputDirectoryTests
         string notes = Path.Combine(setup.Directory, "notes.pt");
         await File.WriteAllTextAsync(notes, "not a checkpoint at all");
         var text = Assert.Throws<InvalidDataException>(() => resumed.LoadCheckpoint(notes));
-        Assert.Equal($"{notes}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one (it does not start like a zip archive). Give a .pt file written by NewLlm or by torch.save.", text.Message);
+        Assert.Equal($"{notes}: cannot read it as a PyTorch checkpoint: the file is not a zip archive, so it was not written by torch.save. Check that the path names a PyTorch checkpoint or state dict.", text.Message);
         await File.WriteAllBytesAsync(notes, [0x80, 0x02, 0x8a, 0x0a]); // how PyTorch's legacy format begins: a pickled magic number
         text = Assert.Throws<InvalidDataException>(() => resumed.LoadCheckpoint(notes));
-        Assert.Contains("it looks like PyTorch's legacy (pre-1.6, non-zip) format. Load it in PyTorch and save it again", text.Message, StringComparison.Ordinal);
+        Assert.Contains("it is in PyTorch's legacy (non-zip) format, which is not supported. Load it in PyTorch and save it again", text.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -40,21 +40,7 @@ internal static class PyTorchWeights
         string fullPath = PyTorchCheckpointFormat.Existing(path);
         using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
         return WithState(stream, fullPath, null, state =>
-        {
-            NewLlmOptions options = SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath);
-            var model = new NewLlmModel(options, device);
-            try
-            {
-                SafetensorsWeights.LoadStateFrom(model, state, fullPath, allowUnexpected: false);
-                model.eval();
-                return model;
-            }
-            catch
-            {
-                model.Dispose();
-                throw;
-            }
-        });
+            SafetensorsWeights.CreateLoaded(SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath), state, fullPath, allowUnexpected: false, device));
     }
 
     /// <summary>Writes the model's state dict as <c>torch.save(model.state_dict())</c> does (float32, the original's names).</summary>

@@ -30,19 +30,25 @@ internal static class SafetensorsWeights
         {
             NewLlmOptions options = InferOptions(tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
             options.Dropout = dropout;
-            var model = new NewLlmModel(options);
-            try
-            {
-                LoadStateFrom(model, tensors, path, allowUnexpected);
-                model.eval();
-                return model;
-            }
-            catch
-            {
-                model.Dispose();
-                throw;
-            }
+            return CreateLoaded(options, tensors, path, allowUnexpected, device: null);
         });
+
+    /// <summary>A new model of <paramref name="options"/> with <paramref name="tensors"/> loaded (as <see cref="LoadStateFrom"/> loads them), in evaluation mode.</summary>
+    internal static NewLlmModel CreateLoaded(NewLlmOptions options, IReadOnlyDictionary<string, Tensor> tensors, string source, bool allowUnexpected, Device? device)
+    {
+        var model = new NewLlmModel(options, device);
+        try
+        {
+            LoadStateFrom(model, tensors, source, allowUnexpected);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Model sizes from the shapes of a state dict with the original's parameter names.</summary>
     /// <exception cref="InvalidDataException">A tensor needed for the inference is missing or has an impossible shape.</exception>
@@ -107,7 +113,7 @@ internal static class SafetensorsWeights
         var declared = entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
         NewLlmOptions options = sizes(declared);
         var expected = ParameterShapes.Of(options).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        CheckShapes(declared, expected, options, path, allowUnexpected);
+        ParameterShapes.Check(declared, expected, allowUnexpected, path, options);
         Dictionary<string, Tensor> tensors = SafetensorsFile.ReadTensors(stream, entries, path, expected.ContainsKey);
         try
         {
@@ -119,15 +125,6 @@ internal static class SafetensorsWeights
             {
                 t.Dispose();
             }
-        }
-    }
-
-    private static void CheckShapes(Dictionary<string, long[]> declared, Dictionary<string, long[]> expected, NewLlmOptions options, string source, bool allowUnexpected)
-    {
-        List<string> problems = ParameterShapes.Problems(declared, expected, allowUnexpected);
-        if (problems.Count > 0)
-        {
-            throw new InvalidDataException($"{source}: cannot load into a model with {options}: {string.Join("; ", problems)}.");
         }
     }
 
@@ -143,14 +140,12 @@ internal static class SafetensorsWeights
     internal static void LoadStateFrom(NewLlmModel model, IReadOnlyDictionary<string, Tensor> tensors, string source, bool allowUnexpected)
     {
         Dictionary<string, Tensor> own = model.state_dict();
-        List<string> problems = ParameterShapes.Problems(
+        ParameterShapes.Check(
             tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal),
             own.Select(kv => new KeyValuePair<string, long[]>(kv.Key, kv.Value.shape)),
-            allowUnexpected);
-        if (problems.Count > 0)
-        {
-            throw new InvalidDataException($"{source}: cannot load into a model with {model.Options}: {string.Join("; ", problems)}.");
-        }
+            allowUnexpected,
+            source,
+            model.Options);
 
         using var noGrad = no_grad();
         foreach ((string name, Tensor target) in own)

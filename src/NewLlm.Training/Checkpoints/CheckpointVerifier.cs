@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -9,7 +7,7 @@ namespace NewLlm.Training;
 /// Verifies a training checkpoint file before anything in it is used, bounded by what its manifest declares: a record
 /// the manifest does not list is refused before anything is read, every record's declared size is checked (the
 /// tensors' together against the model's own size, as the manifest's model options give it), then every record is
-/// streamed through its zip CRC-32 and its SHA-256 (the .NET 10 <see cref="ZipArchive"/> checks no CRC), holding only
+/// streamed through its zip CRC-32 and its SHA-256 by Core's <see cref="PyTorchCheckpointRecords"/>, holding only
 /// NewLlm's small records in memory.
 /// </summary>
 internal static class CheckpointVerifier
@@ -33,50 +31,23 @@ internal static class CheckpointVerifier
     /// </summary>
     public static (CheckpointManifest Manifest, byte[] ManifestBytes, Dictionary<string, byte[]> Entries) Verify(string path, FileStream file)
     {
-        Span<byte> head = stackalloc byte[4];
-        int read = file.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-        if (read < 4 || head[0] != (byte)'P' || head[1] != (byte)'K')
-        {
-            throw new InvalidDataException(read > 1 && head[0] == 0x80
-                ? $"{path}: not a checkpoint NewLlm reads: it looks like PyTorch's legacy (pre-1.6, non-zip) format. Load it in PyTorch and save it again with torch.save(obj, path), whose default has been the zip format since PyTorch 1.6."
-                : $"{path}: not a checkpoint: NewLlm's and PyTorch's checkpoints are zip archives, and this file is not one ({(read == 0 ? "it is empty" : "it does not start like a zip archive")}). Give a .pt file written by NewLlm or by torch.save.");
-        }
-
-        file.Position = 0;
+        const string manifestName = TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.ManifestEntry;
+        const string hashName = TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.ManifestHashEntry;
         try
         {
-            using var zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true);
-            ZipArchiveEntry? manifestEntry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/" + TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.ManifestEntry, StringComparison.Ordinal));
-            if (manifestEntry is null)
+            using PyTorchCheckpointRecords records = PyTorchCheckpointRecords.Open(file, path);
+            if (!records.Sizes.ContainsKey(manifestName))
             {
-                throw new InvalidDataException(zip.Entries.Any(e => e.FullName.EndsWith("/" + TrainingCheckpoint.DataPickle, StringComparison.Ordinal))
-                    ? $"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{TrainingCheckpoint.NewLlmFolder}{TrainingCheckpoint.ManifestEntry}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights."
-                    : $"{path}: not a NewLlm checkpoint: the entry '{TrainingCheckpoint.NewLlmFolder}{TrainingCheckpoint.ManifestEntry}' is missing.");
+                throw new InvalidDataException($"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{manifestName}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights.");
             }
 
-            string top = manifestEntry.FullName[..^(TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.ManifestEntry).Length];
-            var records = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
-            foreach (ZipArchiveEntry entry in zip.Entries)
-            {
-                if (!entry.FullName.StartsWith(top, StringComparison.Ordinal))
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' lies outside the archive's folder '{top}'.");
-                }
-
-                if (!records.TryAdd(entry.FullName[top.Length..], entry))
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' is there twice.");
-                }
-            }
-
-            byte[] manifestBytes = ReadWhole(path, manifestEntry, MaxManifestBytes);
-            records.Remove(TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.ManifestEntry);
-            if (!records.Remove(TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.ManifestHashEntry, out ZipArchiveEntry? hashEntry))
+            byte[] manifestBytes = records.Read(manifestName, MaxManifestBytes);
+            if (!records.Sizes.ContainsKey(hashName))
             {
                 throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{TrainingCheckpoint.ManifestHashEntry}' (the SHA-256 of '{TrainingCheckpoint.ManifestEntry}') is missing. Use another checkpoint of the run or train again.");
             }
 
-            if (System.Text.Encoding.ASCII.GetString(ReadWhole(path, hashEntry, 128)) != TrainingCheckpoint.Sha256(manifestBytes))
+            if (System.Text.Encoding.ASCII.GetString(records.Read(hashName, 128)) != TrainingCheckpoint.Sha256(manifestBytes))
             {
                 throw new InvalidDataException(
                     $"{path}: the checkpoint is corrupted: '{TrainingCheckpoint.ManifestEntry}' does not match its SHA-256 in '{TrainingCheckpoint.ManifestHashEntry}' (it was changed after it was written, perhaps edited by hand). Use another checkpoint of the run (best_, _epoch_ or _final file) or train again; a manifest cannot be edited.");
@@ -93,16 +64,22 @@ internal static class CheckpointVerifier
             }
 
             CheckState(path, manifest.State);
-            CheckListedAndSized(path, manifest, records);
+            Dictionary<string, long> sizes = records.Sizes.Where(r => r.Key is not manifestName and not hashName).ToDictionary(StringComparer.Ordinal);
+            CheckListedAndSized(path, manifest, sizes);
             var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach ((string name, ZipArchiveEntry entry) in records)
+            foreach (string name in sizes.Keys)
             {
-                // NewLlm's small records are kept (their sizes were checked above), PyTorch's only hashed.
-                using MemoryStream? kept = name.StartsWith(TrainingCheckpoint.NewLlmFolder, StringComparison.Ordinal) ? new MemoryStream((int)entry.Length) : null;
-                string hash = StreamHash(path, entry, kept);
-                if (kept is not null)
+                // NewLlm's small records are kept (their sizes were checked above), PyTorch's only hashed, streamed.
+                string hash;
+                if (name.StartsWith(TrainingCheckpoint.NewLlmFolder, StringComparison.Ordinal))
                 {
-                    entries[name[TrainingCheckpoint.NewLlmFolder.Length..]] = kept.ToArray();
+                    byte[] bytes = records.Read(name, MaxTokenizerBytes);
+                    entries[name[TrainingCheckpoint.NewLlmFolder.Length..]] = bytes;
+                    hash = TrainingCheckpoint.Sha256(bytes);
+                }
+                else
+                {
+                    hash = records.Sha256(name);
                 }
 
                 if (manifest.EntryHashes[name] != hash)
@@ -111,12 +88,9 @@ internal static class CheckpointVerifier
                 }
             }
 
-            foreach (string required in new[] { TrainingCheckpoint.DataPickle, TrainingCheckpoint.RngEntry })
+            if (!entries.ContainsKey(TrainingCheckpoint.RngEntry))
             {
-                if (!records.ContainsKey(required) && !entries.ContainsKey(required))
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{(required == TrainingCheckpoint.RngEntry ? TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.RngEntry : required)}' is missing.");
-                }
+                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{TrainingCheckpoint.NewLlmFolder}{TrainingCheckpoint.RngEntry}' is missing.");
             }
 
             return (manifest, manifestBytes, entries);
@@ -149,13 +123,13 @@ internal static class CheckpointVerifier
     /// declared sizes beyond what the manifest's model needs: the tensors together at most four times its parameters
     /// (weights and Adam's moments) plus <see cref="SlackBytes"/>, and no tensor record larger than its largest parameter.
     /// </summary>
-    private static void CheckListedAndSized(string path, CheckpointManifest manifest, Dictionary<string, ZipArchiveEntry> records)
+    private static void CheckListedAndSized(string path, CheckpointManifest manifest, Dictionary<string, long> records)
     {
         foreach (string name in records.Keys)
         {
             if (!manifest.EntryHashes.ContainsKey(name))
             {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' ({records[name].Length} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
+                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' ({records[name]} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
             }
         }
 
@@ -175,74 +149,24 @@ internal static class CheckpointVerifier
         long largest = checked(new[] { v * e, v * h, h * (e + c), model.NumLayers > 1 ? h * h : 0 }.Max() * sizeof(double));
         long budget = checked((4 * parameterBytes) + SlackBytes);
         long total = 0;
-        foreach ((string name, ZipArchiveEntry entry) in records)
+        foreach ((string name, long length) in records)
         {
             long limit = name.StartsWith("data/", StringComparison.Ordinal) ? largest
                 : name == TrainingCheckpoint.DataPickle ? MaxPickleBytes
                 : name.StartsWith(TrainingCheckpoint.NewLlmFolder, StringComparison.Ordinal) ? MaxTokenizerBytes
                 : 64;
-            if (entry.Length > limit)
+            if (length > limit)
             {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' declares {entry.Length} bytes, more than the {limit} it can hold for a model with {TrainingCheckpoint.Shape(model)}. Use another checkpoint of the run or train again.");
+                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' declares {length} bytes, more than the {limit} it can hold for a model with {TrainingCheckpoint.Shape(model)}. Use another checkpoint of the run or train again.");
             }
 
-            total = checked(total + entry.Length);
+            total = checked(total + length);
         }
 
         if (total > budget)
         {
             throw new InvalidDataException($"{path}: the checkpoint is corrupted: its records declare {total} bytes, more than the {budget} a model with {TrainingCheckpoint.Shape(model)} and its optimizer state need. Use another checkpoint of the run or train again.");
         }
-    }
-
-    /// <summary>A small record's bytes (its declared size at most <paramref name="limit"/>), checked as <see cref="StreamHash"/> checks them.</summary>
-    private static byte[] ReadWhole(string path, ZipArchiveEntry entry, long limit)
-    {
-        if (entry.Length > limit)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} it may have.");
-        }
-
-        using var bytes = new MemoryStream((int)entry.Length);
-        StreamHash(path, entry, bytes);
-        return bytes.ToArray();
-    }
-
-    /// <summary>A record's SHA-256 (hex), streamed through a 1 MiB buffer (and into <paramref name="copy"/>), its length and CRC-32 checked on the way.</summary>
-    private static string StreamHash(string path, ZipArchiveEntry entry, Stream? copy = null)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var crc = new System.IO.Hashing.Crc32();
-        byte[] buffer = new byte[1 << 20];
-        long total = 0;
-        using (Stream stream = entry.Open())
-        {
-            int n;
-            while ((n = stream.Read(buffer)) > 0)
-            {
-                total += n;
-                if (total > entry.Length)
-                {
-                    throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{entry.FullName}' holds more than its declared {entry.Length} bytes.");
-                }
-
-                sha.AppendData(buffer, 0, n);
-                crc.Append(buffer.AsSpan(0, n));
-                copy?.Write(buffer, 0, n);
-            }
-        }
-
-        if (total != entry.Length)
-        {
-            throw new InvalidDataException($"{path}: the checkpoint is truncated: entry '{entry.FullName}' has {total} bytes, {entry.Length} expected.");
-        }
-
-        if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
-        {
-            throw new InvalidDataException($"{path}: entry '{entry.FullName}' does not match its zip CRC-32: the file is corrupted. Use another checkpoint of the run or train again.");
-        }
-
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     private static CheckpointManifest ParseManifest(string path, byte[] bytes)

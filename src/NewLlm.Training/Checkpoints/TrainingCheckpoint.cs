@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -183,9 +182,8 @@ internal sealed class TrainingCheckpoint : IDisposable
         try
         {
             using FileStream file = File.OpenRead(path);
-            using var zip = new ZipArchive(file, ZipArchiveMode.Read);
-            return !zip.Entries.Any(e => e.FullName.EndsWith("/" + NewLlmFolder + ManifestEntry, StringComparison.Ordinal))
-                && zip.Entries.Any(e => e.FullName.EndsWith("/" + DataPickle, StringComparison.Ordinal));
+            using PyTorchCheckpointRecords records = PyTorchCheckpointRecords.Open(file, path);
+            return !records.Sizes.ContainsKey(NewLlmFolder + ManifestEntry);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
         {

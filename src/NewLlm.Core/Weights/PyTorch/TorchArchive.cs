@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.IO.Hashing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,16 +20,13 @@ internal sealed class TorchArchive : IDisposable
     public const string Folder = "archive/";
 
     private const int ChunkBytes = 16 << 20;
-    private readonly ZipArchive _zip;
-    private readonly Dictionary<string, ZipArchiveEntry> _records;
+    private readonly PyTorchCheckpointRecords _records;
     private readonly Dictionary<string, long> _usedExtent;
     private readonly Dictionary<string, Tensor> _storages = new(StringComparer.Ordinal);
 
-    private TorchArchive(string source, ZipArchive zip, string top, Dictionary<string, ZipArchiveEntry> records, object? root)
+    private TorchArchive(string source, PyTorchCheckpointRecords records, object? root)
     {
         Source = source;
-        _zip = zip;
-        Top = top;
         _records = records;
         Root = root;
         _usedExtent = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -44,9 +39,6 @@ internal sealed class TorchArchive : IDisposable
     /// <summary>The file's name, for messages.</summary>
     public string Source { get; }
 
-    /// <summary>The archive's top folder, with its slash (<c>archive/</c>).</summary>
-    public string Top { get; }
-
     /// <summary>The unpickled <c>data.pkl</c>.</summary>
     public object? Root { get; }
 
@@ -54,59 +46,15 @@ internal sealed class TorchArchive : IDisposable
     /// <exception cref="InvalidDataException">Not a PyTorch zip archive, damaged, or a malformed <c>data.pkl</c>; the message starts with <paramref name="source"/>.</exception>
     public static TorchArchive Open(Stream stream, string source)
     {
-        Span<byte> head = stackalloc byte[4];
-        stream.Position = 0;
-        int read = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-        if (read < 4 || head[0] != 0x50 || head[1] != 0x4b || head[2] != 0x03 || head[3] != 0x04)
-        {
-            // A pickle starts with PROTO (0x80); PyTorch's legacy format is a pickle of its magic number.
-            throw Bad(source, read >= 1 && head[0] == 0x80
-                ? "it is in PyTorch's legacy (non-zip) format, which is not supported. Load it in PyTorch and save it again with torch.save (PyTorch 1.6 or later, without _use_new_zipfile_serialization=False)."
-                : "the file is not a zip archive, so it was not written by torch.save. Check that the path names a PyTorch checkpoint or state dict.");
-        }
-
-        stream.Position = 0;
-        ZipArchive zip;
+        PyTorchCheckpointRecords records = PyTorchCheckpointRecords.Open(stream, source);
         try
         {
-            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw Bad(source, $"the zip archive is damaged or truncated ({ex.Message}). Copy or download the file again.", ex);
-        }
-
-        try
-        {
-            ZipArchiveEntry[] pickles = zip.Entries.Where(e => e.FullName == "data.pkl" || e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)).ToArray();
-            if (pickles.Length != 1)
-            {
-                throw Bad(source, pickles.Length == 0
-                    ? "the zip archive has no data.pkl, so it is not a PyTorch checkpoint."
-                    : $"the zip archive has {pickles.Length} data.pkl records ({string.Join(", ", pickles.Select(p => p.FullName))}), so it is not one PyTorch checkpoint.");
-            }
-
-            string top = pickles[0].FullName[..^"data.pkl".Length];
-            var records = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
-            foreach (ZipArchiveEntry entry in zip.Entries)
-            {
-                if (!entry.FullName.StartsWith(top, StringComparison.Ordinal))
-                {
-                    throw Bad(source, $"the record '{entry.FullName}' lies outside the archive's folder '{top}'.");
-                }
-
-                if (!records.TryAdd(entry.FullName[top.Length..], entry))
-                {
-                    throw Bad(source, $"the record '{entry.FullName}' is there twice.");
-                }
-            }
-
-            if (records.TryGetValue("byteorder", out ZipArchiveEntry? order) && ReadSmall(order, source, 16) is var bytes && !bytes.AsSpan().SequenceEqual("little"u8))
+            if (records.Sizes.ContainsKey("byteorder") && records.Read("byteorder", 16) is var bytes && !bytes.AsSpan().SequenceEqual("little"u8))
             {
                 throw Bad(source, $"its tensors are stored {System.Text.Encoding.ASCII.GetString(bytes)}-endian; only little-endian files (every x86 and Arm machine's) are read.");
             }
 
-            byte[] pickle = ReadSmall(pickles[0], source, MaxPickleBytes);
+            byte[] pickle = records.Read("data.pkl", MaxPickleBytes);
             object? root;
             try
             {
@@ -118,11 +66,11 @@ internal sealed class TorchArchive : IDisposable
                 throw Bad(source, $"its data.pkl cannot be unpickled ({ex.Message}) The file is damaged or was not written by torch.save.", ex);
             }
 
-            return new TorchArchive(source, zip, top, records, root);
+            return new TorchArchive(source, records, root);
         }
         catch
         {
-            zip.Dispose();
+            records.Dispose();
             throw;
         }
     }
@@ -164,20 +112,16 @@ internal sealed class TorchArchive : IDisposable
         }
 
         _storages.Clear();
-        _zip.Dispose();
+        _records.Dispose();
     }
 
     private Tensor ReadStorage(StorageRecord storage, string name)
     {
         string record = "data/" + storage.Key;
-        if (!_records.TryGetValue(record, out ZipArchiveEntry? entry))
+        long length = _records.Sizes.TryGetValue(record, out long size) ? size : throw Bad(Source, $"tensor '{name}' refers to the record '{_records.Folder}{record}', which is missing.");
+        if (length != storage.ByteCount)
         {
-            throw Bad(Source, $"tensor '{name}' refers to the record '{Top}{record}', which is missing.");
-        }
-
-        if (entry.Length != storage.ByteCount)
-        {
-            throw Bad(Source, $"tensor '{name}': the record '{Top}{record}' declares {entry.Length} bytes, but its storage of {storage.Count} {storage.DType} elements has {storage.ByteCount}. The file is damaged or was edited.");
+            throw Bad(Source, $"tensor '{name}': the record '{_records.Folder}{record}' declares {length} bytes, but its storage of {storage.Count} {storage.DType} elements has {storage.ByteCount}. The file is damaged or was edited.");
         }
 
         long used = _usedExtent.GetValueOrDefault(storage.Key);
@@ -189,66 +133,23 @@ internal sealed class TorchArchive : IDisposable
         Tensor data = empty(storage.Count, dtype: storage.DType).DetachFromDisposeScope();
         try
         {
-            using Stream stream = entry.Open();
-            var crc = new Crc32();
-            long done = 0;
-            int elementsPerChunk = ChunkBytes / storage.ElementSize;
-            while (done < storage.Count)
+            _records.ReadChecked(record, $"tensor '{name}': ", (stream, crc) =>
             {
-                long count = Math.Min(elementsPerChunk, storage.Count - done);
-                using Tensor chunk = data.narrow(0, done, count);
-                Span<byte> target = chunk.bytes;
-                stream.ReadExactly(target);
-                crc.Append(target);
-                done += count;
-            }
-
-            if (stream.ReadByte() >= 0)
-            {
-                throw new InvalidDataException($"the record holds more than its declared {entry.Length} bytes");
-            }
-
-            if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
-            {
-                throw new InvalidDataException("its bytes do not match the record's CRC-32");
-            }
-
+                int elementsPerChunk = ChunkBytes / storage.ElementSize;
+                for (long done = 0; done < storage.Count; done += elementsPerChunk)
+                {
+                    using Tensor chunk = data.narrow(0, done, Math.Min(elementsPerChunk, storage.Count - done));
+                    Span<byte> target = chunk.bytes;
+                    stream.ReadExactly(target);
+                    crc.Append(target);
+                }
+            });
             return data;
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
+        catch
         {
             data.Dispose();
-            throw Bad(Source, $"tensor '{name}': the record '{Top}{record}' cannot be read ({ex.Message}). The file is damaged or truncated: copy or download it again.", ex);
-        }
-    }
-
-    private static byte[] ReadSmall(ZipArchiveEntry entry, string source, long limit)
-    {
-        if (entry.Length > limit)
-        {
-            throw Bad(source, $"the record '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} such a record may have. The file is damaged or was not written by torch.save.");
-        }
-
-        try
-        {
-            byte[] bytes = new byte[entry.Length];
-            using Stream stream = entry.Open();
-            stream.ReadExactly(bytes);
-            if (stream.ReadByte() >= 0)
-            {
-                throw new InvalidDataException($"it holds more than its declared {entry.Length} bytes");
-            }
-
-            if (Crc32.HashToUInt32(bytes) != entry.Crc32)
-            {
-                throw new InvalidDataException("its bytes do not match its CRC-32");
-            }
-
-            return bytes;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
-        {
-            throw Bad(source, $"the record '{entry.FullName}' cannot be read ({ex.Message}). The file is damaged or truncated: copy or download it again.", ex);
+            throw;
         }
     }
 
