@@ -160,19 +160,29 @@ public sealed class TrainDialogueTests
     }
 
     [Theory]
-    [InlineData("error: --dataset is required: one of hh-rlhf, dolly, ultrachat, ultrachat-200k, jsonl.")]
+    [InlineData("error: --preference-accuracy compares HH-RLHF's chosen and rejected replies; Dolly-15k has no such pairs. Leave it out.", "--dataset", "dolly", "--preference-accuracy")]
     [InlineData("error: --subset is only for --dataset hh-rlhf; Dolly-15k has no subsets. Leave --subset out.", "--dataset", "dolly", "--subset", "harmless")]
     [InlineData("error: --dataset 'dolyl' is not a dialogue data set; expected one of hh-rlhf, dolly, ultrachat, ultrachat-200k, jsonl.", "--dataset", "dolyl")]
     [InlineData("error: --dataset jsonl reads your own files: give --data-dir with a .jsonl (or .jsonl.gz) file, or a folder with train.jsonl and test.jsonl.", "--dataset", "jsonl")]
     [InlineData("error: --text-field and --messages-field are for --dataset jsonl; UltraChat has its own fields. Leave them out.", "--dataset", "ultrachat", "--text-field", "body")]
     [InlineData("error: --vocabulary chooses the vocabulary of a run started --from a checkpoint; without --from, a new run builds its own and a resumed run keeps its checkpoint's.", "--dataset", "dolly", "--vocabulary", "rebuild")]
-    [InlineData("error: Unrecognized command or argument '--datset'. Unrecognized command or argument 'dolly'. Did you mean --dataset instead of --datset? See --help.", "--datset", "dolly")]
     public async Task AMistakeGetsOneClearLine(string expected, params string[] arguments)
     {
         using var temp = new NewLlm.Tests.TempDirectory();
         (int code, string text) = await ToolProcess.RunAsync(temp.Path, ["train", .. arguments, "--output", temp.Combine("out")]);
         Assert.Equal(1, code);
         Assert.Equal(expected, text.Trim());
+    }
+
+    [Fact]
+    public async Task ATypoGetsSystemCommandLinesSuggestion()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        (int code, string text) = await ToolProcess.RunAsync(temp.Path, "train", "--datset", "dolly", "--output", temp.Combine("out"));
+        Assert.Equal(1, code);
+        Assert.Contains("Unrecognized command or argument '--datset'.", text, StringComparison.Ordinal);
+        Assert.Contains("'--datset' was not matched. Did you mean one of the following?\n--dataset\n", text.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(temp.Combine("out")));
     }
 
     [Fact]
