@@ -40,7 +40,7 @@ internal sealed class ChatCommand : Command
     {
         string path = parse.GetValue(_checkpoint)!;
         NewLlmModel model = CheckpointFile.LoadModel(path);
-        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? RebuildVocabulary(path, parse.GetValue(_dataDir), parse.GetValue(_subset)!, model.Options.VocabSize);
+        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? OriginalCheckpoints.RebuildVocabularyAsync(path, parse.GetValue(_dataDir), parse.GetValue(_subset)!, model.Options.VocabSize, CancellationToken.None).GetAwaiter().GetResult();
         (string User, string Assistant)? labels = RoleLabels(path);
         var options = new GenerationOptions
         {
@@ -160,20 +160,5 @@ internal sealed class ChatCommand : Command
 
             yield return line;
         }
-    }
-
-    // The original trainer stores no vocabulary: it rebuilds it from its training data at start-up, and so does this.
-    private static DialogueTokenizer RebuildVocabulary(string path, string? dataDirectory, string subsetName, int vocabSize)
-    {
-        if (dataDirectory is null)
-        {
-            throw new ArgumentException($"{path} holds no vocabulary (an original New-LLM checkpoint): give --data-dir (and --subset) of the data it was trained on, and the vocabulary is rebuilt from it as the original does.");
-        }
-
-        HhRlhfDataset train = HhRlhfDataset.LoadFromDirectoryAsync(dataDirectory, HhRlhfLayout.ParseSubset(subsetName), HhRlhfSplit.Train).GetAwaiter().GetResult();
-        WordLevelTokenizer tokenizer = WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
-        return tokenizer.VocabSize == vocabSize
-            ? tokenizer
-            : throw new InvalidDataException($"The vocabulary rebuilt from {train.SourceDescription} has {tokenizer.VocabSize} ids, but the model in {path} has {vocabSize}: give the data it was trained on.");
     }
 }

@@ -36,7 +36,6 @@ internal sealed class EvaluateCommand : Command
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         TorchBackend.EnsureLoaded();
-        bool stateDictOnly = false;
         string path = parse.GetValue(_checkpoint)!;
         if (!File.Exists(path))
         {
@@ -44,17 +43,29 @@ internal sealed class EvaluateCommand : Command
         }
 
         bool original = CheckpointFile.IsOriginalCheckpoint(path);
-        JsonObject? recorded = original ? OriginalSettings(path, out stateDictOnly) : CheckpointFile.ReadManifest(path).TrainerOptions;
-        string subsetName = parse.GetValue(_subset) ?? (recorded?["subset"] is JsonValue s ? s.ToString() : "helpful");
+        bool stateDictOnly = false;
+        JsonObject recorded;
+        if (original)
+        {
+            using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(path);
+            stateDictOnly = checkpoint.IsStateDictOnly;
+            recorded = OriginalCheckpoints.Settings(checkpoint, path);
+        }
+        else
+        {
+            recorded = CheckpointFile.ReadManifest(path).TrainerOptions;
+        }
+
+        string subsetName = parse.GetValue(_subset) ?? (recorded["subset"] is JsonValue s ? s.ToString() : "helpful");
         HhRlhfSubset selected = HhRlhfLayout.TryParseSubset(subsetName, out HhRlhfSubset parsedSubset)
             ? parsedSubset
             : throw new ArgumentException($"--subset '{subsetName}' is not an HH-RLHF subset: use {string.Join(", ", HhRlhfLayout.SubsetNames)}.");
-        int length = parse.GetValue(_maxSeqLength) ?? (recorded?["max_seq_length"] is JsonValue l && int.TryParse(l.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out int saved) ? saved : 128);
+        int length = parse.GetValue(_maxSeqLength) ?? (recorded["max_seq_length"] is JsonValue l && int.TryParse(l.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out int saved) ? saved : 128);
         string directory = parse.GetValue(_dataDir)!;
         HhRlhfSplit which = parse.GetValue(_split) == "train" ? HhRlhfSplit.Train : HhRlhfSplit.Test;
 
         NewLlmModel model = CheckpointFile.LoadModel(path);
-        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await RebuildVocabularyAsync(directory, selected, model.Options.VocabSize, path, cancellationToken);
+        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await OriginalCheckpoints.RebuildVocabularyAsync(path, directory, subsetName, model.Options.VocabSize, cancellationToken);
         HhRlhfDataset rows = await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, which, cancellationToken);
         var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = length };
         TokenizedCorpus corpus = TokenizedCorpus.Build(rows.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
@@ -68,31 +79,5 @@ internal sealed class EvaluateCommand : Command
         // Token-weighted figures first; then the original trainer's (the mean of the batches' mean losses) and the per-token preference accuracy.
         Console.WriteLine($"  Loss={F(metrics.Loss, "F4")} PPL={F(metrics.Perplexity, "F2")} Acc={F(metrics.Accuracy * 100, "F1")}% bits/byte={F(metrics.BitsPerByte, "F3")} (batch mean: Loss={F(metrics.BatchMeanLoss, "F4")} PPL={F(metrics.BatchMeanPerplexity, "F2")}) Pref={(metrics.PreferenceAccuracy is double p ? F(p * 100, "F1") + "%" : "n/a")} (per token: {(metrics.PerTokenPreferenceAccuracy is double t ? F(t * 100, "F1") + "%" : "n/a")})");
         return 0;
-    }
-
-    // What the original trainer's checkpoint records of its run: max_seq_length in its config (a state dict records nothing).
-    private static JsonObject OriginalSettings(string path, out bool stateDictOnly)
-    {
-        using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
-        stateDictOnly = original.IsStateDictOnly;
-        var settings = new JsonObject();
-        if (original.Config.TryGetValue("max_seq_length", out object? length) && length is not null)
-        {
-            settings["max_seq_length"] = length is int n and >= 2
-                ? n
-                : throw new InvalidDataException($"{path}: the checkpoint's config gives max_seq_length {length}, which is not a sequence length (a whole number, 2 or more). The file is damaged or was edited.");
-        }
-
-        return settings;
-    }
-
-    // The original stores no vocabulary: it rebuilds it from the training split at start-up, and so does this.
-    private static async Task<DialogueTokenizer> RebuildVocabularyAsync(string directory, HhRlhfSubset subset, int vocabSize, string path, CancellationToken cancellationToken)
-    {
-        HhRlhfDataset train = await HhRlhfDataset.LoadFromDirectoryAsync(directory, subset, HhRlhfSplit.Train, cancellationToken);
-        WordLevelTokenizer tokenizer = WordLevelTokenizer.Build(train.GetNormalizedChosenTexts());
-        return tokenizer.VocabSize == vocabSize
-            ? tokenizer
-            : throw new InvalidDataException($"The vocabulary rebuilt from {train.SourceDescription} has {tokenizer.VocabSize} ids, but the model in {path} has {vocabSize}: give the --data-dir and --subset it was trained on.");
     }
 }

@@ -45,14 +45,7 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int
             }
 
             using NewLlmModel probe = NewLlmModel.FromPyTorch(path);
-            var settings = new JsonObject { ["tokenizer"] = "word" }; // the original's vocabulary is always the word-level one
-            if (original.Config.TryGetValue("max_seq_length", out object? length) && length is not null)
-            {
-                settings["max_seq_length"] = length is int n and >= 2
-                    ? n
-                    : throw new InvalidDataException($"{path}: the checkpoint's config gives max_seq_length {length}, which is not a sequence length (a whole number, 2 or more). The file is damaged or was edited.");
-            }
-
+            JsonObject settings = OriginalCheckpoints.Settings(original, path);
             if (original.Optimizer is { ParamGroups.Count: > 0 } adam)
             {
                 settings["learning_rate"] = adam.ParamGroups[0].LearningRate;
