@@ -57,6 +57,10 @@ internal static class OutputFolder
         }
     }
 
+    /// <summary>The outermost of the folders on the way to (and including) <paramref name="path"/> that do not exist yet, or <see langword="null"/>.</summary>
+    /// <param name="path">A folder.</param>
+    public static string? OutermostMissingFolder(string path) => MissingFolders(Path.GetFullPath(path)).LastOrDefault();
+
     // The folders on the way to (and including) the path that do not exist yet, innermost first.
     private static IEnumerable<string> MissingFolders(string path)
     {

@@ -180,6 +180,8 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
             Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate, seed and precision ({PrecisionOption.FromCheckpoint(saved!.GetString("precision")) ?? "fp32"}) are kept{changed}; writing to {outputDirectory}.");
         }
 
+        string? createdFolder = OutputFolder.OutermostMissingFolder(Path.Combine(outputDirectory, "cache"));
+
         // Data: the set's files from a local copy or the Hub, split, encoded into the Arrow cache (read memory-mapped).
         bool interactive = !Console.IsOutputRedirected;
         var downloadProgress = new ConsoleDownloadProgress(interactive);
@@ -218,14 +220,26 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
                 : string.Create(CultureInfo.InvariantCulture, $"Vocabulary: the checkpoint's {corpus.Tokenizer.VocabSize:N0} ids leave {coverage.UnknownRate * 100:F1}% of the new set's words unknown (<unk>); one rebuilt from it (--vocabulary rebuild) would leave {coverage.RebuiltUnknownRate * 100:F1}%."));
         }
 
+        // A run refused once the data are read leaves no folder behind: the cache this run created is removed.
+        string? refusal = null;
         if (resuming && saved!.GetString("data_sha256") is string savedChecksum && savedChecksum != corpus.SourceChecksum)
         {
-            throw new InvalidDataException($"The training data ({corpus.Description}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run from it with --from.");
+            refusal = $"The training data ({corpus.Description}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run from it with --from.";
+        }
+        else if (original && corpus.Tokenizer.VocabSize != point!.Model.VocabSize)
+        {
+            refusal = $"The vocabulary rebuilt from {corpus.Description} has {corpus.Tokenizer.VocabSize} ids, but the model in {resumePath ?? fromPath} has {point.Model.VocabSize}: the original checkpoint was trained with another vocabulary size.";
         }
 
-        if (original && corpus.Tokenizer.VocabSize != point!.Model.VocabSize)
+        if (refusal is not null)
         {
-            throw new InvalidDataException($"The vocabulary rebuilt from {corpus.Description} has {corpus.Tokenizer.VocabSize} ids, but the model in {resumePath ?? fromPath} has {point.Model.VocabSize}: the original checkpoint was trained with another vocabulary size.");
+            corpus.Dispose();
+            if (createdFolder is not null)
+            {
+                Directory.Delete(createdFolder, recursive: true);
+            }
+
+            throw new InvalidDataException(refusal);
         }
 
         torch.random.manual_seed(runSeed);
