@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace NewLlm.Samples.Tests;
+namespace NewLlm.Cli.Tests;
 
 /// <summary>
-/// What each termination signal means to a stopping run (<c>samples/Shared/StopRequests.cs</c>), on a clock the test
+/// What each termination signal means to a stopping run (<c>src/NewLlm.Cli/StopRequests.cs</c>), on a clock the test
 /// sets: GNU <c>timeout</c> signals the child and its process group, so one request arrives twice within microseconds.
 /// </summary>
 public sealed class StopRequestsTests

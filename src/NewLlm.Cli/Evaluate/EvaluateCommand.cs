@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using NewLlm.Data;
+using NewLlm.Training;
+
+namespace NewLlm.Cli;
+
+/// <summary>
+/// <c>newllm evaluate</c>: loss, perplexity, next-token accuracy, bits per byte and preference accuracy of a checkpoint on
+/// an HH-RLHF split, the same metrics for NewLlm's checkpoints and the original Python trainer's, so models from both can
+/// be compared on the same data.
+/// </summary>
+internal sealed class EvaluateCommand : Command
+{
+    private readonly Option<string> _checkpoint = new("--checkpoint") { Description = "A checkpoint written by NewLlm, or one of the original Python trainer's (its vocabulary is rebuilt from the training split of --data-dir).", Required = true };
+    private readonly Option<string> _dataDir = new("--data-dir", "--data_dir") { Description = "A local HH-RLHF folder laid out like the Hub repository (<dir>/<subset>/<split>.jsonl.gz).", Required = true };
+    private readonly Option<string> _subset = new("--subset") { Description = "HH-RLHF subset (default: the checkpoint's, else helpful)." };
+    private readonly Option<string> _split = new("--split") { Description = "test or train.", DefaultValueFactory = _ => "test" };
+    private readonly Option<int?> _maxSeqLength = new("--max_seq_length", "--max-seq-length") { Description = "Tokens per dialogue (default: the checkpoint's, else 128). Compare models at the same length." };
+    private readonly Option<int> _batchSize = new("--batch_size", "--batch-size") { Description = "Sequences per batch.", DefaultValueFactory = _ => 64 };
+
+    public EvaluateCommand()
+        : base("evaluate", "Measure a New-LLM checkpoint (NewLlm's or the original's) on an HH-RLHF split.")
+    {
+        _split.AcceptOnlyFromAmong("test", "train");
+        Options.Add(_checkpoint);
+        Options.Add(_dataDir);
+        Options.Add(_subset);
+        Options.Add(_split);
+        Options.Add(_maxSeqLength);
+        Options.Add(_batchSize);
+        CommandLine.SetAction(this, RunAsync);
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        TorchBackend.EnsureLoaded();
+        string path = parse.GetValue(_checkpoint)!;
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--checkpoint {path}: there is no such file.");
+        }
+
+        bool original = CheckpointFile.IsOriginalCheckpoint(path);
+        bool stateDictOnly = false;
+        JsonObject recorded;
+        if (original)
+        {
+            using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(path);
+            stateDictOnly = checkpoint.IsStateDictOnly;
+            recorded = OriginalCheckpoints.Settings(checkpoint, path);
+        }
+        else
+        {
+            recorded = CheckpointFile.ReadManifest(path).TrainerOptions;
+        }
+
+        string subsetName = parse.GetValue(_subset) ?? (recorded["subset"] is JsonValue s ? s.ToString() : "helpful");
+        HhRlhfSubset selected = HhRlhfLayout.TryParseSubset(subsetName, out HhRlhfSubset parsedSubset)
+            ? parsedSubset
+            : throw new ArgumentException($"--subset '{subsetName}' is not an HH-RLHF subset: use {string.Join(", ", HhRlhfLayout.SubsetNames)}.");
+        int length = parse.GetValue(_maxSeqLength) ?? (recorded["max_seq_length"] is JsonValue l && int.TryParse(l.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out int saved) ? saved : 128);
+        string directory = parse.GetValue(_dataDir)!;
+        HhRlhfSplit which = parse.GetValue(_split) == "train" ? HhRlhfSplit.Train : HhRlhfSplit.Test;
+
+        NewLlmModel model = CheckpointFile.LoadModel(path);
+        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await OriginalCheckpoints.RebuildVocabularyAsync(path, directory, subsetName, model.Options.VocabSize, cancellationToken);
+        HhRlhfDataset rows = await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, which, cancellationToken);
+        var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = length };
+        TokenizedCorpus corpus = TokenizedCorpus.Build(rows.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
+        TokenizedPreferencePairs pairs = TokenizedPreferencePairs.Build(rows, tokenizer, corpusOptions);
+        EvaluationMetrics metrics = Evaluator.Evaluate(model, corpus, parse.GetValue(_batchSize), pairs, cancellationToken);
+
+        string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+        string kind = !original ? "NewLlm checkpoint" : stateDictOnly ? "PyTorch state dict" : "the original trainer's checkpoint";
+        Console.WriteLine($"{path} ({kind}, {model.Options.NumLayers} layer(s), vocab {model.Options.VocabSize})");
+        Console.WriteLine($"on {rows.SourceDescription}: {corpus.Count} dialogues, {metrics.TokenCount} predicted tokens, max_seq_length {length}");
+        // Token-weighted figures first; then the original trainer's (the mean of the batches' mean losses) and the per-token preference accuracy.
+        Console.WriteLine($"  Loss={F(metrics.Loss, "F4")} PPL={F(metrics.Perplexity, "F2")} Acc={F(metrics.Accuracy * 100, "F1")}% bits/byte={F(metrics.BitsPerByte, "F3")} (batch mean: Loss={F(metrics.BatchMeanLoss, "F4")} PPL={F(metrics.BatchMeanPerplexity, "F2")}) Pref={(metrics.PreferenceAccuracy is double p ? F(p * 100, "F1") + "%" : "n/a")} (per token: {(metrics.PerTokenPreferenceAccuracy is double t ? F(t * 100, "F1") + "%" : "n/a")})");
+        return 0;
+    }
+}

@@ -1,0 +1,15 @@
+// newllm: New-LLM from the command line.
+//   newllm train --data-dir ../shared/hh-rlhf-mini --subset harmless --num_layers 1 --epochs 6 --batch_size 64
+//   newllm train --resume checkpoints/new_llm_hh_rlhf_layers1_final.pt --epochs 10
+//   newllm evaluate --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --data-dir ../shared/hh-rlhf-mini --subset harmless
+//   newllm chat --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt
+using System.CommandLine;
+using NewLlm.Cli;
+
+var root = new RootCommand("New-LLM from the command line: train a model, measure a checkpoint, chat with it.")
+{
+    new TrainCommand(),
+    new EvaluateCommand(),
+    new ChatCommand(),
+};
+return await CommandLine.InvokeAsync(root, args);
