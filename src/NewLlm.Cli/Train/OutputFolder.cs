@@ -22,9 +22,9 @@ internal static class OutputFolder
             }
         }
 
-        if (OutputDirectoryLock.FindHolder(directory) is string holder)
+        if (RunDirectory.FindHolder(directory) is string holder)
         {
-            throw new IOException($"--output {options.OutputDirectory} is in use by {holder}. Wait for that run to end, or choose another --output (if no run uses it, delete {Path.Combine(directory, OutputDirectoryLock.FileName)}).");
+            throw new IOException($"--output {options.OutputDirectory} is in use by {holder}. Wait for that run to end, or choose another --output (if no run uses it, delete {Path.Combine(directory, RunDirectory.LockFileName)}).");
         }
 
         // Proves the folder (and the tokenized-data cache in it) can be written, before any data is prepared, and leaves
@@ -34,7 +34,7 @@ internal static class OutputFolder
         List<string> created = [.. MissingFolders(cache)];
         try
         {
-            OutputDirectoryLock.Acquire(directory).Dispose();
+            RunDirectory.Claim(directory).Dispose();
             Directory.CreateDirectory(cache);
         }
         catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
@@ -47,10 +47,10 @@ internal static class OutputFolder
         }
 
         bool continuesHere = resumePath is not null && Path.GetDirectoryName(Path.GetFullPath(resumePath)) == directory;
-        IReadOnlyList<string> earlier = continuesHere || options.OverwriteOutput ? [] : Trainer.FindEarlierResults(options);
+        IReadOnlyList<string> earlier = continuesHere || options.OverwriteOutput ? [] : RunDirectory.FindEarlierResults(options);
         if (earlier.Count > 0)
         {
-            string? resumable = Trainer.FindLatestCheckpoint(directory, options.ModelName);
+            string? resumable = RunDirectory.FindLatestCheckpoint(directory, options.ModelName);
             throw new IOException($"--output {options.OutputDirectory} already holds the results of an earlier {options.ModelName} run ({string.Join(", ", earlier.Select(Path.GetFileName))}). "
                 + (resumable is null ? string.Empty : $"Continue it with --resume {resumable}, replace ")
                 + (resumable is null ? "Replace " : string.Empty) + "it with --overwrite, or choose another --output.");

@@ -27,7 +27,7 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int
             string[] checkpoints = [.. Directory.EnumerateFiles(path, "*.pt").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
             throw new ArgumentException($"{optionName} {path} is a folder; give a checkpoint file in it" + (checkpoints.Length == 0
                 ? " (it holds none)."
-                : $", for example {Trainer.FindLatestCheckpoint(path) ?? Path.Combine(path, checkpoints[0])}, the one that has trained furthest (it holds {string.Join(", ", checkpoints)})."));
+                : $", for example {RunDirectory.FindLatestCheckpoint(path) ?? Path.Combine(path, checkpoints[0])}, the one that has trained furthest (it holds {string.Join(", ", checkpoints)})."));
         }
 
         if (!File.Exists(path))

@@ -322,7 +322,7 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
             return 130; // the console reporter has said where the interrupt checkpoint is and how to resume from it
         }
 
-        Console.WriteLine($"Reports: {ReportFiles.ProgressJson(options)}, {ReportFiles.MetricsCsv(options)}, {ReportFiles.CurvesPng(options)}");
+        Console.WriteLine($"Reports: {RunDirectory.ProgressJson(options)}, {RunDirectory.MetricsCsv(options)}, {RunDirectory.CurvesPng(options)}");
         return 0;
     }
 
