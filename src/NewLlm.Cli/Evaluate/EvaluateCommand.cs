@@ -14,7 +14,7 @@ namespace NewLlm.Cli;
 internal sealed class EvaluateCommand : Command
 {
     private readonly Option<string> _checkpoint = new("--checkpoint") { Description = "A checkpoint written by NewLlm, or one of the original Python trainer's (its vocabulary is rebuilt from the training split of --data-dir).", Required = true };
-    private readonly Option<string> _dataDir = new("--data-dir", "--data_dir") { Description = "A local HH-RLHF folder laid out like the Hub repository (<dir>/<subset>/<split>.jsonl.gz).", Required = true };
+    private readonly Option<string> _dataDir = new("--data-dir", "--data_dir") { Description = "A local HH-RLHF folder laid out like the Hub repository (<dir>/<subset>/<split>.jsonl.gz) (default: the folder the checkpoint was trained on, else a download from the Hub)." };
     private readonly Option<string> _subset = new("--subset") { Description = "HH-RLHF subset (default: the checkpoint's, else helpful)." };
     private readonly Option<string> _split = new("--split") { Description = "test or train.", DefaultValueFactory = _ => "test" };
     private readonly Option<int?> _maxSeqLength = new("--max_seq_length", "--max-seq-length") { Description = "Tokens per dialogue (default: the checkpoint's, else 128). Compare models at the same length." };
@@ -61,12 +61,14 @@ internal sealed class EvaluateCommand : Command
             ? parsedSubset
             : throw new ArgumentException($"--subset '{subsetName}' is not an HH-RLHF subset: use {string.Join(", ", HhRlhfLayout.SubsetNames)}.");
         int length = parse.GetValue(_maxSeqLength) ?? (recorded["max_seq_length"] is JsonValue l && int.TryParse(l.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out int saved) ? saved : 128);
-        string directory = parse.GetValue(_dataDir)!;
+        string? directory = parse.GetValue(_dataDir) ?? (recorded["data_dir"] is JsonValue d ? d.ToString() : null);
         HhRlhfSplit which = parse.GetValue(_split) == "train" ? HhRlhfSplit.Train : HhRlhfSplit.Test;
 
         NewLlmModel model = CheckpointFile.LoadModel(path);
         DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await OriginalCheckpoints.RebuildVocabularyAsync(path, directory, subsetName, model.Options.VocabSize, cancellationToken);
-        HhRlhfDataset rows = await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, which, cancellationToken);
+        HhRlhfDataset rows = directory is null
+            ? await HhRlhfDataset.LoadFromHubAsync(selected, which, progress: new ConsoleDownloadProgress(!Console.IsOutputRedirected), cancellationToken: cancellationToken)
+            : await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, which, cancellationToken);
         var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = length };
         TokenizedCorpus corpus = TokenizedCorpus.Build(rows.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
         TokenizedPreferencePairs pairs = TokenizedPreferencePairs.Build(rows, tokenizer, corpusOptions);
