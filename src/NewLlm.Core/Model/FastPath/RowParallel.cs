@@ -25,16 +25,15 @@ internal static class RowParallel
     {
         int threads = torch.get_num_threads();
         int parts = (int)Math.Max(1, Math.Min(threads, rows / MinRowsPerThread));
+        long chunk = (rows + parts - 1) / parts;
+        parts = (int)((rows + chunk - 1) / chunk); // 520 rows over 32 threads: chunks of 17 fill 31 parts, not 32
         var failures = new Exception?[parts];
         void Run(int part)
         {
             try
             {
                 using var noGrad = torch.no_grad();
-                // Balanced ranges: a ceiling-sized chunk per part would leave the last parts empty or negative
-                // (520 rows over 32 parts: 17 each, and part 31 would start at 527).
-                long start = rows * part / parts;
-                body(start, (rows * (part + 1) / parts) - start);
+                body(part * chunk, Math.Min(chunk, rows - (part * chunk)));
             }
             catch (Exception ex)
             {
