@@ -23,7 +23,7 @@ public sealed class TrainHhRlhfTests
         using var temp = new NewLlm.Tests.TempDirectory();
         string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 3000); // batches of 1: an epoch takes seconds
         string output = temp.Combine("out");
-        using (ToolProcess run = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", output))
+        using (ChildProgram run = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", output))
         {
             await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
             await Task.Delay(1000);
@@ -55,7 +55,7 @@ public sealed class TrainHhRlhfTests
         string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 3000);
         string output = temp.Combine("out");
         string interrupted = Path.Combine(output, Model + "_interrupted.pt");
-        using (ToolProcess run = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", output))
+        using (ChildProgram run = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", output))
         {
             await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
             run.SignalTwice("TERM"); // timeout(1): the child, then its process group
@@ -77,7 +77,7 @@ public sealed class TrainHhRlhfTests
         using var temp = new NewLlm.Tests.TempDirectory();
         string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 5000);
         string output = temp.Combine("out");
-        using ToolProcess run = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "5000", "--output", output);
+        using ChildProgram run = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "5000", "--output", output);
         await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
         run.Signal("INT");
         await run.WaitForOutputAsync("[SIGINT: stopping", TimeSpan.FromMinutes(2)); // one step of 5,000 rows takes many seconds
@@ -388,7 +388,7 @@ public sealed class TrainHhRlhfTests
 
         // While a run trains, a second run into its folder is refused at once, naming the first.
         string busy = temp.Combine("busy");
-        using ToolProcess first = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", busy);
+        using ChildProgram first = ToolProcess.Start(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--epochs", "1000", "--batch_size", "1", "--max_seq_length", "24", "--output", busy);
         await first.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
         (code, text) = await ToolProcess.RunAsync(temp.Path, "train", "--data-dir", data, "--subset", "harmless", "--output", busy, "--overwrite");
         Assert.Equal(1, code);
@@ -404,7 +404,7 @@ public sealed class TrainHhRlhfTests
         string data = TinyHhRlhfFolder.Create(temp.Path);
         string output = temp.Combine("out");
         string[] run = ["--data-dir", data, "--subset", "harmless-base", "--epochs", "1000", "--batch_size", "16", "--max_seq_length", "24", "--output", output, "--checkpoint-every", "4steps"];
-        using (ToolProcess crashing = ToolProcess.Start(temp.Path, ["train", .. run]))
+        using (ChildProgram crashing = ToolProcess.Start(temp.Path, ["train", .. run]))
         {
             await crashing.WaitForOutputAsync("Epoch 3/", TimeSpan.FromMinutes(2)); // 13 steps per epoch
             crashing.Signal("KILL"); // a crash: no interrupt checkpoint, only the step checkpoints

@@ -16,15 +16,7 @@ public class HubDownloadTests
         return File.ReadAllBytes(SharedData.HarmlessTestFile);
     }
 
-    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => new()
-    {
-        Endpoint = server.Endpoint,
-        CacheDirectory = cache.Path,
-        Token = null,
-        Offline = false,
-        MaxRetries = 2,
-        InitialRetryDelay = TimeSpan.FromMilliseconds(10),
-    };
+    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => server.HubOptions(cache);
 
     private static string[] CachedFiles(TempDirectory cache) => Directory.GetFiles(cache.Path, "*", SearchOption.AllDirectories);
 

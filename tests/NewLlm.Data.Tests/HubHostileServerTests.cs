@@ -17,15 +17,7 @@ public class HubHostileServerTests
 
     private static string Sha256Of(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => new()
-    {
-        Endpoint = server.Endpoint,
-        CacheDirectory = cache.Path,
-        Token = null,
-        Offline = false,
-        MaxRetries = 1,
-        InitialRetryDelay = TimeSpan.FromMilliseconds(10),
-    };
+    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => server.HubOptions(cache, maxRetries: 1);
 
     private static Dictionary<string, string> LfsHeaders(byte[] file) => new()
     {

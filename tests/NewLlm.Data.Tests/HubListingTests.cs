@@ -29,15 +29,7 @@ public class HubListingTests
 
     private static string GitSha1Of(byte[] bytes) => Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes($"blob {bytes.Length}\0"), .. bytes]));
 
-    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => new()
-    {
-        Endpoint = server.Endpoint,
-        CacheDirectory = cache.Path,
-        Token = null,
-        Offline = false,
-        MaxRetries = 2,
-        InitialRetryDelay = TimeSpan.FromMilliseconds(10),
-    };
+    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => server.HubOptions(cache);
 
     private static HuggingFaceHubOptions OfflineOptions(TempDirectory cache) =>
         new() { Endpoint = "http://127.0.0.1:9", CacheDirectory = cache.Path, Token = null, Offline = true };

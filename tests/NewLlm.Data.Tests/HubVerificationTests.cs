@@ -16,15 +16,7 @@ public class HubVerificationTests
 
     private static string Sha256Of(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => new()
-    {
-        Endpoint = server.Endpoint,
-        CacheDirectory = cache.Path,
-        Token = null,
-        Offline = false,
-        MaxRetries = 2,
-        InitialRetryDelay = TimeSpan.FromMilliseconds(10),
-    };
+    private static HuggingFaceHubOptions Options(LocalHttpServer server, TempDirectory cache) => server.HubOptions(cache);
 
     private static string[] CachedFiles(TempDirectory cache) =>
         Directory.Exists(cache.Path) ? Directory.GetFiles(cache.Path, "*", SearchOption.AllDirectories) : [];

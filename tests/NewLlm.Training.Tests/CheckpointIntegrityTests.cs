@@ -12,7 +12,7 @@ public sealed class CheckpointIntegrityTests
     public async Task AnEditedManifestIsRefusedNamingTheFileAndWhatToDo()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
 
         // A changed digit in the best loss, written as a well-formed zip (its CRC matches the edited manifest).
         string edited = Path.Combine(setup.Directory, "edited.pt");
@@ -36,7 +36,7 @@ public sealed class CheckpointIntegrityTests
     public async Task AChangedDigitInTheStoredManifestIsRefusedThroughTheZipCrc()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
 
         // The manifest is stored uncompressed, so a changed byte in the file is a changed digit in it, caught before its hash is compared.
         byte[] bytes = await File.ReadAllBytesAsync(good);
@@ -56,7 +56,7 @@ public sealed class CheckpointIntegrityTests
     {
         // Versions 1 to 3 were development builds' layouts; version 4 is the first a released NewLlm wrote.
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         string version2 = Path.Combine(setup.Directory, "version2.pt");
         RewriteManifest(good, version2, manifest => manifest["version"] = 2, dropManifestHash: true);
         using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(2));
@@ -69,7 +69,7 @@ public sealed class CheckpointIntegrityTests
     public async Task ACheckpointWithItsManifestHashMissingIsRefused()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         Assert.Equal(CheckpointManifest.CurrentVersion, CheckpointFile.ReadManifest(good).Version);
         string stripped = Path.Combine(setup.Directory, "stripped.pt");
         RewriteManifest(good, stripped, _ => { }, dropManifestHash: true);
@@ -83,7 +83,7 @@ public sealed class CheckpointIntegrityTests
     public async Task AChangedByteAnywhereInTheFileIsRefusedCleanlyOrChangesNothingThatIsLoaded()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         byte[] original = await File.ReadAllBytesAsync(good);
         using TrainingCheckpoint reference = TrainingCheckpoint.Read(good);
 
@@ -161,13 +161,6 @@ public sealed class CheckpointIntegrityTests
         }
 
         Assert.True(refused > offsets.Count, $"{refused} refused, {unchanged} read unchanged");
-    }
-
-    private static async Task<string> TrainOneEpoch(TinySetup setup)
-    {
-        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1));
-        await trainer.TrainAsync();
-        return Path.Combine(setup.Directory, "tiny_final.pt");
     }
 
     private static int IndexOf(byte[] bytes, ReadOnlySpan<byte> value)

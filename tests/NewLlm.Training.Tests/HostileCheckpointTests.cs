@@ -15,7 +15,7 @@ public sealed class HostileCheckpointTests
     public async Task ARecordTheManifestDoesNotListIsRefusedBeforeItsGigabyteIsInflated()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         string bomb = Path.Combine(setup.Directory, "bomb.pt");
         Rewrite(good, bomb, extra: ("archive/newllm/extra.bin", 1L << 30));
 
@@ -32,7 +32,7 @@ public sealed class HostileCheckpointTests
     public async Task ATensorRecordOfAnotherSizeThanItsStorageIsRefusedNamingTheTensorEvenWithItsHashFixed()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         string longer = Path.Combine(setup.Directory, "longer.pt");
         Rewrite(good, longer, change: ("archive/data/0", bytes => [.. bytes, 0, 0, 0, 0]));
 
@@ -47,7 +47,7 @@ public sealed class HostileCheckpointTests
     public async Task ARecordDeclaringMoreThanTheModelCanHoldIsRefusedBeforeItIsRead()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         string big = Path.Combine(setup.Directory, "big.pt");
         Rewrite(good, big, change: ("archive/data/0", _ => new byte[64 << 20]));
 
@@ -63,7 +63,7 @@ public sealed class HostileCheckpointTests
     public async Task AManifestEditedIntoAnImpossibleStateIsRefusedEvenWithItsHashRecomputed(string field, int value, string expected)
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         string edited = Path.Combine(setup.Directory, "edited.pt");
         Rewrite(good, edited, change: (TrainingCheckpoint.ManifestZipName, bytes =>
         {
@@ -81,7 +81,7 @@ public sealed class HostileCheckpointTests
     public async Task ACheckpointTakenFurtherIntoAnEpochThanThisRunsEpochHasIsRefusedBeforeAnythingChanges()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         string edited = Path.Combine(setup.Directory, "far.pt");
         Rewrite(good, edited, change: (TrainingCheckpoint.ManifestZipName, bytes =>
         {
@@ -101,7 +101,7 @@ public sealed class HostileCheckpointTests
     public async Task ALoadedModelIsInEvaluationModeAndAReadCheckpointLeavesNoFileOpen()
     {
         using var setup = new TinySetup();
-        string good = await TrainOneEpoch(setup);
+        string good = await setup.TrainOneEpochAsync();
         using (NewLlmModel model = CheckpointFile.LoadModel(good))
         {
             Assert.False(model.training);
@@ -142,13 +142,6 @@ public sealed class HostileCheckpointTests
         {
             return null;
         }
-    }
-
-    private static async Task<string> TrainOneEpoch(TinySetup setup)
-    {
-        using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(1));
-        await trainer.TrainAsync();
-        return Path.Combine(setup.Directory, "tiny_final.pt");
     }
 
     /// <summary>

@@ -54,6 +54,14 @@ internal sealed class TinySetup : IDisposable
         OutputDirectory = output ? Directory : null,
     };
 
+    /// <summary>Trains a fresh model for one epoch; returns its final checkpoint.</summary>
+    public async Task<string> TrainOneEpochAsync()
+    {
+        using var trainer = CreateTrainer(CreateModel(), Options(1));
+        await trainer.TrainAsync();
+        return Path.Combine(Directory, "tiny_final.pt");
+    }
+
     public Trainer CreateTrainer(NewLlmModel model, TrainerOptions options, params ITrainerCallback[] callbacks) =>
         new(model, Train, Validation, options, Tokenizer, callbacks: callbacks);
 

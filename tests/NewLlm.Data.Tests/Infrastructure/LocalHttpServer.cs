@@ -35,6 +35,17 @@ internal sealed class LocalHttpServer : IDisposable
 
     public string Endpoint => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
 
+    /// <summary>Hub options that download from this server into <paramref name="cache"/>, online, without a token, retrying quickly.</summary>
+    public HuggingFaceHubOptions HubOptions(NewLlm.Tests.TempDirectory cache, int maxRetries = 2) => new()
+    {
+        Endpoint = Endpoint,
+        CacheDirectory = cache.Path,
+        Token = null,
+        Offline = false,
+        MaxRetries = maxRetries,
+        InitialRetryDelay = TimeSpan.FromMilliseconds(10),
+    };
+
     public int RequestCount => Volatile.Read(ref _requestCount);
 
     public ConcurrentQueue<(string Path, string? Authorization)> Requests { get; } = new();

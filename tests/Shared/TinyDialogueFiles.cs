@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace NewLlm.Cli.Tests;
+namespace NewLlm.Tests;
 
 /// <summary>Small dialogue files in the real sets' formats, with rows written here (never rows of the real sets).</summary>
 internal static class TinyDialogueFiles

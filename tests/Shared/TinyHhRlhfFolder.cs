@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
-namespace NewLlm.Cli.Tests;
+namespace NewLlm.Tests;
 
 /// <summary>A small HH-RLHF folder laid out like the Hub repository (<c>harmless-base/{train,test}.jsonl.gz</c>), with rows written here.</summary>
 internal static class TinyHhRlhfFolder
