@@ -1,6 +1,3 @@
-using System.Globalization;
-using NewLlm.Data;
-
 namespace NewLlm.Cli;
 
 /// <summary>The preparation of a corpus (counting, vocabulary, tokenizing) on one console line when interactive; a line per stage otherwise.</summary>

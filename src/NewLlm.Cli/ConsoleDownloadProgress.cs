@@ -1,6 +1,3 @@
-using System.Globalization;
-using NewLlm.Data;
-
 namespace NewLlm.Cli;
 
 /// <summary>Download progress on one console line when interactive; a line per file otherwise.</summary>

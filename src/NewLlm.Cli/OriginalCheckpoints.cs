@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using NewLlm.Data;
-
 namespace NewLlm.Cli;
 
 /// <summary>What the commands read of the original Python trainer's checkpoints, which record few settings and no vocabulary.</summary>

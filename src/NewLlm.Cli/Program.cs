@@ -3,7 +3,6 @@
 //   newllm train --resume checkpoints/new_llm_hh_rlhf_layers1_final.pt --epochs 10
 //   newllm evaluate --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --data-dir ../shared/hh-rlhf-mini --subset harmless
 //   newllm chat --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt
-using System.CommandLine;
 using NewLlm.Cli;
 
 var root = new RootCommand("New-LLM from the command line: train a model, measure a checkpoint, chat with it.")

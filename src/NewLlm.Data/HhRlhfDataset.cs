@@ -1,7 +1,4 @@
 using System.Collections;
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Extensions.Logging;
 
 namespace NewLlm.Data;
 

@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
-using TorchSharp;
-using TorchSharp.Modules;
-
 namespace NewLlm.Training;
 
 /// <summary>

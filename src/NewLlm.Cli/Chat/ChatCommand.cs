@@ -1,8 +1,4 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using NewLlm.Data;
-using NewLlm.Training;
 
 namespace NewLlm.Cli;
 

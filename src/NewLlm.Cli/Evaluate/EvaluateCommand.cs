@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json.Nodes;
-using NewLlm.Data;
-using NewLlm.Training;
-
 namespace NewLlm.Cli;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using NewLlm.Training;
-
 namespace NewLlm.Cli;
 
 /// <summary>The checks newllm train makes of <c>--output</c> before any data is prepared.</summary>

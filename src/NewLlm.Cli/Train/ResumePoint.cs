@@ -1,7 +1,4 @@
-using System.Text.Json.Nodes;
 using NewLlm;
-using NewLlm.Data;
-using NewLlm.Training;
 
 namespace NewLlm.Cli;
 

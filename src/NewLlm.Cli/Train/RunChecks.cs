@@ -1,5 +1,4 @@
 using NewLlm;
-using NewLlm.Training;
 using TorchSharp;
 
 namespace NewLlm.Cli;

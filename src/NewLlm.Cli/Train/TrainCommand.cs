@@ -1,6 +1,3 @@
-using System.CommandLine;
-using NewLlm.Data;
-
 namespace NewLlm.Cli;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using NewLlm.Data;
-using NewLlm.Training;
 using TorchSharp;
 
 namespace NewLlm.Cli;

@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.Tokenizers;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace NewLlm;
 

@@ -1,4 +1,3 @@
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace NewLlm;

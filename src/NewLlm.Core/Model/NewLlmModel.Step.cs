@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace NewLlm;
 
 // Inference with an explicit state: the contexts of a forward, and one token at a time.

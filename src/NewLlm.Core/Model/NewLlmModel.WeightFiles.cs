@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace NewLlm;
 
 // Reading and writing the weights: safetensors and PyTorch files (the codecs are under Weights/).

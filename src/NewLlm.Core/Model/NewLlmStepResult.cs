@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace NewLlm;
 
 /// <summary>Output of one streaming step: next-token logits and the state after reading the token.</summary>

@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace NewLlm;
 
 /// <summary>

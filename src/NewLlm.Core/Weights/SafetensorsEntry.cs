@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace NewLlm;
 
 /// <summary>One tensor of a safetensors header: its dtype, shape and place in the data section.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-
 namespace NewLlm.Data;
 
 /// <summary>What a tokenized-corpus cache must have been built from to be used.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace NewLlm.Data;
 
 /// <summary>Typed access to the fields of a <see cref="SourceRow"/>, each defect one message naming the row and the field.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace NewLlm.Data;
 
 /// <summary>A download attempt failed transiently and another follows after <see cref="Delay"/>.</summary>

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using Microsoft.Extensions.Logging;
 
 namespace NewLlm.Data;
 

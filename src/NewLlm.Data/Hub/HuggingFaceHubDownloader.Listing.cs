@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
 
 namespace NewLlm.Data;
 

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace NewLlm.Data;

@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Runtime.CompilerServices;
-using System.Text.Json.Nodes;
 using Parquet;
 using Parquet.Serialization;
 

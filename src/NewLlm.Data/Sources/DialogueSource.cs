@@ -1,6 +1,4 @@
 using System.IO.Enumeration;
-using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 
 namespace NewLlm.Data;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace NewLlm.Data;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 
 namespace NewLlm.Data;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 
 namespace NewLlm.Data;

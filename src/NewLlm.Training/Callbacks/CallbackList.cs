@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace NewLlm.Training;
 
 /// <summary>The trainer's callbacks, in call order: the given ones, then the built-in policies not given, then the report writers.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace NewLlm.Training;
 
 /// <summary>A callback whose state is saved in every checkpoint and restored on resume.</summary>

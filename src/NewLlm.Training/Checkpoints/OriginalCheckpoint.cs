@@ -1,8 +1,3 @@
-using Microsoft.Extensions.Logging;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace NewLlm.Training;
 
 /// <summary>

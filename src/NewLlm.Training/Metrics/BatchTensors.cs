@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace NewLlm.Training;
 
 /// <summary>The batch-to-tensor step that <see cref="Trainer"/> and <see cref="Evaluator"/> share (the loss itself is <see cref="NewLlmModel.NextTokenLoss(Tensor, Tensor, long)"/>).</summary>

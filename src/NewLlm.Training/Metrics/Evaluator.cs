@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace NewLlm.Training;
 
 /// <summary>Computes the metrics of a model over a whole corpus (dropout off, no gradients): token-weighted, plus the original trainer's mean of batch means.</summary>

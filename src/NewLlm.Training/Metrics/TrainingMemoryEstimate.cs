@@ -1,6 +1,3 @@
-using System.Globalization;
-using static TorchSharp.torch;
-
 namespace NewLlm.Training;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace NewLlm.Training;
 
 /// <summary>Adam's and AdamW's per-parameter state (step count and moments), which TorchSharp keeps in two classes with the same fields.</summary>

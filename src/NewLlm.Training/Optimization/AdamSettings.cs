@@ -1,5 +1,3 @@
-using TorchSharp.Modules;
-
 namespace NewLlm.Training;
 
 /// <summary>A parameter group's Adam or AdamW hyper-parameters, read from TorchSharp's two options classes.</summary>

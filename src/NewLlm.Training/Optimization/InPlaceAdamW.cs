@@ -1,6 +1,3 @@
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace NewLlm.Training;
 
 /// <summary>TorchSharp's <c>AdamW</c> (same state, options and checkpoints) whose step updates in place (<see cref="AdamUpdate"/>).</summary>

@@ -1,5 +1,3 @@
-using TorchSharp.Modules;
-
 namespace NewLlm.Training;
 
 /// <summary>The optimizer the trainer uses (<see cref="TrainerOptions.Optimizer"/>), for programs that take their own steps with it, such as benchmarks.</summary>

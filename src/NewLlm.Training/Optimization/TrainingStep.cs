@@ -1,8 +1,3 @@
-using System.Globalization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace NewLlm.Training;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using TorchSharp;
-
 namespace NewLlm.Training;
 
 /// <summary>Parses device names ("cpu", "cuda", "cuda:N") and checks that the device exists.</summary>

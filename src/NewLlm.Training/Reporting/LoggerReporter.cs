@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace NewLlm.Training;
 
 /// <summary>Reports a run through an <see cref="ILogger"/> (structured: epoch, losses, perplexity, accuracy, bits per byte, the original's batch-mean loss, preference accuracies), for hosts that log.</summary>

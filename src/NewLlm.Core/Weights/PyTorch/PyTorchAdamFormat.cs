@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Collections.Specialized;
-using static TorchSharp.torch;
 
 namespace NewLlm;
 

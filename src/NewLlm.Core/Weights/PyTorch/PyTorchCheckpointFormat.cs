@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using TorchSharp.PyBridge;
-using static TorchSharp.torch;
 
 namespace NewLlm;
 
