@@ -1,12 +1,14 @@
 using System.Net;
+using System.Text.RegularExpressions;
 
 namespace NewLlm.Data;
 
 // Listing the files under a folder of a repository (the Hub's tree API), with the listing cached for offline use.
 public sealed partial class HuggingFaceHubDownloader
 {
-    /// <summary>The version of the cached listing's JSON (<see cref="GetListingCachePath"/>).</summary>
     private const int ListingFormatVersion = 1;
+
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
 
     /// <summary>
     /// Lists the files under a folder of the repository at <see cref="HuggingFaceHubOptions.Revision"/>, recursively,
@@ -21,21 +23,12 @@ public sealed partial class HuggingFaceHubDownloader
     /// <param name="cancellationToken">Cancels the listing.</param>
     /// <returns>The files (folders are left out), sorted by <see cref="HubFileInfo.Path"/>.</returns>
     /// <remarks>
-    /// <para>
-    /// Online, the Hub's API is asked (<c>GET {endpoint}/api/datasets/{repo}/tree/{revision}/{folder}?recursive=true</c>,
-    /// with the token, request timeout and retries of the file downloads), following its pages (<c>Link: &lt;…&gt;;
-    /// rel="next"</c>); the listing is then written to the cache
-    /// (<c>datasets--{owner}--{name}/listings/{revision}/{folder}.json</c>, both names percent-escaped, the whole
-    /// repository named <c>%2F</c>) atomically, replacing an older one.
-    /// </para>
-    /// <para>
-    /// Offline (<see cref="HuggingFaceHubOptions.Offline"/>), the cached listing is returned; without one, the files in
-    /// the cache's snapshot folder of the revision under the folder (sizes from the files, no sha256).
-    /// </para>
-    /// <para>
-    /// A branch that moves while its pages are read can give a listing that mixes two commits; pin
+    /// Online, the Hub's tree API is asked (<c>{endpoint}/api/datasets/{repo}/tree/{revision}/{folder}?recursive=true</c>,
+    /// with the token, timeouts and retries of the downloads), following its <c>Link: &lt;…&gt;; rel="next"</c> pages, and
+    /// the listing is cached (<c>datasets--{owner}--{name}/listings/{revision}/{folder}.json</c>, both percent-escaped, the
+    /// whole repository <c>%2F</c>). Offline, the cached listing is returned, else the files of the revision's snapshot
+    /// folder (no sha256). A branch that moves while its pages are read can give a mixed listing: pin
     /// <see cref="HuggingFaceHubOptions.Revision"/> to a commit to be exact.
-    /// </para>
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="pathPrefix"/> is not a relative folder path (empty segments, <c>.</c>, <c>..</c>, <c>\</c>, a root).</exception>
     /// <exception cref="FileNotFoundException">Offline, and neither a cached listing nor cached files of the folder exist.</exception>
@@ -70,10 +63,7 @@ public sealed partial class HuggingFaceHubDownloader
         return new Uri($"{_options.Endpoint.TrimEnd('/')}/api/datasets/{repositoryId}/tree/{Uri.EscapeDataString(_options.Revision)}{folder}?recursive=true");
     }
 
-    /// <summary>
-    /// Where the listing of a folder at <see cref="HuggingFaceHubOptions.Revision"/> is cached:
-    /// <c>{repo cache}/listings/{revision}/{folder}.json</c>, both percent-escaped (no <c>/</c> remains), the whole repository <c>%2F</c>.
-    /// </summary>
+    /// <summary>Where a folder's listing is cached: <c>{repo cache}/listings/{revision}/{folder}.json</c>, both percent-escaped (no <c>/</c> remains).</summary>
     internal string GetListingCachePath(string repositoryId, string prefix) =>
         Path.Combine(
             GetRepositoryCacheDirectory(repositoryId),
@@ -81,7 +71,6 @@ public sealed partial class HuggingFaceHubDownloader
             Uri.EscapeDataString(_options.Revision),
             Uri.EscapeDataString(prefix.Length == 0 ? "/" : prefix) + ".json");
 
-    /// <summary>Reads every page of the listing, each with the retries of a download.</summary>
     private async Task<IReadOnlyList<HubFileInfo>> ListOnlineAsync(Uri url, string repositoryId, string prefix, CancellationToken cancellationToken)
     {
         var files = new Dictionary<string, HubFileInfo>(StringComparer.Ordinal);
@@ -97,7 +86,13 @@ public sealed partial class HuggingFaceHubDownloader
 
             var current = page;
             var (entries, next) = await WithRetriesAsync(
-                current, name, "Listing", token => ListPageOnceAsync(current, name, repositoryId, prefix, token), null, cancellationToken).ConfigureAwait(false);
+                current,
+                name,
+                "Listing",
+                $"GET '{current}' (the listing of '{prefix}' in {repositoryId})",
+                clock => ListPageOnceAsync(current, name, repositoryId, prefix, clock),
+                null,
+                cancellationToken).ConfigureAwait(false);
             foreach (var entry in entries)
             {
                 files.TryAdd(entry.Path, entry);
@@ -109,37 +104,28 @@ public sealed partial class HuggingFaceHubDownloader
         return [.. files.Values.OrderBy(f => f.Path, StringComparer.Ordinal)];
     }
 
-    private async Task<(List<HubFileInfo> Entries, Uri? Next)> ListPageOnceAsync(Uri url, string name, string repositoryId, string prefix, CancellationToken cancellationToken)
+    private async Task<(List<HubFileInfo> Entries, Uri? Next)> ListPageOnceAsync(Uri url, string name, string repositoryId, string prefix, RequestClock clock)
     {
-        using var clock = new RequestClock(_options, cancellationToken);
-        try
+        var (response, _) = await SendFollowingRedirectsAsync(url, name, clock).ConfigureAwait(false);
+        using var disposeResponse = response;
+        if (!response.IsSuccessStatusCode)
         {
-            var (response, _) = await SendFollowingRedirectsAsync(url, name, clock).ConfigureAwait(false);
-            using var disposeResponse = response;
-            if (!response.IsSuccessStatusCode)
-            {
-                throw ListingRefused(response, url, repositoryId, prefix);
-            }
-
-            using var body = new MemoryStream();
-            await using (var stream = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false))
-            {
-                var buffer = new byte[81920];
-                int read;
-                while ((read = await stream.ReadAsync(buffer, clock.Token).ConfigureAwait(false)) > 0)
-                {
-                    clock.Touch();
-                    body.Write(buffer, 0, read);
-                }
-            }
-
-            var entries = ParseListingPage(body.ToArray(), url, prefix);
-            return (entries, FindNextLink(response, url));
+            throw ListingRefused(response, url, repositoryId, prefix);
         }
-        catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
+
+        using var body = new MemoryStream();
+        await using (var stream = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false))
         {
-            throw clock.Describe($"GET '{url}' (the listing of '{prefix}' in {repositoryId})", e);
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await stream.ReadAsync(buffer, clock.Token).ConfigureAwait(false)) > 0)
+            {
+                clock.Touch();
+                body.Write(buffer, 0, read);
+            }
         }
+
+        return (ParseListingPage(body.ToArray(), url, prefix), FindNextLink(response, url));
     }
 
     private HttpRequestException ListingRefused(HttpResponseMessage response, Uri url, string repositoryId, string prefix)
@@ -229,37 +215,20 @@ public sealed partial class HuggingFaceHubDownloader
     /// <summary>The target of <c>Link: &lt;url&gt;; rel="next"</c> (resolved against the page's URL), or <see langword="null"/> on the last page.</summary>
     internal static Uri? FindNextLink(HttpResponseMessage response, Uri url)
     {
-        if (!response.Headers.TryGetValues("Link", out var values))
+        var links = response.Headers.TryGetValues("Link", out var values) ? values.SelectMany(v => LinkRegex().Matches(v)) : [];
+        if (links.FirstOrDefault(link => IsRelNext(link.Groups["parameters"].Value))?.Groups["target"].Value.Trim() is not { } target)
         {
             return null;
         }
 
-        foreach (string value in values)
-        {
-            for (int open = value.IndexOf('<'); open >= 0;)
-            {
-                int close = value.IndexOf('>', open);
-                if (close < 0)
-                {
-                    break;
-                }
-
-                int following = value.IndexOf('<', close);
-                string parameters = value[(close + 1)..(following < 0 ? value.Length : following)];
-                if (IsRelNext(parameters))
-                {
-                    string target = value[(open + 1)..close].Trim();
-                    return Uri.TryCreate(url, target, out var resolved) && (resolved.Scheme == Uri.UriSchemeHttp || resolved.Scheme == Uri.UriSchemeHttps)
-                        ? resolved
-                        : throw new InvalidDataException($"The listing '{url}' links to a next page '{target}' that is no http(s) URL.");
-                }
-
-                open = following;
-            }
-        }
-
-        return null;
+        return Uri.TryCreate(url, target, out var resolved) && (resolved.Scheme == Uri.UriSchemeHttp || resolved.Scheme == Uri.UriSchemeHttps)
+            ? resolved
+            : throw new InvalidDataException($"The listing '{url}' links to a next page '{target}' that is no http(s) URL.");
     }
+
+    /// <summary>One link of a <c>Link</c> header: <c>&lt;target&gt;</c> and its parameters, up to the next <c>&lt;</c>.</summary>
+    [GeneratedRegex("<(?<target>[^>]*)>(?<parameters>[^<]*)", RegexOptions.CultureInvariant)]
+    private static partial Regex LinkRegex();
 
     /// <summary>Whether a link's parameters (<c>; rel="next"</c>, <c>; rel="prev next"</c>) say it is the next page.</summary>
     private static bool IsRelNext(string parameters)
@@ -368,43 +337,19 @@ public sealed partial class HuggingFaceHubDownloader
         }
     }
 
-    private async Task WriteListingAsync(string listingFile, Uri url, string repositoryId, string prefix, IReadOnlyList<HubFileInfo> files, CancellationToken cancellationToken)
+    private Task WriteListingAsync(string listingFile, Uri url, string repositoryId, string prefix, IReadOnlyList<HubFileInfo> files, CancellationToken cancellationToken)
     {
-        await AtomicFile.WriteAsync(
-            listingFile,
-            async (stream, token) =>
-            {
-                await using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
-                json.WriteStartObject();
-                json.WriteNumber("version", ListingFormatVersion);
-                json.WriteString("repository", repositoryId);
-                json.WriteString("revision", _options.Revision);
-                json.WriteString("pathPrefix", prefix);
-                json.WriteString("url", url.AbsoluteUri);
-                json.WriteString("listedAtUtc", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-                json.WriteStartArray("files");
-                foreach (var file in files)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("path", file.Path);
-                    json.WriteNumber("size", file.Size);
-                    if (file.Sha256 is null)
-                    {
-                        json.WriteNull("sha256");
-                    }
-                    else
-                    {
-                        json.WriteString("sha256", file.Sha256);
-                    }
-
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
-                json.WriteEndObject();
-                await json.FlushAsync(token).ConfigureAwait(false);
-            },
-            cancellationToken).ConfigureAwait(false);
+        var listing = new
+        {
+            version = ListingFormatVersion,
+            repository = repositoryId,
+            revision = _options.Revision,
+            pathPrefix = prefix,
+            url = url.AbsoluteUri,
+            listedAtUtc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            files = files.Select(file => new { path = file.Path, size = file.Size, sha256 = file.Sha256 }),
+        };
+        return AtomicFile.WriteAsync(listingFile, (stream, token) => JsonSerializer.SerializeAsync(stream, listing, IndentedJson, token), cancellationToken);
     }
 
     /// <summary>The folder with <c>/</c> separators and no leading or trailing <c>/</c>; an <see cref="ArgumentException"/> for anything but a plain relative path.</summary>
