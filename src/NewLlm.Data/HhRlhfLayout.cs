@@ -180,19 +180,9 @@ public static class HhRlhfLayout
     }
 
     /// <summary>The published sha256 and size of a file by its repository-relative path, where known.</summary>
-    internal static (string Sha256, long Size)? GetKnownChecksum(string relativePath)
-    {
-        foreach (var subset in Expand(HhRlhfSubset.All))
-        {
-            foreach (var split in (ReadOnlySpan<HhRlhfSplit>)[HhRlhfSplit.Train, HhRlhfSplit.Test])
-            {
-                if (GetRelativePath(subset, split) == relativePath)
-                {
-                    return GetKnownChecksum(subset, split);
-                }
-            }
-        }
-
-        return null;
-    }
+    internal static (string Sha256, long Size)? GetKnownChecksum(string relativePath) =>
+        (from subset in Expand(HhRlhfSubset.All)
+         from split in new[] { HhRlhfSplit.Train, HhRlhfSplit.Test }
+         where GetRelativePath(subset, split) == relativePath
+         select GetKnownChecksum(subset, split)).FirstOrDefault();
 }

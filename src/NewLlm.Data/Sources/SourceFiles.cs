@@ -9,12 +9,10 @@ namespace NewLlm.Data;
 internal static class SourceFiles
 {
     /// <summary>The number of rows of a file.</summary>
-    public static Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken) => KindOf(path) switch
-    {
-        Kind.Parquet => ParquetRowReader.CountRowsAsync(path, cancellationToken),
-        Kind.Arrow => ArrowRowReader.CountRowsAsync(path, cancellationToken),
-        _ => JsonLinesSource.CountRowsAsync(path, limit, cancellationToken),
-    };
+    public static Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken) =>
+        IsParquet(path) ? ParquetRowReader.CountRowsAsync(path, cancellationToken)
+        : IsArrow(path) ? ArrowRowReader.CountRowsAsync(path, cancellationToken)
+        : JsonLinesSource.CountRowsAsync(path, limit, cancellationToken);
 
     /// <summary>Streams the rows of a file with the fields a format reads.</summary>
     public static IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> fields, RowLimit limit, CancellationToken cancellationToken) =>
@@ -27,7 +25,7 @@ internal static class SourceFiles
     public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(
         string path, IReadOnlyList<string> fields, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (KindOf(path) == Kind.JsonLines)
+        if (!IsParquet(path) && !IsArrow(path))
         {
             await foreach (var row in JsonLinesSource.ReadIndexedAsync(path, include, limit, cancellationToken).ConfigureAwait(false))
             {
@@ -38,7 +36,7 @@ internal static class SourceFiles
         }
 
         long index = 0;
-        var rows = KindOf(path) == Kind.Parquet ? ParquetRowReader.ReadAsync(path, fields, limit, cancellationToken) : ArrowRowReader.ReadAsync(path, fields, limit, cancellationToken);
+        var rows = IsParquet(path) ? ParquetRowReader.ReadAsync(path, fields, limit, cancellationToken) : ArrowRowReader.ReadAsync(path, fields, limit, cancellationToken);
         await foreach (var row in rows.ConfigureAwait(false))
         {
             if (include is null || include(index))
@@ -65,15 +63,7 @@ internal static class SourceFiles
         ? sha256s[0]
         : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join("\n", sha256s))));
 
-    private static Kind KindOf(string path) =>
-        path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? Kind.Parquet
-        : path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase) ? Kind.Arrow
-        : Kind.JsonLines;
+    private static bool IsParquet(string path) => path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
 
-    private enum Kind
-    {
-        JsonLines,
-        Parquet,
-        Arrow,
-    }
+    private static bool IsArrow(string path) => path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase);
 }
