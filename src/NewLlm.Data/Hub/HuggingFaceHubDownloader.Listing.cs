@@ -151,65 +151,51 @@ public sealed partial class HuggingFaceHubDownloader
     /// <summary>The files of one page of the Hub's tree listing (a JSON array of entries; folders are skipped).</summary>
     internal static List<HubFileInfo> ParseListingPage(byte[] body, Uri url, string prefix)
     {
-        JsonDocument document;
-        try
+        using var document = ParseJson(body, e => new InvalidDataException($"The listing '{url}' is not valid JSON: {e.Message}", e));
+        if (document.RootElement.ValueKind != JsonValueKind.Array)
         {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The listing '{url}' is not valid JSON: {e.Message}", e);
+            throw new InvalidDataException($"The listing '{url}' is not a JSON array of entries but a {document.RootElement.ValueKind}.");
         }
 
-        using (document)
+        var files = new List<HubFileInfo>();
+        int index = -1;
+        foreach (var entry in document.RootElement.EnumerateArray())
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            index++;
+            InvalidDataException Bad(string what) => new($"The listing '{url}' is not what the Hub sends: entry {index} {what}.");
+            if (JsonString(entry, "type") is not { } type || JsonString(entry, "path") is not { } path)
             {
-                throw new InvalidDataException($"The listing '{url}' is not a JSON array of entries but a {document.RootElement.ValueKind}.");
+                throw Bad("is not an object with a \"type\" and a \"path\"");
             }
 
-            var files = new List<HubFileInfo>();
-            int index = -1;
-            foreach (var entry in document.RootElement.EnumerateArray())
+            if (type != "file")
             {
-                index++;
-                InvalidDataException Bad(string what) => new($"The listing '{url}' is not what the Hub sends: entry {index} {what}.");
-                if (entry.ValueKind != JsonValueKind.Object || JsonString(entry, "type") is not { } type || JsonString(entry, "path") is not { } path)
-                {
-                    throw Bad("is not an object with a \"type\" and a \"path\"");
-                }
-
-                if (type != "file")
-                {
-                    continue; // "directory": its files are listed too (recursive)
-                }
-
-                if (!IsUnderPrefix(path, prefix))
-                {
-                    throw Bad($"has the path '{path}', which is not a relative file path under '{prefix}'");
-                }
-
-                long? size = JsonInt64(entry, "size");
-                string? sha256 = null;
-                if (entry.TryGetProperty("lfs", out var lfs) && lfs.ValueKind == JsonValueKind.Object)
-                {
-                    sha256 = JsonString(lfs, "oid") is { Length: 64 } oid && oid.All(Uri.IsHexDigit)
-                        ? oid.ToLowerInvariant()
-                        : throw Bad($"('{path}') has no sha256 in its lfs.oid");
-                    long? lfsSize = JsonInt64(lfs, "size");
-                    if (size is not null && lfsSize is not null && size != lfsSize)
-                    {
-                        throw Bad($"('{path}') has the size {size} but the lfs.size {lfsSize}");
-                    }
-
-                    size ??= lfsSize;
-                }
-
-                files.Add(new HubFileInfo(path, size is >= 0 ? size.Value : throw Bad($"('{path}') has no size"), sha256));
+                continue; // "directory": its files are listed too (recursive)
             }
 
-            return files;
+            if (!IsUnderPrefix(path, prefix))
+            {
+                throw Bad($"has the path '{path}', which is not a relative file path under '{prefix}'");
+            }
+
+            long? size = JsonInt64(entry, "size");
+            string? sha256 = null;
+            if (entry.TryGetProperty("lfs", out var lfs) && lfs.ValueKind == JsonValueKind.Object)
+            {
+                sha256 = JsonString(lfs, "oid") is { } oid && IsSha256(oid) ? oid.ToLowerInvariant() : throw Bad($"('{path}') has no sha256 in its lfs.oid");
+                long? lfsSize = JsonInt64(lfs, "size");
+                if (size is not null && lfsSize is not null && size != lfsSize)
+                {
+                    throw Bad($"('{path}') has the size {size} but the lfs.size {lfsSize}");
+                }
+
+                size ??= lfsSize;
+            }
+
+            files.Add(new HubFileInfo(path, size is >= 0 ? size.Value : throw Bad($"('{path}') has no size"), sha256));
         }
+
+        return files;
     }
 
     /// <summary>The target of <c>Link: &lt;url&gt;; rel="next"</c> (resolved against the page's URL), or <see langword="null"/> on the last page.</summary>
@@ -293,48 +279,35 @@ public sealed partial class HuggingFaceHubDownloader
     {
         InvalidDataException Bad(string what, Exception? inner = null) => new(
             $"The cached listing '{listingFile}' {what}; delete it, and list once with HuggingFaceHubOptions.Offline false (HF_HUB_OFFLINE unset) to cache it again.", inner);
-        JsonDocument document;
-        try
+        using var document = ParseJson(File.ReadAllBytes(listingFile), e => Bad($"is not valid JSON ({e.Message})", e));
+        var root = document.RootElement;
+        if (JsonInt64(root, "version") != ListingFormatVersion || !root.TryGetProperty("files", out var entries) || entries.ValueKind != JsonValueKind.Array)
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(listingFile));
-        }
-        catch (JsonException e)
-        {
-            throw Bad($"is not valid JSON ({e.Message})", e);
+            throw Bad($"is not a listing of version {ListingFormatVersion} (an object with \"version\" and \"files\")");
         }
 
-        using (document)
+        if (JsonString(root, "repository") != repositoryId || JsonString(root, "revision") != _options.Revision || JsonString(root, "pathPrefix") != prefix)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || JsonInt64(root, "version") != ListingFormatVersion
-                || !root.TryGetProperty("files", out var entries) || entries.ValueKind != JsonValueKind.Array)
-            {
-                throw Bad($"is not a listing of version {ListingFormatVersion} (an object with \"version\" and \"files\")");
-            }
-
-            if (JsonString(root, "repository") != repositoryId || JsonString(root, "revision") != _options.Revision || JsonString(root, "pathPrefix") != prefix)
-            {
-                _logger.LogDebug("The cached listing {Path} is of another repository, revision or folder; it is not used", listingFile);
-                return null;
-            }
-
-            var files = new List<HubFileInfo>();
-            foreach (var entry in entries.EnumerateArray())
-            {
-                string? path = entry.ValueKind == JsonValueKind.Object ? JsonString(entry, "path") : null;
-                long? size = entry.ValueKind == JsonValueKind.Object ? JsonInt64(entry, "size") : null;
-                string? sha256 = entry.ValueKind == JsonValueKind.Object ? JsonString(entry, "sha256") : null;
-                if (path is null || !IsUnderPrefix(path, prefix) || size is not >= 0 || (sha256 is not null && (sha256.Length != 64 || !sha256.All(Uri.IsHexDigit))))
-                {
-                    throw Bad($"has an entry that is not a file under '{prefix}' with a size and an optional sha256: {entry.GetRawText()}");
-                }
-
-                files.Add(new HubFileInfo(path, size.Value, sha256));
-            }
-
-            files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-            return files;
+            _logger.LogDebug("The cached listing {Path} is of another repository, revision or folder; it is not used", listingFile);
+            return null;
         }
+
+        var files = new List<HubFileInfo>();
+        foreach (var entry in entries.EnumerateArray())
+        {
+            string? path = JsonString(entry, "path");
+            long? size = JsonInt64(entry, "size");
+            string? sha256 = JsonString(entry, "sha256");
+            if (path is null || !IsUnderPrefix(path, prefix) || size is not >= 0 || (sha256 is not null && !IsSha256(sha256)))
+            {
+                throw Bad($"has an entry that is not a file under '{prefix}' with a size and an optional sha256: {entry.GetRawText()}");
+            }
+
+            files.Add(new HubFileInfo(path, size.Value, sha256));
+        }
+
+        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return files;
     }
 
     private Task WriteListingAsync(string listingFile, Uri url, string repositoryId, string prefix, IReadOnlyList<HubFileInfo> files, CancellationToken cancellationToken)
@@ -373,9 +346,24 @@ public sealed partial class HuggingFaceHubDownloader
         path.Length > 0 && path.IndexOfAny(['\\', '\0']) < 0 && !Path.IsPathRooted(path)
         && path.Split('/').All(segment => segment is { Length: > 0 } and not "." and not "..");
 
+    private static bool IsSha256(string hex) => hex.Length == 64 && hex.All(Uri.IsHexDigit);
+
+    private static JsonDocument ParseJson(byte[] json, Func<JsonException, InvalidDataException> invalid)
+    {
+        try
+        {
+            return JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw invalid(e);
+        }
+    }
+
+    // A member of an object (null for any other element) of the kind asked for.
     private static string? JsonString(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static long? JsonInt64(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) ? number : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) ? number : null;
 }

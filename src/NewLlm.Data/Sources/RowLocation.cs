@@ -11,13 +11,10 @@ namespace NewLlm.Data;
 /// <param name="Row">The 0-based row: in the row group (Parquet) or in the file (Arrow); -1 for JSON Lines.</param>
 internal readonly record struct RowLocation(string File, long Line, int RowGroup = -1, long Row = -1)
 {
-    /// <summary>A JSON Lines location.</summary>
     public static RowLocation AtLine(string file, long line) => new(file, line);
 
-    /// <summary>A Parquet location.</summary>
     public static RowLocation InRowGroup(string file, int rowGroup, long row) => new(file, -1, rowGroup, row);
 
-    /// <summary>An Arrow location.</summary>
     public static RowLocation AtRow(string file, long row) => new(file, -1, -1, row);
 
     /// <summary><c>'file' line 12</c>, <c>'file' row group 2, row 17</c> or <c>'file' row 40</c>.</summary>

@@ -18,10 +18,7 @@ internal static class SourceFiles
     public static IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> fields, RowLimit limit, CancellationToken cancellationToken) =>
         ReadIndexedAsync(path, fields, null, limit, cancellationToken).Select(r => r.Row);
 
-    /// <summary>
-    /// Streams the rows of a file with their 0-based index in it, only those <paramref name="include"/> accepts (JSON
-    /// Lines rows left out are not even parsed).
-    /// </summary>
+    /// <summary>Streams the rows of a file with their 0-based index, only those <paramref name="include"/> accepts (JSON Lines rows left out are not parsed).</summary>
     public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(
         string path, IReadOnlyList<string> fields, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -55,10 +52,7 @@ internal static class SourceFiles
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>
-    /// The fingerprint of the rows of files taken whole, in load order: the file's SHA-256 for one file, else the SHA-256
-    /// of their SHA-256s, one a line. Whichever API reads the files, this is their data fingerprint.
-    /// </summary>
+    /// <summary>The fingerprint of files taken whole, in load order: one file's SHA-256, else the SHA-256 of their SHA-256s, one a line.</summary>
     public static string Fingerprint(IReadOnlyList<string> sha256s) => sha256s.Count == 1
         ? sha256s[0]
         : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join("\n", sha256s))));
