@@ -120,15 +120,12 @@ public static class HhRlhfLayout
         _ => null,
     };
 
-    /// <summary>The layout a folder of the set must have, with the path of <paramref name="relativePath"/> in <paramref name="directory"/>.</summary>
+    /// <summary>The layout a folder of the set must have, with the path of <paramref name="relativePath"/> in it.</summary>
     internal static string ExpectedLayout(string directory, string relativePath) =>
         "An HH-RLHF folder is laid out like the Hub repository: <directory>/<subset folder>/<split>.jsonl.gz (or .jsonl), "
         + $"here '{Path.Combine([directory, .. relativePath.Split('/')])}'.";
 
-    /// <summary>
-    /// Why a file of the set is not in a folder: the layout expected, what the folder holds instead, and a guess at the
-    /// folder meant (a subset folder given for its parent, or the parent of the dataset folder).
-    /// </summary>
+    /// <summary>Why a file of the set is not in a folder: the layout expected, what the folder holds, and a guess at the folder meant.</summary>
     internal static string DescribeMissingFile(string directory, string relativePath)
     {
         string missingFolder = relativePath[..relativePath.IndexOf('/', StringComparison.Ordinal)];
