@@ -6,8 +6,7 @@ public static class HhRlhfLayout
     /// <summary>The Hub repository id of the dataset.</summary>
     public const string RepositoryId = "Anthropic/hh-rlhf";
 
-    private static readonly HhRlhfSubset[] Subsets =
-        [HhRlhfSubset.Helpful, HhRlhfSubset.Harmless, HhRlhfSubset.HelpfulOnline, HhRlhfSubset.HelpfulRejectionSampled, HhRlhfSubset.All];
+    private static readonly HhRlhfSubset[] Subsets = Enum.GetValues<HhRlhfSubset>();
 
     /// <summary>
     /// The short subset names, in <see cref="HhRlhfSubset"/> order: <c>helpful</c>, <c>harmless</c>, <c>helpful-online</c>,

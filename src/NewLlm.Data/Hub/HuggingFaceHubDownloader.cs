@@ -247,14 +247,9 @@ public sealed partial class HuggingFaceHubDownloader
     /// Runs <paramref name="attempt"/> (one request, bounded by its <see cref="RequestClock"/>) until it succeeds, retrying
     /// a transient failure up to <see cref="HuggingFaceHubOptions.MaxRetries"/> times, each wait twice the one before; the
     /// last transient failure becomes an <see cref="HttpRequestException"/> naming the URL and the number of attempts.
+    /// <paramref name="action"/> is the messages' verb (<c>Downloading</c>, <c>Listing</c>), <paramref name="request"/>
+    /// names the request in a timeout's message; the caller's cancellation is never retried.
     /// </summary>
-    /// <param name="url">The URL, for messages.</param>
-    /// <param name="name">What is fetched, for <see cref="DownloadRetry.FileName"/>.</param>
-    /// <param name="action">The verb of the messages: <c>Downloading</c>, <c>Listing</c>.</param>
-    /// <param name="request">The request, for a timeout's message: <c>GET 'url' for 'path'</c>.</param>
-    /// <param name="attempt">One attempt.</param>
-    /// <param name="onRetry">Told of each retry before its wait.</param>
-    /// <param name="cancellationToken">The caller's token (its cancellation is never retried).</param>
     private async Task<T> WithRetriesAsync<T>(
         Uri url, string name, string action, string request, Func<RequestClock, Task<T>> attempt, Action<DownloadRetry>? onRetry, CancellationToken cancellationToken)
     {

@@ -107,9 +107,9 @@ internal static class ParquetRowReader
     private static JsonNode? ToJson(object? value, string path, string column, RowLimit.Budget budget) => value switch
     {
         null => null,
-        string s when budget.Take(System.Text.Encoding.UTF8.GetByteCount(s)) => JsonValue.Create(s),
+        string s when budget.Take(Encoding.UTF8.GetByteCount(s)) => JsonValue.Create(s),
         bool b => JsonValue.Create(b),
-        int or long or short or sbyte or byte or ushort or uint or ulong or float or double or decimal => JsonValue.Create(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture)),
+        int or long or short or sbyte or byte or ushort or uint or ulong or float or double or decimal => JsonValue.Create(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
         IDictionary<string, object> map => new JsonObject(map.Select(p => KeyValuePair.Create(p.Key, ToJson(p.Value, path, column, budget)))),
         byte[] => throw new InvalidDataException($"'{path}' column '{column}' holds binary values, not text."),
         IEnumerable items => new JsonArray([.. items.Cast<object?>().Select(v => ToJson(v, path, column, budget))]),

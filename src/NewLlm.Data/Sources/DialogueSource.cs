@@ -108,15 +108,13 @@ public sealed class DialogueSource
             throw new ArgumentException("At least one training file is needed.", nameof(trainFiles));
         }
 
-        foreach (string file in trainFiles.Concat(testFiles ?? []))
+        testFiles ??= [];
+        foreach (string file in trainFiles.Concat(testFiles).Where(f => !File.Exists(f)))
         {
-            if (!File.Exists(file))
-            {
-                throw new FileNotFoundException($"The {dataset.DisplayName} file '{file}' does not exist.", file);
-            }
+            throw new FileNotFoundException($"The {dataset.DisplayName} file '{file}' does not exist.", file);
         }
 
-        return CreateAsync(dataset, [.. trainFiles.Select(Path.GetFullPath)], [.. (testFiles ?? []).Select(Path.GetFullPath)], string.Join(", ", trainFiles.Concat(testFiles ?? [])), cancellationToken);
+        return CreateAsync(dataset, [.. trainFiles.Select(Path.GetFullPath)], [.. testFiles.Select(Path.GetFullPath)], string.Join(", ", trainFiles.Concat(testFiles)), cancellationToken);
     }
 
     /// <summary>
