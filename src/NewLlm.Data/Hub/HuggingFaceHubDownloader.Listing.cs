@@ -11,15 +11,11 @@ public sealed partial class HuggingFaceHubDownloader
     private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
 
     /// <summary>
-    /// Lists the files under a folder of the repository at <see cref="HuggingFaceHubOptions.Revision"/>, recursively,
-    /// sorted by path (ordinal), so that files whose names are not known in advance (Parquet shards named with hashes)
-    /// can be downloaded with <see cref="GetFileAsync(string, HubFileInfo, IProgress{DownloadProgress}?, CancellationToken)"/>.
+    /// Lists the files under a folder of the repository at <see cref="HuggingFaceHubOptions.Revision"/>, recursively, so
+    /// that files named with hashes (Parquet shards) can be downloaded with <see cref="GetFileAsync(string, HubFileInfo, IProgress{DownloadProgress}?, CancellationToken)"/>.
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
-    /// <param name="pathPrefix">
-    /// The folder inside the repository, for example <c>data</c> (leading and trailing <c>/</c> are ignored); empty for
-    /// the whole repository.
-    /// </param>
+    /// <param name="pathPrefix">The folder inside the repository, for example <c>data</c> (leading and trailing <c>/</c> ignored); empty for all.</param>
     /// <param name="cancellationToken">Cancels the listing.</param>
     /// <returns>The files (folders are left out), sorted by <see cref="HubFileInfo.Path"/>.</returns>
     /// <remarks>
@@ -32,10 +28,7 @@ public sealed partial class HuggingFaceHubDownloader
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="pathPrefix"/> is not a relative folder path (empty segments, <c>.</c>, <c>..</c>, <c>\</c>, a root).</exception>
     /// <exception cref="FileNotFoundException">Offline, and neither a cached listing nor cached files of the folder exist.</exception>
-    /// <exception cref="HttpRequestException">
-    /// The Hub refused the listing (404: no such repository, revision or folder, or a gated or private one; 401, 403: no
-    /// access) or kept failing after the retries.
-    /// </exception>
+    /// <exception cref="HttpRequestException">The Hub refused the listing (404, 401, 403: missing, gated or private) or kept failing after the retries.</exception>
     /// <exception cref="InvalidDataException">The Hub's answer (or the cached listing) is not the JSON expected; the message names the URL (or the file).</exception>
     public async Task<IReadOnlyList<HubFileInfo>> ListFilesAsync(string repositoryId, string pathPrefix, CancellationToken cancellationToken = default)
     {

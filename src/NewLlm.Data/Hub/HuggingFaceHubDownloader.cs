@@ -62,15 +62,10 @@ public sealed partial class HuggingFaceHubDownloader
     public string GetRepositoryCacheDirectory(string repositoryId) =>
         Path.Combine(_options.CacheDirectory, "datasets--" + repositoryId.Replace("/", "--", StringComparison.Ordinal));
 
-    /// <summary>
-    /// Returns the local path of a file, from the cache when it is there, otherwise downloaded (unless offline).
-    /// </summary>
+    /// <summary>Returns the local path of a file, from the cache when it is there, otherwise downloaded (unless offline).</summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="path">The file inside the repository.</param>
-    /// <param name="expectedSha256">
-    /// The file's sha256 (hex) when known; otherwise the Hub's own evidence is used as huggingface_hub reads it:
-    /// <c>X-Linked-Etag</c> (else <c>ETag</c>) is the sha256 of an LFS file or the git blob sha1 of a regular one.
-    /// </param>
+    /// <param name="expectedSha256">The file's sha256 (hex) when known; otherwise the Hub's <c>X-Linked-Etag</c> (else <c>ETag</c>): an LFS file's sha256 or a regular one's git blob sha1.</param>
     /// <param name="expectedSize">The file's size when known; otherwise the Hub's <c>X-Linked-Size</c>.</param>
     /// <param name="progress">Receives download progress.</param>
     /// <param name="cancellationToken">Cancels the download.</param>
@@ -87,9 +82,8 @@ public sealed partial class HuggingFaceHubDownloader
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="HttpRequestException">The server refused the request (404, 401, ...) or kept failing (or sending short bodies) after the retries.</exception>
     /// <exception cref="InvalidDataException">
-    /// The downloaded bytes do not match the expected size or checksum (a body longer than the size is stopped one byte
-    /// past it), or nothing says what they should be; or, offline, the cached copy did not match them (it is removed, and
-    /// the message says why).
+    /// The downloaded bytes do not match the expected size or checksum, or nothing says what they should be; or, offline,
+    /// the cached copy did not match them (it is removed, and the message says why).
     /// </exception>
     public async Task<string> GetFileAsync(
         string repositoryId,
@@ -101,9 +95,8 @@ public sealed partial class HuggingFaceHubDownloader
         (await GetFileCoreAsync(repositoryId, path, expectedSha256, expectedSize, progress, cancellationToken).ConfigureAwait(false)).Path;
 
     /// <summary>
-    /// Returns the local path of a file that <see cref="ListFilesAsync"/> listed, from the cache when it is there,
-    /// otherwise downloaded (unless offline), verified by the listed size and, for a file in LFS, the listed sha256
-    /// (a regular git file is checked against the listed size and the Hub's git blob sha1 <c>ETag</c>).
+    /// Returns the local path of a file that <see cref="ListFilesAsync"/> listed, as <c>GetFileAsync</c> with its listed
+    /// size and, for a file in LFS, sha256 (a regular git file is checked against the Hub's git blob sha1 <c>ETag</c>).
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="file">The listed file.</param>
@@ -120,9 +113,8 @@ public sealed partial class HuggingFaceHubDownloader
     }
 
     /// <summary>
-    /// Removes a file from the cache: its snapshot entry (for the revision in <see cref="HuggingFaceHubOptions.Revision"/>)
-    /// and the blob holding the same bytes (the target of a symbolic link, or <c>blobs/{sha256}</c> of a copy), so that the
-    /// next <see cref="GetFileAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/> downloads it again.
+    /// Removes a file from the cache, its snapshot entry for <see cref="HuggingFaceHubOptions.Revision"/> and its blob (a
+    /// symbolic link's target, or <c>blobs/{sha256}</c> of a copy), so that the next <c>GetFileAsync</c> downloads it again.
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="path">The file inside the repository.</param>
