@@ -187,20 +187,19 @@ public sealed partial class HuggingFaceHubDownloader
         if (File.Exists(cached))
         {
             long cachedSize = new FileInfo(cached).Length;
-            string? cachedSha = null;
             if (expectedSize is { } size && cachedSize != size)
             {
                 removedBecause = $"its size is {cachedSize} bytes, not the expected {size}";
             }
-            else if (expectedSha256 is null
-                || string.Equals(cachedSha = await SourceFiles.Sha256Async(cached, cancellationToken).ConfigureAwait(false), expectedSha256, StringComparison.OrdinalIgnoreCase))
+            else if (expectedSha256 is not null && await SourceFiles.Sha256Async(cached, cancellationToken).ConfigureAwait(false) is var cachedSha
+                && !string.Equals(cachedSha, expectedSha256, StringComparison.OrdinalIgnoreCase))
             {
-                _logger.LogDebug("Using cached {Path}", cached);
-                return (cached, true);
+                removedBecause = $"its sha256 is {cachedSha}, not the expected {expectedSha256.ToLowerInvariant()}";
             }
             else
             {
-                removedBecause = $"its sha256 is {cachedSha}, not the expected {expectedSha256.ToLowerInvariant()}";
+                _logger.LogDebug("Using cached {Path}", cached);
+                return (cached, true);
             }
 
             _logger.LogWarning("Cached {Path} failed its check ({Reason}); it is removed", cached, removedBecause);

@@ -24,27 +24,19 @@ internal sealed class LineScanner(Stream stream, string path, RowLimit limit)
         while (true)
         {
             int newline = Array.IndexOf(_buffer, (byte)'\n', searched, _end - searched);
-            if (newline >= 0)
+            if (newline >= 0 || (_atEnd && _start < _end))
             {
-                ThrowIfTooLong(newline - _start, complete: true);
-                var line = new ReadOnlyMemory<byte>(_buffer, _start, newline - _start);
-                _start = newline + 1;
+                int end = newline >= 0 ? newline : _end; // the last line needs no \n
+                ThrowIfTooLong(end - _start, complete: true);
+                var line = new ReadOnlyMemory<byte>(_buffer, _start, end - _start);
+                _start = newline >= 0 ? newline + 1 : _end;
                 LineNumber++;
                 return line;
             }
 
             if (_atEnd)
             {
-                if (_start == _end)
-                {
-                    return null;
-                }
-
-                ThrowIfTooLong(_end - _start, complete: true);
-                var last = new ReadOnlyMemory<byte>(_buffer, _start, _end - _start);
-                _start = _end;
-                LineNumber++;
-                return last;
+                return null;
             }
 
             // No end of line yet: a line already past the limit is refused here, before more of it is read.
