@@ -32,9 +32,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     public string SourceDescription { get; }
 
     /// <summary>
-    /// A sha256 (lower-case hex) identifying the source: the files' fingerprint (one file's own sha256, or the sha256 of the
-    /// files' checksums in load order), the same as <see cref="DialogueCorpus.SourceChecksum"/> of the same training files;
-    /// over the texts for <see cref="FromRows"/>. Equal sources give equal checksums; use it in cache keys.
+    /// A sha256 (lower-case hex) identifying the source, for cache keys: the files' fingerprint, as
+    /// <see cref="DialogueCorpus.SourceChecksum"/> of the same training files; over the texts for <see cref="FromRows"/>.
     /// </summary>
     public string SourceChecksum { get; }
 
@@ -54,9 +53,9 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>
-    /// Loads from a directory laid out like the Hub repository: <c>{directory}/{subset}/{split}.jsonl.gz</c>
-    /// (or <c>{split}.jsonl</c>); <see cref="HhRlhfSubset.All"/> loads the four subsets in turn. The files are found as
-    /// <see cref="DialogueSource.FromDirectoryAsync"/> finds them (a <c>save_to_disk</c> folder too).
+    /// Loads from a directory laid out like the Hub repository, <c>{directory}/{subset}/{split}.jsonl.gz</c> (or
+    /// <c>.jsonl</c>), or a <c>save_to_disk</c> folder, as <see cref="DialogueSource.FromDirectoryAsync"/> finds them;
+    /// <see cref="HhRlhfSubset.All"/> loads the four subsets in turn.
     /// </summary>
     /// <param name="directory">The dataset root directory.</param>
     /// <param name="subset">The subset.</param>
@@ -64,10 +63,7 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     /// <param name="cancellationToken">Cancels the load.</param>
     /// <returns>The dataset.</returns>
     /// <exception cref="DirectoryNotFoundException"><paramref name="directory"/> does not exist.</exception>
-    /// <exception cref="FileNotFoundException">
-    /// A subset file is missing; the message gives the expected layout and what the directory holds instead (for example
-    /// a subset folder given in place of its parent).
-    /// </exception>
+    /// <exception cref="FileNotFoundException">A subset file is missing; the message gives the expected layout and what the directory holds instead.</exception>
     /// <exception cref="InvalidDataException">A file is corrupt; the message names the file and, for content, the 1-based line.</exception>
     public static async Task<HhRlhfDataset> LoadFromDirectoryAsync(
         string directory, HhRlhfSubset subset, HhRlhfSplit split, CancellationToken cancellationToken = default)
@@ -77,10 +73,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     }
 
     /// <summary>
-    /// Loads from the Hugging Face Hub repository <c>Anthropic/hh-rlhf</c> through the Hub cache (see
-    /// <see cref="HuggingFaceHubDownloader"/>): cached files are used as they are; missing ones are downloaded, verified
-    /// against the known sha256 and size (or the Hub's own), and placed in the cache, as <see cref="DialogueSource.FromHubAsync"/>
-    /// gets them (a cached file that cannot be read is removed and downloaded once more; offline, the error names the files to delete).
+    /// Loads from the Hub repository <c>Anthropic/hh-rlhf</c> through the Hub cache, as <see cref="DialogueSource.FromHubAsync"/>
+    /// gets the files: missing ones downloaded and verified against the known sha256 and size (or the Hub's own).
     /// </summary>
     /// <param name="subset">The subset.</param>
     /// <param name="split">The split.</param>
@@ -107,9 +101,8 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
     }
 
     /// <summary>
-    /// Loads a Hugging Face <c>datasets</c> <c>save_to_disk</c> directory: Arrow IPC stream files <c>data-*.arrow</c>
-    /// with string columns <c>chosen</c> and <c>rejected</c>. A <c>DatasetDict</c> directory (with <c>train</c>/<c>test</c>
-    /// folders) is read from the folder of <paramref name="split"/>.
+    /// Loads a <c>datasets</c> <c>save_to_disk</c> directory: Arrow IPC stream files <c>data-*.arrow</c> with string
+    /// columns <c>chosen</c> and <c>rejected</c>; of a <c>DatasetDict</c>, the folder of <paramref name="split"/>.
     /// </summary>
     /// <param name="saveToDiskDirectory">The directory written by <c>save_to_disk</c>.</param>
     /// <param name="subset">The subset the directory holds (a label; the directory has no subset information).</param>
@@ -162,7 +155,6 @@ public sealed class HhRlhfDataset : IReadOnlyList<HhRlhfRow>
         return new HhRlhfDataset(list, subset, split, sourceDescription, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    /// <summary>Reads every row of the files (JSON Lines or Arrow) through the shared sources, strictly.</summary>
     private static async Task<HhRlhfDataset> LoadFilesAsync(
         IReadOnlyList<string> files, HhRlhfSubset subset, HhRlhfSplit split, string description, CancellationToken cancellationToken)
     {

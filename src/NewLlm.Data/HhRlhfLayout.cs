@@ -6,8 +6,7 @@ public static class HhRlhfLayout
     /// <summary>The Hub repository id of the dataset.</summary>
     public const string RepositoryId = "Anthropic/hh-rlhf";
 
-    private static readonly HhRlhfSubset[] Subsets =
-        [HhRlhfSubset.Helpful, HhRlhfSubset.Harmless, HhRlhfSubset.HelpfulOnline, HhRlhfSubset.HelpfulRejectionSampled, HhRlhfSubset.All];
+    private static readonly HhRlhfSubset[] Subsets = Enum.GetValues<HhRlhfSubset>();
 
     /// <summary>
     /// The short subset names, in <see cref="HhRlhfSubset"/> order: <c>helpful</c>, <c>harmless</c>, <c>helpful-online</c>,
@@ -120,15 +119,12 @@ public static class HhRlhfLayout
         _ => null,
     };
 
-    /// <summary>The layout a folder of the set must have, with the path of <paramref name="relativePath"/> in <paramref name="directory"/>.</summary>
+    /// <summary>The layout a folder of the set must have, with the path of <paramref name="relativePath"/> in it.</summary>
     internal static string ExpectedLayout(string directory, string relativePath) =>
         "An HH-RLHF folder is laid out like the Hub repository: <directory>/<subset folder>/<split>.jsonl.gz (or .jsonl), "
         + $"here '{Path.Combine([directory, .. relativePath.Split('/')])}'.";
 
-    /// <summary>
-    /// Why a file of the set is not in a folder: the layout expected, what the folder holds instead, and a guess at the
-    /// folder meant (a subset folder given for its parent, or the parent of the dataset folder).
-    /// </summary>
+    /// <summary>Why a file of the set is not in a folder: the layout expected, what the folder holds, and a guess at the folder meant.</summary>
     internal static string DescribeMissingFile(string directory, string relativePath)
     {
         string missingFolder = relativePath[..relativePath.IndexOf('/', StringComparison.Ordinal)];
@@ -180,19 +176,9 @@ public static class HhRlhfLayout
     }
 
     /// <summary>The published sha256 and size of a file by its repository-relative path, where known.</summary>
-    internal static (string Sha256, long Size)? GetKnownChecksum(string relativePath)
-    {
-        foreach (var subset in Expand(HhRlhfSubset.All))
-        {
-            foreach (var split in (ReadOnlySpan<HhRlhfSplit>)[HhRlhfSplit.Train, HhRlhfSplit.Test])
-            {
-                if (GetRelativePath(subset, split) == relativePath)
-                {
-                    return GetKnownChecksum(subset, split);
-                }
-            }
-        }
-
-        return null;
-    }
+    internal static (string Sha256, long Size)? GetKnownChecksum(string relativePath) =>
+        (from subset in Expand(HhRlhfSubset.All)
+         from split in new[] { HhRlhfSplit.Train, HhRlhfSplit.Test }
+         where GetRelativePath(subset, split) == relativePath
+         select GetKnownChecksum(subset, split)).FirstOrDefault();
 }

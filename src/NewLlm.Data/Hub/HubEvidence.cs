@@ -1,6 +1,9 @@
 namespace NewLlm.Data;
 
-/// <summary>What the Hub says about a file; the first answer that says something wins.</summary>
+/// <summary>
+/// What the Hub says about a file, read as huggingface_hub reads it: <c>X-Linked-Etag</c> (else <c>ETag</c>) holding a
+/// sha256 or a git blob sha1, <c>X-Linked-Size</c> and <c>X-Repo-Commit</c>; the first answer that says something wins.
+/// </summary>
 internal sealed class HubEvidence
 {
     public string? Sha256 { get; private set; }
@@ -27,14 +30,8 @@ internal sealed class HubEvidence
                     if (value.All(Uri.IsHexDigit) && value.Length is 64 or 40)
                     {
                         EtagHeader = header;
-                        if (value.Length == 64)
-                        {
-                            Sha256 = value;
-                        }
-                        else
-                        {
-                            GitSha1 = value;
-                        }
+                        Sha256 = value.Length == 64 ? value : null;
+                        GitSha1 = value.Length == 40 ? value : null;
                     }
 
                     break; // X-Linked-Etag, when present, is the file's; the ETag then belongs to the redirect
@@ -43,7 +40,7 @@ internal sealed class HubEvidence
         }
 
         if (Size is null && response.Headers.TryGetValues("X-Linked-Size", out var sizes)
-            && long.TryParse(sizes.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long size))
+            && long.TryParse(sizes.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
         {
             Size = size;
         }

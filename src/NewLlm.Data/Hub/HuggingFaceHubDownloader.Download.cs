@@ -7,21 +7,6 @@ public sealed partial class HuggingFaceHubDownloader
 {
     private async Task<string> DownloadOnceAsync(
         Uri url, string repoDir, string path, string? expectedSha256, long? expectedSize,
-        IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
-    {
-        using var clock = new RequestClock(_options, cancellationToken);
-        try
-        {
-            return await DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, clock).ConfigureAwait(false);
-        }
-        catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
-        {
-            throw clock.Describe($"GET '{url}' for '{path}'", e);
-        }
-    }
-
-    private async Task<string> DownloadOnceAsync(
-        Uri url, string repoDir, string path, string? expectedSha256, long? expectedSize,
         IProgress<DownloadProgress>? progress, RequestClock clock)
     {
         var (response, evidence) = await SendFollowingRedirectsAsync(url, path, clock).ConfigureAwait(false);
@@ -71,7 +56,7 @@ public sealed partial class HuggingFaceHubDownloader
             {
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 using var gitHash = gitSize is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
-                gitHash?.AppendData(System.Text.Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"blob {gitSize}\0")));
+                gitHash?.AppendData(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"blob {gitSize}\0")));
                 await using var body = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false);
                 var buffer = new byte[81920];
                 int read;
@@ -126,7 +111,7 @@ public sealed partial class HuggingFaceHubDownloader
         if (commit != _options.Revision)
         {
             string refFile = Path.Combine(repoDir, "refs", _options.Revision);
-            await AtomicFile.WriteAsync(refFile, (stream, token) => stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(commit), token).AsTask(), CancellationToken.None).ConfigureAwait(false);
+            await AtomicFile.WriteAsync(refFile, (stream, token) => stream.WriteAsync(Encoding.UTF8.GetBytes(commit), token).AsTask(), CancellationToken.None).ConfigureAwait(false);
         }
 
         _logger.LogInformation("Downloaded {Url} ({Bytes} bytes, sha256 {Sha256}) to {Path}", url, received, Path.GetFileName(blob), snapshot);
@@ -134,10 +119,8 @@ public sealed partial class HuggingFaceHubDownloader
     }
 
     /// <summary>
-    /// Sends the GET, following redirects itself (when the client does not), and reads the Hub's evidence as
-    /// huggingface_hub does: <c>X-Linked-Etag</c> (else <c>ETag</c>) and <c>X-Linked-Size</c> and <c>X-Repo-Commit</c>,
-    /// from the answers of the endpoint's host only (a CDN's ETag is no checksum of the file). The token goes to the
-    /// endpoint's host only.
+    /// Sends the GET, following redirects itself, and reads the Hub's evidence (<see cref="HubEvidence"/>) from the
+    /// endpoint's host only (a CDN's ETag is no checksum of the file); the token goes to that host only.
     /// </summary>
     private async Task<(HttpResponseMessage Response, HubEvidence Evidence)> SendFollowingRedirectsAsync(Uri url, string path, RequestClock clock)
     {

@@ -1,48 +1,34 @@
 using System.Net;
+using System.Text.RegularExpressions;
 
 namespace NewLlm.Data;
 
 // Listing the files under a folder of a repository (the Hub's tree API), with the listing cached for offline use.
 public sealed partial class HuggingFaceHubDownloader
 {
-    /// <summary>The version of the cached listing's JSON (<see cref="GetListingCachePath"/>).</summary>
     private const int ListingFormatVersion = 1;
 
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
     /// <summary>
-    /// Lists the files under a folder of the repository at <see cref="HuggingFaceHubOptions.Revision"/>, recursively,
-    /// sorted by path (ordinal), so that files whose names are not known in advance (Parquet shards named with hashes)
-    /// can be downloaded with <see cref="GetFileAsync(string, HubFileInfo, IProgress{DownloadProgress}?, CancellationToken)"/>.
+    /// Lists the files under a folder of the repository at <see cref="HuggingFaceHubOptions.Revision"/>, recursively, so
+    /// that files named with hashes (Parquet shards) can be downloaded with <see cref="GetFileAsync(string, HubFileInfo, IProgress{DownloadProgress}?, CancellationToken)"/>.
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
-    /// <param name="pathPrefix">
-    /// The folder inside the repository, for example <c>data</c> (leading and trailing <c>/</c> are ignored); empty for
-    /// the whole repository.
-    /// </param>
+    /// <param name="pathPrefix">The folder inside the repository, for example <c>data</c> (leading and trailing <c>/</c> ignored); empty for all.</param>
     /// <param name="cancellationToken">Cancels the listing.</param>
     /// <returns>The files (folders are left out), sorted by <see cref="HubFileInfo.Path"/>.</returns>
     /// <remarks>
-    /// <para>
-    /// Online, the Hub's API is asked (<c>GET {endpoint}/api/datasets/{repo}/tree/{revision}/{folder}?recursive=true</c>,
-    /// with the token, request timeout and retries of the file downloads), following its pages (<c>Link: &lt;…&gt;;
-    /// rel="next"</c>); the listing is then written to the cache
-    /// (<c>datasets--{owner}--{name}/listings/{revision}/{folder}.json</c>, both names percent-escaped, the whole
-    /// repository named <c>%2F</c>) atomically, replacing an older one.
-    /// </para>
-    /// <para>
-    /// Offline (<see cref="HuggingFaceHubOptions.Offline"/>), the cached listing is returned; without one, the files in
-    /// the cache's snapshot folder of the revision under the folder (sizes from the files, no sha256).
-    /// </para>
-    /// <para>
-    /// A branch that moves while its pages are read can give a listing that mixes two commits; pin
+    /// Online, the Hub's tree API is asked (<c>{endpoint}/api/datasets/{repo}/tree/{revision}/{folder}?recursive=true</c>,
+    /// with the token, timeouts and retries of the downloads), following its <c>Link: &lt;…&gt;; rel="next"</c> pages, and
+    /// the listing is cached (<c>datasets--{owner}--{name}/listings/{revision}/{folder}.json</c>, both percent-escaped, the
+    /// whole repository <c>%2F</c>). Offline, the cached listing is returned, else the files of the revision's snapshot
+    /// folder (no sha256). A branch that moves while its pages are read can give a mixed listing: pin
     /// <see cref="HuggingFaceHubOptions.Revision"/> to a commit to be exact.
-    /// </para>
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="pathPrefix"/> is not a relative folder path (empty segments, <c>.</c>, <c>..</c>, <c>\</c>, a root).</exception>
     /// <exception cref="FileNotFoundException">Offline, and neither a cached listing nor cached files of the folder exist.</exception>
-    /// <exception cref="HttpRequestException">
-    /// The Hub refused the listing (404: no such repository, revision or folder, or a gated or private one; 401, 403: no
-    /// access) or kept failing after the retries.
-    /// </exception>
+    /// <exception cref="HttpRequestException">The Hub refused the listing (404, 401, 403: missing, gated or private) or kept failing after the retries.</exception>
     /// <exception cref="InvalidDataException">The Hub's answer (or the cached listing) is not the JSON expected; the message names the URL (or the file).</exception>
     public async Task<IReadOnlyList<HubFileInfo>> ListFilesAsync(string repositoryId, string pathPrefix, CancellationToken cancellationToken = default)
     {
@@ -70,10 +56,7 @@ public sealed partial class HuggingFaceHubDownloader
         return new Uri($"{_options.Endpoint.TrimEnd('/')}/api/datasets/{repositoryId}/tree/{Uri.EscapeDataString(_options.Revision)}{folder}?recursive=true");
     }
 
-    /// <summary>
-    /// Where the listing of a folder at <see cref="HuggingFaceHubOptions.Revision"/> is cached:
-    /// <c>{repo cache}/listings/{revision}/{folder}.json</c>, both percent-escaped (no <c>/</c> remains), the whole repository <c>%2F</c>.
-    /// </summary>
+    /// <summary>Where a folder's listing is cached: <c>{repo cache}/listings/{revision}/{folder}.json</c>, both percent-escaped (no <c>/</c> remains).</summary>
     internal string GetListingCachePath(string repositoryId, string prefix) =>
         Path.Combine(
             GetRepositoryCacheDirectory(repositoryId),
@@ -81,7 +64,6 @@ public sealed partial class HuggingFaceHubDownloader
             Uri.EscapeDataString(_options.Revision),
             Uri.EscapeDataString(prefix.Length == 0 ? "/" : prefix) + ".json");
 
-    /// <summary>Reads every page of the listing, each with the retries of a download.</summary>
     private async Task<IReadOnlyList<HubFileInfo>> ListOnlineAsync(Uri url, string repositoryId, string prefix, CancellationToken cancellationToken)
     {
         var files = new Dictionary<string, HubFileInfo>(StringComparer.Ordinal);
@@ -97,7 +79,13 @@ public sealed partial class HuggingFaceHubDownloader
 
             var current = page;
             var (entries, next) = await WithRetriesAsync(
-                current, name, "Listing", token => ListPageOnceAsync(current, name, repositoryId, prefix, token), null, cancellationToken).ConfigureAwait(false);
+                current,
+                name,
+                "Listing",
+                $"GET '{current}' (the listing of '{prefix}' in {repositoryId})",
+                clock => ListPageOnceAsync(current, name, repositoryId, prefix, clock),
+                null,
+                cancellationToken).ConfigureAwait(false);
             foreach (var entry in entries)
             {
                 files.TryAdd(entry.Path, entry);
@@ -109,37 +97,28 @@ public sealed partial class HuggingFaceHubDownloader
         return [.. files.Values.OrderBy(f => f.Path, StringComparer.Ordinal)];
     }
 
-    private async Task<(List<HubFileInfo> Entries, Uri? Next)> ListPageOnceAsync(Uri url, string name, string repositoryId, string prefix, CancellationToken cancellationToken)
+    private async Task<(List<HubFileInfo> Entries, Uri? Next)> ListPageOnceAsync(Uri url, string name, string repositoryId, string prefix, RequestClock clock)
     {
-        using var clock = new RequestClock(_options, cancellationToken);
-        try
+        var (response, _) = await SendFollowingRedirectsAsync(url, name, clock).ConfigureAwait(false);
+        using var disposeResponse = response;
+        if (!response.IsSuccessStatusCode)
         {
-            var (response, _) = await SendFollowingRedirectsAsync(url, name, clock).ConfigureAwait(false);
-            using var disposeResponse = response;
-            if (!response.IsSuccessStatusCode)
-            {
-                throw ListingRefused(response, url, repositoryId, prefix);
-            }
-
-            using var body = new MemoryStream();
-            await using (var stream = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false))
-            {
-                var buffer = new byte[81920];
-                int read;
-                while ((read = await stream.ReadAsync(buffer, clock.Token).ConfigureAwait(false)) > 0)
-                {
-                    clock.Touch();
-                    body.Write(buffer, 0, read);
-                }
-            }
-
-            var entries = ParseListingPage(body.ToArray(), url, prefix);
-            return (entries, FindNextLink(response, url));
+            throw ListingRefused(response, url, repositoryId, prefix);
         }
-        catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
+
+        using var body = new MemoryStream();
+        await using (var stream = await response.Content.ReadAsStreamAsync(clock.Token).ConfigureAwait(false))
         {
-            throw clock.Describe($"GET '{url}' (the listing of '{prefix}' in {repositoryId})", e);
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await stream.ReadAsync(buffer, clock.Token).ConfigureAwait(false)) > 0)
+            {
+                clock.Touch();
+                body.Write(buffer, 0, read);
+            }
         }
+
+        return (ParseListingPage(body.ToArray(), url, prefix), FindNextLink(response, url));
     }
 
     private HttpRequestException ListingRefused(HttpResponseMessage response, Uri url, string repositoryId, string prefix)
@@ -165,101 +144,70 @@ public sealed partial class HuggingFaceHubDownloader
     /// <summary>The files of one page of the Hub's tree listing (a JSON array of entries; folders are skipped).</summary>
     internal static List<HubFileInfo> ParseListingPage(byte[] body, Uri url, string prefix)
     {
-        JsonDocument document;
-        try
+        using var document = ParseJson(body, e => new InvalidDataException($"The listing '{url}' is not valid JSON: {e.Message}", e));
+        if (document.RootElement.ValueKind != JsonValueKind.Array)
         {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The listing '{url}' is not valid JSON: {e.Message}", e);
+            throw new InvalidDataException($"The listing '{url}' is not a JSON array of entries but a {document.RootElement.ValueKind}.");
         }
 
-        using (document)
+        var files = new List<HubFileInfo>();
+        int index = -1;
+        foreach (var entry in document.RootElement.EnumerateArray())
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            index++;
+            InvalidDataException Bad(string what) => new($"The listing '{url}' is not what the Hub sends: entry {index} {what}.");
+            if (JsonString(entry, "type") is not { } type || JsonString(entry, "path") is not { } path)
             {
-                throw new InvalidDataException($"The listing '{url}' is not a JSON array of entries but a {document.RootElement.ValueKind}.");
+                throw Bad("is not an object with a \"type\" and a \"path\"");
             }
 
-            var files = new List<HubFileInfo>();
-            int index = -1;
-            foreach (var entry in document.RootElement.EnumerateArray())
+            if (type != "file")
             {
-                index++;
-                InvalidDataException Bad(string what) => new($"The listing '{url}' is not what the Hub sends: entry {index} {what}.");
-                if (entry.ValueKind != JsonValueKind.Object || JsonString(entry, "type") is not { } type || JsonString(entry, "path") is not { } path)
-                {
-                    throw Bad("is not an object with a \"type\" and a \"path\"");
-                }
-
-                if (type != "file")
-                {
-                    continue; // "directory": its files are listed too (recursive)
-                }
-
-                if (!IsUnderPrefix(path, prefix))
-                {
-                    throw Bad($"has the path '{path}', which is not a relative file path under '{prefix}'");
-                }
-
-                long? size = JsonInt64(entry, "size");
-                string? sha256 = null;
-                if (entry.TryGetProperty("lfs", out var lfs) && lfs.ValueKind == JsonValueKind.Object)
-                {
-                    sha256 = JsonString(lfs, "oid") is { Length: 64 } oid && oid.All(Uri.IsHexDigit)
-                        ? oid.ToLowerInvariant()
-                        : throw Bad($"('{path}') has no sha256 in its lfs.oid");
-                    long? lfsSize = JsonInt64(lfs, "size");
-                    if (size is not null && lfsSize is not null && size != lfsSize)
-                    {
-                        throw Bad($"('{path}') has the size {size} but the lfs.size {lfsSize}");
-                    }
-
-                    size ??= lfsSize;
-                }
-
-                files.Add(new HubFileInfo(path, size is >= 0 ? size.Value : throw Bad($"('{path}') has no size"), sha256));
+                continue; // "directory": its files are listed too (recursive)
             }
 
-            return files;
+            if (!IsUnderPrefix(path, prefix))
+            {
+                throw Bad($"has the path '{path}', which is not a relative file path under '{prefix}'");
+            }
+
+            long? size = JsonInt64(entry, "size");
+            string? sha256 = null;
+            if (entry.TryGetProperty("lfs", out var lfs) && lfs.ValueKind == JsonValueKind.Object)
+            {
+                sha256 = JsonString(lfs, "oid") is { } oid && IsSha256(oid) ? oid.ToLowerInvariant() : throw Bad($"('{path}') has no sha256 in its lfs.oid");
+                long? lfsSize = JsonInt64(lfs, "size");
+                if (size is not null && lfsSize is not null && size != lfsSize)
+                {
+                    throw Bad($"('{path}') has the size {size} but the lfs.size {lfsSize}");
+                }
+
+                size ??= lfsSize;
+            }
+
+            files.Add(new HubFileInfo(path, size is >= 0 ? size.Value : throw Bad($"('{path}') has no size"), sha256));
         }
+
+        return files;
     }
 
     /// <summary>The target of <c>Link: &lt;url&gt;; rel="next"</c> (resolved against the page's URL), or <see langword="null"/> on the last page.</summary>
     internal static Uri? FindNextLink(HttpResponseMessage response, Uri url)
     {
-        if (!response.Headers.TryGetValues("Link", out var values))
+        var links = response.Headers.TryGetValues("Link", out var values) ? values.SelectMany(v => LinkRegex().Matches(v)) : [];
+        if (links.FirstOrDefault(link => IsRelNext(link.Groups["parameters"].Value))?.Groups["target"].Value.Trim() is not { } target)
         {
             return null;
         }
 
-        foreach (string value in values)
-        {
-            for (int open = value.IndexOf('<'); open >= 0;)
-            {
-                int close = value.IndexOf('>', open);
-                if (close < 0)
-                {
-                    break;
-                }
-
-                int following = value.IndexOf('<', close);
-                string parameters = value[(close + 1)..(following < 0 ? value.Length : following)];
-                if (IsRelNext(parameters))
-                {
-                    string target = value[(open + 1)..close].Trim();
-                    return Uri.TryCreate(url, target, out var resolved) && (resolved.Scheme == Uri.UriSchemeHttp || resolved.Scheme == Uri.UriSchemeHttps)
-                        ? resolved
-                        : throw new InvalidDataException($"The listing '{url}' links to a next page '{target}' that is no http(s) URL.");
-                }
-
-                open = following;
-            }
-        }
-
-        return null;
+        return Uri.TryCreate(url, target, out var resolved) && (resolved.Scheme == Uri.UriSchemeHttp || resolved.Scheme == Uri.UriSchemeHttps)
+            ? resolved
+            : throw new InvalidDataException($"The listing '{url}' links to a next page '{target}' that is no http(s) URL.");
     }
+
+    /// <summary>One link of a <c>Link</c> header: <c>&lt;target&gt;</c> and its parameters, up to the next <c>&lt;</c>.</summary>
+    [GeneratedRegex("<(?<target>[^>]*)>(?<parameters>[^<]*)", RegexOptions.CultureInvariant)]
+    private static partial Regex LinkRegex();
 
     /// <summary>Whether a link's parameters (<c>; rel="next"</c>, <c>; rel="prev next"</c>) say it is the next page.</summary>
     private static bool IsRelNext(string parameters)
@@ -324,87 +272,50 @@ public sealed partial class HuggingFaceHubDownloader
     {
         InvalidDataException Bad(string what, Exception? inner = null) => new(
             $"The cached listing '{listingFile}' {what}; delete it, and list once with HuggingFaceHubOptions.Offline false (HF_HUB_OFFLINE unset) to cache it again.", inner);
-        JsonDocument document;
-        try
+        using var document = ParseJson(File.ReadAllBytes(listingFile), e => Bad($"is not valid JSON ({e.Message})", e));
+        var root = document.RootElement;
+        if (JsonInt64(root, "version") != ListingFormatVersion || !root.TryGetProperty("files", out var entries) || entries.ValueKind != JsonValueKind.Array)
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(listingFile));
-        }
-        catch (JsonException e)
-        {
-            throw Bad($"is not valid JSON ({e.Message})", e);
+            throw Bad($"is not a listing of version {ListingFormatVersion} (an object with \"version\" and \"files\")");
         }
 
-        using (document)
+        if (JsonString(root, "repository") != repositoryId || JsonString(root, "revision") != _options.Revision || JsonString(root, "pathPrefix") != prefix)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || JsonInt64(root, "version") != ListingFormatVersion
-                || !root.TryGetProperty("files", out var entries) || entries.ValueKind != JsonValueKind.Array)
-            {
-                throw Bad($"is not a listing of version {ListingFormatVersion} (an object with \"version\" and \"files\")");
-            }
-
-            if (JsonString(root, "repository") != repositoryId || JsonString(root, "revision") != _options.Revision || JsonString(root, "pathPrefix") != prefix)
-            {
-                _logger.LogDebug("The cached listing {Path} is of another repository, revision or folder; it is not used", listingFile);
-                return null;
-            }
-
-            var files = new List<HubFileInfo>();
-            foreach (var entry in entries.EnumerateArray())
-            {
-                string? path = entry.ValueKind == JsonValueKind.Object ? JsonString(entry, "path") : null;
-                long? size = entry.ValueKind == JsonValueKind.Object ? JsonInt64(entry, "size") : null;
-                string? sha256 = entry.ValueKind == JsonValueKind.Object ? JsonString(entry, "sha256") : null;
-                if (path is null || !IsUnderPrefix(path, prefix) || size is not >= 0 || (sha256 is not null && (sha256.Length != 64 || !sha256.All(Uri.IsHexDigit))))
-                {
-                    throw Bad($"has an entry that is not a file under '{prefix}' with a size and an optional sha256: {entry.GetRawText()}");
-                }
-
-                files.Add(new HubFileInfo(path, size.Value, sha256));
-            }
-
-            files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-            return files;
+            _logger.LogDebug("The cached listing {Path} is of another repository, revision or folder; it is not used", listingFile);
+            return null;
         }
+
+        var files = new List<HubFileInfo>();
+        foreach (var entry in entries.EnumerateArray())
+        {
+            string? path = JsonString(entry, "path");
+            long? size = JsonInt64(entry, "size");
+            string? sha256 = JsonString(entry, "sha256");
+            if (path is null || !IsUnderPrefix(path, prefix) || size is not >= 0 || (sha256 is not null && !IsSha256(sha256)))
+            {
+                throw Bad($"has an entry that is not a file under '{prefix}' with a size and an optional sha256: {entry.GetRawText()}");
+            }
+
+            files.Add(new HubFileInfo(path, size.Value, sha256));
+        }
+
+        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return files;
     }
 
-    private async Task WriteListingAsync(string listingFile, Uri url, string repositoryId, string prefix, IReadOnlyList<HubFileInfo> files, CancellationToken cancellationToken)
+    private Task WriteListingAsync(string listingFile, Uri url, string repositoryId, string prefix, IReadOnlyList<HubFileInfo> files, CancellationToken cancellationToken)
     {
-        await AtomicFile.WriteAsync(
-            listingFile,
-            async (stream, token) =>
-            {
-                await using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
-                json.WriteStartObject();
-                json.WriteNumber("version", ListingFormatVersion);
-                json.WriteString("repository", repositoryId);
-                json.WriteString("revision", _options.Revision);
-                json.WriteString("pathPrefix", prefix);
-                json.WriteString("url", url.AbsoluteUri);
-                json.WriteString("listedAtUtc", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-                json.WriteStartArray("files");
-                foreach (var file in files)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("path", file.Path);
-                    json.WriteNumber("size", file.Size);
-                    if (file.Sha256 is null)
-                    {
-                        json.WriteNull("sha256");
-                    }
-                    else
-                    {
-                        json.WriteString("sha256", file.Sha256);
-                    }
-
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
-                json.WriteEndObject();
-                await json.FlushAsync(token).ConfigureAwait(false);
-            },
-            cancellationToken).ConfigureAwait(false);
+        var listing = new
+        {
+            version = ListingFormatVersion,
+            repository = repositoryId,
+            revision = _options.Revision,
+            pathPrefix = prefix,
+            url = url.AbsoluteUri,
+            listedAtUtc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            files = files.Select(file => new { path = file.Path, size = file.Size, sha256 = file.Sha256 }),
+        };
+        return AtomicFile.WriteAsync(listingFile, (stream, token) => JsonSerializer.SerializeAsync(stream, listing, IndentedJson, token), cancellationToken);
     }
 
     /// <summary>The folder with <c>/</c> separators and no leading or trailing <c>/</c>; an <see cref="ArgumentException"/> for anything but a plain relative path.</summary>
@@ -428,9 +339,24 @@ public sealed partial class HuggingFaceHubDownloader
         path.Length > 0 && path.IndexOfAny(['\\', '\0']) < 0 && !Path.IsPathRooted(path)
         && path.Split('/').All(segment => segment is { Length: > 0 } and not "." and not "..");
 
+    private static bool IsSha256(string hex) => hex.Length == 64 && hex.All(Uri.IsHexDigit);
+
+    private static JsonDocument ParseJson(byte[] json, Func<JsonException, InvalidDataException> invalid)
+    {
+        try
+        {
+            return JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw invalid(e);
+        }
+    }
+
+    // A member of an object (null for any other element) of the kind asked for.
     private static string? JsonString(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static long? JsonInt64(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) ? number : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) ? number : null;
 }

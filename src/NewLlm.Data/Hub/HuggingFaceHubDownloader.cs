@@ -24,13 +24,9 @@ public sealed partial class HuggingFaceHubDownloader
 
     private const int MaxRedirects = 10;
 
-    /// <summary>
-    /// huggingface_hub's temporary files (<c>blobs/*.incomplete</c>) untouched for this long, or for
-    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/> when longer, belong to no live download: a live one writes every
-    /// few seconds (huggingface_hub gives up after a 10 s read timeout), so removing them cannot break a concurrent
-    /// download by another process. Ours are removed as soon as no process holds them (their lock tells), or by this age
-    /// where file locking is switched off.
-    /// </summary>
+    // huggingface_hub's blobs/*.incomplete untouched this long (or RequestTimeout when longer) belong to no live download:
+    // a live one writes every few seconds (10 s read timeout). Ours go once no process holds their lock, or by this age
+    // where file locking is off.
     private static readonly TimeSpan MinimumStaleAge = TimeSpan.FromHours(1);
 
     private TimeSpan StaleAge => _options.RequestTimeout > MinimumStaleAge ? _options.RequestTimeout : MinimumStaleAge;
@@ -66,38 +62,28 @@ public sealed partial class HuggingFaceHubDownloader
     public string GetRepositoryCacheDirectory(string repositoryId) =>
         Path.Combine(_options.CacheDirectory, "datasets--" + repositoryId.Replace("/", "--", StringComparison.Ordinal));
 
-    /// <summary>
-    /// Returns the local path of a file, from the cache when it is there, otherwise downloaded (unless offline).
-    /// </summary>
+    /// <summary>Returns the local path of a file, from the cache when it is there, otherwise downloaded (unless offline).</summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="path">The file inside the repository.</param>
-    /// <param name="expectedSha256">
-    /// The file's sha256 (hex) when known; otherwise the Hub's own evidence is used as huggingface_hub reads it:
-    /// <c>X-Linked-Etag</c> (else <c>ETag</c>) is the sha256 of an LFS file or the git blob sha1 of a regular one.
-    /// </param>
+    /// <param name="expectedSha256">The file's sha256 (hex) when known; otherwise the Hub's <c>X-Linked-Etag</c> (else <c>ETag</c>): an LFS file's sha256 or a regular one's git blob sha1.</param>
     /// <param name="expectedSize">The file's size when known; otherwise the Hub's <c>X-Linked-Size</c>.</param>
     /// <param name="progress">Receives download progress.</param>
     /// <param name="cancellationToken">Cancels the download.</param>
     /// <returns>The path of the verified file in the snapshot folder.</returns>
     /// <remarks>
-    /// Nothing is cached unless it matches every size and checksum known: the arguments, the Hub's headers (read from its
-    /// own answer, before any redirect to a CDN, when the client does not follow redirects itself; the default client
-    /// does not) and the <c>Content-Length</c>. A body shorter than announced is retried like a dropped connection; a
-    /// download with no evidence at all is refused. Each retry is reported through <paramref name="progress"/>
-    /// (<see cref="DownloadProgress.Retry"/>) and logged. The body is read no further than one byte past the size it must
-    /// have; a server silent for <see cref="HuggingFaceHubOptions.ReadTimeout"/>, or a request past
-    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/>, is a timeout (retried; the message says "timed out" and which
-    /// limit). Before downloading, temporary files that killed downloads left in the repository's cache folders are removed:
-    /// ours once no process holds their lock, huggingface_hub's <c>*.incomplete</c> when untouched for an hour (or for
-    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/> when longer).
+    /// Nothing is cached unless it matches every size and checksum known: the arguments, the Hub's headers (from its own
+    /// answer, before any redirect to a CDN) and the <c>Content-Length</c>; a download with no evidence at all is refused.
+    /// A short body, a server silent for <see cref="HuggingFaceHubOptions.ReadTimeout"/> or a request past
+    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/> is retried, each retry reported through
+    /// <paramref name="progress"/> (<see cref="DownloadProgress.Retry"/>) and logged. Temporary files of killed downloads
+    /// are removed first (ours once unlocked, huggingface_hub's <c>*.incomplete</c> after an hour).
     /// </remarks>
     /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="HttpRequestException">The server refused the request (404, 401, ...) or kept failing (or sending short bodies) after the retries.</exception>
     /// <exception cref="InvalidDataException">
-    /// The downloaded bytes do not match the expected size or checksum (a body longer than the size is stopped one byte
-    /// past it), or nothing says what they should be; or, offline, the cached copy did not match them (it is removed, and
-    /// the message says why).
+    /// The downloaded bytes do not match the expected size or checksum, or nothing says what they should be; or, offline,
+    /// the cached copy did not match them (it is removed, and the message says why).
     /// </exception>
     public async Task<string> GetFileAsync(
         string repositoryId,
@@ -109,20 +95,14 @@ public sealed partial class HuggingFaceHubDownloader
         (await GetFileCoreAsync(repositoryId, path, expectedSha256, expectedSize, progress, cancellationToken).ConfigureAwait(false)).Path;
 
     /// <summary>
-    /// Returns the local path of a file that <see cref="ListFilesAsync"/> listed, from the cache when it is there,
-    /// otherwise downloaded (unless offline), verified by the listed size and, for a file in LFS, the listed sha256
-    /// (a regular git file is checked against the listed size and the Hub's git blob sha1 <c>ETag</c>).
+    /// Returns the local path of a file that <see cref="ListFilesAsync"/> listed, as <c>GetFileAsync</c> with its listed
+    /// size and, for a file in LFS, sha256 (a regular git file is checked against the Hub's git blob sha1 <c>ETag</c>).
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="file">The listed file.</param>
     /// <param name="progress">Receives download progress, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the download.</param>
     /// <returns>The path of the verified file in the snapshot folder.</returns>
-    /// <remarks>
-    /// The same as <see cref="GetFileAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/>
-    /// with <see cref="HubFileInfo.Sha256"/> and <see cref="HubFileInfo.Size"/> as the expected checksum and size: a cached
-    /// copy of another size or sha256 is removed and downloaded again, and a download that does not match is not cached.
-    /// </remarks>
     /// <exception cref="FileNotFoundException">Offline and the file is not cached.</exception>
     /// <exception cref="HttpRequestException">The server refused the request or kept failing after the retries.</exception>
     /// <exception cref="InvalidDataException">The downloaded bytes do not match the listed size or sha256; or, offline, the cached copy did not (it is removed, and the message says why).</exception>
@@ -133,9 +113,8 @@ public sealed partial class HuggingFaceHubDownloader
     }
 
     /// <summary>
-    /// Removes a file from the cache: its snapshot entry (for the revision in <see cref="HuggingFaceHubOptions.Revision"/>)
-    /// and the blob holding the same bytes (the target of a symbolic link, or <c>blobs/{sha256}</c> of a copy), so that the
-    /// next <see cref="GetFileAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/> downloads it again.
+    /// Removes a file from the cache, its snapshot entry for <see cref="HuggingFaceHubOptions.Revision"/> and its blob (a
+    /// symbolic link's target, or <c>blobs/{sha256}</c> of a copy), so that the next <c>GetFileAsync</c> downloads it again.
     /// </summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
     /// <param name="path">The file inside the repository.</param>
@@ -163,7 +142,7 @@ public sealed partial class HuggingFaceHubDownloader
         return true;
     }
 
-    /// <summary>The cached file's path in the snapshot of <see cref="HuggingFaceHubOptions.Revision"/> (resolved through <c>refs</c>), whether or not it exists.</summary>
+    /// <summary>The file's path in the snapshot of the revision (resolved through <c>refs</c>), whether or not it exists.</summary>
     internal string GetSnapshotPath(string repositoryId, string path)
     {
         string repoDir = GetRepositoryCacheDirectory(repositoryId);
@@ -172,7 +151,7 @@ public sealed partial class HuggingFaceHubDownloader
         return Path.Combine(repoDir, "snapshots", snapshotName, path);
     }
 
-    /// <summary>The blob holding a snapshot entry's bytes: a symbolic link's target, or <c>blobs/{sha256}</c> of a copy; <see langword="null"/> when there is none.</summary>
+    /// <summary>A snapshot entry's blob: a symbolic link's target, or <c>blobs/{sha256}</c> of a copy; <see langword="null"/> when none.</summary>
     internal string? FindBlob(string repositoryId, string snapshotFile)
     {
         var entry = new FileInfo(snapshotFile);
@@ -191,7 +170,7 @@ public sealed partial class HuggingFaceHubDownloader
         return File.Exists(blob) ? blob : null;
     }
 
-    /// <summary><see cref="GetFileAsync(string, string, string?, long?, IProgress{DownloadProgress}?, CancellationToken)"/>, also saying whether the file came from the cache (not downloaded by this call).</summary>
+    /// <summary><c>GetFileAsync</c>, also saying whether the file came from the cache.</summary>
     internal async Task<(string Path, bool FromCache)> GetFileCoreAsync(
         string repositoryId,
         string path,
@@ -208,20 +187,19 @@ public sealed partial class HuggingFaceHubDownloader
         if (File.Exists(cached))
         {
             long cachedSize = new FileInfo(cached).Length;
-            string? cachedSha = null;
             if (expectedSize is { } size && cachedSize != size)
             {
                 removedBecause = $"its size is {cachedSize} bytes, not the expected {size}";
             }
-            else if (expectedSha256 is null
-                || string.Equals(cachedSha = await SourceFiles.Sha256Async(cached, cancellationToken).ConfigureAwait(false), expectedSha256, StringComparison.OrdinalIgnoreCase))
+            else if (expectedSha256 is not null && await SourceFiles.Sha256Async(cached, cancellationToken).ConfigureAwait(false) is var cachedSha
+                && !string.Equals(cachedSha, expectedSha256, StringComparison.OrdinalIgnoreCase))
             {
-                _logger.LogDebug("Using cached {Path}", cached);
-                return (cached, true);
+                removedBecause = $"its sha256 is {cachedSha}, not the expected {expectedSha256.ToLowerInvariant()}";
             }
             else
             {
-                removedBecause = $"its sha256 is {cachedSha}, not the expected {expectedSha256.ToLowerInvariant()}";
+                _logger.LogDebug("Using cached {Path}", cached);
+                return (cached, true);
             }
 
             _logger.LogWarning("Cached {Path} failed its check ({Reason}); it is removed", cached, removedBecause);
@@ -249,54 +227,59 @@ public sealed partial class HuggingFaceHubDownloader
             url,
             path,
             "Downloading",
-            token => DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, token),
+            $"GET '{url}' for '{path}'",
+            clock => DownloadOnceAsync(url, repoDir, path, expectedSha256, expectedSize, progress, clock),
             retry => progress?.Report(new DownloadProgress(path, 0, expectedSize) { Retry = retry }),
             cancellationToken).ConfigureAwait(false);
         return (snapshot, false);
     }
 
     /// <summary>
-    /// Runs <paramref name="attempt"/> (one request; it bounds itself by <see cref="HuggingFaceHubOptions.RequestTimeout"/>)
-    /// until it succeeds, retrying a transient failure (see <see cref="IsTransient"/>) up to
-    /// <see cref="HuggingFaceHubOptions.MaxRetries"/> times, each wait twice the one before. Every retry is logged and
-    /// passed to <paramref name="onRetry"/>; the last transient failure becomes an <see cref="HttpRequestException"/>
-    /// naming the URL and the number of attempts.
+    /// Runs <paramref name="attempt"/> (one request, bounded by its <see cref="RequestClock"/>) until it succeeds, retrying
+    /// a transient failure up to <see cref="HuggingFaceHubOptions.MaxRetries"/> times, each wait twice the one before; the
+    /// last transient failure becomes an <see cref="HttpRequestException"/> naming the URL and the number of attempts.
+    /// <paramref name="action"/> is the messages' verb (<c>Downloading</c>, <c>Listing</c>), <paramref name="request"/>
+    /// names the request in a timeout's message; the caller's cancellation is never retried.
     /// </summary>
-    /// <param name="url">The URL, for messages.</param>
-    /// <param name="name">What is fetched, for <see cref="DownloadRetry.FileName"/>.</param>
-    /// <param name="action">The verb of the messages: <c>Downloading</c>, <c>Listing</c>.</param>
-    /// <param name="attempt">One attempt.</param>
-    /// <param name="onRetry">Told of each retry before its wait.</param>
-    /// <param name="cancellationToken">The caller's token (its cancellation is never retried).</param>
     private async Task<T> WithRetriesAsync<T>(
-        Uri url, string name, string action, Func<CancellationToken, Task<T>> attempt, Action<DownloadRetry>? onRetry, CancellationToken cancellationToken)
+        Uri url, string name, string action, string request, Func<RequestClock, Task<T>> attempt, Action<DownloadRetry>? onRetry, CancellationToken cancellationToken)
     {
         for (int failures = 0; ; failures++)
         {
-            try
+            Exception failure;
+            using (var clock = new RequestClock(_options, cancellationToken))
             {
-                return await attempt(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await attempt(clock).ConfigureAwait(false);
+                }
+                catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
+                {
+                    failure = clock.Describe(request, e);
+                }
+                catch (Exception e) when (IsTransient(e, cancellationToken))
+                {
+                    failure = e;
+                }
             }
-            catch (Exception e) when (IsTransient(e, cancellationToken) && failures < _options.MaxRetries)
-            {
-                var retry = new DownloadRetry(name, failures + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, failures), e.Message);
-                _logger.LogWarning(e, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
-                onRetry?.Invoke(retry);
-                await Task.Delay(retry.Delay, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (IsTransient(e, cancellationToken))
+
+            if (failures == _options.MaxRetries)
             {
                 throw new HttpRequestException(
-                    $"{action} '{url}' failed after {failures + 1} attempt(s): {e.Message}", e, (e as HttpRequestException)?.StatusCode);
+                    $"{action} '{url}' failed after {failures + 1} attempt(s): {failure.Message}", failure, (failure as HttpRequestException)?.StatusCode);
             }
+
+            var retry = new DownloadRetry(name, failures + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, failures), failure.Message);
+            _logger.LogWarning(failure, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
+            onRetry?.Invoke(retry);
+            await Task.Delay(retry.Delay, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Removes temporary files that killed downloads left in the folders this download writes to: ours
-    /// (<c>.{name}.{guid}.tmp</c>) as soon as no process holds their lock (<see cref="AtomicFile.DeleteOrphaned"/>);
-    /// huggingface_hub's <c>blobs/*.incomplete</c>, which it locks through separate files, when untouched for
-    /// <see cref="MinimumStaleAge"/>.
+    /// Removes temporary files of killed downloads where this one writes: ours once unlocked
+    /// (<see cref="AtomicFile.DeleteOrphaned"/>); huggingface_hub's <c>blobs/*.incomplete</c> (locked through separate
+    /// files) when untouched for <see cref="StaleAge"/>.
     /// </summary>
     private void DeleteStaleTemporaryFiles(string repoDir, string snapshotFolder)
     {

@@ -57,20 +57,10 @@ public sealed class HuggingFaceHubOptions
     /// <returns>New options.</returns>
     public static HuggingFaceHubOptions FromEnvironment() => new();
 
-    private static string DefaultCacheDirectory()
-    {
-        if (NonEmpty(Environment.GetEnvironmentVariable("HF_HUB_CACHE")) is { } hubCache)
-        {
-            return hubCache;
-        }
-
-        if (NonEmpty(Environment.GetEnvironmentVariable("HF_HOME")) is { } home)
-        {
-            return Path.Combine(home, "hub");
-        }
-
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
-    }
+    private static string DefaultCacheDirectory() =>
+        NonEmpty(Environment.GetEnvironmentVariable("HF_HUB_CACHE"))
+        ?? (NonEmpty(Environment.GetEnvironmentVariable("HF_HOME")) is { } home ? Path.Combine(home, "hub") : null)
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 

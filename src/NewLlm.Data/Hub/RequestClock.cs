@@ -3,9 +3,8 @@ namespace NewLlm.Data;
 /// <summary>
 /// The two limits of one Hub request: a deadline for the whole request (<see cref="HuggingFaceHubOptions.RequestTimeout"/>)
 /// and a read timeout (<see cref="HuggingFaceHubOptions.ReadTimeout"/>) that <see cref="Touch"/> restarts whenever the
-/// server sends something. The caller's own token cancels both; its cancellation stays an
-/// <see cref="OperationCanceledException"/>, while a limit that ends the request becomes a <see cref="TimeoutException"/>
-/// saying which limit, how long, and what to do.
+/// server sends something. The caller's cancellation stays an <see cref="OperationCanceledException"/>; a limit becomes a
+/// <see cref="TimeoutException"/> (<see cref="Describe"/>).
 /// </summary>
 internal sealed class RequestClock : IDisposable
 {
@@ -38,9 +37,7 @@ internal sealed class RequestClock : IDisposable
     /// <summary>The server sent something: the read timeout starts again.</summary>
     public void Touch() => _idle.CancelAfter(_readTimeout);
 
-    /// <summary>The error for a request that a limit ended.</summary>
-    /// <param name="what">The request, e.g. <c>GET 'url' for 'path'</c>.</param>
-    /// <param name="inner">The cancellation or I/O error the limit caused.</param>
+    /// <summary>The error for a request that a limit ended: which limit, how long, and what to do.</summary>
     public TimeoutException Describe(string what, Exception inner) => _deadline.IsCancellationRequested
         ? new TimeoutException(
             $"{what} timed out: it did not finish within {Seconds(_requestTimeout)} (HuggingFaceHubOptions.RequestTimeout). Nothing was cached; "

@@ -15,27 +15,18 @@ internal static class JsonLinesSource
     /// <summary>Counts the rows (non-blank lines), reading the whole file (decompressing it) without parsing it.</summary>
     public static async Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken)
     {
-        using Stream text = Open(path);
-        var scanner = new LineScanner(text, limit.MaxBytes);
         long rows = 0;
-        while (await ReadLineAsync(scanner, path, limit, cancellationToken).ConfigureAwait(false) is { } line)
+        bool CountOnly(long index)
         {
-            if (!LineScanner.IsBlank(line.Span))
-            {
-                rows++;
-            }
+            rows = index + 1;
+            return false; // so that no row is parsed
         }
 
-        return rows > 0 ? rows : throw new InvalidDataException($"'{path}' holds no rows (the file is blank).");
-    }
-
-    /// <summary>Streams the rows of the file.</summary>
-    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var (_, row) in ReadIndexedAsync(path, null, limit, cancellationToken).ConfigureAwait(false))
+        await foreach (var _ in ReadIndexedAsync(path, CountOnly, limit, cancellationToken).ConfigureAwait(false))
         {
-            yield return row;
         }
+
+        return rows;
     }
 
     /// <summary>Streams the rows of the file with their 0-based index; rows <paramref name="include"/> refuses are not parsed.</summary>
@@ -43,16 +34,14 @@ internal static class JsonLinesSource
     {
         long index = -1;
         using Stream text = Open(path);
-        var scanner = new LineScanner(text, limit.MaxBytes);
-        bool any = false;
-        while (await ReadLineAsync(scanner, path, limit, cancellationToken).ConfigureAwait(false) is { } line)
+        var scanner = new LineScanner(text, path, limit);
+        while (await ReadLineAsync(scanner, path, cancellationToken).ConfigureAwait(false) is { } line)
         {
             if (LineScanner.IsBlank(line.Span))
             {
                 continue;
             }
 
-            any = true;
             index++;
             if (include is null || include(index))
             {
@@ -60,7 +49,7 @@ internal static class JsonLinesSource
             }
         }
 
-        if (!any)
+        if (index < 0)
         {
             throw new InvalidDataException($"'{path}' holds no rows (the file is blank).");
         }
@@ -95,15 +84,11 @@ internal static class JsonLinesSource
         }
     }
 
-    private static async ValueTask<ReadOnlyMemory<byte>?> ReadLineAsync(LineScanner scanner, string path, RowLimit limit, CancellationToken cancellationToken)
+    private static async ValueTask<ReadOnlyMemory<byte>?> ReadLineAsync(LineScanner scanner, string path, CancellationToken cancellationToken)
     {
         try
         {
             return await scanner.ReadLineAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (LineTooLongException e)
-        {
-            throw limit.TooLarge(RowLocation.AtLine(path, e.LineNumber).ToString(), e.Bytes, e.Complete);
         }
         catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
         {

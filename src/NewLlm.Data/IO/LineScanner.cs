@@ -3,26 +3,16 @@ namespace NewLlm.Data;
 /// <summary>
 /// Reads a stream line by line as bytes in bounded memory: one buffer that grows only to the longest line. A line is
 /// the bytes up to <c>\n</c> (a <c>\r</c> before it stays, as JSON ignores it); the last line needs no <c>\n</c>.
-/// A line longer than the limit is refused as soon as the scan has read past the limit, so it is never held whole.
+/// A line longer than the limit (without its <c>\n</c>) is refused (<see cref="RowLimit.TooLarge"/>) as soon as the scan has
+/// read past the limit, so it is never held whole. The stream is not disposed by the scanner.
 /// </summary>
-internal sealed class LineScanner
+internal sealed class LineScanner(Stream stream, string path, RowLimit limit)
 {
     private const int InitialSize = 1 << 16;
-    private readonly Stream _stream;
-    private readonly int _maxLineBytes;
     private byte[] _buffer = new byte[InitialSize];
     private int _start;
     private int _end;
     private bool _atEnd;
-
-    /// <summary>Creates a scanner over a stream (not disposed by it).</summary>
-    /// <param name="stream">The stream.</param>
-    /// <param name="maxLineBytes">The longest line taken (without its <c>\n</c>); a longer one throws <see cref="LineTooLongException"/>.</param>
-    public LineScanner(Stream stream, int maxLineBytes = int.MaxValue)
-    {
-        _stream = stream;
-        _maxLineBytes = maxLineBytes;
-    }
 
     /// <summary>The 1-based number of the line last returned.</summary>
     public long LineNumber { get; private set; }
@@ -34,27 +24,19 @@ internal sealed class LineScanner
         while (true)
         {
             int newline = Array.IndexOf(_buffer, (byte)'\n', searched, _end - searched);
-            if (newline >= 0)
+            if (newline >= 0 || (_atEnd && _start < _end))
             {
-                ThrowIfTooLong(newline - _start, complete: true);
-                var line = new ReadOnlyMemory<byte>(_buffer, _start, newline - _start);
-                _start = newline + 1;
+                int end = newline >= 0 ? newline : _end; // the last line needs no \n
+                ThrowIfTooLong(end - _start, complete: true);
+                var line = new ReadOnlyMemory<byte>(_buffer, _start, end - _start);
+                _start = newline >= 0 ? newline + 1 : _end;
                 LineNumber++;
                 return line;
             }
 
             if (_atEnd)
             {
-                if (_start == _end)
-                {
-                    return null;
-                }
-
-                ThrowIfTooLong(_end - _start, complete: true);
-                var last = new ReadOnlyMemory<byte>(_buffer, _start, _end - _start);
-                _start = _end;
-                LineNumber++;
-                return last;
+                return null;
             }
 
             // No end of line yet: a line already past the limit is refused here, before more of it is read.
@@ -74,7 +56,7 @@ internal sealed class LineScanner
                 Array.Resize(ref _buffer, _buffer.Length * 2);
             }
 
-            int read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            int read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 _atEnd = true;
@@ -86,37 +68,12 @@ internal sealed class LineScanner
 
     private void ThrowIfTooLong(long length, bool complete)
     {
-        if (length > _maxLineBytes)
+        if (length > limit.MaxBytes)
         {
-            throw new LineTooLongException(LineNumber + 1, length, complete);
+            throw limit.TooLarge(RowLocation.AtLine(path, LineNumber + 1).ToString(), length, complete);
         }
     }
 
-    /// <summary>Whether a line holds only spaces, tabs and carriage returns (such lines are skipped, as in HH-RLHF).</summary>
-    public static bool IsBlank(ReadOnlySpan<byte> line)
-    {
-        foreach (byte b in line)
-        {
-            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\f' or (byte)'\v'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-}
-
-/// <summary>A line longer than a <see cref="LineScanner"/>'s limit.</summary>
-/// <param name="lineNumber">The 1-based line.</param>
-/// <param name="bytes">Its length, or the bytes of it read when the scan stopped.</param>
-/// <param name="complete">Whether <paramref name="bytes"/> is the whole line.</param>
-internal sealed class LineTooLongException(long lineNumber, long bytes, bool complete)
-    : Exception($"line {lineNumber} is {(complete ? string.Empty : "at least ")}{bytes} bytes long")
-{
-    public long LineNumber { get; } = lineNumber;
-
-    public long Bytes { get; } = bytes;
-
-    public bool Complete { get; } = complete;
+    /// <summary>Whether a line holds only spaces, tabs, carriage returns, form feeds and vertical tabs (such lines are skipped, as in HH-RLHF).</summary>
+    public static bool IsBlank(ReadOnlySpan<byte> line) => !line.ContainsAnyExcept(" \t\r\f\v"u8);
 }

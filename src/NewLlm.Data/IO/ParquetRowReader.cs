@@ -11,9 +11,8 @@ namespace NewLlm.Data;
 /// naming the file (and row group).
 /// </summary>
 /// <remarks>
-/// Parquet.Net's untyped deserialiser (<c>ParquetSerializer.DeserializeUntypedAsync</c>, one row group at a time)
-/// reassembles nested columns (<c>messages</c>: list of struct of content and role) from their repetition and
-/// definition levels; hand-written level decoding would be a second implementation of the Dremel rules.
+/// Parquet.Net's untyped deserialiser reassembles nested columns (<c>messages</c>: list of struct) from their repetition
+/// and definition levels, so no level decoding is written here.
 /// </remarks>
 internal static class ParquetRowReader
 {
@@ -30,11 +29,10 @@ internal static class ParquetRowReader
         return rows > 0 ? rows : throw new InvalidDataException($"'{path}' holds no rows.");
     }
 
-    /// <summary>Streams the rows with the named top-level columns.</summary>
-    /// <remarks>
-    /// Parquet.Net decodes a row group whole, so a row's strings are measured (UTF-8 bytes) once decoded, before the row goes
-    /// further; a row over <paramref name="limit"/> is an <see cref="InvalidDataException"/>.
-    /// </remarks>
+    /// <summary>
+    /// Streams the rows with the named top-level columns. Parquet.Net decodes a row group whole, so a row's strings are
+    /// measured against <paramref name="limit"/> once decoded, before the row goes further.
+    /// </summary>
     public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> columns, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         int groups;
@@ -107,9 +105,9 @@ internal static class ParquetRowReader
     private static JsonNode? ToJson(object? value, string path, string column, RowLimit.Budget budget) => value switch
     {
         null => null,
-        string s when budget.Take(System.Text.Encoding.UTF8.GetByteCount(s)) => JsonValue.Create(s),
+        string s when budget.Take(Encoding.UTF8.GetByteCount(s)) => JsonValue.Create(s),
         bool b => JsonValue.Create(b),
-        int or long or short or sbyte or byte or ushort or uint or ulong or float or double or decimal => JsonValue.Create(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture)),
+        int or long or short or sbyte or byte or ushort or uint or ulong or float or double or decimal => JsonValue.Create(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
         IDictionary<string, object> map => new JsonObject(map.Select(p => KeyValuePair.Create(p.Key, ToJson(p.Value, path, column, budget)))),
         byte[] => throw new InvalidDataException($"'{path}' column '{column}' holds binary values, not text."),
         IEnumerable items => new JsonArray([.. items.Cast<object?>().Select(v => ToJson(v, path, column, budget))]),

@@ -3,10 +3,8 @@ namespace NewLlm.Data;
 /// <summary>
 /// The largest row a reader takes (<see cref="DialogueCorpusOptions.MaxRowBytes"/>), checked before the row is held whole
 /// or decoded: a JSON Lines line as it is scanned, an Arrow row's strings from their offsets, a Parquet row once Parquet.Net
-/// has decoded its row group; and what to say when a row is larger.
+/// has decoded its row group; and what to say when a row is larger (<paramref name="Remedy"/>: a sentence without a full stop).
 /// </summary>
-/// <param name="MaxBytes">The largest row, in bytes (UTF-8, as stored).</param>
-/// <param name="Remedy">What to do about a larger row, a sentence ending without a full stop.</param>
 internal sealed record RowLimit(int MaxBytes, string Remedy)
 {
     /// <summary>The default limit, for readers that take no options (HH-RLHF loads, telling a file's format from its first row).</summary>

@@ -34,12 +34,10 @@ public sealed class DialogueSource
     public string Description { get; }
 
     /// <summary>
-    /// The files of a data set in a local folder: laid out like its Hub repository (for example
-    /// <c>{folder}/databricks-dolly-15k.jsonl</c>, <c>{folder}/train_0.jsonl</c>…, <c>{folder}/data/train_sft-*.parquet</c>,
-    /// <c>{folder}/harmless-base/train.jsonl.gz</c>), or written by <c>datasets</c>' <c>save_to_disk</c>
-    /// (<c>data-*.arrow</c>, a <c>DatasetDict</c> with split folders). For <see cref="DialogueDataset.JsonLines"/>, a
-    /// file, or a folder with <c>train.jsonl</c> and <c>test.jsonl</c> (or <c>.jsonl.gz</c>), or a folder whose JSON Lines
-    /// files are all training rows.
+    /// The files of a data set in a local folder laid out like its Hub repository (<c>{folder}/data/train_sft-*.parquet</c>,
+    /// <c>{folder}/harmless-base/train.jsonl.gz</c>, …) or written by <c>save_to_disk</c> (<c>data-*.arrow</c>, a
+    /// <c>DatasetDict</c> with split folders). For <see cref="DialogueDataset.JsonLines"/>: a file, a folder with
+    /// <c>train.jsonl</c> and <c>test.jsonl</c> (or <c>.jsonl.gz</c>), or a folder whose JSON Lines files are all training rows.
     /// </summary>
     /// <param name="dataset">The data set.</param>
     /// <param name="path">The folder (or, for JSON Lines, the file).</param>
@@ -110,24 +108,20 @@ public sealed class DialogueSource
             throw new ArgumentException("At least one training file is needed.", nameof(trainFiles));
         }
 
-        foreach (string file in trainFiles.Concat(testFiles ?? []))
+        testFiles ??= [];
+        foreach (string file in trainFiles.Concat(testFiles).Where(f => !File.Exists(f)))
         {
-            if (!File.Exists(file))
-            {
-                throw new FileNotFoundException($"The {dataset.DisplayName} file '{file}' does not exist.", file);
-            }
+            throw new FileNotFoundException($"The {dataset.DisplayName} file '{file}' does not exist.", file);
         }
 
-        return CreateAsync(dataset, [.. trainFiles.Select(Path.GetFullPath)], [.. (testFiles ?? []).Select(Path.GetFullPath)], string.Join(", ", trainFiles.Concat(testFiles ?? [])), cancellationToken);
+        return CreateAsync(dataset, [.. trainFiles.Select(Path.GetFullPath)], [.. testFiles.Select(Path.GetFullPath)], string.Join(", ", trainFiles.Concat(testFiles)), cancellationToken);
     }
 
     /// <summary>
-    /// The files of a data set from its Hugging Face Hub repository, through the Hub cache: cached files are used as they
-    /// are, missing ones downloaded and verified (known checksums, the listed LFS sha256, or the Hub's own headers).
-    /// Files whose names the set gives as patterns (<c>train_*.jsonl</c>, <c>data/train_sft-*.parquet</c>) are listed
-    /// first (<see cref="HuggingFaceHubDownloader.ListFilesAsync"/>; offline, from the cache). A file just downloaded, or
-    /// cached with no checksum to check it by, is read through: a cached one that cannot be read (an older version cached
-    /// unverified, a truncated download) is removed and downloaded once more (offline, the error names the files to delete).
+    /// The files of a data set from its Hub repository, through the Hub cache: missing ones downloaded and verified (known
+    /// checksums, the listed LFS sha256, or the Hub's headers); files named by patterns (<c>data/train_sft-*.parquet</c>)
+    /// listed first (<see cref="HuggingFaceHubDownloader.ListFilesAsync"/>). A file no checksum vouches for is read through:
+    /// a cached one that cannot be read is downloaded once more (offline, the error names the files to delete).
     /// </summary>
     /// <param name="dataset">The data set (one with a <see cref="DialogueDataset.HubRepositoryId"/>).</param>
     /// <param name="options">Hub options; <see langword="null"/> for <see cref="HuggingFaceHubOptions.FromEnvironment"/>.</param>
@@ -230,9 +224,8 @@ public sealed class DialogueSource
         names.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
 
     /// <summary>
-    /// The files matching the patterns, each pattern's matches in ordinal order (as <c>datasets</c> sorts data files; a
-    /// name ending in <c>.jsonl.gz</c> may be kept decompressed, as <c>.jsonl</c>), and what is missing: the first file
-    /// named outright that is not there, or all of them when nothing matched.
+    /// The files matching the patterns, each pattern's in ordinal order (as <c>datasets</c> sorts them; a <c>.jsonl.gz</c>
+    /// may be kept as <c>.jsonl</c>), and what is missing: the first file named outright, or all patterns when nothing matched.
     /// </summary>
     private static (List<string> Files, string? Missing) Match(string root, IReadOnlyList<string> patterns)
     {

@@ -11,9 +11,8 @@ internal sealed class HubFiles(
     public HuggingFaceHubDownloader Downloader { get; } = downloader;
 
     /// <summary>
-    /// The local path of a file that can be read. A cached one that cannot (an older version cached unverified, a
-    /// truncated download) is removed and downloaded once more, or, offline, the error names the files to delete; a
-    /// fresh one that cannot is the server's bad copy: it leaves the cache and the error says so.
+    /// The local path of a file that can be read. A cached one that cannot is removed and downloaded once more (offline,
+    /// the error names the files to delete); a fresh one that cannot is the server's bad copy: it leaves the cache.
     /// </summary>
     public async Task<string> GetReadableAsync(string path, string? sha256, long? size, CancellationToken cancellationToken)
     {

@@ -3,21 +3,14 @@ namespace NewLlm.Data;
 /// <summary>
 /// Where a row of a data file is, for error messages: a JSON Lines file and its 1-based line, a Parquet file with its
 /// row group and the row in it (both 0-based, as pyarrow's <c>read_row_group</c> counts them), or an Arrow file and the
-/// 0-based row of the file (as <c>dataset[i]</c> counts them).
+/// 0-based row of the file (as <c>dataset[i]</c> counts them); -1 where a number does not apply.
 /// </summary>
-/// <param name="File">The file.</param>
-/// <param name="Line">The 1-based line (JSON Lines), or -1.</param>
-/// <param name="RowGroup">The 0-based row group (Parquet), or -1.</param>
-/// <param name="Row">The 0-based row: in the row group (Parquet) or in the file (Arrow); -1 for JSON Lines.</param>
 internal readonly record struct RowLocation(string File, long Line, int RowGroup = -1, long Row = -1)
 {
-    /// <summary>A JSON Lines location.</summary>
     public static RowLocation AtLine(string file, long line) => new(file, line);
 
-    /// <summary>A Parquet location.</summary>
     public static RowLocation InRowGroup(string file, int rowGroup, long row) => new(file, -1, rowGroup, row);
 
-    /// <summary>An Arrow location.</summary>
     public static RowLocation AtRow(string file, long row) => new(file, -1, -1, row);
 
     /// <summary><c>'file' line 12</c>, <c>'file' row group 2, row 17</c> or <c>'file' row 40</c>.</summary>

@@ -9,25 +9,20 @@ namespace NewLlm.Data;
 internal static class SourceFiles
 {
     /// <summary>The number of rows of a file.</summary>
-    public static Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken) => KindOf(path) switch
-    {
-        Kind.Parquet => ParquetRowReader.CountRowsAsync(path, cancellationToken),
-        Kind.Arrow => ArrowRowReader.CountRowsAsync(path, cancellationToken),
-        _ => JsonLinesSource.CountRowsAsync(path, limit, cancellationToken),
-    };
+    public static Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken) =>
+        IsParquet(path) ? ParquetRowReader.CountRowsAsync(path, cancellationToken)
+        : IsArrow(path) ? ArrowRowReader.CountRowsAsync(path, cancellationToken)
+        : JsonLinesSource.CountRowsAsync(path, limit, cancellationToken);
 
     /// <summary>Streams the rows of a file with the fields a format reads.</summary>
     public static IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> fields, RowLimit limit, CancellationToken cancellationToken) =>
         ReadIndexedAsync(path, fields, null, limit, cancellationToken).Select(r => r.Row);
 
-    /// <summary>
-    /// Streams the rows of a file with their 0-based index in it, only those <paramref name="include"/> accepts (JSON
-    /// Lines rows left out are not even parsed).
-    /// </summary>
+    /// <summary>Streams the rows of a file with their 0-based index, only those <paramref name="include"/> accepts (JSON Lines rows left out are not parsed).</summary>
     public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(
         string path, IReadOnlyList<string> fields, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (KindOf(path) == Kind.JsonLines)
+        if (!IsParquet(path) && !IsArrow(path))
         {
             await foreach (var row in JsonLinesSource.ReadIndexedAsync(path, include, limit, cancellationToken).ConfigureAwait(false))
             {
@@ -38,7 +33,7 @@ internal static class SourceFiles
         }
 
         long index = 0;
-        var rows = KindOf(path) == Kind.Parquet ? ParquetRowReader.ReadAsync(path, fields, limit, cancellationToken) : ArrowRowReader.ReadAsync(path, fields, limit, cancellationToken);
+        var rows = IsParquet(path) ? ParquetRowReader.ReadAsync(path, fields, limit, cancellationToken) : ArrowRowReader.ReadAsync(path, fields, limit, cancellationToken);
         await foreach (var row in rows.ConfigureAwait(false))
         {
             if (include is null || include(index))
@@ -57,23 +52,12 @@ internal static class SourceFiles
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>
-    /// The fingerprint of the rows of files taken whole, in load order: the file's SHA-256 for one file, else the SHA-256
-    /// of their SHA-256s, one a line. Whichever API reads the files, this is their data fingerprint.
-    /// </summary>
+    /// <summary>The fingerprint of files taken whole, in load order: one file's SHA-256, else the SHA-256 of their SHA-256s, one a line.</summary>
     public static string Fingerprint(IReadOnlyList<string> sha256s) => sha256s.Count == 1
         ? sha256s[0]
         : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join("\n", sha256s))));
 
-    private static Kind KindOf(string path) =>
-        path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? Kind.Parquet
-        : path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase) ? Kind.Arrow
-        : Kind.JsonLines;
+    private static bool IsParquet(string path) => path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
 
-    private enum Kind
-    {
-        JsonLines,
-        Parquet,
-        Arrow,
-    }
+    private static bool IsArrow(string path) => path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase);
 }

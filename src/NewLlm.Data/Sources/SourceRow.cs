@@ -5,6 +5,4 @@ namespace NewLlm.Data;
 /// an object of its columns (strings as strings, lists as arrays, structs as objects, nulls as <see langword="null"/>).
 /// A <see cref="DialogueFormat"/> turns it into text.
 /// </summary>
-/// <param name="Fields">The row's fields.</param>
-/// <param name="Location">Where the row is.</param>
 internal readonly record struct SourceRow(JsonObject Fields, RowLocation Location);
