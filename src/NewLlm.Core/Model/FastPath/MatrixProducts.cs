@@ -11,22 +11,14 @@ namespace NewLlm;
 /// which is then added into the float32 buffer: the rounding of PyTorch's autocast, but with every sum over positions
 /// (the weight gradients) kept in float32 instead of in the weights' bfloat16 copy.
 /// </remarks>
-internal sealed class MatrixProducts
+internal sealed class MatrixProducts(ScalarType? computeDType)
 {
-    /// <summary>Products in the operands' own dtype (<c>addmm_</c>, no casts).</summary>
-    public static readonly MatrixProducts Native = new(null);
-
-    private MatrixProducts(ScalarType? computeDType)
-    {
-        ComputeDType = computeDType;
-    }
-
     /// <summary>The dtype the products run in, or null for the operands' own.</summary>
-    public ScalarType? ComputeDType { get; }
+    public ScalarType? ComputeDType { get; } = computeDType;
 
-    /// <summary>Products in <paramref name="computeDType"/>, or <see cref="Native"/> when it is null or the parameters' own.</summary>
+    /// <summary>Products in <paramref name="computeDType"/>, or in the operands' own dtype (<c>addmm_</c>, no casts) when it is null or the parameters' own.</summary>
     public static MatrixProducts For(ScalarType? computeDType, ScalarType parameterDType) =>
-        computeDType is null || computeDType == parameterDType ? Native : new MatrixProducts(computeDType);
+        new(computeDType == parameterDType ? null : computeDType);
 
     /// <summary>
     /// <paramref name="x"/> as a product operand: itself, or a copy in <see cref="ComputeDType"/>. Cast an operand used

@@ -9,20 +9,12 @@ namespace NewLlm;
 /// </summary>
 internal sealed class OperatorStrategy : RecurrenceStrategy
 {
-    /// <summary>The one instance (the strategy has no state; its row objects have).</summary>
     public static readonly OperatorStrategy Instance = new();
 
-    private OperatorStrategy()
-    {
-    }
-
-    /// <inheritdoc/>
     public override bool ProductsAddToBuffers => true;
 
-    /// <inheritdoc/>
     public override ForwardRows Forward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count) => new OperatorForward(buffers, mask, first, count);
 
-    /// <inheritdoc/>
     public override BackwardRows Backward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count) =>
         new OperatorBackward(buffers, dHidden, keep, sums, first, count);
 
@@ -35,22 +27,18 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         private readonly long _first;
         private readonly long _count;
         private readonly long _c;
-        private readonly long[] _normalizedShape;
-        private readonly Tensor _gamma;
-        private readonly Tensor _beta;
+        private readonly RecurrenceInputs _inputs;
         private readonly float[]? _maskData;
         private readonly Tensor? _masks;
 
         /// <summary>Fills the rows' buffers with the first layer's rows of the table and every further bias; made in the row thread's dispose scope.</summary>
         public OperatorForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count)
         {
-            RecurrenceInputs inputs = buffers.Inputs;
+            RecurrenceInputs inputs = _inputs = buffers.Inputs;
             _mask = mask;
             _first = first;
             _count = count;
             _c = buffers.ContextDim;
-            _normalizedShape = new[] { _c };
-            (_gamma, _beta) = (inputs.NormWeight, inputs.NormBias);
             long time = buffers.Time, hidden = buffers.HiddenDim;
             int layers = buffers.Layers;
             Tensor Rows(Tensor x) => x.narrow(0, first, count);
@@ -91,14 +79,14 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         {
             gates.narrow(1, _c, 2 * _c).sigmoid_();
             Tensor m = Mix(gates.narrow(1, 0, _c), gates.narrow(1, _c, _c), gates.narrow(1, 2 * _c, _c), context);
-            next.copy_(F.layer_norm(m, _normalizedShape, _gamma, _beta, ContextRecurrence.LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+            next.copy_(F.layer_norm(m, [_c], _inputs.NormWeight, _inputs.NormBias, ContextRecurrence.LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
         }
     }
 
     private sealed class OperatorBackward : BackwardRows
     {
-        private static readonly long[] LastDim = { -1 };
-        private static readonly long[] FirstDim = { 0 };
+        private static readonly long[] LastDim = [-1];
+        private static readonly long[] FirstDim = [0];
         private readonly ThreadGradients _sums;
         private readonly float _keep;
         private readonly long _c;

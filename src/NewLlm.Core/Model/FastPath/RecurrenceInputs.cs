@@ -28,7 +28,6 @@ internal readonly record struct RecurrenceInputs(
 {
     private const int FirstLayerTensors = 8;
 
-    /// <summary>L, the number of FNN layers.</summary>
     public int Layers => DeeperLayers.Count + 1;
 
     /// <summary>How many tensors the list of an <paramref name="layers"/>-layer recurrence holds.</summary>
@@ -37,37 +36,17 @@ internal readonly record struct RecurrenceInputs(
     /// <summary>The weight of FNN layer <paramref name="layer"/> (1 to L - 1, counting from 0).</summary>
     public Tensor LayerWeight(int layer) => DeeperLayers[layer - 1].Weight;
 
-    /// <summary>The bias of FNN layer <paramref name="layer"/> (1 to L - 1, counting from 0).</summary>
     public Tensor LayerBias(int layer) => DeeperLayers[layer - 1].Bias;
 
     /// <summary>Reads the list of an <paramref name="layers"/>-layer recurrence that starts at <paramref name="start"/> of <paramref name="values"/>.</summary>
     public static RecurrenceInputs Read(IReadOnlyList<object> values, int start, int layers)
     {
         Tensor At(int k) => (Tensor)values[start + k];
-        var deeper = new (Tensor, Tensor)[layers - 1];
-        for (int l = 0; l < deeper.Length; l++)
-        {
-            deeper[l] = (At(FirstLayerTensors + (2 * l)), At(FirstLayerTensors + (2 * l) + 1));
-        }
-
+        var deeper = Enumerable.Range(0, layers - 1).Select(l => (At(FirstLayerTensors + (2 * l)), At(FirstLayerTensors + (2 * l) + 1))).ToArray();
         return new RecurrenceInputs(At(0), At(1), At(2), At(3), At(4), At(5), At(6), At(7), deeper);
     }
 
     /// <summary>The tensors in their positional order.</summary>
-    public IEnumerable<Tensor> Tensors()
-    {
-        yield return Index;
-        yield return Table;
-        yield return InitialContext;
-        yield return ContextWeight;
-        yield return HeadWeight;
-        yield return HeadBias;
-        yield return NormWeight;
-        yield return NormBias;
-        foreach ((Tensor weight, Tensor bias) in DeeperLayers)
-        {
-            yield return weight;
-            yield return bias;
-        }
-    }
+    public IEnumerable<Tensor> Tensors() =>
+        [Index, Table, InitialContext, ContextWeight, HeadWeight, HeadBias, NormWeight, NormBias, .. DeeperLayers.SelectMany(layer => new[] { layer.Weight, layer.Bias })];
 }

@@ -29,16 +29,13 @@ internal sealed class ThreadGradients : IDisposable
     /// <summary>The fused heads' weight [3C, H] (rows: context_update, forget_gate, input_gate).</summary>
     public Tensor HeadWeight { get; }
 
-    /// <summary>The fused heads' bias [3C].</summary>
     public Tensor HeadBias { get; }
 
     /// <summary>The first layer's context columns [H, C].</summary>
     public Tensor ContextWeight { get; }
 
-    /// <summary>The LayerNorm weight [C].</summary>
     public Tensor NormWeight { get; }
 
-    /// <summary>The LayerNorm bias [C].</summary>
     public Tensor NormBias { get; }
 
     /// <summary>The weight [H, H] of FNN layer l, for l >= 1 (index 0 unused).</summary>
@@ -68,7 +65,6 @@ internal sealed class ThreadGradients : IDisposable
         Set(NormBias, normSums.AsSpan((int)c, (int)c));
     }
 
-    /// <summary>Adds another thread's sums to these.</summary>
     public void Add(ThreadGradients other)
     {
         foreach ((Tensor mine, Tensor theirs) in Pairs(other))
@@ -77,7 +73,6 @@ internal sealed class ThreadGradients : IDisposable
         }
     }
 
-    /// <inheritdoc/>
     public void Dispose()
     {
         foreach ((Tensor mine, _) in Pairs(this))
@@ -86,7 +81,7 @@ internal sealed class ThreadGradients : IDisposable
         }
     }
 
-    /// <summary>Copies double sums into a tensor, rounded to its dtype.</summary>
+    // Rounds the double sums to the tensor's dtype.
     private static void Set(Tensor destination, ReadOnlySpan<double> values)
     {
         using Tensor source = tensor(values.ToArray());

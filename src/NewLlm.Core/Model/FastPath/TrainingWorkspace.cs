@@ -29,7 +29,6 @@ internal sealed class TrainingWorkspace : IDisposable
     /// <summary>How many buffers have been made so far (for tests: a steady run of steps makes none after the first).</summary>
     internal int BuffersMade { get; private set; }
 
-    /// <summary>How many buffers are kept now.</summary>
     internal int BuffersKept
     {
         get
@@ -75,10 +74,9 @@ internal sealed class TrainingWorkspace : IDisposable
         }
     }
 
-    /// <inheritdoc/>
     public void Dispose() => Clear();
 
-    /// <summary>The buffer <paramref name="name"/> with this shape, dtype and device: the kept one when it matches, otherwise a new one (uninitialised).</summary>
+    /// <summary>The kept buffer <paramref name="name"/> when it has this shape, dtype and device, otherwise a new one (uninitialised).</summary>
     internal Tensor Get(string name, long[] shape, ScalarType dtype, Device device)
     {
         lock (_gate)
@@ -101,7 +99,6 @@ internal sealed class TrainingWorkspace : IDisposable
         }
     }
 
-    /// <summary>Whether the lease of <paramref name="generation"/> is the latest one (its buffers hold what it wrote).</summary>
     internal bool IsCurrent(long generation)
     {
         lock (_gate)
@@ -110,7 +107,7 @@ internal sealed class TrainingWorkspace : IDisposable
         }
     }
 
-    /// <summary>Ends the lease of <paramref name="generation"/> (nothing when a later lease exists or it has ended).</summary>
+    /// <summary>Ends the lease of <paramref name="generation"/> (nothing when a later lease exists).</summary>
     internal void Release(long generation)
     {
         lock (_gate)
