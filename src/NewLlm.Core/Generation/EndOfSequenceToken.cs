@@ -17,9 +17,7 @@ internal static class EndOfSequenceToken
 
     private static readonly ConditionalWeakTable<Tokenizer, StrongBox<int>> Found = new();
 
-    /// <summary>The end-of-sequence id of <paramref name="tokenizer"/>, or null when it has none that can be found.</summary>
-    /// <param name="tokenizer">The tokenizer.</param>
-    /// <param name="vocabSize">How many ids to look through when the tokenizer does not name its token.</param>
+    /// <summary>The end-of-sequence id of <paramref name="tokenizer"/>, looking through <paramref name="vocabSize"/> ids when it names none; null when none is found.</summary>
     public static int? Find(Tokenizer tokenizer, int vocabSize)
     {
         if (Found.TryGetValue(tokenizer, out StrongBox<int>? known))

@@ -55,8 +55,5 @@ public sealed class GenerationOptions
     public IList<string> StopStrings { get; } = new List<string>();
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
-    public GenerationOptions Validate()
-    {
-        return OptionsFailures.ThrowIfInvalid(this, new GenerationOptionsValidator());
-    }
+    public GenerationOptions Validate() => OptionsFailures.ThrowIfInvalid(this, new GenerationOptionsValidator());
 }

@@ -46,10 +46,7 @@ public sealed class NewLlmOptions
     public NewLlmOptions Clone() => (NewLlmOptions)MemberwiseClone();
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
-    public NewLlmOptions Validate()
-    {
-        return OptionsFailures.ThrowIfInvalid(this, new NewLlmOptionsValidator());
-    }
+    public NewLlmOptions Validate() => OptionsFailures.ThrowIfInvalid(this, new NewLlmOptionsValidator());
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -24,11 +24,7 @@ namespace NewLlm;
 /// </remarks>
 internal static class RecurrenceLoops
 {
-    /// <summary>Runs the recurrence forward, filling <paramref name="buffers"/>.</summary>
-    /// <param name="strategy">The element-wise work.</param>
-    /// <param name="products">The matrix products (the weights are cast, if at all, once here).</param>
-    /// <param name="buffers">The inputs and the buffers to fill.</param>
-    /// <param name="mask">The dropout masks.</param>
+    /// <summary>Runs the recurrence forward, filling <paramref name="buffers"/> (the weights cast, if at all, once here).</summary>
     public static void Forward(RecurrenceStrategy strategy, MatrixProducts products, RecurrenceBuffers buffers, DropoutMask mask)
     {
         RecurrenceInputs inputs = buffers.Inputs;
@@ -68,19 +64,11 @@ internal static class RecurrenceLoops
         });
     }
 
-    /// <summary>The backward through time.</summary>
-    /// <param name="strategy">The strategy the forward ran with.</param>
-    /// <param name="products">The matrix products, as in the forward.</param>
-    /// <param name="buffers">What the forward saved.</param>
-    /// <param name="dHidden">The gradient of the hidden-state output [B, T, H], contiguous; null when it has none.</param>
-    /// <param name="dContexts">The gradient of the contexts output [B, T, C], contiguous; null when it has none.</param>
-    /// <param name="dropout">The forward's dropout probability.</param>
-    /// <param name="tableGradient">Whether the table needs a gradient.</param>
-    /// <param name="tableRowPerPosition">Whether the table has one row per position (read by that position only).</param>
-    /// <returns>
-    /// The weight gradients (the table's too, unless it has a row per position or needs none), the table's gradient when
-    /// it has a row per position, and the initial context's gradient.
-    /// </returns>
+    /// <summary>
+    /// The backward through time from the outputs' gradients ([B, T, H] and [B, T, C], contiguous; null when none): the
+    /// weight gradients (the table's too, unless it has a row per position or needs none), the table's gradient when it
+    /// has a row per position, and the initial context's gradient.
+    /// </summary>
     public static (ThreadGradients Weights, Tensor? TablePerPosition, Tensor InitialContext) Backward(
         RecurrenceStrategy strategy, MatrixProducts products, RecurrenceBuffers buffers, Tensor? dHidden, Tensor? dContexts, double dropout, bool tableGradient, bool tableRowPerPosition)
     {

@@ -12,13 +12,13 @@ namespace NewLlm;
 /// </remarks>
 internal static class RowParallel
 {
-    /// <summary>Fewest rows a thread gets; smaller batches run on the calling thread only.</summary>
+    // Fewest rows a thread gets; smaller batches run on the calling thread only.
     private const long MinRowsPerThread = 16;
 
-    /// <summary>Calls <paramref name="body"/>(start, length) for consecutive row ranges covering [0, <paramref name="rows"/>).</summary>
-    /// <param name="rows">Number of rows.</param>
-    /// <param name="body">The loop over one row range.</param>
-    /// <remarks>Gradient recording is off in <paramref name="body"/> (grad mode is per thread in libtorch).</remarks>
+    /// <summary>
+    /// Calls <paramref name="body"/>(start, length) for consecutive row ranges covering [0, <paramref name="rows"/>),
+    /// with gradient recording off (grad mode is per thread in libtorch).
+    /// </summary>
     public static void For(long rows, Action<long, long> body)
     {
         int threads = torch.get_num_threads();
