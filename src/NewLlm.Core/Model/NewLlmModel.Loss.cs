@@ -45,7 +45,7 @@ public sealed partial class NewLlmModel
     /// <exception cref="ArgumentException">A tensor has the wrong type or shape, or an id or target is outside the vocabulary.</exception>
     public NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex) => NextTokenLoss(inputs, targets, ignoreIndex, chunkRows: null);
 
-    /// <summary><see cref="NextTokenLoss(Tensor, Tensor, long)"/> with a given chunk of positions (for tests); chosen from the batch and vocabulary when null.</summary>
+    // chunkRows: given by tests; chosen from the batch and vocabulary when null.
     internal NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex, long? chunkRows)
     {
         CheckIds(inputs);
@@ -80,15 +80,13 @@ public sealed partial class NewLlmModel
     }
 
     /// <summary>
-    /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the
-    /// next (the recurrence's states and the loss's chunk and gradients: about (L·H + 6·C + 2·H)·4 bytes per position in
-    /// float32, and the output layer's gradients; with <see cref="ComputeDType"/>, also bfloat16 copies of the output
-    /// layer's weight and products). The next step makes them again. A loss still alive then gets NaN gradients from
-    /// its backward, never values read from freed buffers. <see cref="Module.Dispose()"/> frees them too.
+    /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the next
+    /// (about (L·H + 6·C + 2·H)·4 bytes per position in float32, and the output layer's gradients); the next step makes
+    /// them again. A loss still alive gets NaN gradients from its backward, never freed memory. Dispose frees them too.
     /// </summary>
     public void ReleaseTrainingBuffers() => _workspace.Clear();
 
-    /// <summary>The buffers kept between training steps (for tests).</summary>
+    // For tests.
     internal TrainingWorkspace Workspace => _workspace;
 
     private void CheckTargets(Tensor targets, Tensor inputs, long ignoreIndex)

@@ -67,7 +67,7 @@ internal sealed class ThreadGradients : IDisposable
 
     public void Add(ThreadGradients other)
     {
-        foreach ((Tensor mine, Tensor theirs) in Pairs(other))
+        foreach ((Tensor mine, Tensor theirs) in Tensors().Zip(other.Tensors()))
         {
             mine.add_(theirs);
         }
@@ -75,9 +75,9 @@ internal sealed class ThreadGradients : IDisposable
 
     public void Dispose()
     {
-        foreach ((Tensor mine, _) in Pairs(this))
+        foreach (Tensor sum in Tensors())
         {
-            mine.Dispose();
+            sum.Dispose();
         }
     }
 
@@ -88,22 +88,6 @@ internal sealed class ThreadGradients : IDisposable
         destination.copy_(source);
     }
 
-    private IEnumerable<(Tensor Mine, Tensor Theirs)> Pairs(ThreadGradients other)
-    {
-        yield return (HeadWeight, other.HeadWeight);
-        yield return (HeadBias, other.HeadBias);
-        yield return (ContextWeight, other.ContextWeight);
-        yield return (NormWeight, other.NormWeight);
-        yield return (NormBias, other.NormBias);
-        for (int l = 1; l < LayerWeights.Length; l++)
-        {
-            yield return (LayerWeights[l], other.LayerWeights[l]);
-            yield return (LayerBiases[l], other.LayerBiases[l]);
-        }
-
-        if (Table is not null)
-        {
-            yield return (Table, other.Table!);
-        }
-    }
+    private IEnumerable<Tensor> Tensors() =>
+        new[] { HeadWeight, HeadBias, ContextWeight, NormWeight, NormBias, Table }.Concat(LayerWeights.Skip(1)).Concat(LayerBiases.Skip(1)).OfType<Tensor>();
 }

@@ -7,17 +7,10 @@ namespace NewLlm;
 /// over 32 MiB afresh and unmaps it when freed, so each new [B, T, *] tensor costs a page fault per 4 KiB page).
 /// </summary>
 /// <remarks>
-/// <para>
-/// One loss at a time holds the buffers (<see cref="TryLease"/>): from its forward until its last backward node has
-/// run (or, without gradients, until the loss is made; or until the <see cref="NewLlmLoss"/> is disposed). A loss made
-/// while they are held — two losses before one backward — gets fresh tensors instead, so nothing is shared between
-/// graphs that are alive together.
-/// </para>
-/// <para>
-/// A graph backwarded a second time (<c>retain_graph</c>) after a later loss has reused the buffers would read
-/// overwritten values: its backward nodes see that their lease is no longer the current one and return NaN gradients
-/// rather than wrong ones (libtorch's autograd lets no exception through from a custom function).
-/// </para>
+/// One loss at a time holds the buffers (<see cref="TryLease"/>), from its forward until its last backward node has run
+/// (or it is made without gradients, or disposed); a loss made meanwhile gets fresh tensors. A graph backwarded again
+/// (<c>retain_graph</c>) after a later loss has reused the buffers sees its lease is not current and returns NaN
+/// gradients rather than wrong ones (libtorch's autograd lets no exception through from a custom function).
 /// </remarks>
 internal sealed class TrainingWorkspace : IDisposable
 {
