@@ -43,27 +43,9 @@ internal static class EndOfSequenceToken
             case CodeGenTokenizer { EndOfSentenceId: int id }:
                 return id;
             case TiktokenTokenizer { SpecialTokens: { } special }:
-                foreach (string spelling in Spellings)
-                {
-                    if (special.TryGetValue(spelling, out int id))
-                    {
-                        return id;
-                    }
-                }
-
-                return null;
+                return Spellings.Where(special.ContainsKey).Select(spelling => (int?)special[spelling]).FirstOrDefault();
         }
 
-        var one = new int[1];
-        for (int id = 0; id < vocabSize; id++)
-        {
-            one[0] = id;
-            if (Array.IndexOf(Spellings, tokenizer.Decode(one)) >= 0)
-            {
-                return id;
-            }
-        }
-
-        return null;
+        return Enumerable.Range(0, vocabSize).Select(id => (int?)id).FirstOrDefault(id => Spellings.Contains(tokenizer.Decode([id!.Value])));
     }
 }

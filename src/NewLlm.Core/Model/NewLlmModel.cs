@@ -86,14 +86,9 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         register_module("input_gate", _inputGate);
         register_module("context_norm", _contextNorm);
 
-        if (Options.Seed is int seed)
+        using (Generator? generator = Options.Seed is int seed ? new Generator(unchecked((ulong)seed)) : null)
         {
-            using var generator = new Generator(unchecked((ulong)seed));
             ResetParameters(generator);
-        }
-        else
-        {
-            ResetParameters();
         }
 
         if (device is not null)
@@ -158,17 +153,7 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         init.zeros_(_contextNorm.bias!);
 
         // TorchSharp's init.normal_ ignores its generator argument; the tensor's own normal_ honours it.
-        void Normal(Tensor weight)
-        {
-            if (generator is null)
-            {
-                init.normal_(weight, 0.0, InitStd);
-            }
-            else
-            {
-                weight.normal_(0.0, InitStd, generator);
-            }
-        }
+        void Normal(Tensor weight) => _ = generator is null ? init.normal_(weight, 0.0, InitStd) : weight.normal_(0.0, InitStd, generator);
     }
 
     /// <summary>

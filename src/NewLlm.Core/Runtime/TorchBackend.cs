@@ -10,10 +10,8 @@ public static class TorchBackend
     private static readonly Lazy<Exception?> LoadFailure = new(TryLoad, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>
-    /// Makes sure the native libtorch backend is loaded. Throws an <see cref="InvalidOperationException"/>
-    /// naming the package to add when the application references no TorchSharp backend package, naming the missing
-    /// <c>GLIBCXX_3.4.32</c> and the build step that deals with it when the libstdc++ is too old, and quoting the
-    /// dynamic loader's reason when the backend cannot be loaded on this machine for another reason.
+    /// Makes sure the native libtorch backend is loaded. Throws an <see cref="InvalidOperationException"/> naming the
+    /// package to add, the missing <c>GLIBCXX_3.4.32</c> and the build step that deals with it, or the loader's reason.
     /// </summary>
     public static void EnsureLoaded()
     {
@@ -24,9 +22,8 @@ public static class TorchBackend
     }
 
     /// <summary>
-    /// Checks that <paramref name="device"/> exists here (the backend is loaded, and for a CUDA device, CUDA is
-    /// available and the index is in range) and returns it. The one place that turns a missing CUDA into a clear
-    /// error: <see cref="NewLlmModel"/> calls it whenever it is created on or moved to a device.
+    /// Checks that <paramref name="device"/> exists here (the backend is loaded; for CUDA, CUDA is available and the
+    /// index in range) and returns it: the one place that turns a missing CUDA into a clear error.
     /// </summary>
     /// <param name="device">The requested device.</param>
     /// <param name="requestedBy">What asked for the device, named in the message (e.g. <c>"TrainerOptions.Device"</c>); none when null.</param>
@@ -40,10 +37,9 @@ public static class TorchBackend
     }
 
     /// <summary>
-    /// Resolves a device name to a TorchSharp device that exists here, with the clear error of
-    /// <see cref="EnsureDeviceAvailable(torch.Device, string?)"/> when it does not. Prefer it (or a plain
-    /// <c>new Device("cuda")</c>) to <c>torch.CUDA</c> and <c>torch.device("cuda")</c>, which throw TorchSharp's own
-    /// trace when CUDA is absent, before any NewLlm code can check.
+    /// Resolves a device name to a device that exists here, with the clear error of
+    /// <see cref="EnsureDeviceAvailable(torch.Device, string?)"/> when it does not (<c>torch.device("cuda")</c> throws
+    /// TorchSharp's own trace when CUDA is absent, before any NewLlm code can check).
     /// </summary>
     /// <param name="name"><c>"cpu"</c>, <c>"cuda"</c> (the first CUDA device) or <c>"cuda:N"</c>; case and surrounding spaces are ignored.</param>
     /// <param name="requestedBy">What asked for the device, named in the message (e.g. <c>"TrainerOptions.Device"</c>); none when null.</param>
@@ -103,10 +99,9 @@ public static class TorchBackend
     }
 
     /// <summary>
-    /// Whether bfloat16 matrix products are fast on <paramref name="device"/>: on the CPU, whether the processor has a
-    /// native bfloat16 product (<c>avx512_bf16</c> or <c>amx_bf16</c>; <c>bf16</c> on Arm), without which libtorch
-    /// emulates them many times slower than float32; on CUDA, true (every GPU libtorch supports multiplies bfloat16,
-    /// natively from Ampere on).
+    /// Whether bfloat16 matrix products are fast on <paramref name="device"/>: on the CPU, whether it has a native
+    /// bfloat16 product (<c>avx512_bf16</c> or <c>amx_bf16</c>; <c>bf16</c> on Arm), without which libtorch emulates
+    /// them many times slower than float32; on CUDA, true.
     /// </summary>
     public static bool HasFastBFloat16(torch.Device device)
     {

@@ -70,16 +70,10 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             (ThreadGradients total, Tensor? tablePerPosition, Tensor dInitial) = RecurrenceLoops.Backward(
                 RecurrenceStrategy.For(buffers.Gates), MatrixProducts.For(settings.ComputeDType, settings.DType), buffers, dHidden, dContexts, settings.Dropout, settings.TableNeedsGrad, settings.TableRowPerPosition);
 
+            // None for the index; the table's and the initial context's only where they need one.
             var gradients = new RecurrenceInputs(
-                Index: null!,
-                Table: tablePerPosition ?? total.Table!,
-                InitialContext: settings.InitialContextNeedsGrad ? dInitial : null!,
-                ContextWeight: total.ContextWeight,
-                HeadWeight: total.HeadWeight,
-                HeadBias: total.HeadBias,
-                NormWeight: total.NormWeight,
-                NormBias: total.NormBias,
-                DeeperLayers: Enumerable.Range(1, settings.Layers - 1).Select(l => (total.LayerWeights[l], total.LayerBiases[l])).ToArray());
+                null!, tablePerPosition ?? total.Table!, settings.InitialContextNeedsGrad ? dInitial : null!, total.ContextWeight, total.HeadWeight, total.HeadBias, total.NormWeight, total.NormBias,
+                Enumerable.Range(1, settings.Layers - 1).Select(l => (total.LayerWeights[l], total.LayerBiases[l])).ToArray());
             result = gradients.Tensors().Prepend(null!).ToList();   // settings first, as in the inputs
             foreach (Tensor? g in result)
             {

@@ -6,21 +6,15 @@ namespace NewLlm;
 /// leave the element-wise work to a <see cref="RecurrenceStrategy"/>.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Per position t, with dropout masks m [T, L, B, H] (<see cref="DropoutMask"/>: the same distribution as the
-/// original's <c>F.dropout</c>; each row thread draws its own rows per position, in the loop):
+/// Per position t, with dropout masks m (<see cref="DropoutMask"/>) and X1 the first layer's table (embedding share plus bias):
 /// <code>
 /// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
 /// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
 /// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
 /// </code>
-/// where X1 is the first layer's table (embedding share plus bias) at the position's row.
-/// </para>
-/// <para>
-/// Both loops split the batch rows across threads (<see cref="RowParallel"/>). The backward accumulates every
-/// weight and bias gradient position by position in each row thread (<see cref="ThreadGradients"/>, added in row
-/// order at the end), while the position's slices are still in cache, so it allocates no [B, T, *] buffer.
-/// </para>
+/// Both loops split the batch rows across threads (<see cref="RowParallel"/>). The backward accumulates the weight
+/// gradients position by position in each row thread while the slices are in cache (<see cref="ThreadGradients"/>,
+/// added in row order at the end), so it allocates no [B, T, *] buffer.
 /// </remarks>
 internal static class RecurrenceLoops
 {

@@ -45,11 +45,7 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var run = (Run)vars[0];
-        var hidden = (Tensor)vars[1];
-        var weight = (Tensor)vars[2];
-        var bias = (Tensor)vars[3];
-        var targets = (Tensor)vars[4];
-        (Tensor tokenLosses, long tokens, Tensor correct, Gradients? gradients) = Chunks(run, hidden, weight, bias, targets, run.Gradients);
+        (Tensor tokenLosses, long tokens, Tensor correct, Gradients? gradients) = Chunks(run, (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], run.Gradients);
         run.TokenLosses = tokenLosses;
         run.Tokens = tokens;
         run.Correct = correct.item<long>();
