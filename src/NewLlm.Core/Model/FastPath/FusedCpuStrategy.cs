@@ -56,29 +56,15 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
         }
     }
 
-    private sealed class FusedForward : ForwardRows
+    private sealed class FusedForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count) : ForwardRows
     {
-        private readonly LoopRows _rows;
-        private readonly DropoutMask _mask;
-        private readonly long _time;
-        private readonly TensorRows[] _biasRows;
-        private readonly TensorRows _tableRows;
-        private readonly TensorRows _headBiasRows;
-        private readonly long* _index;
-        private readonly float[] _scratch;
-
-        public FusedForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count)
-        {
-            RecurrenceInputs inputs = buffers.Inputs;
-            _rows = new LoopRows(buffers, first, count);
-            _mask = mask;
-            _time = buffers.Time;
-            _biasRows = Enumerable.Range(0, inputs.Layers).Select(l => l == 0 ? default : new TensorRows(inputs.LayerBias(l))).ToArray();
-            _tableRows = new TensorRows(inputs.Table);
-            _headBiasRows = new TensorRows(inputs.HeadBias);
-            _index = TensorRows.OfIndex(inputs.Index);
-            _scratch = new float[_rows.C];
-        }
+        private readonly LoopRows _rows = new(buffers, first, count);
+        private readonly long _time = buffers.Time;
+        private readonly TensorRows[] _biasRows = Enumerable.Range(0, buffers.Layers).Select(l => l == 0 ? default : new TensorRows(buffers.Inputs.LayerBias(l))).ToArray();
+        private readonly TensorRows _tableRows = new(buffers.Inputs.Table);
+        private readonly TensorRows _headBiasRows = new(buffers.Inputs.HeadBias);
+        private readonly long* _index = TensorRows.OfIndex(buffers.Inputs.Index);
+        private readonly float[] _scratch = new float[buffers.ContextDim];
 
         public override void BeginPosition(long t)
         {
@@ -91,7 +77,7 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
         {
             float* bias = layer == 0 ? null : _biasRows[layer].Start();
             TensorRows hRows = _rows.Hidden[layer];
-            RecurrenceKernels.ReluDropout(hRows.At(_rows.First, t), hRows.Stride, bias, _rows.Count, _rows.HiddenDim, _mask, t, layer, _rows.First);
+            RecurrenceKernels.ReluDropout(hRows.At(_rows.First, t), hRows.Stride, bias, _rows.Count, _rows.HiddenDim, mask, t, layer, _rows.First);
         }
 
         public override void GatesAndNorm(long t, Tensor gates, Tensor context, Tensor next)

@@ -83,35 +83,20 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         }
     }
 
-    private sealed class OperatorBackward : BackwardRows
+    // Made in the row thread's dispose scope, with the rows' views of the buffers.
+    private sealed class OperatorBackward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count)
+        : BackwardRows(buffers, count)
     {
         private static readonly long[] LastDim = [-1];
         private static readonly long[] FirstDim = [0];
-        private readonly ThreadGradients _sums;
-        private readonly float _keep;
-        private readonly long _c;
-        private readonly Tensor _u;
-        private readonly Tensor _f;
-        private readonly Tensor _i;
-        private readonly Tensor[] _hidden;
-        private readonly Tensor? _dHidden;
-        private readonly Tensor _gamma;
-        private readonly Tensor _beta;
-
-        /// <summary>Takes the rows' views of the buffers; made in the row thread's dispose scope.</summary>
-        public OperatorBackward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count)
-            : base(buffers, count)
-        {
-            Tensor Rows(Tensor x) => x.narrow(0, first, count);
-            _sums = sums;
-            _keep = keep;
-            _c = buffers.ContextDim;
-            Tensor gates = Rows(buffers.Gates);
-            (_u, _f, _i) = (gates.narrow(2, 0, _c), gates.narrow(2, _c, _c), gates.narrow(2, 2 * _c, _c));
-            _hidden = buffers.Hidden.Select(Rows).ToArray();
-            _dHidden = dHidden is null ? null : Rows(dHidden);
-            (_gamma, _beta) = (buffers.Inputs.NormWeight, buffers.Inputs.NormBias);
-        }
+        private readonly long _c = buffers.ContextDim;
+        private readonly Tensor _u = buffers.Gates.narrow(0, first, count).narrow(2, 0, buffers.ContextDim);
+        private readonly Tensor _f = buffers.Gates.narrow(0, first, count).narrow(2, buffers.ContextDim, buffers.ContextDim);
+        private readonly Tensor _i = buffers.Gates.narrow(0, first, count).narrow(2, 2 * buffers.ContextDim, buffers.ContextDim);
+        private readonly Tensor[] _hidden = buffers.Hidden.Select(h => h.narrow(0, first, count)).ToArray();
+        private readonly Tensor? _dHidden = dHidden?.narrow(0, first, count);
+        private readonly Tensor _gamma = buffers.Inputs.NormWeight;
+        private readonly Tensor _beta = buffers.Inputs.NormBias;
 
         public override void GatesAndNormBackward(long t, Tensor contextBefore)
         {
@@ -125,8 +110,8 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
             Tensor y = addcmul(_beta, xt, _gamma, 1);
             Tensor pass = y.ge(NewLlmModel.ContextClampMin).logical_and_(y.le(NewLlmModel.ContextClampMax));
             Tensor dy = DContext * pass;
-            _sums.NormWeight.add_((dy * xt).sum(FirstDim));
-            _sums.NormBias.add_(dy.sum(FirstDim));
+            sums.NormWeight.add_((dy * xt).sum(FirstDim));
+            sums.NormBias.add_(dy.sum(FirstDim));
 
             // LayerNorm backward, then the gates: mixed = f * c + i * u.
             Tensor dxhat = dy * _gamma;
@@ -136,7 +121,7 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
             DGates.narrow(1, 0, _c).copy_(it).mul_(dm);
             DGates.narrow(1, _c, _c).copy_(ft).addcmul_(ft, ft, -1).mul_(contextBefore).mul_(dm);
             DGates.narrow(1, 2 * _c, _c).copy_(it).addcmul_(it, it, -1).mul_(ut).mul_(dm);
-            _sums.HeadBias.add_(DGates.sum(FirstDim));
+            sums.HeadBias.add_(DGates.sum(FirstDim));
             DContextBefore.copy_(dm).mul_(ft);
         }
 
@@ -149,10 +134,10 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
                 da.add_(_dHidden.select(1, t));
             }
 
-            da.mul_(_hidden[layer].select(1, t).gt(0)).mul_(_keep);
+            da.mul_(_hidden[layer].select(1, t).gt(0)).mul_(keep);
             if (layer > 0)
             {
-                _sums.LayerBiases[layer].add_(da.sum(FirstDim));
+                sums.LayerBiases[layer].add_(da.sum(FirstDim));
             }
         }
     }
