@@ -67,18 +67,13 @@ public sealed class NewLlmGenerator
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         CheckPrompt(prompt.Length, state, nameof(prompt));
-        int? endOfSequence = null;
-        if (options.StopAtEndOfSequence)
-        {
-            endOfSequence = options.EndOfSequenceId ?? EndOfSequenceToken.Find(tokenizer, _model.Options.VocabSize)
+        int? endOfSequence = !options.StopAtEndOfSequence ? null
+            : options.EndOfSequenceId ?? EndOfSequenceToken.Find(tokenizer, _model.Options.VocabSize)
                 ?? throw new ArgumentException(
                     $"GenerationOptions.StopAtEndOfSequence is set, but no EndOfSequenceId is given and the tokenizer ({tokenizer.GetType().Name}) has no end-of-sequence token that can be found: set EndOfSequenceId (a DialogueTokenizer's EosId), or StopAtEndOfSequence = false to generate up to MaxNewTokens.",
                     nameof(options));
-        }
-
         IReadOnlyList<int> ids = prompt.Length == 0 ? [] : tokenizer.EncodeToIds(prompt);
-        string[] stopStrings = [.. options.StopStrings];
-        return DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, cancellationToken), stopStrings, state);
+        return DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, cancellationToken), [.. options.StopStrings], state);
     }
 
     /// <summary>Text in, text out, in one call: the concatenation of what <see cref="StreamText"/> yields.</summary>

@@ -6,12 +6,9 @@ namespace NewLlm;
 public sealed partial class NewLlmModel
 {
     /// <summary>
-    /// The next-token cross-entropy of a batch of token sequences: the inputs are <c>ids[:, :-1]</c> and the targets
-    /// <c>ids[:, 1:]</c>, and targets equal to <paramref name="ignoreIndex"/> are not counted. The output layer,
-    /// log-softmax and cross-entropy run chunk by chunk of positions (the chunk chosen from the batch and the
-    /// vocabulary), so memory is O(chunk x vocabulary) instead of O(batch x positions x vocabulary), and only over the
-    /// positions whose target is counted (padding costs no logits); the loss and its gradients are those of
-    /// <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding.
+    /// The next-token cross-entropy of <c>ids[:, :-1]</c> against <c>ids[:, 1:]</c>, targets equal to
+    /// <paramref name="ignoreIndex"/> not counted: those of <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c>
+    /// to float rounding, computed chunk by chunk of counted positions, so memory is O(chunk x vocabulary).
     /// </summary>
     /// <param name="ids">Token ids, int64, [batch, time] with time of at least 2.</param>
     /// <param name="ignoreIndex">The target id that is not counted (the PAD id; 0 in the original).</param>
@@ -34,10 +31,7 @@ public sealed partial class NewLlmModel
         return NextTokenLoss(inputs, targets, ignoreIndex);
     }
 
-    /// <summary>
-    /// The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape
-    /// (the form of a prepared batch), computed chunk by chunk of positions as <see cref="NextTokenLoss(Tensor, long)"/>.
-    /// </summary>
+    /// <summary>The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape, as <see cref="NextTokenLoss(Tensor, long)"/>.</summary>
     /// <param name="inputs">Token ids, int64, [batch, positions].</param>
     /// <param name="targets">The next token at every position, int64, [batch, positions]: ids of the vocabulary, or <paramref name="ignoreIndex"/>.</param>
     /// <param name="ignoreIndex">The target id that is not counted.</param>

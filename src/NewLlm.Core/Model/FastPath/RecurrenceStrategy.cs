@@ -41,7 +41,6 @@ internal abstract class RecurrenceStrategy
         public abstract void GatesAndNorm(long t, Tensor gates, Tensor context, Tensor next);
     }
 
-    /// <summary>The backward's steps at one position for one row thread's rows, with that thread's gradient buffers.</summary>
     internal abstract class BackwardRows
     {
         protected BackwardRows(RecurrenceBuffers buffers, long count)
@@ -54,10 +53,10 @@ internal abstract class RecurrenceStrategy
             DContextBefore = Empty(c);
         }
 
-        /// <summary>The gradient of the gate pre-activations [rows, 3C].</summary>
+        /// <summary>The gate pre-activations' gradient [rows, 3C].</summary>
         public Tensor DGates { get; }
 
-        /// <summary>The gradient of every layer's pre-activation [rows, H].</summary>
+        /// <summary>Every layer's pre-activation gradient [rows, H].</summary>
         public Tensor[] DLayers { get; }
 
         /// <summary>The gradient reaching the context after the current position [rows, C].</summary>
