@@ -4,19 +4,13 @@ using Microsoft.ML.Tokenizers;
 namespace NewLlm;
 
 /// <summary>
-/// Streams tokens from a <see cref="NewLlmModel"/>. Memory per token is constant: only the context vector is
-/// carried from one token to the next.
+/// Streams tokens from a <see cref="NewLlmModel"/>, with its inference function (no dropout, no gradient) whatever the
+/// module's mode, which it leaves as it is. Memory per token is constant: only the context vector is carried.
 /// </summary>
-public sealed class NewLlmGenerator
+/// <param name="model">The model to generate with.</param>
+public sealed class NewLlmGenerator(NewLlmModel model)
 {
-    private readonly NewLlmModel _model;
-
-    /// <summary>Creates a generator over <paramref name="model"/>: the inference function (no dropout, no gradient) whatever the module's mode, which it leaves as it is.</summary>
-    public NewLlmGenerator(NewLlmModel model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        _model = model;
-    }
+    private readonly NewLlmModel _model = model ?? throw new ArgumentNullException(nameof(model));
 
     /// <summary>
     /// Reads <paramref name="prompt"/> from <paramref name="state"/> (or from a zero state) and yields generated

@@ -283,11 +283,10 @@ public static class TorchBackend
         directories.Select(d => Path.Combine(d, fileName)).FirstOrDefault(File.Exists);
 }
 
-/// <summary>What the dynamic loader said about TorchSharp's native library.</summary>
-/// <param name="LibraryPath">The <c>libLibTorchSharp.so</c> found, or null when none was.</param>
-/// <param name="BackendBeside">Whether <c>libtorch.so</c>, which a backend package brings, is in the same folder.</param>
-/// <param name="Attempted">Whether the loader was asked (on Linux, when <c>dlopen</c> is at hand).</param>
-/// <param name="LoaderError">The loader's reason (<c>dlerror</c>) when it refused the library; null when it loaded it or was not asked.</param>
+/// <summary>
+/// The <c>libLibTorchSharp.so</c> found (or null), whether <c>libtorch.so</c> of a backend package is beside it, whether
+/// the loader was asked (on Linux, when <c>dlopen</c> is at hand) and its reason when it refused the library.
+/// </summary>
 internal readonly record struct NativeLoadProbe(string? LibraryPath, bool BackendBeside, bool Attempted, string? LoaderError);
 
 /// <summary>

@@ -290,28 +290,6 @@ internal static unsafe class RecurrenceKernels
     // Mean and 1 / sqrt(biased variance + eps) of one row (two passes, as LayerNorm).
     private static (float Mean, float Rstd) Moments(float* x, int n, float eps)
     {
-        float mean = Sum(x, n) / n;
-        var vMean = new Vector<float>(mean);
-        Vector<float> acc = Vector<float>.Zero;
-        int k = 0;
-        for (; k <= n - Width; k += Width)
-        {
-            Vector<float> d = Vector.Load(x + k) - vMean;
-            acc += d * d;
-        }
-
-        float squares = Vector.Sum(acc);
-        for (; k < n; k++)
-        {
-            float d = x[k] - mean;
-            squares += d * d;
-        }
-
-        return (mean, 1f / MathF.Sqrt((squares / n) + eps));
-    }
-
-    private static float Sum(float* x, int n)
-    {
         Vector<float> acc = Vector<float>.Zero;
         int k = 0;
         for (; k <= n - Width; k += Width)
@@ -325,7 +303,23 @@ internal static unsafe class RecurrenceKernels
             sum += x[k];
         }
 
-        return sum;
+        float mean = sum / n;
+        var vMean = new Vector<float>(mean);
+        acc = Vector<float>.Zero;
+        for (k = 0; k <= n - Width; k += Width)
+        {
+            Vector<float> d = Vector.Load(x + k) - vMean;
+            acc += d * d;
+        }
+
+        float squares = Vector.Sum(acc);
+        for (; k < n; k++)
+        {
+            float d = x[k] - mean;
+            squares += d * d;
+        }
+
+        return (mean, 1f / MathF.Sqrt((squares / n) + eps));
     }
 
     // y = clamp((x - mean) * rstd * gamma + beta, min, max), computed as the backward recomputes it.
