@@ -4,12 +4,10 @@ using Microsoft.ML.Tokenizers;
 namespace NewLlm;
 
 /// <summary>
-/// Finds a tokenizer's end-of-sequence token for the text methods of <see cref="NewLlmGenerator"/>: the one the
-/// tokenizer names (SentencePiece and CodeGen tokenizers' <c>EndOfSentenceId</c>, a tiktoken tokenizer's special
-/// <c>&lt;|endoftext|&gt;</c>), or else the first id below the model's vocabulary size that decodes to a usual spelling of
-/// it (<c>&lt;eos&gt;</c>, as NewLlm.Data's word-level vocabulary has it, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>,
-/// <c>&lt;|end_of_text|&gt;</c>). Once found, it is remembered for the tokenizer; a search that found none is not (a
-/// larger vocabulary may have it).
+/// Finds a tokenizer's end-of-sequence token for <see cref="NewLlmGenerator"/>'s text methods: the one the tokenizer
+/// names (SentencePiece and CodeGen <c>EndOfSentenceId</c>, tiktoken's special tokens), or else the first id below the
+/// model's vocabulary size that decodes to a usual spelling of it (<c>&lt;eos&gt;</c> is NewLlm.Data's). Remembered per
+/// tokenizer once found; a search that found none is not (a larger vocabulary may have it).
 /// </summary>
 internal static class EndOfSequenceToken
 {

@@ -1,5 +1,3 @@
-using static TorchSharp.torch.nn;
-
 namespace NewLlm;
 
 // The training loss: the next-token cross-entropy, chunked (Model/Loss/), with the step's buffers kept in the model's workspace.

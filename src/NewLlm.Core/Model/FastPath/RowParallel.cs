@@ -5,10 +5,9 @@ namespace NewLlm;
 /// with libtorch's intra-op parallelism switched off meanwhile.
 /// </summary>
 /// <remarks>
-/// A time loop issues hundreds of small operations per position; with intra-op threads each one is a parallel
-/// region with its own barrier, which costs more than the work when the operations are small (and much more when
-/// other processes compete for the cores). Rows of the batch are independent in the recurrence, so giving each
-/// thread its own rows keeps every core busy with no synchronisation until the end of the loop.
+/// With intra-op threads each of a time loop's hundreds of small operations per position is a parallel region with its
+/// own barrier, costing more than the work (much more when other processes compete for the cores). Batch rows are
+/// independent in the recurrence, so each thread taking its own rows needs no synchronisation until the loop ends.
 /// </remarks>
 internal static class RowParallel
 {
