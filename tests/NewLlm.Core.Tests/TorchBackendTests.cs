@@ -150,16 +150,16 @@ public class TorchBackendTests
         Skip.IfNot(File.Exists(cached), $"{cached} is absent.");
 
         Assert.True(DynamicLoader.TryOpen(cached, out string? error));
-        if (HostLibstdcxxHas(NativeLibraryFix.RequiredVersion))
+        if (HostLibstdcxxHas(TorchBackend.RequiredLibStdCxxVersion))
         {
             Assert.Null(error);
         }
         else
         {
             Assert.NotNull(error);
-            Assert.Contains($"version `{NativeLibraryFix.RequiredVersion}' not found", error, StringComparison.Ordinal);
+            Assert.Contains($"version `{TorchBackend.RequiredLibStdCxxVersion}' not found", error, StringComparison.Ordinal);
             string message = TorchBackend.Describe(new NativeLoadProbe(cached, BackendBeside: true, Attempted: true, error), Underlying);
-            Assert.Contains($"libstdc++ lacks {NativeLibraryFix.RequiredVersion}", message, StringComparison.Ordinal);
+            Assert.Contains($"libstdc++ lacks {TorchBackend.RequiredLibStdCxxVersion}", message, StringComparison.Ordinal);
             Assert.DoesNotContain("TorchSharp-cpu", message, StringComparison.Ordinal);
         }
 

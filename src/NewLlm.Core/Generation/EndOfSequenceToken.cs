@@ -4,12 +4,10 @@ using Microsoft.ML.Tokenizers;
 namespace NewLlm;
 
 /// <summary>
-/// Finds a tokenizer's end-of-sequence token for the text methods of <see cref="NewLlmGenerator"/>: the one the
-/// tokenizer names (SentencePiece and CodeGen tokenizers' <c>EndOfSentenceId</c>, a tiktoken tokenizer's special
-/// <c>&lt;|endoftext|&gt;</c>), or else the first id below the model's vocabulary size that decodes to a usual spelling of
-/// it (<c>&lt;eos&gt;</c>, as NewLlm.Data's word-level vocabulary has it, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>,
-/// <c>&lt;|end_of_text|&gt;</c>). Once found, it is remembered for the tokenizer; a search that found none is not (a
-/// larger vocabulary may have it).
+/// Finds a tokenizer's end-of-sequence token for <see cref="NewLlmGenerator"/>'s text methods: the one the tokenizer
+/// names (SentencePiece and CodeGen <c>EndOfSentenceId</c>, tiktoken's special tokens), or else the first id below the
+/// model's vocabulary size that decodes to a usual spelling of it (<c>&lt;eos&gt;</c> is NewLlm.Data's). Remembered per
+/// tokenizer once found; a search that found none is not (a larger vocabulary may have it).
 /// </summary>
 internal static class EndOfSequenceToken
 {
@@ -17,9 +15,7 @@ internal static class EndOfSequenceToken
 
     private static readonly ConditionalWeakTable<Tokenizer, StrongBox<int>> Found = new();
 
-    /// <summary>The end-of-sequence id of <paramref name="tokenizer"/>, or null when it has none that can be found.</summary>
-    /// <param name="tokenizer">The tokenizer.</param>
-    /// <param name="vocabSize">How many ids to look through when the tokenizer does not name its token.</param>
+    /// <summary>The end-of-sequence id of <paramref name="tokenizer"/>, looking through <paramref name="vocabSize"/> ids when it names none; null when none is found.</summary>
     public static int? Find(Tokenizer tokenizer, int vocabSize)
     {
         if (Found.TryGetValue(tokenizer, out StrongBox<int>? known))
@@ -45,27 +41,9 @@ internal static class EndOfSequenceToken
             case CodeGenTokenizer { EndOfSentenceId: int id }:
                 return id;
             case TiktokenTokenizer { SpecialTokens: { } special }:
-                foreach (string spelling in Spellings)
-                {
-                    if (special.TryGetValue(spelling, out int id))
-                    {
-                        return id;
-                    }
-                }
-
-                return null;
+                return Spellings.Where(special.ContainsKey).Select(spelling => (int?)special[spelling]).FirstOrDefault();
         }
 
-        var one = new int[1];
-        for (int id = 0; id < vocabSize; id++)
-        {
-            one[0] = id;
-            if (Array.IndexOf(Spellings, tokenizer.Decode(one)) >= 0)
-            {
-                return id;
-            }
-        }
-
-        return null;
+        return Enumerable.Range(0, vocabSize).Select(id => (int?)id).FirstOrDefault(id => Spellings.Contains(tokenizer.Decode([id!.Value])));
     }
 }

@@ -23,40 +23,26 @@ public sealed class GenerationOptions
     /// <summary>Seed of the sampler; the same seed, prompt and model give the same tokens. Random when null.</summary>
     public int? Seed { get; set; }
 
-    /// <summary>
-    /// Token sequences that end generation. A stop sequence is not part of the output; tokens that might begin one are
-    /// held back until it is clear they do not.
-    /// </summary>
+    /// <summary>Token sequences that end generation, not part of the output; tokens that might begin one are held back until it is clear they do not.</summary>
     public IList<int[]> StopSequences { get; } = new List<int[]>();
 
     /// <summary>
-    /// Whether generation ends at the end-of-sequence token (default true), which is then not part of the output
-    /// (the session has read it). The token is <see cref="EndOfSequenceId"/>; when that is null, the text methods
-    /// (<see cref="NewLlmGenerator.StreamText"/>, <see cref="NewLlmGenerator.GenerateText"/>) find the tokenizer's own
-    /// (<c>&lt;eos&gt;</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>), while <see cref="NewLlmGenerator.Generate"/>, which
-    /// sees token ids only, has none to stop at. False generates through it.
+    /// Whether generation ends at the end-of-sequence token (default true), not part of the output (the session has read
+    /// it): <see cref="EndOfSequenceId"/>, or when that is null the tokenizer's own for the text methods
+    /// (<c>&lt;eos&gt;</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>) and none for <see cref="NewLlmGenerator.Generate"/>.
     /// </summary>
     public bool StopAtEndOfSequence { get; set; } = true;
 
-    /// <summary>
-    /// The id of the end-of-sequence token (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>EosId</c>), 0 or more;
-    /// null (the default) lets the text methods find it from the tokenizer. Read only when
-    /// <see cref="StopAtEndOfSequence"/> is true.
-    /// </summary>
+    /// <summary>The end-of-sequence id (a NewLlm.Data <c>DialogueTokenizer</c>'s <c>EosId</c>), 0 or more; null (the default) lets the text methods find it.</summary>
     public int? EndOfSequenceId { get; set; }
 
     /// <summary>
-    /// Strings that end generation, matched on the decoded text (ordinal, ignoring case: a word-level vocabulary
-    /// decodes in lower case), for the text methods (<see cref="NewLlmGenerator.StreamText"/>,
-    /// <see cref="NewLlmGenerator.GenerateText"/>) only: for example <c>"Human:"</c>, the next speaker's label. A stop
-    /// string is not part of the output, however the tokens split it; text that might begin one is held back until it is
-    /// clear it does not. The session has read the tokens that wrote it.
+    /// Strings that end generation in the text methods only (<see cref="NewLlmGenerator.StreamText"/>), matched on the
+    /// decoded text, ordinal ignoring case (a word-level vocabulary decodes in lower case): for example <c>"Human:"</c>.
+    /// Not part of the output however the tokens split it; text that might begin one is held back. The session has read it.
     /// </summary>
     public IList<string> StopStrings { get; } = new List<string>();
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
-    public GenerationOptions Validate()
-    {
-        return OptionsFailures.ThrowIfInvalid(this, new GenerationOptionsValidator());
-    }
+    public GenerationOptions Validate() => OptionsFailures.ThrowIfInvalid(this, new GenerationOptionsValidator());
 }

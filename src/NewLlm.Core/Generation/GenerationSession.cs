@@ -5,18 +5,11 @@ namespace NewLlm;
 /// for the next token. Feeding a token costs the same time and memory however long the conversation is. The model
 /// computes its inference function (no dropout) whatever its mode, which the session leaves as it is.
 /// </summary>
-public sealed class GenerationSession : IDisposable
+/// <param name="model">The model; the session starts from its zero state.</param>
+public sealed class GenerationSession(NewLlmModel model) : IDisposable
 {
-    private readonly NewLlmModel _model;
-    private NewLlmState _state;
-
-    /// <summary>Starts a session from the zero state.</summary>
-    public GenerationSession(NewLlmModel model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        _model = model;
-        _state = model.CreateState(1);
-    }
+    private readonly NewLlmModel _model = model ?? throw new ArgumentNullException(nameof(model));
+    private NewLlmState _state = model.CreateState(1);
 
     /// <summary>Logits for the next token after everything fed so far, or null before the first token.</summary>
     public float[]? LastLogits { get; private set; }

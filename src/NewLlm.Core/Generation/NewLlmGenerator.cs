@@ -4,22 +4,13 @@ using Microsoft.ML.Tokenizers;
 namespace NewLlm;
 
 /// <summary>
-/// Streams tokens from a <see cref="NewLlmModel"/>. Memory per token is constant: only the context vector is
-/// carried from one token to the next.
+/// Streams tokens from a <see cref="NewLlmModel"/>, with its inference function (no dropout, no gradient) whatever the
+/// module's mode, which it leaves as it is. Memory per token is constant: only the context vector is carried.
 /// </summary>
-public sealed class NewLlmGenerator
+/// <param name="model">The model to generate with.</param>
+public sealed class NewLlmGenerator(NewLlmModel model)
 {
-    private readonly NewLlmModel _model;
-
-    /// <summary>
-    /// Creates a generator over <paramref name="model"/>. It computes the model's inference function (no dropout, no
-    /// gradient) whatever the module's mode, and leaves the mode as it is.
-    /// </summary>
-    public NewLlmGenerator(NewLlmModel model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        _model = model;
-    }
+    private readonly NewLlmModel _model = model ?? throw new ArgumentNullException(nameof(model));
 
     /// <summary>
     /// Reads <paramref name="prompt"/> from <paramref name="state"/> (or from a zero state) and yields generated
@@ -50,26 +41,19 @@ public sealed class NewLlmGenerator
     }
 
     /// <summary>
-    /// Text in, text out: encodes <paramref name="prompt"/> with <paramref name="tokenizer"/>, generates as
-    /// <see cref="Generate"/> does, and yields the continuation as text, word by word
-    /// (<see cref="DecodeByWords"/>): the pieces concatenate to the decoded continuation, and a character split
-    /// across tokens (byte-level BPE such as GPT-2's) is never yielded broken.
+    /// Text in, text out: encodes <paramref name="prompt"/>, generates as <see cref="Generate"/> does, and yields the
+    /// continuation word by word (<see cref="DecodeByWords"/>), never a character split across tokens broken.
     /// </summary>
     /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
     /// <param name="prompt">Text to read first; may be empty only when <paramref name="state"/> has already read something.</param>
     /// <param name="options">
-    /// Sampling options (validated). Generation ends at the tokenizer's end-of-sequence token
-    /// (<see cref="GenerationOptions.StopAtEndOfSequence"/>, <see cref="GenerationOptions.EndOfSequenceId"/>), at a stop
-    /// sequence of token ids, or where the text comes to a <see cref="GenerationOptions.StopStrings">stop string</see>;
-    /// none of them is part of the text.
+    /// Sampling options (validated). Generation ends at the end-of-sequence token, a stop sequence or a
+    /// <see cref="GenerationOptions.StopStrings">stop string</see>, none of them part of the text.
     /// </param>
     /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
     /// <returns>Pieces of text, each a whole word with the whitespace after it, the last one what remains.</returns>
-    /// <exception cref="ArgumentException">
-    /// The prompt is empty and no state that has read something was given, or generation is to stop at the end-of-sequence
-    /// token and none is given and the tokenizer has none that can be found.
-    /// </exception>
+    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, or no end-of-sequence token can be found when one is needed.</exception>
     public IEnumerable<string> StreamText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -77,24 +61,16 @@ public sealed class NewLlmGenerator
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         CheckPrompt(prompt.Length, state, nameof(prompt));
-        int? endOfSequence = null;
-        if (options.StopAtEndOfSequence)
-        {
-            endOfSequence = options.EndOfSequenceId ?? EndOfSequenceToken.Find(tokenizer, _model.Options.VocabSize)
+        int? endOfSequence = !options.StopAtEndOfSequence ? null
+            : options.EndOfSequenceId ?? EndOfSequenceToken.Find(tokenizer, _model.Options.VocabSize)
                 ?? throw new ArgumentException(
                     $"GenerationOptions.StopAtEndOfSequence is set, but no EndOfSequenceId is given and the tokenizer ({tokenizer.GetType().Name}) has no end-of-sequence token that can be found: set EndOfSequenceId (a DialogueTokenizer's EosId), or StopAtEndOfSequence = false to generate up to MaxNewTokens.",
                     nameof(options));
-        }
-
         IReadOnlyList<int> ids = prompt.Length == 0 ? [] : tokenizer.EncodeToIds(prompt);
-        string[] stopStrings = [.. options.StopStrings];
-        return DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, cancellationToken), stopStrings, state);
+        return DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, cancellationToken), [.. options.StopStrings], state);
     }
 
-    /// <summary>
-    /// Text in, text out, in one call: the whole continuation of <paramref name="prompt"/>, decoded at once
-    /// (the concatenation of what <see cref="StreamText"/> yields).
-    /// </summary>
+    /// <summary>Text in, text out, in one call: the concatenation of what <see cref="StreamText"/> yields.</summary>
     /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
     /// <param name="prompt">Text to read first; may be empty only when <paramref name="state"/> has already read something.</param>
     /// <param name="options">Sampling options (validated); they end generation as <see cref="StreamText"/>'s do.</param>
@@ -105,12 +81,10 @@ public sealed class NewLlmGenerator
         string.Concat(StreamText(tokenizer, prompt, options, state, cancellationToken));
 
     /// <summary>
-    /// Decodes a stream of token ids as text, word by word. After each token the whole sequence so far is decoded
-    /// again (so byte-level BPE joins the bytes of a character split across tokens), and the text up to its last
-    /// whitespace, which later tokens can no longer change, is yielded; what follows it is held back until a
-    /// whitespace follows it too, or the tokens end. The pieces concatenate to
-    /// <c>tokenizer.Decode(tokens)</c> for tokenizers whose decoding of a sequence extends that of its prefixes up to
-    /// the last whitespace (byte-level BPE, word-level vocabularies). Decoding again costs time linear in the text so far per token.
+    /// Decodes a stream of token ids as text, word by word: after each token the whole sequence is decoded again (so
+    /// byte-level BPE joins a character split across tokens) and the text up to its last whitespace, which later tokens
+    /// cannot change, is yielded. The pieces concatenate to <c>tokenizer.Decode(tokens)</c> for tokenizers whose decoding
+    /// extends that of prefixes up to the last whitespace (byte-level BPE, word-level vocabularies).
     /// </summary>
     /// <param name="tokenizer">Decodes the ids.</param>
     /// <param name="tokens">The ids, for example from <see cref="Generate"/>; read lazily, one at a time.</param>

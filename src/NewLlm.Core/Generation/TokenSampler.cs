@@ -4,45 +4,38 @@ namespace NewLlm;
 /// Picks the next token from logits: greedy, or temperature sampling restricted by top-k and top-p.
 /// Runs on the CPU over a float array with a seeded <see cref="Random"/>, so results do not depend on the device.
 /// </summary>
-internal sealed class TokenSampler
+internal sealed class TokenSampler(GenerationOptions options)
 {
-    private readonly GenerationOptions _options;
-    private readonly Random _random;
-
-    public TokenSampler(GenerationOptions options)
-    {
-        _options = options;
-        _random = options.Seed is int seed ? new Random(seed) : new Random();
-    }
+    private readonly Random _random = options.Seed is int seed ? new Random(seed) : new Random();
 
     public int Next(float[] logits)
     {
-        if (_options.Greedy)
+        if (options.Greedy)
         {
             return ArgMax(logits);
         }
 
         int[] order = Enumerable.Range(0, logits.Length).ToArray();
         Array.Sort(order, (a, b) => logits[b].CompareTo(logits[a]));
-        int keep = _options.TopK > 0 ? Math.Min(_options.TopK, order.Length) : order.Length;
+        int keep = options.TopK > 0 ? Math.Min(options.TopK, order.Length) : order.Length;
 
         double max = logits[order[0]];
         var weights = new double[keep];
         double total = 0;
         for (int i = 0; i < keep; i++)
         {
-            weights[i] = Math.Exp((logits[order[i]] - max) / _options.Temperature);
+            weights[i] = Math.Exp((logits[order[i]] - max) / options.Temperature);
             total += weights[i];
         }
 
-        if (_options.TopP < 1.0)
+        if (options.TopP < 1.0)
         {
             double cumulative = 0;
             int cut = keep;
             for (int i = 0; i < keep; i++)
             {
                 cumulative += weights[i] / total;
-                if (cumulative >= _options.TopP)
+                if (cumulative >= options.TopP)
                 {
                     cut = i + 1;
                     break;

@@ -10,7 +10,7 @@ namespace NewLlm;
 /// </summary>
 internal static class ContextRecurrence
 {
-    /// <summary>The epsilon of the context's LayerNorm (<c>nn.LayerNorm</c>'s default, as in the original).</summary>
+    /// <summary><c>nn.LayerNorm</c>'s default epsilon, as in the original.</summary>
     public const double LayerNormEps = 1e-5;
 
     /// <summary>
@@ -24,16 +24,11 @@ internal static class ContextRecurrence
     /// the context and is computed for every position in one product, and its context share, added per position.
     /// Used for inference and <see cref="NewLlmModel.Step(Tensor, NewLlmState)"/>; differentiable by plain autograd.
     /// </summary>
-    /// <param name="weights">The model's parameters.</param>
-    /// <param name="ids">Token ids, int64 [B, T], every id a row of the embedding.</param>
-    /// <param name="context">The initial context c_0, [B, C].</param>
-    /// <param name="dropout">Dropout probability of every FNN layer.</param>
-    /// <param name="training">Whether dropout is applied (as <c>F.dropout</c>'s <c>training</c>).</param>
     /// <returns>The last FNN layer's output h_t for every position [B, T, H] and the context after every position, c_(t+1), [B, T, C].</returns>
     public static (Tensor Hidden, Tensor Contexts) Reference(RecurrenceWeights weights, Tensor ids, Tensor context, double dropout, bool training)
     {
         int time = (int)ids.shape[1];
-        long[] contextShape = { weights.ContextDim };
+        long[] contextShape = [weights.ContextDim];
         Tensor embedded = weights.TokenEmbedding.index_select(0, ids.t().reshape(-1)).view(time, ids.shape[0], weights.EmbedDim);   // [T, B, E]
         Tensor[] embeddingShare = F.linear(embedded, weights.FirstEmbeddingWeight, weights.Layers[0].Bias).unbind(0);
         Tensor contextWeight = weights.FirstContextWeight.t();

@@ -5,24 +5,16 @@ namespace NewLlm;
 /// chunk by chunk of positions, so that the logits of the whole batch [batch, positions, vocabulary] never exist.
 /// </summary>
 /// <remarks>
-/// <para>
-/// <see cref="Loss"/> and <see cref="Sum"/> are in the autograd graph when gradients are recorded; call
-/// <c>backward()</c> on one of them (or on an expression of them). The gradients of the output layer and of the
-/// hidden states are formed while the loss is computed (each chunk's logits are at hand then, and are not kept);
-/// the backward hands them on, scaled by the incoming gradient.
-/// </para>
-/// <para>
-/// The step's large buffers belong to the model and are reused by its next loss once this loss's backward has run
-/// (or this loss is disposed), so a steady run of steps takes no fresh memory. A loss made while another still needs
-/// them gets fresh ones. Backward a loss before the next one is made, as a training loop does; a retained graph
-/// (<c>retain_graph</c>) backwarded again after a later loss has reused the buffers gets NaN gradients, not wrong ones.
-/// </para>
+/// <see cref="Loss"/> and <see cref="Sum"/> are in the autograd graph when gradients are recorded; call <c>backward()</c>
+/// on one of them (or an expression of them). The step's large buffers belong to the model and are reused by its next
+/// loss once this loss's backward has run (or it is disposed); a loss made while another still needs them gets fresh
+/// ones. A retained graph backwarded again after a later loss has reused the buffers gets NaN gradients, not wrong ones.
 /// </remarks>
 public sealed class NewLlmLoss : IDisposable
 {
     private readonly WorkspaceLease? _lease;
 
-    internal NewLlmLoss(Tensor sum, Tensor tokenLosses, long tokenCount, long correctCount, WorkspaceLease? lease = null)
+    internal NewLlmLoss(Tensor sum, Tensor tokenLosses, long tokenCount, long correctCount, WorkspaceLease? lease)
     {
         _lease = lease;
         Sum = sum;

@@ -1,17 +1,12 @@
-using static TorchSharp.torch.nn;
-
 namespace NewLlm;
 
 // The training loss: the next-token cross-entropy, chunked (Model/Loss/), with the step's buffers kept in the model's workspace.
 public sealed partial class NewLlmModel
 {
     /// <summary>
-    /// The next-token cross-entropy of a batch of token sequences: the inputs are <c>ids[:, :-1]</c> and the targets
-    /// <c>ids[:, 1:]</c>, and targets equal to <paramref name="ignoreIndex"/> are not counted. The output layer,
-    /// log-softmax and cross-entropy run chunk by chunk of positions (the chunk chosen from the batch and the
-    /// vocabulary), so memory is O(chunk x vocabulary) instead of O(batch x positions x vocabulary), and only over the
-    /// positions whose target is counted (padding costs no logits); the loss and its gradients are those of
-    /// <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding.
+    /// The next-token cross-entropy of <c>ids[:, :-1]</c> against <c>ids[:, 1:]</c>, targets equal to
+    /// <paramref name="ignoreIndex"/> not counted: those of <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c>
+    /// to float rounding, computed chunk by chunk of counted positions, so memory is O(chunk x vocabulary).
     /// </summary>
     /// <param name="ids">Token ids, int64, [batch, time] with time of at least 2.</param>
     /// <param name="ignoreIndex">The target id that is not counted (the PAD id; 0 in the original).</param>
@@ -34,10 +29,7 @@ public sealed partial class NewLlmModel
         return NextTokenLoss(inputs, targets, ignoreIndex);
     }
 
-    /// <summary>
-    /// The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape
-    /// (the form of a prepared batch), computed chunk by chunk of positions as <see cref="NextTokenLoss(Tensor, long)"/>.
-    /// </summary>
+    /// <summary>The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape, as <see cref="NextTokenLoss(Tensor, long)"/>.</summary>
     /// <param name="inputs">Token ids, int64, [batch, positions].</param>
     /// <param name="targets">The next token at every position, int64, [batch, positions]: ids of the vocabulary, or <paramref name="ignoreIndex"/>.</param>
     /// <param name="ignoreIndex">The target id that is not counted.</param>
@@ -45,7 +37,7 @@ public sealed partial class NewLlmModel
     /// <exception cref="ArgumentException">A tensor has the wrong type or shape, or an id or target is outside the vocabulary.</exception>
     public NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex) => NextTokenLoss(inputs, targets, ignoreIndex, chunkRows: null);
 
-    /// <summary><see cref="NextTokenLoss(Tensor, Tensor, long)"/> with a given chunk of positions (for tests); chosen from the batch and vocabulary when null.</summary>
+    // chunkRows: given by tests; chosen from the batch and vocabulary when null.
     internal NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex, long? chunkRows)
     {
         CheckIds(inputs);
@@ -80,15 +72,13 @@ public sealed partial class NewLlmModel
     }
 
     /// <summary>
-    /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the
-    /// next (the recurrence's states and the loss's chunk and gradients: about (L·H + 6·C + 2·H)·4 bytes per position in
-    /// float32, and the output layer's gradients; with <see cref="ComputeDType"/>, also bfloat16 copies of the output
-    /// layer's weight and products). The next step makes them again. A loss still alive then gets NaN gradients from
-    /// its backward, never values read from freed buffers. <see cref="Module.Dispose()"/> frees them too.
+    /// Frees the buffers that <see cref="NextTokenLoss(Tensor, Tensor, long)"/> keeps from one training step to the next
+    /// (about (L·H + 6·C + 2·H)·4 bytes per position in float32, and the output layer's gradients); the next step makes
+    /// them again. A loss still alive gets NaN gradients from its backward, never freed memory. Dispose frees them too.
     /// </summary>
     public void ReleaseTrainingBuffers() => _workspace.Clear();
 
-    /// <summary>The buffers kept between training steps (for tests).</summary>
+    // For tests.
     internal TrainingWorkspace Workspace => _workspace;
 
     private void CheckTargets(Tensor targets, Tensor inputs, long ignoreIndex)

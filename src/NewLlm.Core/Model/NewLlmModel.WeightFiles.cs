@@ -6,10 +6,7 @@ public sealed partial class NewLlmModel
     /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>
     public void SaveSafetensors(string path) => SafetensorsWeights.Save(this, path);
 
-    /// <summary>
-    /// Loads weights from a safetensors file (float32, or a type that converts to it) with the original's
-    /// parameter names. Every parameter must be present with this model's shape.
-    /// </summary>
+    /// <summary>Loads weights from a safetensors file (float32, or a type that converts to it) with the original's parameter names, every one with this model's shape.</summary>
     /// <param name="path">The file.</param>
     /// <param name="allowUnexpected">When false (the default), a tensor the model does not have is an error.</param>
     /// <exception cref="InvalidDataException">The file is malformed, a parameter is missing, or its shape differs.</exception>
@@ -22,43 +19,35 @@ public sealed partial class NewLlmModel
     public static NewLlmModel FromSafetensors(string path, double dropout = 0.1, bool allowUnexpected = false) => SafetensorsWeights.Create(path, dropout, allowUnexpected);
 
     /// <summary>
-    /// Writes the weights as a PyTorch state dict, as <c>torch.save(model.state_dict(), path)</c> does (zip format,
-    /// float32, the original's parameter names; to a temporary file, then renamed).
-    /// <c>torch.load(path, weights_only=True)</c> reads it, and the original model's <c>load_state_dict(strict=True)</c> takes it.
+    /// Writes the weights as <c>torch.save(model.state_dict(), path)</c> does (zip format, float32, the original's names;
+    /// to a temporary file, then renamed), for <c>torch.load(path, weights_only=True)</c> and <c>load_state_dict(strict=True)</c>.
     /// </summary>
     /// <param name="path">The file to create or replace (conventionally <c>.pt</c> or <c>.pth</c>).</param>
     public void SavePyTorch(string path) => PyTorchWeights.Save(this, path);
 
     /// <summary>
-    /// Loads weights from a PyTorch <c>torch.save</c> file: a flat state dict, or the original trainer's checkpoint dict
-    /// (its <c>model_state_dict</c>; see <see cref="PyTorchCheckpoint"/> for the rest of it). float16, bfloat16 and
-    /// float64 tensors are converted. Every parameter must be present with this model's shape, and nothing else may be
-    /// there. The parameters keep their identity and requires_grad flags (the model still trains).
+    /// Loads weights from a <c>torch.save</c> file: a flat state dict, or the original trainer's checkpoint dict (its
+    /// <c>model_state_dict</c>; see <see cref="PyTorchCheckpoint"/>), float16, bfloat16 and float64 converted. Exactly the
+    /// model's parameters must be there, with its shapes; they keep their identity and requires_grad flags.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
-    /// The file is not a PyTorch checkpoint (see <see cref="PyTorchCheckpoint.Read(string)"/>), a parameter is missing or
-    /// unexpected, its shape differs from this model's (the message says which sizes the file holds), or its dtype is
-    /// not a floating-point one. The model is untouched.
+    /// The file is not a PyTorch checkpoint, a parameter is missing or unexpected, of another shape (the message says
+    /// which sizes the file holds) or not floating-point. The model is untouched.
     /// </exception>
     public void LoadPyTorch(string path) => PyTorchWeights.Load(this, path);
 
-    /// <summary>
-    /// Loads weights from a <c>torch.save</c> archive in a seekable stream (left open), as <see cref="LoadPyTorch(string)"/>
-    /// does: only the model's state dict is read, after every shape has been checked against this model's.
-    /// </summary>
+    /// <summary>Loads weights from a <c>torch.save</c> archive in a seekable stream (left open), as <see cref="LoadPyTorch(string)"/> does.</summary>
     /// <param name="stream">The archive, readable and seekable.</param>
     /// <param name="sourceName">The file's name, for messages.</param>
     /// <exception cref="InvalidDataException">As for <see cref="LoadPyTorch(string)"/>; the model is untouched.</exception>
     public void LoadPyTorch(Stream stream, string sourceName) => PyTorchWeights.Load(this, stream, sourceName);
 
     /// <summary>
-    /// Creates a model from a PyTorch <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint
-    /// dict) with its sizes inferred from the tensor shapes: vocabulary, embedding, hidden and context widths, and the
-    /// number of layers. The model is returned in evaluation mode (<c>eval()</c>), ready for inference; call
-    /// <c>train()</c> to fine-tune it. The dropout is not stored in weights and cannot be inferred: the model gets
-    /// <see cref="NewLlmOptions.Dropout"/>'s default (0.1, the original's); it matters only in training mode.
+    /// Creates a model from a <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint dict), its
+    /// sizes inferred from the tensor shapes, in evaluation mode (call <c>train()</c> to fine-tune it). The dropout is not
+    /// in the weights: the model gets <see cref="NewLlmOptions.Dropout"/>'s default (0.1, the original's).
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="device">Where to put the parameters; the CPU when null.</param>

@@ -17,15 +17,11 @@ namespace NewLlm;
 /// <c>input_gate.*</c>, <c>context_norm.*</c>), so weights move between the two.
 /// </summary>
 /// <remarks>
-/// The recurrence, written as its equations, is <see cref="ContextRecurrence.Reference"/>; inference and
-/// <see cref="Step(Tensor, NewLlmState)"/> run it. <see cref="forward"/> computes the same function as the
-/// original's per-position loop, restructured for speed: the embedding's share of the first Linear is computed once
-/// for all positions (per vocabulary entry when the vocabulary is smaller than the batch), and the output head is
-/// applied once to the stacked hidden states. When gradients are recorded (training), the recurrence is one
-/// autograd node with a hand-written backward through time (<see cref="RecurrenceFunction"/>, under
-/// <c>Model/FastPath/</c>) whose loops fuse the three context heads into one product per position and split the
-/// batch rows across libtorch's intra-op threads (intra-op parallelism is set to 1 for the duration of those loops
-/// and then restored).
+/// <see cref="forward"/> computes the original's per-position loop (<see cref="ContextRecurrence.Reference"/>),
+/// restructured for speed: the embedding's share of the first Linear is computed once for all positions, and the
+/// output head once for the stacked hidden states. When gradients are recorded, the recurrence is one autograd node
+/// with a hand-written backward through time (<see cref="RecurrenceFunction"/>, <c>Model/FastPath/</c>) that splits
+/// the batch rows across threads (libtorch's intra-op parallelism is set to 1 meanwhile, then restored).
 /// </remarks>
 public sealed partial class NewLlmModel : Module<Tensor, Tensor>
 {
@@ -40,12 +36,8 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
 
     private readonly Embedding _tokenEmbedding;
 
-    /// <summary>
-    /// The FNN as the original's <c>nn.Sequential</c> of (Linear, ReLU, Dropout) per layer. It exists only so that the
-    /// parameter names match the original's state dict: <c>fnn_layers.{3i}.weight</c> and <c>.bias</c>, the ReLU and
-    /// Dropout holding places 3i + 1 and 3i + 2. Nothing calls it: the forward reads the Linears through
-    /// <see cref="_fnnLinears"/> and applies ReLU and dropout itself.
-    /// </summary>
+    // The original's nn.Sequential of (Linear, ReLU, Dropout) per layer, only for the parameter names
+    // fnn_layers.{3i}.weight and .bias: the forward reads _fnnLinears and applies ReLU and dropout itself.
     private readonly Sequential _fnnLayers;
     private readonly Linear[] _fnnLinears;
     private readonly Linear _tokenOutput;
@@ -72,13 +64,11 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         int e = Options.EmbedDim, h = Options.HiddenDim, c = Options.ContextDim, v = Options.VocabSize;
         _tokenEmbedding = Embedding(v, e);
         _fnnLinears = new Linear[Options.NumLayers];
-        var stack = new List<(string, Module<Tensor, Tensor>)>();
+        var stack = new List<Module<Tensor, Tensor>>();
         for (int i = 0; i < Options.NumLayers; i++)
         {
             _fnnLinears[i] = Linear(i == 0 ? e + c : h, h);
-            stack.Add(((3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture), _fnnLinears[i]));
-            stack.Add(((3 * i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ReLU()));
-            stack.Add(((3 * i + 2).ToString(System.Globalization.CultureInfo.InvariantCulture), Dropout(Options.Dropout)));
+            stack.AddRange([_fnnLinears[i], ReLU(), Dropout(Options.Dropout)]);
         }
 
         _fnnLayers = Sequential(stack);
@@ -96,14 +86,9 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         register_module("input_gate", _inputGate);
         register_module("context_norm", _contextNorm);
 
-        if (Options.Seed is int seed)
+        using (Generator? generator = Options.Seed is int seed ? new Generator(unchecked((ulong)seed)) : null)
         {
-            using var generator = new Generator(unchecked((ulong)seed));
             ResetParameters(generator);
-        }
-        else
-        {
-            ResetParameters();
         }
 
         if (device is not null)
@@ -121,23 +106,15 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
     /// <summary>
     /// The dtype of the matrix products while gradients are recorded (training), for mixed precision; null (the
     /// default) computes in the parameters' dtype. <see cref="ScalarType.BFloat16"/> runs every matrix product of the
-    /// training path in bfloat16 (the embedding's share, the FNN layers, the context heads, the output layer, and
-    /// their backwards), with the weights cast once per step, while the parameters, their gradients and the
-    /// optimizer's state stay in the parameters' dtype (master weights), and so do the numerically touchy parts: the
-    /// context state, the gates' sigmoid, LayerNorm and its statistics, the clamp, the log-softmax and the loss.
+    /// training path and its backward in bfloat16, the weights cast once per step, while the parameters, gradients and
+    /// optimizer state (master weights) and the numerically touchy parts (context state, sigmoid, LayerNorm, clamp,
+    /// log-softmax, loss) stay in the parameters' dtype.
     /// </summary>
     /// <remarks>
-    /// <para>
     /// Without gradients (evaluation, generation, <see cref="Step(Tensor, NewLlmState)"/>) the model computes in its
-    /// parameters' dtype whatever this says, so validation figures measure the weights themselves.
-    /// </para>
-    /// <para>
-    /// On the CPU, bfloat16 products are fast only where the processor has them natively (<c>avx512_bf16</c> or
-    /// <c>amx_bf16</c>); elsewhere libtorch emulates them, many times slower than float32.
-    /// <see cref="TorchBackend.EnsureFastBFloat16(Device, string?, string?)"/> refuses such a processor with a clear message (the trainer calls it).
-    /// On CUDA the same products run through libtorch's operators (the loops' operator strategy); that path is not
-    /// measured on this project's machines, and its numerics are checked on the CPU against float64.
-    /// </para>
+    /// parameters' dtype, so validation figures measure the weights themselves. On a CPU without native bfloat16
+    /// products libtorch emulates them, many times slower than float32:
+    /// <see cref="TorchBackend.EnsureFastBFloat16(Device, string?, string?)"/> refuses such a processor (the trainer calls it).
     /// </remarks>
     /// <exception cref="ArgumentException">Set to something other than null or <see cref="ScalarType.BFloat16"/>.</exception>
     public ScalarType? ComputeDType
@@ -176,17 +153,7 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         init.zeros_(_contextNorm.bias!);
 
         // TorchSharp's init.normal_ ignores its generator argument; the tensor's own normal_ honours it.
-        void Normal(Tensor weight)
-        {
-            if (generator is null)
-            {
-                init.normal_(weight, 0.0, InitStd);
-            }
-            else
-            {
-                weight.normal_(0.0, InitStd, generator);
-            }
-        }
+        void Normal(Tensor weight) => _ = generator is null ? init.normal_(weight, 0.0, InitStd) : weight.normal_(0.0, InitStd, generator);
     }
 
     /// <summary>
@@ -267,7 +234,7 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>Throws unless every one of <paramref name="values"/> (at least one) is in [0, VocabSize), naming the smallest or largest that is not.</summary>
+    // Names the smallest or largest of values (at least one) outside [0, VocabSize).
     private void CheckInVocabulary(Tensor values, string paramName, string what, string besides)
     {
         using Tensor minimum = values.min(), maximum = values.max();
@@ -279,12 +246,8 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>
-    /// The embedding's share of the first Linear plus its bias, as a table [N, hidden] and the row of it for every
-    /// position, [batch, time]. With fewer vocabulary entries than positions the table has one row per vocabulary
-    /// entry and the row is the token id (the same values, far fewer products in the forward and the backward);
-    /// otherwise one row per position.
-    /// </summary>
+    // The embedding's share of the first Linear plus its bias, as a table [N, H] and each position's row of it [B, T]:
+    // one row per vocabulary entry when there are fewer entries than positions (far fewer products), else per position.
     private (Tensor Table, Tensor Index, bool RowPerPosition) EmbeddingShare(Tensor ids, Tensor wEmbed, Tensor bias)
     {
         long batch = ids.shape[0], time = ids.shape[1];
@@ -297,14 +260,8 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         return (perPosition, arange(batch * time, dtype: ScalarType.Int64, device: ids.device).view(batch, time), true);
     }
 
-    /// <summary>
-    /// Logits and contexts for every position: the recurrence, then the output head once for all positions. Without
-    /// gradients the recurrence is <see cref="ContextRecurrence.Reference"/>; with them, one autograd node with a
-    /// hand-written backward (<see cref="RecurrenceFunction"/>) that computes the same function.
-    /// </summary>
-    /// <param name="ids">Token ids [B, T].</param>
-    /// <param name="initialContext">c_0; zeros when null.</param>
-    /// <param name="inference">Whether to compute the inference function (no dropout) even in training mode.</param>
+    // Logits and contexts for every position: the recurrence, then the output head once for all positions.
+    // inference: no dropout even in training mode.
     private (Tensor Logits, Tensor Contexts) Run(Tensor ids, Tensor? initialContext, bool inference = false)
     {
         CheckIds(ids);
@@ -319,10 +276,10 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         return (MixedLinear(hidden, _tokenOutput.weight!, _tokenOutput.bias!), contexts);
     }
 
-    /// <summary>The dtype of the matrix products now: <see cref="ComputeDType"/> while gradients are recorded, otherwise null (the parameters' dtype).</summary>
+    // ComputeDType while gradients are recorded, otherwise null (the parameters' dtype).
     private ScalarType? ProductDType => torch.is_grad_enabled() ? _computeDType : null;
 
-    /// <summary><c>x W^T + b</c>, the product in <see cref="ProductDType"/> (through autograd's casts) and the bias added in the parameters' dtype.</summary>
+    // x W^T + b, the product in ProductDType (through autograd's casts) and the bias added in the parameters' dtype.
     private Tensor MixedLinear(Tensor x, Tensor weight, Tensor bias)
     {
         if (ProductDType is not { } low || low == weight.dtype)
@@ -333,11 +290,9 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         return F.linear(x.to_type(low), weight.to_type(low)).to_type(weight.dtype).add_(bias);
     }
 
-    /// <summary>The last FNN layer's output [B, T, H] and the contexts [B, T, C] for every position (ids checked by the caller).</summary>
-    /// <param name="ids">Token ids [B, T].</param>
-    /// <param name="initialContext">c_0; zeros when null.</param>
-    /// <param name="lease">The workspace for the fast path's buffers; fresh buffers when null (the outputs are then the caller's to keep).</param>
-    /// <param name="inference">Whether to leave dropout out even in training mode (for <see cref="Step(Tensor, NewLlmState)"/>).</param>
+    // The last FNN layer's output [B, T, H] and the contexts [B, T, C] (ids checked by the caller). Without gradients the
+    // recurrence is ContextRecurrence.Reference; with them, one autograd node with a hand-written backward computing the
+    // same function. Without a lease the fast path's buffers are fresh (the caller's to keep).
     private (Tensor Hidden, Tensor Contexts) Hidden(Tensor ids, Tensor? initialContext, WorkspaceLease? lease = null, bool inference = false)
     {
         RecurrenceWeights weights = Weights();
@@ -348,23 +303,19 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
             : ContextRecurrence.Reference(weights, ids, start, Options.Dropout, training && !inference);
     }
 
-    /// <summary>
-    /// The recurrence as one autograd node. Everything that does not depend on the context is hoisted out of the
-    /// time loop: the embedding's share of the first Linear (per vocabulary entry when that is cheaper), and the
-    /// three context heads fused into one product per position (their weights copied once per call: small next to
-    /// a training batch, but not next to one generated token, so the reference keeps them apart).
-    /// </summary>
+    // Hoisted out of the time loop: the embedding's share of the first Linear, and the three context heads' weights
+    // fused for one product per position (a copy per call: small next to a training batch, not next to one generated
+    // token, so the reference keeps them apart).
     private (Tensor Hidden, Tensor Contexts) RecurrenceWithGradients(RecurrenceWeights weights, Tensor ids, Tensor start, WorkspaceLease? lease)
     {
-        Tensor heads = cat(new[] { weights.ContextUpdate.Weight, weights.ForgetGate.Weight, weights.InputGate.Weight }, 0);
-        Tensor headsBias = cat(new[] { weights.ContextUpdate.Bias, weights.ForgetGate.Bias, weights.InputGate.Bias }, 0);
+        Tensor heads = cat([weights.ContextUpdate.Weight, weights.ForgetGate.Weight, weights.InputGate.Weight], 0);
+        Tensor headsBias = cat([weights.ContextUpdate.Bias, weights.ForgetGate.Bias, weights.InputGate.Bias], 0);
         (Tensor table, Tensor index, bool rowPerPosition) = EmbeddingShare(ids, weights.FirstEmbeddingWeight, weights.Layers[0].Bias);
         var inputs = new RecurrenceInputs(
             index, table, start, weights.FirstContextWeight, heads, headsBias, weights.ContextNorm.Weight, weights.ContextNorm.Bias, weights.Layers.Skip(1).ToArray());
         return RecurrenceFunction.Apply(training ? Options.Dropout : 0.0, rowPerPosition, inputs, lease, ProductDType);
     }
 
-    /// <summary>The parameters the recurrence reads.</summary>
     private RecurrenceWeights Weights() => new(
         _tokenEmbedding.weight!,
         _fnnLinears.Select(l => ((Tensor)l.weight!, (Tensor)l.bias!)).ToArray(),

@@ -28,28 +28,20 @@ public sealed class NewLlmOptions
     public double Dropout { get; set; } = 0.1;
 
     /// <summary>
-    /// Seed of the initial weights, or null (the default) to draw them from TorchSharp's global generator as the
-    /// original does. When set, a new model's weights come from a <see cref="TorchSharp.torch.Generator"/> seeded with
-    /// it: the same seed gives bit-identical weights in every process, whatever was drawn from the global generator
-    /// before. Only the initialisation reads it (dropout masks still come from the global generator, which
-    /// <c>torch.manual_seed</c> seeds).
+    /// Seed of the initial weights (bit-identical in every process, whatever was drawn before), or null (the default)
+    /// to draw them from TorchSharp's global generator as the original does. Dropout masks still come from the global
+    /// generator, which <c>torch.manual_seed</c> seeds.
     /// </summary>
     public int? Seed { get; set; }
 
-    /// <summary>
-    /// The number of parameters (weights and biases) of a model with these sizes: the embedding, the feed-forward
-    /// layers, the output layer, the three context heads and the LayerNorm.
-    /// </summary>
+    /// <summary>The number of parameters (weights and biases) of a model with these sizes.</summary>
     public long ParameterCount => ParameterShapes.Of(this).Sum(kv => kv.Value.Aggregate(1L, (a, b) => checked(a * b)));
 
     /// <summary>Returns a copy, so that a model keeps the options it was built with.</summary>
     public NewLlmOptions Clone() => (NewLlmOptions)MemberwiseClone();
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
-    public NewLlmOptions Validate()
-    {
-        return OptionsFailures.ThrowIfInvalid(this, new NewLlmOptionsValidator());
-    }
+    public NewLlmOptions Validate() => OptionsFailures.ThrowIfInvalid(this, new NewLlmOptionsValidator());
 
     /// <inheritdoc />
     public override string ToString() =>

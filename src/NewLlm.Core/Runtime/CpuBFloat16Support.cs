@@ -5,18 +5,15 @@ namespace NewLlm;
 
 /// <summary>
 /// Whether this processor multiplies bfloat16 natively (x86: <c>avx512_bf16</c> or <c>amx_bf16</c>; Arm: <c>bf16</c>),
-/// which libtorch's CPU kernels (oneDNN) need for bfloat16 products faster than float32. Read from the kernel's
-/// <c>/proc/cpuinfo</c> flags on Linux (the same names <c>lscpu</c> shows); elsewhere from .NET's AVX10.1 check (AVX10.1
-/// includes the bfloat16 instructions), and otherwise unknown.
+/// which libtorch's CPU kernels (oneDNN) need for bfloat16 products faster than float32: from <c>/proc/cpuinfo</c> on
+/// Linux, elsewhere from .NET's AVX10.1 check (which includes the bfloat16 instructions). <c>Description</c> says
+/// what was found, for messages.
 /// </summary>
-/// <param name="Native">Whether the processor has a native bfloat16 product.</param>
-/// <param name="Description">What was found, for messages: the flag seen, or which were looked for and where.</param>
 internal readonly record struct CpuBFloat16Support(bool Native, string Description)
 {
     private static readonly string[] X86Flags = ["avx512_bf16", "amx_bf16"];
     private static readonly Lazy<CpuBFloat16Support> Detected = new(Detect);
 
-    /// <summary>This machine's.</summary>
     public static CpuBFloat16Support Current => Detected.Value;
 
     /// <summary>The support a <c>/proc/cpuinfo</c> text shows (its first <c>flags</c> or, on Arm, <c>Features</c> line).</summary>

@@ -10,10 +10,8 @@ public static class TorchBackend
     private static readonly Lazy<Exception?> LoadFailure = new(TryLoad, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>
-    /// Makes sure the native libtorch backend is loaded. Throws an <see cref="InvalidOperationException"/>
-    /// naming the package to add when the application references no TorchSharp backend package, naming the missing
-    /// <c>GLIBCXX_3.4.32</c> and the build step that deals with it when the libstdc++ is too old, and quoting the
-    /// dynamic loader's reason when the backend cannot be loaded on this machine for another reason.
+    /// Makes sure the native libtorch backend is loaded. Throws an <see cref="InvalidOperationException"/> naming the
+    /// package to add, the missing <c>GLIBCXX_3.4.32</c> and the build step that deals with it, or the loader's reason.
     /// </summary>
     public static void EnsureLoaded()
     {
@@ -24,9 +22,8 @@ public static class TorchBackend
     }
 
     /// <summary>
-    /// Checks that <paramref name="device"/> exists here (the backend is loaded, and for a CUDA device, CUDA is
-    /// available and the index is in range) and returns it. The one place that turns a missing CUDA into a clear
-    /// error: <see cref="NewLlmModel"/> calls it whenever it is created on or moved to a device.
+    /// Checks that <paramref name="device"/> exists here (the backend is loaded; for CUDA, CUDA is available and the
+    /// index in range) and returns it: the one place that turns a missing CUDA into a clear error.
     /// </summary>
     /// <param name="device">The requested device.</param>
     /// <param name="requestedBy">What asked for the device, named in the message (e.g. <c>"TrainerOptions.Device"</c>); none when null.</param>
@@ -40,10 +37,9 @@ public static class TorchBackend
     }
 
     /// <summary>
-    /// Resolves a device name to a TorchSharp device that exists here, with the clear error of
-    /// <see cref="EnsureDeviceAvailable(torch.Device, string?)"/> when it does not. Prefer it (or a plain
-    /// <c>new Device("cuda")</c>) to <c>torch.CUDA</c> and <c>torch.device("cuda")</c>, which throw TorchSharp's own
-    /// trace when CUDA is absent, before any NewLlm code can check.
+    /// Resolves a device name to a device that exists here, with the clear error of
+    /// <see cref="EnsureDeviceAvailable(torch.Device, string?)"/> when it does not (<c>torch.device("cuda")</c> throws
+    /// TorchSharp's own trace when CUDA is absent, before any NewLlm code can check).
     /// </summary>
     /// <param name="name"><c>"cpu"</c>, <c>"cuda"</c> (the first CUDA device) or <c>"cuda:N"</c>; case and surrounding spaces are ignored.</param>
     /// <param name="requestedBy">What asked for the device, named in the message (e.g. <c>"TrainerOptions.Device"</c>); none when null.</param>
@@ -76,7 +72,7 @@ public static class TorchBackend
         return torch.device(DeviceType.CUDA, Math.Max(index, 0));
     }
 
-    /// <summary>The check of <see cref="EnsureDeviceAvailable(torch.Device, string?)"/> for a device type and index (-1: the current device).</summary>
+    // index -1: the current device.
     internal static void EnsureDeviceAvailable(DeviceType type, int index, string? requestedBy)
     {
         EnsureLoaded();
@@ -103,10 +99,9 @@ public static class TorchBackend
     }
 
     /// <summary>
-    /// Whether bfloat16 matrix products are fast on <paramref name="device"/>: on the CPU, whether the processor has a
-    /// native bfloat16 product (<c>avx512_bf16</c> or <c>amx_bf16</c>; <c>bf16</c> on Arm), without which libtorch
-    /// emulates them many times slower than float32; on CUDA, true (every GPU libtorch supports multiplies bfloat16,
-    /// natively from Ampere on).
+    /// Whether bfloat16 matrix products are fast on <paramref name="device"/>: on the CPU, whether it has a native
+    /// bfloat16 product (<c>avx512_bf16</c> or <c>amx_bf16</c>; <c>bf16</c> on Arm), without which libtorch emulates
+    /// them many times slower than float32; on CUDA, true.
     /// </summary>
     public static bool HasFastBFloat16(torch.Device device)
     {
@@ -125,7 +120,6 @@ public static class TorchBackend
     public static void EnsureFastBFloat16(torch.Device device, string? requestedBy = null, string? howToForce = null) =>
         EnsureFastBFloat16(device, CpuBFloat16Support.Current, requestedBy, howToForce);
 
-    /// <summary><see cref="EnsureFastBFloat16(torch.Device, string?, string?)"/> for a given processor's support (for tests).</summary>
     internal static void EnsureFastBFloat16(torch.Device device, CpuBFloat16Support cpu, string? requestedBy, string? howToForce)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -139,7 +133,7 @@ public static class TorchBackend
         }
     }
 
-    /// <summary>Runs <see cref="EnsureLoaded()"/> and returns <paramref name="value"/>: for constructor chains that must check the backend before a base constructor touches it.</summary>
+    /// <summary>For constructor chains that must check the backend before a base constructor touches it.</summary>
     internal static T EnsureLoaded<T>(T value)
     {
         EnsureLoaded();
@@ -168,6 +162,9 @@ public static class TorchBackend
         }
     }
 
+    /// <summary>The version that TorchSharp 0.107's <c>libLibTorchSharp.so</c> asks of libstdc++ (GCC 13's) and NewLlm.Core.targets marks weak.</summary>
+    internal const string RequiredLibStdCxxVersion = "GLIBCXX_3.4.32";
+
     private const string LibraryName = "libLibTorchSharp.so";
 
     // libtorch itself, which every backend package (TorchSharp-cpu, TorchSharp-cuda-linux) puts beside libLibTorchSharp.so.
@@ -178,13 +175,13 @@ public static class TorchBackend
         "(the same version as the TorchSharp package NewLlm uses).";
 
     private static string Describe(Exception failure) =>
-        Describe(ProbeNativeLibrary(), FirstLine(Innermost(failure).Message));
+        Describe(ProbeNativeLibrary(), failure.GetBaseException().Message.Split('\n')[0].Trim());
 
     /// <summary>
-    /// The message for a backend that did not load, chosen from the files found and from what the dynamic loader said
-    /// about TorchSharp's native library (TorchSharp's own exception does not carry the loader's reason).
+    /// The message for a backend that did not load, from the files found and what the dynamic loader said about
+    /// TorchSharp's native library (TorchSharp's own exception does not carry the loader's reason).
     /// </summary>
-    /// <param name="probe">Where <c>libLibTorchSharp.so</c> was found, whether libtorch is beside it, and what <c>dlopen</c> said of it.</param>
+    /// <param name="probe">The files found and what <c>dlopen</c> said.</param>
     /// <param name="underlyingError">The first line of TorchSharp's innermost exception message.</param>
     internal static string Describe(NativeLoadProbe probe, string underlyingError)
     {
@@ -219,7 +216,7 @@ public static class TorchBackend
         if (version.Success)
         {
             string missing = version.Groups[1].Value;
-            return missing == NativeLibraryFix.RequiredVersion
+            return missing == RequiredLibStdCxxVersion
                 ? $"NewLlm: TorchSharp's native library {library} could not be loaded because this system's libstdc++ lacks {missing} (GCC 13's; Debian 12 and Ubuntu 22.04 have GLIBCXX_3.4.30). " +
                   "NewLlm.Core's build step marks that one requirement weak in the copy of libLibTorchSharp.so in the output or publish folder (nothing calls the symbol that asks for it), but it did not run on this copy: " +
                   "build the application with the NewLlm.Core package referenced (directly, or through NewLlm.Data or NewLlm.Training) and without -p:NewLlmPatchLibTorchSharp=false; " +
@@ -234,7 +231,7 @@ public static class TorchBackend
         return $"NewLlm: TorchSharp's native library {library} could not be loaded.{reason}{hint}";
     }
 
-    /// <summary>Finds TorchSharp's native library where TorchSharp looks for it and, on Linux, asks the loader why it does not load.</summary>
+    // Finds TorchSharp's native library where TorchSharp looks for it and, on Linux, asks the loader why it does not load.
     private static NativeLoadProbe ProbeNativeLibrary()
     {
         string? library = FindNativeLibrary(NativeSearchDirectories());
@@ -246,17 +243,20 @@ public static class TorchBackend
         bool backend = FindNativeLibrary([Path.GetDirectoryName(library)!], BackendLibrary) is not null;
         try
         {
-            return OperatingSystem.IsLinux() && DynamicLoader.TryOpen(library, out string? error)
-                ? new NativeLoadProbe(library, backend, Attempted: true, LoaderError: error)
-                : new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null);
+            if (DynamicLoader.TryOpen(library, out string? error))
+            {
+                return new NativeLoadProbe(library, backend, Attempted: true, LoaderError: error);
+            }
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or InvalidOperationException)
         {
-            return new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null); // the question could not be asked: describe from the files alone
+            // The question could not be asked: describe from the files alone.
         }
+
+        return new NativeLoadProbe(library, backend, Attempted: false, LoaderError: null);
     }
 
-    /// <summary>The folders an application's native libraries are looked for in: its own, its <c>runtimes/{rid}/native</c>, the host's probing folders, and TorchSharp's.</summary>
+    // The folders an application's native libraries are looked for in: its own, its runtimes/{rid}/native, the host's probing folders, and TorchSharp's.
     private static IEnumerable<string> NativeSearchDirectories()
     {
         string rid = $"linux-{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
@@ -281,37 +281,13 @@ public static class TorchBackend
     /// <summary>The first file called <paramref name="fileName"/> (by default <c>libLibTorchSharp.so</c>) in <paramref name="directories"/>, or null.</summary>
     internal static string? FindNativeLibrary(IEnumerable<string> directories, string fileName = LibraryName) =>
         directories.Select(d => Path.Combine(d, fileName)).FirstOrDefault(File.Exists);
-
-    private static Exception Innermost(Exception exception)
-    {
-        while (exception.InnerException is not null)
-        {
-            exception = exception.InnerException;
-        }
-
-        return exception;
-    }
-
-    private static string FirstLine(string message)
-    {
-        int end = message.IndexOf('\n', StringComparison.Ordinal);
-        return (end < 0 ? message : message[..end]).Trim();
-    }
 }
 
-/// <summary>What the dynamic loader said about TorchSharp's native library.</summary>
-/// <param name="LibraryPath">The <c>libLibTorchSharp.so</c> found, or null when none was.</param>
-/// <param name="BackendBeside">Whether <c>libtorch.so</c>, which a backend package brings, is in the same folder.</param>
-/// <param name="Attempted">Whether the loader was asked (on Linux, when <c>dlopen</c> is at hand).</param>
-/// <param name="LoaderError">The loader's reason (<c>dlerror</c>) when it refused the library; null when it loaded it or was not asked.</param>
+/// <summary>
+/// The <c>libLibTorchSharp.so</c> found (or null), whether <c>libtorch.so</c> of a backend package is beside it, whether
+/// the loader was asked (on Linux, when <c>dlopen</c> is at hand) and its reason when it refused the library.
+/// </summary>
 internal readonly record struct NativeLoadProbe(string? LibraryPath, bool BackendBeside, bool Attempted, string? LoaderError);
-
-/// <summary>The version that TorchSharp 0.107's <c>libLibTorchSharp.so</c> asks of libstdc++ and NewLlm.Core.targets marks weak.</summary>
-internal static class NativeLibraryFix
-{
-    /// <summary>GCC 13's libstdc++ version.</summary>
-    public const string RequiredVersion = "GLIBCXX_3.4.32";
-}
 
 /// <summary>
 /// <c>dlopen</c> and <c>dlerror</c> of the C library, called directly: <see cref="System.Runtime.InteropServices.NativeLibrary.TryLoad(string, out IntPtr)"/>
@@ -334,26 +310,22 @@ internal static unsafe class DynamicLoader
             return false;
         }
 
-        IntPtr name = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(path);
-        try
+        var dlerror = (delegate* unmanaged<IntPtr>)lastError;
+        _ = dlerror(); // clear an earlier error
+        IntPtr handle;
+        fixed (byte* name = System.Text.Encoding.UTF8.GetBytes(path + "\0"))
         {
-            var dlerror = (delegate* unmanaged<IntPtr>)lastError;
-            _ = dlerror(); // clear an earlier error
-            IntPtr handle = ((delegate* unmanaged<IntPtr, int, IntPtr>)open)(name, RtldNow);
-            if (handle == IntPtr.Zero)
-            {
-                IntPtr text = dlerror();
-                error = (text == IntPtr.Zero ? null : System.Runtime.InteropServices.Marshal.PtrToStringUTF8(text)) ?? "dlopen failed and gave no reason";
-                return true;
-            }
+            handle = ((delegate* unmanaged<byte*, int, IntPtr>)open)(name, RtldNow);
+        }
 
-            _ = ((delegate* unmanaged<IntPtr, int>)close)(handle);
+        if (handle == IntPtr.Zero)
+        {
+            error = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(dlerror()) ?? "dlopen failed and gave no reason";
             return true;
         }
-        finally
-        {
-            System.Runtime.InteropServices.Marshal.FreeCoTaskMem(name);
-        }
+
+        _ = ((delegate* unmanaged<IntPtr, int>)close)(handle);
+        return true;
     }
 
     // libdl.so.2 has them on every glibc (a stub forwarding to libc from glibc 2.34 on); libc.so.6 from 2.34 on, and on musl.

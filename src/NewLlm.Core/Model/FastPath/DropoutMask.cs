@@ -12,30 +12,19 @@ namespace NewLlm;
 /// global generator (so <c>torch.manual_seed</c> makes the masks reproducible). Every element is computable on its own,
 /// so each row thread of the time loop draws its own rows at the position it is at, and nothing [T, L, B, H] is stored.
 /// </remarks>
-internal readonly struct DropoutMask
+internal readonly struct DropoutMask(ulong seed, double probability, int layers, long batch, long hidden)
 {
-    private readonly ulong _seed;
-    private readonly uint _threshold;
-    private readonly int _layers;
-    private readonly long _batch;
-    private readonly long _hidden;
+    private readonly ulong _seed = seed;
+    private readonly uint _threshold = (uint)Math.Ceiling(probability * (1 << 24));
+    private readonly int _layers = layers;
+    private readonly long _batch = batch;
+    private readonly long _hidden = hidden;
 
-    private DropoutMask(ulong seed, double probability, int layers, long batch, long hidden)
-    {
-        _seed = seed;
-        _threshold = (uint)Math.Ceiling(probability * (1 << 24));
-        Scale = (float)(1 / (1 - probability));
-        _layers = layers;
-        _batch = batch;
-        _hidden = hidden;
-        Active = probability > 0;
-    }
+    /// <summary>Whether p > 0; an inactive mask keeps everything unscaled.</summary>
+    public bool Active { get; } = probability > 0;
 
-    /// <summary>Whether anything is dropped (p > 0); an inactive mask keeps everything unscaled.</summary>
-    public bool Active { get; }
-
-    /// <summary>The factor of a kept element, 1 / (1 - p).</summary>
-    public float Scale { get; }
+    /// <summary>1 / (1 - p).</summary>
+    public float Scale { get; } = (float)(1 / (1 - probability));
 
     /// <summary>A mask for a [T, L, B, H] recurrence, seeded by one draw from torch's global generator; inactive (and no draw) when p is 0.</summary>
     public static DropoutMask Draw(double probability, int layers, long batch, long hidden)
@@ -45,15 +34,14 @@ internal readonly struct DropoutMask
             return new DropoutMask(0, 0, layers, batch, hidden);
         }
 
-        using Tensor draw = randint(0, long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64);
+        using Tensor draw = randint(0, long.MaxValue, [1], dtype: ScalarType.Int64);
         return new DropoutMask((ulong)draw.item<long>(), probability, layers, batch, hidden);
     }
 
-    /// <summary>The index of element (t, layer, row, 0); element j of that row has index + j.</summary>
+    /// <summary>The index of element (t, layer, row, 0); element j has index + j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong RowIndex(long t, int layer, long row) => (ulong)((((((t * _layers) + layer) * _batch) + row) * _hidden) + 1);
 
-    /// <summary>Whether the element at <paramref name="index"/> is kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Keeps(ulong index)
     {
@@ -64,10 +52,7 @@ internal readonly struct DropoutMask
         return (uint)(z >> 40) >= _threshold;
     }
 
-    /// <summary>
-    /// <see cref="Keeps(ulong)"/> for four indices at once: all ones in each lane whose element is kept. The same
-    /// 64-bit arithmetic as the scalar form, so the two agree bit for bit.
-    /// </summary>
+    /// <summary>Four indices at once, all ones in a kept lane: the scalar form's 64-bit arithmetic, so the two agree bit for bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<ulong> Keeps(Vector256<ulong> index)
     {
@@ -114,6 +99,6 @@ internal readonly struct DropoutMask
             }
         }
 
-        return tensor(data, new[] { time, _layers, _batch, _hidden });
+        return tensor(data, [time, _layers, _batch, _hidden]);
     }
 }

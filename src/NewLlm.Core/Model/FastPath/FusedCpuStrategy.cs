@@ -8,18 +8,11 @@ namespace NewLlm;
 /// </summary>
 internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
 {
-    /// <summary>The one instance (the strategy has no state; its row objects have).</summary>
     public static readonly FusedCpuStrategy Instance = new();
 
-    private FusedCpuStrategy()
-    {
-    }
-
-    /// <inheritdoc/>
     public override bool ProductsAddToBuffers => false;
 
-    /// <inheritdoc/>
-    /// <remarks>Every tensor the kernels read by pointer is made contiguous.</remarks>
+    /// <summary>Every tensor the kernels read by pointer made contiguous.</summary>
     public override RecurrenceInputs Prepare(RecurrenceInputs inputs) => inputs with
     {
         Index = inputs.Index.contiguous(),
@@ -31,24 +24,12 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
         DeeperLayers = inputs.DeeperLayers.Select(layer => (layer.Weight, layer.Bias.contiguous())).ToArray(),
     };
 
-    /// <inheritdoc/>
     public override ForwardRows Forward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count) => new FusedForward(buffers, mask, first, count);
 
-    /// <inheritdoc/>
     public override BackwardRows Backward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count) =>
         new FusedBackward(buffers, dHidden, keep, sums, first, count);
 
-    /// <summary>One row thread's range and the row views of the buffers that both loops read, taken once per loop.</summary>
-    /// <param name="First">The thread's first row.</param>
-    /// <param name="Count">The thread's number of rows.</param>
-    /// <param name="HiddenDim">H.</param>
-    /// <param name="C">C.</param>
-    /// <param name="Hidden">The hidden states of every layer [B, T, H].</param>
-    /// <param name="Gates">The gates [B, T, 3C].</param>
-    /// <param name="Contexts">The contexts after every position [B, T, C].</param>
-    /// <param name="Start">The initial context [B, C].</param>
-    /// <param name="Gamma">The LayerNorm weight [C].</param>
-    /// <param name="Beta">The LayerNorm bias [C].</param>
+    /// <summary>One row thread's range and the row views of the buffers both loops read ([B, T, *], or [B, C] and [C] for the initial context and the LayerNorm), taken once per loop.</summary>
     private readonly record struct LoopRows(
         long First, int Count, int HiddenDim, int C, TensorRows[] Hidden, TensorRows Gates, TensorRows Contexts, TensorRows Start, TensorRows Gamma, TensorRows Beta)
     {
@@ -67,33 +48,23 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
         {
         }
 
-        /// <summary>The context entering position <paramref name="t"/> of the thread's first row, and the stride between its rows.</summary>
-        public float* ContextBefore(long t, out long stride) => TensorRows.Before(Contexts, Start, First, t, out stride);
+        /// <summary>The context entering position <paramref name="t"/> of the thread's first row (row t - 1 of the contexts, or the initial context), and the stride between its rows.</summary>
+        public float* ContextBefore(long t, out long stride)
+        {
+            stride = t > 0 ? Contexts.Stride : Start.Stride;
+            return t > 0 ? Contexts.At(First, t - 1) : Start.At(First);
+        }
     }
 
-    private sealed class FusedForward : ForwardRows
+    private sealed class FusedForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count) : ForwardRows
     {
-        private readonly LoopRows _rows;
-        private readonly DropoutMask _mask;
-        private readonly long _time;
-        private readonly TensorRows[] _biasRows;
-        private readonly TensorRows _tableRows;
-        private readonly TensorRows _headBiasRows;
-        private readonly long* _index;
-        private readonly float[] _scratch;
-
-        public FusedForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count)
-        {
-            RecurrenceInputs inputs = buffers.Inputs;
-            _rows = new LoopRows(buffers, first, count);
-            _mask = mask;
-            _time = buffers.Time;
-            _biasRows = Enumerable.Range(0, inputs.Layers).Select(l => l == 0 ? default : new TensorRows(inputs.LayerBias(l))).ToArray();
-            _tableRows = new TensorRows(inputs.Table);
-            _headBiasRows = new TensorRows(inputs.HeadBias);
-            _index = TensorRows.OfIndex(inputs.Index);
-            _scratch = new float[_rows.C];
-        }
+        private readonly LoopRows _rows = new(buffers, first, count);
+        private readonly long _time = buffers.Time;
+        private readonly TensorRows[] _biasRows = Enumerable.Range(0, buffers.Layers).Select(l => l == 0 ? default : new TensorRows(buffers.Inputs.LayerBias(l))).ToArray();
+        private readonly TensorRows _tableRows = new(buffers.Inputs.Table);
+        private readonly TensorRows _headBiasRows = new(buffers.Inputs.HeadBias);
+        private readonly long* _index = TensorRows.OfIndex(buffers.Inputs.Index);
+        private readonly float[] _scratch = new float[buffers.ContextDim];
 
         public override void BeginPosition(long t)
         {
@@ -106,7 +77,7 @@ internal sealed unsafe class FusedCpuStrategy : RecurrenceStrategy
         {
             float* bias = layer == 0 ? null : _biasRows[layer].Start();
             TensorRows hRows = _rows.Hidden[layer];
-            RecurrenceKernels.ReluDropout(hRows.At(_rows.First, t), hRows.Stride, bias, _rows.Count, _rows.HiddenDim, _mask, t, layer, _rows.First);
+            RecurrenceKernels.ReluDropout(hRows.At(_rows.First, t), hRows.Stride, bias, _rows.Count, _rows.HiddenDim, mask, t, layer, _rows.First);
         }
 
         public override void GatesAndNorm(long t, Tensor gates, Tensor context, Tensor next)

@@ -1,39 +1,24 @@
 namespace NewLlm;
 
 /// <summary>
-/// The matrix products of the training path (the recurrence's loops and the chunked loss), in the parameters' dtype
-/// or, for mixed precision (<see cref="NewLlmModel.ComputeDType"/>), with both operands cast to a lower dtype and the
-/// product added to a buffer of the parameters' dtype. Everything else (the states, sigmoid, LayerNorm, clamp,
-/// softmax, the gradient sums) stays in the parameters' dtype.
+/// The matrix products of the training path in the parameters' dtype or, for mixed precision
+/// (<see cref="NewLlmModel.ComputeDType"/>), with both operands cast to a lower dtype and the product added to a buffer
+/// of the parameters' dtype. libtorch's bfloat16 product accumulates in float32 and rounds to bfloat16: the rounding of
+/// PyTorch's autocast, but with every sum over positions (the weight gradients) kept in float32.
 /// </summary>
-/// <remarks>
-/// libtorch's bfloat16 matrix product (oneDNN on the CPU) accumulates in float32 and rounds its result to bfloat16,
-/// which is then added into the float32 buffer: the rounding of PyTorch's autocast, but with every sum over positions
-/// (the weight gradients) kept in float32 instead of in the weights' bfloat16 copy.
-/// </remarks>
-internal sealed class MatrixProducts
+internal sealed class MatrixProducts(ScalarType? computeDType)
 {
-    /// <summary>Products in the operands' own dtype (<c>addmm_</c>, no casts).</summary>
-    public static readonly MatrixProducts Native = new(null);
-
-    private MatrixProducts(ScalarType? computeDType)
-    {
-        ComputeDType = computeDType;
-    }
-
     /// <summary>The dtype the products run in, or null for the operands' own.</summary>
-    public ScalarType? ComputeDType { get; }
+    public ScalarType? ComputeDType { get; } = computeDType;
 
-    /// <summary>Products in <paramref name="computeDType"/>, or <see cref="Native"/> when it is null or the parameters' own.</summary>
+    /// <summary>Products in <paramref name="computeDType"/>, or in the operands' own dtype (<c>addmm_</c>, no casts) when it is null or the parameters' own.</summary>
     public static MatrixProducts For(ScalarType? computeDType, ScalarType parameterDType) =>
-        computeDType is null || computeDType == parameterDType ? Native : new MatrixProducts(computeDType);
+        new(computeDType == parameterDType ? null : computeDType);
 
     /// <summary>
-    /// <paramref name="x"/> as a product operand: itself, or a copy in <see cref="ComputeDType"/>. Cast an operand used
-    /// by several products (a weight, a position's gradient) once with this and pass the result.
+    /// <paramref name="x"/> itself, or a copy in <see cref="ComputeDType"/> (into <paramref name="scratch"/> when given,
+    /// for a large operand cast again and again). Cast an operand used by several products once with this.
     /// </summary>
-    /// <param name="x">The operand.</param>
-    /// <param name="scratch">A buffer of x's shape in <see cref="ComputeDType"/> to cast into (a large operand cast again and again); a fresh copy when null.</param>
     public Tensor Operand(Tensor x, Tensor? scratch = null)
     {
         if (ComputeDType is not { } dtype || x.dtype == dtype)
@@ -44,15 +29,11 @@ internal sealed class MatrixProducts
         return scratch is null ? x.to_type(dtype) : scratch.copy_(x);
     }
 
-    /// <summary><paramref name="target"/> = (<paramref name="accumulate"/> ? target : 0) + <paramref name="a"/> <paramref name="b"/>, in place.</summary>
-    /// <param name="target">The buffer, in the parameters' dtype.</param>
-    /// <param name="a">The left operand.</param>
-    /// <param name="b">The right operand.</param>
-    /// <param name="accumulate">Whether the product is added to what the target holds (beta 1) or replaces it (beta 0).</param>
-    /// <param name="scratch">
-    /// A buffer of the target's shape in <see cref="ComputeDType"/> for the product before it is added (a large product
-    /// made again and again, whose fresh result would be memory mapped anew each time); a fresh result when null.
-    /// </param>
+    /// <summary>
+    /// <paramref name="target"/> = (<paramref name="accumulate"/> ? target : 0) + <paramref name="a"/> <paramref name="b"/>,
+    /// in place; <paramref name="scratch"/>, when given, holds a large product in <see cref="ComputeDType"/> that a fresh
+    /// result would map anew each time.
+    /// </summary>
     public void AddTo(Tensor target, Tensor a, Tensor b, bool accumulate, Tensor? scratch = null)
     {
         if (ComputeDType is null)
@@ -90,6 +71,6 @@ internal sealed class MatrixProducts
         }
     }
 
-    /// <summary>Elements per block of a mixed-dtype add (256 Ki: 1 MiB of float32, within L2).</summary>
+    // Elements per block of a mixed-dtype add (256 Ki: 1 MiB of float32, within L2).
     private const long AddBlockElements = 256 * 1024;
 }

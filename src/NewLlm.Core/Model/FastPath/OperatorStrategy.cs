@@ -9,20 +9,12 @@ namespace NewLlm;
 /// </summary>
 internal sealed class OperatorStrategy : RecurrenceStrategy
 {
-    /// <summary>The one instance (the strategy has no state; its row objects have).</summary>
     public static readonly OperatorStrategy Instance = new();
 
-    private OperatorStrategy()
-    {
-    }
-
-    /// <inheritdoc/>
     public override bool ProductsAddToBuffers => true;
 
-    /// <inheritdoc/>
     public override ForwardRows Forward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count) => new OperatorForward(buffers, mask, first, count);
 
-    /// <inheritdoc/>
     public override BackwardRows Backward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count) =>
         new OperatorBackward(buffers, dHidden, keep, sums, first, count);
 
@@ -35,22 +27,18 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         private readonly long _first;
         private readonly long _count;
         private readonly long _c;
-        private readonly long[] _normalizedShape;
-        private readonly Tensor _gamma;
-        private readonly Tensor _beta;
+        private readonly RecurrenceInputs _inputs;
         private readonly float[]? _maskData;
         private readonly Tensor? _masks;
 
         /// <summary>Fills the rows' buffers with the first layer's rows of the table and every further bias; made in the row thread's dispose scope.</summary>
         public OperatorForward(RecurrenceBuffers buffers, DropoutMask mask, long first, long count)
         {
-            RecurrenceInputs inputs = buffers.Inputs;
+            RecurrenceInputs inputs = _inputs = buffers.Inputs;
             _mask = mask;
             _first = first;
             _count = count;
             _c = buffers.ContextDim;
-            _normalizedShape = new[] { _c };
-            (_gamma, _beta) = (inputs.NormWeight, inputs.NormBias);
             long time = buffers.Time, hidden = buffers.HiddenDim;
             int layers = buffers.Layers;
             Tensor Rows(Tensor x) => x.narrow(0, first, count);
@@ -91,39 +79,24 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         {
             gates.narrow(1, _c, 2 * _c).sigmoid_();
             Tensor m = Mix(gates.narrow(1, 0, _c), gates.narrow(1, _c, _c), gates.narrow(1, 2 * _c, _c), context);
-            next.copy_(F.layer_norm(m, _normalizedShape, _gamma, _beta, ContextRecurrence.LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+            next.copy_(F.layer_norm(m, [_c], _inputs.NormWeight, _inputs.NormBias, ContextRecurrence.LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
         }
     }
 
-    private sealed class OperatorBackward : BackwardRows
+    // Made in the row thread's dispose scope, with the rows' views of the buffers.
+    private sealed class OperatorBackward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count)
+        : BackwardRows(buffers, count)
     {
-        private static readonly long[] LastDim = { -1 };
-        private static readonly long[] FirstDim = { 0 };
-        private readonly ThreadGradients _sums;
-        private readonly float _keep;
-        private readonly long _c;
-        private readonly Tensor _u;
-        private readonly Tensor _f;
-        private readonly Tensor _i;
-        private readonly Tensor[] _hidden;
-        private readonly Tensor? _dHidden;
-        private readonly Tensor _gamma;
-        private readonly Tensor _beta;
-
-        /// <summary>Takes the rows' views of the buffers; made in the row thread's dispose scope.</summary>
-        public OperatorBackward(RecurrenceBuffers buffers, Tensor? dHidden, float keep, ThreadGradients sums, long first, long count)
-            : base(buffers, count)
-        {
-            Tensor Rows(Tensor x) => x.narrow(0, first, count);
-            _sums = sums;
-            _keep = keep;
-            _c = buffers.ContextDim;
-            Tensor gates = Rows(buffers.Gates);
-            (_u, _f, _i) = (gates.narrow(2, 0, _c), gates.narrow(2, _c, _c), gates.narrow(2, 2 * _c, _c));
-            _hidden = buffers.Hidden.Select(Rows).ToArray();
-            _dHidden = dHidden is null ? null : Rows(dHidden);
-            (_gamma, _beta) = (buffers.Inputs.NormWeight, buffers.Inputs.NormBias);
-        }
+        private static readonly long[] LastDim = [-1];
+        private static readonly long[] FirstDim = [0];
+        private readonly long _c = buffers.ContextDim;
+        private readonly Tensor _u = buffers.Gates.narrow(0, first, count).narrow(2, 0, buffers.ContextDim);
+        private readonly Tensor _f = buffers.Gates.narrow(0, first, count).narrow(2, buffers.ContextDim, buffers.ContextDim);
+        private readonly Tensor _i = buffers.Gates.narrow(0, first, count).narrow(2, 2 * buffers.ContextDim, buffers.ContextDim);
+        private readonly Tensor[] _hidden = buffers.Hidden.Select(h => h.narrow(0, first, count)).ToArray();
+        private readonly Tensor? _dHidden = dHidden?.narrow(0, first, count);
+        private readonly Tensor _gamma = buffers.Inputs.NormWeight;
+        private readonly Tensor _beta = buffers.Inputs.NormBias;
 
         public override void GatesAndNormBackward(long t, Tensor contextBefore)
         {
@@ -137,8 +110,8 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
             Tensor y = addcmul(_beta, xt, _gamma, 1);
             Tensor pass = y.ge(NewLlmModel.ContextClampMin).logical_and_(y.le(NewLlmModel.ContextClampMax));
             Tensor dy = DContext * pass;
-            _sums.NormWeight.add_((dy * xt).sum(FirstDim));
-            _sums.NormBias.add_(dy.sum(FirstDim));
+            sums.NormWeight.add_((dy * xt).sum(FirstDim));
+            sums.NormBias.add_(dy.sum(FirstDim));
 
             // LayerNorm backward, then the gates: mixed = f * c + i * u.
             Tensor dxhat = dy * _gamma;
@@ -148,7 +121,7 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
             DGates.narrow(1, 0, _c).copy_(it).mul_(dm);
             DGates.narrow(1, _c, _c).copy_(ft).addcmul_(ft, ft, -1).mul_(contextBefore).mul_(dm);
             DGates.narrow(1, 2 * _c, _c).copy_(it).addcmul_(it, it, -1).mul_(ut).mul_(dm);
-            _sums.HeadBias.add_(DGates.sum(FirstDim));
+            sums.HeadBias.add_(DGates.sum(FirstDim));
             DContextBefore.copy_(dm).mul_(ft);
         }
 
@@ -161,10 +134,10 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
                 da.add_(_dHidden.select(1, t));
             }
 
-            da.mul_(_hidden[layer].select(1, t).gt(0)).mul_(_keep);
+            da.mul_(_hidden[layer].select(1, t).gt(0)).mul_(keep);
             if (layer > 0)
             {
-                _sums.LayerBiases[layer].add_(da.sum(FirstDim));
+                sums.LayerBiases[layer].add_(da.sum(FirstDim));
             }
         }
     }

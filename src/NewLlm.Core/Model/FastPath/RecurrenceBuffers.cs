@@ -9,25 +9,17 @@ namespace NewLlm;
 /// </summary>
 internal sealed record RecurrenceBuffers(RecurrenceInputs Inputs, Tensor[] Hidden, Tensor Gates, Tensor Contexts)
 {
-    /// <summary>B, the number of sequences.</summary>
     public long Batch => Gates.shape[0];
 
-    /// <summary>T, the number of positions.</summary>
     public long Time => Gates.shape[1];
 
-    /// <summary>H, the width of the FNN layers.</summary>
     public long HiddenDim => Hidden[0].shape[2];
 
-    /// <summary>C, the width of the context.</summary>
     public long ContextDim => Contexts.shape[2];
 
-    /// <summary>L, the number of FNN layers.</summary>
     public int Layers => Hidden.Length;
 
-    /// <summary>
-    /// Buffers (uninitialised) for the recurrence over <paramref name="inputs"/>, on the table's dtype and device: the
-    /// workspace's when there is a <paramref name="lease"/>, fresh ones otherwise.
-    /// </summary>
+    /// <summary>Uninitialised buffers in the table's dtype and device: the workspace's when there is a <paramref name="lease"/>, fresh ones otherwise.</summary>
     public static RecurrenceBuffers Allocate(RecurrenceInputs inputs, WorkspaceLease? lease)
     {
         long batch = inputs.Index.shape[0], time = inputs.Index.shape[1], hidden = inputs.Table.shape[1], c = inputs.InitialContext.shape[1];

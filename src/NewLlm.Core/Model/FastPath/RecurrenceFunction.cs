@@ -13,16 +13,12 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
 {
     private const string SettingsKey = "settings";
 
-    /// <inheritdoc/>
     public override string Name => "NewLlmRecurrence";
 
-    /// <summary>Runs the recurrence, recording one node in the autograd graph when gradients are needed.</summary>
-    /// <param name="dropout">Dropout probability; 0 when not training.</param>
-    /// <param name="tableRowPerPosition">Whether the first layer's table has one row per position rather than per vocabulary entry.</param>
-    /// <param name="inputs">The tensors the recurrence reads.</param>
-    /// <param name="lease">The model's workspace for the buffers, released when the backward has run; fresh buffers when null.</param>
-    /// <param name="computeDType">The dtype of the matrix products (<see cref="MatrixProducts"/>); the inputs' own when null.</param>
-    /// <returns>The hidden states [B, T, H] of the last layer and the contexts [B, T, C] after every position.</returns>
+    /// <summary>
+    /// Runs the recurrence, recording one node in the autograd graph when gradients are needed; <paramref name="lease"/>
+    /// (fresh buffers when null) is released when the backward has run.
+    /// </summary>
     public static (Tensor Hidden, Tensor Contexts) Apply(double dropout, bool tableRowPerPosition, RecurrenceInputs inputs, WorkspaceLease? lease = null, ScalarType? computeDType = null)
     {
         long[][] shapes = inputs.Tensors().Select(t => t.shape).ToArray();
@@ -32,7 +28,6 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         return (outputs[0], outputs[1]);
     }
 
-    /// <inheritdoc/>
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var settings = (Settings)vars[0];
@@ -53,10 +48,9 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
 
         // Views, so that the outputs are distinct from the saved buffers.
         Tensor last = buffers.Hidden[^1];
-        return new List<Tensor> { last.view(last.shape), buffers.Contexts.view(buffers.Contexts.shape) };
+        return [last.view(last.shape), buffers.Contexts.view(buffers.Contexts.shape)];
     }
 
-    /// <inheritdoc/>
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
         // Nothing may be thrown here: an exception cannot cross libtorch's autograd engine.
@@ -76,16 +70,10 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
             (ThreadGradients total, Tensor? tablePerPosition, Tensor dInitial) = RecurrenceLoops.Backward(
                 RecurrenceStrategy.For(buffers.Gates), MatrixProducts.For(settings.ComputeDType, settings.DType), buffers, dHidden, dContexts, settings.Dropout, settings.TableNeedsGrad, settings.TableRowPerPosition);
 
+            // None for the index; the table's and the initial context's only where they need one.
             var gradients = new RecurrenceInputs(
-                Index: null!,
-                Table: tablePerPosition ?? total.Table!,
-                InitialContext: settings.InitialContextNeedsGrad ? dInitial : null!,
-                ContextWeight: total.ContextWeight,
-                HeadWeight: total.HeadWeight,
-                HeadBias: total.HeadBias,
-                NormWeight: total.NormWeight,
-                NormBias: total.NormBias,
-                DeeperLayers: Enumerable.Range(1, settings.Layers - 1).Select(l => (total.LayerWeights[l], total.LayerBiases[l])).ToArray());
+                null!, tablePerPosition ?? total.Table!, settings.InitialContextNeedsGrad ? dInitial : null!, total.ContextWeight, total.HeadWeight, total.HeadBias, total.NormWeight, total.NormBias,
+                Enumerable.Range(1, settings.Layers - 1).Select(l => (total.LayerWeights[l], total.LayerBiases[l])).ToArray());
             result = gradients.Tensors().Prepend(null!).ToList();   // settings first, as in the inputs
             foreach (Tensor? g in result)
             {
@@ -97,17 +85,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         return result;
     }
 
-    /// <summary>What the function needs besides tensors.</summary>
-    /// <param name="Dropout">Dropout probability; 0 when not training.</param>
-    /// <param name="Layers">Number of FNN layers.</param>
-    /// <param name="InitialContextNeedsGrad">Whether a gradient for the initial context is returned.</param>
-    /// <param name="TableNeedsGrad">Whether a gradient for the first layer's table is returned.</param>
-    /// <param name="TableRowPerPosition">Whether the table has one row per position (read by that position only).</param>
-    /// <param name="Lease">The workspace the buffers are in, or null for fresh buffers.</param>
-    /// <param name="InputShapes">The shapes of the inputs, in their positional order.</param>
-    /// <param name="DType">The inputs' floating-point dtype.</param>
-    /// <param name="Device">Their device.</param>
-    /// <param name="ComputeDType">The dtype of the matrix products; the inputs' own when null.</param>
+    /// <summary>What the function needs besides tensors; the input shapes (in positional order), dtype and device for NaN gradients.</summary>
     private sealed record Settings(
         double Dropout,
         int Layers,

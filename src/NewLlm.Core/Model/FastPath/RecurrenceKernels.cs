@@ -19,9 +19,7 @@ internal static unsafe class RecurrenceKernels
 {
     private static readonly int Width = Vector<float>.Count;
 
-    /// <summary>
-    /// Copies row <c>index[r * indexStride]</c> of <paramref name="table"/> [N, width] to row r of <paramref name="destination"/>.
-    /// </summary>
+    /// <summary>Copies row <c>index[r * indexStride]</c> of <paramref name="table"/> [N, width] to row r of <paramref name="destination"/>.</summary>
     public static void Gather(float* destination, long stride, float* table, long* index, long indexStride, int rows, int width)
     {
         long bytes = width * sizeof(float);
@@ -251,7 +249,7 @@ internal static unsafe class RecurrenceKernels
         AddTo(gatesBiasGrad, partBias, 3 * c);
     }
 
-    /// <summary>m = f * c + i * u: one definition for the forward and the backward's recomputation (bit for bit the same).</summary>
+    // m = f * c + i * u: one definition for the forward and the backward's recomputation (bit for bit the same).
     private static void Mix(float* f, float* cin, float* i, float* u, float* m, int c)
     {
         int k = 0;
@@ -266,7 +264,7 @@ internal static unsafe class RecurrenceKernels
         }
     }
 
-    /// <summary>sums += x (a float partial sum into a double running sum).</summary>
+    // A float partial sum into a double running sum.
     private static void AddTo(double* sums, float* x, int n)
     {
         for (int k = 0; k < n; k++)
@@ -275,7 +273,6 @@ internal static unsafe class RecurrenceKernels
         }
     }
 
-    /// <summary>x += y, element-wise.</summary>
     private static void Add(float* x, float* y, int n)
     {
         int k = 0;
@@ -290,14 +287,26 @@ internal static unsafe class RecurrenceKernels
         }
     }
 
-    /// <summary>Mean and 1 / sqrt(biased variance + eps) of one row (two passes, as LayerNorm).</summary>
+    // Mean and 1 / sqrt(biased variance + eps) of one row (two passes, as LayerNorm).
     private static (float Mean, float Rstd) Moments(float* x, int n, float eps)
     {
-        float mean = Sum(x, n) / n;
-        var vMean = new Vector<float>(mean);
         Vector<float> acc = Vector<float>.Zero;
         int k = 0;
         for (; k <= n - Width; k += Width)
+        {
+            acc += Vector.Load(x + k);
+        }
+
+        float sum = Vector.Sum(acc);
+        for (; k < n; k++)
+        {
+            sum += x[k];
+        }
+
+        float mean = sum / n;
+        var vMean = new Vector<float>(mean);
+        acc = Vector<float>.Zero;
+        for (k = 0; k <= n - Width; k += Width)
         {
             Vector<float> d = Vector.Load(x + k) - vMean;
             acc += d * d;
@@ -313,25 +322,7 @@ internal static unsafe class RecurrenceKernels
         return (mean, 1f / MathF.Sqrt((squares / n) + eps));
     }
 
-    private static float Sum(float* x, int n)
-    {
-        Vector<float> acc = Vector<float>.Zero;
-        int k = 0;
-        for (; k <= n - Width; k += Width)
-        {
-            acc += Vector.Load(x + k);
-        }
-
-        float sum = Vector.Sum(acc);
-        for (; k < n; k++)
-        {
-            sum += x[k];
-        }
-
-        return sum;
-    }
-
-    /// <summary>y = clamp((x - mean) * rstd * gamma + beta, min, max), computed as the backward recomputes it.</summary>
+    // y = clamp((x - mean) * rstd * gamma + beta, min, max), computed as the backward recomputes it.
     private static void NormalizeClamp(float* x, float* y, float* gamma, float* beta, int n, float mean, float rstd, float min, float max)
     {
         Vector<float> vMean = new(mean), vRstd = new(rstd), vMin = new(min), vMax = new(max);
@@ -349,7 +340,6 @@ internal static unsafe class RecurrenceKernels
         }
     }
 
-    /// <summary>x = 1 / (1 + exp(-x)), in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Sigmoid(float* x, int n)
     {

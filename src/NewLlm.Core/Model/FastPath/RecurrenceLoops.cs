@@ -6,29 +6,19 @@ namespace NewLlm;
 /// leave the element-wise work to a <see cref="RecurrenceStrategy"/>.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Per position t, with dropout masks m [T, L, B, H] (<see cref="DropoutMask"/>: the same distribution as the
-/// original's <c>F.dropout</c>; each row thread draws its own rows per position, in the loop):
+/// Per position t, with dropout masks m (<see cref="DropoutMask"/>) and X1 the first layer's table (embedding share plus bias):
 /// <code>
 /// h1 = relu(X1[t] + c_t Wc^T) * m1[t];  h_l = relu(h_(l-1) W_l^T + b_l) * m_l[t]
 /// [u, f, i] = h_L Wh^T + bh;  f, i = sigmoid(f), sigmoid(i)
 /// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
 /// </code>
-/// where X1 is the first layer's table (embedding share plus bias) at the position's row.
-/// </para>
-/// <para>
-/// Both loops split the batch rows across threads (<see cref="RowParallel"/>). The backward accumulates every
-/// weight and bias gradient position by position in each row thread (<see cref="ThreadGradients"/>, added in row
-/// order at the end), while the position's slices are still in cache, so it allocates no [B, T, *] buffer.
-/// </para>
+/// Both loops split the batch rows across threads (<see cref="RowParallel"/>). The backward accumulates the weight
+/// gradients position by position in each row thread while the slices are in cache (<see cref="ThreadGradients"/>,
+/// added in row order at the end), so it allocates no [B, T, *] buffer.
 /// </remarks>
 internal static class RecurrenceLoops
 {
-    /// <summary>Runs the recurrence forward, filling <paramref name="buffers"/>.</summary>
-    /// <param name="strategy">The element-wise work.</param>
-    /// <param name="products">The matrix products (the weights are cast, if at all, once here).</param>
-    /// <param name="buffers">The inputs and the buffers to fill.</param>
-    /// <param name="mask">The dropout masks.</param>
+    /// <summary>Runs the recurrence forward, filling <paramref name="buffers"/> (the weights cast, if at all, once here).</summary>
     public static void Forward(RecurrenceStrategy strategy, MatrixProducts products, RecurrenceBuffers buffers, DropoutMask mask)
     {
         RecurrenceInputs inputs = buffers.Inputs;
@@ -68,19 +58,11 @@ internal static class RecurrenceLoops
         });
     }
 
-    /// <summary>The backward through time.</summary>
-    /// <param name="strategy">The strategy the forward ran with.</param>
-    /// <param name="products">The matrix products, as in the forward.</param>
-    /// <param name="buffers">What the forward saved.</param>
-    /// <param name="dHidden">The gradient of the hidden-state output [B, T, H], contiguous; null when it has none.</param>
-    /// <param name="dContexts">The gradient of the contexts output [B, T, C], contiguous; null when it has none.</param>
-    /// <param name="dropout">The forward's dropout probability.</param>
-    /// <param name="tableGradient">Whether the table needs a gradient.</param>
-    /// <param name="tableRowPerPosition">Whether the table has one row per position (read by that position only).</param>
-    /// <returns>
-    /// The weight gradients (the table's too, unless it has a row per position or needs none), the table's gradient when
-    /// it has a row per position, and the initial context's gradient.
-    /// </returns>
+    /// <summary>
+    /// The backward through time from the outputs' gradients ([B, T, H] and [B, T, C], contiguous; null when none): the
+    /// weight gradients (the table's too, unless it has a row per position or needs none), the table's gradient when it
+    /// has a row per position, and the initial context's gradient.
+    /// </summary>
     public static (ThreadGradients Weights, Tensor? TablePerPosition, Tensor InitialContext) Backward(
         RecurrenceStrategy strategy, MatrixProducts products, RecurrenceBuffers buffers, Tensor? dHidden, Tensor? dContexts, double dropout, bool tableGradient, bool tableRowPerPosition)
     {

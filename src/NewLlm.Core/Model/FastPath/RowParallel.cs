@@ -5,20 +5,19 @@ namespace NewLlm;
 /// with libtorch's intra-op parallelism switched off meanwhile.
 /// </summary>
 /// <remarks>
-/// A time loop issues hundreds of small operations per position; with intra-op threads each one is a parallel
-/// region with its own barrier, which costs more than the work when the operations are small (and much more when
-/// other processes compete for the cores). Rows of the batch are independent in the recurrence, so giving each
-/// thread its own rows keeps every core busy with no synchronisation until the end of the loop.
+/// With intra-op threads each of a time loop's hundreds of small operations per position is a parallel region with its
+/// own barrier, costing more than the work (much more when other processes compete for the cores). Batch rows are
+/// independent in the recurrence, so each thread taking its own rows needs no synchronisation until the loop ends.
 /// </remarks>
 internal static class RowParallel
 {
-    /// <summary>Fewest rows a thread gets; smaller batches run on the calling thread only.</summary>
+    // Fewest rows a thread gets; smaller batches run on the calling thread only.
     private const long MinRowsPerThread = 16;
 
-    /// <summary>Calls <paramref name="body"/>(start, length) for consecutive row ranges covering [0, <paramref name="rows"/>).</summary>
-    /// <param name="rows">Number of rows.</param>
-    /// <param name="body">The loop over one row range.</param>
-    /// <remarks>Gradient recording is off in <paramref name="body"/> (grad mode is per thread in libtorch).</remarks>
+    /// <summary>
+    /// Calls <paramref name="body"/>(start, length) for consecutive row ranges covering [0, <paramref name="rows"/>),
+    /// with gradient recording off (grad mode is per thread in libtorch).
+    /// </summary>
     public static void For(long rows, Action<long, long> body)
     {
         int threads = torch.get_num_threads();

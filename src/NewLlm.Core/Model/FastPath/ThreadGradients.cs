@@ -29,16 +29,13 @@ internal sealed class ThreadGradients : IDisposable
     /// <summary>The fused heads' weight [3C, H] (rows: context_update, forget_gate, input_gate).</summary>
     public Tensor HeadWeight { get; }
 
-    /// <summary>The fused heads' bias [3C].</summary>
     public Tensor HeadBias { get; }
 
     /// <summary>The first layer's context columns [H, C].</summary>
     public Tensor ContextWeight { get; }
 
-    /// <summary>The LayerNorm weight [C].</summary>
     public Tensor NormWeight { get; }
 
-    /// <summary>The LayerNorm bias [C].</summary>
     public Tensor NormBias { get; }
 
     /// <summary>The weight [H, H] of FNN layer l, for l >= 1 (index 0 unused).</summary>
@@ -68,47 +65,29 @@ internal sealed class ThreadGradients : IDisposable
         Set(NormBias, normSums.AsSpan((int)c, (int)c));
     }
 
-    /// <summary>Adds another thread's sums to these.</summary>
     public void Add(ThreadGradients other)
     {
-        foreach ((Tensor mine, Tensor theirs) in Pairs(other))
+        foreach ((Tensor mine, Tensor theirs) in Tensors().Zip(other.Tensors()))
         {
             mine.add_(theirs);
         }
     }
 
-    /// <inheritdoc/>
     public void Dispose()
     {
-        foreach ((Tensor mine, _) in Pairs(this))
+        foreach (Tensor sum in Tensors())
         {
-            mine.Dispose();
+            sum.Dispose();
         }
     }
 
-    /// <summary>Copies double sums into a tensor, rounded to its dtype.</summary>
+    // Rounds the double sums to the tensor's dtype.
     private static void Set(Tensor destination, ReadOnlySpan<double> values)
     {
         using Tensor source = tensor(values.ToArray());
         destination.copy_(source);
     }
 
-    private IEnumerable<(Tensor Mine, Tensor Theirs)> Pairs(ThreadGradients other)
-    {
-        yield return (HeadWeight, other.HeadWeight);
-        yield return (HeadBias, other.HeadBias);
-        yield return (ContextWeight, other.ContextWeight);
-        yield return (NormWeight, other.NormWeight);
-        yield return (NormBias, other.NormBias);
-        for (int l = 1; l < LayerWeights.Length; l++)
-        {
-            yield return (LayerWeights[l], other.LayerWeights[l]);
-            yield return (LayerBiases[l], other.LayerBiases[l]);
-        }
-
-        if (Table is not null)
-        {
-            yield return (Table, other.Table!);
-        }
-    }
+    private IEnumerable<Tensor> Tensors() =>
+        new[] { HeadWeight, HeadBias, ContextWeight, NormWeight, NormBias, Table }.Concat(LayerWeights.Skip(1)).Concat(LayerBiases.Skip(1)).OfType<Tensor>();
 }

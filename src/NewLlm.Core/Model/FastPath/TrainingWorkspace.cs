@@ -7,17 +7,10 @@ namespace NewLlm;
 /// over 32 MiB afresh and unmaps it when freed, so each new [B, T, *] tensor costs a page fault per 4 KiB page).
 /// </summary>
 /// <remarks>
-/// <para>
-/// One loss at a time holds the buffers (<see cref="TryLease"/>): from its forward until its last backward node has
-/// run (or, without gradients, until the loss is made; or until the <see cref="NewLlmLoss"/> is disposed). A loss made
-/// while they are held — two losses before one backward — gets fresh tensors instead, so nothing is shared between
-/// graphs that are alive together.
-/// </para>
-/// <para>
-/// A graph backwarded a second time (<c>retain_graph</c>) after a later loss has reused the buffers would read
-/// overwritten values: its backward nodes see that their lease is no longer the current one and return NaN gradients
-/// rather than wrong ones (libtorch's autograd lets no exception through from a custom function).
-/// </para>
+/// One loss at a time holds the buffers (<see cref="TryLease"/>), from its forward until its last backward node has run
+/// (or it is made without gradients, or disposed); a loss made meanwhile gets fresh tensors. A graph backwarded again
+/// (<c>retain_graph</c>) after a later loss has reused the buffers sees its lease is not current and returns NaN
+/// gradients rather than wrong ones (libtorch's autograd lets no exception through from a custom function).
 /// </remarks>
 internal sealed class TrainingWorkspace : IDisposable
 {
@@ -29,17 +22,8 @@ internal sealed class TrainingWorkspace : IDisposable
     /// <summary>How many buffers have been made so far (for tests: a steady run of steps makes none after the first).</summary>
     internal int BuffersMade { get; private set; }
 
-    /// <summary>How many buffers are kept now.</summary>
-    internal int BuffersKept
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _buffers.Count;
-            }
-        }
-    }
+    /// <summary>For tests, read on the thread that made and cleared the buffers.</summary>
+    internal int BuffersKept => _buffers.Count;
 
     /// <summary>The buffers for one loss, or null when another loss holds them (the caller makes fresh tensors).</summary>
     public WorkspaceLease? TryLease()
@@ -75,10 +59,9 @@ internal sealed class TrainingWorkspace : IDisposable
         }
     }
 
-    /// <inheritdoc/>
     public void Dispose() => Clear();
 
-    /// <summary>The buffer <paramref name="name"/> with this shape, dtype and device: the kept one when it matches, otherwise a new one (uninitialised).</summary>
+    /// <summary>The kept buffer <paramref name="name"/> when it has this shape, dtype and device, otherwise a new one (uninitialised).</summary>
     internal Tensor Get(string name, long[] shape, ScalarType dtype, Device device)
     {
         lock (_gate)
@@ -101,7 +84,6 @@ internal sealed class TrainingWorkspace : IDisposable
         }
     }
 
-    /// <summary>Whether the lease of <paramref name="generation"/> is the latest one (its buffers hold what it wrote).</summary>
     internal bool IsCurrent(long generation)
     {
         lock (_gate)
@@ -110,7 +92,7 @@ internal sealed class TrainingWorkspace : IDisposable
         }
     }
 
-    /// <summary>Ends the lease of <paramref name="generation"/> (nothing when a later lease exists or it has ended).</summary>
+    /// <summary>Ends the lease of <paramref name="generation"/> (nothing when a later lease exists).</summary>
     internal void Release(long generation)
     {
         lock (_gate)

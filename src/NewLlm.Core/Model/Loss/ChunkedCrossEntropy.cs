@@ -23,20 +23,14 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
 {
     private const string RunKey = "run";
 
-    /// <inheritdoc/>
     public override string Name => "NewLlmChunkedCrossEntropy";
 
-    /// <summary>The loss over every position of <paramref name="hidden"/>.</summary>
-    /// <param name="hidden">Hidden states [N, H].</param>
-    /// <param name="weight">The output layer's weight [V, H].</param>
-    /// <param name="bias">Its bias [V].</param>
-    /// <param name="targets">The target of every position, int64 [N]: in [0, V) or <paramref name="ignoreIndex"/>.</param>
-    /// <param name="ignoreIndex">The target id that is not counted.</param>
-    /// <param name="lease">The model's workspace for the chunk and the gradients; fresh tensors when null.</param>
-    /// <param name="releaseAfterBackward">Whether this node's backward ends the lease (when no recurrence node follows it).</param>
-    /// <param name="chunkRows">Positions per chunk; <see cref="NewLlmLoss.ChunkPositions"/> when null.</param>
-    /// <param name="computeDType">The dtype of the three matrix products (<see cref="MatrixProducts"/>); the inputs' own when null. The softmax and the loss are in the inputs' dtype.</param>
-    /// <returns>The summed loss (a scalar in the graph), every position's loss [N] (detached), the counted targets and the correct argmaxes among them.</returns>
+    /// <summary>
+    /// The loss over every position of <paramref name="hidden"/> [N, H] with the output layer's <paramref name="weight"/>
+    /// [V, H] and <paramref name="bias"/>: the summed loss (in the graph), every position's loss [N] (detached), the
+    /// counted targets and the correct argmaxes among them. <paramref name="releaseAfterBackward"/>: this node's backward
+    /// ends the lease (no recurrence node follows it). <paramref name="computeDType"/> is the three products' dtype only.
+    /// </summary>
     public static (Tensor Sum, Tensor TokenLosses, long Tokens, long Correct) Apply(
         Tensor hidden, Tensor weight, Tensor bias, Tensor targets, long ignoreIndex, WorkspaceLease? lease, bool releaseAfterBackward, long? chunkRows = null, ScalarType? computeDType = null)
     {
@@ -48,28 +42,22 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         return (sum, run.TokenLosses!, run.Tokens, run.Correct);
     }
 
-    /// <inheritdoc/>
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var run = (Run)vars[0];
-        var hidden = (Tensor)vars[1];
-        var weight = (Tensor)vars[2];
-        var bias = (Tensor)vars[3];
-        var targets = (Tensor)vars[4];
-        (Tensor tokenLosses, long tokens, Tensor correct, Gradients? gradients) = Chunks(run, hidden, weight, bias, targets, run.Gradients);
+        (Tensor tokenLosses, long tokens, Tensor correct, Gradients? gradients) = Chunks(run, (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], run.Gradients);
         run.TokenLosses = tokenLosses;
         run.Tokens = tokens;
         run.Correct = correct.item<long>();
         ctx.save_data(RunKey, run);
         if (gradients is { } g)
         {
-            ctx.save_for_backward(new List<Tensor> { g.Hidden, g.Weight, g.Bias });
+            ctx.save_for_backward([g.Hidden, g.Weight, g.Bias]);
         }
 
-        return new List<Tensor> { tokenLosses.sum() };
+        return [tokenLosses.sum()];
     }
 
-    /// <inheritdoc/>
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
         // Nothing may be thrown here: an exception cannot cross libtorch's autograd engine.
@@ -97,14 +85,8 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         return result;
     }
 
-    /// <summary>
-    /// The chunk loop: every position's loss [N] (0 at ignored targets), the count of counted targets and of correct argmaxes, and, when
-    /// <paramref name="gradients"/>, the loss sum's gradients for the hidden states, weight and bias.
-    /// </summary>
-    /// <remarks>
-    /// Only the positions whose target is counted are visited, a chunk of them at a time (gathered by index): an
-    /// ignored target (padding) needs no logits, so a batch that is a third padding costs a third less here.
-    /// </remarks>
+    // The chunk loop: every position's loss [N] (0 at ignored targets), the counts, and the loss sum's gradients when
+    // wanted. Only positions whose target is counted are visited (gathered by index): padding needs no logits.
     private static (Tensor TokenLosses, long Tokens, Tensor Correct, Gradients? Gradients) Chunks(Run run, Tensor hidden, Tensor weight, Tensor bias, Tensor targets, bool gradients)
     {
         long n = hidden.shape[0], vocab = weight.shape[0], width = hidden.shape[1];
@@ -199,10 +181,9 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         return (tokenLosses, rows, correct, result);
     }
 
-    /// <summary>The loss sum's gradients: hidden states [N, H], weight [V, H], bias [V].</summary>
     private readonly record struct Gradients(Tensor Hidden, Tensor Weight, Tensor Bias);
 
-    /// <summary>One call's settings (with the shapes of the hidden states, weight and bias, for NaN gradients), and what its forward found besides the summed loss.</summary>
+    // One call's settings (the input shapes for NaN gradients), and what its forward found besides the summed loss.
     private sealed record Run(
         long IgnoreIndex, long ChunkRows, bool Gradients, WorkspaceLease? Lease, bool ReleaseAfterBackward, long[][] InputShapes, ScalarType DType, Device Device, MatrixProducts Products)
     {
