@@ -100,13 +100,7 @@ internal static class SafetensorsWeights
     /// </summary>
     private static T WithTensors<T>(string path, Func<IReadOnlyDictionary<string, long[]>, NewLlmOptions> sizes, bool allowUnexpected, Func<Dictionary<string, Tensor>, T> use)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Safetensors file not found: {path}", path);
-        }
-
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using FileStream stream = SafetensorsFile.OpenRead(path);
         List<SafetensorsEntry> entries = SafetensorsFile.ReadHeader(stream, path);
         var declared = entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
         NewLlmOptions options = sizes(declared);

@@ -16,7 +16,9 @@ namespace NewLlm;
 /// (<c>torch/_weights_only_unpickler.py</c>) in the same way. Memory is bounded by the pickle's own size: every opcode
 /// creates at most one object from bytes it reads, and a declared length is checked against the bytes that are left.
 /// </remarks>
-internal sealed class PickleReader
+/// <param name="data">The pickle.</param>
+/// <param name="persistentLoad">Turns each persistent id into its object.</param>
+internal sealed class PickleReader(byte[] data, Func<object?, object> persistentLoad)
 {
     /// <summary>
     /// The most values, marks and memo entries a pickle may make (torch.save makes about thirty per tensor, so this is
@@ -26,19 +28,11 @@ internal sealed class PickleReader
     public const int MaxValues = 1_000_000;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private readonly byte[] _data;
     private readonly List<object?> _stack = [];
     private readonly List<int> _marks = [];
     private readonly Dictionary<long, object?> _memo = [];
-    private readonly Func<object?, object> _persistentLoad;
     private int _position;
     private int _made;
-
-    private PickleReader(byte[] data, Func<object?, object> persistentLoad)
-    {
-        _data = data;
-        _persistentLoad = persistentLoad;
-    }
 
     /// <summary>Reads one pickle; <paramref name="persistentLoad"/> turns each persistent id into its object.</summary>
     /// <exception cref="InvalidDataException">The pickle is malformed or uses an opcode torch.save never writes; the message says where.</exception>
@@ -112,38 +106,20 @@ internal sealed class PickleReader
                 case (byte)'J': // BININT
                     Push((long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)));
                     break;
-                case 0x8a: // LONG1
-                    Push(Long(Byte(), at));
-                    break;
-                case 0x8b: // LONG4
-                    Push(Long(Length(BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), at), at));
+                case 0x8a or 0x8b: // LONG1, LONG4
+                    Push(Long(op == 0x8a ? Byte() : Length(BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), at), at));
                     break;
                 case (byte)'G': // BINFLOAT, big-endian
                     Push(BinaryPrimitives.ReadDoubleBigEndian(Bytes(8)));
                     break;
-                case (byte)'X': // BINUNICODE
-                    Push(Text(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at)));
+                case (byte)'X' or 0x8c or 0x8d: // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+                    Push(StrictUtf8.GetString(Bytes(DataLength(op, at))));
                     break;
-                case 0x8c: // SHORT_BINUNICODE
-                    Push(Text(Byte()));
+                case (byte)'T' or (byte)'U': // BINSTRING, SHORT_BINSTRING (Python 2's str)
+                    Push(Encoding.Latin1.GetString(Bytes(DataLength(op, at))));
                     break;
-                case 0x8d: // BINUNICODE8
-                    Push(Text(Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at)));
-                    break;
-                case (byte)'T': // BINSTRING (Python 2's str)
-                    Push(Encoding.Latin1.GetString(Bytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at))));
-                    break;
-                case (byte)'U': // SHORT_BINSTRING
-                    Push(Encoding.Latin1.GetString(Bytes(Byte())));
-                    break;
-                case (byte)'B': // BINBYTES
-                    Push(Bytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at)).ToArray());
-                    break;
-                case (byte)'C': // SHORT_BINBYTES
-                    Push(Bytes(Byte()).ToArray());
-                    break;
-                case 0x8e: // BINBYTES8
-                    Push(Bytes(Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at)).ToArray());
+                case (byte)'B' or (byte)'C' or 0x8e: // BINBYTES, SHORT_BINBYTES, BINBYTES8
+                    Push(Bytes(DataLength(op, at)).ToArray());
                     break;
                 case (byte)'}': // EMPTY_DICT
                     Push(new PickleDict());
@@ -194,23 +170,16 @@ internal sealed class PickleReader
                     List<object?> pairs = PopMark(at);
                     SetItems(DictAt(at), pairs, at);
                     break;
-                case (byte)'q': // BINPUT
+                case (byte)'q' or (byte)'r': // BINPUT, LONG_BINPUT
                     Made();
-                    _memo[Byte()] = Peek(at);
-                    break;
-                case (byte)'r': // LONG_BINPUT
-                    Made();
-                    _memo[BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4))] = Peek(at);
+                    _memo[op == 'q' ? Byte() : BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4))] = Peek(at);
                     break;
                 case 0x94: // MEMOIZE
                     Made();
                     _memo[_memo.Count] = Peek(at);
                     break;
-                case (byte)'h': // BINGET
-                    Push(Memo(Byte(), at));
-                    break;
-                case (byte)'j': // LONG_BINGET
-                    Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at));
+                case (byte)'h' or (byte)'j': // BINGET, LONG_BINGET
+                    Push(Memo(op == 'h' ? Byte() : BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at));
                     break;
                 case (byte)'c': // GLOBAL
                     string module = Line(at);
@@ -223,11 +192,11 @@ internal sealed class PickleReader
                     break;
                 case (byte)'R': // REDUCE
                     object?[] arguments = Pop(at) as object?[] ?? throw Bad(at, "REDUCE needs a tuple of arguments");
-                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "REDUCE needs a global to call"), arguments, at));
+                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "REDUCE needs a global to call"), arguments));
                     break;
                 case 0x81: // NEWOBJ
                     object?[] newArguments = Pop(at) as object?[] ?? throw Bad(at, "NEWOBJ needs a tuple of arguments");
-                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "NEWOBJ needs a class"), newArguments, at));
+                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "NEWOBJ needs a class"), newArguments));
                     break;
                 case (byte)'b': // BUILD
                     object? state = Pop(at);
@@ -244,7 +213,7 @@ internal sealed class PickleReader
 
                     break;
                 case (byte)'Q': // BINPERSID
-                    Push(_persistentLoad(Pop(at)));
+                    Push(persistentLoad(Pop(at)));
                     break;
                 default:
                     throw Bad(at, $"opcode 0x{op:x2} is not one torch.save writes");
@@ -253,7 +222,7 @@ internal sealed class PickleReader
     }
 
     /// <summary>What a global called with arguments gives: a dict, a lazy tensor, or an inert object.</summary>
-    private static object Call(PickleGlobal callable, object?[] arguments, int at)
+    private static object Call(PickleGlobal callable, object?[] arguments)
     {
         switch (callable.FullName)
         {
@@ -261,7 +230,7 @@ internal sealed class PickleReader
                 return new PickleDict();
             case "torch._utils._rebuild_tensor_v2" when arguments.Length is 6 or 7:
             case "torch._utils._rebuild_tensor" when arguments.Length == 4:
-                return TensorRecord.Create(arguments[0], arguments[1], arguments[2], arguments[3]) ?? throw Bad(at, $"{callable.FullName} has malformed arguments");
+                return TensorRecord.Create(arguments[0], arguments[1], arguments[2], arguments[3]);
             case "torch._utils._rebuild_parameter" or "torch._utils._rebuild_parameter_with_state" when arguments.Length >= 1 && arguments[0] is TensorRecord data:
                 return data; // an nn.Parameter: its data is the tensor
             default:
@@ -301,37 +270,43 @@ internal sealed class PickleReader
         return length is 0 or 8 ? value : (value << (64 - 8 * length)) >> (64 - 8 * length);
     }
 
-    private byte Byte() => _position < _data.Length ? _data[_position++] : throw Bad(_position, "the pickle ends before its STOP opcode (truncated)");
+    private byte Byte() => _position < data.Length ? data[_position++] : throw Bad(_position, "the pickle ends before its STOP opcode (truncated)");
 
     private ReadOnlySpan<byte> Bytes(int count)
     {
-        if (count > _data.Length - _position)
+        if (count > data.Length - _position)
         {
-            throw Bad(_position, $"{count} bytes are declared but only {_data.Length - _position} are left (truncated or corrupted)");
+            throw Bad(_position, $"{count} bytes are declared but only {data.Length - _position} are left (truncated or corrupted)");
         }
 
-        var span = new ReadOnlySpan<byte>(_data, _position, count);
+        var span = new ReadOnlySpan<byte>(data, _position, count);
         _position += count;
         return span;
     }
 
     /// <summary>A declared length as an int, refused when more than the bytes that are left.</summary>
     private int Length(ulong declared, int at) =>
-        declared <= (ulong)(_data.Length - _position) ? (int)declared : throw Bad(at, $"a length of {declared} bytes is declared but only {_data.Length - _position} are left");
+        declared <= (ulong)(data.Length - _position) ? (int)declared : throw Bad(at, $"a length of {declared} bytes is declared but only {data.Length - _position} are left");
 
     private int Length(long declared, int at) => declared >= 0 ? Length((ulong)declared, at) : throw Bad(at, $"a negative length {declared}");
 
-    private string Text(int length) => StrictUtf8.GetString(Bytes(length));
+    /// <summary>The length before a string's or bytes' data: one byte for the SHORT_ opcodes, eight for the 8 ones, else four.</summary>
+    private int DataLength(byte op, int at) => op switch
+    {
+        0x8c or (byte)'U' or (byte)'C' => Byte(),
+        0x8d or 0x8e => Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at),
+        _ => Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at),
+    };
 
     private string Line(int at)
     {
-        int end = Array.IndexOf(_data, (byte)'\n', _position);
+        int end = Array.IndexOf(data, (byte)'\n', _position);
         if (end < 0)
         {
             throw Bad(at, "GLOBAL's name has no end of line (truncated)");
         }
 
-        string line = StrictUtf8.GetString(_data, _position, end - _position);
+        string line = StrictUtf8.GetString(data, _position, end - _position);
         _position = end + 1;
         return line;
     }

@@ -16,21 +16,18 @@ internal sealed class TorchArchive : IDisposable
     /// <summary>The folder NewLlm writes every record under (PyTorch reads whatever folder the records share).</summary>
     public const string Folder = "archive/";
 
-    private const int ChunkBytes = 16 << 20;
     private readonly PyTorchCheckpointRecords _records;
-    private readonly Dictionary<string, long> _usedExtent;
     private readonly Dictionary<string, Tensor> _storages = new(StringComparer.Ordinal);
 
-    private TorchArchive(string source, PyTorchCheckpointRecords records, object? root)
+    /// <summary>How many elements of each storage, from its start, the tensors that use it reach.</summary>
+    private readonly Dictionary<string, long> _usedExtent;
+
+    private TorchArchive(string source, PyTorchCheckpointRecords records, object? root, List<TensorRecord> tensors)
     {
         Source = source;
         _records = records;
         Root = root;
-        _usedExtent = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (TensorRecord tensor in PickleValues.TensorsIn(root))
-        {
-            _usedExtent[tensor.Storage.Key] = Math.Max(_usedExtent.GetValueOrDefault(tensor.Storage.Key), tensor.Extent);
-        }
+        _usedExtent = tensors.GroupBy(t => t.Storage.Key).ToDictionary(g => g.Key, g => g.Max(t => t.Extent), StringComparer.Ordinal);
     }
 
     /// <summary>The file's name, for messages.</summary>
@@ -52,18 +49,15 @@ internal sealed class TorchArchive : IDisposable
             }
 
             byte[] pickle = records.Read("data.pkl", MaxPickleBytes);
-            object? root;
             try
             {
-                root = PickleReader.Read(pickle, StorageRecord.FromPersistentId);
-                PickleValues.CheckNesting(root);
+                object? root = PickleReader.Read(pickle, StorageRecord.FromPersistentId);
+                return new TorchArchive(source, records, root, PickleValues.CheckNesting(root));
             }
             catch (InvalidDataException ex)
             {
                 throw Bad(source, $"its data.pkl cannot be unpickled ({ex.Message}) The file is damaged or was not written by torch.save.", ex);
             }
-
-            return new TorchArchive(source, records, root);
         }
         catch
         {
@@ -130,17 +124,7 @@ internal sealed class TorchArchive : IDisposable
         Tensor data = empty(storage.Count, dtype: storage.DType).DetachFromDisposeScope();
         try
         {
-            _records.ReadChecked(record, $"tensor '{name}': ", (stream, crc) =>
-            {
-                int elementsPerChunk = ChunkBytes / storage.ElementSize;
-                for (long done = 0; done < storage.Count; done += elementsPerChunk)
-                {
-                    using Tensor chunk = data.narrow(0, done, Math.Min(elementsPerChunk, storage.Count - done));
-                    Span<byte> target = chunk.bytes;
-                    stream.ReadExactly(target);
-                    crc.Append(target);
-                }
-            });
+            _records.ReadChecked(record, $"tensor '{name}': ", (stream, crc) => SafetensorsFile.ReadInto(data, stream, crc));
             return data;
         }
         catch
