@@ -87,7 +87,11 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// parameters' shapes, and every tensor's record the size its storage declares, all before any tensor is read.
     /// Records nothing refers to are never read, and every record read is checked against its CRC-32.
     /// </remarks>
-    public static PyTorchCheckpoint Read(string path) => PyTorchCheckpointFormat.Read(path);
+    public static PyTorchCheckpoint Read(string path)
+    {
+        using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
+        return PyTorchCheckpointFormat.Read(stream, fullPath, expected: null, modelOnly: false);
+    }
 
     /// <summary>
     /// Reads a <c>torch.save</c> archive from a seekable stream (left open), as <see cref="Read(string)"/> does, checking
@@ -98,12 +102,8 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// <param name="expectedModel">The sizes the model must have; null to take the sizes its tensor shapes imply.</param>
     /// <returns>The checkpoint, owning its tensors (dispose it).</returns>
     /// <exception cref="InvalidDataException">As for <see cref="Read(string)"/>, or the model has other sizes than <paramref name="expectedModel"/>.</exception>
-    public static PyTorchCheckpoint Read(Stream stream, string sourceName, NewLlmOptions? expectedModel = null)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
-        return PyTorchCheckpointFormat.Read(stream, sourceName, expectedModel, modelOnly: false);
-    }
+    public static PyTorchCheckpoint Read(Stream stream, string sourceName, NewLlmOptions? expectedModel = null) =>
+        PyTorchCheckpointFormat.Read(stream, sourceName, expectedModel, modelOnly: false);
 
     /// <summary>
     /// Writes the checkpoint dict with <c>torch.save</c>'s zip layout (to a temporary file, then renamed):

@@ -91,7 +91,7 @@ internal static class PickleValues
     {
         null or bool or double or string => value,
         long l => l is >= int.MinValue and <= int.MaxValue ? (object)(int)l : l,
-        PickleDict dict => dict.Items.ToDictionary(kv => Convert.ToString(kv.Key, CultureInfo.InvariantCulture)!, kv => Plain(kv.Value, $"{where}.{kv.Key}")),
+        PickleDict dict => dict.ToDictionary(kv => Convert.ToString(kv.Key, CultureInfo.InvariantCulture)!, kv => Plain(kv.Value, $"{where}.{kv.Key}")),
         List<object?> list => list.Select((v, i) => Plain(v, $"{where}[{i}]")).ToList(),
         object?[] tuple => tuple.Select((v, i) => Plain(v, $"{where}[{i}]")).ToList(),
         PickledObject { State: PickleDict attributes } => Plain(attributes, where),
@@ -102,7 +102,7 @@ internal static class PickleValues
 
     private static IEnumerable<object?> Children(object node) => node switch
     {
-        PickleDict dict => dict.Items.SelectMany(kv => new[] { kv.Key, kv.Value }),
+        PickleDict dict => dict.SelectMany(kv => new[] { kv.Key, kv.Value }),
         List<object?> list => list,
         object?[] tuple => tuple,
         PickledObject o => o.Arguments.Append(o.State),

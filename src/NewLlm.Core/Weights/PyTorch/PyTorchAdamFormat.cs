@@ -77,7 +77,7 @@ internal static class PyTorchAdamFormat
         }
 
         var adam = new PyTorchAdamState();
-        foreach ((object key, object? value) in state.Items)
+        foreach ((object key, object? value) in state)
         {
             int index = key is long k && k >= 0 && k < shapes.Count
                 ? (int)k
