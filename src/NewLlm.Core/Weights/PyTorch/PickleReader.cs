@@ -85,74 +85,6 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
                 case (byte)'1': // POP_MARK
                     PopMark(at);
                     break;
-                case (byte)'2': // DUP
-                    Push(Peek(at));
-                    break;
-                case (byte)'N':
-                    Push(null);
-                    break;
-                case 0x88:
-                    Push(true);
-                    break;
-                case 0x89:
-                    Push(false);
-                    break;
-                case (byte)'K': // BININT1
-                    Push((long)Byte());
-                    break;
-                case (byte)'M': // BININT2
-                    Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2)));
-                    break;
-                case (byte)'J': // BININT
-                    Push((long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)));
-                    break;
-                case 0x8a or 0x8b: // LONG1, LONG4
-                    Push(Long(op == 0x8a ? Byte() : Length(BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), at), at));
-                    break;
-                case (byte)'G': // BINFLOAT, big-endian
-                    Push(BinaryPrimitives.ReadDoubleBigEndian(Bytes(8)));
-                    break;
-                case (byte)'X' or 0x8c or 0x8d: // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
-                    Push(StrictUtf8.GetString(Bytes(DataLength(op, at))));
-                    break;
-                case (byte)'T' or (byte)'U': // BINSTRING, SHORT_BINSTRING (Python 2's str)
-                    Push(Encoding.Latin1.GetString(Bytes(DataLength(op, at))));
-                    break;
-                case (byte)'B' or (byte)'C' or 0x8e: // BINBYTES, SHORT_BINBYTES, BINBYTES8
-                    Push(Bytes(DataLength(op, at)).ToArray());
-                    break;
-                case (byte)'}': // EMPTY_DICT
-                    Push(new PickleDict());
-                    break;
-                case (byte)'d': // DICT
-                    var dict = new PickleDict();
-                    SetItems(dict, PopMark(at), at);
-                    Push(dict);
-                    break;
-                case (byte)']': // EMPTY_LIST
-                    Push(new List<object?>());
-                    break;
-                case (byte)'l': // LIST
-                    Push(PopMark(at));
-                    break;
-                case (byte)')': // EMPTY_TUPLE
-                    Push(Array.Empty<object?>());
-                    break;
-                case (byte)'t': // TUPLE
-                    Push(PopMark(at).ToArray());
-                    break;
-                case 0x85: // TUPLE1
-                case 0x86: // TUPLE2
-                case 0x87: // TUPLE3
-                    int count = op - 0x84;
-                    var tuple = new object?[count];
-                    for (int i = count - 1; i >= 0; i--)
-                    {
-                        tuple[i] = Pop(at);
-                    }
-
-                    Push(tuple);
-                    break;
                 case (byte)'a': // APPEND
                     object? item = Pop(at);
                     ListAt(at).Add(item);
@@ -178,26 +110,6 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
                     Made();
                     _memo[_memo.Count] = Peek(at);
                     break;
-                case (byte)'h' or (byte)'j': // BINGET, LONG_BINGET
-                    Push(Memo(op == 'h' ? Byte() : BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at));
-                    break;
-                case (byte)'c': // GLOBAL
-                    string module = Line(at);
-                    Push(new PickleGlobal(module, Line(at)));
-                    break;
-                case 0x93: // STACK_GLOBAL
-                    object? name = Pop(at);
-                    object? owner = Pop(at);
-                    Push(new PickleGlobal(owner as string ?? throw Bad(at, "STACK_GLOBAL needs a module name"), name as string ?? throw Bad(at, "STACK_GLOBAL needs a name")));
-                    break;
-                case (byte)'R': // REDUCE
-                    object?[] arguments = Pop(at) as object?[] ?? throw Bad(at, "REDUCE needs a tuple of arguments");
-                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "REDUCE needs a global to call"), arguments));
-                    break;
-                case 0x81: // NEWOBJ
-                    object?[] newArguments = Pop(at) as object?[] ?? throw Bad(at, "NEWOBJ needs a tuple of arguments");
-                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "NEWOBJ needs a class"), newArguments));
-                    break;
                 case (byte)'b': // BUILD
                     object? state = Pop(at);
                     switch (Peek(at))
@@ -212,18 +124,52 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
                     }
 
                     break;
-                case (byte)'Q': // BINPERSID
-                    Push(persistentLoad(Pop(at)));
-                    break;
                 default:
-                    throw Bad(at, $"opcode 0x{op:x2} is not one torch.save writes");
+                    Push(Value(op, at));
+                    break;
             }
         }
     }
 
-    /// <summary>What a global called with arguments gives: a dict, a lazy tensor, or an inert object.</summary>
-    private static object Call(PickleGlobal callable, object?[] arguments)
+    /// <summary>The value an opcode that pushes one makes from its bytes or from the stack.</summary>
+    private object? Value(byte op, int at) => op switch
     {
+        (byte)'2' => Peek(at), // DUP
+        (byte)'N' => null,
+        0x88 => true,
+        0x89 => false,
+        (byte)'K' => (long)Byte(), // BININT1
+        (byte)'M' => (long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2)), // BININT2
+        (byte)'J' => (long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), // BININT
+        0x8a or 0x8b => Long(op == 0x8a ? Byte() : Length(BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), at), at), // LONG1, LONG4
+        (byte)'G' => BinaryPrimitives.ReadDoubleBigEndian(Bytes(8)), // BINFLOAT, big-endian
+        (byte)'X' or 0x8c or 0x8d => StrictUtf8.GetString(Bytes(DataLength(op, at))), // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+        (byte)'T' or (byte)'U' => Encoding.Latin1.GetString(Bytes(DataLength(op, at))), // BINSTRING, SHORT_BINSTRING (Python 2's str)
+        (byte)'B' or (byte)'C' or 0x8e => Bytes(DataLength(op, at)).ToArray(), // BINBYTES, SHORT_BINBYTES, BINBYTES8
+        (byte)'}' => new PickleDict(), // EMPTY_DICT
+        (byte)'d' => SetItems(new PickleDict(), PopMark(at), at), // DICT
+        (byte)']' => new List<object?>(), // EMPTY_LIST
+        (byte)'l' => PopMark(at), // LIST
+        (byte)')' => Array.Empty<object?>(), // EMPTY_TUPLE
+        (byte)'t' => PopMark(at).ToArray(), // TUPLE
+        0x85 or 0x86 or 0x87 => Tuple(op - 0x84, at), // TUPLE1, TUPLE2, TUPLE3
+        (byte)'h' or (byte)'j' => Memo(op == 'h' ? Byte() : BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at), // BINGET, LONG_BINGET
+        (byte)'c' => new PickleGlobal(Line(at), Line(at)), // GLOBAL: module, then name
+        0x93 => StackGlobal(at), // STACK_GLOBAL
+        (byte)'R' => Call(at, "REDUCE needs a tuple of arguments", "REDUCE needs a global to call"),
+        0x81 => Call(at, "NEWOBJ needs a tuple of arguments", "NEWOBJ needs a class"),
+        (byte)'Q' => persistentLoad(Pop(at)), // BINPERSID
+        _ => throw Bad(at, $"opcode 0x{op:x2} is not one torch.save writes"),
+    };
+
+    /// <summary>
+    /// REDUCE or NEWOBJ: what the global under the arguments' tuple, called with them, gives: a dict, a lazy tensor, or an
+    /// inert object.
+    /// </summary>
+    private object Call(int at, string noArguments, string noCallable)
+    {
+        object?[] arguments = Pop(at) as object?[] ?? throw Bad(at, noArguments);
+        PickleGlobal callable = Pop(at) as PickleGlobal ?? throw Bad(at, noCallable);
         switch (callable.FullName)
         {
             case "collections.OrderedDict" when arguments.Length == 0:
@@ -238,7 +184,24 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
         }
     }
 
-    private static void SetItems(PickleDict dict, List<object?> pairs, int at)
+    private PickleGlobal StackGlobal(int at)
+    {
+        object? name = Pop(at);
+        return new PickleGlobal(Pop(at) as string ?? throw Bad(at, "STACK_GLOBAL needs a module name"), name as string ?? throw Bad(at, "STACK_GLOBAL needs a name"));
+    }
+
+    private object?[] Tuple(int count, int at)
+    {
+        var tuple = new object?[count];
+        for (int i = count - 1; i >= 0; i--)
+        {
+            tuple[i] = Pop(at);
+        }
+
+        return tuple;
+    }
+
+    private static PickleDict SetItems(PickleDict dict, List<object?> pairs, int at)
     {
         if (pairs.Count % 2 != 0)
         {
@@ -249,6 +212,8 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
         {
             dict.Set(pairs[i], pairs[i + 1], at);
         }
+
+        return dict;
     }
 
     /// <summary>A little-endian two's-complement integer of <paramref name="length"/> bytes (LONG1, LONG4), at most 8.</summary>
