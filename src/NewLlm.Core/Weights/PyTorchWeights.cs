@@ -27,7 +27,7 @@ internal static class PyTorchWeights
     public static void Load(NewLlmModel model, Stream stream, string source) =>
         WithState(stream, source, model.Options, state =>
         {
-            SafetensorsWeights.LoadStateFrom(model, state, source, allowUnexpected: false);
+            SafetensorsWeights.LoadStateFrom(model, state);
             return model;
         });
 
@@ -36,7 +36,7 @@ internal static class PyTorchWeights
     {
         using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
         return WithState(stream, fullPath, null, state =>
-            SafetensorsWeights.CreateLoaded(SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath), state, fullPath, allowUnexpected: false, device));
+            SafetensorsWeights.CreateLoaded(SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath), state, device));
     }
 
     /// <summary>Writes the model's state dict as <c>torch.save(model.state_dict())</c> does (float32, the original's names).</summary>
