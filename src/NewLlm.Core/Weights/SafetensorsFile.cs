@@ -60,10 +60,7 @@ public static class SafetensorsFile
         return File.Exists(path) ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read) : throw new FileNotFoundException($"Safetensors file not found: {path}", path);
     }
 
-    /// <summary>
-    /// Reads and checks the header of the file in <paramref name="stream"/> (positioned at its start): every entry's
-    /// dtype, shape and offsets, in file order. Nothing of the data section is read.
-    /// </summary>
+    /// <summary>Reads and checks the header of the file in <paramref name="stream"/> (positioned at its start): every entry, in file order.</summary>
     internal static List<SafetensorsEntry> ReadHeader(Stream stream, string source)
     {
         long length = stream.Length;
@@ -279,11 +276,10 @@ public static class SafetensorsFile
             throw new InvalidDataException($"{source}: tensor '{name}' has an impossible shape [{string.Join(", ", shape)}].");
         }
 
-        long count, bytes;
+        long bytes;
         try
         {
-            count = shape.Aggregate(1L, (a, b) => checked(a * b));
-            bytes = checked(count * size);
+            bytes = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * size);
         }
         catch (OverflowException ex)
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 
 namespace NewLlm;
@@ -216,24 +217,9 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
         return dict;
     }
 
-    /// <summary>A little-endian two's-complement integer of <paramref name="length"/> bytes (LONG1, LONG4), at most 8.</summary>
-    private long Long(int length, int at)
-    {
-        if (length > 8)
-        {
-            throw Bad(at, $"an integer of {length} bytes is out of range");
-        }
-
-        ReadOnlySpan<byte> bytes = Bytes(length);
-        long value = 0;
-        for (int i = length - 1; i >= 0; i--)
-        {
-            value = (value << 8) | bytes[i];
-        }
-
-        // Sign-extend from the top bit of the last byte.
-        return length is 0 or 8 ? value : (value << (64 - 8 * length)) >> (64 - 8 * length);
-    }
+    /// <summary>A little-endian two's-complement integer of <paramref name="length"/> bytes (LONG1, LONG4), at most 8 (so it fits a long).</summary>
+    private long Long(int length, int at) =>
+        length <= 8 ? (long)new BigInteger(Bytes(length)) : throw Bad(at, $"an integer of {length} bytes is out of range");
 
     private byte Byte() => _position < data.Length ? data[_position++] : throw Bad(_position, "the pickle ends before its STOP opcode (truncated)");
 
