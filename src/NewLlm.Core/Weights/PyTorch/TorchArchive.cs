@@ -79,10 +79,8 @@ internal sealed class TorchArchive(string source, PyTorchCheckpointRecords recor
         }
 
         using var scope = NewDisposeScope();
-        Tensor view = tensor.Offset == 0 && tensor.Count == storage.Count && IsContiguous(tensor)
-            ? data.view(tensor.Shape)
-            : data.as_strided(tensor.Shape, tensor.Stride, tensor.Offset);
-        return view.DetachFromDisposeScope();
+        Tensor view = data.as_strided(tensor.Shape, tensor.Stride, tensor.Offset);
+        return (tensor.Offset == 0 && tensor.Count == storage.Count && view.is_contiguous() ? data.view(tensor.Shape) : view).DetachFromDisposeScope();
     }
 
     /// <inheritdoc/>
@@ -123,22 +121,6 @@ internal sealed class TorchArchive(string source, PyTorchCheckpointRecords recor
             data.Dispose();
             throw;
         }
-    }
-
-    private static bool IsContiguous(TensorRecord tensor)
-    {
-        long expected = 1;
-        for (int i = tensor.Shape.Length - 1; i >= 0; i--)
-        {
-            if (tensor.Shape[i] != 1 && tensor.Stride[i] != expected)
-            {
-                return false;
-            }
-
-            expected *= tensor.Shape[i];
-        }
-
-        return true;
     }
 
     /// <summary>An error naming the file, in the words every PyTorch-file error of this library uses.</summary>
