@@ -232,10 +232,7 @@ public static class SafetensorsFile
                 BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));
                 stream.Write(length);
                 stream.Write(json);
-                for (int i = 0; i < padding; i++)
-                {
-                    stream.WriteByte((byte)' ');
-                }
+                stream.Write("       "u8[..padding]); // the format pads its header with spaces to 8 bytes
 
                 foreach (byte[] blob in blobs)
                 {

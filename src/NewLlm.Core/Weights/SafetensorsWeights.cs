@@ -103,7 +103,12 @@ internal static class SafetensorsWeights
         var declared = entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
         NewLlmOptions options = sizes(declared);
         var expected = ParameterShapes.Of(options).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        ParameterShapes.Check(declared, expected, allowUnexpected, path, options);
+        List<string> problems = ParameterShapes.Problems(declared, expected, allowUnexpected);
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"{path}: cannot load into a model with {options}: {string.Join("; ", problems)}.");
+        }
+
         Dictionary<string, Tensor> tensors = SafetensorsFile.ReadTensors(stream, entries, path, expected.ContainsKey);
         try
         {

@@ -365,25 +365,21 @@ internal static class PyTorchCheckpointFormat
     }
 
     /// <summary>A Python number, or a tensor of one element (read: its storage is one element too), as a double.</summary>
-    public static double Number(object? value, string what, string source, TorchArchive archive)
+    public static double Number(object? value, string what, string source, TorchArchive archive) => value switch
     {
-        switch (value)
-        {
-            case double d:
-                return d;
-            case long l:
-                return l;
-            case bool b:
-                return b ? 1 : 0;
-            case TensorRecord { Count: 1 } record:
-                using (Tensor t = archive.Read(record, what))
-                using (Tensor d = t.to_type(ScalarType.Float64))
-                {
-                    return d.item<double>();
-                }
+        double d => d,
+        long l => l,
+        bool b => b ? 1 : 0,
+        TensorRecord { Count: 1 } record => Scalar(archive.Read(record, what)),
+        _ => throw TorchArchive.Bad(source, $"{what} is {PickleValues.Describe(value)}, not a number."),
+    };
 
-            default:
-                throw TorchArchive.Bad(source, $"{what} is {PickleValues.Describe(value)}, not a number.");
+    private static double Scalar(Tensor tensor)
+    {
+        using (tensor)
+        using (Tensor d = tensor.to_type(ScalarType.Float64))
+        {
+            return d.item<double>();
         }
     }
 }
