@@ -9,10 +9,8 @@ namespace NewLlm;
 internal static class SafetensorsWeights
 {
     /// <summary>Writes the model's state dict with its options as metadata.</summary>
-    public static void Save(NewLlmModel model, string path)
-    {
+    public static void Save(NewLlmModel model, string path) =>
         SafetensorsFile.Write(path, model.state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = model.Options.ToString() });
-    }
 
     /// <summary>Loads every parameter of <paramref name="model"/> from the file; its shapes are checked before any tensor is read.</summary>
     public static void Load(NewLlmModel model, string path, bool allowUnexpected) =>
