@@ -354,15 +354,12 @@ internal static class PyTorchCheckpointFormat
         return result;
     }
 
-    private static List<double> ReadList(PickleDict root, string key, string source, TorchArchive archive)
+    private static List<double> ReadList(PickleDict root, string key, string source, TorchArchive archive) => root[key] switch
     {
-        return root[key] switch
-        {
-            null => [],
-            List<object?> list => list.Select((v, i) => Number(v, $"'{key}'[{i}]", source, archive)).ToList(),
-            object other => throw TorchArchive.Bad(source, $"'{key}' is {PickleValues.Describe(other)}, not a list of numbers."),
-        };
-    }
+        null => [],
+        List<object?> list => list.Select((v, i) => Number(v, $"'{key}'[{i}]", source, archive)).ToList(),
+        object other => throw TorchArchive.Bad(source, $"'{key}' is {PickleValues.Describe(other)}, not a list of numbers."),
+    };
 
     /// <summary>A Python number, or a tensor of one element (read: its storage is one element too), as a double.</summary>
     public static double Number(object? value, string what, string source, TorchArchive archive) => value switch

@@ -55,13 +55,8 @@ internal sealed record TensorRecord(StorageRecord Storage, long Offset, long[] S
         }
     }
 
-    private static long[] Longs(object? value, string what, StorageRecord storage)
-    {
-        if (value is object?[] items && items.Length <= 64 && items.All(i => i is long and >= 0))
-        {
-            return items.Select(i => (long)i!).ToArray();
-        }
-
-        throw new InvalidDataException($"data.pkl describes a tensor of storage '{storage.Key}' whose {what} is {PickleValues.Describe(value)}, not a tuple of at most 64 sizes.");
-    }
+    private static long[] Longs(object? value, string what, StorageRecord storage) =>
+        value is object?[] items && items.Length <= 64 && items.All(i => i is long and >= 0)
+            ? items.Select(i => (long)i!).ToArray()
+            : throw new InvalidDataException($"data.pkl describes a tensor of storage '{storage.Key}' whose {what} is {PickleValues.Describe(value)}, not a tuple of at most 64 sizes.");
 }
