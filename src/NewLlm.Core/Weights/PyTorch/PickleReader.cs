@@ -136,9 +136,9 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
     private object? Value(byte op, int at) => op switch
     {
         (byte)'2' => Peek(at), // DUP
-        (byte)'N' => null,
-        0x88 => true,
-        0x89 => false,
+        (byte)'N' => null, // NONE
+        0x88 => true, // NEWTRUE
+        0x89 => false, // NEWFALSE
         (byte)'K' => (long)Byte(), // BININT1
         (byte)'M' => (long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2)), // BININT2
         (byte)'J' => (long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), // BININT
@@ -157,8 +157,8 @@ internal sealed class PickleReader(byte[] data, Func<object?, object> persistent
         (byte)'h' or (byte)'j' => Memo(op == 'h' ? Byte() : BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at), // BINGET, LONG_BINGET
         (byte)'c' => new PickleGlobal(Line(at), Line(at)), // GLOBAL: module, then name
         0x93 => StackGlobal(at), // STACK_GLOBAL
-        (byte)'R' => Call(at, "REDUCE needs a tuple of arguments", "REDUCE needs a global to call"),
-        0x81 => Call(at, "NEWOBJ needs a tuple of arguments", "NEWOBJ needs a class"),
+        (byte)'R' => Call(at, "REDUCE needs a tuple of arguments", "REDUCE needs a global to call"), // REDUCE
+        0x81 => Call(at, "NEWOBJ needs a tuple of arguments", "NEWOBJ needs a class"), // NEWOBJ
         (byte)'Q' => persistentLoad(Pop(at)), // BINPERSID
         _ => throw Bad(at, $"opcode 0x{op:x2} is not one torch.save writes"),
     };
