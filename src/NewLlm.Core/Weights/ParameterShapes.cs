@@ -59,15 +59,4 @@ internal static class ParameterShapes
 
         return problems;
     }
-
-    /// <summary>Refuses, naming the file and the model's sizes, tensors that <see cref="Problems"/> finds do not fit.</summary>
-    /// <exception cref="InvalidDataException">A parameter is missing or of another shape, or (unless allowed) a tensor is not a parameter.</exception>
-    public static void Check(IReadOnlyDictionary<string, long[]> declared, IEnumerable<KeyValuePair<string, long[]>> expected, bool allowUnexpected, string source, NewLlmOptions options)
-    {
-        List<string> problems = Problems(declared, expected, allowUnexpected);
-        if (problems.Count > 0)
-        {
-            throw new InvalidDataException($"{source}: cannot load into a model with {options}: {string.Join("; ", problems)}.");
-        }
-    }
 }

@@ -11,16 +11,14 @@ namespace NewLlm;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The original pickles its config as an instance of a class of its training script (<c>__main__.HHRLHFTrainConfig</c>).
-/// Reading it needs no such class: an instance of any class is read as its attributes (<see cref="Config"/>) and its
-/// class name (<see cref="ConfigClassName"/>). Only instance attributes are pickled; the original's sizes are class
-/// attributes and are not in the file, so <see cref="NewLlmModel.FromPyTorch"/> infers them from the tensor shapes.
+/// The original pickles its config as an instance of a class of its training script (<c>__main__.HHRLHFTrainConfig</c>),
+/// read as its attributes (<see cref="Config"/>) and class name (<see cref="ConfigClassName"/>). The original's sizes are
+/// class attributes, not in the file, so <see cref="NewLlmModel.FromPyTorch"/> infers them from the tensor shapes.
 /// </para>
 /// <para>
 /// A checkpoint owns the tensors it read (<see cref="Dispose"/> frees them); tensors a caller puts in stay the caller's.
-/// Files are read by a restricted unpickler that only builds dicts, lists, tuples, numbers, strings and tensor
-/// descriptions (an instance of any other class stays inert: its name and attributes): reading never runs code from
-/// the file, and never reads more than the model's tensors.
+/// Files are read by a restricted unpickler (an instance of a class stays inert: its name and attributes), so reading
+/// never runs code from the file, and never reads more than the model's tensors.
 /// </para>
 /// </remarks>
 public sealed class PyTorchCheckpoint : IDisposable
@@ -81,13 +79,15 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// (an <c>optimizer_state_dict</c> that is not Adam's, for one). The message names the file and what is wrong.
     /// </exception>
     /// <remarks>
-    /// Memory and time are bounded by what the model needs: <c>data.pkl</c> is read first (at most 64 MiB) by a
-    /// restricted reader that builds no object but dicts, lists, numbers, strings and tensor descriptions; then the
-    /// model's tensors must be exactly a New-LLM model's (of the sizes their shapes imply), Adam's moments their
-    /// parameters' shapes, and every tensor's record the size its storage declares, all before any tensor is read.
-    /// Records nothing refers to are never read, and every record read is checked against its CRC-32.
+    /// Memory and time are bounded by what the model needs: <c>data.pkl</c> (at most 64 MiB) is read first; then the
+    /// model's tensors must be exactly a New-LLM model's, Adam's moments their parameters' shapes, and every tensor's
+    /// record the size its storage declares, all before any tensor is read. Every record read is checked against its CRC-32.
     /// </remarks>
-    public static PyTorchCheckpoint Read(string path) => PyTorchCheckpointFormat.Read(path);
+    public static PyTorchCheckpoint Read(string path)
+    {
+        using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
+        return PyTorchCheckpointFormat.Read(stream, fullPath, expected: null, modelOnly: false);
+    }
 
     /// <summary>
     /// Reads a <c>torch.save</c> archive from a seekable stream (left open), as <see cref="Read(string)"/> does, checking
@@ -98,12 +98,8 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// <param name="expectedModel">The sizes the model must have; null to take the sizes its tensor shapes imply.</param>
     /// <returns>The checkpoint, owning its tensors (dispose it).</returns>
     /// <exception cref="InvalidDataException">As for <see cref="Read(string)"/>, or the model has other sizes than <paramref name="expectedModel"/>.</exception>
-    public static PyTorchCheckpoint Read(Stream stream, string sourceName, NewLlmOptions? expectedModel = null)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
-        return PyTorchCheckpointFormat.Read(stream, sourceName, expectedModel, modelOnly: false);
-    }
+    public static PyTorchCheckpoint Read(Stream stream, string sourceName, NewLlmOptions? expectedModel = null) =>
+        PyTorchCheckpointFormat.Read(stream, sourceName, expectedModel, modelOnly: false);
 
     /// <summary>
     /// Writes the checkpoint dict with <c>torch.save</c>'s zip layout (to a temporary file, then renamed):
@@ -141,7 +137,6 @@ public sealed class PyTorchCheckpoint : IDisposable
         _owned.Clear();
     }
 
-    /// <summary>Takes ownership of a tensor read from the file.</summary>
     internal Tensor Own(Tensor tensor)
     {
         tensor.DetachFromDisposeScope();

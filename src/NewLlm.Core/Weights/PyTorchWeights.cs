@@ -19,8 +19,7 @@ internal static class PyTorchWeights
     /// <summary>Loads every parameter of <paramref name="model"/> from the file; the model is untouched when that fails.</summary>
     public static void Load(NewLlmModel model, string path)
     {
-        string fullPath = PyTorchCheckpointFormat.Existing(path);
-        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
         Load(model, stream, fullPath);
     }
 
@@ -28,17 +27,16 @@ internal static class PyTorchWeights
     public static void Load(NewLlmModel model, Stream stream, string source) =>
         WithState(stream, source, model.Options, state =>
         {
-            SafetensorsWeights.LoadStateFrom(model, state, source, allowUnexpected: false);
+            SafetensorsWeights.LoadStateFrom(model, state);
             return model;
         });
 
     /// <summary>A new model whose sizes are inferred from the file's tensor shapes (default dropout), with its weights loaded, in evaluation mode.</summary>
     public static NewLlmModel Create(string path, Device? device)
     {
-        string fullPath = PyTorchCheckpointFormat.Existing(path);
-        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
         return WithState(stream, fullPath, null, state =>
-            SafetensorsWeights.CreateLoaded(SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath), state, fullPath, allowUnexpected: false, device));
+            SafetensorsWeights.CreateLoaded(SafetensorsWeights.InferOptions(state.ToDictionary(kv => kv.Key, kv => kv.Value.shape), fullPath), state, device));
     }
 
     /// <summary>Writes the model's state dict as <c>torch.save(model.state_dict())</c> does (float32, the original's names).</summary>

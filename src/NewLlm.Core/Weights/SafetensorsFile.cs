@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text.Json;
 
 namespace NewLlm;
@@ -14,6 +15,21 @@ public static class SafetensorsFile
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
     private const int ChunkBytes = 16 << 20;
 
+    /// <summary>The dtypes safetensors names, with their element sizes.</summary>
+    private static readonly (string Name, ScalarType Type, int Size)[] DTypes =
+    [
+        ("F32", ScalarType.Float32, 4),
+        ("F64", ScalarType.Float64, 8),
+        ("F16", ScalarType.Float16, 2),
+        ("BF16", ScalarType.BFloat16, 2),
+        ("I64", ScalarType.Int64, 8),
+        ("I32", ScalarType.Int32, 4),
+        ("I16", ScalarType.Int16, 2),
+        ("I8", ScalarType.Int8, 1),
+        ("U8", ScalarType.Byte, 1),
+        ("BOOL", ScalarType.Bool, 1),
+    ];
+
     /// <summary>Reads every tensor of a file onto the CPU. F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL are understood.</summary>
     /// <remarks>
     /// The header is checked whole before any tensor is allocated: every size with checked arithmetic, no name twice,
@@ -24,15 +40,8 @@ public static class SafetensorsFile
     /// <exception cref="InvalidDataException">The file is truncated, its header is malformed, or a tensor's offsets, type or shape are inconsistent; the message names the file and the tensor.</exception>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Safetensors file not found: {path}", path);
-        }
-
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        List<SafetensorsEntry> entries = ReadHeader(stream, path);
-        return ReadTensors(stream, entries, path);
+        using FileStream stream = OpenRead(path);
+        return ReadTensors(stream, ReadHeader(stream, path), path);
     }
 
     /// <summary>Reads the tensors of a safetensors image held in memory.</summary>
@@ -41,14 +50,17 @@ public static class SafetensorsFile
     public static Dictionary<string, Tensor> Parse(ReadOnlySpan<byte> bytes, string source = "safetensors data")
     {
         using var stream = new MemoryStream(bytes.ToArray(), writable: false);
-        List<SafetensorsEntry> entries = ReadHeader(stream, source);
-        return ReadTensors(stream, entries, source);
+        return ReadTensors(stream, ReadHeader(stream, source), source);
     }
 
-    /// <summary>
-    /// Reads and checks the header of the file in <paramref name="stream"/> (positioned at its start): every entry's
-    /// dtype, shape and offsets, in file order. Nothing of the data section is read.
-    /// </summary>
+    /// <summary>Opens an existing file; a missing one is a <see cref="FileNotFoundException"/> naming it.</summary>
+    internal static FileStream OpenRead(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return File.Exists(path) ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read) : throw new FileNotFoundException($"Safetensors file not found: {path}", path);
+    }
+
+    /// <summary>Reads and checks the header of the file in <paramref name="stream"/> (positioned at its start): every entry, in file order.</summary>
     internal static List<SafetensorsEntry> ReadHeader(Stream stream, string source)
     {
         long length = stream.Length;
@@ -135,14 +147,7 @@ public static class SafetensorsFile
                 Tensor tensor = empty(entry.Shape, dtype: entry.DType).DetachFromDisposeScope();
                 result.Add(entry.Name, tensor);
                 stream.Position = dataStart + entry.Begin;
-                using Tensor flat = tensor.reshape(-1);
-                for (long done = 0; done < entry.Count;)
-                {
-                    long count = Math.Min(ChunkBytes / entry.ElementSize, entry.Count - done);
-                    using Tensor chunk = flat.narrow(0, done, count);
-                    stream.ReadExactly(chunk.bytes);
-                    done += count;
-                }
+                ReadInto(tensor, stream);
             }
         }
         catch (Exception ex)
@@ -161,6 +166,24 @@ public static class SafetensorsFile
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Reads a new tensor's bytes from <paramref name="stream"/> straight into its memory, 16 MiB at a time (for
+    /// safetensors data and <c>torch.save</c> storages alike), adding them to <paramref name="crc"/> when given.
+    /// </summary>
+    internal static void ReadInto(Tensor tensor, Stream stream, Crc32? crc = null)
+    {
+        using Tensor flat = tensor.reshape(-1);
+        long count = flat.numel();
+        long perChunk = ChunkBytes / tensor.ElementSize;
+        for (long done = 0; done < count; done += perChunk)
+        {
+            using Tensor chunk = flat.narrow(0, done, Math.Min(perChunk, count - done));
+            Span<byte> bytes = chunk.bytes;
+            stream.ReadExactly(bytes);
+            crc?.Append(bytes);
+        }
     }
 
     /// <summary>
@@ -209,10 +232,7 @@ public static class SafetensorsFile
                 BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));
                 stream.Write(length);
                 stream.Write(json);
-                for (int i = 0; i < padding; i++)
-                {
-                    stream.WriteByte((byte)' ');
-                }
+                stream.Write("       "u8[..padding]); // the format pads its header with spaces to 8 bytes
 
                 foreach (byte[] blob in blobs)
                 {
@@ -253,11 +273,10 @@ public static class SafetensorsFile
             throw new InvalidDataException($"{source}: tensor '{name}' has an impossible shape [{string.Join(", ", shape)}].");
         }
 
-        long count, bytes;
+        long bytes;
         try
         {
-            count = shape.Aggregate(1L, (a, b) => checked(a * b));
-            bytes = checked(count * size);
+            bytes = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * size);
         }
         catch (OverflowException ex)
         {
@@ -274,36 +293,12 @@ public static class SafetensorsFile
             throw new InvalidDataException($"{source}: tensor '{name}' of shape [{string.Join(", ", shape)}] and type {dtypeElement.GetString()} needs {bytes} bytes, but its offsets hold {end - begin}.");
         }
 
-        return new SafetensorsEntry(name, type, size, shape, count, begin, end);
+        return new SafetensorsEntry(name, type, shape, begin, end);
     }
 
-    private static (ScalarType Type, int Size) ParseDType(string name, string tensor, string source) => name switch
-    {
-        "F32" => (ScalarType.Float32, 4),
-        "F64" => (ScalarType.Float64, 8),
-        "F16" => (ScalarType.Float16, 2),
-        "BF16" => (ScalarType.BFloat16, 2),
-        "I64" => (ScalarType.Int64, 8),
-        "I32" => (ScalarType.Int32, 4),
-        "I16" => (ScalarType.Int16, 2),
-        "I8" => (ScalarType.Int8, 1),
-        "U8" => (ScalarType.Byte, 1),
-        "BOOL" => (ScalarType.Bool, 1),
-        _ => throw new InvalidDataException($"{source}: tensor '{tensor}' has unsupported dtype '{name}'."),
-    };
+    private static (ScalarType Type, int Size) ParseDType(string name, string tensor, string source) =>
+        DTypes.FirstOrDefault(d => d.Name == name) is { Name: not null } d ? (d.Type, d.Size) : throw new InvalidDataException($"{source}: tensor '{tensor}' has unsupported dtype '{name}'.");
 
-    private static string DTypeName(ScalarType type) => type switch
-    {
-        ScalarType.Float32 => "F32",
-        ScalarType.Float64 => "F64",
-        ScalarType.Float16 => "F16",
-        ScalarType.BFloat16 => "BF16",
-        ScalarType.Int64 => "I64",
-        ScalarType.Int32 => "I32",
-        ScalarType.Int16 => "I16",
-        ScalarType.Int8 => "I8",
-        ScalarType.Byte => "U8",
-        ScalarType.Bool => "BOOL",
-        _ => throw new NotSupportedException($"Safetensors cannot hold tensors of type {type}."),
-    };
+    private static string DTypeName(ScalarType type) =>
+        DTypes.FirstOrDefault(d => d.Type == type).Name ?? throw new NotSupportedException($"Safetensors cannot hold tensors of type {type}.");
 }

@@ -9,35 +9,32 @@ namespace NewLlm;
 internal static class SafetensorsWeights
 {
     /// <summary>Writes the model's state dict with its options as metadata.</summary>
-    public static void Save(NewLlmModel model, string path)
-    {
+    public static void Save(NewLlmModel model, string path) =>
         SafetensorsFile.Write(path, model.state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["newllm.options"] = model.Options.ToString() });
-    }
 
     /// <summary>Loads every parameter of <paramref name="model"/> from the file; its shapes are checked before any tensor is read.</summary>
     public static void Load(NewLlmModel model, string path, bool allowUnexpected) =>
-        WithTensors(path, _ => model.Options, allowUnexpected, tensors =>
+        WithTensors(path, _ => model.Options, allowUnexpected, (_, tensors) =>
         {
-            LoadStateFrom(model, tensors, path, allowUnexpected);
+            LoadStateFrom(model, tensors);
             return model;
         });
 
     /// <summary>A new model whose sizes are inferred from the file's tensor shapes, with its weights loaded, in evaluation mode.</summary>
     public static NewLlmModel Create(string path, double dropout, bool allowUnexpected) =>
-        WithTensors(path, shapes => InferOptions(shapes, path), allowUnexpected, tensors =>
+        WithTensors(path, shapes => InferOptions(shapes, path), allowUnexpected, (options, tensors) =>
         {
-            NewLlmOptions options = InferOptions(tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape), path);
             options.Dropout = dropout;
-            return CreateLoaded(options, tensors, path, allowUnexpected, device: null);
+            return CreateLoaded(options, tensors, device: null);
         });
 
     /// <summary>A new model of <paramref name="options"/> with <paramref name="tensors"/> loaded (as <see cref="LoadStateFrom"/> loads them), in evaluation mode.</summary>
-    internal static NewLlmModel CreateLoaded(NewLlmOptions options, IReadOnlyDictionary<string, Tensor> tensors, string source, bool allowUnexpected, Device? device)
+    internal static NewLlmModel CreateLoaded(NewLlmOptions options, IReadOnlyDictionary<string, Tensor> tensors, Device? device)
     {
         var model = new NewLlmModel(options, device);
         try
         {
-            LoadStateFrom(model, tensors, source, allowUnexpected);
+            LoadStateFrom(model, tensors);
             model.eval();
             return model;
         }
@@ -94,28 +91,26 @@ internal static class SafetensorsWeights
     }
 
     /// <summary>
-    /// Reads the file's header, checks its shapes against the model sizes <paramref name="sizes"/> gives for them (a
-    /// tensor missing or of another shape, or one the model does not have unless allowed, is refused before anything
-    /// is read), reads the model's tensors, runs <paramref name="use"/> on them, and disposes them.
+    /// Reads the file's header, checks its shapes against the model sizes <paramref name="sizes"/> gives for them before
+    /// anything is read, reads the model's tensors, runs <paramref name="use"/> on those sizes and tensors, and disposes them.
     /// </summary>
-    private static T WithTensors<T>(string path, Func<IReadOnlyDictionary<string, long[]>, NewLlmOptions> sizes, bool allowUnexpected, Func<Dictionary<string, Tensor>, T> use)
+    private static T WithTensors<T>(string path, Func<IReadOnlyDictionary<string, long[]>, NewLlmOptions> sizes, bool allowUnexpected, Func<NewLlmOptions, Dictionary<string, Tensor>, T> use)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Safetensors file not found: {path}", path);
-        }
-
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using FileStream stream = SafetensorsFile.OpenRead(path);
         List<SafetensorsEntry> entries = SafetensorsFile.ReadHeader(stream, path);
         var declared = entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
         NewLlmOptions options = sizes(declared);
         var expected = ParameterShapes.Of(options).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        ParameterShapes.Check(declared, expected, allowUnexpected, path, options);
+        List<string> problems = ParameterShapes.Problems(declared, expected, allowUnexpected);
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"{path}: cannot load into a model with {options}: {string.Join("; ", problems)}.");
+        }
+
         Dictionary<string, Tensor> tensors = SafetensorsFile.ReadTensors(stream, entries, path, expected.ContainsKey);
         try
         {
-            return use(tensors);
+            return use(options, tensors);
         }
         finally
         {
@@ -127,26 +122,14 @@ internal static class SafetensorsWeights
     }
 
     /// <summary>
-    /// Checks every parameter's presence and shape (and, unless allowed, that nothing else is there), then copies the
-    /// values in (converted to the parameter's dtype and device) under no_grad: the parameters stay the same tensors,
-    /// with their requires_grad flags. Nothing is copied when a check fails.
+    /// Copies the values in (converted to each parameter's dtype and device) under no_grad: the parameters stay the same
+    /// tensors, with their requires_grad flags. Every name and shape was checked against <see cref="ParameterShapes"/>
+    /// when the file's header or pickle was read, before any tensor was, so nothing is copied when a check fails.
     /// </summary>
-    /// <param name="model">The model to load into.</param>
-    /// <param name="tensors">Name to value.</param>
-    /// <param name="source">The file, for messages.</param>
-    /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
-    internal static void LoadStateFrom(NewLlmModel model, IReadOnlyDictionary<string, Tensor> tensors, string source, bool allowUnexpected)
+    internal static void LoadStateFrom(NewLlmModel model, IReadOnlyDictionary<string, Tensor> tensors)
     {
-        Dictionary<string, Tensor> own = model.state_dict();
-        ParameterShapes.Check(
-            tensors.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal),
-            own.Select(kv => new KeyValuePair<string, long[]>(kv.Key, kv.Value.shape)),
-            allowUnexpected,
-            source,
-            model.Options);
-
         using var noGrad = no_grad();
-        foreach ((string name, Tensor target) in own)
+        foreach ((string name, Tensor target) in model.state_dict())
         {
             using Tensor converted = tensors[name].to(target.dtype, target.device);
             target.copy_(converted);

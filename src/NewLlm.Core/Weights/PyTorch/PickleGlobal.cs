@@ -13,11 +13,9 @@ internal sealed record PickleGlobal(string Module, string Name)
 /// </summary>
 internal sealed class PickledObject(PickleGlobal type, object?[] arguments)
 {
-    /// <summary>The class or function.</summary>
-    public PickleGlobal Type { get; } = type;
+    public PickleGlobal Type => type;
 
-    /// <summary>What it was called with.</summary>
-    public object?[] Arguments { get; } = arguments;
+    public object?[] Arguments => arguments;
 
     /// <summary>Its state (usually a dict of attributes), or null.</summary>
     public object? State { get; set; }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 
 namespace NewLlm;
@@ -16,7 +17,9 @@ namespace NewLlm;
 /// (<c>torch/_weights_only_unpickler.py</c>) in the same way. Memory is bounded by the pickle's own size: every opcode
 /// creates at most one object from bytes it reads, and a declared length is checked against the bytes that are left.
 /// </remarks>
-internal sealed class PickleReader
+/// <param name="data">The pickle.</param>
+/// <param name="persistentLoad">Turns each persistent id into its object.</param>
+internal sealed class PickleReader(byte[] data, Func<object?, object> persistentLoad)
 {
     /// <summary>
     /// The most values, marks and memo entries a pickle may make (torch.save makes about thirty per tensor, so this is
@@ -26,19 +29,11 @@ internal sealed class PickleReader
     public const int MaxValues = 1_000_000;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private readonly byte[] _data;
     private readonly List<object?> _stack = [];
     private readonly List<int> _marks = [];
     private readonly Dictionary<long, object?> _memo = [];
-    private readonly Func<object?, object> _persistentLoad;
     private int _position;
     private int _made;
-
-    private PickleReader(byte[] data, Func<object?, object> persistentLoad)
-    {
-        _data = data;
-        _persistentLoad = persistentLoad;
-    }
 
     /// <summary>Reads one pickle; <paramref name="persistentLoad"/> turns each persistent id into its object.</summary>
     /// <exception cref="InvalidDataException">The pickle is malformed or uses an opcode torch.save never writes; the message says where.</exception>
@@ -91,92 +86,6 @@ internal sealed class PickleReader
                 case (byte)'1': // POP_MARK
                     PopMark(at);
                     break;
-                case (byte)'2': // DUP
-                    Push(Peek(at));
-                    break;
-                case (byte)'N':
-                    Push(null);
-                    break;
-                case 0x88:
-                    Push(true);
-                    break;
-                case 0x89:
-                    Push(false);
-                    break;
-                case (byte)'K': // BININT1
-                    Push((long)Byte());
-                    break;
-                case (byte)'M': // BININT2
-                    Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2)));
-                    break;
-                case (byte)'J': // BININT
-                    Push((long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)));
-                    break;
-                case 0x8a: // LONG1
-                    Push(Long(Byte(), at));
-                    break;
-                case 0x8b: // LONG4
-                    Push(Long(Length(BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), at), at));
-                    break;
-                case (byte)'G': // BINFLOAT, big-endian
-                    Push(BinaryPrimitives.ReadDoubleBigEndian(Bytes(8)));
-                    break;
-                case (byte)'X': // BINUNICODE
-                    Push(Text(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at)));
-                    break;
-                case 0x8c: // SHORT_BINUNICODE
-                    Push(Text(Byte()));
-                    break;
-                case 0x8d: // BINUNICODE8
-                    Push(Text(Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at)));
-                    break;
-                case (byte)'T': // BINSTRING (Python 2's str)
-                    Push(Encoding.Latin1.GetString(Bytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at))));
-                    break;
-                case (byte)'U': // SHORT_BINSTRING
-                    Push(Encoding.Latin1.GetString(Bytes(Byte())));
-                    break;
-                case (byte)'B': // BINBYTES
-                    Push(Bytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at)).ToArray());
-                    break;
-                case (byte)'C': // SHORT_BINBYTES
-                    Push(Bytes(Byte()).ToArray());
-                    break;
-                case 0x8e: // BINBYTES8
-                    Push(Bytes(Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at)).ToArray());
-                    break;
-                case (byte)'}': // EMPTY_DICT
-                    Push(new PickleDict());
-                    break;
-                case (byte)'d': // DICT
-                    var dict = new PickleDict();
-                    SetItems(dict, PopMark(at), at);
-                    Push(dict);
-                    break;
-                case (byte)']': // EMPTY_LIST
-                    Push(new List<object?>());
-                    break;
-                case (byte)'l': // LIST
-                    Push(PopMark(at));
-                    break;
-                case (byte)')': // EMPTY_TUPLE
-                    Push(Array.Empty<object?>());
-                    break;
-                case (byte)'t': // TUPLE
-                    Push(PopMark(at).ToArray());
-                    break;
-                case 0x85: // TUPLE1
-                case 0x86: // TUPLE2
-                case 0x87: // TUPLE3
-                    int count = op - 0x84;
-                    var tuple = new object?[count];
-                    for (int i = count - 1; i >= 0; i--)
-                    {
-                        tuple[i] = Pop(at);
-                    }
-
-                    Push(tuple);
-                    break;
                 case (byte)'a': // APPEND
                     object? item = Pop(at);
                     ListAt(at).Add(item);
@@ -194,40 +103,13 @@ internal sealed class PickleReader
                     List<object?> pairs = PopMark(at);
                     SetItems(DictAt(at), pairs, at);
                     break;
-                case (byte)'q': // BINPUT
+                case (byte)'q' or (byte)'r': // BINPUT, LONG_BINPUT
                     Made();
-                    _memo[Byte()] = Peek(at);
-                    break;
-                case (byte)'r': // LONG_BINPUT
-                    Made();
-                    _memo[BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4))] = Peek(at);
+                    _memo[op == 'q' ? Byte() : BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4))] = Peek(at);
                     break;
                 case 0x94: // MEMOIZE
                     Made();
                     _memo[_memo.Count] = Peek(at);
-                    break;
-                case (byte)'h': // BINGET
-                    Push(Memo(Byte(), at));
-                    break;
-                case (byte)'j': // LONG_BINGET
-                    Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at));
-                    break;
-                case (byte)'c': // GLOBAL
-                    string module = Line(at);
-                    Push(new PickleGlobal(module, Line(at)));
-                    break;
-                case 0x93: // STACK_GLOBAL
-                    object? name = Pop(at);
-                    object? owner = Pop(at);
-                    Push(new PickleGlobal(owner as string ?? throw Bad(at, "STACK_GLOBAL needs a module name"), name as string ?? throw Bad(at, "STACK_GLOBAL needs a name")));
-                    break;
-                case (byte)'R': // REDUCE
-                    object?[] arguments = Pop(at) as object?[] ?? throw Bad(at, "REDUCE needs a tuple of arguments");
-                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "REDUCE needs a global to call"), arguments, at));
-                    break;
-                case 0x81: // NEWOBJ
-                    object?[] newArguments = Pop(at) as object?[] ?? throw Bad(at, "NEWOBJ needs a tuple of arguments");
-                    Push(Call(Pop(at) as PickleGlobal ?? throw Bad(at, "NEWOBJ needs a class"), newArguments, at));
                     break;
                 case (byte)'b': // BUILD
                     object? state = Pop(at);
@@ -243,25 +125,59 @@ internal sealed class PickleReader
                     }
 
                     break;
-                case (byte)'Q': // BINPERSID
-                    Push(_persistentLoad(Pop(at)));
-                    break;
                 default:
-                    throw Bad(at, $"opcode 0x{op:x2} is not one torch.save writes");
+                    Push(Value(op, at));
+                    break;
             }
         }
     }
 
-    /// <summary>What a global called with arguments gives: a dict, a lazy tensor, or an inert object.</summary>
-    private static object Call(PickleGlobal callable, object?[] arguments, int at)
+    /// <summary>The value an opcode that pushes one makes from its bytes or from the stack.</summary>
+    private object? Value(byte op, int at) => op switch
     {
+        (byte)'2' => Peek(at), // DUP
+        (byte)'N' => null, // NONE
+        0x88 => true, // NEWTRUE
+        0x89 => false, // NEWFALSE
+        (byte)'K' => (long)Byte(), // BININT1
+        (byte)'M' => (long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2)), // BININT2
+        (byte)'J' => (long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), // BININT
+        0x8a or 0x8b => Long(op == 0x8a ? Byte() : Length(BinaryPrimitives.ReadInt32LittleEndian(Bytes(4)), at), at), // LONG1, LONG4
+        (byte)'G' => BinaryPrimitives.ReadDoubleBigEndian(Bytes(8)), // BINFLOAT, big-endian
+        (byte)'X' or 0x8c or 0x8d => StrictUtf8.GetString(Bytes(DataLength(op, at))), // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+        (byte)'T' or (byte)'U' => Encoding.Latin1.GetString(Bytes(DataLength(op, at))), // BINSTRING, SHORT_BINSTRING (Python 2's str)
+        (byte)'B' or (byte)'C' or 0x8e => Bytes(DataLength(op, at)).ToArray(), // BINBYTES, SHORT_BINBYTES, BINBYTES8
+        (byte)'}' => new PickleDict(), // EMPTY_DICT
+        (byte)'d' => SetItems(new PickleDict(), PopMark(at), at), // DICT
+        (byte)']' => new List<object?>(), // EMPTY_LIST
+        (byte)'l' => PopMark(at), // LIST
+        (byte)')' => Array.Empty<object?>(), // EMPTY_TUPLE
+        (byte)'t' => PopMark(at).ToArray(), // TUPLE
+        0x85 or 0x86 or 0x87 => Tuple(op - 0x84, at), // TUPLE1, TUPLE2, TUPLE3
+        (byte)'h' or (byte)'j' => Memo(op == 'h' ? Byte() : BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at), // BINGET, LONG_BINGET
+        (byte)'c' => new PickleGlobal(Line(at), Line(at)), // GLOBAL: module, then name
+        0x93 => StackGlobal(at), // STACK_GLOBAL
+        (byte)'R' => Call(at, "REDUCE needs a tuple of arguments", "REDUCE needs a global to call"), // REDUCE
+        0x81 => Call(at, "NEWOBJ needs a tuple of arguments", "NEWOBJ needs a class"), // NEWOBJ
+        (byte)'Q' => persistentLoad(Pop(at)), // BINPERSID
+        _ => throw Bad(at, $"opcode 0x{op:x2} is not one torch.save writes"),
+    };
+
+    /// <summary>
+    /// REDUCE or NEWOBJ: what the global under the arguments' tuple, called with them, gives: a dict, a lazy tensor, or an
+    /// inert object.
+    /// </summary>
+    private object Call(int at, string noArguments, string noCallable)
+    {
+        object?[] arguments = Pop(at) as object?[] ?? throw Bad(at, noArguments);
+        PickleGlobal callable = Pop(at) as PickleGlobal ?? throw Bad(at, noCallable);
         switch (callable.FullName)
         {
             case "collections.OrderedDict" when arguments.Length == 0:
                 return new PickleDict();
             case "torch._utils._rebuild_tensor_v2" when arguments.Length is 6 or 7:
             case "torch._utils._rebuild_tensor" when arguments.Length == 4:
-                return TensorRecord.Create(arguments[0], arguments[1], arguments[2], arguments[3]) ?? throw Bad(at, $"{callable.FullName} has malformed arguments");
+                return TensorRecord.Create(arguments[0], arguments[1], arguments[2], arguments[3]);
             case "torch._utils._rebuild_parameter" or "torch._utils._rebuild_parameter_with_state" when arguments.Length >= 1 && arguments[0] is TensorRecord data:
                 return data; // an nn.Parameter: its data is the tensor
             default:
@@ -269,7 +185,24 @@ internal sealed class PickleReader
         }
     }
 
-    private static void SetItems(PickleDict dict, List<object?> pairs, int at)
+    private PickleGlobal StackGlobal(int at)
+    {
+        object? name = Pop(at);
+        return new PickleGlobal(Pop(at) as string ?? throw Bad(at, "STACK_GLOBAL needs a module name"), name as string ?? throw Bad(at, "STACK_GLOBAL needs a name"));
+    }
+
+    private object?[] Tuple(int count, int at)
+    {
+        var tuple = new object?[count];
+        for (int i = count - 1; i >= 0; i--)
+        {
+            tuple[i] = Pop(at);
+        }
+
+        return tuple;
+    }
+
+    private static PickleDict SetItems(PickleDict dict, List<object?> pairs, int at)
     {
         if (pairs.Count % 2 != 0)
         {
@@ -280,58 +213,51 @@ internal sealed class PickleReader
         {
             dict.Set(pairs[i], pairs[i + 1], at);
         }
+
+        return dict;
     }
 
-    /// <summary>A little-endian two's-complement integer of <paramref name="length"/> bytes (LONG1, LONG4), at most 8.</summary>
-    private long Long(int length, int at)
-    {
-        if (length > 8)
-        {
-            throw Bad(at, $"an integer of {length} bytes is out of range");
-        }
+    /// <summary>A little-endian two's-complement integer of <paramref name="length"/> bytes (LONG1, LONG4), at most 8 (so it fits a long).</summary>
+    private long Long(int length, int at) =>
+        length <= 8 ? (long)new BigInteger(Bytes(length)) : throw Bad(at, $"an integer of {length} bytes is out of range");
 
-        ReadOnlySpan<byte> bytes = Bytes(length);
-        long value = 0;
-        for (int i = length - 1; i >= 0; i--)
-        {
-            value = (value << 8) | bytes[i];
-        }
-
-        // Sign-extend from the top bit of the last byte.
-        return length is 0 or 8 ? value : (value << (64 - 8 * length)) >> (64 - 8 * length);
-    }
-
-    private byte Byte() => _position < _data.Length ? _data[_position++] : throw Bad(_position, "the pickle ends before its STOP opcode (truncated)");
+    private byte Byte() => _position < data.Length ? data[_position++] : throw Bad(_position, "the pickle ends before its STOP opcode (truncated)");
 
     private ReadOnlySpan<byte> Bytes(int count)
     {
-        if (count > _data.Length - _position)
+        if (count > data.Length - _position)
         {
-            throw Bad(_position, $"{count} bytes are declared but only {_data.Length - _position} are left (truncated or corrupted)");
+            throw Bad(_position, $"{count} bytes are declared but only {data.Length - _position} are left (truncated or corrupted)");
         }
 
-        var span = new ReadOnlySpan<byte>(_data, _position, count);
+        var span = new ReadOnlySpan<byte>(data, _position, count);
         _position += count;
         return span;
     }
 
     /// <summary>A declared length as an int, refused when more than the bytes that are left.</summary>
     private int Length(ulong declared, int at) =>
-        declared <= (ulong)(_data.Length - _position) ? (int)declared : throw Bad(at, $"a length of {declared} bytes is declared but only {_data.Length - _position} are left");
+        declared <= (ulong)(data.Length - _position) ? (int)declared : throw Bad(at, $"a length of {declared} bytes is declared but only {data.Length - _position} are left");
 
     private int Length(long declared, int at) => declared >= 0 ? Length((ulong)declared, at) : throw Bad(at, $"a negative length {declared}");
 
-    private string Text(int length) => StrictUtf8.GetString(Bytes(length));
+    /// <summary>The length before a string's or bytes' data: one byte for the SHORT_ opcodes, eight for the 8 ones, else four.</summary>
+    private int DataLength(byte op, int at) => op switch
+    {
+        0x8c or (byte)'U' or (byte)'C' => Byte(),
+        0x8d or 0x8e => Length(BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8)), at),
+        _ => Length(BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4)), at),
+    };
 
     private string Line(int at)
     {
-        int end = Array.IndexOf(_data, (byte)'\n', _position);
+        int end = Array.IndexOf(data, (byte)'\n', _position);
         if (end < 0)
         {
             throw Bad(at, "GLOBAL's name has no end of line (truncated)");
         }
 
-        string line = StrictUtf8.GetString(_data, _position, end - _position);
+        string line = StrictUtf8.GetString(data, _position, end - _position);
         _position = end + 1;
         return line;
     }

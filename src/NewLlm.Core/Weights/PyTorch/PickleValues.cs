@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace NewLlm;
 
-/// <summary>Helpers over the values <see cref="PickleReader"/> builds: descriptions for messages, the nesting check, the tensors in a tree, plain .NET values.</summary>
+/// <summary>Helpers over the values <see cref="PickleReader"/> builds: descriptions for messages, the nesting check, plain .NET values.</summary>
 internal static class PickleValues
 {
     /// <summary>How deep dicts, lists, tuples and objects may nest; torch.save's checkpoints nest 5 deep.</summary>
@@ -28,16 +28,17 @@ internal static class PickleValues
 
     /// <summary>
     /// Refuses a tree that nests deeper than <see cref="MaxDepth"/> or contains itself (a pickle can build both in a
-    /// few bytes), so that code walking it cannot overflow the stack or loop. Objects shared by several parents are
-    /// measured once (their height is remembered), so the walk is linear in the pickle's size.
+    /// few bytes), so that code walking it cannot overflow the stack or loop; returns the tensor records in it. Objects
+    /// shared by several parents are measured once (their height is remembered), so the walk is linear in the pickle's size.
     /// </summary>
-    public static void CheckNesting(object? root)
+    public static List<TensorRecord> CheckNesting(object? root)
     {
         if (!IsContainer(root))
         {
-            return;
+            return root is TensorRecord tensor ? [tensor] : [];
         }
 
+        var tensors = new List<TensorRecord>();
         var height = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
         var onPath = new HashSet<object>(ReferenceEqualityComparer.Instance) { root! };
         var work = new Stack<(object Node, IEnumerator<object?> Children)>();
@@ -48,6 +49,11 @@ internal static class PickleValues
             if (children.MoveNext())
             {
                 object? child = children.Current;
+                if (child is TensorRecord tensor)
+                {
+                    tensors.Add(tensor);
+                }
+
                 if (!IsContainer(child) || height.ContainsKey(child!))
                 {
                     continue;
@@ -72,29 +78,8 @@ internal static class PickleValues
 
             height[node] = own;
         }
-    }
 
-    /// <summary>Every tensor record in a tree already checked by <see cref="CheckNesting"/>.</summary>
-    public static IEnumerable<TensorRecord> TensorsIn(object? node)
-    {
-        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var work = new Stack<object?>();
-        work.Push(node);
-        while (work.Count > 0)
-        {
-            object? current = work.Pop();
-            if (current is TensorRecord tensor)
-            {
-                yield return tensor;
-            }
-            else if (IsContainer(current) && seen.Add(current!))
-            {
-                foreach (object? child in Children(current!))
-                {
-                    work.Push(child);
-                }
-            }
-        }
+        return tensors;
     }
 
     /// <summary>
@@ -106,7 +91,7 @@ internal static class PickleValues
     {
         null or bool or double or string => value,
         long l => l is >= int.MinValue and <= int.MaxValue ? (object)(int)l : l,
-        PickleDict dict => dict.Items.ToDictionary(kv => Convert.ToString(kv.Key, CultureInfo.InvariantCulture)!, kv => Plain(kv.Value, $"{where}.{kv.Key}")),
+        PickleDict dict => dict.ToDictionary(kv => Convert.ToString(kv.Key, CultureInfo.InvariantCulture)!, kv => Plain(kv.Value, $"{where}.{kv.Key}")),
         List<object?> list => list.Select((v, i) => Plain(v, $"{where}[{i}]")).ToList(),
         object?[] tuple => tuple.Select((v, i) => Plain(v, $"{where}[{i}]")).ToList(),
         PickledObject { State: PickleDict attributes } => Plain(attributes, where),
@@ -117,7 +102,7 @@ internal static class PickleValues
 
     private static IEnumerable<object?> Children(object node) => node switch
     {
-        PickleDict dict => dict.Items.SelectMany(kv => new[] { kv.Key, kv.Value }),
+        PickleDict dict => dict.SelectMany(kv => new[] { kv.Key, kv.Value }),
         List<object?> list => list,
         object?[] tuple => tuple,
         PickledObject o => o.Arguments.Append(o.State),

@@ -22,7 +22,6 @@ internal static class PyTorchAdamFormat
         var state = new OrderedDictionary();
         foreach ((int index, PyTorchAdamParameterState s) in adam.State.OrderBy(kv => kv.Key))
         {
-            // float32 as PyTorch keeps it, float64 from 2^24 steps on, where float32 would round the count.
             Tensor step = (s.Step < LargestExactFloat32 ? tensor((float)s.Step, dtype: ScalarType.Float32) : tensor(s.Step, dtype: ScalarType.Float64)).DetachFromDisposeScope();
             copies.Add(step);
             var entry = new OrderedDictionary { ["step"] = step, ["exp_avg"] = PyTorchCheckpointFormat.ForPickle(s.ExpAvg, copies), ["exp_avg_sq"] = PyTorchCheckpointFormat.ForPickle(s.ExpAvgSq, copies) };
@@ -77,7 +76,7 @@ internal static class PyTorchAdamFormat
         }
 
         var adam = new PyTorchAdamState();
-        foreach ((object key, object? value) in state.Items)
+        foreach ((object key, object? value) in state)
         {
             int index = key is long k && k >= 0 && k < shapes.Count
                 ? (int)k

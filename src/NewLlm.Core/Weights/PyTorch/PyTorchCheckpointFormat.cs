@@ -8,11 +8,9 @@ using TorchSharp.PyBridge;
 namespace NewLlm;
 
 /// <summary>
-/// Reads and writes <see cref="PyTorchCheckpoint"/>s. Reading goes through <see cref="TorchArchive"/> (the restricted
-/// <see cref="PickleReader"/>, then tensors read straight from their records once every shape has been checked), so a
-/// hostile file costs at most the model's own size; writing pickles through TorchSharp.PyBridge's
-/// <see cref="PyTorchPickler"/>, which lays out dicts, lists, tuples, numbers, strings and tensors as torch.save does,
-/// and lays the records out as torch.save does, with any records of the caller's own after them.
+/// Reads and writes <see cref="PyTorchCheckpoint"/>s. Reading goes through <see cref="TorchArchive"/>, so a hostile file
+/// costs at most the model's own size; writing pickles through TorchSharp.PyBridge's <see cref="PyTorchPickler"/> and
+/// lays the records out as torch.save does, with any records of the caller's own after them.
 /// </summary>
 internal static class PyTorchCheckpointFormat
 {
@@ -23,23 +21,13 @@ internal static class PyTorchCheckpointFormat
     /// <summary>The four per-epoch lists of the original, by key.</summary>
     private static readonly string[] ListKeys = ["train_losses", "val_losses", "train_ppls", "val_ppls"];
 
-    /// <summary>Reads the whole checkpoint dict (or a flat state dict) from a file.</summary>
-    public static PyTorchCheckpoint Read(string path)
-    {
-        string fullPath = Existing(path);
-        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-        return Read(stream, fullPath, expected: null, modelOnly: false);
-    }
-
     /// <summary>
-    /// Reads a checkpoint with bounded memory: the pickle first, then every shape is checked (the model's against
-    /// <paramref name="expected"/>, or against the sizes its own shapes imply; Adam's moments against their
-    /// parameters), and only then are the tensors read, straight from their records. Nothing else in the file is
-    /// inflated. With <paramref name="modelOnly"/>, only the model's state is read.
+    /// Reads a checkpoint: the pickle first, then every shape is checked (the model's against <paramref name="expected"/>,
+    /// or against the sizes its own shapes imply; Adam's moments against their parameters), and only then are the
+    /// tensors read. With <paramref name="modelOnly"/>, only the model's state is read.
     /// </summary>
     public static PyTorchCheckpoint Read(Stream stream, string source, NewLlmOptions? expected, bool modelOnly)
     {
-        ArgumentNullException.ThrowIfNull(stream);
         using TorchArchive archive = TorchArchive.Open(stream, source);
         PickleDict root = RootDict(archive.Root, source);
         List<KeyValuePair<string, TensorRecord>> model = ModelRecords(root, source, out bool flat);
@@ -68,13 +56,7 @@ internal static class PyTorchCheckpointFormat
             }
 
             // Every shape is known to fit: now the tensors are read.
-            var modelState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach ((string name, TensorRecord record) in model)
-            {
-                modelState[name] = checkpoint.Own(archive.Read(record, $"{ModelStateKey}.{name}"));
-            }
-
-            checkpoint.ModelState = modelState;
+            checkpoint.ModelState = model.ToDictionary(kv => kv.Key, kv => checkpoint.Own(archive.Read(kv.Value, $"{ModelStateKey}.{kv.Key}")), StringComparer.Ordinal);
             foreach ((int index, TensorRecord expAvg, TensorRecord expAvgSq, TensorRecord? max) in adamRecords)
             {
                 PyTorchAdamParameterState state = checkpoint.Optimizer!.State[index];
@@ -93,12 +75,12 @@ internal static class PyTorchCheckpointFormat
         }
     }
 
-    /// <summary>The full path of an existing file; a missing one is a <see cref="FileNotFoundException"/> naming it.</summary>
-    public static string Existing(string path)
+    /// <summary>Opens an existing file, <paramref name="fullPath"/> naming it; a missing one is a <see cref="FileNotFoundException"/> naming it.</summary>
+    public static FileStream OpenRead(string path, out string fullPath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string fullPath = Path.GetFullPath(path);
-        return File.Exists(fullPath) ? fullPath : throw new FileNotFoundException($"{fullPath}: the PyTorch checkpoint does not exist.", fullPath);
+        fullPath = Path.GetFullPath(path);
+        return File.Exists(fullPath) ? new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read) : throw new FileNotFoundException($"{fullPath}: the PyTorch checkpoint does not exist.", fullPath);
     }
 
     private static PickleDict RootDict(object? root, string source) => root switch
@@ -110,14 +92,11 @@ internal static class PyTorchCheckpointFormat
         _ => throw TorchArchive.Bad(source, $"it holds {PickleValues.Describe(root)}, not a checkpoint dict or a state dict."),
     };
 
-    /// <summary>
-    /// The model state dict's tensor records: <c>model_state_dict</c> of a checkpoint dict, or the root itself when it
-    /// is a flat state dict (every value a tensor).
-    /// </summary>
+    /// <summary>The tensor records of <c>model_state_dict</c>, or of the root itself when it is a flat state dict.</summary>
     private static List<KeyValuePair<string, TensorRecord>> ModelRecords(PickleDict root, string source, out bool flat)
     {
         flat = !root.ContainsKey(ModelStateKey);
-        if (flat && (root.Count == 0 || root.Items.Any(kv => kv.Value is not TensorRecord)))
+        if (flat && (root.Count == 0 || root.Any(kv => kv.Value is not TensorRecord)))
         {
             string keys = string.Join(", ", root.Keys.Select(k => $"'{k}'").Order(StringComparer.Ordinal).Take(12));
             throw TorchArchive.Bad(source, $"it has no '{ModelStateKey}' and is not a state dict either (its top-level keys: {(keys.Length == 0 ? "none" : keys)}). Pass the original trainer's checkpoint or a torch.save(model.state_dict()) file.");
@@ -129,20 +108,12 @@ internal static class PyTorchCheckpointFormat
             throw TorchArchive.Bad(source, $"'{ModelStateKey}' is {PickleValues.Describe(state)}, not a dict of tensors.");
         }
 
-        var records = new List<KeyValuePair<string, TensorRecord>>();
-        foreach ((object key, object? value) in dict.Items)
-        {
-            records.Add(new(key as string ?? throw TorchArchive.Bad(source, $"'{ModelStateKey}' has a key {PickleValues.Describe(key)}, not a parameter name."),
-                value as TensorRecord ?? throw TorchArchive.Bad(source, $"'{ModelStateKey}' entry '{key}' is {PickleValues.Describe(value)}, not a tensor.")));
-        }
-
-        return records;
+        return dict.Select(kv => new KeyValuePair<string, TensorRecord>(
+            kv.Key as string ?? throw TorchArchive.Bad(source, $"'{ModelStateKey}' has a key {PickleValues.Describe(kv.Key)}, not a parameter name."),
+            kv.Value as TensorRecord ?? throw TorchArchive.Bad(source, $"'{ModelStateKey}' entry '{kv.Key}' is {PickleValues.Describe(kv.Value)}, not a tensor."))).ToList();
     }
 
-    /// <summary>
-    /// Checks, before anything is read, that the records are exactly the parameters of a New-LLM model of
-    /// <paramref name="expected"/> sizes, or of the sizes their shapes imply; returns that model's names and shapes.
-    /// </summary>
+    /// <summary>Checks that the records are exactly the parameters of a model of <paramref name="expected"/> sizes, or of those their shapes imply; returns that model's names and shapes.</summary>
     private static List<KeyValuePair<string, long[]>> CheckModel(List<KeyValuePair<string, TensorRecord>> records, NewLlmOptions? expected, string source)
     {
         var declared = records.ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal);
@@ -230,10 +201,9 @@ internal static class PyTorchCheckpointFormat
         AtomicFile.Write(path, stream => WriteRecords(pickled, stream, null), flushToDisk: true);
     }
 
-    /// <summary>The original's checkpoint dict, in its key order, its tensors made ready for the pickler in <paramref name="copies"/>.</summary>
+    /// <summary>The original's checkpoint dict, in its key order.</summary>
     private static OrderedDictionary Root(PyTorchCheckpoint checkpoint, List<Tensor> copies)
     {
-        ArgumentNullException.ThrowIfNull(checkpoint);
         var root = new OrderedDictionary { [ModelStateKey] = StateForPickle(checkpoint.ModelState, copies) };
         if (checkpoint.Optimizer is { } adam)
         {
@@ -255,8 +225,7 @@ internal static class PyTorchCheckpointFormat
 
     /// <summary>
     /// Pickles the dict <paramref name="build"/> returns into a zip archive in memory, sized for its tensors (a growing
-    /// stream would copy it each time it doubles), through TorchSharp.PyBridge's <see cref="PyTorchPickler"/>; then frees
-    /// the tensors made for it.
+    /// stream would copy it each time it doubles); then frees the tensors made for it.
     /// </summary>
     private static MemoryStream Pickle(Func<List<Tensor>, IDictionary> build)
     {
@@ -385,36 +354,29 @@ internal static class PyTorchCheckpointFormat
         return result;
     }
 
-    private static List<double> ReadList(PickleDict root, string key, string source, TorchArchive archive)
+    private static List<double> ReadList(PickleDict root, string key, string source, TorchArchive archive) => root[key] switch
     {
-        return root[key] switch
-        {
-            null => [],
-            List<object?> list => list.Select((v, i) => Number(v, $"'{key}'[{i}]", source, archive)).ToList(),
-            object other => throw TorchArchive.Bad(source, $"'{key}' is {PickleValues.Describe(other)}, not a list of numbers."),
-        };
-    }
+        null => [],
+        List<object?> list => list.Select((v, i) => Number(v, $"'{key}'[{i}]", source, archive)).ToList(),
+        object other => throw TorchArchive.Bad(source, $"'{key}' is {PickleValues.Describe(other)}, not a list of numbers."),
+    };
 
     /// <summary>A Python number, or a tensor of one element (read: its storage is one element too), as a double.</summary>
-    public static double Number(object? value, string what, string source, TorchArchive archive)
+    public static double Number(object? value, string what, string source, TorchArchive archive) => value switch
     {
-        switch (value)
-        {
-            case double d:
-                return d;
-            case long l:
-                return l;
-            case bool b:
-                return b ? 1 : 0;
-            case TensorRecord { Count: 1 } record:
-                using (Tensor t = archive.Read(record, what))
-                using (Tensor d = t.to_type(ScalarType.Float64))
-                {
-                    return d.item<double>();
-                }
+        double d => d,
+        long l => l,
+        bool b => b ? 1 : 0,
+        TensorRecord { Count: 1 } record => Scalar(archive.Read(record, what)),
+        _ => throw TorchArchive.Bad(source, $"{what} is {PickleValues.Describe(value)}, not a number."),
+    };
 
-            default:
-                throw TorchArchive.Bad(source, $"{what} is {PickleValues.Describe(value)}, not a number.");
+    private static double Scalar(Tensor tensor)
+    {
+        using (tensor)
+        using (Tensor d = tensor.to_type(ScalarType.Float64))
+        {
+            return d.item<double>();
         }
     }
 }

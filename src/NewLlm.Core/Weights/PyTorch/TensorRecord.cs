@@ -4,36 +4,14 @@ namespace NewLlm;
 /// A tensor a pickle describes (<c>torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)</c>), not yet
 /// read: its storage and where in it the tensor lies. Its shape can be checked before any byte of the storage is read.
 /// </summary>
-internal sealed class TensorRecord
+/// <param name="Storage">The storage it is a view of.</param>
+/// <param name="Offset">The first element's index in the storage.</param>
+/// <param name="Shape">The shape.</param>
+/// <param name="Stride">The strides, in elements.</param>
+/// <param name="Count">The number of elements (the product of the shape).</param>
+/// <param name="Extent">How many elements of the storage, from its start, the tensor reaches.</param>
+internal sealed record TensorRecord(StorageRecord Storage, long Offset, long[] Shape, long[] Stride, long Count, long Extent)
 {
-    private TensorRecord(StorageRecord storage, long offset, long[] shape, long[] stride, long count, long extent)
-    {
-        Storage = storage;
-        Offset = offset;
-        Shape = shape;
-        Stride = stride;
-        Count = count;
-        Extent = extent;
-    }
-
-    /// <summary>The storage it is a view of.</summary>
-    public StorageRecord Storage { get; }
-
-    /// <summary>The first element's index in the storage.</summary>
-    public long Offset { get; }
-
-    /// <summary>The shape.</summary>
-    public long[] Shape { get; }
-
-    /// <summary>The strides, in elements.</summary>
-    public long[] Stride { get; }
-
-    /// <summary>The number of elements (the product of the shape).</summary>
-    public long Count { get; }
-
-    /// <summary>How many elements of the storage, from its start, the tensor reaches.</summary>
-    public long Extent { get; }
-
     /// <summary>The shape as PyTorch prints it.</summary>
     public string ShapeText => $"[{string.Join(", ", Shape)}]";
 
@@ -77,13 +55,8 @@ internal sealed class TensorRecord
         }
     }
 
-    private static long[] Longs(object? value, string what, StorageRecord storage)
-    {
-        if (value is object?[] items && items.Length <= 64 && items.All(i => i is long and >= 0))
-        {
-            return items.Select(i => (long)i!).ToArray();
-        }
-
-        throw new InvalidDataException($"data.pkl describes a tensor of storage '{storage.Key}' whose {what} is {PickleValues.Describe(value)}, not a tuple of at most 64 sizes.");
-    }
+    private static long[] Longs(object? value, string what, StorageRecord storage) =>
+        value is object?[] items && items.Length <= 64 && items.All(i => i is long and >= 0)
+            ? items.Select(i => (long)i!).ToArray()
+            : throw new InvalidDataException($"data.pkl describes a tensor of storage '{storage.Key}' whose {what} is {PickleValues.Describe(value)}, not a tuple of at most 64 sizes.");
 }

@@ -1,14 +1,17 @@
 namespace NewLlm;
 
 /// <summary>
-/// A <c>torch.save</c> zip archive opened for reading with bounded memory and time: <c>data.pkl</c> is read (at most
-/// <see cref="MaxPickleBytes"/>) through the restricted <see cref="PickleReader"/> into a tree whose tensors are
-/// <see cref="TensorRecord"/>s, so a caller checks every shape before anything is inflated; <see cref="Read"/> then
-/// reads a tensor's storage straight into its memory, after checking that the record's declared size is the storage's,
-/// that the view lies inside it and that the storage is no larger than the views that use it, and checks its CRC-32.
-/// Records nothing refers to are never read.
+/// A <c>torch.save</c> zip archive opened for reading with bounded memory and time: <c>data.pkl</c> is read through the
+/// restricted <see cref="PickleReader"/> into a tree whose tensors are <see cref="TensorRecord"/>s, so a caller checks
+/// every shape before anything is inflated; <see cref="Read"/> then reads a tensor's storage, after checking that the
+/// record's declared size is the storage's, that the view lies inside it and that the storage is no larger than the
+/// views that use it. Records nothing refers to are never read.
 /// </summary>
-internal sealed class TorchArchive : IDisposable
+/// <param name="source">The file's name, for messages.</param>
+/// <param name="records">The archive's records, owned.</param>
+/// <param name="root">The unpickled <c>data.pkl</c>.</param>
+/// <param name="tensors">The tensor records in <paramref name="root"/>.</param>
+internal sealed class TorchArchive(string source, PyTorchCheckpointRecords records, object? root, List<TensorRecord> tensors) : IDisposable
 {
     /// <summary>The largest <c>data.pkl</c> read (a checkpoint's is a few kilobytes per hundred tensors).</summary>
     public const long MaxPickleBytes = 64L << 20;
@@ -16,28 +19,13 @@ internal sealed class TorchArchive : IDisposable
     /// <summary>The folder NewLlm writes every record under (PyTorch reads whatever folder the records share).</summary>
     public const string Folder = "archive/";
 
-    private const int ChunkBytes = 16 << 20;
-    private readonly PyTorchCheckpointRecords _records;
-    private readonly Dictionary<string, long> _usedExtent;
     private readonly Dictionary<string, Tensor> _storages = new(StringComparer.Ordinal);
 
-    private TorchArchive(string source, PyTorchCheckpointRecords records, object? root)
-    {
-        Source = source;
-        _records = records;
-        Root = root;
-        _usedExtent = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (TensorRecord tensor in PickleValues.TensorsIn(root))
-        {
-            _usedExtent[tensor.Storage.Key] = Math.Max(_usedExtent.GetValueOrDefault(tensor.Storage.Key), tensor.Extent);
-        }
-    }
-
-    /// <summary>The file's name, for messages.</summary>
-    public string Source { get; }
+    /// <summary>How many elements of each storage, from its start, the tensors that use it reach.</summary>
+    private readonly Dictionary<string, long> _usedExtent = tensors.GroupBy(t => t.Storage.Key).ToDictionary(g => g.Key, g => g.Max(t => t.Extent), StringComparer.Ordinal);
 
     /// <summary>The unpickled <c>data.pkl</c>.</summary>
-    public object? Root { get; }
+    public object? Root { get; } = root;
 
     /// <summary>Opens the archive in <paramref name="stream"/> (left open) and reads its <c>data.pkl</c>.</summary>
     /// <exception cref="InvalidDataException">Not a PyTorch zip archive, damaged, or a malformed <c>data.pkl</c>; the message starts with <paramref name="source"/>.</exception>
@@ -52,18 +40,15 @@ internal sealed class TorchArchive : IDisposable
             }
 
             byte[] pickle = records.Read("data.pkl", MaxPickleBytes);
-            object? root;
             try
             {
-                root = PickleReader.Read(pickle, StorageRecord.FromPersistentId);
-                PickleValues.CheckNesting(root);
+                object? root = PickleReader.Read(pickle, StorageRecord.FromPersistentId);
+                return new TorchArchive(source, records, root, PickleValues.CheckNesting(root));
             }
             catch (InvalidDataException ex)
             {
                 throw Bad(source, $"its data.pkl cannot be unpickled ({ex.Message}) The file is damaged or was not written by torch.save.", ex);
             }
-
-            return new TorchArchive(source, records, root);
         }
         catch
         {
@@ -84,7 +69,7 @@ internal sealed class TorchArchive : IDisposable
         StorageRecord storage = tensor.Storage;
         if (tensor.Extent > storage.Count)
         {
-            throw Bad(Source, $"tensor '{name}' of shape {tensor.ShapeText} at offset {tensor.Offset} lies past the end of its storage '{storage.Key}', which has only {storage.Count} elements: the file is corrupted.");
+            throw Bad(source, $"tensor '{name}' of shape {tensor.ShapeText} at offset {tensor.Offset} lies past the end of its storage '{storage.Key}', which has only {storage.Count} elements: the file is corrupted.");
         }
 
         if (!_storages.TryGetValue(storage.Key, out Tensor? data))
@@ -94,10 +79,8 @@ internal sealed class TorchArchive : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        Tensor view = tensor.Offset == 0 && tensor.Count == storage.Count && IsContiguous(tensor)
-            ? data.view(tensor.Shape)
-            : data.as_strided(tensor.Shape, tensor.Stride, tensor.Offset);
-        return view.DetachFromDisposeScope();
+        Tensor view = data.as_strided(tensor.Shape, tensor.Stride, tensor.Offset);
+        return (tensor.Offset == 0 && tensor.Count == storage.Count && view.is_contiguous() ? data.view(tensor.Shape) : view).DetachFromDisposeScope();
     }
 
     /// <inheritdoc/>
@@ -109,38 +92,28 @@ internal sealed class TorchArchive : IDisposable
         }
 
         _storages.Clear();
-        _records.Dispose();
+        records.Dispose();
     }
 
     private Tensor ReadStorage(StorageRecord storage, string name)
     {
         string record = "data/" + storage.Key;
-        long length = _records.Sizes.TryGetValue(record, out long size) ? size : throw Bad(Source, $"tensor '{name}' refers to the record '{_records.Folder}{record}', which is missing.");
+        long length = records.Sizes.TryGetValue(record, out long size) ? size : throw Bad(source, $"tensor '{name}' refers to the record '{records.Folder}{record}', which is missing.");
         if (length != storage.ByteCount)
         {
-            throw Bad(Source, $"tensor '{name}': the record '{_records.Folder}{record}' declares {length} bytes, but its storage of {storage.Count} {storage.DType} elements has {storage.ByteCount}. The file is damaged or was edited.");
+            throw Bad(source, $"tensor '{name}': the record '{records.Folder}{record}' declares {length} bytes, but its storage of {storage.Count} {storage.DType} elements has {storage.ByteCount}. The file is damaged or was edited.");
         }
 
         long used = _usedExtent.GetValueOrDefault(storage.Key);
         if (storage.Count > used)
         {
-            throw Bad(Source, $"tensor '{name}' uses at most {used} of the {storage.Count} elements of its storage '{record}'. A storage larger than the tensors that use it is not read: in PyTorch, save a copy of the tensor (tensor.clone()) instead of a view of a larger one.");
+            throw Bad(source, $"tensor '{name}' uses at most {used} of the {storage.Count} elements of its storage '{record}'. A storage larger than the tensors that use it is not read: in PyTorch, save a copy of the tensor (tensor.clone()) instead of a view of a larger one.");
         }
 
         Tensor data = empty(storage.Count, dtype: storage.DType).DetachFromDisposeScope();
         try
         {
-            _records.ReadChecked(record, $"tensor '{name}': ", (stream, crc) =>
-            {
-                int elementsPerChunk = ChunkBytes / storage.ElementSize;
-                for (long done = 0; done < storage.Count; done += elementsPerChunk)
-                {
-                    using Tensor chunk = data.narrow(0, done, Math.Min(elementsPerChunk, storage.Count - done));
-                    Span<byte> target = chunk.bytes;
-                    stream.ReadExactly(target);
-                    crc.Append(target);
-                }
-            });
+            records.ReadChecked(record, $"tensor '{name}': ", (stream, crc) => SafetensorsFile.ReadInto(data, stream, crc));
             return data;
         }
         catch
@@ -148,22 +121,6 @@ internal sealed class TorchArchive : IDisposable
             data.Dispose();
             throw;
         }
-    }
-
-    private static bool IsContiguous(TensorRecord tensor)
-    {
-        long expected = 1;
-        for (int i = tensor.Shape.Length - 1; i >= 0; i--)
-        {
-            if (tensor.Shape[i] != 1 && tensor.Stride[i] != expected)
-            {
-                return false;
-            }
-
-            expected *= tensor.Shape[i];
-        }
-
-        return true;
     }
 
     /// <summary>An error naming the file, in the words every PyTorch-file error of this library uses.</summary>
