@@ -161,7 +161,7 @@ internal sealed unsafe class MappedTokenRows : TokenRows
     }
 
     /// <inheritdoc />
-    protected override void Dispose(bool disposing)
+    public override void Dispose()
     {
         foreach (var shard in _shards)
         {

@@ -16,15 +16,8 @@ internal abstract class TokenRows : IDisposable
     /// <summary>The UTF-8 bytes of the text the row's kept tokens cover.</summary>
     public abstract long GetByteCount(int index);
 
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
-    }
-
     /// <summary>Releases what the rows hold (mapped files).</summary>
-    protected virtual void Dispose(bool disposing)
+    public virtual void Dispose()
     {
     }
 }

@@ -39,34 +39,10 @@ public sealed class TokenizedCorpus : IDisposable
     public bool IsMemoryMapped => _rows is MappedTokenRows;
 
     /// <summary>The total number of ids that are not padding.</summary>
-    public long TotalTokenCount
-    {
-        get
-        {
-            long total = 0;
-            for (int i = 0; i < Count; i++)
-            {
-                total += _rows.GetTokens(i).Length;
-            }
-
-            return total;
-        }
-    }
+    public long TotalTokenCount => Enumerable.Range(0, Count).Sum(i => (long)_rows.GetTokens(i).Length);
 
     /// <summary>The total UTF-8 bytes covered by the kept tokens.</summary>
-    public long TotalByteCount
-    {
-        get
-        {
-            long total = 0;
-            for (int i = 0; i < Count; i++)
-            {
-                total += _rows.GetByteCount(i);
-            }
-
-            return total;
-        }
-    }
+    public long TotalByteCount => Enumerable.Range(0, Count).Sum(i => _rows.GetByteCount(i));
 
     internal TokenRows Rows => _rows;
 
@@ -144,9 +120,8 @@ public sealed class TokenizedCorpus : IDisposable
         var texts = dataset.GetNormalizedChosenTexts();
         await using (var writer = CorpusCacheWriter.Create(cacheDirectory, key))
         {
-            for (int start = 0; start < texts.Count; start += CorpusCacheWriter.RowsPerChunk)
+            foreach (var chunk in texts.Chunk(CorpusCacheWriter.RowsPerChunk))
             {
-                var chunk = texts.Skip(start).Take(CorpusCacheWriter.RowsPerChunk).ToArray();
                 await writer.AppendTextsAsync(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
             }
 
@@ -209,30 +184,17 @@ public sealed class TokenizedCorpus : IDisposable
 
     private IEnumerable<LanguageModelBatch> Iterate(int batchSize, Random? random, bool bucketByLength)
     {
-        int[] order = Enumerable.Range(0, Count).ToArray();
+        int[] order = [.. Enumerable.Range(0, Count)];
         random?.Shuffle(order);
-        var batches = new List<int[]>();
         if (bucketByLength)
         {
-            int[] lengths = new int[Count];
-            for (int i = 0; i < lengths.Length; i++)
-            {
-                lengths[i] = _rows.GetTokens(i).Length;
-            }
-
-            order = order.OrderBy(i => lengths[i]).ToArray(); // stable: equal lengths keep the shuffled order
+            order = [.. order.OrderBy(i => _rows.GetTokens(i).Length)]; // stable: equal lengths keep the shuffled order
         }
 
-        for (int start = 0; start < order.Length; start += batchSize)
-        {
-            batches.Add(order[start..Math.Min(order.Length, start + batchSize)]);
-        }
-
+        int[][] batches = [.. order.Chunk(batchSize)];
         if (bucketByLength && random is not null)
         {
-            var shuffled = batches.ToArray();
-            random.Shuffle(shuffled);
-            batches = [.. shuffled];
+            random.Shuffle(batches);
         }
 
         foreach (int[] rows in batches)
@@ -243,12 +205,7 @@ public sealed class TokenizedCorpus : IDisposable
 
     private LanguageModelBatch MakeBatch(int[] rows, bool trim)
     {
-        int steps = SequenceLength - 1;
-        if (trim)
-        {
-            int longest = rows.Max(r => _rows.GetTokens(r).Length);
-            steps = Math.Max(1, longest - 1);
-        }
+        int steps = trim ? Math.Max(1, rows.Max(r => _rows.GetTokens(r).Length) - 1) : SequenceLength - 1;
 
         var inputs = new long[rows.Length * steps];
         var targets = new long[rows.Length * steps];

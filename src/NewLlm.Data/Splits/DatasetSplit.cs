@@ -27,12 +27,7 @@ public static class DatasetSplit
     public static int[] Permutation(int count, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        int[] indices = new int[count];
-        for (int i = 0; i < count; i++)
-        {
-            indices[i] = i;
-        }
-
+        int[] indices = [.. Enumerable.Range(0, count)];
         new NumPyPcg64(seed).Shuffle(indices.AsSpan());
         return indices;
     }

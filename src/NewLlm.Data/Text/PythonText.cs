@@ -57,17 +57,7 @@ public static class PythonText
     /// <summary>Python's <c>str.split()</c>: the words between runs of whitespace.</summary>
     /// <param name="text">The text.</param>
     /// <returns>The words, in order.</returns>
-    public static List<string> Split(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var words = new List<string>();
-        foreach (var range in SplitRanges(text))
-        {
-            words.Add(text[range]);
-        }
-
-        return words;
-    }
+    public static List<string> Split(string text) => [.. SplitRanges(text).Select(range => text[range])];
 
     /// <summary>The character ranges of the words of <c>str.split()</c>.</summary>
     /// <param name="text">The text.</param>

@@ -84,10 +84,7 @@ public abstract class DialogueTokenizer
         }
 
         length = n;
-        if (n < maxLength && PadId != 0)
-        {
-            ids.AsSpan(n).Fill(PadId);
-        }
+        ids.AsSpan(n).Fill(PadId);
 
         return ids;
     }
@@ -189,8 +186,7 @@ public abstract class DialogueTokenizer
         }
     }
 
-    /// <summary>Writes the kind-specific vocabulary properties of the JSON form.</summary>
-    /// <param name="writer">The writer, inside the root object.</param>
+    /// <summary>Writes the kind-specific vocabulary properties of the JSON form, inside the root object.</summary>
     private protected abstract void WriteVocabulary(Utf8JsonWriter writer);
 
     private string ComputeFingerprint()

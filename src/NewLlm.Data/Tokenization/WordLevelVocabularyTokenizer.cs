@@ -99,7 +99,7 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
         charsWritten = 0;
         foreach (int id in ids)
         {
-            string token = id >= 0 && id < _tokens.Length ? _tokens[id] : _tokens[_unknownId];
+            string token = TokenOf(id);
             int needed = token.Length + (charsWritten > 0 ? 1 : 0);
             if (charsWritten + needed > destination.Length)
             {
@@ -125,8 +125,10 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
     public override string Decode(IEnumerable<int> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return string.Join(' ', ids.Select(id => id >= 0 && id < _tokens.Length ? _tokens[id] : _tokens[_unknownId]));
+        return string.Join(' ', ids.Select(TokenOf));
     }
+
+    private string TokenOf(int id) => id >= 0 && id < _tokens.Length ? _tokens[id] : _tokens[_unknownId];
 
     private delegate void TokenSink(int id, int start, int end, ReadOnlySpan<char> word);
 
