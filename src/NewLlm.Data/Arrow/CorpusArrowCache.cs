@@ -53,14 +53,7 @@ internal static class CorpusArrowCache
         {
             var index = JsonNode.Parse(await File.ReadAllBytesAsync(indexPath, cancellationToken).ConfigureAwait(false))?.AsObject()
                 ?? throw new InvalidDataException("the index is empty");
-            foreach (var (k, v) in key.ToMetadata())
-            {
-                string? stored = index["key"]?[k]?.GetValue<string>();
-                if (stored != v)
-                {
-                    throw new InvalidDataException($"cache key '{k}' is '{stored ?? "(missing)"}', expected '{v}'");
-                }
-            }
+            key.Verify(k => index["key"]?[k]?.GetValue<string>(), string.Empty);
 
             foreach (JsonNode? entry in index["shards"]?.AsArray() ?? throw new InvalidDataException("the index lists no shards"))
             {

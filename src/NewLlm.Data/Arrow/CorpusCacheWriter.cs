@@ -99,21 +99,15 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
     public async Task<string> CompleteAsync(CancellationToken cancellationToken)
     {
         await CloseShardAsync(cancellationToken).ConfigureAwait(false);
-        var key = new JsonObject();
-        foreach (var (k, v) in _key.ToMetadata())
-        {
-            key[k] = v;
-        }
-
         var index = new JsonObject
         {
             ["format"] = CorpusArrowCache.FormatName,
-            ["key"] = key,
+            ["key"] = new JsonObject(_key.ToMetadata().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["rows"] = RowCount,
             ["shards"] = new JsonArray([.. _shards]),
         };
         string path = CorpusArrowCache.GetIndexPath(_directory, _key);
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(index.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        byte[] bytes = Encoding.UTF8.GetBytes(index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         await AtomicFile.WriteAsync(path, (stream, token) => stream.WriteAsync(bytes, token).AsTask(), cancellationToken).ConfigureAwait(false);
         _completed = true;
         return path;
@@ -122,11 +116,8 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (_writer is not null)
-        {
-            _writer.Dispose();
-            _writer = null;
-        }
+        _writer?.Dispose();
+        _writer = null;
 
         if (_stream is not null)
         {

@@ -241,7 +241,7 @@ public sealed class DialogueCorpus : IDisposable
         long offset = 0;
         foreach (var plan in plans)
         {
-            plan.Mark(options, offset);
+            plan.Mark(offset);
             offset += plan.TrainTake;
         }
     }
@@ -268,7 +268,7 @@ public sealed class DialogueCorpus : IDisposable
         long total = plans.Sum(p => (long)p.VocabularyTake);
         foreach (var plan in plans)
         {
-            await foreach (var (file, index, row) in plan.ReadTrainFilesAsync(i => plan.IsVocabularyRow(i), cancellationToken).ConfigureAwait(false))
+            await foreach (var (index, row) in plan.ReadFilesAsync(false, plan.IsVocabularyRow, cancellationToken).ConfigureAwait(false))
             {
                 if (plan.Source.Format.Read(row) is { } text)
                 {
@@ -305,18 +305,11 @@ public sealed class DialogueCorpus : IDisposable
 
         foreach (var plan in plans)
         {
-            var sources = new List<(IAsyncEnumerable<(int File, long Index, SourceRow Row)> Rows, bool TestFiles)>
+            bool[] fileSets = plan.TestFileRows.Length > 0 ? [false, true] : [false];
+            foreach (bool testFiles in fileSets)
             {
-                (plan.ReadTrainFilesAsync(i => plan.RoleOfTrainFileRow(i) != DialogueCorpusPlan.Role.None, cancellationToken), false),
-            };
-            if (plan.TestFileRows.Length > 0)
-            {
-                sources.Add((plan.ReadTestFilesAsync(i => plan.IsSelectedTestFileRow(i), cancellationToken), true));
-            }
-
-            foreach (var (rows, testFiles) in sources)
-            {
-                await foreach (var (_, index, row) in rows.ConfigureAwait(false))
+                Func<long, bool> include = testFiles ? plan.IsSelectedTestFileRow : i => plan.RoleOfTrainFileRow(i) != DialogueCorpusPlan.Role.None;
+                await foreach (var (index, row) in plan.ReadFilesAsync(testFiles, include, cancellationToken).ConfigureAwait(false))
                 {
                     bool isTest = testFiles || plan.RoleOfTrainFileRow(index) == DialogueCorpusPlan.Role.Test;
                     if (plan.Source.Format.Read(row) is { } text)

@@ -95,7 +95,7 @@ internal sealed class DialogueCorpusPlan
         }
     }
 
-    public void Mark(DialogueCorpusOptions options, long vocabularyOffset)
+    public void Mark(long vocabularyOffset)
     {
         _vocabularyOffset = vocabularyOffset;
         VocabularyTake = Math.Min(TrainTake, Source.Dataset.VocabularyRowLimit ?? int.MaxValue);
@@ -132,23 +132,18 @@ internal sealed class DialogueCorpusPlan
 
     public long VocabularyPosition(long index) => _vocabularyOffset + _trainPosition[index];
 
-    public IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadTrainFilesAsync(Func<long, bool> include, CancellationToken cancellationToken) =>
-        ReadFilesAsync(Source.TrainFiles, TrainFileRows, include, cancellationToken);
-
-    public IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadTestFilesAsync(Func<long, bool> include, CancellationToken cancellationToken) =>
-        ReadFilesAsync(Source.TestFiles, TestFileRows, include, cancellationToken);
-
-    /// <summary>The rows of the files with their index across all of them (the split numbers them so).</summary>
-    private async IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadFilesAsync(
-        IReadOnlyList<string> files, long[] rows, Func<long, bool> include, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The rows of the training or the test files with their index across all of them (the split numbers them so).</summary>
+    public async IAsyncEnumerable<(long Index, SourceRow Row)> ReadFilesAsync(
+        bool testFiles, Func<long, bool> include, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var (files, rows) = testFiles ? (Source.TestFiles, TestFileRows) : (Source.TrainFiles, TrainFileRows);
         long first = 0;
         for (int f = 0; f < files.Count; f++)
         {
             long start = first;
             await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), Limit, cancellationToken).ConfigureAwait(false))
             {
-                yield return (f, start + index, row);
+                yield return (start + index, row);
             }
 
             first += rows[f];
