@@ -290,18 +290,10 @@ public sealed class DialogueCorpus : IDisposable
         List<DialogueCorpusPlan> plans, DialogueTokenizer tokenizer, DialogueCorpusOptions options, string cacheDirectory,
         CorpusCacheKey trainKey, CorpusCacheKey testKey, ILogger logger, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
     {
-        await using var trainWriter = CorpusCacheWriter.Create(cacheDirectory, trainKey);
-        await using var testWriter = CorpusCacheWriter.Create(cacheDirectory, testKey);
-        var trainChunk = new List<string>(CorpusCacheWriter.RowsPerChunk);
-        var testChunk = new List<string>(CorpusCacheWriter.RowsPerChunk);
+        await using var trainWriter = CorpusCacheWriter.Create(cacheDirectory, trainKey, tokenizer, options.MaxDegreeOfParallelism);
+        await using var testWriter = CorpusCacheWriter.Create(cacheDirectory, testKey, tokenizer, options.MaxDegreeOfParallelism);
         long done = 0, skipped = 0;
         long total = plans.Sum(p => (long)p.TrainTake + p.TestTake);
-
-        async Task FlushAsync(List<string> chunk, CorpusCacheWriter writer)
-        {
-            await writer.AppendTextsAsync(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
-            chunk.Clear();
-        }
 
         foreach (var plan in plans)
         {
@@ -314,12 +306,7 @@ public sealed class DialogueCorpus : IDisposable
                     bool isTest = testFiles || plan.RoleOfTrainFileRow(index) == DialogueCorpusPlan.Role.Test;
                     if (plan.Source.Format.Read(row) is { } text)
                     {
-                        var chunk = isTest ? testChunk : trainChunk;
-                        chunk.Add(text.Text);
-                        if (chunk.Count == CorpusCacheWriter.RowsPerChunk)
-                        {
-                            await FlushAsync(chunk, isTest ? testWriter : trainWriter).ConfigureAwait(false);
-                        }
+                        await (isTest ? testWriter : trainWriter).AddTextAsync(text.Text, cancellationToken).ConfigureAwait(false);
                     }
                     else
                     {
@@ -334,8 +321,6 @@ public sealed class DialogueCorpus : IDisposable
             }
         }
 
-        await FlushAsync(trainChunk, trainWriter).ConfigureAwait(false);
-        await FlushAsync(testChunk, testWriter).ConfigureAwait(false);
         await trainWriter.CompleteAsync(cancellationToken).ConfigureAwait(false);
         await testWriter.CompleteAsync(cancellationToken).ConfigureAwait(false);
         progress?.Report(new CorpusProgress("tokenizing", done, total));

@@ -118,11 +118,11 @@ public sealed class TokenizedCorpus : IDisposable
         }
 
         var texts = dataset.GetNormalizedChosenTexts();
-        await using (var writer = CorpusCacheWriter.Create(cacheDirectory, key))
+        await using (var writer = CorpusCacheWriter.Create(cacheDirectory, key, tokenizer, options.MaxDegreeOfParallelism))
         {
-            foreach (var chunk in texts.Chunk(CorpusCacheWriter.RowsPerChunk))
+            foreach (string text in texts)
             {
-                await writer.AppendTextsAsync(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
+                await writer.AddTextAsync(text, cancellationToken).ConfigureAwait(false);
             }
 
             await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
