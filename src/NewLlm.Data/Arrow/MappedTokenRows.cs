@@ -129,16 +129,8 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         }
         catch (Exception e)
         {
-            foreach (var batch in batches)
-            {
-                batch.Dispose();
-            }
-
-            foreach (var shard in shards)
-            {
-                shard.Dispose();
-            }
-
+            batches.ForEach(batch => batch.Dispose());
+            shards.ForEach(shard => shard.Dispose());
             if (e is InvalidDataException)
             {
                 throw;
@@ -151,18 +143,13 @@ internal sealed unsafe class MappedTokenRows : TokenRows
     /// <inheritdoc />
     public override void Dispose()
     {
-        foreach (var shard in _shards)
-        {
-            shard.Dispose();
-        }
-
+        _shards.ForEach(shard => shard.Dispose());
         _shards.Clear();
     }
 
+    /// <remarks>The index is checked by <see cref="TokenizedCorpus"/>, the one way in.</remarks>
     private int FindBatch(int index)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _count);
         int b = System.Array.BinarySearch(_batchStarts, index);
         return b >= 0 ? b : ~b - 1;
     }

@@ -141,7 +141,9 @@ public sealed class DialogueCorpus : IDisposable
                 var counts = new WordCounts();
                 await CountWordsAsync(plans, counts, progress, cancellationToken).ConfigureAwait(false);
                 var rebuilt = WordLevelTokenizer.FromCounts(counts, tokenizer?.VocabSize ?? options.VocabularySize);
-                coverage = ComputeCoverage(counts, (WordLevelTokenizer?)tokenizer ?? rebuilt, rebuilt);
+                double words = Math.Max(1, counts.TotalWords);
+                coverage = new VocabularyCoverage(
+                    1 - (counts.CountCovered(((WordLevelTokenizer?)tokenizer ?? rebuilt).Words) / words), 1 - (counts.CountCovered(rebuilt.Words) / words), counts.TotalWords);
                 if (tokenizer is null)
                 {
                     tokenizer = rebuilt;
@@ -194,12 +196,6 @@ public sealed class DialogueCorpus : IDisposable
     {
         Train.Dispose();
         Test.Dispose();
-    }
-
-    private static VocabularyCoverage ComputeCoverage(WordCounts counts, WordLevelTokenizer used, WordLevelTokenizer rebuilt)
-    {
-        double total = Math.Max(1, counts.TotalWords);
-        return new VocabularyCoverage(1 - (counts.CountCovered(used.Words) / total), 1 - (counts.CountCovered(rebuilt.Words) / total), counts.TotalWords);
     }
 
     private static async Task<DialogueTokenizer?> TryLoadVocabularyAsync(string path, ILogger logger, CancellationToken cancellationToken)

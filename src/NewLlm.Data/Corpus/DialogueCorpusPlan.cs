@@ -1,7 +1,7 @@
 namespace NewLlm.Data;
 
 /// <summary>One set of the corpus: its files' rows and which of them go where.</summary>
-internal sealed class DialogueCorpusPlan
+internal sealed class DialogueCorpusPlan(DialogueMixtureComponent component, RowLimit limit)
 {
     /// <summary>What a row of a set's training files is in the corpus.</summary>
     public enum Role : byte
@@ -16,11 +16,9 @@ internal sealed class DialogueCorpusPlan
     private bool[] _testSelected = [];
     private long _vocabularyOffset;
 
-    private DialogueCorpusPlan(DialogueMixtureComponent component) => (Source, Weight) = (component.Source, component.Weight);
+    public DialogueSource Source { get; } = component.Source;
 
-    public DialogueSource Source { get; }
-
-    public double Weight { get; set; }
+    public double Weight { get; set; } = component.Weight;
 
     public long[] TrainFileRows { get; private set; } = [];
 
@@ -38,16 +36,13 @@ internal sealed class DialogueCorpusPlan
 
     public int TrainTake { get; set; }
 
-    /// <summary>The largest row its files may hold.</summary>
-    public RowLimit Limit { get; private init; } = RowLimit.Default;
-
     public int TestTake { get; set; }
 
     public int VocabularyTake { get; private set; }
 
     public static async Task<DialogueCorpusPlan> CountAsync(DialogueMixtureComponent component, RowLimit limit, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
     {
-        var plan = new DialogueCorpusPlan(component) { Limit = limit };
+        var plan = new DialogueCorpusPlan(component, limit);
         long rows = 0;
         async Task<(long[] Rows, string[] Sha256)> CountFilesAsync(IReadOnlyList<string> files)
         {
@@ -141,7 +136,7 @@ internal sealed class DialogueCorpusPlan
         for (int f = 0; f < files.Count; f++)
         {
             long start = first;
-            await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), Limit, cancellationToken).ConfigureAwait(false))
+            await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), limit, cancellationToken).ConfigureAwait(false))
             {
                 yield return (start + index, row);
             }

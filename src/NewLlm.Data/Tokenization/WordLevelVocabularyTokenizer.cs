@@ -48,27 +48,20 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
     /// <inheritdoc />
     protected override EncodeResults<EncodedToken> EncodeToTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        var tokens = new List<EncodedToken>();
-        int consumed = Encode(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, (id, start, end, span) =>
-            tokens.Add(new EncodedToken(id, _tokens[id], new Range(start, end))));
+        var tokens = Tokenize(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, out int consumed);
         return new EncodeResults<EncodedToken> { Tokens = tokens, NormalizedText = null, CharsConsumed = consumed };
     }
 
     /// <inheritdoc />
     protected override EncodeResults<int> EncodeToIds(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        var ids = new List<int>();
-        int consumed = Encode(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, (id, _, _, _) => ids.Add(id));
-        return new EncodeResults<int> { Tokens = ids, NormalizedText = null, CharsConsumed = consumed };
+        var tokens = Tokenize(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, out int consumed);
+        return new EncodeResults<int> { Tokens = [.. tokens.Select(t => t.Id)], NormalizedText = null, CharsConsumed = consumed };
     }
 
     /// <inheritdoc />
-    protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
-    {
-        int count = 0;
-        Encode(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, (_, _, _, _) => count++);
-        return count;
-    }
+    protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings) =>
+        Tokenize(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, out _).Count;
 
     /// <inheritdoc />
     protected override int GetIndexByTokenCount(
@@ -76,19 +69,9 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
     {
         normalizedText = null;
         var span = text is null ? textSpan : text.AsSpan();
-        if (!fromEnd)
-        {
-            int count = 0;
-            int consumed = Encode(span, settings.MaxTokenCount, (_, _, _, _) => count++);
-            tokenCount = count;
-            return consumed;
-        }
-
-        var ends = new List<(int Start, int End)>();
-        Encode(span, int.MaxValue, (_, start, end, _) => ends.Add((start, end)));
-        int keep = Math.Min(settings.MaxTokenCount, ends.Count);
-        tokenCount = keep;
-        return keep == 0 ? span.Length : ends[^keep].Start;
+        var tokens = Tokenize(span, fromEnd ? int.MaxValue : settings.MaxTokenCount, out int consumed);
+        tokenCount = Math.Min(settings.MaxTokenCount, tokens.Count);
+        return !fromEnd ? consumed : tokenCount == 0 ? span.Length : tokens[^tokenCount].Offset.Start.Value;
     }
 
     /// <inheritdoc />
@@ -130,13 +113,12 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
 
     private string TokenOf(int id) => id >= 0 && id < _tokens.Length ? _tokens[id] : _tokens[_unknownId];
 
-    private delegate void TokenSink(int id, int start, int end, ReadOnlySpan<char> word);
-
-    private int Encode(ReadOnlySpan<char> text, int maxTokenCount, TokenSink sink)
+    /// <summary>The first <paramref name="maxTokenCount"/> words with their ids and ranges, and the characters they consume (all when every word is taken).</summary>
+    private List<EncodedToken> Tokenize(ReadOnlySpan<char> text, int maxTokenCount, out int consumed)
     {
-        int count = 0;
+        var tokens = new List<EncodedToken>();
         int i = 0;
-        int consumed = 0;
+        consumed = 0;
         Span<char> buffer = stackalloc char[128];
         while (i < text.Length)
         {
@@ -147,12 +129,12 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
 
             if (i == text.Length)
             {
-                return text.Length;
+                break;
             }
 
-            if (count >= maxTokenCount)
+            if (tokens.Count >= maxTokenCount)
             {
-                return consumed;
+                return tokens;
             }
 
             int start = i;
@@ -173,11 +155,11 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
                 id = GetId(buffer[..written]);
             }
 
-            sink(id, start, i, word);
-            count++;
+            tokens.Add(new EncodedToken(id, _tokens[id], new Range(start, i)));
             consumed = i;
         }
 
-        return text.Length;
+        consumed = text.Length;
+        return tokens;
     }
 }
