@@ -7,12 +7,9 @@ namespace NewLlm.Data;
 /// <summary>
 /// Writes a tokenized-corpus cache (<see cref="CorpusArrowCache"/>) record batch by record batch, so that a corpus of
 /// any size is written in the memory of one batch: each shard through a temporary file renamed when complete, the index
-/// last. Disposed before <see cref="CompleteAsync"/>, it deletes what it wrote.
+/// last. Disposed before <see cref="CompleteAsync"/>, it deletes what it wrote. The tokenizer encodes the texts given to
+/// <see cref="AddTextAsync"/>.
 /// </summary>
-/// <param name="directory">The cache folder.</param>
-/// <param name="key">The key of the cache.</param>
-/// <param name="tokenizer">Encodes the texts given to <see cref="AddTextAsync"/>.</param>
-/// <param name="maxDegreeOfParallelism">Threads for encoding.</param>
 internal sealed class CorpusCacheWriter(string directory, CorpusCacheKey key, DialogueTokenizer? tokenizer, int maxDegreeOfParallelism) : IAsyncDisposable
 {
     /// <summary>How many texts are encoded and appended at a time.</summary>
@@ -111,7 +108,6 @@ internal sealed class CorpusCacheWriter(string directory, CorpusCacheKey key, Di
         return path;
     }
 
-    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         _writer?.Dispose();

@@ -32,7 +32,6 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         _count = checked((int)start);
     }
 
-    /// <inheritdoc />
     public override int Count => _count;
 
     /// <summary>Whether <paramref name="span"/> lies in the mapping (its ids were not copied).</summary>
@@ -53,7 +52,6 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         }
     }
 
-    /// <inheritdoc />
     public override ReadOnlySpan<int> GetTokens(int index)
     {
         int b = FindBatch(index);
@@ -62,7 +60,6 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         return _batches[b].Values.Values.Slice(offsets[local], offsets[local + 1] - offsets[local]);
     }
 
-    /// <inheritdoc />
     public override long GetByteCount(int index)
     {
         int b = FindBatch(index);
@@ -140,7 +137,6 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         }
     }
 
-    /// <inheritdoc />
     public override void Dispose()
     {
         _shards.ForEach(shard => shard.Dispose());

@@ -4,14 +4,11 @@ namespace NewLlm.Data;
 /// <remarks><paramref name="offsets"/> has one more entry than there are rows.</remarks>
 internal sealed class PackedTokenRows(int[] ids, long[] offsets, long[] byteCounts) : TokenRows
 {
-    /// <inheritdoc />
     public override int Count => byteCounts.Length;
 
-    /// <inheritdoc />
     public override ReadOnlySpan<int> GetTokens(int index) =>
         ids.AsSpan(checked((int)offsets[index]), checked((int)(offsets[index + 1] - offsets[index])));
 
-    /// <inheritdoc />
     public override long GetByteCount(int index) => byteCounts[index];
 
     /// <summary>Packs rows given one by one.</summary>

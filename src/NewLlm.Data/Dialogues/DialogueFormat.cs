@@ -15,11 +15,9 @@ public abstract class DialogueFormat
     public abstract string Description { get; }
 
     /// <summary>
-    /// The text of a row, or <see langword="null"/> when the original skips the row (an UltraChat dialogue without turns).
+    /// The text of a row, or <see langword="null"/> when the original skips the row (an UltraChat dialogue without turns);
+    /// a missing or mistyped field is an <see cref="InvalidDataException"/> naming the row's file and line (or row).
     /// </summary>
-    /// <param name="row">The row.</param>
-    /// <returns>The text.</returns>
-    /// <exception cref="InvalidDataException">A field is missing or of the wrong type; the message names the row's file and line (or row).</exception>
     internal abstract DialogueText? Read(SourceRow row);
 
     /// <summary>The top-level fields the format reads (the columns to read from a Parquet or Arrow file).</summary>

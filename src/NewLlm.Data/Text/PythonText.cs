@@ -33,22 +33,9 @@ public static class PythonText
     {
         ArgumentNullException.ThrowIfNull(text);
         var builder = new StringBuilder(text.Length);
-        bool pendingSpace = false;
-        foreach (char c in text)
+        foreach (var range in SplitRanges(text))
         {
-            if (IsWhiteSpace(c))
-            {
-                pendingSpace = builder.Length > 0;
-                continue;
-            }
-
-            if (pendingSpace)
-            {
-                builder.Append(' ');
-                pendingSpace = false;
-            }
-
-            builder.Append(c);
+            (builder.Length > 0 ? builder.Append(' ') : builder).Append(text.AsSpan(range));
         }
 
         return builder.Length == text.Length && builder.Equals(text.AsSpan()) ? text : builder.ToString();
