@@ -24,18 +24,11 @@ internal static class CorpusArrowCache
     public static string GetShardName(CorpusCacheKey key, int number) => $"tokenized-{key.ShortHash()}-{number:D3}.arrows";
 
     /// <summary>The schema of the shards, with the key in its metadata.</summary>
-    public static Schema CreateSchema(CorpusCacheKey key)
-    {
-        var builder = new Schema.Builder()
-            .Field(f => f.Name("ids").DataType(new ListType(Int32Type.Default)).Nullable(false))
-            .Field(f => f.Name("byte_count").DataType(Int64Type.Default).Nullable(false));
-        foreach (var (k, v) in key.ToMetadata())
-        {
-            builder.Metadata(k, v);
-        }
-
-        return builder.Build();
-    }
+    public static Schema CreateSchema(CorpusCacheKey key) => new Schema.Builder()
+        .Field(f => f.Name("ids").DataType(new ListType(Int32Type.Default)).Nullable(false))
+        .Field(f => f.Name("byte_count").DataType(Int64Type.Default).Nullable(false))
+        .Metadata(key.ToMetadata())
+        .Build();
 
     /// <summary>Opens a cache (its shards mapped into memory), after checking its index, key and every shard's SHA-256.</summary>
     /// <exception cref="FileNotFoundException">There is no index for the key.</exception>
