@@ -89,8 +89,7 @@ internal sealed class CorpusCacheWriter(string directory, CorpusCacheKey key, Di
     }
 
     /// <summary>Closes the last shard and writes the index: from here on the cache is used.</summary>
-    /// <returns>The index file.</returns>
-    public async Task<string> CompleteAsync(CancellationToken cancellationToken)
+    public async Task CompleteAsync(CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         await CloseShardAsync(cancellationToken).ConfigureAwait(false);
@@ -105,7 +104,6 @@ internal sealed class CorpusCacheWriter(string directory, CorpusCacheKey key, Di
         byte[] bytes = Encoding.UTF8.GetBytes(index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         await AtomicFile.WriteAsync(path, (stream, token) => stream.WriteAsync(bytes, token).AsTask(), cancellationToken).ConfigureAwait(false);
         _completed = true;
-        return path;
     }
 
     public async ValueTask DisposeAsync()
