@@ -31,16 +31,11 @@ internal static class CorpusArrowCache
         .Build();
 
     /// <summary>Opens a cache (its shards mapped into memory), after checking its index, key and every shard's SHA-256.</summary>
-    /// <exception cref="FileNotFoundException">There is no index for the key.</exception>
+    /// <exception cref="FileNotFoundException">There is no index for the key (the callers look first).</exception>
     /// <exception cref="InvalidDataException">The cache does not match the key, or a file is missing or corrupt.</exception>
     public static async Task<TokenizedCorpus> OpenAsync(string directory, CorpusCacheKey key, CancellationToken cancellationToken)
     {
         string indexPath = GetIndexPath(directory, key);
-        if (!File.Exists(indexPath))
-        {
-            throw new FileNotFoundException($"No tokenized-corpus cache '{indexPath}'.", indexPath);
-        }
-
         var shards = new List<(string Path, long Rows)>();
         try
         {
