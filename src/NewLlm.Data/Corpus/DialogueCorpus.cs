@@ -142,8 +142,8 @@ public sealed class DialogueCorpus : IDisposable
                 await CountWordsAsync(plans, counts, progress, cancellationToken).ConfigureAwait(false);
                 var rebuilt = WordLevelTokenizer.FromCounts(counts, tokenizer?.VocabSize ?? options.VocabularySize);
                 double words = Math.Max(1, counts.TotalWords);
-                coverage = new VocabularyCoverage(
-                    1 - (counts.CountCovered(((WordLevelTokenizer?)tokenizer ?? rebuilt).Words) / words), 1 - (counts.CountCovered(rebuilt.Words) / words), counts.TotalWords);
+                double UnknownRate(WordLevelTokenizer vocabulary) => 1 - (counts.CountCovered(vocabulary.Words) / words);
+                coverage = new VocabularyCoverage(UnknownRate((WordLevelTokenizer?)tokenizer ?? rebuilt), UnknownRate(rebuilt), counts.TotalWords);
                 if (tokenizer is null)
                 {
                     tokenizer = rebuilt;
