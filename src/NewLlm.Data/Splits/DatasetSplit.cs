@@ -56,8 +56,7 @@ public static class DatasetSplit
         }
 
         int testCount = (int)Math.Ceiling(testSize * count);
-        int trainCount = count - testCount;
-        if (trainCount == 0)
+        if (testCount == count)
         {
             throw new ArgumentException(
                 $"With {count} rows and a test size of {testSize} the test split takes {testCount} rows and the train split would be empty; use more rows or a smaller test size.",
