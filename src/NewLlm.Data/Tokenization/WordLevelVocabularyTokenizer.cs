@@ -9,7 +9,6 @@ namespace NewLlm.Data;
 /// </summary>
 public sealed class WordLevelVocabularyTokenizer : Tokenizer
 {
-    private readonly Dictionary<string, int> _ids;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIds;
     private readonly string[] _tokens;
     private readonly int _unknownId;
@@ -25,16 +24,16 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(unknownId, tokens.Count);
         _tokens = tokens.ToArray();
         _unknownId = unknownId;
-        _ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int id = firstWordId; id < _tokens.Length; id++)
         {
-            if (!_ids.TryAdd(_tokens[id], id))
+            if (!ids.TryAdd(_tokens[id], id))
             {
                 throw new ArgumentException($"The word '{_tokens[id]}' appears twice in the vocabulary.", nameof(tokens));
             }
         }
 
-        _spanIds = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        _spanIds = ids.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The token of each id, in id order.</summary>
