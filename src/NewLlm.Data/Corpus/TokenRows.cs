@@ -2,7 +2,7 @@ namespace NewLlm.Data;
 
 /// <summary>
 /// Where the rows of a <see cref="TokenizedCorpus"/> live: each row's kept ids (BOS, tokens, EOS when it fits; no
-/// padding) and the UTF-8 bytes they cover. In memory (<see cref="PackedTokenRows"/>) or in memory-mapped Arrow files
+/// padding) and the UTF-8 bytes they cover. In memory (<see cref="ArrayTokenRows"/>) or in memory-mapped Arrow files
 /// (<see cref="MappedTokenRows"/>).
 /// </summary>
 internal abstract class TokenRows : IDisposable

@@ -84,7 +84,7 @@ public sealed class TokenizedCorpus : IDisposable
         ArgumentNullException.ThrowIfNull(tokenizer);
         OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
         var (rows, bytes) = CorpusEncoder.Encode(normalizedTexts, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism);
-        return new TokenizedCorpus(PackedTokenRows.From(rows, bytes), options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize, tokenizer.Fingerprint);
+        return new TokenizedCorpus(new ArrayTokenRows(rows, bytes), options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize, tokenizer.Fingerprint);
     }
 
     /// <summary>
