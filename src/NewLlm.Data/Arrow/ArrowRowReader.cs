@@ -176,14 +176,6 @@ internal static class ArrowRowReader
         };
     }
 
-    private static JsonArray Items(IArrowArray values, int start, int end, string path, string column, RowLimit.Budget budget)
-    {
-        var items = new JsonArray();
-        for (int k = start; k < end; k++)
-        {
-            items.Add(ToJson(values, k, path, column, budget));
-        }
-
-        return items;
-    }
+    private static JsonArray Items(IArrowArray values, int start, int end, string path, string column, RowLimit.Budget budget) =>
+        new([.. Enumerable.Range(start, end - start).Select(k => ToJson(values, k, path, column, budget))]);
 }

@@ -24,43 +24,24 @@ internal static class CorpusArrowCache
     public static string GetShardName(CorpusCacheKey key, int number) => $"tokenized-{key.ShortHash()}-{number:D3}.arrows";
 
     /// <summary>The schema of the shards, with the key in its metadata.</summary>
-    public static Schema CreateSchema(CorpusCacheKey key)
-    {
-        var builder = new Schema.Builder()
-            .Field(f => f.Name("ids").DataType(new ListType(Int32Type.Default)).Nullable(false))
-            .Field(f => f.Name("byte_count").DataType(Int64Type.Default).Nullable(false));
-        foreach (var (k, v) in key.ToMetadata())
-        {
-            builder.Metadata(k, v);
-        }
-
-        return builder.Build();
-    }
+    public static Schema CreateSchema(CorpusCacheKey key) => new Schema.Builder()
+        .Field(f => f.Name("ids").DataType(new ListType(Int32Type.Default)).Nullable(false))
+        .Field(f => f.Name("byte_count").DataType(Int64Type.Default).Nullable(false))
+        .Metadata(key.ToMetadata())
+        .Build();
 
     /// <summary>Opens a cache (its shards mapped into memory), after checking its index, key and every shard's SHA-256.</summary>
-    /// <exception cref="FileNotFoundException">There is no index for the key.</exception>
+    /// <exception cref="FileNotFoundException">There is no index for the key (the callers look first).</exception>
     /// <exception cref="InvalidDataException">The cache does not match the key, or a file is missing or corrupt.</exception>
     public static async Task<TokenizedCorpus> OpenAsync(string directory, CorpusCacheKey key, CancellationToken cancellationToken)
     {
         string indexPath = GetIndexPath(directory, key);
-        if (!File.Exists(indexPath))
-        {
-            throw new FileNotFoundException($"No tokenized-corpus cache '{indexPath}'.", indexPath);
-        }
-
         var shards = new List<(string Path, long Rows)>();
         try
         {
             var index = JsonNode.Parse(await File.ReadAllBytesAsync(indexPath, cancellationToken).ConfigureAwait(false))?.AsObject()
                 ?? throw new InvalidDataException("the index is empty");
-            foreach (var (k, v) in key.ToMetadata())
-            {
-                string? stored = index["key"]?[k]?.GetValue<string>();
-                if (stored != v)
-                {
-                    throw new InvalidDataException($"cache key '{k}' is '{stored ?? "(missing)"}', expected '{v}'");
-                }
-            }
+            key.Verify(k => index["key"]?[k]?.GetValue<string>(), string.Empty);
 
             foreach (JsonNode? entry in index["shards"]?.AsArray() ?? throw new InvalidDataException("the index lists no shards"))
             {

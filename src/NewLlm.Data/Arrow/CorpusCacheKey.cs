@@ -29,6 +29,19 @@ internal sealed record CorpusCacheKey(string SourceChecksum, string TokenizerFin
         ["newllm.vocab_size"] = VocabSize.ToString(CultureInfo.InvariantCulture),
     };
 
+    /// <summary>Throws when a stored entry of the key (read by <paramref name="stored"/>) differs from this key's.</summary>
+    public void Verify(Func<string, string?> stored, string prefix)
+    {
+        foreach (var (k, v) in ToMetadata())
+        {
+            string? value = stored(k);
+            if (value != v)
+            {
+                throw new InvalidDataException($"{prefix}cache key '{k}' is '{value ?? "(missing)"}', expected '{v}'");
+            }
+        }
+    }
+
     /// <summary>A short hash of the key, for the file names.</summary>
     public string ShortHash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
         string.Join("|", ToMetadata().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value)))))[..24];

@@ -7,18 +7,17 @@ namespace NewLlm.Data;
 /// <summary>
 /// Writes a tokenized-corpus cache (<see cref="CorpusArrowCache"/>) record batch by record batch, so that a corpus of
 /// any size is written in the memory of one batch: each shard through a temporary file renamed when complete, the index
-/// last. Disposed before <see cref="CompleteAsync"/>, it deletes what it wrote.
+/// last. Disposed before <see cref="CompleteAsync"/>, it deletes what it wrote. The tokenizer encodes the texts given to
+/// <see cref="AddTextAsync"/>.
 /// </summary>
-internal sealed class CorpusCacheWriter : IAsyncDisposable
+internal sealed class CorpusCacheWriter(string directory, CorpusCacheKey key, DialogueTokenizer? tokenizer, int maxDegreeOfParallelism) : IAsyncDisposable
 {
     /// <summary>How many texts are encoded and appended at a time.</summary>
     public const int RowsPerChunk = 4096;
 
-    private const long DefaultShardBytes = 1L << 30;
-    private readonly string _directory;
-    private readonly CorpusCacheKey _key;
-    private readonly Schema _schema;
-    private readonly long _shardBytes;
+    private const long ShardBytes = 1L << 30;
+    private readonly Schema _schema = CorpusArrowCache.CreateSchema(key);
+    private readonly List<string> _pending = new(RowsPerChunk);
     private readonly List<JsonObject> _shards = [];
     private readonly List<string> _written = [];
     private FileStream? _stream;
@@ -27,33 +26,28 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
     private long _shardRows;
     private bool _completed;
 
-    private CorpusCacheWriter(string directory, CorpusCacheKey key, long shardBytes)
-    {
-        _directory = directory;
-        _key = key;
-        _schema = CorpusArrowCache.CreateSchema(key);
-        _shardBytes = shardBytes;
-    }
-
     /// <summary>The rows written so far.</summary>
     public long RowCount { get; private set; }
 
     /// <summary>Starts a cache in <paramref name="directory"/> (created when missing); stale temporaries there are deleted.</summary>
-    public static CorpusCacheWriter Create(string directory, CorpusCacheKey key, long shardBytes = DefaultShardBytes)
+    public static CorpusCacheWriter Create(string directory, CorpusCacheKey key, DialogueTokenizer? tokenizer = null, int maxDegreeOfParallelism = -1)
     {
         Directory.CreateDirectory(directory);
         // A cache write killed half-way leaves its temporary files: they go as soon as no process holds their lock (a live
         // writer holds its shard's temporary file open with FileShare.None until it renames it).
         AtomicFile.DeleteOrphaned(directory, CorpusArrowCache.StaleTemporaryAge);
         File.Delete(CorpusArrowCache.GetIndexPath(directory, key)); // the old index goes first: its shards are about to be replaced
-        return new CorpusCacheWriter(directory, key, shardBytes);
+        return new CorpusCacheWriter(directory, key, tokenizer, maxDegreeOfParallelism);
     }
 
-    /// <summary>Encodes texts (<see cref="CorpusEncoder"/>) and appends them as one record batch.</summary>
-    public async Task AppendTextsAsync(IReadOnlyList<string> texts, DialogueTokenizer tokenizer, int sequenceLength, int maxDegreeOfParallelism, CancellationToken cancellationToken)
+    /// <summary>Adds a text; every <see cref="RowsPerChunk"/> texts are encoded (<see cref="CorpusEncoder"/>) and appended as one record batch.</summary>
+    public async Task AddTextAsync(string text, CancellationToken cancellationToken)
     {
-        var (rows, bytes) = CorpusEncoder.Encode(texts, tokenizer, sequenceLength, maxDegreeOfParallelism);
-        await AppendAsync(rows, bytes, cancellationToken).ConfigureAwait(false);
+        _pending.Add(text);
+        if (_pending.Count == RowsPerChunk)
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Appends rows as one record batch.</summary>
@@ -74,9 +68,9 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
         var byteBuilder = new Int64Array.Builder();
         for (int i = 0; i < rows.Count; i++)
         {
-            if (rows[i].Length > _key.SequenceLength)
+            if (rows[i].Length > key.SequenceLength)
             {
-                throw new ArgumentException($"Row {RowCount + i} has {rows[i].Length} ids; the sequence length is {_key.SequenceLength}.", nameof(rows));
+                throw new ArgumentException($"Row {RowCount + i} has {rows[i].Length} ids; the sequence length is {key.SequenceLength}.", nameof(rows));
             }
 
             listBuilder.Append();
@@ -88,45 +82,34 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
         await _writer!.WriteRecordBatchAsync(batch, cancellationToken).ConfigureAwait(false);
         _shardRows += rows.Count;
         RowCount += rows.Count;
-        if (_stream!.Position >= _shardBytes)
+        if (_stream!.Position >= ShardBytes)
         {
             await CloseShardAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Closes the last shard and writes the index: from here on the cache is used.</summary>
-    /// <returns>The index file.</returns>
-    public async Task<string> CompleteAsync(CancellationToken cancellationToken)
+    public async Task CompleteAsync(CancellationToken cancellationToken)
     {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
         await CloseShardAsync(cancellationToken).ConfigureAwait(false);
-        var key = new JsonObject();
-        foreach (var (k, v) in _key.ToMetadata())
-        {
-            key[k] = v;
-        }
-
         var index = new JsonObject
         {
             ["format"] = CorpusArrowCache.FormatName,
-            ["key"] = key,
+            ["key"] = new JsonObject(key.ToMetadata().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["rows"] = RowCount,
             ["shards"] = new JsonArray([.. _shards]),
         };
-        string path = CorpusArrowCache.GetIndexPath(_directory, _key);
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(index.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        string path = CorpusArrowCache.GetIndexPath(directory, key);
+        byte[] bytes = Encoding.UTF8.GetBytes(index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         await AtomicFile.WriteAsync(path, (stream, token) => stream.WriteAsync(bytes, token).AsTask(), cancellationToken).ConfigureAwait(false);
         _completed = true;
-        return path;
     }
 
-    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (_writer is not null)
-        {
-            _writer.Dispose();
-            _writer = null;
-        }
+        _writer?.Dispose();
+        _writer = null;
 
         if (_stream is not null)
         {
@@ -150,9 +133,21 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
         }
     }
 
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        var (rows, bytes) = CorpusEncoder.Encode(_pending, tokenizer!, key.SequenceLength, maxDegreeOfParallelism);
+        _pending.Clear();
+        await AppendAsync(rows, bytes, cancellationToken).ConfigureAwait(false);
+    }
+
     private void OpenShard()
     {
-        string final = Path.Combine(_directory, CorpusArrowCache.GetShardName(_key, _shards.Count));
+        string final = Path.Combine(directory, CorpusArrowCache.GetShardName(key, _shards.Count));
         _temporary = AtomicFile.TemporaryPathFor(final);
         _stream = new FileStream(_temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
         _writer = new ArrowStreamWriter(_stream, _schema, leaveOpen: true);
@@ -176,8 +171,8 @@ internal sealed class CorpusCacheWriter : IAsyncDisposable
         AtomicFile.MarkFresh(_stream); // hashing a large shard takes a while: the rename must still fall within the orphan grace
         await _stream.DisposeAsync().ConfigureAwait(false);
         _stream = null;
-        string name = CorpusArrowCache.GetShardName(_key, _shards.Count);
-        string final = Path.Combine(_directory, name);
+        string name = CorpusArrowCache.GetShardName(key, _shards.Count);
+        string final = Path.Combine(directory, name);
         File.Move(_temporary!, final, overwrite: true);
         _written.Add(final);
         _temporary = null;

@@ -9,18 +9,14 @@ namespace NewLlm.Data;
 /// </summary>
 internal sealed unsafe class MappedMemory(byte* pointer, int length) : MemoryManager<byte>
 {
-    /// <inheritdoc />
     public override Span<byte> GetSpan() => new(pointer, length);
 
-    /// <inheritdoc />
     public override MemoryHandle Pin(int elementIndex = 0) => new(pointer + elementIndex);
 
-    /// <inheritdoc />
     public override void Unpin()
     {
     }
 
-    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
     }

@@ -12,32 +12,26 @@ internal sealed unsafe class MappedTokenRows : TokenRows
 {
     private readonly List<Shard> _shards;
     private readonly int[] _batchStarts;
-    private readonly ListArray[] _ids;
-    private readonly Int32Array[] _values;
-    private readonly Int64Array[] _byteCounts;
+    private readonly (ListArray Ids, Int32Array Values, Int64Array ByteCounts)[] _batches;
     private readonly int _count;
 
     private MappedTokenRows(List<Shard> shards, List<RecordBatch> batches)
     {
         _shards = shards;
         _batchStarts = new int[batches.Count];
-        _ids = new ListArray[batches.Count];
-        _values = new Int32Array[batches.Count];
-        _byteCounts = new Int64Array[batches.Count];
+        _batches = new (ListArray, Int32Array, Int64Array)[batches.Count];
         long start = 0;
         for (int b = 0; b < batches.Count; b++)
         {
             _batchStarts[b] = checked((int)start);
-            _ids[b] = (ListArray)batches[b].Column(0);
-            _values[b] = (Int32Array)_ids[b].Values;
-            _byteCounts[b] = (Int64Array)batches[b].Column(1);
+            var ids = (ListArray)batches[b].Column(0);
+            _batches[b] = (ids, (Int32Array)ids.Values, (Int64Array)batches[b].Column(1));
             start += batches[b].Length;
         }
 
         _count = checked((int)start);
     }
 
-    /// <inheritdoc />
     public override int Count => _count;
 
     /// <summary>Whether <paramref name="span"/> lies in the mapping (its ids were not copied).</summary>
@@ -58,20 +52,18 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         }
     }
 
-    /// <inheritdoc />
     public override ReadOnlySpan<int> GetTokens(int index)
     {
         int b = FindBatch(index);
         int local = index - _batchStarts[b];
-        var offsets = _ids[b].ValueOffsets;
-        return _values[b].Values.Slice(offsets[local], offsets[local + 1] - offsets[local]);
+        var offsets = _batches[b].Ids.ValueOffsets;
+        return _batches[b].Values.Values.Slice(offsets[local], offsets[local + 1] - offsets[local]);
     }
 
-    /// <inheritdoc />
     public override long GetByteCount(int index)
     {
         int b = FindBatch(index);
-        return _byteCounts[b].Values[index - _batchStarts[b]];
+        return _batches[b].ByteCounts.Values[index - _batchStarts[b]];
     }
 
     /// <summary>Maps the shards and checks their schema, columns, row counts and row lengths.</summary>
@@ -88,14 +80,7 @@ internal sealed unsafe class MappedTokenRows : TokenRows
                 shards.Add(shard);
                 long read = 0;
                 using var reader = new ArrowStreamReader(new MappedMemory(shard.Pointer, checked((int)shard.Length)).Memory);
-                var metadata = reader.Schema.Metadata ?? new Dictionary<string, string>();
-                foreach (var (k, v) in key.ToMetadata())
-                {
-                    if (!metadata.TryGetValue(k, out string? stored) || stored != v)
-                    {
-                        throw new InvalidDataException($"'{path}': cache key '{k}' is '{stored ?? "(missing)"}', expected '{v}'");
-                    }
-                }
+                key.Verify(k => reader.Schema.Metadata?.GetValueOrDefault(k), $"'{path}': ");
 
                 while (reader.ReadNextRecordBatch() is { } batch)
                 {
@@ -141,16 +126,8 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         }
         catch (Exception e)
         {
-            foreach (var batch in batches)
-            {
-                batch.Dispose();
-            }
-
-            foreach (var shard in shards)
-            {
-                shard.Dispose();
-            }
-
+            batches.ForEach(batch => batch.Dispose());
+            shards.ForEach(shard => shard.Dispose());
             if (e is InvalidDataException)
             {
                 throw;
@@ -160,43 +137,25 @@ internal sealed unsafe class MappedTokenRows : TokenRows
         }
     }
 
-    /// <inheritdoc />
-    protected override void Dispose(bool disposing)
+    public override void Dispose()
     {
-        foreach (var shard in _shards)
-        {
-            shard.Dispose();
-        }
-
+        _shards.ForEach(shard => shard.Dispose());
         _shards.Clear();
     }
 
+    /// <remarks>The index is checked by <see cref="TokenizedCorpus"/>, the one way in.</remarks>
     private int FindBatch(int index)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _count);
         int b = System.Array.BinarySearch(_batchStarts, index);
         return b >= 0 ? b : ~b - 1;
     }
 
-    /// <summary>One mapped file.</summary>
-    private sealed class Shard : IDisposable
+    /// <summary>One mapped file; disposed once (by <see cref="Open"/> on failure, else by the rows).</summary>
+    private sealed class Shard(MemoryMappedFile file, MemoryMappedViewAccessor view, byte* pointer, long length) : IDisposable
     {
-        private readonly MemoryMappedFile _file;
-        private readonly MemoryMappedViewAccessor _view;
-        private bool _released;
+        public byte* Pointer { get; } = pointer;
 
-        private Shard(MemoryMappedFile file, MemoryMappedViewAccessor view, byte* pointer, long length)
-        {
-            _file = file;
-            _view = view;
-            Pointer = pointer;
-            Length = length;
-        }
-
-        public byte* Pointer { get; }
-
-        public long Length { get; }
+        public long Length { get; } = length;
 
         public static Shard Map(string path)
         {
@@ -215,15 +174,9 @@ internal sealed unsafe class MappedTokenRows : TokenRows
 
         public void Dispose()
         {
-            if (_released)
-            {
-                return;
-            }
-
-            _released = true;
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-            _file.Dispose();
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            view.Dispose();
+            file.Dispose();
         }
     }
 }

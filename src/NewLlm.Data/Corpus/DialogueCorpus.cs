@@ -141,7 +141,9 @@ public sealed class DialogueCorpus : IDisposable
                 var counts = new WordCounts();
                 await CountWordsAsync(plans, counts, progress, cancellationToken).ConfigureAwait(false);
                 var rebuilt = WordLevelTokenizer.FromCounts(counts, tokenizer?.VocabSize ?? options.VocabularySize);
-                coverage = ComputeCoverage(counts, (WordLevelTokenizer?)tokenizer ?? rebuilt, rebuilt);
+                double words = Math.Max(1, counts.TotalWords);
+                double UnknownRate(WordLevelTokenizer vocabulary) => 1 - (counts.CountCovered(vocabulary.Words) / words);
+                coverage = new VocabularyCoverage(UnknownRate((WordLevelTokenizer?)tokenizer ?? rebuilt), UnknownRate(rebuilt), counts.TotalWords);
                 if (tokenizer is null)
                 {
                     tokenizer = rebuilt;
@@ -196,12 +198,6 @@ public sealed class DialogueCorpus : IDisposable
         Test.Dispose();
     }
 
-    private static VocabularyCoverage ComputeCoverage(WordCounts counts, WordLevelTokenizer used, WordLevelTokenizer rebuilt)
-    {
-        double total = Math.Max(1, counts.TotalWords);
-        return new VocabularyCoverage(1 - (counts.CountCovered(used.Words) / total), 1 - (counts.CountCovered(rebuilt.Words) / total), counts.TotalWords);
-    }
-
     private static async Task<DialogueTokenizer?> TryLoadVocabularyAsync(string path, ILogger logger, CancellationToken cancellationToken)
     {
         try
@@ -241,7 +237,7 @@ public sealed class DialogueCorpus : IDisposable
         long offset = 0;
         foreach (var plan in plans)
         {
-            plan.Mark(options, offset);
+            plan.Mark(offset);
             offset += plan.TrainTake;
         }
     }
@@ -268,7 +264,7 @@ public sealed class DialogueCorpus : IDisposable
         long total = plans.Sum(p => (long)p.VocabularyTake);
         foreach (var plan in plans)
         {
-            await foreach (var (file, index, row) in plan.ReadTrainFilesAsync(i => plan.IsVocabularyRow(i), cancellationToken).ConfigureAwait(false))
+            await foreach (var (index, row) in plan.ReadFilesAsync(false, plan.IsVocabularyRow, cancellationToken).ConfigureAwait(false))
             {
                 if (plan.Source.Format.Read(row) is { } text)
                 {
@@ -290,43 +286,23 @@ public sealed class DialogueCorpus : IDisposable
         List<DialogueCorpusPlan> plans, DialogueTokenizer tokenizer, DialogueCorpusOptions options, string cacheDirectory,
         CorpusCacheKey trainKey, CorpusCacheKey testKey, ILogger logger, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
     {
-        await using var trainWriter = CorpusCacheWriter.Create(cacheDirectory, trainKey);
-        await using var testWriter = CorpusCacheWriter.Create(cacheDirectory, testKey);
-        var trainChunk = new List<string>(CorpusCacheWriter.RowsPerChunk);
-        var testChunk = new List<string>(CorpusCacheWriter.RowsPerChunk);
+        await using var trainWriter = CorpusCacheWriter.Create(cacheDirectory, trainKey, tokenizer, options.MaxDegreeOfParallelism);
+        await using var testWriter = CorpusCacheWriter.Create(cacheDirectory, testKey, tokenizer, options.MaxDegreeOfParallelism);
         long done = 0, skipped = 0;
         long total = plans.Sum(p => (long)p.TrainTake + p.TestTake);
 
-        async Task FlushAsync(List<string> chunk, CorpusCacheWriter writer)
-        {
-            await writer.AppendTextsAsync(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
-            chunk.Clear();
-        }
-
         foreach (var plan in plans)
         {
-            var sources = new List<(IAsyncEnumerable<(int File, long Index, SourceRow Row)> Rows, bool TestFiles)>
+            bool[] fileSets = plan.TestFileRows.Length > 0 ? [false, true] : [false];
+            foreach (bool testFiles in fileSets)
             {
-                (plan.ReadTrainFilesAsync(i => plan.RoleOfTrainFileRow(i) != DialogueCorpusPlan.Role.None, cancellationToken), false),
-            };
-            if (plan.TestFileRows.Length > 0)
-            {
-                sources.Add((plan.ReadTestFilesAsync(i => plan.IsSelectedTestFileRow(i), cancellationToken), true));
-            }
-
-            foreach (var (rows, testFiles) in sources)
-            {
-                await foreach (var (_, index, row) in rows.ConfigureAwait(false))
+                Func<long, bool> include = testFiles ? plan.IsSelectedTestFileRow : i => plan.RoleOfTrainFileRow(i) != DialogueCorpusPlan.Role.None;
+                await foreach (var (index, row) in plan.ReadFilesAsync(testFiles, include, cancellationToken).ConfigureAwait(false))
                 {
                     bool isTest = testFiles || plan.RoleOfTrainFileRow(index) == DialogueCorpusPlan.Role.Test;
                     if (plan.Source.Format.Read(row) is { } text)
                     {
-                        var chunk = isTest ? testChunk : trainChunk;
-                        chunk.Add(text.Text);
-                        if (chunk.Count == CorpusCacheWriter.RowsPerChunk)
-                        {
-                            await FlushAsync(chunk, isTest ? testWriter : trainWriter).ConfigureAwait(false);
-                        }
+                        await (isTest ? testWriter : trainWriter).AddTextAsync(text.Text, cancellationToken).ConfigureAwait(false);
                     }
                     else
                     {
@@ -341,8 +317,6 @@ public sealed class DialogueCorpus : IDisposable
             }
         }
 
-        await FlushAsync(trainChunk, trainWriter).ConfigureAwait(false);
-        await FlushAsync(testChunk, testWriter).ConfigureAwait(false);
         await trainWriter.CompleteAsync(cancellationToken).ConfigureAwait(false);
         await testWriter.CompleteAsync(cancellationToken).ConfigureAwait(false);
         progress?.Report(new CorpusProgress("tokenizing", done, total));

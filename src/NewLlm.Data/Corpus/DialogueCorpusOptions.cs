@@ -38,11 +38,9 @@ public sealed class DialogueCorpusOptions
 
     /// <summary>
     /// The largest row a source file may hold, in bytes as stored (a JSON Lines line; an Arrow or Parquet row's strings);
-    /// default <see cref="DefaultMaxRowBytes"/> (1 MiB), between 1 KiB and <see cref="MaxRowBytesLimit"/> (512 MiB). A larger
-    /// row is an <see cref="InvalidDataException"/> naming the file, the row and this option, raised before the row is held
-    /// whole (JSON Lines, Arrow) or parsed: only <see cref="MaxSequenceLength"/> tokens of a row are kept, so a huge row
-    /// costs memory and time for nothing. HH-RLHF's and Dolly's rows are at most tens of KB, UltraChat's dialogues about
-    /// 7 KB on average.
+    /// default 1 MiB, between 1 KiB and 512 MiB. A larger row is an <see cref="InvalidDataException"/> naming the file, the
+    /// row and this option, raised before the row is held whole or parsed: only <see cref="MaxSequenceLength"/> tokens of a
+    /// row are kept. HH-RLHF's and Dolly's rows are at most tens of KB, UltraChat's dialogues about 7 KB on average.
     /// </summary>
     public int MaxRowBytes { get; set; } = DefaultMaxRowBytes;
 }

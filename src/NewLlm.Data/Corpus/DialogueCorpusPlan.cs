@@ -1,7 +1,7 @@
 namespace NewLlm.Data;
 
 /// <summary>One set of the corpus: its files' rows and which of them go where.</summary>
-internal sealed class DialogueCorpusPlan
+internal sealed class DialogueCorpusPlan(DialogueMixtureComponent component, RowLimit limit)
 {
     /// <summary>What a row of a set's training files is in the corpus.</summary>
     public enum Role : byte
@@ -16,11 +16,9 @@ internal sealed class DialogueCorpusPlan
     private bool[] _testSelected = [];
     private long _vocabularyOffset;
 
-    private DialogueCorpusPlan(DialogueMixtureComponent component) => (Source, Weight) = (component.Source, component.Weight);
+    public DialogueSource Source { get; } = component.Source;
 
-    public DialogueSource Source { get; }
-
-    public double Weight { get; set; }
+    public double Weight { get; set; } = component.Weight;
 
     public long[] TrainFileRows { get; private set; } = [];
 
@@ -38,16 +36,13 @@ internal sealed class DialogueCorpusPlan
 
     public int TrainTake { get; set; }
 
-    /// <summary>The largest row its files may hold.</summary>
-    public RowLimit Limit { get; private init; } = RowLimit.Default;
-
     public int TestTake { get; set; }
 
     public int VocabularyTake { get; private set; }
 
     public static async Task<DialogueCorpusPlan> CountAsync(DialogueMixtureComponent component, RowLimit limit, IProgress<CorpusProgress>? progress, CancellationToken cancellationToken)
     {
-        var plan = new DialogueCorpusPlan(component) { Limit = limit };
+        var plan = new DialogueCorpusPlan(component, limit);
         long rows = 0;
         async Task<(long[] Rows, string[] Sha256)> CountFilesAsync(IReadOnlyList<string> files)
         {
@@ -95,7 +90,7 @@ internal sealed class DialogueCorpusPlan
         }
     }
 
-    public void Mark(DialogueCorpusOptions options, long vocabularyOffset)
+    public void Mark(long vocabularyOffset)
     {
         _vocabularyOffset = vocabularyOffset;
         VocabularyTake = Math.Min(TrainTake, Source.Dataset.VocabularyRowLimit ?? int.MaxValue);
@@ -132,23 +127,18 @@ internal sealed class DialogueCorpusPlan
 
     public long VocabularyPosition(long index) => _vocabularyOffset + _trainPosition[index];
 
-    public IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadTrainFilesAsync(Func<long, bool> include, CancellationToken cancellationToken) =>
-        ReadFilesAsync(Source.TrainFiles, TrainFileRows, include, cancellationToken);
-
-    public IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadTestFilesAsync(Func<long, bool> include, CancellationToken cancellationToken) =>
-        ReadFilesAsync(Source.TestFiles, TestFileRows, include, cancellationToken);
-
-    /// <summary>The rows of the files with their index across all of them (the split numbers them so).</summary>
-    private async IAsyncEnumerable<(int File, long Index, SourceRow Row)> ReadFilesAsync(
-        IReadOnlyList<string> files, long[] rows, Func<long, bool> include, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The rows of the training or the test files with their index across all of them (the split numbers them so).</summary>
+    public async IAsyncEnumerable<(long Index, SourceRow Row)> ReadFilesAsync(
+        bool testFiles, Func<long, bool> include, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var (files, rows) = testFiles ? (Source.TestFiles, TestFileRows) : (Source.TrainFiles, TrainFileRows);
         long first = 0;
         for (int f = 0; f < files.Count; f++)
         {
             long start = first;
-            await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), Limit, cancellationToken).ConfigureAwait(false))
+            await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), limit, cancellationToken).ConfigureAwait(false))
             {
-                yield return (f, start + index, row);
+                yield return (start + index, row);
             }
 
             first += rows[f];

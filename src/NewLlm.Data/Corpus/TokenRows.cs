@@ -2,7 +2,7 @@ namespace NewLlm.Data;
 
 /// <summary>
 /// Where the rows of a <see cref="TokenizedCorpus"/> live: each row's kept ids (BOS, tokens, EOS when it fits; no
-/// padding) and the UTF-8 bytes they cover. In memory (<see cref="PackedTokenRows"/>) or in memory-mapped Arrow files
+/// padding) and the UTF-8 bytes they cover. In memory (<see cref="ArrayTokenRows"/>) or in memory-mapped Arrow files
 /// (<see cref="MappedTokenRows"/>).
 /// </summary>
 internal abstract class TokenRows : IDisposable
@@ -16,15 +16,8 @@ internal abstract class TokenRows : IDisposable
     /// <summary>The UTF-8 bytes of the text the row's kept tokens cover.</summary>
     public abstract long GetByteCount(int index);
 
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
-    }
-
     /// <summary>Releases what the rows hold (mapped files).</summary>
-    protected virtual void Dispose(bool disposing)
+    public virtual void Dispose()
     {
     }
 }

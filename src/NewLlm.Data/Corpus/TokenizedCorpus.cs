@@ -9,11 +9,9 @@ namespace NewLlm.Data;
 /// </summary>
 public sealed class TokenizedCorpus : IDisposable
 {
-    private readonly TokenRows _rows;
-
     internal TokenizedCorpus(TokenRows rows, int sequenceLength, int padId, int vocabSize, string tokenizerFingerprint)
     {
-        _rows = rows;
+        Rows = rows;
         SequenceLength = sequenceLength;
         PadId = padId;
         VocabSize = vocabSize;
@@ -21,7 +19,7 @@ public sealed class TokenizedCorpus : IDisposable
     }
 
     /// <summary>The number of rows (dialogues).</summary>
-    public int Count => _rows.Count;
+    public int Count => Rows.Count;
 
     /// <summary>The most ids a row has, and the length a batch is padded to (<see cref="TokenizedCorpusOptions.MaxSequenceLength"/>).</summary>
     public int SequenceLength { get; }
@@ -35,40 +33,16 @@ public sealed class TokenizedCorpus : IDisposable
     /// <summary>The <see cref="DialogueTokenizer.Fingerprint"/> of the tokenizer that encoded the rows.</summary>
     public string TokenizerFingerprint { get; }
 
+    internal TokenRows Rows { get; }
+
     /// <summary>Whether the rows are read from files mapped into memory (a cache) rather than held in arrays.</summary>
-    public bool IsMemoryMapped => _rows is MappedTokenRows;
+    public bool IsMemoryMapped => Rows is MappedTokenRows;
 
     /// <summary>The total number of ids that are not padding.</summary>
-    public long TotalTokenCount
-    {
-        get
-        {
-            long total = 0;
-            for (int i = 0; i < Count; i++)
-            {
-                total += _rows.GetTokens(i).Length;
-            }
-
-            return total;
-        }
-    }
+    public long TotalTokenCount => Enumerable.Range(0, Count).Sum(i => (long)Rows.GetTokens(i).Length);
 
     /// <summary>The total UTF-8 bytes covered by the kept tokens.</summary>
-    public long TotalByteCount
-    {
-        get
-        {
-            long total = 0;
-            for (int i = 0; i < Count; i++)
-            {
-                total += _rows.GetByteCount(i);
-            }
-
-            return total;
-        }
-    }
-
-    internal TokenRows Rows => _rows;
+    public long TotalByteCount => Enumerable.Range(0, Count).Sum(i => Rows.GetByteCount(i));
 
     /// <summary>The kept ids of a row (BOS, tokens, EOS when it fits), without padding.</summary>
     /// <param name="index">The row.</param>
@@ -77,7 +51,7 @@ public sealed class TokenizedCorpus : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        return _rows.GetTokens(index);
+        return Rows.GetTokens(index);
     }
 
     /// <summary>The number of ids of a row that are not padding.</summary>
@@ -92,11 +66,11 @@ public sealed class TokenizedCorpus : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        return _rows.GetByteCount(index);
+        return Rows.GetByteCount(index);
     }
 
     /// <summary>Releases the mapped cache files (nothing for a corpus built in memory).</summary>
-    public void Dispose() => _rows.Dispose();
+    public void Dispose() => Rows.Dispose();
 
     /// <summary>Encodes texts in memory.</summary>
     /// <param name="normalizedTexts">The whitespace-normalised dialogues.</param>
@@ -110,7 +84,7 @@ public sealed class TokenizedCorpus : IDisposable
         ArgumentNullException.ThrowIfNull(tokenizer);
         OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
         var (rows, bytes) = CorpusEncoder.Encode(normalizedTexts, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism);
-        return new TokenizedCorpus(PackedTokenRows.From(rows, bytes), options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize, tokenizer.Fingerprint);
+        return new TokenizedCorpus(new ArrayTokenRows(rows, bytes), options.MaxSequenceLength, tokenizer.PadId, tokenizer.VocabSize, tokenizer.Fingerprint);
     }
 
     /// <summary>
@@ -135,19 +109,16 @@ public sealed class TokenizedCorpus : IDisposable
         OptionsFailures.ThrowIfInvalid(options, new TokenizedCorpusOptionsValidator());
         logger ??= NullLogger.Instance;
         var key = CorpusCacheKey.For(CorpusCacheKey.RowsOf(dataset.SourceChecksum, HhRlhfDataset.Format), tokenizer, options.MaxSequenceLength);
-        var cached = await TryOpenCacheAsync(cacheDirectory, key, dataset.Count, logger, cancellationToken).ConfigureAwait(false);
-        if (cached is not null)
+        if (await TryOpenCacheAsync(cacheDirectory, key, dataset.Count, logger, cancellationToken).ConfigureAwait(false) is { } cached)
         {
             return cached;
         }
 
-        var texts = dataset.GetNormalizedChosenTexts();
-        await using (var writer = CorpusCacheWriter.Create(cacheDirectory, key))
+        await using (var writer = CorpusCacheWriter.Create(cacheDirectory, key, tokenizer, options.MaxDegreeOfParallelism))
         {
-            for (int start = 0; start < texts.Count; start += CorpusCacheWriter.RowsPerChunk)
+            foreach (string text in dataset.GetNormalizedChosenTexts())
             {
-                var chunk = texts.Skip(start).Take(CorpusCacheWriter.RowsPerChunk).ToArray();
-                await writer.AppendTextsAsync(chunk, tokenizer, options.MaxSequenceLength, options.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
+                await writer.AddTextAsync(text, cancellationToken).ConfigureAwait(false);
             }
 
             await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -209,30 +180,17 @@ public sealed class TokenizedCorpus : IDisposable
 
     private IEnumerable<LanguageModelBatch> Iterate(int batchSize, Random? random, bool bucketByLength)
     {
-        int[] order = Enumerable.Range(0, Count).ToArray();
+        int[] order = [.. Enumerable.Range(0, Count)];
         random?.Shuffle(order);
-        var batches = new List<int[]>();
         if (bucketByLength)
         {
-            int[] lengths = new int[Count];
-            for (int i = 0; i < lengths.Length; i++)
-            {
-                lengths[i] = _rows.GetTokens(i).Length;
-            }
-
-            order = order.OrderBy(i => lengths[i]).ToArray(); // stable: equal lengths keep the shuffled order
+            order = [.. order.OrderBy(i => Rows.GetTokens(i).Length)]; // stable: equal lengths keep the shuffled order
         }
 
-        for (int start = 0; start < order.Length; start += batchSize)
-        {
-            batches.Add(order[start..Math.Min(order.Length, start + batchSize)]);
-        }
-
+        int[][] batches = [.. order.Chunk(batchSize)];
         if (bucketByLength && random is not null)
         {
-            var shuffled = batches.ToArray();
-            random.Shuffle(shuffled);
-            batches = [.. shuffled];
+            random.Shuffle(batches);
         }
 
         foreach (int[] rows in batches)
@@ -243,12 +201,7 @@ public sealed class TokenizedCorpus : IDisposable
 
     private LanguageModelBatch MakeBatch(int[] rows, bool trim)
     {
-        int steps = SequenceLength - 1;
-        if (trim)
-        {
-            int longest = rows.Max(r => _rows.GetTokens(r).Length);
-            steps = Math.Max(1, longest - 1);
-        }
+        int steps = trim ? Math.Max(1, rows.Max(r => Rows.GetTokens(r).Length) - 1) : SequenceLength - 1;
 
         var inputs = new long[rows.Length * steps];
         var targets = new long[rows.Length * steps];
@@ -256,7 +209,7 @@ public sealed class TokenizedCorpus : IDisposable
         long byteCount = 0;
         for (int b = 0; b < rows.Length; b++)
         {
-            var row = _rows.GetTokens(rows[b]);
+            var row = Rows.GetTokens(rows[b]);
             for (int t = 0; t < steps; t++)
             {
                 inputs[(b * steps) + t] = t < row.Length ? row[t] : PadId;
@@ -268,7 +221,7 @@ public sealed class TokenizedCorpus : IDisposable
                 }
             }
 
-            byteCount += _rows.GetByteCount(rows[b]);
+            byteCount += Rows.GetByteCount(rows[b]);
         }
 
         return new LanguageModelBatch(rows.Length, steps, inputs, targets, targetTokens, byteCount, rows);

@@ -9,11 +9,7 @@ public sealed class TokenizedPreferencePairs
     private readonly TokenizedCorpus _chosen;
     private readonly TokenizedCorpus _rejected;
 
-    private TokenizedPreferencePairs(TokenizedCorpus chosen, TokenizedCorpus rejected)
-    {
-        _chosen = chosen;
-        _rejected = rejected;
-    }
+    private TokenizedPreferencePairs(TokenizedCorpus chosen, TokenizedCorpus rejected) => (_chosen, _rejected) = (chosen, rejected);
 
     /// <summary>The number of pairs.</summary>
     public int Count => _chosen.Count;

@@ -6,23 +6,15 @@ namespace NewLlm.Data;
 /// <c>system</c> get those labels; another role is written as it is, capitalised); without them the contents are
 /// joined as the original joins UltraChat's turns. The whitespace is normalised.
 /// </summary>
-public sealed class ChatMessagesFormat : DialogueFormat
+/// <param name="field">The field of the message list.</param>
+/// <param name="includeRoles">Whether each message is preceded by its role's label.</param>
+public sealed class ChatMessagesFormat(string field = "messages", bool includeRoles = true) : DialogueFormat
 {
-    /// <summary>Creates the format.</summary>
-    /// <param name="field">The field of the message list.</param>
-    /// <param name="includeRoles">Whether each message is preceded by its role's label.</param>
-    public ChatMessagesFormat(string field = "messages", bool includeRoles = true)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(field);
-        Field = field;
-        IncludeRoles = includeRoles;
-    }
-
     /// <summary>The field of the message list.</summary>
-    public string Field { get; }
+    public string Field { get; } = NotBlank(field);
 
     /// <summary>Whether each message is preceded by its role's label (<c>User:</c>, <c>Assistant:</c>).</summary>
-    public bool IncludeRoles { get; }
+    public bool IncludeRoles { get; } = includeRoles;
 
     /// <inheritdoc />
     public override string Description => $"chat messages ('{Field}': role, content){(IncludeRoles ? " with role labels" : ", contents only")}";
@@ -46,43 +38,23 @@ public sealed class ChatMessagesFormat : DialogueFormat
 
     internal override IReadOnlyList<string> Fields => [Field];
 
-    internal override DialogueText? Read(SourceRow row)
+    internal override DialogueText? Read(SourceRow row) => JoinedTurns(RowFields.RequiredArray(row, Field).Select((node, index) =>
     {
-        JsonArray messages = RowFields.RequiredArray(row, Field);
-        var text = new StringBuilder();
-        int index = 0;
-        foreach (JsonNode? node in messages)
+        if (node is not JsonObject message)
         {
-            if (node is not JsonObject message)
-            {
-                throw new InvalidDataException($"{row.Location}: message {index} of '{Field}' is {RowFields.Kind(node)}, not an object with 'role' and 'content'.");
-            }
-
-            var inner = new SourceRow(message, row.Location);
-            string content = RowFields.OptionalString(inner, "content")
-                ?? throw new InvalidDataException($"{row.Location}: message {index} of '{Field}' has no 'content' string ({RowFields.Describe(message)}).");
-            if (text.Length > 0)
-            {
-                text.Append(' ');
-            }
-
-            if (IncludeRoles)
-            {
-                string role = RowFields.OptionalString(inner, "role")
-                    ?? throw new InvalidDataException($"{row.Location}: message {index} of '{Field}' has no 'role' string ({RowFields.Describe(message)}).");
-                text.Append(GetRoleLabel(role)).Append(": ");
-            }
-
-            text.Append(content);
-            index++;
+            throw new InvalidDataException($"{row.Location}: message {index} of '{Field}' is {RowFields.Kind(node)}, not an object with 'role' and 'content'.");
         }
 
-        if (index == 0)
+        var inner = new SourceRow(message, row.Location);
+        string content = RowFields.OptionalString(inner, "content")
+            ?? throw new InvalidDataException($"{row.Location}: message {index} of '{Field}' has no 'content' string ({RowFields.Describe(message)}).");
+        if (!IncludeRoles)
         {
-            return null;
+            return content;
         }
 
-        string normalized = PythonText.NormalizeWhitespace(text.ToString());
-        return new DialogueText(normalized, normalized);
-    }
+        string role = RowFields.OptionalString(inner, "role")
+            ?? throw new InvalidDataException($"{row.Location}: message {index} of '{Field}' has no 'role' string ({RowFields.Describe(message)}).");
+        return $"{GetRoleLabel(role)}: {content}";
+    }));
 }

@@ -6,55 +6,24 @@ namespace NewLlm.Data;
 /// string) joined with single spaces, no role labels, whitespace collapsed; a row without turns is skipped, as the
 /// original skips it.
 /// </summary>
-public sealed class TurnListFormat : DialogueFormat
+/// <param name="field">The field of the list of turns (UltraChat: <c>data</c>).</param>
+public sealed class TurnListFormat(string field = "data") : DialogueFormat
 {
-    /// <summary>Creates the format.</summary>
-    /// <param name="field">The field of the list of turns (UltraChat: <c>data</c>).</param>
-    public TurnListFormat(string field = "data")
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(field);
-        Field = field;
-    }
-
     /// <summary>The field of the list of turns.</summary>
-    public string Field { get; }
+    public string Field { get; } = NotBlank(field);
 
     /// <inheritdoc />
     public override string Description => $"a list of turns ('{Field}'), joined without role labels";
 
     internal override IReadOnlyList<string> Fields => [Field];
 
-    internal override DialogueText? Read(SourceRow row)
+    internal override DialogueText? Read(SourceRow row) => JoinedTurns(RowFields.RequiredArray(row, Field).Select((turn, index) => turn switch
     {
-        JsonArray turns = RowFields.RequiredArray(row, Field);
-        var text = new StringBuilder();
-        int index = 0;
-        foreach (JsonNode? turn in turns)
-        {
-            string? part = turn switch
-            {
-                JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
-                JsonObject item => ContentOf(item),
-                _ => null,
-            };
-            if (part is null)
-            {
-                throw new InvalidDataException(
-                    $"{row.Location}: turn {index} of '{Field}' is {RowFields.Kind(turn)}; a turn is a string or an object with a 'content' or 'text' string.");
-            }
-
-            text.Append(text.Length == 0 && index == 0 ? string.Empty : " ").Append(part);
-            index++;
-        }
-
-        if (index == 0)
-        {
-            return null;
-        }
-
-        string normalized = PythonText.NormalizeWhitespace(text.ToString());
-        return new DialogueText(normalized, normalized);
-    }
+        JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
+        JsonObject item => ContentOf(item),
+        _ => null,
+    } ?? throw new InvalidDataException(
+        $"{row.Location}: turn {index} of '{Field}' is {RowFields.Kind(turn)}; a turn is a string or an object with a 'content' or 'text' string.")));
 
     private static string? ContentOf(JsonObject turn)
     {

@@ -27,12 +27,7 @@ public static class DatasetSplit
     public static int[] Permutation(int count, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        int[] indices = new int[count];
-        for (int i = 0; i < count; i++)
-        {
-            indices[i] = i;
-        }
-
+        int[] indices = [.. Enumerable.Range(0, count)];
         new NumPyPcg64(seed).Shuffle(indices.AsSpan());
         return indices;
     }
@@ -61,8 +56,7 @@ public static class DatasetSplit
         }
 
         int testCount = (int)Math.Ceiling(testSize * count);
-        int trainCount = count - testCount;
-        if (trainCount == 0)
+        if (testCount == count)
         {
             throw new ArgumentException(
                 $"With {count} rows and a test size of {testSize} the test split takes {testCount} rows and the train split would be empty; use more rows or a smaller test size.",

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace NewLlm.Data;
 
 /// <summary>
@@ -63,30 +65,13 @@ internal sealed class NumPyPcg64
             return 0;
         }
 
-        ulong mask = max;
-        mask |= mask >> 1;
-        mask |= mask >> 2;
-        mask |= mask >> 4;
-        mask |= mask >> 8;
-        mask |= mask >> 16;
-        mask |= mask >> 32;
+        ulong mask = ulong.MaxValue >> BitOperations.LeadingZeroCount(max);
         ulong value;
-        if (max <= uint.MaxValue)
+        do
         {
-            do
-            {
-                value = NextUInt32() & mask;
-            }
-            while (value > max);
+            value = (max <= uint.MaxValue ? NextUInt32() : NextUInt64()) & mask;
         }
-        else
-        {
-            do
-            {
-                value = NextUInt64() & mask;
-            }
-            while (value > max);
-        }
+        while (value > max);
 
         return value;
     }

@@ -21,33 +21,15 @@ internal static class NumPySeedSequence
     public static uint[] EntropyWords(ulong seed) =>
         seed == 0 ? [0u] : seed <= uint.MaxValue ? [(uint)seed] : [(uint)seed, (uint)(seed >> 32)];
 
-    /// <summary><c>SeedSequence(entropy).generate_state(words, np.uint64)</c>.</summary>
+    /// <summary><c>SeedSequence(entropy).generate_state(words, np.uint64)</c>: the 32-bit words, low then high, of each 64-bit word.</summary>
     public static ulong[] GenerateState64(ReadOnlySpan<uint> entropy, int words)
     {
-        uint[] state = GenerateState32(entropy, checked(words * 2));
-        var result = new ulong[words];
-        for (int i = 0; i < words; i++)
-        {
-            result[i] = state[2 * i] | ((ulong)state[(2 * i) + 1] << 32);
-        }
-
-        return result;
-    }
-
-    /// <summary><c>SeedSequence(entropy).generate_state(words, np.uint32)</c>.</summary>
-    public static uint[] GenerateState32(ReadOnlySpan<uint> entropy, int words)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(words);
         uint[] pool = MixEntropy(entropy);
-        var state = new uint[words];
+        var state = new ulong[words];
         uint hashConst = InitB;
-        for (int i = 0; i < words; i++)
+        for (int i = 0; i < 2 * words; i++)
         {
-            uint value = pool[i % PoolSize] ^ hashConst;
-            hashConst *= MultB;
-            value *= hashConst;
-            value ^= value >> XShift;
-            state[i] = value;
+            state[i / 2] |= (ulong)HashMix(pool[i % PoolSize], ref hashConst, MultB) << (32 * (i % 2));
         }
 
         return state;
@@ -59,7 +41,7 @@ internal static class NumPySeedSequence
         uint hashConst = InitA;
         for (int i = 0; i < PoolSize; i++)
         {
-            pool[i] = HashMix(i < entropy.Length ? entropy[i] : 0u, ref hashConst);
+            pool[i] = HashMix(i < entropy.Length ? entropy[i] : 0u, ref hashConst, MultA);
         }
 
         for (int source = 0; source < PoolSize; source++)
@@ -68,7 +50,7 @@ internal static class NumPySeedSequence
             {
                 if (source != destination)
                 {
-                    pool[destination] = Mix(pool[destination], HashMix(pool[source], ref hashConst));
+                    pool[destination] = Mix(pool[destination], HashMix(pool[source], ref hashConst, MultA));
                 }
             }
         }
@@ -77,17 +59,18 @@ internal static class NumPySeedSequence
         {
             for (int destination = 0; destination < PoolSize; destination++)
             {
-                pool[destination] = Mix(pool[destination], HashMix(entropy[source], ref hashConst));
+                pool[destination] = Mix(pool[destination], HashMix(entropy[source], ref hashConst, MultA));
             }
         }
 
         return pool;
     }
 
-    private static uint HashMix(uint value, ref uint hashConst)
+    /// <summary>The hash of the pool (<c>MultA</c>) and of <c>generate_state</c> (<c>MultB</c>).</summary>
+    private static uint HashMix(uint value, ref uint hashConst, uint multiplier)
     {
         value ^= hashConst;
-        hashConst *= MultA;
+        hashConst *= multiplier;
         value *= hashConst;
         value ^= value >> XShift;
         return value;

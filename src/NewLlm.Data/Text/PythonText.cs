@@ -33,22 +33,9 @@ public static class PythonText
     {
         ArgumentNullException.ThrowIfNull(text);
         var builder = new StringBuilder(text.Length);
-        bool pendingSpace = false;
-        foreach (char c in text)
+        foreach (var range in SplitRanges(text))
         {
-            if (IsWhiteSpace(c))
-            {
-                pendingSpace = builder.Length > 0;
-                continue;
-            }
-
-            if (pendingSpace)
-            {
-                builder.Append(' ');
-                pendingSpace = false;
-            }
-
-            builder.Append(c);
+            (builder.Length > 0 ? builder.Append(' ') : builder).Append(text.AsSpan(range));
         }
 
         return builder.Length == text.Length && builder.Equals(text.AsSpan()) ? text : builder.ToString();
@@ -57,17 +44,7 @@ public static class PythonText
     /// <summary>Python's <c>str.split()</c>: the words between runs of whitespace.</summary>
     /// <param name="text">The text.</param>
     /// <returns>The words, in order.</returns>
-    public static List<string> Split(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var words = new List<string>();
-        foreach (var range in SplitRanges(text))
-        {
-            words.Add(text[range]);
-        }
-
-        return words;
-    }
+    public static List<string> Split(string text) => [.. SplitRanges(text).Select(range => text[range])];
 
     /// <summary>The character ranges of the words of <c>str.split()</c>.</summary>
     /// <param name="text">The text.</param>

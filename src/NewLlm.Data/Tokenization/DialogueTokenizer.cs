@@ -37,7 +37,7 @@ public abstract class DialogueTokenizer
     public abstract Tokenizer Tokenizer { get; }
 
     /// <summary>A sha256 (lower-case hex) of the kind and the vocabulary (the JSON form): equal fingerprints encode equally.</summary>
-    public string Fingerprint => _fingerprint ??= ComputeFingerprint();
+    public string Fingerprint => _fingerprint ??= Convert.ToHexStringLower(SHA256.HashData(ToJson()));
 
     /// <summary>Encodes text without special ids.</summary>
     /// <param name="text">The text (normally already normalised).</param>
@@ -84,10 +84,7 @@ public abstract class DialogueTokenizer
         }
 
         length = n;
-        if (n < maxLength && PadId != 0)
-        {
-            ids.AsSpan(n).Fill(PadId);
-        }
+        ids.AsSpan(n).Fill(PadId);
 
         return ids;
     }
@@ -126,9 +123,8 @@ public abstract class DialogueTokenizer
     public async Task SaveAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        using var buffer = new MemoryStream();
-        Save(buffer);
-        await AtomicFile.WriteAsync(path, (stream, token) => stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), token).AsTask(), cancellationToken).ConfigureAwait(false);
+        byte[] json = ToJson();
+        await AtomicFile.WriteAsync(path, (stream, token) => stream.WriteAsync(json, token).AsTask(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a tokenizer from its JSON form.</summary>
@@ -189,14 +185,13 @@ public abstract class DialogueTokenizer
         }
     }
 
-    /// <summary>Writes the kind-specific vocabulary properties of the JSON form.</summary>
-    /// <param name="writer">The writer, inside the root object.</param>
+    /// <summary>Writes the kind-specific vocabulary properties of the JSON form, inside the root object.</summary>
     private protected abstract void WriteVocabulary(Utf8JsonWriter writer);
 
-    private string ComputeFingerprint()
+    private byte[] ToJson()
     {
         using var buffer = new MemoryStream();
         Save(buffer);
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray()));
+        return buffer.ToArray();
     }
 }

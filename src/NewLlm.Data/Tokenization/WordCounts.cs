@@ -49,19 +49,7 @@ internal sealed class WordCounts
         .Select(e => e.Key)];
 
     /// <summary>How many of the counted words (with repeats) are in <paramref name="words"/>.</summary>
-    public long CountCovered(IEnumerable<string> words)
-    {
-        long covered = 0;
-        foreach (string word in words)
-        {
-            if (_entries.TryGetValue(word, out Entry? entry))
-            {
-                covered += entry.Count;
-            }
-        }
-
-        return covered;
-    }
+    public long CountCovered(IEnumerable<string> words) => words.Sum(word => _entries.TryGetValue(word, out Entry? entry) ? entry.Count : 0);
 
     private sealed class Entry
     {

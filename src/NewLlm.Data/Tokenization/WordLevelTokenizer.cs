@@ -21,11 +21,10 @@ public sealed class WordLevelTokenizer : DialogueTokenizer
     private static readonly string[] SpecialTokens = ["<pad>", "<unk>", "<bos>", "<eos>"];
 
     private readonly WordLevelVocabularyTokenizer _tokenizer;
-    private readonly int _vocabularySize;
 
     private WordLevelTokenizer(IReadOnlyList<string> words, int vocabularySize)
     {
-        _vocabularySize = vocabularySize;
+        VocabSize = vocabularySize;
         _tokenizer = new WordLevelVocabularyTokenizer([.. SpecialTokens, .. words], unknownId: 1, firstWordId: SpecialTokenCount);
         Words = words;
     }
@@ -34,7 +33,7 @@ public sealed class WordLevelTokenizer : DialogueTokenizer
     public override string Kind => KindName;
 
     /// <summary>The requested vocabulary size (the model's size even when the text has fewer distinct words).</summary>
-    public override int VocabSize => _vocabularySize;
+    public override int VocabSize { get; }
 
     /// <inheritdoc />
     public override int PadId => 0;
@@ -74,12 +73,8 @@ public sealed class WordLevelTokenizer : DialogueTokenizer
     }
 
     /// <summary>The vocabulary of counted words (see <see cref="WordCounts"/>), as <see cref="Build"/> makes it.</summary>
-    internal static WordLevelTokenizer FromCounts(WordCounts counts, int vocabularySize)
-    {
-        // Python's sorted(..., reverse=True) is stable: equal counts keep their first-seen order.
-        var words = counts.TopWords(vocabularySize - SpecialTokenCount);
-        return new WordLevelTokenizer(words, vocabularySize);
-    }
+    internal static WordLevelTokenizer FromCounts(WordCounts counts, int vocabularySize) =>
+        new(counts.TopWords(vocabularySize - SpecialTokenCount), vocabularySize);
 
     /// <summary>Creates a tokenizer from a word list (ids from 4 in list order).</summary>
     /// <param name="words">The words, lower-case, without the special tokens, no duplicates.</param>

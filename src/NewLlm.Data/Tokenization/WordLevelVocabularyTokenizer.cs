@@ -9,7 +9,6 @@ namespace NewLlm.Data;
 /// </summary>
 public sealed class WordLevelVocabularyTokenizer : Tokenizer
 {
-    private readonly Dictionary<string, int> _ids;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIds;
     private readonly string[] _tokens;
     private readonly int _unknownId;
@@ -25,16 +24,16 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(unknownId, tokens.Count);
         _tokens = tokens.ToArray();
         _unknownId = unknownId;
-        _ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int id = firstWordId; id < _tokens.Length; id++)
         {
-            if (!_ids.TryAdd(_tokens[id], id))
+            if (!ids.TryAdd(_tokens[id], id))
             {
                 throw new ArgumentException($"The word '{_tokens[id]}' appears twice in the vocabulary.", nameof(tokens));
             }
         }
 
-        _spanIds = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        _spanIds = ids.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The token of each id, in id order.</summary>
@@ -48,27 +47,20 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
     /// <inheritdoc />
     protected override EncodeResults<EncodedToken> EncodeToTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        var tokens = new List<EncodedToken>();
-        int consumed = Encode(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, (id, start, end, span) =>
-            tokens.Add(new EncodedToken(id, _tokens[id], new Range(start, end))));
+        var tokens = Tokenize(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, out int consumed);
         return new EncodeResults<EncodedToken> { Tokens = tokens, NormalizedText = null, CharsConsumed = consumed };
     }
 
     /// <inheritdoc />
     protected override EncodeResults<int> EncodeToIds(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        var ids = new List<int>();
-        int consumed = Encode(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, (id, _, _, _) => ids.Add(id));
-        return new EncodeResults<int> { Tokens = ids, NormalizedText = null, CharsConsumed = consumed };
+        var tokens = Tokenize(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, out int consumed);
+        return new EncodeResults<int> { Tokens = [.. tokens.Select(t => t.Id)], NormalizedText = null, CharsConsumed = consumed };
     }
 
     /// <inheritdoc />
-    protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
-    {
-        int count = 0;
-        Encode(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, (_, _, _, _) => count++);
-        return count;
-    }
+    protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings) =>
+        Tokenize(text is null ? textSpan : text.AsSpan(), settings.MaxTokenCount, out _).Count;
 
     /// <inheritdoc />
     protected override int GetIndexByTokenCount(
@@ -76,19 +68,9 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
     {
         normalizedText = null;
         var span = text is null ? textSpan : text.AsSpan();
-        if (!fromEnd)
-        {
-            int count = 0;
-            int consumed = Encode(span, settings.MaxTokenCount, (_, _, _, _) => count++);
-            tokenCount = count;
-            return consumed;
-        }
-
-        var ends = new List<(int Start, int End)>();
-        Encode(span, int.MaxValue, (_, start, end, _) => ends.Add((start, end)));
-        int keep = Math.Min(settings.MaxTokenCount, ends.Count);
-        tokenCount = keep;
-        return keep == 0 ? span.Length : ends[^keep].Start;
+        var tokens = Tokenize(span, fromEnd ? int.MaxValue : settings.MaxTokenCount, out int consumed);
+        tokenCount = Math.Min(settings.MaxTokenCount, tokens.Count);
+        return !fromEnd ? consumed : tokenCount == 0 ? span.Length : tokens[^tokenCount].Offset.Start.Value;
     }
 
     /// <inheritdoc />
@@ -99,7 +81,7 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
         charsWritten = 0;
         foreach (int id in ids)
         {
-            string token = id >= 0 && id < _tokens.Length ? _tokens[id] : _tokens[_unknownId];
+            string token = TokenOf(id);
             int needed = token.Length + (charsWritten > 0 ? 1 : 0);
             if (charsWritten + needed > destination.Length)
             {
@@ -125,16 +107,17 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
     public override string Decode(IEnumerable<int> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return string.Join(' ', ids.Select(id => id >= 0 && id < _tokens.Length ? _tokens[id] : _tokens[_unknownId]));
+        return string.Join(' ', ids.Select(TokenOf));
     }
 
-    private delegate void TokenSink(int id, int start, int end, ReadOnlySpan<char> word);
+    private string TokenOf(int id) => id >= 0 && id < _tokens.Length ? _tokens[id] : _tokens[_unknownId];
 
-    private int Encode(ReadOnlySpan<char> text, int maxTokenCount, TokenSink sink)
+    /// <summary>The first <paramref name="maxTokenCount"/> words with their ids and ranges, and the characters they consume (all when every word is taken).</summary>
+    private List<EncodedToken> Tokenize(ReadOnlySpan<char> text, int maxTokenCount, out int consumed)
     {
-        int count = 0;
+        var tokens = new List<EncodedToken>();
         int i = 0;
-        int consumed = 0;
+        consumed = 0;
         Span<char> buffer = stackalloc char[128];
         while (i < text.Length)
         {
@@ -145,12 +128,12 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
 
             if (i == text.Length)
             {
-                return text.Length;
+                break;
             }
 
-            if (count >= maxTokenCount)
+            if (tokens.Count >= maxTokenCount)
             {
-                return consumed;
+                return tokens;
             }
 
             int start = i;
@@ -171,11 +154,11 @@ public sealed class WordLevelVocabularyTokenizer : Tokenizer
                 id = GetId(buffer[..written]);
             }
 
-            sink(id, start, i, word);
-            count++;
+            tokens.Add(new EncodedToken(id, _tokens[id], new Range(start, i)));
             consumed = i;
         }
 
-        return text.Length;
+        consumed = text.Length;
+        return tokens;
     }
 }
