@@ -33,7 +33,7 @@ internal static class OriginalCheckpoint
 
         // The same checks and the same application as a NewLlm checkpoint's (the shapes were checked while reading).
         Action applyModel = PyTorchCheckpointPart.PrepareModel(checkpoint, model, fullPath);
-        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(checkpoint, optimizer, fullPath);
+        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(adam, optimizer, fullPath);
         applyModel();
         applyOptimizer();
         foreach (PyTorchAdamParamGroup saved in adam.ParamGroups)

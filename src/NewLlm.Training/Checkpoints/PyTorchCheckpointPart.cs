@@ -90,9 +90,8 @@ internal static class PyTorchCheckpointPart
     /// Checks the checkpoint's Adam state against <paramref name="optimizer"/> (Adam or AdamW) and returns what puts it in:
     /// moments, step counts and param-group hyper-parameters; throws, having changed nothing, when it does not fit.
     /// </summary>
-    public static Action PrepareOptimizer(PyTorchCheckpoint saved, OptimizerHelper optimizer, string path)
+    public static Action PrepareOptimizer(PyTorchAdamState adam, OptimizerHelper optimizer, string path)
     {
-        PyTorchAdamState adam = saved.Optimizer ?? throw new InvalidDataException($"{path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
         OptimizerHelper.StateDictionary own = optimizer.state_dict();
         if (adam.ParamGroups.Count != own.Options.Count)
         {
@@ -148,31 +147,12 @@ internal static class PyTorchCheckpointPart
                 target.Set(step, s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);
             }
 
-            for (int g = 0; g < adam.ParamGroups.Count; g++)
+            foreach ((PyTorchAdamParamGroup group, OptimizerOptions target) in adam.ParamGroups.Zip(own.Options))
             {
-                PyTorchAdamParamGroup group = adam.ParamGroups[g];
-                OptimizerOptions target = own.Options[g];
-                SetGroupOptions(target, group.LearningRate, group.Beta1, group.Beta2, group.Eps, group.WeightDecay, group.Amsgrad, group.Maximize);
+                new AdamSettings(group.LearningRate, group.Beta1, group.Beta2, group.Eps, group.WeightDecay, group.Amsgrad, group.Maximize).ApplyTo(target);
                 target.InitialLearningRate = group.InitialLearningRate ?? target.InitialLearningRate;
             }
         };
-    }
-
-    /// <summary>Sets a param group's Adam hyper-parameters.</summary>
-    private static void SetGroupOptions(OptimizerOptions target, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad, bool maximize)
-    {
-        target.LearningRate = lr;
-        switch (target)
-        {
-            case Adam.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
-                break;
-            case AdamW.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
-                break;
-            default:
-                throw new InvalidOperationException($"Only Adam's and AdamW's hyper-parameters can be set, not {target.GetType().FullName}'s.");
-        }
     }
 
     /// <summary>The original's validation loss of an epoch: the batch mean when known, else the token-weighted loss; NaN without validation.</summary>

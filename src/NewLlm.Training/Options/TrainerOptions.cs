@@ -128,12 +128,7 @@ public sealed class TrainerOptions
     public TrainerOptions Clone()
     {
         var copy = (TrainerOptions)MemberwiseClone();
-        copy._runConfiguration = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
-        foreach ((string key, JsonNode? value) in _runConfiguration)
-        {
-            copy._runConfiguration[key] = value?.DeepClone();
-        }
-
+        copy._runConfiguration = new(_runConfiguration.ToDictionary(p => p.Key, p => p.Value?.DeepClone()), StringComparer.Ordinal);
         return copy;
     }
 
@@ -177,15 +172,12 @@ public sealed class TrainerOptions
         return json;
     }
 
-    /// <summary>Epoch <paramref name="epoch"/>'s batches of <paramref name="corpus"/>, in the order these options give them (shuffled by a seed of the run's and the epoch's).</summary>
+    /// <summary>Epoch <paramref name="epoch"/>'s batches, shuffled (when asked) by a fixed mix of the run's seed and the epoch.</summary>
     internal IEnumerable<LanguageModelBatch> EpochBatches(TokenizedCorpus corpus, int epoch)
     {
-        Random? random = Shuffle ? new Random(EpochSeed(Seed, epoch)) : null;
+        Random? random = Shuffle ? new Random(unchecked((Seed * 1_000_003) ^ (epoch * 7_919) ^ 0x5F3759DF)) : null;
         return corpus.GetBatches(BatchSize, Shuffle, random, BucketByLength);
     }
-
-    /// <summary>The seed of epoch <paramref name="epoch"/>'s batch order: a fixed mix of the run's seed and the epoch.</summary>
-    private static int EpochSeed(int seed, int epoch) => unchecked((seed * 1_000_003) ^ (epoch * 7_919) ^ 0x5F3759DF);
 
     /// <summary>The optimizer steps of the run: every epoch's (a partial group of batches is a step), at most <see cref="MaxSteps"/>.</summary>
     internal long TotalSteps(int batchesPerEpoch)
@@ -195,8 +187,5 @@ public sealed class TrainerOptions
     }
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
-    public TrainerOptions Validate()
-    {
-        return OptionsFailures.ThrowIfInvalid(this, new TrainerOptionsValidator());
-    }
+    public TrainerOptions Validate() => OptionsFailures.ThrowIfInvalid(this, new TrainerOptionsValidator());
 }
