@@ -116,20 +116,14 @@ internal static class CheckpointVerifier
     /// </summary>
     private static void CheckListedAndSized(string path, CheckpointManifest manifest, Dictionary<string, long> records)
     {
-        foreach (string name in records.Keys)
+        if (records.Keys.FirstOrDefault(name => !manifest.EntryHashes.ContainsKey(name)) is string unlisted)
         {
-            if (!manifest.EntryHashes.ContainsKey(name))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' ({records[name]} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
-            }
+            throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{unlisted}' ({records[unlisted]} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
         }
 
-        foreach (string name in manifest.EntryHashes.Keys)
+        if (manifest.EntryHashes.Keys.FirstOrDefault(name => !records.ContainsKey(name)) is string missing)
         {
-            if (!records.ContainsKey(name))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{name}' is missing.");
-            }
+            throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{missing}' is missing.");
         }
 
         NewLlmOptions model = manifest.ModelOptions;

@@ -1,16 +1,14 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// The PyTorch part of a checkpoint, the original New-LLM trainer's dict (<see cref="PyTorchCheckpoint"/>, which Core
-/// writes and reads): composed from a run's model, optimizer and state, and checked against a model and an optimizer
-/// before it is put into them. It is the only copy of the weights and the optimizer state.
+/// The PyTorch part of a checkpoint (the original trainer's dict, the only copy of the weights and the optimizer state):
+/// composed from a run, and checked against a model and an optimizer before it is put into them.
 /// </summary>
 internal static class PyTorchCheckpointPart
 {
     /// <summary>
-    /// The run's state as the original's checkpoint dict, for <see cref="PyTorchCheckpoint.Write(Stream, Func{IReadOnlyDictionary{string, string}, IEnumerable{KeyValuePair{string, byte[]}}}?)"/>:
-    /// its tensors are the model's and the optimizer's own (not copied), and Adam's state skips, as PyTorch does, a
-    /// parameter that has taken no step.
+    /// The run's state as the original's checkpoint dict; its tensors are the model's and the optimizer's own (not
+    /// copied), and Adam's state skips, as PyTorch does, a parameter that has taken no step.
     /// </summary>
     public static PyTorchCheckpoint Compose(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
     {
@@ -61,10 +59,7 @@ internal static class PyTorchCheckpointPart
         };
     }
 
-    /// <summary>
-    /// Checks that the checkpoint's model state fits <paramref name="model"/> (the same names, shapes and float32) and
-    /// returns what copies it in; throws, having changed nothing, when it does not fit.
-    /// </summary>
+    /// <summary>Checks that the checkpoint's model state fits <paramref name="model"/> and returns what copies it in; throws, having changed nothing, when it does not.</summary>
     public static Action PrepareModel(PyTorchCheckpoint saved, NewLlmModel model, string path)
     {
         Dictionary<string, Tensor> target = model.state_dict();
@@ -86,10 +81,7 @@ internal static class PyTorchCheckpointPart
         };
     }
 
-    /// <summary>
-    /// Checks the checkpoint's Adam state against <paramref name="optimizer"/> (Adam or AdamW) and returns what puts it in:
-    /// moments, step counts and param-group hyper-parameters; throws, having changed nothing, when it does not fit.
-    /// </summary>
+    /// <summary>Checks the checkpoint's Adam state against <paramref name="optimizer"/> and returns what puts it in (moments, steps, hyper-parameters); throws, having changed nothing, when it does not fit.</summary>
     public static Action PrepareOptimizer(PyTorchAdamState adam, OptimizerHelper optimizer, string path)
     {
         OptimizerHelper.StateDictionary own = optimizer.state_dict();
@@ -159,7 +151,7 @@ internal static class PyTorchCheckpointPart
     private static double OriginalsValidationLoss(EvaluationMetrics? validation) =>
         validation is null ? double.NaN : double.IsFinite(validation.BatchMeanLoss) ? validation.BatchMeanLoss : validation.Loss;
 
-    /// <summary>The original's config attributes that NewLlm knows, as a plain dict (a weights-only load reads it).</summary>
+    /// <summary>The original's config attributes that NewLlm knows, as a plain dict (so that a weights-only load reads it).</summary>
     private static Dictionary<string, object?> Config(NewLlmOptions model, TrainerOptions options) => new()
     {
         ["vocab_size"] = model.VocabSize,

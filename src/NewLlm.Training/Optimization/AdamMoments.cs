@@ -7,7 +7,6 @@ internal sealed class AdamMoments
 
     private AdamMoments(OptimizerState state) => _state = state;
 
-    /// <summary>The parameter's updates so far.</summary>
     public long Step
     {
         get => _state switch { Adam.State a => a.step, AdamW.State a => a.step, _ => 0 };
@@ -25,13 +24,11 @@ internal sealed class AdamMoments
         }
     }
 
-    /// <summary>The first moment (<c>exp_avg</c>).</summary>
     public Tensor ExpAvg => _state switch { Adam.State a => a.exp_avg, AdamW.State a => a.exp_avg, _ => throw new InvalidOperationException() };
 
-    /// <summary>The second moment (<c>exp_avg_sq</c>).</summary>
     public Tensor ExpAvgSq => _state switch { Adam.State a => a.exp_avg_sq, AdamW.State a => a.exp_avg_sq, _ => throw new InvalidOperationException() };
 
-    /// <summary>The running maximum of the second moment (AMSGrad); null without it.</summary>
+    /// <summary>The running maximum of the second moment (AMSGrad only).</summary>
     public Tensor? MaxExpAvgSq
     {
         get => _state switch { Adam.State a => a.max_exp_avg_sq, AdamW.State a => a.max_exp_avg_sq, _ => null };
