@@ -28,10 +28,7 @@ internal static class OriginalCheckpoint
             ?? throw new InvalidDataException($"{fullPath}: the checkpoint has no 'optimizer_state_dict', so Adam cannot continue. To train from its weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
 
         // The same checks and the same application as a NewLlm checkpoint's (the shapes were checked while reading).
-        Action applyModel = PyTorchCheckpointPart.PrepareModel(checkpoint, model, fullPath);
-        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(adam, optimizer, fullPath);
-        applyModel();
-        applyOptimizer();
+        PyTorchCheckpointPart.Prepare(checkpoint, adam, model, optimizer, fullPath)();
         foreach (PyTorchAdamParamGroup saved in adam.ParamGroups)
         {
             WarnIfDifferent(logger, fullPath, saved, options);

@@ -59,31 +59,21 @@ internal static class PyTorchCheckpointPart
         };
     }
 
-    /// <summary>Checks that the checkpoint's model state fits <paramref name="model"/> and returns what copies it in; throws, having changed nothing, when it does not.</summary>
-    public static Action PrepareModel(PyTorchCheckpoint saved, NewLlmModel model, string path)
+    /// <summary>
+    /// Checks the checkpoint's weights against <paramref name="model"/> and its Adam state against <paramref name="optimizer"/>
+    /// and returns what puts them in (weights, moments, steps, hyper-parameters); throws, having changed nothing, when they do not fit.
+    /// </summary>
+    public static Action Prepare(PyTorchCheckpoint saved, PyTorchAdamState adam, NewLlmModel model, OptimizerHelper optimizer, string path)
     {
-        Dictionary<string, Tensor> target = model.state_dict();
-        foreach ((string name, Tensor own) in target)
+        Dictionary<string, Tensor> weights = model.state_dict();
+        foreach ((string name, Tensor weight) in weights)
         {
-            if (!saved.ModelState.TryGetValue(name, out Tensor? value) || !value.is_floating_point() || !value.shape.SequenceEqual(own.shape))
+            if (!saved.ModelState.TryGetValue(name, out Tensor? value) || !value.is_floating_point() || !value.shape.SequenceEqual(weight.shape))
             {
-                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(value)}; the model's is a floating-point tensor of shape [{string.Join(", ", own.shape)}].");
+                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(value)}; the model's is a floating-point tensor of shape [{string.Join(", ", weight.shape)}].");
             }
         }
 
-        return () =>
-        {
-            using var noGrad = torch.no_grad();
-            foreach ((string name, Tensor own) in target)
-            {
-                own.copy_(saved.ModelState[name]);
-            }
-        };
-    }
-
-    /// <summary>Checks the checkpoint's Adam state against <paramref name="optimizer"/> and returns what puts it in (moments, steps, hyper-parameters); throws, having changed nothing, when it does not fit.</summary>
-    public static Action PrepareOptimizer(PyTorchAdamState adam, OptimizerHelper optimizer, string path)
-    {
         OptimizerHelper.StateDictionary own = optimizer.state_dict();
         if (adam.ParamGroups.Count != own.Options.Count)
         {
@@ -134,6 +124,11 @@ internal static class PyTorchCheckpointPart
         return () =>
         {
             using var noGrad = torch.no_grad();
+            foreach ((string name, Tensor weight) in weights)
+            {
+                weight.copy_(saved.ModelState[name]);
+            }
+
             foreach ((AdamMoments target, long step, PyTorchAdamParameterState s) in values)
             {
                 target.Set(step, s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);

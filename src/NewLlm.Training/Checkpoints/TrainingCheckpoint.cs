@@ -165,7 +165,6 @@ internal sealed class TrainingCheckpoint : IDisposable
         var model = new NewLlmModel(Manifest.ModelOptions);
         try
         {
-            CheckShape(model.Options);
             model.LoadPyTorch(Rewound(), Path);
             model.eval();
             return model;
@@ -213,8 +212,7 @@ internal sealed class TrainingCheckpoint : IDisposable
             throw new InvalidDataException($"{Path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
         }
 
-        Action applyModel = PyTorchCheckpointPart.PrepareModel(part, model, Path);
-        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(part.Optimizer!, optimizer, Path);
+        Action apply = PyTorchCheckpointPart.Prepare(part, part.Optimizer, model, optimizer, Path);
         using (Tensor generatorNow = torch.random.get_rng_state())
         {
             if (_entries[RngEntry].Length != generatorNow.shape[0])
@@ -250,8 +248,7 @@ internal sealed class TrainingCheckpoint : IDisposable
             }
         }
 
-        applyModel();
-        applyOptimizer();
+        apply();
         optimizer.to(model.Device);
         using (Tensor generator = torch.tensor(_entries[RngEntry], dtype: ScalarType.Byte))
         {
