@@ -80,12 +80,9 @@ public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, b
             superseded = superseded.Append(Path.Combine(directory, $"{name}_interrupted.pt"));
         }
 
-        foreach (string older in superseded)
+        foreach (string older in superseded.Where(f => !string.Equals(Path.GetFullPath(f), Path.GetFullPath(checkpoint.Path), StringComparison.Ordinal)))
         {
-            if (!string.Equals(Path.GetFullPath(older), Path.GetFullPath(checkpoint.Path), StringComparison.Ordinal))
-            {
-                File.Delete(older);
-            }
+            File.Delete(older);
         }
     }
 }

@@ -73,8 +73,7 @@ public static class Evaluator
         {
             using var noGrad = torch.no_grad();
             int length = pairs.SequenceLength;
-            long preferred = 0;
-            long preferredPerToken = 0;
+            long preferred = 0, preferredPerToken = 0;
             for (int start = 0; start < pairs.Count; start += batchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
