@@ -25,9 +25,8 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
     private int _transientLength;
 
     /// <summary>
-    /// Whether a live batch counter (<c>[12/33] loss 4.7121</c>) follows the training line between the original's
-    /// 20% marks; it is erased again, so the finished line reads as the original's. On by default when writing to an
-    /// interactive console, off when the output is redirected or another writer is given.
+    /// Whether a live batch counter (<c>[12/33] loss 4.7121</c>), erased again, follows the training line between the 20%
+    /// marks; on by default for an interactive console, off when the output is redirected or another writer is given.
     /// </summary>
     public bool ShowBatchProgress { get; set; } = writer is null && !Console.IsOutputRedirected;
 
