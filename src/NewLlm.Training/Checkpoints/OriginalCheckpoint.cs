@@ -12,13 +12,8 @@ internal static class OriginalCheckpoint
     {
         // The model's sizes are the trainer's: every shape is checked against them before any tensor is read.
         string fullPath = Path.GetFullPath(path);
-        PyTorchCheckpoint checkpoint;
-        using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read))
-        {
-            checkpoint = PyTorchCheckpoint.Read(stream, fullPath, model.Options);
-        }
-
-        using PyTorchCheckpoint owned = checkpoint;
+        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(stream, fullPath, model.Options);
         if (checkpoint.IsStateDictOnly)
         {
             throw new InvalidDataException($"{fullPath}: the file holds model weights only (a state dict), no optimizer state or history, so there is no run to continue. To train from these weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");

@@ -85,10 +85,9 @@ internal static class PyTorchCheckpointPart
             throw new InvalidDataException($"{path}: the optimizer state's param group holds parameters [{string.Join(", ", adam.ParamGroups[0].ParameterIndices)}]; the trainer's Adam holds 0 to {own.State.Count - 1} in the model's order.");
         }
 
-        int[] extra = [.. adam.State.Keys.Where(i => i >= own.State.Count)];
-        if (extra.Length > 0)
+        if (adam.State.Keys.FirstOrDefault(i => i >= own.State.Count, -1) is >= 0 and int extra)
         {
-            throw new InvalidDataException($"{path}: the optimizer state has a state for parameter {extra[0]}, the trainer's optimizer {own.State.Count} parameters.");
+            throw new InvalidDataException($"{path}: the optimizer state has a state for parameter {extra}, the trainer's optimizer {own.State.Count} parameters.");
         }
 
         var values = new List<(AdamMoments Target, long Step, PyTorchAdamParameterState Saved)>();

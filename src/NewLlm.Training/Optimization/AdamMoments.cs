@@ -12,14 +12,13 @@ internal sealed class AdamMoments
         get => _state switch { Adam.State a => a.step, AdamW.State a => a.step, _ => 0 };
         set
         {
-            switch (_state)
+            if (_state is Adam.State a)
             {
-                case Adam.State a:
-                    a.step = value;
-                    break;
-                case AdamW.State a:
-                    a.step = value;
-                    break;
+                a.step = value;
+            }
+            else
+            {
+                ((AdamW.State)_state).step = value;
             }
         }
     }
@@ -34,14 +33,13 @@ internal sealed class AdamMoments
         get => _state switch { Adam.State a => a.max_exp_avg_sq, AdamW.State a => a.max_exp_avg_sq, _ => null };
         set
         {
-            switch (_state)
+            if (_state is Adam.State a)
             {
-                case Adam.State a:
-                    a.max_exp_avg_sq = value;
-                    break;
-                case AdamW.State a:
-                    a.max_exp_avg_sq = value;
-                    break;
+                a.max_exp_avg_sq = value;
+            }
+            else
+            {
+                ((AdamW.State)_state).max_exp_avg_sq = value;
             }
         }
     }
