@@ -21,10 +21,10 @@ internal static class AtomicFile
     /// </summary>
     private static readonly TimeSpan OrphanGrace = TimeSpan.FromSeconds(10);
 
-    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> (its directory is created).</summary>
-    /// <param name="path">The file to create or replace.</param>
-    /// <param name="write">Writes the whole content.</param>
-    /// <param name="flushToDisk">Whether to flush to the disk before the rename (for files a crash must not lose).</param>
+    /// <summary>
+    /// Writes <paramref name="path"/> through <paramref name="write"/> (its directory is created); <paramref name="flushToDisk"/>
+    /// flushes to the disk before the rename (for files a crash must not lose).
+    /// </summary>
     /// <exception cref="IOException">The directory cannot be created or the file written; the message names the path.</exception>
     public static void Write(string path, Action<Stream> write, bool flushToDisk = false)
     {
@@ -49,11 +49,7 @@ internal static class AtomicFile
         }
     }
 
-    /// <summary>The asynchronous form of <see cref="Write"/>.</summary>
-    /// <param name="path">The file to create or replace.</param>
-    /// <param name="write">Writes the whole content.</param>
-    /// <param name="cancellationToken">Cancels the write (the old file stays).</param>
-    /// <param name="flushToDisk">Whether to flush to the disk before the rename.</param>
+    /// <summary>The asynchronous form of <see cref="Write"/>; a cancelled write leaves the old file.</summary>
     public static async Task WriteAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken, bool flushToDisk = false)
     {
         ArgumentNullException.ThrowIfNull(write);
@@ -73,13 +69,9 @@ internal static class AtomicFile
 
     /// <summary>
     /// Writes a file whose name is known only once its content is (a download stored under its hash): <paramref name="write"/>
-    /// writes and checks the content and returns the path to rename it to; if it throws, nothing is left behind.
+    /// writes and checks the content and returns the path to rename it to (on the volume of <paramref name="directory"/>,
+    /// where the temporary file goes); if it throws, nothing is left behind.
     /// </summary>
-    /// <param name="directory">Where the temporary file goes (the final path must be on the same volume).</param>
-    /// <param name="name">A name for the temporary file.</param>
-    /// <param name="write">Writes the content and returns the final path.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
-    /// <param name="flushToDisk">Whether to flush to the disk before the rename.</param>
     /// <returns>The final path.</returns>
     public static async Task<string> WriteNamedAsync(string directory, string name, Func<Stream, CancellationToken, Task<string>> write, CancellationToken cancellationToken, bool flushToDisk = false)
     {
@@ -139,8 +131,6 @@ internal static class AtomicFile
     /// <c>System.IO.DisableFileLocking</c> switch) no lock says anything, and only files older than
     /// <paramref name="ageWithoutLocks"/> are removed, as <see cref="DeleteStale"/> does.
     /// </summary>
-    /// <param name="directory">The folder to clean (nothing happens when it does not exist).</param>
-    /// <param name="ageWithoutLocks">The age that makes a file an orphan when locks are switched off.</param>
     /// <returns>How many were deleted.</returns>
     public static int DeleteOrphaned(string directory, TimeSpan ageWithoutLocks) => FileLockingDisabled()
         ? DeleteStale(directory, ageWithoutLocks)
@@ -166,13 +156,9 @@ internal static class AtomicFile
             using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
             return true;
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return false; // held by a live writer, or gone already
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
         }
     }
 
@@ -233,11 +219,7 @@ internal static class AtomicFile
             File.Delete(path);
             return true;
         }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return false;
         }

@@ -11,11 +11,7 @@ internal sealed class OptionsFailures(string optionsType)
 {
     private readonly List<string> _failures = [];
 
-    /// <summary>Adds a failure unless <paramref name="ok"/>.</summary>
-    /// <param name="ok">Whether the value is allowed.</param>
-    /// <param name="option">The option's name (<c>nameof</c>).</param>
-    /// <param name="rule">What it must be, read after "must be" (e.g. "at least 1", "in [0, 1)").</param>
-    /// <param name="value">The value given.</param>
+    /// <summary>Adds a failure unless <paramref name="ok"/>; <paramref name="rule"/> is read after "must be" (e.g. "at least 1", "in [0, 1)").</summary>
     public OptionsFailures Check(bool ok, string option, string rule, object? value)
     {
         if (!ok)

@@ -135,19 +135,16 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Restores everything from a checkpoint so that training continues exactly where it was saved: weights, optimizer
-    /// state, <see cref="State"/> with the history, the states of the callbacks (now, into those that claim them; a state
-    /// no callback claims is kept for a callback added later and reported as a warning when training starts), and the
-    /// random generator. Everything is validated before anything is changed: when it throws, the model, optimizer,
-    /// callbacks and trainer are as they were. <see cref="TrainerOptions.Epochs"/> stays the total: a run saved after
-    /// epoch 2 and resumed with 4 epochs trains epochs 3 and 4.
+    /// state, <see cref="State"/> with the history, the callbacks' states (a state no callback claims is kept for a
+    /// callback added later, and a warning when training starts), and the random generator. Everything is validated
+    /// before anything is changed. <see cref="TrainerOptions.Epochs"/> stays the total: a run saved after epoch 2 and
+    /// resumed with 4 epochs trains epochs 3 and 4.
     /// <para>
-    /// It also takes a checkpoint written by the original Python trainer (a <c>torch.save</c> dict with
-    /// <c>model_state_dict</c>, <c>optimizer_state_dict</c>, the loss and perplexity lists and <c>current_epoch</c>):
-    /// the weights, Adam's moments, step counts and hyper-parameters, the history (records with what the original does
-    /// not store left empty) and the epoch carry over; the model must have the checkpoint's shape. It stores no
-    /// tokenizer (the tokenizer is not checked, and the log says so), no generator state (the generator is seeded from
-    /// <see cref="TrainerOptions.Seed"/>) and no callback states; from the next step on the learning rate comes from
-    /// <see cref="TrainerOptions.LearningRate"/> and its schedule (a warning names both when they differ).
+    /// It also takes the original Python trainer's checkpoint (weights, Adam's state and hyper-parameters, the loss lists
+    /// and <c>current_epoch</c>; the model must have its shape). That stores no tokenizer (not checked; the log says so),
+    /// no generator state (seeded from <see cref="TrainerOptions.Seed"/>) and no callback states; from the next step on
+    /// the learning rate comes from <see cref="TrainerOptions.LearningRate"/> and its schedule (a warning names both when
+    /// they differ).
     /// </para>
     /// </summary>
     /// <param name="path">The checkpoint: one the trainer wrote (any version), or the original trainer's.</param>
@@ -194,9 +191,8 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Train"/> on a thread-pool thread. Training is synchronous CPU (or device) work with no I/O to await;
-    /// this form exists so that a UI, a hosted service or an interactive host does not block its own thread, and so that
-    /// cancellation composes with the host's tokens. A second call while one runs is refused at once.
+    /// <see cref="Train"/> on a thread-pool thread (training has no I/O to await), so that a UI or a hosted service does
+    /// not block its own thread. A second call while one runs is refused at once.
     /// </summary>
     /// <param name="cancellationToken">Stops training cleanly (see <see cref="Train"/>).</param>
     /// <returns>How the run ended, with the history.</returns>

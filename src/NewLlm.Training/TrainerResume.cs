@@ -1,48 +1,23 @@
 namespace NewLlm.Training;
 
-/// <summary>
-/// Restores a run from a checkpoint (see <see cref="Trainer.LoadCheckpoint"/>): the trainer's own, or the original Python
-/// trainer's. Everything is validated before the model, optimizer or callbacks are changed.
-/// </summary>
+/// <summary>Restores a run from the trainer's own checkpoint or the original's (<see cref="Trainer.LoadCheckpoint"/>), validating everything before anything is changed.</summary>
 internal static class TrainerResume
 {
-    /// <summary>
-    /// Loads the checkpoint at <paramref name="path"/> into the model, optimizer and callbacks, and returns the state to
-    /// continue with (with the run facts of <paramref name="current"/>) and the callback states no callback claimed.
-    /// </summary>
+    /// <summary>Returns the state to continue with (with the run facts of <paramref name="current"/>) and the callback states no callback claimed.</summary>
     public static (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Load(
         string path, NewLlmModel model, OptimizerHelper optimizer, IReadOnlyList<ICheckpointStateful> stateful, DialogueTokenizer? tokenizer, TrainerOptions options, TrainerState current, ILogger logger)
     {
-        bool original = TrainingCheckpoint.IsForeignPyTorchFile(path);
-        (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = original
-            ? (OriginalCheckpoint.Restore(path, model, optimizer, options, logger), new Dictionary<string, JsonNode?>())
-            : LoadOwn(path, model, optimizer, stateful, tokenizer, options, current, logger);
-        state.SetRunFacts(current.TrainSequenceCount, current.ValidationSequenceCount, current.BatchesPerEpoch);
-        if (!original)
+        if (TrainingCheckpoint.IsForeignPyTorchFile(path))
         {
-            logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
-            return (state, unclaimed);
+            TrainerState original = OriginalCheckpoint.Restore(path, model, optimizer, options, logger);
+            original.SetRunFacts(current.TrainSequenceCount, current.ValidationSequenceCount, current.BatchesPerEpoch);
+            torch.random.manual_seed(options.Seed); // the original stores no generator state
+            logger.LogInformation(
+                "Resumed from the original trainer's checkpoint {Path}: {Epochs} epoch(s) completed, step {Step}. It stores no tokenizer, so the tokenizer was not checked: the corpus must be encoded with the vocabulary the original trained with. Callback states (early stopping's) start fresh; the next epoch starts at its first batch.",
+                path, original.Epoch, original.GlobalStep);
+            return (original, new Dictionary<string, JsonNode?>());
         }
 
-        torch.random.manual_seed(options.Seed); // the original stores no generator state
-        logger.LogInformation(
-            "Resumed from the original trainer's checkpoint {Path}: {Epochs} epoch(s) completed, step {Step}. It stores no tokenizer, so the tokenizer was not checked: the corpus must be encoded with the vocabulary the original trained with. Callback states (early stopping's) start fresh; the next epoch starts at its first batch.",
-            path, state.Epoch, state.GlobalStep);
-        return (state, unclaimed);
-    }
-
-    /// <summary>Warns of each callback state the checkpoint held that no callback of the run claimed (when the run starts).</summary>
-    public static void WarnUnclaimed(IEnumerable<string> keys, ILogger logger)
-    {
-        foreach (string key in keys)
-        {
-            logger.LogWarning("The checkpoint holds a callback state under '{Key}' that no callback of this run claims; it is not restored.", key);
-        }
-    }
-
-    private static (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) LoadOwn(
-        string path, NewLlmModel model, OptimizerHelper optimizer, IReadOnlyList<ICheckpointStateful> stateful, DialogueTokenizer? tokenizer, TrainerOptions options, TrainerState current, ILogger logger)
-    {
         using TrainingCheckpoint checkpoint = TrainingCheckpoint.Read(path);
         if (checkpoint.Manifest.State.BatchesIntoEpoch > current.BatchesPerEpoch)
         {
@@ -62,7 +37,17 @@ internal static class TrainerResume
             logger.LogWarning("The checkpoint was trained with precision {Saved}; this run goes on in {Precision}.", savedPrecision, options.Precision);
         }
 
+        state.SetRunFacts(current.TrainSequenceCount, current.ValidationSequenceCount, current.BatchesPerEpoch);
+        logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
         return (state, unclaimed);
     }
 
+    /// <summary>Warns of each callback state the checkpoint held that no callback of the run claimed (when the run starts).</summary>
+    public static void WarnUnclaimed(IEnumerable<string> keys, ILogger logger)
+    {
+        foreach (string key in keys)
+        {
+            logger.LogWarning("The checkpoint holds a callback state under '{Key}' that no callback of this run claims; it is not restored.", key);
+        }
+    }
 }

@@ -1,20 +1,16 @@
 namespace NewLlm.Training;
 
 /// <summary>The training loss or gradient became NaN or infinite; the message names the epoch and step.</summary>
-public sealed class TrainingDivergedException : Exception
+/// <param name="message">The message.</param>
+/// <param name="epoch">The 1-based epoch in which the loss diverged.</param>
+/// <param name="step">The 1-based optimizer step that was being computed.</param>
+public sealed class TrainingDivergedException(string message, int epoch, long step) : Exception(message)
 {
-    /// <summary>Creates the exception.</summary>
-    public TrainingDivergedException(string message, int epoch, long step) : base(message)
-    {
-        Epoch = epoch;
-        Step = step;
-    }
-
     /// <summary>The 1-based epoch in which the loss diverged.</summary>
-    public int Epoch { get; }
+    public int Epoch { get; } = epoch;
 
     /// <summary>The 1-based optimizer step that was being computed.</summary>
-    public long Step { get; }
+    public long Step { get; } = step;
 
     /// <summary>The error for a loss or gradient norm that is <paramref name="what"/>, in the step after the state's, at batch <paramref name="batchIndex"/> (0-based) of the epoch.</summary>
     internal static TrainingDivergedException During(TrainerState state, int epoch, string what, int batchIndex)

@@ -1,13 +1,11 @@
 namespace NewLlm.Training;
 
-/// <summary>The trainer's callbacks, in call order: the given ones, then the built-in policies not given, then the report writers.</summary>
+/// <summary>
+/// The trainer's callbacks, in call order: the given ones, then <see cref="EarlyStopping"/> (when the options ask for
+/// patience), <see cref="ModelCheckpoint"/> and <see cref="DivergenceMonitor"/> unless given, then the report writers.
+/// </summary>
 internal sealed class CallbackList : List<ITrainerCallback>
 {
-    /// <summary>
-    /// The given callbacks followed by <see cref="EarlyStopping"/> (when the options ask for patience),
-    /// <see cref="ModelCheckpoint"/> and <see cref="DivergenceMonitor"/> unless given, then the report writers for the
-    /// output directory (<see cref="TrainerOptions.WriteReports"/>).
-    /// </summary>
     public CallbackList(IEnumerable<ITrainerCallback>? given, TrainerOptions options, ILogger logger)
         : base(given ?? [])
     {
@@ -32,14 +30,7 @@ internal sealed class CallbackList : List<ITrainerCallback>
         }
     }
 
-    /// <summary>Calls <paramref name="action"/> on each callback, in order.</summary>
-    public void Raise(Action<ITrainerCallback> action)
-    {
-        foreach (ITrainerCallback callback in this)
-        {
-            action(callback);
-        }
-    }
+    public void Raise(Action<ITrainerCallback> action) => ForEach(action);
 
     /// <summary>Logs that training failed and tells every callback; a callback that fails meanwhile is logged, and the others are still told.</summary>
     public void RaiseException(TrainerContext context, Exception exception, ILogger logger)

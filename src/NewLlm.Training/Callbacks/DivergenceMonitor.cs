@@ -3,12 +3,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace NewLlm.Training;
 
 /// <summary>
-/// Warns when a run diverges without its loss becoming NaN or infinite (those stop it with a
-/// <see cref="TrainingDivergedException"/>): after each epoch, through the trainer's logger, when <see cref="Check"/>
-/// finds the epoch's training loss far above where it started. The <see cref="ConsoleReporter"/> prints the same warning.
-/// The trainer adds one (with its logger) unless the callbacks given hold one; <see cref="Trainer.RemoveCallback{T}"/>
-/// removes it. It only warns: stopping is the caller's choice (for example a callback calling
-/// <see cref="TrainerControl.RequestStop"/>).
+/// Warns, through the trainer's logger, when <see cref="Check"/> finds that an epoch's loss diverges without becoming NaN
+/// or infinite (that stops the run with a <see cref="TrainingDivergedException"/>); the <see cref="ConsoleReporter"/>
+/// prints the same warning. It only warns. The trainer adds one unless the callbacks given hold one;
+/// <see cref="Trainer.RemoveCallback{T}"/> removes it.
 /// </summary>
 /// <param name="logger">Where the warning goes; nowhere when null.</param>
 public sealed class DivergenceMonitor(ILogger? logger = null) : ITrainerCallback

@@ -1,13 +1,11 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// The original's early stopping, as a built-in callback (in the manner of Lightning's <c>EarlyStopping</c>): after each
-/// validation it counts the epochs whose validation loss did not improve by at least <see cref="MinDelta"/> on the best
-/// loss it measures against, and once <see cref="Patience"/> such epochs follow each other it asks the trainer to stop
-/// (<see cref="TrainerControl.RequestEarlyStop"/>). Its counter is saved in checkpoints, so it survives a resume.
-/// The trainer adds one configured from <see cref="TrainerOptions.EarlyStoppingPatience"/> and
-/// <see cref="TrainerOptions.EarlyStoppingMinDelta"/> unless early stopping is off or the callbacks given already hold
-/// an <see cref="EarlyStopping"/>; <see cref="Trainer.RemoveCallback{T}"/> removes it.
+/// The original's early stopping, as a built-in callback (as Lightning's <c>EarlyStopping</c>): once <see cref="Patience"/>
+/// validations in a row did not improve on its reference loss by at least <see cref="MinDelta"/>, it asks the trainer to
+/// stop (<see cref="TrainerControl.RequestEarlyStop"/>). Its counter is saved in checkpoints. The trainer adds one
+/// configured from the options unless early stopping is off or the callbacks given hold one;
+/// <see cref="Trainer.RemoveCallback{T}"/> removes it.
 /// </summary>
 public sealed class EarlyStopping : ITrainerCallback, ICheckpointStateful
 {

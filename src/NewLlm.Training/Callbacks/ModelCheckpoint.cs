@@ -1,16 +1,12 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// The original's checkpoint policy, as a built-in callback (in the manner of Lightning's <c>ModelCheckpoint</c>): it
-/// requests <c>best_{name}.pt</c> after each validation whose loss is the best so far, <c>{name}_epoch_{n}.pt</c> every
-/// <see cref="EveryEpochs"/> epochs, <c>{name}_step_{n}.pt</c> every <see cref="EverySteps"/> optimizer steps (deleting the
-/// previous one, so only the newest is kept), and <c>{name}_final.pt</c> when training ends (which deletes the step
-/// checkpoints and <c>{name}_interrupted.pt</c>: it supersedes them). It only makes requests
-/// (<see cref="TrainerControl.RequestCheckpoint"/>); the trainer writes the files under
-/// <see cref="TrainerOptions.OutputDirectory"/> (none without one). The trainer adds one configured from
-/// <see cref="TrainerOptions.SaveBestCheckpoint"/>, <see cref="TrainerOptions.CheckpointEveryEpochs"/> and
-/// <see cref="TrainerOptions.CheckpointEverySteps"/> and <see cref="TrainerOptions.SaveFinalCheckpoint"/> unless the callbacks given already hold a <see cref="ModelCheckpoint"/>;
-/// <see cref="Trainer.RemoveCallback{T}"/> removes it.
+/// The original's checkpoint policy, as a built-in callback (as Lightning's <c>ModelCheckpoint</c>): it requests
+/// <c>best_{name}.pt</c> after each best validation, <c>{name}_epoch_{n}.pt</c> every <see cref="EveryEpochs"/> epochs,
+/// <c>{name}_step_{n}.pt</c> every <see cref="EverySteps"/> steps (keeping only the newest), and <c>{name}_final.pt</c> when
+/// training ends (deleting the step checkpoints and <c>{name}_interrupted.pt</c>, which it supersedes). The trainer
+/// writes the files under <see cref="TrainerOptions.OutputDirectory"/> (none without one), and adds one configured from
+/// the options unless the callbacks given hold one; <see cref="Trainer.RemoveCallback{T}"/> removes it.
 /// </summary>
 /// <param name="saveBest">Request the best checkpoint whenever validation loss improves.</param>
 /// <param name="everyEpochs">Request <c>{name}_epoch_{n}.pt</c> every this many epochs; 0 for never.</param>
@@ -84,12 +80,9 @@ public sealed class ModelCheckpoint(bool saveBest = true, int everyEpochs = 5, b
             superseded = superseded.Append(Path.Combine(directory, $"{name}_interrupted.pt"));
         }
 
-        foreach (string older in superseded)
+        foreach (string older in superseded.Where(f => !string.Equals(Path.GetFullPath(f), Path.GetFullPath(checkpoint.Path), StringComparison.Ordinal)))
         {
-            if (!string.Equals(Path.GetFullPath(older), Path.GetFullPath(checkpoint.Path), StringComparison.Ordinal))
-            {
-                File.Delete(older);
-            }
+            File.Delete(older);
         }
     }
 }

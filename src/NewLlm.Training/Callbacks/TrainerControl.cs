@@ -1,12 +1,10 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// Requests from callbacks to the trainer, kept apart from <see cref="TrainerState"/>. The trainer acts on them at fixed
-/// points: a <see cref="CheckpointKind.Step"/> checkpoint after the optimizer step in whose
-/// <see cref="ITrainerCallback.OnBatchEnd"/> it was requested; a <see cref="CheckpointKind.Best"/> checkpoint after <see cref="ITrainerCallback.OnEvaluationEnd"/>; a validation
-/// at the end of the current epoch's training pass; an epoch checkpoint and a stop after <see cref="ITrainerCallback.OnEpochEnd"/>;
-/// a <see cref="CheckpointKind.Final"/> checkpoint when training ends (not when it is cancelled). Each request is cleared
-/// once acted on, except the stop.
+/// Requests from callbacks to the trainer, which acts on them at fixed points: a <see cref="CheckpointKind.Step"/>
+/// checkpoint after the current optimizer step; a <see cref="CheckpointKind.Best"/> one after <see cref="ITrainerCallback.OnEvaluationEnd"/>;
+/// a validation at the end of the epoch's training pass; an epoch checkpoint and a stop after <see cref="ITrainerCallback.OnEpochEnd"/>;
+/// a <see cref="CheckpointKind.Final"/> one when training ends (not when cancelled). Each is cleared once acted on, except the stop.
 /// </summary>
 public sealed class TrainerControl
 {

@@ -1,18 +1,16 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// Verifies a training checkpoint file before anything in it is used, bounded by what its manifest declares: a record
-/// the manifest does not list is refused before anything is read, every record's declared size is checked (the
-/// tensors' together against the model's own size, as the manifest's model options give it), then every record is
-/// streamed through its zip CRC-32 and its SHA-256 by Core's <see cref="PyTorchCheckpointRecords"/>, holding only
-/// NewLlm's small records in memory.
+/// Verifies a training checkpoint file before anything in it is used, bounded by what its manifest declares: records it
+/// does not list and declared sizes the manifest's model cannot need are refused before anything is read, then every
+/// record is streamed through its CRC-32 and SHA-256, holding only NewLlm's small records in memory.
 /// </summary>
 internal static class CheckpointVerifier
 {
     /// <summary>The largest manifest read (a run of thousands of epochs has a manifest of a few megabytes).</summary>
     private const long MaxManifestBytes = 64L << 20;
 
-    /// <summary>The largest data.pkl read, as PyTorchCheckpoint.Read reads it.</summary>
+    /// <summary>The largest data.pkl read: Core's own bound (internal to it) for PyTorchCheckpoint.Read.</summary>
     private const long MaxPickleBytes = 64L << 20;
 
     /// <summary>The largest stored tokenizer read (a word-level vocabulary of a million words is about 20 MB).</summary>
@@ -21,11 +19,7 @@ internal static class CheckpointVerifier
     /// <summary>What the file may hold besides the model's tensors and Adam's three moments per parameter: the pickle, the small records, the step counts.</summary>
     private const long SlackBytes = 96L << 20;
 
-    /// <summary>
-    /// Verifies the whole file without holding it: the zip's layout, the manifest and its hash, that the manifest lists
-    /// exactly the records there are, that their declared sizes fit the manifest's model, and every record's CRC-32
-    /// and SHA-256, streamed. Returns the manifest and NewLlm's small records.
-    /// </summary>
+    /// <summary>Verifies the whole file, streamed; returns the manifest and NewLlm's small records.</summary>
     public static (CheckpointManifest Manifest, byte[] ManifestBytes, Dictionary<string, byte[]> Entries) Verify(string path, FileStream file)
     {
         const string manifestName = TrainingCheckpoint.NewLlmFolder + TrainingCheckpoint.ManifestEntry;
@@ -116,26 +110,20 @@ internal static class CheckpointVerifier
     }
 
     /// <summary>
-    /// Refuses, before any record is read, a record the manifest does not list (or one it lists that is missing), and
-    /// declared sizes beyond what the manifest's model needs: the tensors together at most four times its parameters
-    /// (weights and Adam's moments) plus <see cref="SlackBytes"/>, and no tensor record larger than its largest parameter.
+    /// Refuses a record the manifest does not list (or a listed one that is missing), and declared sizes beyond the
+    /// manifest's model: in all, four times its parameters (weights and Adam's moments) plus <see cref="SlackBytes"/>; per
+    /// tensor record, its largest parameter.
     /// </summary>
     private static void CheckListedAndSized(string path, CheckpointManifest manifest, Dictionary<string, long> records)
     {
-        foreach (string name in records.Keys)
+        if (records.Keys.FirstOrDefault(name => !manifest.EntryHashes.ContainsKey(name)) is string unlisted)
         {
-            if (!manifest.EntryHashes.ContainsKey(name))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' ({records[name]} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
-            }
+            throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{unlisted}' ({records[unlisted]} bytes) is not listed in its manifest, so it was not written with it. Use another checkpoint of the run or train again.");
         }
 
-        foreach (string name in manifest.EntryHashes.Keys)
+        if (manifest.EntryHashes.Keys.FirstOrDefault(name => !records.ContainsKey(name)) is string missing)
         {
-            if (!records.ContainsKey(name))
-            {
-                throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{name}' is missing.");
-            }
+            throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{missing}' is missing.");
         }
 
         NewLlmOptions model = manifest.ModelOptions;

@@ -1,28 +1,19 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// Resumes a run from a checkpoint the original New-LLM trainer wrote (<see cref="PyTorchCheckpoint"/>): the model
-/// weights, Adam's moments and step counts, the param group's hyper-parameters, the per-epoch losses and perplexities
-/// (as <see cref="EpochRecord"/>s whose unknown parts are empty: no accuracy, bits per byte, token counts, step or
-/// seconds) and the epoch. The original stores no tokenizer, no random generator state and no batch position, so the
-/// tokenizer is not checked and the run continues at the start of the next epoch with the generator seeded from the options.
+/// Resumes a run from the original trainer's checkpoint: weights, Adam's state and hyper-parameters, the per-epoch
+/// losses (as <see cref="EpochRecord"/>s whose unknown parts are empty) and the epoch. It stores no tokenizer, generator
+/// state or batch position: the run continues at the start of the next epoch.
 /// </summary>
 internal static class OriginalCheckpoint
 {
-    /// <summary>Validates everything, then applies it to <paramref name="model"/> and <paramref name="optimizer"/>; on any failure nothing is changed.</summary>
-    /// <returns>The state the run continues from.</returns>
-    /// <exception cref="InvalidDataException">The file cannot be read, holds another model shape, or lacks or has a bad optimizer state.</exception>
+    /// <summary>Validates everything, then applies it; on any failure nothing is changed. Returns the state the run continues from.</summary>
     public static TrainerState Restore(string path, NewLlmModel model, OptimizerHelper optimizer, TrainerOptions options, ILogger logger)
     {
         // The model's sizes are the trainer's: every shape is checked against them before any tensor is read.
         string fullPath = Path.GetFullPath(path);
-        PyTorchCheckpoint checkpoint;
-        using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read))
-        {
-            checkpoint = PyTorchCheckpoint.Read(stream, fullPath, model.Options);
-        }
-
-        using PyTorchCheckpoint owned = checkpoint;
+        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(stream, fullPath, model.Options);
         if (checkpoint.IsStateDictOnly)
         {
             throw new InvalidDataException($"{fullPath}: the file holds model weights only (a state dict), no optimizer state or history, so there is no run to continue. To train from these weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
@@ -32,10 +23,7 @@ internal static class OriginalCheckpoint
             ?? throw new InvalidDataException($"{fullPath}: the checkpoint has no 'optimizer_state_dict', so Adam cannot continue. To train from its weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");
 
         // The same checks and the same application as a NewLlm checkpoint's (the shapes were checked while reading).
-        Action applyModel = PyTorchCheckpointPart.PrepareModel(checkpoint, model, fullPath);
-        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(checkpoint, optimizer, fullPath);
-        applyModel();
-        applyOptimizer();
+        PyTorchCheckpointPart.Prepare(checkpoint, adam, model, optimizer, fullPath)();
         foreach (PyTorchAdamParamGroup saved in adam.ParamGroups)
         {
             WarnIfDifferent(logger, fullPath, saved, options);
@@ -69,7 +57,7 @@ internal static class OriginalCheckpoint
         }
     }
 
-    /// <summary>The trainer state after the checkpoint's epochs: one record per epoch from the lists, none of them a best (see the comment inside).</summary>
+    /// <summary>The trainer state after the checkpoint's epochs: one record per epoch, none of them a best (see inside).</summary>
     private static TrainerState History(PyTorchCheckpoint checkpoint, long globalStep, double learningRate, int seed)
     {
         // The original stores the 0-based index of the epoch it has just finished (0 after one epoch) and resumes at the next.

@@ -1,16 +1,14 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// The PyTorch part of a checkpoint, the original New-LLM trainer's dict (<see cref="PyTorchCheckpoint"/>, which Core
-/// writes and reads): composed from a run's model, optimizer and state, and checked against a model and an optimizer
-/// before it is put into them. It is the only copy of the weights and the optimizer state.
+/// The PyTorch part of a checkpoint (the original trainer's dict, the only copy of the weights and the optimizer state):
+/// composed from a run, and checked against a model and an optimizer before it is put into them.
 /// </summary>
 internal static class PyTorchCheckpointPart
 {
     /// <summary>
-    /// The run's state as the original's checkpoint dict, for <see cref="PyTorchCheckpoint.Write(Stream, Func{IReadOnlyDictionary{string, string}, IEnumerable{KeyValuePair{string, byte[]}}}?)"/>:
-    /// its tensors are the model's and the optimizer's own (not copied), and Adam's state skips, as PyTorch does, a
-    /// parameter that has taken no step.
+    /// The run's state as the original's checkpoint dict; its tensors are the model's and the optimizer's own (not
+    /// copied), and Adam's state skips, as PyTorch does, a parameter that has taken no step.
     /// </summary>
     public static PyTorchCheckpoint Compose(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
     {
@@ -62,37 +60,20 @@ internal static class PyTorchCheckpointPart
     }
 
     /// <summary>
-    /// Checks that the checkpoint's model state fits <paramref name="model"/> (the same names, shapes and float32) and
-    /// returns what copies it in; throws, having changed nothing, when it does not fit.
+    /// Checks the checkpoint's weights against <paramref name="model"/> and its Adam state against <paramref name="optimizer"/>
+    /// and returns what puts them in (weights, moments, steps, hyper-parameters); throws, having changed nothing, when they do not fit.
     /// </summary>
-    public static Action PrepareModel(PyTorchCheckpoint saved, NewLlmModel model, string path)
+    public static Action Prepare(PyTorchCheckpoint saved, PyTorchAdamState adam, NewLlmModel model, OptimizerHelper optimizer, string path)
     {
-        Dictionary<string, Tensor> target = model.state_dict();
-        foreach ((string name, Tensor own) in target)
+        Dictionary<string, Tensor> weights = model.state_dict();
+        foreach ((string name, Tensor weight) in weights)
         {
-            if (!saved.ModelState.TryGetValue(name, out Tensor? value) || !value.is_floating_point() || !value.shape.SequenceEqual(own.shape))
+            if (!saved.ModelState.TryGetValue(name, out Tensor? value) || !value.is_floating_point() || !value.shape.SequenceEqual(weight.shape))
             {
-                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(value)}; the model's is a floating-point tensor of shape [{string.Join(", ", own.shape)}].");
+                throw new InvalidDataException($"{path}: the checkpoint's '{name}' is {Describe(value)}; the model's is a floating-point tensor of shape [{string.Join(", ", weight.shape)}].");
             }
         }
 
-        return () =>
-        {
-            using var noGrad = torch.no_grad();
-            foreach ((string name, Tensor own) in target)
-            {
-                own.copy_(saved.ModelState[name]);
-            }
-        };
-    }
-
-    /// <summary>
-    /// Checks the checkpoint's Adam state against <paramref name="optimizer"/> (Adam or AdamW) and returns what puts it in:
-    /// moments, step counts and param-group hyper-parameters; throws, having changed nothing, when it does not fit.
-    /// </summary>
-    public static Action PrepareOptimizer(PyTorchCheckpoint saved, OptimizerHelper optimizer, string path)
-    {
-        PyTorchAdamState adam = saved.Optimizer ?? throw new InvalidDataException($"{path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
         OptimizerHelper.StateDictionary own = optimizer.state_dict();
         if (adam.ParamGroups.Count != own.Options.Count)
         {
@@ -104,10 +85,9 @@ internal static class PyTorchCheckpointPart
             throw new InvalidDataException($"{path}: the optimizer state's param group holds parameters [{string.Join(", ", adam.ParamGroups[0].ParameterIndices)}]; the trainer's Adam holds 0 to {own.State.Count - 1} in the model's order.");
         }
 
-        int[] extra = [.. adam.State.Keys.Where(i => i >= own.State.Count)];
-        if (extra.Length > 0)
+        if (adam.State.Keys.FirstOrDefault(i => i >= own.State.Count, -1) is >= 0 and int extra)
         {
-            throw new InvalidDataException($"{path}: the optimizer state has a state for parameter {extra[0]}, the trainer's optimizer {own.State.Count} parameters.");
+            throw new InvalidDataException($"{path}: the optimizer state has a state for parameter {extra}, the trainer's optimizer {own.State.Count} parameters.");
         }
 
         var values = new List<(AdamMoments Target, long Step, PyTorchAdamParameterState Saved)>();
@@ -143,43 +123,29 @@ internal static class PyTorchCheckpointPart
         return () =>
         {
             using var noGrad = torch.no_grad();
+            foreach ((string name, Tensor weight) in weights)
+            {
+                weight.copy_(saved.ModelState[name]);
+            }
+
             foreach ((AdamMoments target, long step, PyTorchAdamParameterState s) in values)
             {
                 target.Set(step, s.ExpAvg, s.ExpAvgSq, s.MaxExpAvgSq);
             }
 
-            for (int g = 0; g < adam.ParamGroups.Count; g++)
+            foreach ((PyTorchAdamParamGroup group, OptimizerOptions target) in adam.ParamGroups.Zip(own.Options))
             {
-                PyTorchAdamParamGroup group = adam.ParamGroups[g];
-                OptimizerOptions target = own.Options[g];
-                SetGroupOptions(target, group.LearningRate, group.Beta1, group.Beta2, group.Eps, group.WeightDecay, group.Amsgrad, group.Maximize);
+                new AdamSettings(group.LearningRate, group.Beta1, group.Beta2, group.Eps, group.WeightDecay, group.Amsgrad, group.Maximize).ApplyTo(target);
                 target.InitialLearningRate = group.InitialLearningRate ?? target.InitialLearningRate;
             }
         };
-    }
-
-    /// <summary>Sets a param group's Adam hyper-parameters.</summary>
-    private static void SetGroupOptions(OptimizerOptions target, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad, bool maximize)
-    {
-        target.LearningRate = lr;
-        switch (target)
-        {
-            case Adam.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
-                break;
-            case AdamW.Options a:
-                (a.beta1, a.beta2, a.eps, a.weight_decay, a.amsgrad, a.maximize) = (beta1, beta2, eps, weightDecay, amsgrad, maximize);
-                break;
-            default:
-                throw new InvalidOperationException($"Only Adam's and AdamW's hyper-parameters can be set, not {target.GetType().FullName}'s.");
-        }
     }
 
     /// <summary>The original's validation loss of an epoch: the batch mean when known, else the token-weighted loss; NaN without validation.</summary>
     private static double OriginalsValidationLoss(EvaluationMetrics? validation) =>
         validation is null ? double.NaN : double.IsFinite(validation.BatchMeanLoss) ? validation.BatchMeanLoss : validation.Loss;
 
-    /// <summary>The original's config attributes that NewLlm knows, as a plain dict (a weights-only load reads it).</summary>
+    /// <summary>The original's config attributes that NewLlm knows, as a plain dict (so that a weights-only load reads it).</summary>
     private static Dictionary<string, object?> Config(NewLlmOptions model, TrainerOptions options) => new()
     {
         ["vocab_size"] = model.VocabSize,

@@ -4,28 +4,12 @@ using System.Text.Json.Serialization;
 namespace NewLlm.Training;
 
 /// <summary>
-/// Everything that goes into or comes out of a training checkpoint, written and read here only: the model weights,
-/// the optimizer state (Adam's moments and step counts), torch's CPU generator state, the <see cref="TrainerState"/>,
-/// the states of <see cref="ICheckpointStateful"/> callbacks, the options' description and the tokenizer.
-/// <para>
-/// The file is a zip container (entries stored, not compressed) and a PyTorch checkpoint
-/// (<see cref="PyTorchCheckpointPart"/>: <c>archive/data.pkl</c> with the original trainer's dict, <c>archive/data/N</c>,
-/// <c>archive/version</c>, <c>archive/byteorder</c>; the only copy of the weights and the optimizer state) with NewLlm's
-/// records under <c>archive/newllm/</c>, which <c>torch.load</c> never reads: <c>manifest.json</c>
-/// (<see cref="CheckpointManifest"/>), <c>manifest.sha256</c> (the SHA-256 of <c>manifest.json</c>), <c>rng.bin</c>
-/// and, when known, <c>tokenizer.json</c>. Every other record's SHA-256 (by its name under the top folder) is in the
-/// manifest. The file is written through <see cref="AtomicFile"/>, so it is either the old file or the whole new one.
-/// </para>
-/// <para>
-/// Reading verifies the whole file first (<see cref="CheckpointVerifier"/>); the tensors are read later, straight into
-/// the model, through <see cref="PyTorchCheckpoint.Read(Stream, string, NewLlmOptions?)"/>, which checks every shape
-/// first. The file stays open (and so unchanged for this reader) until the checkpoint is disposed.
-/// </para>
-/// <para>
-/// <see cref="Restore"/> reads and checks every part against the model and the optimizer first (no staged copies: the
-/// weights and Adam's state read from the file are the only extra memory), and only then applies it, so a checkpoint
-/// that fails to load leaves the model, the optimizer, the callbacks and the generator as they were.
-/// </para>
+/// A training checkpoint, written and read here only: a zip (entries stored) that is a PyTorch checkpoint
+/// (<see cref="PyTorchCheckpointPart"/>, the only copy of the weights and the optimizer state) with NewLlm's records under
+/// <c>archive/newllm/</c>, which <c>torch.load</c> never reads: <c>manifest.json</c>, <c>manifest.sha256</c> (the
+/// manifest's SHA-256), <c>rng.bin</c> and, when known, <c>tokenizer.json</c>; the manifest holds every other record's
+/// SHA-256. Reading verifies the whole file first (<see cref="CheckpointVerifier"/>) and keeps it open until disposed;
+/// <see cref="Restore"/> checks every part before it changes anything.
 /// </summary>
 internal sealed class TrainingCheckpoint : IDisposable
 {
@@ -34,16 +18,9 @@ internal sealed class TrainingCheckpoint : IDisposable
     internal const string RngEntry = "rng.bin";
     internal const string TokenizerEntry = "tokenizer.json";
 
-    /// <summary>The folder, under the archive's top folder, of NewLlm's own records, which torch.load never asks for.</summary>
     internal const string NewLlmFolder = "newllm/";
-
-    /// <summary>The PyTorch record that holds the checkpoint dict.</summary>
     internal const string DataPickle = "data.pkl";
-
-    /// <summary>The manifest's name in the zip.</summary>
     internal const string ManifestZipName = "archive/" + NewLlmFolder + ManifestEntry;
-
-    /// <summary>The manifest hash's name in the zip.</summary>
     internal const string ManifestHashZipName = "archive/" + NewLlmFolder + ManifestHashEntry;
 
     internal static readonly JsonSerializerOptions SerializerOptions = new()
@@ -67,19 +44,15 @@ internal sealed class TrainingCheckpoint : IDisposable
         _entries = entries;
     }
 
-    /// <summary>The file it was read from.</summary>
     public string Path { get; }
 
-    /// <summary>The verified manifest.</summary>
     public CheckpointManifest Manifest { get; }
 
-    /// <summary>The manifest's bytes as read (verified).</summary>
     internal byte[] ManifestBytes { get; }
 
-    /// <summary>NewLlm's own small records (<c>rng.bin</c>, <c>tokenizer.json</c>) as read (verified), by their names under <c>newllm/</c>.</summary>
+    /// <summary>NewLlm's own small records (<c>rng.bin</c>, <c>tokenizer.json</c>), verified, by their names under <c>newllm/</c>.</summary>
     internal IReadOnlyDictionary<string, byte[]> Entries => _entries;
 
-    /// <summary>Closes the file.</summary>
     public void Dispose() => _file.Dispose();
 
     /// <summary>Writes a checkpoint of a run's whole state to <paramref name="path"/> (replaced whole, never torn).</summary>
@@ -192,7 +165,6 @@ internal sealed class TrainingCheckpoint : IDisposable
         var model = new NewLlmModel(Manifest.ModelOptions);
         try
         {
-            CheckShape(model.Options);
             model.LoadPyTorch(Rewound(), Path);
             model.eval();
             return model;
@@ -217,12 +189,10 @@ internal sealed class TrainingCheckpoint : IDisposable
     }
 
     /// <summary>
-    /// Restores a run from the checkpoint: validates and stages everything, then puts the weights into
-    /// <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/>, the callbacks' states into the
-    /// <paramref name="statefulCallbacks"/> that claim them, and the generator state into torch; returns the saved
-    /// <see cref="TrainerState"/> and the callback states no callback claimed. On any failure nothing is changed.
+    /// Restores a run: checks everything, then puts the weights, the optimizer state, the callbacks' states (into those
+    /// that claim them) and the generator state in; returns the saved state and the unclaimed callback states. On any
+    /// failure nothing is changed.
     /// </summary>
-    /// <exception cref="InvalidDataException">The checkpoint does not fit (shape, tokenizer) or a part of it cannot be loaded.</exception>
     public (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Restore(NewLlmModel model, OptimizerHelper optimizer,
         IReadOnlyCollection<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
@@ -236,9 +206,13 @@ internal sealed class TrainingCheckpoint : IDisposable
 
         // Check: the PyTorch part is read (its shapes checked against the manifest's model, which is this model's) and
         // every part is checked against the model and the optimizer; nothing is changed yet.
-        using PyTorchCheckpoint part = ReadPyTorchPart();
-        Action applyModel = PyTorchCheckpointPart.PrepareModel(part, model, Path);
-        Action applyOptimizer = PyTorchCheckpointPart.PrepareOptimizer(part, optimizer, Path);
+        using PyTorchCheckpoint part = PyTorchCheckpoint.Read(Rewound(), Path, Manifest.ModelOptions);
+        if (part.IsStateDictOnly || part.Optimizer is null)
+        {
+            throw new InvalidDataException($"{Path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
+        }
+
+        Action apply = PyTorchCheckpointPart.Prepare(part, part.Optimizer, model, optimizer, Path);
         using (Tensor generatorNow = torch.random.get_rng_state())
         {
             if (_entries[RngEntry].Length != generatorNow.shape[0])
@@ -274,8 +248,7 @@ internal sealed class TrainingCheckpoint : IDisposable
             }
         }
 
-        applyModel();
-        applyOptimizer();
+        apply();
         optimizer.to(model.Device);
         using (Tensor generator = torch.tensor(_entries[RngEntry], dtype: ScalarType.Byte))
         {
@@ -283,19 +256,6 @@ internal sealed class TrainingCheckpoint : IDisposable
         }
 
         return (Manifest.State, unclaimed);
-    }
-
-    /// <summary>The PyTorch part (weights and Adam's state), its shapes checked against the manifest's model before anything is read.</summary>
-    private PyTorchCheckpoint ReadPyTorchPart()
-    {
-        PyTorchCheckpoint saved = PyTorchCheckpoint.Read(Rewound(), Path, Manifest.ModelOptions);
-        if (saved.IsStateDictOnly || saved.Optimizer is null)
-        {
-            saved.Dispose();
-            throw new InvalidDataException($"{Path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
-        }
-
-        return saved;
     }
 
     private FileStream Rewound()

@@ -43,11 +43,7 @@ public static class Evaluator
     }
 
     /// <summary>Share of pairs whose chosen text has a higher total log-likelihood than the rejected text (ties count as wrong): <see cref="PreferenceAccuracies"/>'s <see cref="PreferenceAccuracies.Summed"/>.</summary>
-    /// <param name="model">The model.</param>
-    /// <param name="pairs">Tokenized chosen/rejected pairs.</param>
-    /// <param name="padId">The PAD id (ignored targets).</param>
-    /// <param name="batchSize">Pairs per forward pass.</param>
-    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <inheritdoc cref="PreferenceAccuracies(NewLlmModel, TokenizedPreferencePairs, int, int, CancellationToken)" path="/param"/>
     public static double PreferenceAccuracy(NewLlmModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default) =>
         PreferenceAccuracies(model, pairs, padId, batchSize, cancellationToken).Summed;
 
@@ -77,8 +73,7 @@ public static class Evaluator
         {
             using var noGrad = torch.no_grad();
             int length = pairs.SequenceLength;
-            long preferred = 0;
-            long preferredPerToken = 0;
+            long preferred = 0, preferredPerToken = 0;
             for (int start = 0; start < pairs.Count; start += batchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();

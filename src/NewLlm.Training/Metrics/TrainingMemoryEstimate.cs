@@ -5,19 +5,14 @@ namespace NewLlm.Training;
 /// that a configuration that cannot fit is refused before any data is prepared or any step is taken (the
 /// <see cref="Trainer"/> checks it in its constructor; a program can call <see cref="ForStep"/> earlier).
 /// <para>
-/// With N = batch × positions (positions = sequence length − 1), V the vocabulary, E, H, C the embedding, hidden and
-/// context widths, L the layers and s the element size, it counts: the output layer's working memory (the loss is
-/// computed chunk by chunk of positions, <see cref="NewLlmLoss.ChunkPositions"/>: one chunk's logits, k·V·s, and the
-/// output layer's gradients formed with the loss and their scaled copy, 2·V·(H + 1)·s); what the fast path
-/// keeps per position for the backward pass (every layer's hidden state, the gates and the contexts:
-/// N·(L·H + 4·C)·s), the embedding's share (N·(E + 2·H)·s when it is computed per position, otherwise per-thread
-/// [V, H] gradient sums), the backward's gradient of the hidden states and of the output layer's input (2·N·H·s) and the
-/// token ids (4·N·8 bytes: inputs and targets, as arrays and as tensors); and the parameters with their gradients and
-/// Adam's two moments (4·P·s; the update itself works through a 4 MB scratch buffer). It leaves out the process itself
-/// (the .NET runtime and libtorch, about 0.15 GB) and the corpora. Measured against the benchmark's peak resident set
-/// (default sizes, 1 layer, 128 tokens, 2026-12-04): vocabulary 50,257 and batch 64, 1.02 GB estimated, 1.29 GB peak
-/// for the whole process; the same at batch 2048 in bf16 mixed precision, 4.10 GB estimated, 4.29 GB peak; vocabulary
-/// 1,000 and batch 256, 0.39 GB estimated, 0.59 GB peak.
+/// With N = batch × (sequence length − 1) positions, V the vocabulary, E, H, C the widths, L the layers and s the element
+/// size, it counts: one loss chunk's logits (k·V·s, k = <see cref="NewLlmLoss.ChunkPositions"/>) and the output layer's
+/// gradients and their scaled copy (2·V·(H + 1)·s); what the backward keeps per position (N·(L·H + 4·C)·s), the
+/// embedding's share (N·(E + 2·H)·s, or per-thread [V, H] gradient sums), the gradients of the hidden states and the
+/// output layer's input (2·N·H·s) and the token ids (4·N·8 bytes); and the parameters, their gradients and Adam's two
+/// moments (4·P·s). It leaves out the process (about 0.15 GB) and the corpora. Against the benchmark's peak resident set
+/// (1 layer, 128 tokens, 2026-12-04): V 50,257, batch 64: 1.02 GB estimated, 1.29 GB peak; batch 2048 in bf16 mixed
+/// precision: 4.10 GB, 4.29 GB; V 1,000, batch 256: 0.39 GB, 0.59 GB.
 /// </para>
 /// </summary>
 public sealed class TrainingMemoryEstimate
@@ -195,19 +190,12 @@ public sealed class TrainingMemoryEstimate
     {
         try
         {
-            foreach (string line in File.ReadLines("/proc/meminfo"))
-            {
-                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
-                {
-                    string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
+            string? line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
         {
+            return null;
         }
-
-        return null;
     }
 }

@@ -7,44 +7,39 @@ internal sealed class AdamMoments
 
     private AdamMoments(OptimizerState state) => _state = state;
 
-    /// <summary>The parameter's updates so far.</summary>
     public long Step
     {
         get => _state switch { Adam.State a => a.step, AdamW.State a => a.step, _ => 0 };
         set
         {
-            switch (_state)
+            if (_state is Adam.State a)
             {
-                case Adam.State a:
-                    a.step = value;
-                    break;
-                case AdamW.State a:
-                    a.step = value;
-                    break;
+                a.step = value;
+            }
+            else
+            {
+                ((AdamW.State)_state).step = value;
             }
         }
     }
 
-    /// <summary>The first moment (<c>exp_avg</c>).</summary>
     public Tensor ExpAvg => _state switch { Adam.State a => a.exp_avg, AdamW.State a => a.exp_avg, _ => throw new InvalidOperationException() };
 
-    /// <summary>The second moment (<c>exp_avg_sq</c>).</summary>
     public Tensor ExpAvgSq => _state switch { Adam.State a => a.exp_avg_sq, AdamW.State a => a.exp_avg_sq, _ => throw new InvalidOperationException() };
 
-    /// <summary>The running maximum of the second moment (AMSGrad); null without it.</summary>
+    /// <summary>The running maximum of the second moment (AMSGrad only).</summary>
     public Tensor? MaxExpAvgSq
     {
         get => _state switch { Adam.State a => a.max_exp_avg_sq, AdamW.State a => a.max_exp_avg_sq, _ => null };
         set
         {
-            switch (_state)
+            if (_state is Adam.State a)
             {
-                case Adam.State a:
-                    a.max_exp_avg_sq = value;
-                    break;
-                case AdamW.State a:
-                    a.max_exp_avg_sq = value;
-                    break;
+                a.max_exp_avg_sq = value;
+            }
+            else
+            {
+                ((AdamW.State)_state).max_exp_avg_sq = value;
             }
         }
     }

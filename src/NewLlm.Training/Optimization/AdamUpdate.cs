@@ -20,9 +20,6 @@ internal sealed class AdamUpdate : IDisposable
     private Tensor? _denominator;
 
     /// <summary>Updates every parameter of <paramref name="group"/> that has a gradient, with the group's settings.</summary>
-    /// <param name="group">The parameter group.</param>
-    /// <param name="stateOf">A parameter's optimizer state (TorchSharp's <c>Adam.State</c> or <c>AdamW.State</c>).</param>
-    /// <param name="decoupledWeightDecay">AdamW rather than Adam.</param>
     public void Apply(ParamGroup group, Func<Parameter, OptimizerState> stateOf, bool decoupledWeightDecay)
     {
         AdamSettings settings = AdamSettings.Of(group.Options);
@@ -32,11 +29,11 @@ internal sealed class AdamUpdate : IDisposable
         }
     }
 
-    /// <summary>Updates <paramref name="parameter"/> and its moments in place; nothing when it has no gradient.</summary>
-    /// <param name="parameter">The parameter.</param>
-    /// <param name="state">Its step count and moments.</param>
-    /// <param name="settings">The parameter group's settings.</param>
-    /// <param name="decoupledWeightDecay">AdamW (the parameter shrinks by <c>lr * weight_decay</c>) rather than Adam (<c>weight_decay * parameter</c> is added to the gradient).</param>
+    /// <summary>
+    /// Updates <paramref name="parameter"/> and its moments in place; nothing when it has no gradient. With
+    /// <paramref name="decoupledWeightDecay"/> (AdamW) the parameter shrinks by <c>lr * weight_decay</c>; without (Adam)
+    /// <c>weight_decay * parameter</c> is added to the gradient.
+    /// </summary>
     public void Apply(Parameter parameter, AdamMoments state, AdamSettings settings, bool decoupledWeightDecay)
     {
         using DisposeScope scope = NewDisposeScope();
@@ -92,14 +89,13 @@ internal sealed class AdamUpdate : IDisposable
         }
     }
 
-    /// <inheritdoc/>
     public void Dispose()
     {
         _denominator?.Dispose();
         _denominator = null;
     }
 
-    /// <summary>The first <paramref name="length"/> elements of the scratch buffer, made (or remade) with <paramref name="like"/>'s dtype and device.</summary>
+    /// <summary>The first <paramref name="length"/> elements of the scratch buffer, (re)made with <paramref name="like"/>'s dtype and device.</summary>
     private Tensor Scratch(Tensor like, long length)
     {
         if (_denominator is not { } buffer || buffer.dtype != like.dtype || buffer.device_type != like.device_type || buffer.device_index != like.device_index)

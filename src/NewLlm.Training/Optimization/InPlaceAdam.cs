@@ -6,11 +6,9 @@ internal sealed class InPlaceAdam(IEnumerable<Parameter> parameters, double lr, 
 {
     private readonly AdamUpdate _update = new();
 
-    /// <inheritdoc/>
     public override Tensor step(Func<Tensor>? closure = null) =>
         _step<TorchSharp.Modules.ParamGroup>(group => _update.Apply(group, parameter => _state[parameter.Handle], decoupledWeightDecay: false), closure);
 
-    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);

@@ -6,14 +6,11 @@ namespace NewLlm.Training;
 /// </summary>
 internal sealed class TrainingStep(NewLlmModel model, OptimizerHelper optimizer, Device device, int padId)
 {
-    /// <summary>Takes the step and adds it and its batches to the state.</summary>
-    /// <param name="group">The batches.</param>
-    /// <param name="state">The run's state: the step and each batch's loss sums are added to it.</param>
-    /// <param name="epoch">The epoch (1-based).</param>
-    /// <param name="learningRate">The learning rate of this step.</param>
-    /// <param name="maxNorm">The clipping norm; 0 or infinite for none.</param>
-    /// <param name="afterBackward">Called when the gradients are complete, before clipping.</param>
-    /// <param name="batchEnd">Called with each batch's result once the state counts it (the last one carries the gradient norm before clipping).</param>
+    /// <summary>
+    /// Takes the step and adds it and its batches to <paramref name="state"/>. <paramref name="maxNorm"/> 0 or infinite
+    /// clips nothing; <paramref name="afterBackward"/> runs before clipping; <paramref name="batchEnd"/> gets each batch's
+    /// result once the state counts it (the last one carries the gradient norm before clipping).
+    /// </summary>
     /// <exception cref="TrainingDivergedException">A loss or the gradient norm is not finite.</exception>
     public void Run(LanguageModelBatch[] group, TrainerState state, int epoch, double learningRate, double maxNorm, Action afterBackward, Action<BatchResult> batchEnd)
     {

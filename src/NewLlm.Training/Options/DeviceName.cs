@@ -9,28 +9,15 @@ public static class DeviceName
     /// <param name="index">The CUDA device index (-1 for "cpu" and "cuda").</param>
     public static bool TryParse(string? name, out DeviceType type, out int index)
     {
-        type = DeviceType.CPU;
-        index = -1;
         string text = (name ?? string.Empty).Trim().ToLowerInvariant();
-        if (text == "cpu")
+        (bool parsed, type, index) = text switch
         {
-            return true;
-        }
-
-        if (text == "cuda")
-        {
-            type = DeviceType.CUDA;
-            return true;
-        }
-
-        if (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
-        {
-            type = DeviceType.CUDA;
-            index = n;
-            return true;
-        }
-
-        return false;
+            "cpu" => (true, DeviceType.CPU, -1),
+            "cuda" => (true, DeviceType.CUDA, -1),
+            _ when text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int n) => (true, DeviceType.CUDA, n),
+            _ => (false, DeviceType.CPU, -1),
+        };
+        return parsed;
     }
 
     /// <summary>Resolves a device name to a TorchSharp device, with Core's clear error (naming <see cref="TrainerOptions.Device"/>) when CUDA is asked for and absent.</summary>

@@ -39,8 +39,7 @@ internal static class TrainerInputs
         }
     }
 
-    /// <summary>Refuses bfloat16 mixed precision on a device without native bfloat16 products, unless the options allow it slow.</summary>
-    /// <exception cref="NotSupportedException">The device has no native bfloat16 products.</exception>
+    /// <summary>Refuses (<see cref="NotSupportedException"/>) bfloat16 mixed precision on a device without native bfloat16 products, unless the options allow it slow.</summary>
     public static void CheckPrecision(TrainerOptions options, TorchSharp.torch.Device device)
     {
         if (options.Precision == TrainingPrecision.BFloat16Mixed && !options.AllowSlowBFloat16)

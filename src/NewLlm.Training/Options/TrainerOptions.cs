@@ -62,18 +62,16 @@ public sealed class TrainerOptions
     public string Device { get; set; } = "cpu";
 
     /// <summary>
-    /// The arithmetic of the training steps (default <see cref="TrainingPrecision.Float32"/>). The trainer sets the
-    /// model's <see cref="NewLlmModel.ComputeDType"/> from it, and gives the model its own back when disposed;
-    /// validation always runs in the parameters' dtype.
+    /// The arithmetic of the training steps (default <see cref="TrainingPrecision.Float32"/>), set as the model's
+    /// <see cref="NewLlmModel.ComputeDType"/> while the trainer lives; validation runs in the parameters' dtype.
     /// <see cref="TrainingPrecision.BFloat16Mixed"/> is refused on a CPU without native bfloat16 products
     /// (<c>avx512_bf16</c>, <c>amx_bf16</c>) unless <see cref="AllowSlowBFloat16"/> is set.
     /// </summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Float32;
 
     /// <summary>
-    /// Let <see cref="TrainingPrecision.BFloat16Mixed"/> run on a CPU without native bfloat16 products, where libtorch
-    /// emulates them many times slower than float32 (default false: such a run is refused with a message naming the
-    /// missing processor feature). For checking numerics on such machines, not for speed.
+    /// Let <see cref="TrainingPrecision.BFloat16Mixed"/> run on a CPU without native bfloat16 products, emulated many times
+    /// slower than float32, for checking numerics (default false: such a run is refused, naming the missing feature).
     /// </summary>
     public bool AllowSlowBFloat16 { get; set; }
 
@@ -102,9 +100,8 @@ public sealed class TrainerOptions
     public long CheckpointEverySteps { get; set; }
 
     /// <summary>
-    /// Let a fresh run (one that did not <see cref="Trainer.LoadCheckpoint"/>) start in an output directory that holds an
-    /// earlier run's checkpoints or reports under the same <see cref="ModelName"/>; those files are deleted when training
-    /// starts (default false: such a run is refused, so that no result is replaced by accident).
+    /// Let a fresh run (one that did not <see cref="Trainer.LoadCheckpoint"/>) start where an earlier run left files under
+    /// the same <see cref="ModelName"/>, deleting them (default false: such a run is refused, so no result is lost by accident).
     /// </summary>
     public bool OverwriteOutput { get; set; }
 
@@ -128,12 +125,7 @@ public sealed class TrainerOptions
     public TrainerOptions Clone()
     {
         var copy = (TrainerOptions)MemberwiseClone();
-        copy._runConfiguration = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
-        foreach ((string key, JsonNode? value) in _runConfiguration)
-        {
-            copy._runConfiguration[key] = value?.DeepClone();
-        }
-
+        copy._runConfiguration = new(_runConfiguration.ToDictionary(p => p.Key, p => p.Value?.DeepClone()), StringComparer.Ordinal);
         return copy;
     }
 
@@ -177,15 +169,12 @@ public sealed class TrainerOptions
         return json;
     }
 
-    /// <summary>Epoch <paramref name="epoch"/>'s batches of <paramref name="corpus"/>, in the order these options give them (shuffled by a seed of the run's and the epoch's).</summary>
+    /// <summary>Epoch <paramref name="epoch"/>'s batches, shuffled (when asked) by a fixed mix of the run's seed and the epoch.</summary>
     internal IEnumerable<LanguageModelBatch> EpochBatches(TokenizedCorpus corpus, int epoch)
     {
-        Random? random = Shuffle ? new Random(EpochSeed(Seed, epoch)) : null;
+        Random? random = Shuffle ? new Random(unchecked((Seed * 1_000_003) ^ (epoch * 7_919) ^ 0x5F3759DF)) : null;
         return corpus.GetBatches(BatchSize, Shuffle, random, BucketByLength);
     }
-
-    /// <summary>The seed of epoch <paramref name="epoch"/>'s batch order: a fixed mix of the run's seed and the epoch.</summary>
-    private static int EpochSeed(int seed, int epoch) => unchecked((seed * 1_000_003) ^ (epoch * 7_919) ^ 0x5F3759DF);
 
     /// <summary>The optimizer steps of the run: every epoch's (a partial group of batches is a step), at most <see cref="MaxSteps"/>.</summary>
     internal long TotalSteps(int batchesPerEpoch)
@@ -195,8 +184,5 @@ public sealed class TrainerOptions
     }
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> naming every bad option; returns this instance otherwise.</summary>
-    public TrainerOptions Validate()
-    {
-        return OptionsFailures.ThrowIfInvalid(this, new TrainerOptionsValidator());
-    }
+    public TrainerOptions Validate() => OptionsFailures.ThrowIfInvalid(this, new TrainerOptionsValidator());
 }

@@ -7,10 +7,9 @@ public enum TrainingPrecision
     Float32,
 
     /// <summary>
-    /// The matrix products in bfloat16, with float32 master weights, gradients and optimizer state, and the states,
-    /// sigmoid, LayerNorm, clamp, softmax and loss in float32 (<see cref="NewLlmModel.ComputeDType"/>). 1.3x to
-    /// 2.9x a float32 step on a CPU with <c>avx512_bf16</c> (the more the larger the batch and vocabulary); validation
-    /// runs in float32.
+    /// The matrix products in bfloat16 (<see cref="NewLlmModel.ComputeDType"/>); weights, gradients, optimizer state,
+    /// states, gates, LayerNorm, softmax and loss in float32. 1.3x to 2.9x a float32 step on a CPU with <c>avx512_bf16</c>
+    /// (the more the larger the batch and vocabulary); validation runs in float32.
     /// </summary>
     BFloat16Mixed,
 }

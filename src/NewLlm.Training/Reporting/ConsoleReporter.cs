@@ -9,36 +9,26 @@ namespace NewLlm.Training;
 ///   [Checkpoint saved]
 /// </code>
 /// (✓ when validation loss is the best so far and the best checkpoint was written; <c>[Checkpoint saved]</c> on periodic
-/// saves). The validation line's <c>Loss</c>, <c>PPL</c> and <c>Acc</c> are token-weighted
-/// (<see cref="EvaluationMetrics.Loss"/>); <c>(batch mean: ...)</c> is the figure the original printed in their place
-/// (<see cref="EvaluationMetrics.BatchMeanLoss"/>); with preference pairs, <c> Pref=38.5% (per token: 36.8%)</c> follows
-/// (summed, then per-token log-likelihoods) before the ✓, preceded by a header (configuration, device, dataset sizes, parameter count) and ending with
-/// <c>Training completed! Best Val Loss: ...</c>. Perplexities from a million on are written <c>2.7e+347</c>, also
-/// beyond a double's range; an epoch whose loss <see cref="DivergenceMonitor.Check"/> finds diverging is followed by a
-/// <c>  Warning: ...</c> line.
+/// saves), after a header (configuration, device, dataset sizes, parameters) and ending with <c>Training completed! Best
+/// Val Loss: ...</c>. <c>Loss</c>, <c>PPL</c> and <c>Acc</c> are token-weighted; <c>(batch mean: ...)</c> is the figure the
+/// original printed in their place; with preference pairs, <c> Pref=38.5% (per token: 36.8%)</c> comes before the ✓.
+/// Perplexities from a million on are written <c>2.7e+347</c>; an epoch <see cref="DivergenceMonitor.Check"/> finds
+/// diverging is followed by a <c>  Warning: ...</c> line.
 /// </summary>
-public sealed class ConsoleReporter : ITrainerCallback
+/// <param name="writer">Where to write; <see cref="Console.Out"/> when null.</param>
+public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallback
 {
     private static readonly System.Text.Json.JsonSerializerOptions ReadableJsonText = new() { Encoder = ReadableJson.Encoder };
-    private readonly TextWriter _writer;
+    private readonly TextWriter _writer = writer ?? Console.Out;
     private int _nextMark;
     private bool _trainingLineOpen;
     private int _transientLength;
 
-    /// <summary>Creates the reporter.</summary>
-    /// <param name="writer">Where to write; <see cref="Console.Out"/> when null.</param>
-    public ConsoleReporter(TextWriter? writer = null)
-    {
-        _writer = writer ?? Console.Out;
-        ShowBatchProgress = writer is null && !Console.IsOutputRedirected;
-    }
-
     /// <summary>
-    /// Whether a live batch counter (<c>[12/33] loss 4.7121</c>) follows the training line between the original's
-    /// 20% marks; it is erased again, so the finished line reads as the original's. On by default when writing to an
-    /// interactive console, off when the output is redirected or another writer is given.
+    /// Whether a live batch counter (<c>[12/33] loss 4.7121</c>), erased again, follows the training line between the 20%
+    /// marks; on by default for an interactive console, off when the output is redirected or another writer is given.
     /// </summary>
-    public bool ShowBatchProgress { get; set; }
+    public bool ShowBatchProgress { get; set; } = writer is null && !Console.IsOutputRedirected;
 
     /// <inheritdoc />
     public void OnTrainBegin(TrainerContext context)
@@ -59,21 +49,18 @@ public sealed class ConsoleReporter : ITrainerCallback
             Line($"{key}: {(value is System.Text.Json.Nodes.JsonValue json && json.TryGetValue(out string? text) ? text : value?.ToJsonString(ReadableJsonText) ?? "null")}");
         }
 
-        Line($"Device: {context.Options.Device}");
-        if (context.Options.Device == "cpu")
+        Line($"Device: {o.Device}");
+        if (o.Device == "cpu")
         {
             Line($"CPU threads: {TorchSharp.torch.get_num_threads()}");
         }
 
         Line($"Dataset: {context.State.TrainSequenceCount.ToString("N0", CultureInfo.InvariantCulture)} train / " +
              (context.State.ValidationSequenceCount is int v ? v.ToString("N0", CultureInfo.InvariantCulture) : "no") + $" validation sequences, {context.State.BatchesPerEpoch} batches per epoch");
-        if (context.State.StartEpoch > context.Options.Epochs)
+        if (context.State.StartEpoch > 1)
         {
-            Line($"Resumed after epoch {context.State.CompletedEpochs} of {context.Options.Epochs} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
-        }
-        else if (context.State.StartEpoch > 1)
-        {
-            Line($"Resuming at epoch {context.State.StartEpoch} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
+            string when = context.State.StartEpoch > o.Epochs ? $"Resumed after epoch {context.State.CompletedEpochs} of {o.Epochs}" : $"Resuming at epoch {context.State.StartEpoch}";
+            Line($"{when} (step {context.State.GlobalStep}, best val loss {(context.State.BestValidationLoss is double b ? F4(b) : "n/a")})");
         }
 
         Line(rule);
@@ -197,10 +184,7 @@ public sealed class ConsoleReporter : ITrainerCallback
     }
 
     /// <inheritdoc />
-    public void OnException(TrainerContext context, Exception exception)
-    {
-        CloseTrainingLine(null, null);
-    }
+    public void OnException(TrainerContext context, Exception exception) => CloseTrainingLine(null, null);
 
     private void CloseTrainingLine(double? seconds, double? loss)
     {

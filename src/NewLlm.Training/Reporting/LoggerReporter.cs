@@ -1,17 +1,10 @@
 namespace NewLlm.Training;
 
 /// <summary>Reports a run through an <see cref="ILogger"/> (structured: epoch, losses, perplexity, accuracy, bits per byte, the original's batch-mean loss, preference accuracies), for hosts that log.</summary>
-public sealed partial class LoggerReporter : ITrainerCallback
+/// <param name="logger">The logger.</param>
+public sealed partial class LoggerReporter(ILogger logger) : ITrainerCallback
 {
-    private readonly ILogger _logger;
-
-    /// <summary>Creates the reporter.</summary>
-    /// <param name="logger">The logger.</param>
-    public LoggerReporter(ILogger logger)
-    {
-        ArgumentNullException.ThrowIfNull(logger);
-        _logger = logger;
-    }
+    private readonly ILogger _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     /// <inheritdoc />
     public void OnTrainBegin(TrainerContext context) =>

@@ -1,16 +1,12 @@
 namespace NewLlm.Training;
 
 /// <summary>
-/// Writes <c>{name}_progress.json</c> after every epoch with the original's fields (model_name, current_epoch, total_epochs,
-/// train_losses, val_losses, train_ppls, val_ppls, best_val_loss, best_val_ppl, stopped_early, config) plus the new
-/// metrics (val_accuracies, val_bits_per_byte, val_preference_accuracies, learning_rates, epoch_seconds, global_step,
-/// val_batch_mean_losses, val_batch_mean_ppls, val_per_token_preference_accuracies). <c>val_losses</c> and <c>val_ppls</c>
-/// are token-weighted; <c>val_batch_mean_losses</c> and <c>val_batch_mean_ppls</c> are what the original trainer wrote
-/// under its <c>val_losses</c> and <c>val_ppls</c> (the mean of the validation batches' mean losses, and exp of it).
-/// <c>val_preference_accuracies</c> compares summed log-likelihoods, <c>val_per_token_preference_accuracies</c> mean
-/// log-likelihoods per counted target.
-/// The whole history is rewritten each time, so a resumed run continues the same file. JSON has no NaN or Infinity: a
-/// value that is not finite (a perplexity above e^709.78 overflows a double) is written as <c>null</c>.
+/// Writes <c>{name}_progress.json</c> after every epoch: the original's fields, then the new metrics. <c>val_losses</c>
+/// and <c>val_ppls</c> are token-weighted; <c>val_batch_mean_losses</c> and <c>val_batch_mean_ppls</c> are what the
+/// original wrote under those names (the mean of the validation batches' mean losses). <c>val_preference_accuracies</c>
+/// compares summed log-likelihoods, <c>val_per_token_preference_accuracies</c> means per counted target. The whole
+/// history is rewritten each time, so a resumed run continues the same file; a value that is not finite (JSON has no
+/// NaN or Infinity) is written as <c>null</c>.
 /// </summary>
 public sealed class ProgressJsonWriter : ITrainerCallback
 {

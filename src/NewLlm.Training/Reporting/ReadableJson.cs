@@ -9,7 +9,6 @@ namespace NewLlm.Training;
 /// </summary>
 internal static class ReadableJson
 {
-    /// <summary>The encoder: <see cref="JavaScriptEncoder.UnsafeRelaxedJsonEscaping"/>.</summary>
     public static JavaScriptEncoder Encoder => JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
     /// <summary>Indented (two spaces, as Python's <c>json.dump(indent=2)</c> of the original), readable escaping.</summary>

@@ -46,14 +46,11 @@ public sealed class TrainingCurvesPlotter : ITrainerCallback
         double[] validatedEpochs = validated.Select(r => (double)r.Epoch).ToArray();
         AddSeries(loss, validatedEpochs, validated.Select(r => r.Validation!.Loss), "validation", Colors.C1);
         AddSeries(ppl, validatedEpochs, validated.Select(r => r.Validation!.Perplexity), "validation", Colors.C1);
-        loss.Title($"{title}: loss");
-        loss.XLabel("epoch");
-        loss.YLabel("cross-entropy (nats/token)");
-        ppl.Title($"{title}: perplexity");
-        ppl.XLabel("epoch");
-        ppl.YLabel("perplexity");
-        foreach (Plot plot in new[] { loss, ppl })
+        foreach ((Plot plot, string name, string yLabel) in new[] { (loss, "loss", "cross-entropy (nats/token)"), (ppl, "perplexity", "perplexity") })
         {
+            plot.Title($"{title}: {name}");
+            plot.XLabel("epoch");
+            plot.YLabel(yLabel);
             plot.ShowLegend(Alignment.UpperRight);
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         }
