@@ -32,6 +32,7 @@ public sealed class Trainer : IDisposable
     private readonly TrainingStep _step;
     private readonly ScalarType? _modelComputeDType; // the model's own, given back by Dispose
     private readonly CallbackList _callbacks;
+    private readonly RunProtocol _protocol;
     private readonly RunGate _gate = new();
     private Dictionary<string, JsonNode?> _unclaimedStates = new(StringComparer.Ordinal);
     private bool _resumed;
@@ -85,6 +86,7 @@ public sealed class Trainer : IDisposable
         State = new TrainerState { Seed = Options.Seed };
         State.SetRunFacts(trainData.Count, validationData?.Count, (trainData.Count + Options.BatchSize - 1) / Options.BatchSize);
         Context = new TrainerContext(this);
+        _protocol = new RunProtocol(_callbacks, Context, (kind, epoch) => WriteCheckpoint(kind, epoch));
     }
 
     /// <summary>The validated options (a copy of those given).</summary>
@@ -288,11 +290,11 @@ public sealed class Trainer : IDisposable
                     batchEnd: result => _callbacks.Raise(c => c.OnBatchEnd(Context, result)));
                 if (Control.ShouldSaveStep)
                 {
-                    State.EpochSecondsBefore += watch.Elapsed.TotalSeconds;
+                    State.EpochSecondsBefore += watch.Elapsed.TotalSeconds; // the epoch's time so far, saved in the step checkpoint
                     watch.Restart();
-                    WriteCheckpoint(CheckpointKind.Step, epoch);
-                    Control.ClearStepCheckpoint();
                 }
+
+                _protocol.AfterStep(epoch);
 
                 if (Options.MaxSteps is long limit && State.GlobalStep >= limit)
                 {
@@ -315,9 +317,9 @@ public sealed class Trainer : IDisposable
                 break;
             }
 
-            if (Control.ShouldStop)
+            if (_protocol.RequestedStop is { } stop)
             {
-                (outcome, message) = (Control.IsEarlyStop ? TrainingOutcome.StoppedEarly : TrainingOutcome.StopRequested, Control.StopReason!);
+                (outcome, message) = stop;
                 break;
             }
 
@@ -327,43 +329,18 @@ public sealed class Trainer : IDisposable
             }
         }
 
-        if (Control.ShouldSaveFinal)
-        {
-            WriteCheckpoint(CheckpointKind.Final, State.Epoch);
-        }
-
-        return State.Result(outcome, message);
+        return _protocol.Finish(outcome, message);
     }
 
-    /// <summary>The end of an epoch: validation, the record, the events, and the checkpoint requests acted on.</summary>
+    /// <summary>The end of an epoch: validation when due, then the record, the events and the requests (<see cref="RunProtocol.EndEpoch"/>).</summary>
     private void EndEpoch(int epoch, double learningRate, bool stepLimit, Stopwatch watch)
     {
         double trainSeconds = State.EpochSecondsBefore + watch.Elapsed.TotalSeconds;
         bool validate = _validationData is not null
             && (epoch % Options.ValidateEveryEpochs == 0 || epoch == Options.Epochs || stepLimit || Control.ShouldValidate);
         EvaluationMetrics? metrics = validate ? Evaluator.Evaluate(Model, _validationData!, Options.BatchSize, PreferencePairs, CancellationToken.None) : null;
-        bool isBest = metrics is not null && State.UpdateBest(epoch, metrics.Loss);
-        var record = new EpochRecord(epoch, State.GlobalStep, learningRate, State.EpochLoss, metrics, isBest, trainSeconds, State.EpochSecondsBefore + watch.Elapsed.TotalSeconds);
-        State.AddRecord(record);
-        State.ResetEpochSums();
-        Control.ClearValidation();
-        _logger.LogDebug("Epoch {Epoch}: train loss {TrainLoss:F4}, validation loss {ValLoss:F4}.", epoch, record.TrainLoss, metrics?.Loss);
-        if (metrics is not null)
-        {
-            _callbacks.Raise(c => c.OnEvaluationEnd(Context, metrics));
-            if (Control.ShouldSaveBest)
-            {
-                WriteCheckpoint(CheckpointKind.Best, epoch);
-                Control.ClearBest();
-            }
-        }
-
-        _callbacks.Raise(c => c.OnEpochEnd(Context, record));
-        if (Control.EpochCheckpoint is CheckpointKind kind)
-        {
-            WriteCheckpoint(kind, epoch);
-            Control.ClearEpochCheckpoint();
-        }
+        _logger.LogDebug("Epoch {Epoch}: train loss {TrainLoss:F4}, validation loss {ValLoss:F4}.", epoch, State.EpochLoss, metrics?.Loss);
+        _protocol.EndEpoch(epoch, learningRate, metrics, trainSeconds, State.EpochSecondsBefore + watch.Elapsed.TotalSeconds);
     }
 
     /// <summary>Ends a cancelled run: writes the resumable interrupt checkpoint (when there is an output directory) and says where to resume from.</summary>

@@ -30,6 +30,12 @@ internal sealed class CallbackList : List<ITrainerCallback>
         }
     }
 
+    /// <summary>Exactly the callbacks given, with no built-in one added.</summary>
+    public CallbackList(IEnumerable<ITrainerCallback> callbacks)
+        : base(callbacks)
+    {
+    }
+
     public void Raise(Action<ITrainerCallback> action) => ForEach(action);
 
     /// <summary>Logs that training failed and tells every callback; a callback that fails meanwhile is logged, and the others are still told.</summary>

@@ -93,6 +93,59 @@ public sealed class TrainerState
     [JsonIgnore]
     public IReadOnlyList<EpochRecord> History => _history;
 
+    /// <summary>
+    /// A state as it stands at some point of a run, for a unit test of a callback (with
+    /// <see cref="TrainerContext(TrainerOptions, TrainerState, TrainerControl?, NewLlmModel?)"/> or
+    /// <see cref="CallbackHarness"/>). The best validation loss and its epoch follow from <paramref name="history"/> by the
+    /// trainer's rule (the first validation, then every strictly lower loss) unless given.
+    /// </summary>
+    /// <param name="history">The completed epochs, in order.</param>
+    /// <param name="globalStep">Optimizer steps taken; the last record's step when null.</param>
+    /// <param name="batchesPerEpoch">Batches per epoch.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="bestValidationLoss">The best validation loss, instead of the one <paramref name="history"/> gives.</param>
+    /// <param name="bestEpoch">The epoch of <paramref name="bestValidationLoss"/>.</param>
+    /// <param name="bestCheckpointPath">Path of the best checkpoint.</param>
+    /// <param name="lastCheckpointPath">Path of the last checkpoint.</param>
+    /// <returns>The state, between epochs: <see cref="Epoch"/> is the last completed one.</returns>
+    public static TrainerState Create(
+        IEnumerable<EpochRecord>? history = null,
+        long? globalStep = null,
+        int batchesPerEpoch = 1,
+        int seed = 42,
+        double? bestValidationLoss = null,
+        int bestEpoch = 0,
+        string? bestCheckpointPath = null,
+        string? lastCheckpointPath = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchesPerEpoch);
+        var state = new TrainerState { Seed = seed, BestCheckpointPath = bestCheckpointPath, LastCheckpointPath = lastCheckpointPath };
+        foreach (EpochRecord record in history ?? [])
+        {
+            ArgumentNullException.ThrowIfNull(record, nameof(history));
+            if (record.Epoch <= state.CompletedEpochs)
+            {
+                throw new ArgumentException($"The history's epochs must rise: epoch {record.Epoch} follows epoch {state.CompletedEpochs}.", nameof(history));
+            }
+
+            state.AddRecord(record);
+            if (record.Validation is EvaluationMetrics validation)
+            {
+                state.UpdateBest(record.Epoch, validation.Loss);
+            }
+        }
+
+        if (bestValidationLoss is not null)
+        {
+            (state.BestValidationLoss, state.BestEpoch) = (bestValidationLoss, bestEpoch);
+        }
+
+        state.GlobalStep = globalStep ?? (state._history.Count == 0 ? 0 : state._history[^1].GlobalStep);
+        state.SetRunFacts(batchesPerEpoch, null, batchesPerEpoch);
+        state.StartEpoch = state.Epoch + 1;
+        return state;
+    }
+
     /// <summary>Starts the sums of a new epoch.</summary>
     internal void ResetEpochSums()
     {
