@@ -2,6 +2,7 @@
 //   dotnet run --project samples/CustomCallback -- ../shared/hh-rlhf-mini 150
 // Arguments: a local HH-RLHF folder laid out like the Hub repository, the target perplexity (default 150).
 using System.Globalization;
+using CustomCallback;
 using NewLlm;
 using NewLlm.Data;
 using NewLlm.Training;
@@ -32,16 +33,3 @@ Console.CancelKeyPress += (_, e) =>
 using var trainer = new Trainer(model, trainCorpus, testCorpus, options, tokenizer, callbacks: callbacks);
 TrainingResult result = await trainer.TrainAsync(stop.Token);
 Console.WriteLine($"{result.Outcome} after {result.EpochsCompleted} epochs: {result.Message}");
-
-/// <summary>Stops training as soon as validation perplexity is at or below a target.</summary>
-internal sealed class StopAtPerplexity(double target) : ITrainerCallback
-{
-    public void OnEvaluationEnd(TrainerContext context, EvaluationMetrics metrics)
-    {
-        Console.WriteLine($"  [StopAtPerplexity] PPL {metrics.Perplexity:F1}, {metrics.BitsPerByte:F3} bits/byte (target {target})");
-        if (metrics.Perplexity <= target)
-        {
-            context.Control.RequestStop($"validation perplexity {metrics.Perplexity:F1} reached the target {target}");
-        }
-    }
-}
