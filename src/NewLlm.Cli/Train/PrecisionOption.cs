@@ -32,15 +32,12 @@ internal static class PrecisionOption
     private static string Parse(ArgumentResult result)
     {
         string text = result.Tokens.Count == 1 ? result.Tokens[0].Value.Trim() : string.Empty;
-        foreach ((string name, _) in Names)
+        string? name = Names.Select(n => n.Name).FirstOrDefault(n => string.Equals(text, n, StringComparison.OrdinalIgnoreCase));
+        if (name is null)
         {
-            if (string.Equals(text, name, StringComparison.OrdinalIgnoreCase))
-            {
-                return name;
-            }
+            result.AddError($"--precision takes {string.Join(" or ", Names.Select(n => n.Name))}, not '{text}'.");
         }
 
-        result.AddError($"--precision takes {string.Join(" or ", Names.Select(n => n.Name))}, not '{text}'.");
-        return string.Empty;
+        return name ?? string.Empty;
     }
 }

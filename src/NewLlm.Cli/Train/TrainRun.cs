@@ -47,7 +47,6 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
         // A resumed run takes its settings from the checkpoint (see ResumedSettings); a run --from a checkpoint takes the
         // checkpoint's recipe (lengths, batch, rate, seed, tokenizer) as defaults and its model as the starting point.
         ResumePoint? point = resumePath is not null ? ResumePoint.Read(resumePath, "--resume") : fromPath is not null ? ResumePoint.Read(fromPath, "--from") : null;
-        var saved = point is null ? null : new CheckpointSettings(point.Settings);
         var settings = new ResumedSettings(parse);
         bool resuming = resumePath is not null;
         bool original = point is { IsOriginal: true };
@@ -55,18 +54,18 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
         // What the run trains on: the set (and subset), where its files are, how many rows.
         // --from without --dataset goes on with the checkpoint's set (to widen its context, say); a checkpoint that records a
         // subset but no set is HH-RLHF's (written before the sets were one command); the original's record neither.
-        string? savedDatasetName = saved?.GetString("dataset") ?? (saved?.GetString("subset") is null ? null : "hh-rlhf");
+        string? savedDatasetName = point?.GetString("dataset") ?? (point?.GetString("subset") is null ? null : "hh-rlhf");
         if (resuming && !original && savedDatasetName is null)
         {
             throw new ArgumentException($"--resume {resumePath}: the checkpoint records no data set, so it was not written by newllm train. Start a new run from its weights with --from {resumePath} --dataset NAME.");
         }
 
         string datasetName = CommandLine.IsImplicit(parse, command.Dataset) && savedDatasetName is not null ? savedDatasetName : parse.GetValue(command.Dataset)!;
-        string? subsetName = parse.GetValue(command.Subset) ?? (saved is not null && CommandLine.IsImplicit(parse, command.Dataset) ? saved.GetString("subset") : null);
+        string? subsetName = parse.GetValue(command.Subset) ?? (point is not null && CommandLine.IsImplicit(parse, command.Dataset) ? point.GetString("subset") : null);
         DialogueDataset set = ParseDataset(datasetName, subsetName, parse.GetValue(command.TextField), parse.GetValue(command.MessagesField));
-        if (resuming && savedDatasetName is not null && (set.Name != savedDatasetName || set.Subset != saved!.GetString("subset")))
+        if (resuming && savedDatasetName is not null && (set.Name != savedDatasetName || set.Subset != point!.GetString("subset")))
         {
-            string was = DialogueDataset.Parse(savedDatasetName, savedDatasetName == "hh-rlhf" ? saved!.GetString("subset") : null).DisplayName;
+            string was = DialogueDataset.Parse(savedDatasetName, savedDatasetName == "hh-rlhf" ? point!.GetString("subset") : null).DisplayName;
             throw new ArgumentException($"--resume {resumePath} continues a run on {was}, not {set.DisplayName}. To train its model on {set.DisplayName} as the next level, start a new run from it: --from {resumePath} --dataset {datasetName}{(subsetName is null ? string.Empty : $" --subset {subsetName}")}.");
         }
 
@@ -77,8 +76,8 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
         }
 
         // A resumed run, or a run --from a checkpoint of the same set (a wider context, say), reads the checkpoint's data folder unless told otherwise.
-        bool sameSet = saved is not null && savedDatasetName == set.Name && saved.GetString("subset") == set.Subset;
-        string? savedDataDir = resuming || sameSet ? saved!.GetString("data_dir") : null;
+        bool sameSet = point is not null && savedDatasetName == set.Name && point.GetString("subset") == set.Subset;
+        string? savedDataDir = resuming || sameSet ? point!.GetString("data_dir") : null;
         string? directory = CommandLine.IsImplicit(parse, command.DataDir) && savedDataDir is not null ? (savedDataDir == "hub" ? null : savedDataDir) : parse.GetValue(command.DataDir);
         if (directory is null && set.HubRepositoryId is null)
         {
@@ -86,17 +85,17 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
         }
 
         bool recipeFromCheckpoint = point is not null; // --resume keeps it, --from starts from it
-        int? samples = settings.Get(command.MaxSamples, resuming || sameSet ? saved!.Get<int>("max_samples") : null, mustAgree: resuming, "a resumed run trains on the same rows");
+        int? samples = settings.Get(command.MaxSamples, resuming || sameSet ? point!.Get<int>("max_samples") : null, mustAgree: resuming, "a resumed run trains on the same rows");
         int layers = settings.Get(command.NumLayers, point?.Model.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
         int context = settings.Get(command.ContextDim, point?.Model.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
-        int sequenceLength = settings.Get(command.MaxSeqLength, recipeFromCheckpoint ? saved!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
-        string kind = settings.Get(command.TokenizerKind, recipeFromCheckpoint ? saved!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");
-        int epochCount = settings.Get(command.Epochs, parse.GetValue(command.Epochs) ?? set.DefaultEpochs, resuming ? saved!.Get<int>("epochs") : null, mustAgree: false, string.Empty);
-        int batch = settings.Get(command.BatchSize, recipeFromCheckpoint ? saved!.Get<int>("batch_size") : null, mustAgree: resuming && point!.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
-        double rate = settings.Get(command.LearningRate, recipeFromCheckpoint ? saved!.Get<double>("learning_rate") : null, mustAgree: false, string.Empty);
-        int runSeed = settings.Get(command.Seed, recipeFromCheckpoint ? saved!.Get<int>("seed") : null, mustAgree: false, string.Empty);
-        string runPrecision = settings.Get(command.Precision, recipeFromCheckpoint ? PrecisionOption.FromCheckpoint(saved!.GetString("precision")) : null, mustAgree: false, string.Empty);
-        CheckpointInterval interval = settings.Get(command.CheckpointEvery, resuming && !original ? (object)new CheckpointInterval(saved!.Get<int>("checkpoint_every_epochs") ?? 5, saved.Get<long>("checkpoint_every_steps") ?? 0) : null, mustAgree: false, string.Empty);
+        int sequenceLength = settings.Get(command.MaxSeqLength, recipeFromCheckpoint ? point!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
+        string kind = settings.Get(command.TokenizerKind, recipeFromCheckpoint ? point!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");
+        int epochCount = settings.Get(command.Epochs, parse.GetValue(command.Epochs) ?? set.DefaultEpochs, resuming ? point!.Get<int>("epochs") : null, mustAgree: false, string.Empty);
+        int batch = settings.Get(command.BatchSize, recipeFromCheckpoint ? point!.Get<int>("batch_size") : null, mustAgree: resuming && point!.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
+        double rate = settings.Get(command.LearningRate, recipeFromCheckpoint ? point!.Get<double>("learning_rate") : null, mustAgree: false, string.Empty);
+        int runSeed = settings.Get(command.Seed, recipeFromCheckpoint ? point!.Get<int>("seed") : null, mustAgree: false, string.Empty);
+        string runPrecision = settings.Get(command.Precision, recipeFromCheckpoint ? PrecisionOption.FromCheckpoint(point!.GetString("precision")) : null, mustAgree: false, string.Empty);
+        CheckpointInterval interval = settings.Get(command.CheckpointEvery, resuming && !original ? (object)new CheckpointInterval(point!.Get<int>("checkpoint_every_epochs") ?? 5, point.Get<long>("checkpoint_every_steps") ?? 0) : null, mustAgree: false, string.Empty);
         if (layers < 1)
         {
             throw new ArgumentException($"--num_layers must be at least 1 (the original used 1 or 4), not {layers}.");
@@ -173,10 +172,10 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
         }
         else if (fromPath is not null)
         {
-            Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate, seed and precision ({PrecisionOption.FromCheckpoint(saved!.GetString("precision")) ?? "fp32"}) are kept{changed}; writing to {outputDirectory}.");
+            Console.WriteLine($"Starting a {set.DisplayName} run from the weights of {Path.GetFileName(fromPath)} ({point!.CompletedEpochs} epoch(s) trained) with a fresh optimizer and {(rebuildVocabulary ? "a vocabulary rebuilt from the new data (the embedding and output layer start anew)" : "its vocabulary")}; its sequence length, batch size, learning rate, seed and precision ({PrecisionOption.FromCheckpoint(point!.GetString("precision")) ?? "fp32"}) are kept{changed}; writing to {outputDirectory}.");
         }
 
-        string? createdFolder = OutputFolder.OutermostMissingFolder(Path.Combine(outputDirectory, "cache"));
+        string? createdFolder = RunChecks.OutermostMissingFolder(Path.Combine(outputDirectory, "cache"));
 
         // Data: the set's files from a local copy or the Hub, split, encoded into the Arrow cache (read memory-mapped).
         bool interactive = !Console.IsOutputRedirected;
@@ -218,7 +217,7 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
 
         // A run refused once the data are read leaves no folder behind: the cache this run created is removed.
         string? refusal = null;
-        if (resuming && saved!.GetString("data_sha256") is string savedChecksum && savedChecksum != corpus.SourceChecksum)
+        if (resuming && point!.GetString("data_sha256") is string savedChecksum && savedChecksum != corpus.SourceChecksum)
         {
             refusal = $"The training data ({corpus.Description}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run from it with --from.";
         }
@@ -263,10 +262,10 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
             options.RunConfiguration["from_checkpoint"] = Path.GetFullPath(fromPath);
             options.RunConfiguration["vocabulary"] = rebuildVocabulary ? "rebuilt" : "checkpoint";
         }
-        else if (resuming && saved!.GetString("from_checkpoint") is string earlierFrom)
+        else if (resuming && point!.GetString("from_checkpoint") is string earlierFrom)
         {
             options.RunConfiguration["from_checkpoint"] = earlierFrom;
-            options.RunConfiguration["vocabulary"] = saved.GetString("vocabulary");
+            options.RunConfiguration["vocabulary"] = point.GetString("vocabulary");
         }
 
         var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor() };
@@ -287,7 +286,7 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
                 options.RunConfiguration["freeze_base_dims"] = true;
             }
         }
-        else if (resuming && saved!.Get<int>("expanded_from_context") is int expandedFrom)
+        else if (resuming && point!.Get<int>("expanded_from_context") is int expandedFrom)
         {
             // A resumed run of an expansion records it as it was, and freezes as it did.
             foreach (string key in new[] { "expanded_from_context", "expansion", "freeze_base_dims" })
@@ -298,7 +297,7 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
                 }
             }
 
-            if (saved.Get<bool>("freeze_base_dims") == true)
+            if (point.Get<bool>("freeze_base_dims") == true)
             {
                 callbacks.Add(new FreezeBaseContextDimensions(expandedFrom));
             }
@@ -335,31 +334,12 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
     // The set a command line names, with the options only some sets take refused for the others.
     private static DialogueDataset ParseDataset(string name, string? subsetName, string? textFieldName, string? messagesFieldName)
     {
-        DialogueDataset set;
-        try
-        {
-            set = DialogueDataset.Parse(name);
-        }
-        catch (FormatException ex)
-        {
-            throw new ArgumentException($"--dataset {ex.Message}", ex);
-        }
-
+        DialogueDataset set = Parse("--dataset", null);
         if (subsetName is not null)
         {
-            if (set.Name != "hh-rlhf")
-            {
-                throw new ArgumentException($"--subset is only for --dataset hh-rlhf; {set.DisplayName} has no subsets. Leave --subset out.");
-            }
-
-            try
-            {
-                set = DialogueDataset.Parse(name, subsetName);
-            }
-            catch (FormatException ex)
-            {
-                throw new ArgumentException($"--subset {ex.Message}", ex);
-            }
+            set = set.Name == "hh-rlhf"
+                ? Parse("--subset", subsetName)
+                : throw new ArgumentException($"--subset is only for --dataset hh-rlhf; {set.DisplayName} has no subsets. Leave --subset out.");
         }
 
         if (textFieldName is null && messagesFieldName is null)
@@ -378,6 +358,19 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
         }
 
         return DialogueDataset.JsonLines(textFieldName is not null ? new TextFieldFormat(textFieldName) : new ChatMessagesFormat(messagesFieldName!));
+
+        // The library's error, under the name of the option whose value it refuses.
+        DialogueDataset Parse(string option, string? subset)
+        {
+            try
+            {
+                return DialogueDataset.Parse(name, subset);
+            }
+            catch (FormatException ex)
+            {
+                throw new ArgumentException($"{option} {ex.Message}", ex);
+            }
+        }
     }
 
     // The model a run --from a checkpoint starts with: its weights, or with a rebuilt vocabulary (whose ids mean other words)
