@@ -61,7 +61,7 @@ internal sealed class EvaluateCommand : Command
         NewLlmModel model = CheckpointFile.LoadModel(path);
         DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await OriginalCheckpoints.RebuildVocabularyAsync(path, directory, subsetName, model.Options.VocabSize, cancellationToken);
         HhRlhfDataset rows = directory is null
-            ? await HhRlhfDataset.LoadFromHubAsync(selected, which, progress: new ConsoleDownloadProgress(!Console.IsOutputRedirected), cancellationToken: cancellationToken)
+            ? await HhRlhfDataset.LoadFromHubAsync(selected, which, progress: new ConsoleProgress(!Console.IsOutputRedirected), cancellationToken: cancellationToken)
             : await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, which, cancellationToken);
         var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = length };
         TokenizedCorpus corpus = TokenizedCorpus.Build(rows.GetNormalizedChosenTexts(), tokenizer, corpusOptions);
