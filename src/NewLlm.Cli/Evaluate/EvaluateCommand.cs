@@ -18,12 +18,11 @@ internal sealed class EvaluateCommand : Command
         : base("evaluate", "Measure a New-LLM checkpoint (NewLlm's or the original's) on an HH-RLHF split.")
     {
         _split.AcceptOnlyFromAmong("test", "train");
-        Options.Add(_checkpoint);
-        Options.Add(_dataDir);
-        Options.Add(_subset);
-        Options.Add(_split);
-        Options.Add(_maxSeqLength);
-        Options.Add(_batchSize);
+        foreach (Option option in (Option[])[_checkpoint, _dataDir, _subset, _split, _maxSeqLength, _batchSize])
+        {
+            Options.Add(option);
+        }
+
         CommandLine.SetAction(this, RunAsync);
     }
 
