@@ -2,7 +2,7 @@ using System.CommandLine.Parsing;
 
 namespace NewLlm.Cli;
 
-/// <summary><c>--precision fp32|bf16-mixed</c> and <c>--allow-slow-bf16</c>: newllm train's <see cref="TrainerOptions.Precision"/>.</summary>
+/// <summary><c>--precision fp32|bf16-mixed</c>: newllm train's <see cref="TrainerOptions.Precision"/>.</summary>
 internal static class PrecisionOption
 {
     private static readonly (string Name, TrainingPrecision Value)[] Names = [("fp32", TrainingPrecision.Float32), ("bf16-mixed", TrainingPrecision.BFloat16Mixed)];
@@ -14,12 +14,6 @@ internal static class PrecisionOption
         HelpName = string.Join('|', Names.Select(n => n.Name)),
         DefaultValueFactory = _ => "fp32",
         CustomParser = Parse,
-    };
-
-    /// <summary>The <c>--allow-slow-bf16</c> flag.</summary>
-    public static Option<bool> CreateAllowSlow() => new("--allow-slow-bf16")
-    {
-        Description = "Run --precision bf16-mixed even on a CPU without native bfloat16 (avx512_bf16/amx_bf16), where it is many times slower than fp32.",
     };
 
     /// <summary>The precision a canonical name (the option's value) stands for.</summary>

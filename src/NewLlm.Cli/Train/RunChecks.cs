@@ -6,18 +6,6 @@ namespace NewLlm.Cli;
 /// <summary>What newllm train checks before any data is prepared: the device, the output folder, the memory a step needs.</summary>
 internal static class RunChecks
 {
-    /// <summary>Loads the TorchSharp backend and gives torch <paramref name="threads"/> CPU threads (<c>--threads</c>).</summary>
-    public static void LoadTorch(int threads)
-    {
-        TorchBackend.EnsureLoaded();
-        if (threads < 1)
-        {
-            throw new ArgumentException($"--threads must be at least 1, not {threads}.");
-        }
-
-        torch.set_num_threads(threads);
-    }
-
     /// <summary>Refuses a device that is absent, bf16 on a CPU without it, an output folder that cannot be used, and a step that does not fit in memory.</summary>
     /// <param name="options">The run's options.</param>
     /// <param name="resumePath">The checkpoint the run continues, or <see langword="null"/>.</param>

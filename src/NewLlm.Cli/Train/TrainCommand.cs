@@ -80,14 +80,21 @@ internal sealed class TrainCommand : Command
 
     public Option<string> Precision { get; } = PrecisionOption.Create();
 
-    public Option<bool> AllowSlowBFloat16 { get; } = PrecisionOption.CreateAllowSlow();
+    public Option<bool> AllowSlowBFloat16 { get; } = new("--allow-slow-bf16") { Description = "Run --precision bf16-mixed even on a CPU without native bfloat16 (avx512_bf16/amx_bf16), where it is many times slower than fp32." };
 
     public Option<bool> PreferenceAccuracy { get; } = new("--preference-accuracy") { Description = "HH-RLHF: also report the share of test pairs whose chosen reply is more likely than the rejected one." };
 
     /// <summary>Trains; returns 0 when done (or nothing was left to train), 130 when a signal stopped the run.</summary>
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        RunChecks.LoadTorch(parse.GetValue(Threads));
+        TorchBackend.EnsureLoaded();
+        int threads = parse.GetValue(Threads);
+        if (threads < 1)
+        {
+            throw new ArgumentException($"--threads must be at least 1, not {threads}.");
+        }
+
+        torch.set_num_threads(threads);
         string? resumePath = parse.GetValue(Resume);
         string? fromPath = parse.GetValue(From);
         if (resumePath is not null && fromPath is not null)
