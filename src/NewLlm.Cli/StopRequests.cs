@@ -29,8 +29,6 @@ internal sealed class StopRequests(TimeSpan repeatWindow)
     private readonly Lock _gate = new();
     private TimeSpan _first;
 
-    public TimeSpan RepeatWindow => repeatWindow;
-
     /// <summary>The signal that asked the run to stop, once one has: it decides the exit code.</summary>
     public PosixSignal? FirstSignal { get; private set; }
 

@@ -39,7 +39,7 @@ internal sealed class TerminationSignals : IDisposable
     private void OnSignal(PosixSignalContext context)
     {
         SignalMeaning meaning = _requests.Decide(context.Signal, Stopwatch.GetElapsedTime(_started));
-        int window = (int)_requests.RepeatWindow.TotalSeconds;
+        int window = (int)StopRequests.DefaultRepeatWindow.TotalSeconds;
 
         // Not cancelled (a quit), the signal's default action ends the process now (exit status 128 + signal): no managed
         // shutdown that could wait for, or crash in, the native step still running on the training thread.

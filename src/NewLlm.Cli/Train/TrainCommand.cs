@@ -264,15 +264,10 @@ internal sealed class TrainCommand : Command
             : await DialogueSource.FromDirectoryAsync(set, directory, cancellationToken);
         progress.Finish();
 
-        DialogueTokenizer? givenTokenizer = null;
-        if ((resuming && !original) || (fromPath is not null && !rebuildVocabulary))
-        {
-            givenTokenizer = point!.Tokenizer!; // read (and required) with the checkpoint, above
-        }
-        else if (kind == "gpt2")
-        {
-            givenTokenizer = Gpt2DialogueTokenizer.Create(); // the same for every set: "rebuild" changes nothing
-        }
+        // The checkpoint's was read (and required) with it, above; GPT-2's is the same for every set: "rebuild" changes nothing.
+        DialogueTokenizer? givenTokenizer = (resuming && !original) || (fromPath is not null && !rebuildVocabulary) ? point!.Tokenizer!
+            : kind == "gpt2" ? Gpt2DialogueTokenizer.Create()
+            : null;
 
         var corpusOptions = new DialogueCorpusOptions
         {
@@ -293,15 +288,11 @@ internal sealed class TrainCommand : Command
         }
 
         // A run refused once the data are read leaves no folder behind: the cache this run created is removed.
-        string? refusal = null;
-        if (resuming && point!.GetString("data_sha256") is string savedChecksum && savedChecksum != corpus.SourceChecksum)
-        {
-            refusal = $"The training data ({corpus.Description}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run from it with --from.";
-        }
-        else if (original && corpus.Tokenizer.VocabSize != point!.Model.VocabSize)
-        {
-            refusal = $"The vocabulary rebuilt from {corpus.Description} has {corpus.Tokenizer.VocabSize} ids, but the model in {resumePath ?? fromPath} has {point.Model.VocabSize}: the original checkpoint was trained with another vocabulary size.";
-        }
+        string? refusal = resuming && point!.GetString("data_sha256") is string savedChecksum && savedChecksum != corpus.SourceChecksum
+            ? $"The training data ({corpus.Description}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run from it with --from."
+            : original && corpus.Tokenizer.VocabSize != point!.Model.VocabSize
+            ? $"The vocabulary rebuilt from {corpus.Description} has {corpus.Tokenizer.VocabSize} ids, but the model in {resumePath ?? fromPath} has {point.Model.VocabSize}: the original checkpoint was trained with another vocabulary size."
+            : null;
 
         if (refusal is not null)
         {
