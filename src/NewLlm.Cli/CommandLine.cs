@@ -1,12 +1,10 @@
-using System.CommandLine.Invocation;
 using Microsoft.Extensions.Options;
 
 namespace NewLlm.Cli;
 
 /// <summary>
-/// What every command does around its work: parse errors as System.CommandLine reports them (with its typo
-/// suggestions; the whole help only for <c>newllm</c> alone), Ctrl-C and SIGTERM as a cancellation (<see cref="TerminationSignals"/>), and any
-/// failure as one <c>error:</c> line in the tool's words with exit code 1.
+/// What every command does around its work: Ctrl-C and SIGTERM as a cancellation (<see cref="TerminationSignals"/>), and
+/// any failure as one <c>error:</c> line in the tool's words with exit code 1.
 /// </summary>
 internal static class CommandLine
 {
@@ -21,21 +19,6 @@ internal static class CommandLine
         ("DialogueCorpusOptions.MaxDegreeOfParallelism", "--threads"), ("GenerationOptions.", "--"),
         ("HhRlhfDataset.LoadFromDirectoryAsync expects", "--data-dir expects"),
     ];
-
-    /// <summary>Parses <paramref name="args"/> and runs the command they name; returns the process's exit code.</summary>
-    /// <param name="root">The tool's command.</param>
-    /// <param name="args">The command line.</param>
-    public static Task<int> InvokeAsync(RootCommand root, string[] args)
-    {
-        ParseResult parsed = root.Parse(args);
-        if (parsed.Action is ParseErrorAction error)
-        {
-            // A mistake in a command's options: the errors and "did you mean"; newllm alone (no command): the help too.
-            error.ShowHelp = parsed.CommandResult.Command is RootCommand;
-        }
-
-        return parsed.InvokeAsync();
-    }
 
     /// <summary>
     /// Sets <paramref name="command"/>'s action to <paramref name="run"/>, which is given a token the first termination

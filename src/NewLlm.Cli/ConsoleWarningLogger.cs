@@ -17,12 +17,10 @@ internal sealed class ConsoleWarningLogger<T> : ILogger<T>
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        if (!IsEnabled(logLevel) || logLevel >= LogLevel.Error)
+        if (logLevel == LogLevel.Warning) // errors reach the user as the program's one error line
         {
-            return; // errors reach the user as the program's one error line
+            Console.Out.Flush();
+            Console.Error.WriteLine($"warning: {formatter(state, exception)}");
         }
-
-        Console.Out.Flush();
-        Console.Error.WriteLine($"warning: {formatter(state, exception)}");
     }
 }

@@ -3,9 +3,7 @@ namespace NewLlm.Cli;
 /// <summary>What the commands read of the original Python trainer's checkpoints, which record few settings and no vocabulary.</summary>
 internal static class OriginalCheckpoints
 {
-    /// <summary>The settings the checkpoint records, as newllm's checkpoints name them: its config's max_seq_length, and the word-level tokenizer (the original's only one).</summary>
-    /// <param name="original">The checkpoint.</param>
-    /// <param name="path">Its file, for the error.</param>
+    /// <summary>The settings the checkpoint records, as newllm's name them: its config's max_seq_length, and the word-level tokenizer (the original's only one).</summary>
     public static JsonObject Settings(PyTorchCheckpoint original, string path)
     {
         var settings = new JsonObject { ["tokenizer"] = "word" };
@@ -19,12 +17,10 @@ internal static class OriginalCheckpoints
         return settings;
     }
 
-    /// <summary>The vocabulary, rebuilt from the HH-RLHF training split the model was trained on, as the original does at start-up.</summary>
-    /// <param name="path">The checkpoint, for the errors.</param>
-    /// <param name="directory">The HH-RLHF folder (<c>--data-dir</c>), or <see langword="null"/> when not given.</param>
-    /// <param name="subsetName">The subset (<c>--subset</c>).</param>
-    /// <param name="vocabSize">The model's vocabulary size, which the rebuilt vocabulary must have.</param>
-    /// <param name="cancellationToken">Cancels the reading.</param>
+    /// <summary>
+    /// The vocabulary of the model in <paramref name="path"/> (of <paramref name="vocabSize"/> ids), rebuilt as the original
+    /// does at start-up from the HH-RLHF training split it was trained on (<c>--data-dir</c>, <c>--subset</c>).
+    /// </summary>
     public static async Task<DialogueTokenizer> RebuildVocabularyAsync(string path, string? directory, string subsetName, int vocabSize, CancellationToken cancellationToken)
     {
         if (directory is null)

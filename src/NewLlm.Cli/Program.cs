@@ -3,6 +3,7 @@
 //   newllm train --resume checkpoints/new_llm_hh_rlhf_layers1_final.pt --epochs 10
 //   newllm evaluate --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --data-dir ../shared/hh-rlhf-mini --subset harmless
 //   newllm chat --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt
+using System.CommandLine.Invocation;
 using NewLlm.Cli;
 
 var root = new RootCommand("New-LLM from the command line: train a model, measure a checkpoint, chat with it.")
@@ -11,4 +12,11 @@ var root = new RootCommand("New-LLM from the command line: train a model, measur
     new EvaluateCommand(),
     new ChatCommand(),
 };
-return await CommandLine.InvokeAsync(root, args);
+ParseResult parsed = root.Parse(args);
+if (parsed.Action is ParseErrorAction error)
+{
+    // A mistake in a command's options: System.CommandLine's errors and "did you mean"; newllm alone (no command): the help too.
+    error.ShowHelp = parsed.CommandResult.Command is RootCommand;
+}
+
+return await parsed.InvokeAsync();

@@ -148,8 +148,7 @@ internal sealed class ChatCommand : Command
                 Console.Write("> ");
             }
 
-            string? line = Console.ReadLine();
-            if (line is null)
+            if (Console.ReadLine() is not string line)
             {
                 yield break;
             }

@@ -18,12 +18,11 @@ internal sealed class EvaluateCommand : Command
         : base("evaluate", "Measure a New-LLM checkpoint (NewLlm's or the original's) on an HH-RLHF split.")
     {
         _split.AcceptOnlyFromAmong("test", "train");
-        Options.Add(_checkpoint);
-        Options.Add(_dataDir);
-        Options.Add(_subset);
-        Options.Add(_split);
-        Options.Add(_maxSeqLength);
-        Options.Add(_batchSize);
+        foreach (Option option in (Option[])[_checkpoint, _dataDir, _subset, _split, _maxSeqLength, _batchSize])
+        {
+            Options.Add(option);
+        }
+
         CommandLine.SetAction(this, RunAsync);
     }
 
@@ -61,7 +60,7 @@ internal sealed class EvaluateCommand : Command
         NewLlmModel model = CheckpointFile.LoadModel(path);
         DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await OriginalCheckpoints.RebuildVocabularyAsync(path, directory, subsetName, model.Options.VocabSize, cancellationToken);
         HhRlhfDataset rows = directory is null
-            ? await HhRlhfDataset.LoadFromHubAsync(selected, which, progress: new ConsoleDownloadProgress(!Console.IsOutputRedirected), cancellationToken: cancellationToken)
+            ? await HhRlhfDataset.LoadFromHubAsync(selected, which, progress: new ConsoleProgress(!Console.IsOutputRedirected), cancellationToken: cancellationToken)
             : await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, which, cancellationToken);
         var corpusOptions = new TokenizedCorpusOptions { MaxSequenceLength = length };
         TokenizedCorpus corpus = TokenizedCorpus.Build(rows.GetNormalizedChosenTexts(), tokenizer, corpusOptions);

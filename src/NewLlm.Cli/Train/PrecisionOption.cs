@@ -2,7 +2,7 @@ using System.CommandLine.Parsing;
 
 namespace NewLlm.Cli;
 
-/// <summary><c>--precision fp32|bf16-mixed</c> and <c>--allow-slow-bf16</c>: newllm train's <see cref="TrainerOptions.Precision"/>.</summary>
+/// <summary><c>--precision fp32|bf16-mixed</c>: newllm train's <see cref="TrainerOptions.Precision"/>.</summary>
 internal static class PrecisionOption
 {
     private static readonly (string Name, TrainingPrecision Value)[] Names = [("fp32", TrainingPrecision.Float32), ("bf16-mixed", TrainingPrecision.BFloat16Mixed)];
@@ -16,12 +16,6 @@ internal static class PrecisionOption
         CustomParser = Parse,
     };
 
-    /// <summary>The <c>--allow-slow-bf16</c> flag.</summary>
-    public static Option<bool> CreateAllowSlow() => new("--allow-slow-bf16")
-    {
-        Description = "Run --precision bf16-mixed even on a CPU without native bfloat16 (avx512_bf16/amx_bf16), where it is many times slower than fp32.",
-    };
-
     /// <summary>The precision a canonical name (the option's value) stands for.</summary>
     public static TrainingPrecision ToPrecision(string name) => Names.First(n => n.Name == name).Value;
 
@@ -32,15 +26,12 @@ internal static class PrecisionOption
     private static string Parse(ArgumentResult result)
     {
         string text = result.Tokens.Count == 1 ? result.Tokens[0].Value.Trim() : string.Empty;
-        foreach ((string name, _) in Names)
+        string? name = Names.Select(n => n.Name).FirstOrDefault(n => string.Equals(text, n, StringComparison.OrdinalIgnoreCase));
+        if (name is null)
         {
-            if (string.Equals(text, name, StringComparison.OrdinalIgnoreCase))
-            {
-                return name;
-            }
+            result.AddError($"--precision takes {string.Join(" or ", Names.Select(n => n.Name))}, not '{text}'.");
         }
 
-        result.AddError($"--precision takes {string.Join(" or ", Names.Select(n => n.Name))}, not '{text}'.");
-        return string.Empty;
+        return name ?? string.Empty;
     }
 }

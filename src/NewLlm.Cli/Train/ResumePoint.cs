@@ -1,23 +1,24 @@
+using System.Text.Json;
 using NewLlm;
 
 namespace NewLlm.Cli;
 
 /// <summary>
-/// What a resumed run starts from: the settings recorded, the model's sizes, how far it had trained, and the vocabulary
-/// it holds (none in the original trainer's checkpoints).
+/// What a run resumed or started from a checkpoint starts from: the settings recorded (its trainer options and the run
+/// configuration newllm train adds), the model's sizes, how far it had trained, and the vocabulary it holds (none in the
+/// original trainer's checkpoints).
 /// </summary>
 internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int CompletedEpochs, int BatchesIntoEpoch, long GlobalStep, bool IsOriginal, DialogueTokenizer? Tokenizer = null)
 {
     /// <summary>
-    /// Reads where a run resumed from <paramref name="path"/> starts, from newllm's checkpoints or the original
-    /// Python trainer's (which record only max_seq_length and num_layers, and no vocabulary); the errors a person typing
-    /// the option makes are said in the program's words. The checkpoint is read as a run will read it (every entry's
-    /// hash, the PyTorch part, the weights into a model of its shape, the vocabulary), so that one the run would refuse
-    /// is refused here, before anything is written under <c>--output</c>.
+    /// Reads the checkpoint at <paramref name="path"/>, newllm's or the original Python trainer's (which records only
+    /// max_seq_length and num_layers, and no vocabulary), as a run will read it (every entry's hash, the PyTorch part, the
+    /// weights into a model of its shape, the vocabulary), so that one the run would refuse is refused before anything
+    /// is written under <c>--output</c>; the errors a person typing the option makes are said in the program's words.
     /// </summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="optionName">The option that named it (<c>--resume</c>, <c>--from</c>).</param>
-    public static ResumePoint Read(string path, string optionName = "--resume")
+    public static ResumePoint Read(string path, string optionName)
     {
         if (Directory.Exists(path))
         {
@@ -57,4 +58,30 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int
         DialogueTokenizer? tokenizer = CheckpointFile.LoadTokenizer(path);
         return new ResumePoint(manifest.TrainerOptions, manifest.ModelOptions, manifest.State.CompletedEpochs, manifest.State.BatchesIntoEpoch, manifest.State.GlobalStep, IsOriginal: false, tokenizer);
     }
+
+    /// <summary>The recorded setting <paramref name="key"/>, or null; read leniently: values older versions wrote as strings still read.</summary>
+    public T? Get<T>(string key)
+        where T : struct, IParsable<T>
+    {
+        if (Settings[key] is not JsonValue value)
+        {
+            return null;
+        }
+
+        if (value.GetValueKind() == JsonValueKind.String)
+        {
+            return T.TryParse(value.GetValue<string>(), CultureInfo.InvariantCulture, out T parsed) ? parsed : null;
+        }
+
+        try
+        {
+            return value.Deserialize<T>();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public string? GetString(string key) => Settings[key] is JsonValue value ? value.ToString() : null;
 }

@@ -12,14 +12,10 @@ internal sealed class ResumedSettings(ParseResult parse)
     /// <summary>The settings given that differ from the checkpoint's, as <c>--lr 0.0008 -> 0.0004</c>.</summary>
     public IReadOnlyList<string> Changes => _changes;
 
-    /// <summary>The option's value for the run.</summary>
-    /// <param name="option">The option.</param>
-    /// <param name="saved">The checkpoint's value, or <see langword="null"/> when there is none.</param>
-    /// <param name="mustAgree">Whether a different value is refused.</param>
-    /// <param name="why">Why it must agree, for the refusal.</param>
+    /// <summary>The run's value of <paramref name="option"/>, given the checkpoint's (<paramref name="saved"/>, null when none).</summary>
     public T Get<T>(Option<T> option, object? saved, bool mustAgree, string why) => Get(option, parse.GetValue(option)!, saved, mustAgree, why);
 
-    /// <summary>The run's value of a setting whose command-line value is <paramref name="value"/> (the option's value made canonical, or a default the program chose).</summary>
+    /// <summary>As the other overload, for a command-line <paramref name="value"/> the program made canonical or chose as the default.</summary>
     /// <param name="option">The option.</param>
     /// <param name="value">The value from the command line.</param>
     /// <param name="saved">The checkpoint's value, or <see langword="null"/> when there is none.</param>

@@ -3,8 +3,7 @@ namespace NewLlm.Training;
 /// <summary>Writes a run's checkpoints under its output directory, and records them in the run's state.</summary>
 internal static class CheckpointWriter
 {
-    /// <summary>Writes checkpoint <paramref name="kind"/> of the state with <paramref name="save"/> and returns its path, recorded as the last (and, for <see cref="CheckpointKind.Best"/>, the best) checkpoint.</summary>
-    /// <exception cref="IOException">It could not be written: the message says that nothing was lost and which checkpoint to resume from.</exception>
+    /// <summary>Writes checkpoint <paramref name="kind"/> with <paramref name="save"/>; returns its path, recorded as the last (and, for <see cref="CheckpointKind.Best"/>, the best).</summary>
     public static string Write(TrainerOptions options, TrainerState state, CheckpointKind kind, int epoch, Action<string> save)
     {
         string path = RunDirectory.CheckpointPath(options, kind, epoch, state.GlobalStep);
@@ -26,11 +25,8 @@ internal static class CheckpointWriter
         return path;
     }
 
-    /// <summary>
-    /// The error for a checkpoint that could not be written (a full disk, most often): which one, that nothing written
-    /// before is lost (every checkpoint is written to a temporary file and renamed, so the file at that path, the best
-    /// checkpoint and the earlier ones are whole), and which checkpoint to resume from.
-    /// </summary>
+    // The error for a checkpoint that could not be written (a full disk, most often): which one, that nothing written
+    // before is lost (checkpoints are written to a temporary file and renamed), and which checkpoint to resume from.
     private static IOException NotWritten(string path, Exception error, string? bestPath, string modelName)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;

@@ -4,23 +4,21 @@ using System.Text.Json.Serialization;
 namespace NewLlm.Training;
 
 /// <summary>
-/// A run's output directory (<see cref="TrainerOptions.OutputDirectory"/>) and its policy: the names of the
-/// checkpoints and reports of a run named <see cref="TrainerOptions.ModelName"/>, the results an earlier run left there,
-/// the checkpoint to resume from, and the exclusive claim that keeps the directory to one run at a time.
+/// A run's output directory (<see cref="TrainerOptions.OutputDirectory"/>) and its policy: the names of the checkpoints
+/// and reports of a run named <see cref="TrainerOptions.ModelName"/>, the results an earlier run left there, the checkpoint
+/// to resume from, and the claim that keeps the directory to one run at a time.
 /// <para>
 /// An instance is a claim (<see cref="Claim"/>): a file, <see cref="LockFileName"/>, created atomically in the directory
-/// and holding the owner's process id, host and start time, deleted again by <see cref="Dispose"/>. A lock file whose
-/// process no longer runs on this host (killed, crashed) is stale and taken over; one whose owner runs, or runs on another
-/// host (which cannot be checked), refuses the claim. The trainer holds the claim for the whole of
-/// <see cref="Trainer.Train"/>; a program can call <see cref="FindHolder"/> and <see cref="FindEarlierResults"/> first,
-/// to refuse early, before preparing data.
+/// with the owner's process id, host and start time, deleted by <see cref="Dispose"/>. A lock file whose process no longer
+/// runs on this host is stale and taken over; a live owner, or one on another host (which cannot be checked), refuses the
+/// claim. The trainer holds the claim for the whole of <see cref="Trainer.Train"/>; a program can call
+/// <see cref="FindHolder"/> and <see cref="FindEarlierResults"/> first, to refuse before preparing data.
 /// </para>
 /// </summary>
 /// <remarks>
-/// A lock file rather than an OS file lock: its owner can be named in the error, it works across hosts that share the
-/// folder, and it works the same on every platform .NET runs on. (On Unix, .NET's <see cref="FileShare.None"/> is an
-/// advisory <c>flock</c> that also refuses readers, so the holder could not be named; <see cref="FileStream.Lock"/> is a
-/// per-process <c>fcntl</c> lock that any other handle of the file closed in the same process releases.)
+/// A lock file rather than an OS lock names its owner in the error and works across hosts and platforms alike. (On Unix,
+/// .NET's <see cref="FileShare.None"/> is an advisory <c>flock</c> that also refuses readers; <see cref="FileStream.Lock"/>
+/// is a per-process <c>fcntl</c> lock that closing any other handle of the file in the process releases.)
 /// </remarks>
 public sealed class RunDirectory : IDisposable
 {
@@ -211,11 +209,9 @@ public sealed class RunDirectory : IDisposable
         }
     }
 
-    /// <summary>
-    /// Takes the output directory for a run: proves it writable, claims it, deletes temporary files a killed run left
-    /// there, and refuses to replace an earlier run's results unless the run continues them
-    /// (<paramref name="continuesIn"/> is this directory) or <see cref="TrainerOptions.OverwriteOutput"/> is set.
-    /// </summary>
+    // Takes the output directory for a run: proves it writable, claims it, deletes the temporary files a killed run left,
+    // and refuses to replace an earlier run's results unless the run continues them (continuesIn is this directory) or
+    // TrainerOptions.OverwriteOutput is set.
     internal static RunDirectory ClaimForRun(TrainerOptions options, string? continuesIn, ILogger logger)
     {
         string directory = EnsureWritable(options.OutputDirectory!);
@@ -223,8 +219,7 @@ public sealed class RunDirectory : IDisposable
         try
         {
             // With the lock held, no other run writes here: every temporary file left in it is a killed run's.
-            int stale = AtomicFile.DeleteStale(claim.FullPath, TimeSpan.Zero);
-            if (stale > 0)
+            if (AtomicFile.DeleteStale(claim.FullPath, TimeSpan.Zero) is int stale and > 0)
             {
                 logger.LogInformation("Deleted {Count} temporary file(s) that an interrupted run left in {Directory}.", stale, claim.FullPath);
             }
@@ -255,15 +250,13 @@ public sealed class RunDirectory : IDisposable
         }
     }
 
-    /// <summary>The full path of <paramref name="file"/> under the run's output directory.</summary>
     private static string Under(TrainerOptions options, string file)
     {
-        ArgumentNullException.ThrowIfNull(options);
         string directory = options.OutputDirectory ?? throw new InvalidOperationException("TrainerOptions.OutputDirectory is not set.");
         return Path.GetFullPath(Path.Combine(directory, file));
     }
 
-    /// <summary>Creates the directory and proves it can be written (a probe file, deleted again), so a bad path fails before any work.</summary>
+    // Creates the directory and proves it writable with a probe file, so a bad path fails before any work.
     private static string EnsureWritable(string path)
     {
         string directory = Path.GetFullPath(path);
@@ -285,7 +278,7 @@ public sealed class RunDirectory : IDisposable
     private static IOException Held(string directory, string holder) =>
         new($"The output directory '{directory}' is in use by {holder}: two runs must not write the same checkpoints and reports. Wait for that run to end or choose another output directory; if you are sure no run uses it, delete '{Path.Combine(directory, LockFileName)}'.");
 
-    /// <summary>The live holder of the lock file at <paramref name="path"/>, or null when it is stale (then <paramref name="staleContents"/> is what it holds).</summary>
+    // The live holder of the lock file, or null when it is stale (then staleContents is what it holds).
     private static string? DescribeLiveHolder(string path, out string? staleContents)
     {
         staleContents = null;
@@ -324,7 +317,7 @@ public sealed class RunDirectory : IDisposable
         return null;
     }
 
-    /// <summary>Whether process <paramref name="processId"/> runs and is the one that started at <paramref name="startUtc"/> (not a later process given the same id).</summary>
+    // Whether the process runs and is the one that started then (not a later process given the same id).
     private static bool IsRunning(int processId, DateTime startUtc)
     {
         try

@@ -1,0 +1,76 @@
+namespace NewLlm.Cli;
+
+/// <summary>
+/// Downloads (a file at a time) and the preparation of a corpus (counting, vocabulary, tokenizing: a stage at a time) on
+/// one console line when interactive; a line per file or stage otherwise.
+/// </summary>
+internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProgress>, IProgress<CorpusProgress>
+{
+    private string? _item;
+    private bool _lineOpen;
+    private int _lastPercent = -1;
+
+    public void Report(DownloadProgress value)
+    {
+        lock (this)
+        {
+            if (value.Retry is DownloadRetry retry)
+            {
+                Finish();
+                Console.WriteLine($"  {retry}");
+                return;
+            }
+
+            Start(value.FileName, $"Downloading {value.FileName}...");
+            int percent = value.TotalBytes is long total && total > 0 ? (int)(100 * value.BytesReceived / total) : -1;
+            if (interactive && percent != _lastPercent)
+            {
+                _lastPercent = percent;
+                string size = (value.BytesReceived / 1e6).ToString("F1", CultureInfo.InvariantCulture);
+                string bar = percent < 0 ? string.Empty : "[" + new string('#', percent / 5).PadRight(20) + $"] {percent,3}% ";
+                Console.Write($"\r  Downloading {value.FileName} {bar}{size} MB   ");
+            }
+        }
+    }
+
+    public void Report(CorpusProgress value)
+    {
+        lock (this)
+        {
+            Start(value.Stage, $"{char.ToUpperInvariant(value.Stage[0])}{value.Stage[1..]}...");
+            if (interactive)
+            {
+                string total = value.TotalRows is long all ? string.Create(CultureInfo.InvariantCulture, $" of {all:N0}") : string.Empty;
+                Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r  {value.Stage}: {value.Rows:N0}{total} rows   "));
+            }
+        }
+    }
+
+    /// <summary>Ends the progress line.</summary>
+    public void Finish()
+    {
+        lock (this)
+        {
+            if (_lineOpen)
+            {
+                Console.WriteLine();
+            }
+
+            (_item, _lineOpen) = (null, false);
+        }
+    }
+
+    // A new file or stage: ends the line of the one before; names it on a line of its own when not interactive.
+    private void Start(string item, string announcement)
+    {
+        if (item != _item)
+        {
+            Finish();
+            (_item, _lineOpen, _lastPercent) = (item, interactive, -1);
+            if (!interactive)
+            {
+                Console.WriteLine($"  {announcement}");
+            }
+        }
+    }
+}
