@@ -2,10 +2,16 @@ namespace NewLlm.Cli;
 
 /// <summary>
 /// Downloads (a file at a time) and the preparation of a corpus (counting, vocabulary, tokenizing: a stage at a time) on
-/// one console line when interactive; a line per file or stage otherwise.
+/// one console line when interactive; a line per file or stage otherwise. When the output is redirected (CI, nohup, a
+/// pipe), training progress goes to standard error as a line every <see cref="TrainingLineInterval"/>; on a terminal the
+/// <see cref="ConsoleReporter"/>'s live batch counter shows it, and the standard output keeps the original's lines.
 /// </summary>
-internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProgress>, IProgress<CorpusProgress>
+internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProgress>, IProgress<CorpusProgress>, IProgress<TrainingProgress>
 {
+    public static readonly TimeSpan TrainingLineInterval = TimeSpan.FromSeconds(10);
+
+    private long _lastTrainingLine = System.Diagnostics.Stopwatch.GetTimestamp();
+
     private string? _item;
     private bool _lineOpen;
     private int _lastPercent = -1;
@@ -43,6 +49,15 @@ internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProg
                 string total = value.TotalRows is long all ? string.Create(CultureInfo.InvariantCulture, $" of {all:N0}") : string.Empty;
                 Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r  {value.Stage}: {value.Rows:N0}{total} rows   "));
             }
+        }
+    }
+
+    public void Report(TrainingProgress value)
+    {
+        if (!interactive && value.Batch < value.Batches && System.Diagnostics.Stopwatch.GetElapsedTime(_lastTrainingLine) >= TrainingLineInterval)
+        {
+            _lastTrainingLine = System.Diagnostics.Stopwatch.GetTimestamp();
+            Console.Error.WriteLine($"  [{DateTime.Now:HH:mm:ss}] {value}");
         }
     }
 

@@ -20,13 +20,15 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
 {
     private static readonly System.Text.Json.JsonSerializerOptions ReadableJsonText = new() { Encoder = ReadableJson.Encoder };
     private readonly TextWriter _writer = writer ?? Console.Out;
+    private readonly TrainingProgressReporter _progress = new();
     private int _nextMark;
     private bool _trainingLineOpen;
     private int _transientLength;
 
     /// <summary>
-    /// Whether a live batch counter (<c>[12/33] loss 4.7121</c>), erased again, follows the training line between the 20%
-    /// marks; on by default for an interactive console, off when the output is redirected or another writer is given.
+    /// Whether a live batch counter (<c>[12/33] loss 4.7121, 15,300 tok/s, 0:00:41 left</c>), erased again, follows the
+    /// training line between the 20% marks; on by default for an interactive console, off when the output is redirected
+    /// or another writer is given.
     /// </summary>
     public bool ShowBatchProgress { get; set; } = writer is null && !Console.IsOutputRedirected;
 
@@ -71,6 +73,7 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
     {
         Line(string.Empty);
         Line($"Epoch {context.State.Epoch}/{context.Options.Epochs}");
+        _progress.OnEpochBegin(context);
         _writer.Write("  Training...");
         _writer.Flush();
         _trainingLineOpen = true;
@@ -85,6 +88,7 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
     public void OnBatchEnd(TrainerContext context, BatchResult batch)
     {
         int done = batch.BatchIndex + 1;
+        _progress.OnBatchEnd(context, batch);
         EraseTransient();
         while (_nextMark <= 100 && done * 100 >= _nextMark * batch.BatchCount)
         {
@@ -94,7 +98,9 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
 
         if (ShowBatchProgress && _trainingLineOpen && done < batch.BatchCount)
         {
-            string counter = $" [{done}/{batch.BatchCount}] loss {batch.Loss.ToString("F4", CultureInfo.InvariantCulture)}";
+            TrainingProgress p = _progress.Latest!;
+            string counter = string.Create(CultureInfo.InvariantCulture, $" [{done}/{batch.BatchCount}] loss {batch.Loss:F4}, {p.TokensPerSecond:N0} tok/s")
+                + (p.Remaining is TimeSpan left ? $", {left:h\\:mm\\:ss} left" : string.Empty);
             _writer.Write(counter);
             _transientLength = counter.Length;
         }
