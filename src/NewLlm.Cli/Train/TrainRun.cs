@@ -269,7 +269,7 @@ internal sealed class TrainRun(TrainCommand command, ParseResult parse)
             options.RunConfiguration["vocabulary"] = saved.GetString("vocabulary");
         }
 
-        var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor() };
+        var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor(), new TrainingCurvesPlotter() };
         if (widerContext is int newSize)
         {
             int oldSize = model.Options.ContextDim;
