@@ -132,7 +132,7 @@ public sealed class ReportTests
     }
 
     [Fact]
-    public async Task ProgressJsonCsvAndPngAreWrittenAfterEveryEpoch()
+    public async Task ProgressJsonAndCsvAreWrittenAfterEveryEpochAndNoCurvesWithoutThePlotsPackage()
     {
         using var setup = new TinySetup();
         using var trainer = setup.CreateTrainer(setup.CreateModel(), setup.Options(3));
@@ -178,9 +178,7 @@ public sealed class ReportTests
             progress["val_batch_mean_ppls"]!.AsArray().Select(v => v!.GetValue<double>()));
         Assert.All(progress["val_per_token_preference_accuracies"]!.AsArray(), Assert.Null);
 
-        byte[] png = await File.ReadAllBytesAsync(Path.Combine(setup.Directory, "tiny_curves.png"));
-        Assert.True(png.Length > 1000);
-        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        Assert.False(File.Exists(Path.Combine(setup.Directory, "tiny_curves.png"))); // drawn by NewLlm.Training.Plots' TrainingCurvesPlotter
         Assert.Empty(Directory.GetFiles(setup.Directory, "*.tmp"));
     }
 

@@ -336,7 +336,7 @@ internal sealed class TrainCommand : Command
             options.RunConfiguration["vocabulary"] = point.GetString("vocabulary");
         }
 
-        var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor(), new TrainingProgressReporter(progress) };
+        var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor(), new TrainingProgressReporter(progress), new TrainingCurvesPlotter() };
         if (widerContext is int newSize)
         {
             int oldSize = model.Options.ContextDim;

@@ -26,7 +26,7 @@ internal sealed class CallbackList : List<ITrainerCallback>
 
         if (options.OutputDirectory is not null && options.WriteReports)
         {
-            AddRange([new ProgressJsonWriter(), new MetricsCsvWriter(), new TrainingCurvesPlotter()]);
+            AddRange([new ProgressJsonWriter(), new MetricsCsvWriter()]);
         }
     }
 

@@ -70,7 +70,7 @@ public sealed class RunDirectory : IDisposable
     /// <param name="options">The run's options.</param>
     public static string MetricsCsv(TrainerOptions options) => Under(options, $"{options.ModelName}_metrics.csv");
 
-    /// <summary><c>{name}_curves.png</c> under the output directory.</summary>
+    /// <summary><c>{name}_curves.png</c> under the output directory (drawn by NewLlm.Training.Plots' <c>TrainingCurvesPlotter</c>).</summary>
     /// <param name="options">The run's options.</param>
     public static string CurvesPng(TrainerOptions options) => Under(options, $"{options.ModelName}_curves.png");
 

@@ -111,7 +111,10 @@ public sealed class TrainerOptions
     /// <summary>Write <c>{name}_final.pt</c> when training ends (default true), through the built-in <see cref="ModelCheckpoint"/>.</summary>
     public bool SaveFinalCheckpoint { get; set; } = true;
 
-    /// <summary>Write <c>{name}_progress.json</c>, <c>{name}_metrics.csv</c> and <c>{name}_curves.png</c> after every epoch (default true).</summary>
+    /// <summary>
+    /// Write <c>{name}_progress.json</c> and <c>{name}_metrics.csv</c> after every epoch (default true). The PNG curves come
+    /// from <c>TrainingCurvesPlotter</c>, a callback of the optional package NewLlm.Training.Plots.
+    /// </summary>
     public bool WriteReports { get; set; } = true;
 
     /// <summary>

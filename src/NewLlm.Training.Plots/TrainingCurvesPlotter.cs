@@ -3,8 +3,10 @@ using ScottPlot;
 namespace NewLlm.Training;
 
 /// <summary>
-/// Draws <c>{name}_curves.png</c> after every epoch with ScottPlot: loss (left) and perplexity (right)
-/// against epoch, for training and validation.
+/// Draws <c>{name}_curves.png</c> (<see cref="RunDirectory.CurvesPng"/>) after every epoch with ScottPlot: loss (left)
+/// and perplexity (right) against epoch, for training and validation. The trainer does not add it: pass it among the
+/// callbacks; it writes whenever <see cref="TrainerOptions.OutputDirectory"/> is set, and a resumed run redraws the
+/// whole history.
 /// </summary>
 public sealed class TrainingCurvesPlotter : ITrainerCallback
 {
