@@ -13,7 +13,22 @@ var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings {
 builder.Services.AddNewLlm(builder.Configuration.GetSection("NewLlm"));
 builder.Services.AddHostedService<TrainingService>();
 using var host = builder.Build();
-await host.RunAsync();
+try
+{
+    await host.RunAsync();
+}
+catch (Exception e) when (e is OptionsValidationException or AggregateException { InnerException: OptionsValidationException })
+{
+    // Bad settings, found when the host starts (one exception per options type): nothing was trained.
+    foreach (var failure in e is AggregateException all ? all.InnerExceptions : [e])
+    {
+        Console.Error.WriteLine($"Invalid configuration: {failure.Message}");
+    }
+
+    return 2;
+}
+
+return Environment.ExitCode;
 
 /// <summary>Trains once on the harmless subset of a local HH-RLHF folder (the setting <c>TrainingData</c>), then stops the host.</summary>
 internal sealed partial class TrainingService(
