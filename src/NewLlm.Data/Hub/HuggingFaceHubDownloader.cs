@@ -31,7 +31,6 @@ public sealed partial class HuggingFaceHubDownloader
     private readonly HuggingFaceHubOptions _options;
     private readonly ILogger _logger;
     private readonly HttpClient _client;
-    private readonly ResiliencePipeline _retry;
 
     /// <summary>Creates a downloader.</summary>
     /// <param name="options">The options; validated here.</param>
@@ -51,7 +50,6 @@ public sealed partial class HuggingFaceHubDownloader
             ?? (options.HttpMessageHandler is { } handler
                 ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }
                 : SharedClient);
-        _retry = CreateRetryPipeline();
     }
 
     /// <summary>
@@ -256,19 +254,17 @@ public sealed partial class HuggingFaceHubDownloader
     private async Task<T> WithRetriesAsync<T>(
         Uri url, string name, string action, string request, Func<RequestClock, Task<T>> attempt, Action<DownloadRetry>? onRetry, CancellationToken cancellationToken)
     {
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(RetryReport, (DownloadRetry retry, Exception failure) =>
+        var retries = RetryPipeline(name, (retry, failure) =>
         {
             _logger.LogWarning(failure, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
             onRetry?.Invoke(retry);
         });
-        context.Properties.Set(RetryName, name);
         try
         {
-            return await _retry.ExecuteAsync(
-                async (ctx, _) =>
+            return await retries.ExecuteAsync(
+                async token =>
                 {
-                    using var clock = new RequestClock(_options, ctx.CancellationToken);
+                    using var clock = new RequestClock(_options, token);
                     try
                     {
                         return await attempt(clock).ConfigureAwait(false);
@@ -278,17 +274,12 @@ public sealed partial class HuggingFaceHubDownloader
                         throw clock.Describe(request, e);
                     }
                 },
-                context,
-                0).ConfigureAwait(false);
+                cancellationToken).ConfigureAwait(false);
         }
         catch (Exception failure) when (IsTransient(failure, cancellationToken))
         {
             throw new HttpRequestException(
                 $"{action} '{url}' failed after {_options.MaxRetries + 1} attempt(s): {failure.Message}", failure, (failure as HttpRequestException)?.StatusCode);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -306,7 +297,7 @@ public sealed partial class HuggingFaceHubDownloader
     /// <see cref="HuggingFaceHubOptions.RequestTimeout"/> and the stalled-read timeout
     /// <see cref="HuggingFaceHubOptions.ReadTimeout"/>); a size or checksum mismatch is never retried.
     /// </remarks>
-    private ResiliencePipeline CreateRetryPipeline() => _options.MaxRetries == 0
+    private ResiliencePipeline RetryPipeline(string name, Action<DownloadRetry, Exception> report) => _options.MaxRetries == 0
         ? ResiliencePipeline.Empty
         : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
@@ -318,15 +309,10 @@ public sealed partial class HuggingFaceHubDownloader
             DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception?.Data[RetryAfterKey] as TimeSpan?),
             OnRetry = args =>
             {
-                var retry = new DownloadRetry(
-                    args.Context.Properties.GetValue(RetryName, string.Empty), args.AttemptNumber + 2, _options.MaxRetries + 1, args.RetryDelay, args.Outcome.Exception!.Message);
-                args.Context.Properties.GetValue(RetryReport, null!)?.Invoke(retry, args.Outcome.Exception);
+                report(new DownloadRetry(name, args.AttemptNumber + 2, _options.MaxRetries + 1, args.RetryDelay, args.Outcome.Exception!.Message), args.Outcome.Exception);
                 return default;
             },
         }).Build();
-
-    private static readonly ResiliencePropertyKey<Action<DownloadRetry, Exception>> RetryReport = new("NewLlm.Hub.Retry");
-    private static readonly ResiliencePropertyKey<string> RetryName = new("NewLlm.Hub.Name");
 
     /// <summary>The key under which a refused request's exception carries the server's <c>Retry-After</c> (a <see cref="TimeSpan"/>).</summary>
     private const string RetryAfterKey = "Retry-After";
