@@ -2,6 +2,8 @@
 // collected in one message style, "Type.Option must be <rule>, but is <value>.", and one way to throw them.
 
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace NewLlm;
@@ -46,4 +48,28 @@ internal sealed class OptionsFailures(string optionsType)
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "null",
     };
+}
+
+/// <summary>One way each assembly's <c>AddNewLlm*</c> registers an options type.</summary>
+internal static class OptionsRegistration
+{
+    /// <summary>
+    /// Binds <typeparamref name="T"/> to <paramref name="section"/>, after <paramref name="configure"/> (defaults that the
+    /// section overrides), validates it with <typeparamref name="TValidator"/> and checks it when the host starts.
+    /// </summary>
+    public static IServiceCollection AddValidatedOptions<T, TValidator>(
+        this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration section, Action<T>? configure = null)
+        where T : class
+        where TValidator : class, IValidateOptions<T>
+    {
+        var builder = services.AddOptions<T>();
+        if (configure is not null)
+        {
+            builder.Configure(configure);
+        }
+
+        builder.Bind(section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<T>, TValidator>());
+        return services;
+    }
 }

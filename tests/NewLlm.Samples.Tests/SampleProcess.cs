@@ -10,7 +10,7 @@ internal static class SampleProcess
     public static Task<(int ExitCode, string Output)> RunAsync(string sample, string workingDirectory, params string[] arguments) =>
         ChildProgram.RunAsync(ProgramPath(sample), workingDirectory, arguments);
 
-    private static string ProgramPath(string sample) => string.Format(
+    public static string ProgramPath(string sample) => string.Format(
         CultureInfo.InvariantCulture,
         typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleProgram").Value!,
         sample);

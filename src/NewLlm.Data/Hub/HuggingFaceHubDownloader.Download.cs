@@ -19,8 +19,7 @@ public sealed partial class HuggingFaceHubDownloader
                 HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => " (set HuggingFaceHubOptions.Token, by default HF_TOKEN, to a token with access)",
                 _ => string.Empty,
             };
-            throw new HttpRequestException(
-                $"GET '{url}' for '{path}' returned {(int)response.StatusCode} {response.ReasonPhrase}{hint}.", null, response.StatusCode);
+            throw Refused(response, $"GET '{url}' for '{path}' returned {(int)response.StatusCode} {response.ReasonPhrase}{hint}.");
         }
 
         long? contentLength = response.Content.Headers.ContentLength;

@@ -137,8 +137,7 @@ public sealed partial class HuggingFaceHubDownloader
         string said = response.Headers.TryGetValues("X-Error-Message", out var messages) && messages.FirstOrDefault() is { Length: > 0 } message
             ? $" The Hub says: {message}"
             : string.Empty;
-        return new HttpRequestException(
-            $"GET '{url}' returned {(int)response.StatusCode} {response.ReasonPhrase}{hint}.{said}", null, response.StatusCode);
+        return Refused(response, $"GET '{url}' returned {(int)response.StatusCode} {response.ReasonPhrase}{hint}.{said}");
     }
 
     /// <summary>The files of one page of the Hub's tree listing (a JSON array of entries; folders are skipped).</summary>

@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
 
 namespace NewLlm.Data;
 
@@ -15,12 +17,7 @@ namespace NewLlm.Data;
 /// </remarks>
 public sealed partial class HuggingFaceHubDownloader
 {
-    // Redirects are followed here, not by the handler, so that the Hub's own answer (X-Linked-Etag, X-Linked-Size,
-    // X-Repo-Commit) is read before the CDN it redirects to answers.
-    private static readonly HttpClient SharedClient = new(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None, AllowAutoRedirect = false })
-    {
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
+    private static readonly HttpClient SharedClient = new(CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan };
 
     private const int MaxRedirects = 10;
 
@@ -40,14 +37,28 @@ public sealed partial class HuggingFaceHubDownloader
     /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid.</exception>
     public HuggingFaceHubDownloader(HuggingFaceHubOptions options, ILogger? logger = null)
+        : this(options, null, logger)
+    {
+    }
+
+    /// <summary>A downloader on <paramref name="client"/> (from <see cref="IHttpClientFactory"/>) when given, else as the public constructor.</summary>
+    internal HuggingFaceHubDownloader(HuggingFaceHubOptions options, HttpClient? client, ILogger? logger)
     {
         _options = OptionsFailures.ThrowIfInvalid(options, new HuggingFaceHubOptionsValidator());
         _logger = logger ?? NullLogger.Instance;
-        _client = options.HttpClient
+        _client = client ?? options.HttpClient
             ?? (options.HttpMessageHandler is { } handler
                 ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }
                 : SharedClient);
     }
+
+    /// <summary>
+    /// The handler every Hub client is built on (the no-DI path's shared client and the <see cref="IHttpClientFactory"/>
+    /// one): redirects are followed by the downloader, not by the handler, so that the Hub's own answer (X-Linked-Etag,
+    /// X-Linked-Size, X-Repo-Commit) is read before the CDN it redirects to answers; bodies are not decompressed, so that
+    /// their bytes are the ones the checksums describe.
+    /// </summary>
+    internal static SocketsHttpHandler CreateHandler() => new() { AutomaticDecompression = DecompressionMethods.None, AllowAutoRedirect = false };
 
     /// <summary>The URL of a file: <c>{endpoint}/datasets/{repo}/resolve/{revision}/{path}</c>.</summary>
     /// <param name="repositoryId">The dataset repository, <c>owner/name</c>.</param>
@@ -235,45 +246,88 @@ public sealed partial class HuggingFaceHubDownloader
     }
 
     /// <summary>
-    /// Runs <paramref name="attempt"/> (one request, bounded by its <see cref="RequestClock"/>) until it succeeds, retrying
-    /// a transient failure up to <see cref="HuggingFaceHubOptions.MaxRetries"/> times, each wait twice the one before; the
-    /// last transient failure becomes an <see cref="HttpRequestException"/> naming the URL and the number of attempts.
-    /// <paramref name="action"/> is the messages' verb (<c>Downloading</c>, <c>Listing</c>), <paramref name="request"/>
-    /// names the request in a timeout's message; the caller's cancellation is never retried.
+    /// Runs <paramref name="attempt"/> (one request, bounded by its <see cref="RequestClock"/>) through the retry pipeline
+    /// until it succeeds; the last transient failure becomes an <see cref="HttpRequestException"/> naming the URL and the
+    /// number of attempts. <paramref name="action"/> is the messages' verb (<c>Downloading</c>, <c>Listing</c>),
+    /// <paramref name="request"/> names the request in a timeout's message; the caller's cancellation is never retried.
     /// </summary>
     private async Task<T> WithRetriesAsync<T>(
         Uri url, string name, string action, string request, Func<RequestClock, Task<T>> attempt, Action<DownloadRetry>? onRetry, CancellationToken cancellationToken)
     {
-        for (int failures = 0; ; failures++)
+        var retries = RetryPipeline(name, (retry, failure) =>
         {
-            Exception failure;
-            using (var clock = new RequestClock(_options, cancellationToken))
-            {
-                try
-                {
-                    return await attempt(clock).ConfigureAwait(false);
-                }
-                catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
-                {
-                    failure = clock.Describe(request, e);
-                }
-                catch (Exception e) when (IsTransient(e, cancellationToken))
-                {
-                    failure = e;
-                }
-            }
-
-            if (failures == _options.MaxRetries)
-            {
-                throw new HttpRequestException(
-                    $"{action} '{url}' failed after {failures + 1} attempt(s): {failure.Message}", failure, (failure as HttpRequestException)?.StatusCode);
-            }
-
-            var retry = new DownloadRetry(name, failures + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, failures), failure.Message);
             _logger.LogWarning(failure, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
             onRetry?.Invoke(retry);
-            await Task.Delay(retry.Delay, cancellationToken).ConfigureAwait(false);
+        });
+        try
+        {
+            return await retries.ExecuteAsync(
+                async token =>
+                {
+                    using var clock = new RequestClock(_options, token);
+                    try
+                    {
+                        return await attempt(clock).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (clock.TimedOut && e is OperationCanceledException or IOException or HttpRequestException)
+                    {
+                        throw clock.Describe(request, e);
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception failure) when (IsTransient(failure, cancellationToken))
+        {
+            throw new HttpRequestException(
+                $"{action} '{url}' failed after {_options.MaxRetries + 1} attempt(s): {failure.Message}", failure, (failure as HttpRequestException)?.StatusCode);
+        }
+    }
+
+    /// <summary>
+    /// The one retry policy of every Hub request: a transient failure (<see cref="IsTransient"/>) is retried up to
+    /// <see cref="HuggingFaceHubOptions.MaxRetries"/> times, each wait about twice the one before from
+    /// <see cref="HuggingFaceHubOptions.InitialRetryDelay"/>, with jitter, or the server's <c>Retry-After</c> when it sent
+    /// one; each retry is logged and reported (<see cref="DownloadRetry"/>).
+    /// </summary>
+    /// <remarks>
+    /// Retries live here, around the whole request (the answer, the redirects and the body read and verified), and nowhere
+    /// else: a retrying <see cref="HttpMessageHandler"/> (a resilience handler on the <see cref="IHttpClientFactory"/>
+    /// client) sees only the exchange up to the headers, so it could not retry a short or stalled body and would multiply
+    /// the attempts of everything else. Each attempt has its own limits (<see cref="RequestClock"/>: the request deadline
+    /// <see cref="HuggingFaceHubOptions.RequestTimeout"/> and the stalled-read timeout
+    /// <see cref="HuggingFaceHubOptions.ReadTimeout"/>); a size or checksum mismatch is never retried.
+    /// </remarks>
+    private ResiliencePipeline RetryPipeline(string name, Action<DownloadRetry, Exception> report) => _options.MaxRetries == 0
+        ? ResiliencePipeline.Empty
+        : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = _options.MaxRetries,
+            Delay = _options.InitialRetryDelay,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && IsTransient(e, args.Context.CancellationToken)),
+            DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception?.Data[RetryAfterKey] as TimeSpan?),
+            OnRetry = args =>
+            {
+                report(new DownloadRetry(name, args.AttemptNumber + 2, _options.MaxRetries + 1, args.RetryDelay, args.Outcome.Exception!.Message), args.Outcome.Exception);
+                return default;
+            },
+        }).Build();
+
+    /// <summary>The key under which a refused request's exception carries the server's <c>Retry-After</c> (a <see cref="TimeSpan"/>).</summary>
+    private const string RetryAfterKey = "Retry-After";
+
+    /// <summary>An <see cref="HttpRequestException"/> for a refused <paramref name="response"/>, carrying its <c>Retry-After</c> for the retry pipeline.</summary>
+    private static HttpRequestException Refused(HttpResponseMessage response, string message)
+    {
+        var e = new HttpRequestException(message, null, response.StatusCode);
+        var after = response.Headers.RetryAfter;
+        if ((after?.Delta ?? after?.Date - DateTimeOffset.UtcNow) is { } delay)
+        {
+            e.Data[RetryAfterKey] = delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
+        }
+
+        return e;
     }
 
     /// <summary>

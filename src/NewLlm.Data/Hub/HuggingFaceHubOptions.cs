@@ -1,29 +1,34 @@
 namespace NewLlm.Data;
 
 /// <summary>
-/// Where and how to fetch files from the Hugging Face Hub. The defaults come from the environment variables the
-/// <c>huggingface_hub</c> library reads: <c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>, <c>HF_HUB_CACHE</c>, <c>HF_HOME</c>
-/// and <c>HF_HUB_OFFLINE</c>.
+/// Where and how to fetch files from the Hugging Face Hub. <c>new HuggingFaceHubOptions()</c> holds plain defaults;
+/// <see cref="FromEnvironment"/> (what <c>HhRlhfDataset.LoadFromHubAsync</c> and the <c>newllm</c> tool use) and
+/// <see cref="ReadEnvironment"/> (what <c>AddNewLlmData</c> applies before the configuration) take the environment
+/// variables the <c>huggingface_hub</c> library reads: <c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>, <c>HF_HUB_CACHE</c>,
+/// <c>HF_HOME</c> and <c>HF_HUB_OFFLINE</c>.
 /// </summary>
 public sealed class HuggingFaceHubOptions
 {
     /// <summary>The default endpoint when <c>HF_ENDPOINT</c> is not set.</summary>
     public const string DefaultEndpoint = "https://huggingface.co";
 
-    /// <summary>The Hub endpoint: <c>HF_ENDPOINT</c>, or <see cref="DefaultEndpoint"/>.</summary>
-    public string Endpoint { get; set; } = NonEmpty(Environment.GetEnvironmentVariable("HF_ENDPOINT")) ?? DefaultEndpoint;
+    /// <summary>The Hub endpoint; default <see cref="DefaultEndpoint"/> (<c>HF_ENDPOINT</c> through <see cref="ReadEnvironment"/>).</summary>
+    public string Endpoint { get; set; } = DefaultEndpoint;
 
     /// <summary>The revision (branch, tag or commit) to download; default <c>main</c>.</summary>
     public string Revision { get; set; } = "main";
 
-    /// <summary>The bearer token sent with requests: <c>HF_TOKEN</c>, or none.</summary>
-    public string? Token { get; set; } = NonEmpty(Environment.GetEnvironmentVariable("HF_TOKEN"));
+    /// <summary>The bearer token sent with requests; default none (<c>HF_TOKEN</c> through <see cref="ReadEnvironment"/>).</summary>
+    public string? Token { get; set; }
 
-    /// <summary>The Hub cache directory: <c>HF_HUB_CACHE</c>, else <c>HF_HOME/hub</c>, else <c>~/.cache/huggingface/hub</c>.</summary>
-    public string CacheDirectory { get; set; } = DefaultCacheDirectory();
+    /// <summary>
+    /// The Hub cache directory; default <c>~/.cache/huggingface/hub</c> (<c>HF_HUB_CACHE</c>, else <c>HF_HOME/hub</c>,
+    /// through <see cref="ReadEnvironment"/>).
+    /// </summary>
+    public string CacheDirectory { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
 
-    /// <summary>Use only the cache, never the network: <c>HF_HUB_OFFLINE</c> set to 1, true, yes or on.</summary>
-    public bool Offline { get; set; } = IsTrue(Environment.GetEnvironmentVariable("HF_HUB_OFFLINE"));
+    /// <summary>Use only the cache, never the network; default off (<c>HF_HUB_OFFLINE</c> set to 1, true, yes or on, through <see cref="ReadEnvironment"/>).</summary>
+    public bool Offline { get; set; }
 
     /// <summary>How many times a transient failure (connection error, dropped connection, 408, 429, 5xx) is retried; default 4.</summary>
     public int MaxRetries { get; set; } = 4;
@@ -53,14 +58,27 @@ public sealed class HuggingFaceHubOptions
     /// <summary>A handler for the client made when <see cref="HttpClient"/> is <see langword="null"/> (not disposed).</summary>
     public HttpMessageHandler? HttpMessageHandler { get; set; }
 
-    /// <summary>Options with every default read from the environment (the same as <c>new HuggingFaceHubOptions()</c>).</summary>
+    /// <summary>The defaults with the environment read over them: <c>new HuggingFaceHubOptions().ReadEnvironment()</c>.</summary>
     /// <returns>New options.</returns>
-    public static HuggingFaceHubOptions FromEnvironment() => new();
+    public static HuggingFaceHubOptions FromEnvironment() => new HuggingFaceHubOptions().ReadEnvironment();
 
-    private static string DefaultCacheDirectory() =>
-        NonEmpty(Environment.GetEnvironmentVariable("HF_HUB_CACHE"))
-        ?? (NonEmpty(Environment.GetEnvironmentVariable("HF_HOME")) is { } home ? Path.Combine(home, "hub") : null)
-        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface", "hub");
+    /// <summary>
+    /// Sets each option whose <c>huggingface_hub</c> environment variable is set (and not blank): <see cref="Endpoint"/>
+    /// from <c>HF_ENDPOINT</c>, <see cref="Token"/> from <c>HF_TOKEN</c>, <see cref="CacheDirectory"/> from
+    /// <c>HF_HUB_CACHE</c> (else <c>HF_HOME/hub</c>), <see cref="Offline"/> from <c>HF_HUB_OFFLINE</c> (1, true, yes or
+    /// on); the others keep their values. This is the one place the library reads these variables.
+    /// </summary>
+    /// <returns>These options.</returns>
+    public HuggingFaceHubOptions ReadEnvironment()
+    {
+        Endpoint = Variable("HF_ENDPOINT") ?? Endpoint;
+        Token = Variable("HF_TOKEN") ?? Token;
+        CacheDirectory = Variable("HF_HUB_CACHE") ?? (Variable("HF_HOME") is { } home ? Path.Combine(home, "hub") : CacheDirectory);
+        Offline = Variable("HF_HUB_OFFLINE") is { } offline ? IsTrue(offline) : Offline;
+        return this;
+    }
+
+    private static string? Variable(string name) => NonEmpty(Environment.GetEnvironmentVariable(name));
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
