@@ -138,7 +138,7 @@ public sealed partial class HuggingFaceHubDownloader
             File.Delete(blob);
         }
 
-        _logger.LogInformation("Removed {Path} (blob {Blob}) from the cache", cached, blob ?? "none");
+        _logger.LogInformation(DataLogEvents.CachedFileRemoved, "Removed {Path} (blob {Blob}) from the cache", cached, blob ?? "none");
         return true;
     }
 
@@ -202,7 +202,7 @@ public sealed partial class HuggingFaceHubDownloader
                 return (cached, true);
             }
 
-            _logger.LogWarning("Cached {Path} failed its check ({Reason}); it is removed", cached, removedBecause);
+            _logger.LogWarning(DataLogEvents.CachedFileFailedCheck, "Cached {Path} failed its check ({Reason}); it is removed", cached, removedBecause);
             File.Delete(cached);
         }
 
@@ -270,7 +270,7 @@ public sealed partial class HuggingFaceHubDownloader
             }
 
             var retry = new DownloadRetry(name, failures + 2, _options.MaxRetries + 1, _options.InitialRetryDelay * Math.Pow(2, failures), failure.Message);
-            _logger.LogWarning(failure, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
+            _logger.LogWarning(DataLogEvents.HubRequestFailed, failure, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
             onRetry?.Invoke(retry);
             await Task.Delay(retry.Delay, cancellationToken).ConfigureAwait(false);
         }
@@ -309,7 +309,7 @@ public sealed partial class HuggingFaceHubDownloader
 
         if (removed > 0)
         {
-            _logger.LogInformation("Removed {Count} temporary file(s) left by killed downloads in {Directory}", removed, repoDir);
+            _logger.LogInformation(DataLogEvents.StaleDownloadsRemoved, "Removed {Count} temporary file(s) left by killed downloads in {Directory}", removed, repoDir);
         }
     }
 

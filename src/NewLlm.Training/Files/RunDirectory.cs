@@ -226,7 +226,7 @@ public sealed class RunDirectory : IDisposable
             int stale = AtomicFile.DeleteStale(claim.FullPath, TimeSpan.Zero);
             if (stale > 0)
             {
-                logger.LogInformation("Deleted {Count} temporary file(s) that an interrupted run left in {Directory}.", stale, claim.FullPath);
+                logger.LogInformation(TrainingLogEvents.StaleTemporaryFilesDeleted, "Deleted {Count} temporary file(s) that an interrupted run left in {Directory}.", stale, claim.FullPath);
             }
 
             bool continuesHere = string.Equals(continuesIn, claim.FullPath, StringComparison.Ordinal);
@@ -242,7 +242,7 @@ public sealed class RunDirectory : IDisposable
 
             foreach (string file in earlier)
             {
-                logger.LogWarning("Overwriting the earlier run's results: deleting {File}.", file);
+                logger.LogWarning(TrainingLogEvents.EarlierResultsOverwritten, "Overwriting the earlier run's results: deleting {File}.", file);
                 File.Delete(file);
             }
 
