@@ -193,8 +193,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Train"/> on a thread-pool thread (training has no I/O to await), so that a UI or a hosted service does
-    /// not block its own thread. A second call while one runs is refused at once.
+    /// <see cref="Train"/> on a thread of its own (a long-running task: training has no I/O to await and would hold a
+    /// thread-pool thread for minutes), so that a UI or a hosted service does not block its own thread. A second call
+    /// while one runs is refused at once.
     /// </summary>
     /// <param name="cancellationToken">Stops training cleanly (see <see cref="Train"/>).</param>
     /// <returns>How the run ended, with the history.</returns>
@@ -203,7 +204,7 @@ public sealed class Trainer : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         _gate.Enter();
-        return Task.Run(() => _gate.RunThenExit(() => Run(cancellationToken)), CancellationToken.None);
+        return Task.Factory.StartNew(() => _gate.RunThenExit(() => Run(cancellationToken)), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Token-weighted metrics of the current model on a corpus.</summary>

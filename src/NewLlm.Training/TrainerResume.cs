@@ -13,6 +13,7 @@ internal static class TrainerResume
             original.SetRunFacts(current.TrainSequenceCount, current.ValidationSequenceCount, current.BatchesPerEpoch);
             torch.random.manual_seed(options.Seed); // the original stores no generator state
             logger.LogInformation(
+                TrainingLogEvents.ResumedFromOriginalCheckpoint,
                 "Resumed from the original trainer's checkpoint {Path}: {Epochs} epoch(s) completed, step {Step}. It stores no tokenizer, so the tokenizer was not checked: the corpus must be encoded with the vocabulary the original trained with. Callback states (early stopping's) start fresh; the next epoch starts at its first batch.",
                 path, original.Epoch, original.GlobalStep);
             return (original, new Dictionary<string, JsonNode?>());
@@ -28,17 +29,17 @@ internal static class TrainerResume
         (TrainerState state, Dictionary<string, JsonNode?> unclaimed) = checkpoint.Restore(model, optimizer, stateful, tokenizer);
         if (state.Seed != options.Seed)
         {
-            logger.LogWarning("The checkpoint was trained with seed {Saved}; this run's seed {Seed} is used for the batch order from now on.", state.Seed, options.Seed);
+            logger.LogWarning(TrainingLogEvents.CheckpointSeedDiffers, "The checkpoint was trained with seed {Saved}; this run's seed {Seed} is used for the batch order from now on.", state.Seed, options.Seed);
         }
 
         state.Seed = options.Seed;
         if (checkpoint.Manifest.TrainerOptions["precision"]?.GetValue<string>() is string savedPrecision && savedPrecision != options.Precision.ToString())
         {
-            logger.LogWarning("The checkpoint was trained with precision {Saved}; this run goes on in {Precision}.", savedPrecision, options.Precision);
+            logger.LogWarning(TrainingLogEvents.CheckpointPrecisionDiffers, "The checkpoint was trained with precision {Saved}; this run goes on in {Precision}.", savedPrecision, options.Precision);
         }
 
         state.SetRunFacts(current.TrainSequenceCount, current.ValidationSequenceCount, current.BatchesPerEpoch);
-        logger.LogInformation("Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
+        logger.LogInformation(TrainingLogEvents.ResumedFromCheckpoint, "Resumed from {Path}: {Epochs} epoch(s) completed, step {Step}.", path, state.CompletedEpochs, state.GlobalStep);
         return (state, unclaimed);
     }
 
@@ -47,7 +48,7 @@ internal static class TrainerResume
     {
         foreach (string key in keys)
         {
-            logger.LogWarning("The checkpoint holds a callback state under '{Key}' that no callback of this run claims; it is not restored.", key);
+            logger.LogWarning(TrainingLogEvents.CallbackStateUnclaimed, "The checkpoint holds a callback state under '{Key}' that no callback of this run claims; it is not restored.", key);
         }
     }
 }

@@ -1,6 +1,7 @@
 namespace NewLlm.Cli.Tests;
 
 /// <summary><c>newllm chat</c> speaks to a checkpoint in the turn labels of the data it was trained on.</summary>
+[Trait("Category", "Slow")]
 public sealed class ChatTests
 {
     [Fact]

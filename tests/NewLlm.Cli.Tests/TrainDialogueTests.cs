@@ -9,6 +9,7 @@ namespace NewLlm.Cli.Tests;
 /// next level of a curriculum from a checkpoint, a bad row, options that do not fit the set. Each test runs the built
 /// tool as a child process on small files written here.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class TrainDialogueTests
 {
 

@@ -10,6 +10,7 @@ namespace NewLlm.Cli.Tests;
 /// the same output folder twice, two runs at once, typos. Each test runs the built tool as a child process on a
 /// small HH-RLHF folder written here.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class TrainHhRlhfTests
 {
     private const string Model = "new_llm_hh_rlhf_layers1";

@@ -79,6 +79,66 @@ public class TextGenerationTests
     }
 
     [Fact]
+    public async Task StreamTextAsyncYieldsTheSamePiecesAsStreamText()
+    {
+        using var model = Model();
+        var generator = new NewLlmGenerator(model);
+        var options = new GenerationOptions { Temperature = 1.0, Seed = 5, MaxNewTokens = 48, StopStrings = { "Human:" } };
+        const string prompt = "Human: où est le café? Assistant:";
+        using var syncSession = new GenerationSession(model);
+        using var asyncSession = new GenerationSession(model);
+
+        string[] expected = generator.StreamText(Gpt2.Value, prompt, options, syncSession).ToArray();
+        var pieces = new List<string>();
+        await foreach (string piece in generator.StreamTextAsync(Gpt2.Value, prompt, options, asyncSession))
+        {
+            pieces.Add(piece);
+        }
+
+        Assert.True(expected.Length > 1, "an untrained model over 48 GPT-2 tokens writes more than one word");
+        Assert.Equal(expected, pieces);
+        Assert.Equal(syncSession.TokensSeen, asyncSession.TokensSeen);
+        Assert.Equal(syncSession.StopReason, asyncSession.StopReason);
+    }
+
+    [Fact]
+    public async Task CancellingStreamTextAsyncStopsGenerationBetweenTokens()
+    {
+        using var model = Model();
+        var generator = new NewLlmGenerator(model);
+        var options = new GenerationOptions { Temperature = 1.0, Seed = 5, MaxNewTokens = 5000, StopAtEndOfSequence = false };
+        foreach (bool throughWithCancellation in new[] { false, true })
+        {
+            using var session = new GenerationSession(model);
+            using var cancel = new CancellationTokenSource();
+            var pieces = new List<string>();
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            {
+                IAsyncEnumerable<string> stream = generator.StreamTextAsync(Gpt2.Value, "Hello", options, session, throughWithCancellation ? default : cancel.Token);
+                await foreach (string piece in stream.WithCancellation(throughWithCancellation ? cancel.Token : default))
+                {
+                    pieces.Add(piece);
+                    await cancel.CancelAsync();
+                }
+            });
+
+            Assert.Single(pieces);
+            Assert.InRange(session.TokensSeen, 2, 100); // the prompt and the first word's tokens, not 5000
+            Assert.Null(session.StopReason);
+        }
+    }
+
+    [Fact]
+    public void StreamTextAsyncRejectsBadArgumentsWhenCalled()
+    {
+        using var model = Model();
+        var generator = new NewLlmGenerator(model);
+        Assert.Throws<ArgumentNullException>(() => generator.StreamTextAsync(null!, "x", new GenerationOptions()));
+        Assert.Contains("prompt", Assert.Throws<ArgumentException>(() => generator.StreamTextAsync(Gpt2.Value, string.Empty, new GenerationOptions())).Message);
+    }
+
+    [Fact]
     public void BadArgumentsAreRejectedWhenCalledNotWhenEnumerated()
     {
         using var model = Model();

@@ -6,6 +6,7 @@ namespace NewLlm.Examples.Tests;
 /// A run composed as the README composes one (<c>tests/ReproducibleRun</c>, two epochs of a tiny model on a corpus
 /// it makes) run twice, each in a process of its own.
 /// </summary>
+[Trait("Category", "Slow")]
 public class TwoProcessReproducibilityTests
 {
     [Fact]

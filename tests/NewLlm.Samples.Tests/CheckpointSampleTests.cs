@@ -8,6 +8,7 @@ namespace NewLlm.Samples.Tests;
 /// <c>samples/TrainHhRlhf</c> (the README's minimal program) trains and writes checkpoints; <c>samples/Evaluate</c> and
 /// <c>samples/Chat</c> read the final one.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed partial class CheckpointSampleTests(TrainedCheckpoint run) : IClassFixture<TrainedCheckpoint>
 {
     [Fact]

@@ -6,6 +6,7 @@ using NewLlm.Training;
 namespace NewLlm.Samples.Tests;
 
 /// <summary><c>samples/Curriculum</c>: Dolly, then HH-RLHF from the Dolly model's weights and vocabulary, its context widened.</summary>
+[Trait("Category", "Slow")]
 public sealed class CurriculumTests
 {
     [Fact]

@@ -1,6 +1,7 @@
 namespace NewLlm.Samples.Tests;
 
 /// <summary><c>samples/CustomCallback</c>: a user-written callback sees each validation and stops the run at its target.</summary>
+[Trait("Category", "Slow")]
 public sealed class CustomCallbackTests
 {
     [Fact]

@@ -80,6 +80,7 @@ public sealed class CheckpointIntegrityTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // thousands of loads of a changed checkpoint
     public async Task AChangedByteAnywhereInTheFileIsRefusedCleanlyOrChangesNothingThatIsLoaded()
     {
         using var setup = new TinySetup();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML.Tokenizers;
 
@@ -54,21 +55,23 @@ public sealed class NewLlmGenerator(NewLlmModel model)
     /// <param name="cancellationToken">Stops generation between tokens.</param>
     /// <returns>Pieces of text, each a whole word with the whitespace after it, the last one what remains.</returns>
     /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, or no end-of-sequence token can be found when one is needed.</exception>
-    public IEnumerable<string> StreamText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(tokenizer);
-        ArgumentNullException.ThrowIfNull(prompt);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        CheckPrompt(prompt.Length, state, nameof(prompt));
-        int? endOfSequence = !options.StopAtEndOfSequence ? null
-            : options.EndOfSequenceId ?? EndOfSequenceToken.Find(tokenizer, _model.Options.VocabSize)
-                ?? throw new ArgumentException(
-                    $"GenerationOptions.StopAtEndOfSequence is set, but no EndOfSequenceId is given and the tokenizer ({tokenizer.GetType().Name}) has no end-of-sequence token that can be found: set EndOfSequenceId (a DialogueTokenizer's EosId), or StopAtEndOfSequence = false to generate up to MaxNewTokens.",
-                    nameof(options));
-        IReadOnlyList<int> ids = prompt.Length == 0 ? [] : tokenizer.EncodeToIds(prompt);
-        return DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, cancellationToken), [.. options.StopStrings], state);
-    }
+    public IEnumerable<string> StreamText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default) =>
+        TextPieces(tokenizer, prompt, options, state)(cancellationToken);
+
+    /// <summary>
+    /// <see cref="StreamText"/> for <c>await foreach</c>: the same pieces, each computed on a thread-pool thread so that
+    /// the awaiting thread (a UI's, a request's) is never blocked while a token is generated.
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
+    /// <param name="prompt">Text to read first; may be empty only when <paramref name="state"/> has already read something.</param>
+    /// <param name="options">Sampling options (validated); they end generation as <see cref="StreamText"/>'s do.</param>
+    /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
+    /// <param name="cancellationToken">Stops generation between tokens (also when given through <c>WithCancellation</c>).</param>
+    /// <returns>Pieces of text, as <see cref="StreamText"/> yields them.</returns>
+    /// <exception cref="ArgumentException">As <see cref="StreamText"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled (thrown while enumerating).</exception>
+    public IAsyncEnumerable<string> StreamTextAsync(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default) =>
+        OnThreadPool(TextPieces(tokenizer, prompt, options, state), cancellationToken);
 
     /// <summary>Text in, text out, in one call: the concatenation of what <see cref="StreamText"/> yields.</summary>
     /// <param name="tokenizer">The model's tokenizer (for a NewLlm.Data <c>DialogueTokenizer</c>, its <c>Tokenizer</c>).</param>
@@ -94,6 +97,34 @@ public sealed class NewLlmGenerator(NewLlmModel model)
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(tokens);
         return DecodeIterator(tokenizer, tokens, [], session: null);
+    }
+
+    // StreamText's checks, made when called; the pieces are generated when enumerated, stopped by the given token.
+    private Func<CancellationToken, IEnumerable<string>> TextPieces(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        CheckPrompt(prompt.Length, state, nameof(prompt));
+        int? endOfSequence = !options.StopAtEndOfSequence ? null
+            : options.EndOfSequenceId ?? EndOfSequenceToken.Find(tokenizer, _model.Options.VocabSize)
+                ?? throw new ArgumentException(
+                    $"GenerationOptions.StopAtEndOfSequence is set, but no EndOfSequenceId is given and the tokenizer ({tokenizer.GetType().Name}) has no end-of-sequence token that can be found: set EndOfSequenceId (a DialogueTokenizer's EosId), or StopAtEndOfSequence = false to generate up to MaxNewTokens.",
+                    nameof(options));
+        IReadOnlyList<int> ids = prompt.Length == 0 ? [] : tokenizer.EncodeToIds(prompt);
+        string[] stopStrings = [.. options.StopStrings];
+        return token => DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, token), stopStrings, state);
+    }
+
+    // The token is StreamTextAsync's argument joined with WithCancellation's, so either stops generation between tokens.
+    private static async IAsyncEnumerable<string> OnThreadPool(Func<CancellationToken, IEnumerable<string>> pieces, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using IEnumerator<string> enumerator = pieces(cancellationToken).GetEnumerator();
+        while (await Task.Run(enumerator.MoveNext, cancellationToken).ConfigureAwait(false))
+        {
+            yield return enumerator.Current;
+        }
     }
 
     private static void CheckPrompt(int promptLength, GenerationSession? state, string paramName)

@@ -124,7 +124,7 @@ public sealed class DialogueCorpus : IDisposable
             : string.Join(" + ", plans.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Weight:P0} {p.Source}")));
         foreach (var plan in plans)
         {
-            logger.LogInformation("{Source}: {Train} training and {Test} test rows selected of {Rows}", plan.Source, plan.TrainTake, plan.TestTake, plan.TrainFileRows.Sum() + plan.TestFileRows.Sum());
+            logger.LogInformation(DataLogEvents.RowsSelected, "{Source}: {Train} training and {Test} test rows selected of {Rows}", plan.Source, plan.TrainTake, plan.TestTake, plan.TrainFileRows.Sum() + plan.TestFileRows.Sum());
         }
 
         // The vocabulary: given, cached, or counted from the training rows the original counts.
@@ -153,6 +153,7 @@ public sealed class DialogueCorpus : IDisposable
                 else if (coverage.UnknownRate > coverage.RebuiltUnknownRate + options.UnknownRateWarningMargin)
                 {
                     logger.LogWarning(
+                        DataLogEvents.VocabularyCoverageLow,
                         "The given vocabulary leaves {Unknown:P1} of the words of {Source} unknown (<unk>); a vocabulary of the same size built from these rows would leave {Rebuilt:P1}. Keep it to continue a model on its own vocabulary, or rebuild it (as the original does at each level) and train the embedding anew",
                         coverage.UnknownRate, description, coverage.RebuiltUnknownRate);
                 }
@@ -203,12 +204,12 @@ public sealed class DialogueCorpus : IDisposable
         try
         {
             var tokenizer = await DialogueTokenizer.LoadAsync(path, cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Loaded the vocabulary from cache {Path}", path);
+            logger.LogInformation(DataLogEvents.VocabularyCacheLoaded, "Loaded the vocabulary from cache {Path}", path);
             return tokenizer;
         }
         catch (InvalidDataException e)
         {
-            logger.LogWarning("The vocabulary cache {Path} cannot be read ({Reason}); counting the words again", path, e.Message);
+            logger.LogWarning(DataLogEvents.VocabularyCacheUnreadable, "The vocabulary cache {Path} cannot be read ({Reason}); counting the words again", path, e.Message);
             return null;
         }
     }
@@ -322,9 +323,9 @@ public sealed class DialogueCorpus : IDisposable
         progress?.Report(new CorpusProgress("tokenizing", done, total));
         if (skipped > 0)
         {
-            logger.LogInformation("{Skipped} selected rows hold no dialogue (no turns) and are left out, as the original leaves them out", skipped);
+            logger.LogInformation(DataLogEvents.EmptyDialoguesSkipped, "{Skipped} selected rows hold no dialogue (no turns) and are left out, as the original leaves them out", skipped);
         }
 
-        logger.LogInformation("Tokenized {Train} training and {Test} test rows into the cache {Directory}", trainWriter.RowCount, testWriter.RowCount, cacheDirectory);
+        logger.LogInformation(DataLogEvents.DialoguesTokenized, "Tokenized {Train} training and {Test} test rows into the cache {Directory}", trainWriter.RowCount, testWriter.RowCount, cacheDirectory);
     }
 }

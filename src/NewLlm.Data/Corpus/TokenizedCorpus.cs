@@ -124,7 +124,7 @@ public sealed class TokenizedCorpus : IDisposable
             await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        logger.LogInformation("Tokenized {Rows} rows and wrote the cache {Path}", dataset.Count, CorpusArrowCache.GetIndexPath(cacheDirectory, key));
+        logger.LogInformation(DataLogEvents.CorpusCacheWritten, "Tokenized {Rows} rows and wrote the cache {Path}", dataset.Count, CorpusArrowCache.GetIndexPath(cacheDirectory, key));
         return await CorpusArrowCache.OpenAsync(cacheDirectory, key, cancellationToken).ConfigureAwait(false);
     }
 
@@ -146,12 +146,12 @@ public sealed class TokenizedCorpus : IDisposable
                 throw new InvalidDataException($"{cached.Count} rows; expected {rows}");
             }
 
-            logger.LogInformation("Loaded tokenized corpus ({Rows} rows) from cache {Path}", cached.Count, path);
+            logger.LogInformation(DataLogEvents.CorpusCacheLoaded, "Loaded tokenized corpus ({Rows} rows) from cache {Path}", cached.Count, path);
             return cached;
         }
         catch (InvalidDataException e)
         {
-            logger.LogWarning("Tokenized corpus cache {Path} is stale or corrupt ({Reason}); rebuilding it", path, e.Message);
+            logger.LogWarning(DataLogEvents.CorpusCacheRebuilt, "Tokenized corpus cache {Path} is stale or corrupt ({Reason}); rebuilding it", path, e.Message);
             return null;
         }
     }

@@ -113,7 +113,7 @@ public sealed partial class HuggingFaceHubDownloader
             await AtomicFile.WriteAsync(refFile, (stream, token) => stream.WriteAsync(Encoding.UTF8.GetBytes(commit), token).AsTask(), CancellationToken.None).ConfigureAwait(false);
         }
 
-        _logger.LogInformation("Downloaded {Url} ({Bytes} bytes, sha256 {Sha256}) to {Path}", url, received, Path.GetFileName(blob), snapshot);
+        _logger.LogInformation(DataLogEvents.HubFileDownloaded, "Downloaded {Url} ({Bytes} bytes, sha256 {Sha256}) to {Path}", url, received, Path.GetFileName(blob), snapshot);
         return snapshot;
     }
 

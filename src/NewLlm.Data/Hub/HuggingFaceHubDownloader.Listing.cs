@@ -45,7 +45,7 @@ public sealed partial class HuggingFaceHubDownloader
         var url = GetListingUrl(repositoryId, prefix);
         var files = await ListOnlineAsync(url, repositoryId, prefix, cancellationToken).ConfigureAwait(false);
         await WriteListingAsync(listingFile, url, repositoryId, prefix, files, cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("Listed {Count} file(s) under '{Prefix}' of {Repository} at {Revision}; cached in {Path}", files.Count, prefix, repositoryId, _options.Revision, listingFile);
+        _logger.LogInformation(DataLogEvents.HubFilesListed, "Listed {Count} file(s) under '{Prefix}' of {Repository} at {Revision}; cached in {Path}", files.Count, prefix, repositoryId, _options.Revision, listingFile);
         return files;
     }
 
@@ -262,7 +262,7 @@ public sealed partial class HuggingFaceHubDownloader
         }
 
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        _logger.LogInformation("Offline and no cached listing: listed {Count} file(s) from the snapshot folder {Folder}", files.Count, folder);
+        _logger.LogInformation(DataLogEvents.SnapshotFolderListed, "Offline and no cached listing: listed {Count} file(s) from the snapshot folder {Folder}", files.Count, folder);
         return files;
     }
 

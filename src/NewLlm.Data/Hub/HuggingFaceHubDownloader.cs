@@ -149,7 +149,7 @@ public sealed partial class HuggingFaceHubDownloader
             File.Delete(blob);
         }
 
-        _logger.LogInformation("Removed {Path} (blob {Blob}) from the cache", cached, blob ?? "none");
+        _logger.LogInformation(DataLogEvents.CachedFileRemoved, "Removed {Path} (blob {Blob}) from the cache", cached, blob ?? "none");
         return true;
     }
 
@@ -213,7 +213,7 @@ public sealed partial class HuggingFaceHubDownloader
                 return (cached, true);
             }
 
-            _logger.LogWarning("Cached {Path} failed its check ({Reason}); it is removed", cached, removedBecause);
+            _logger.LogWarning(DataLogEvents.CachedFileFailedCheck, "Cached {Path} failed its check ({Reason}); it is removed", cached, removedBecause);
             File.Delete(cached);
         }
 
@@ -256,7 +256,7 @@ public sealed partial class HuggingFaceHubDownloader
     {
         var retries = RetryPipeline(name, (retry, failure) =>
         {
-            _logger.LogWarning(failure, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
+            _logger.LogWarning(DataLogEvents.HubRequestFailed, failure, "{Action} {Url} failed; {Retry}", action, url, retry.ToString());
             onRetry?.Invoke(retry);
         });
         try
@@ -363,7 +363,7 @@ public sealed partial class HuggingFaceHubDownloader
 
         if (removed > 0)
         {
-            _logger.LogInformation("Removed {Count} temporary file(s) left by killed downloads in {Directory}", removed, repoDir);
+            _logger.LogInformation(DataLogEvents.StaleDownloadsRemoved, "Removed {Count} temporary file(s) left by killed downloads in {Directory}", removed, repoDir);
         }
     }
 

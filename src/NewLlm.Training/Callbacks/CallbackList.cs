@@ -41,7 +41,7 @@ internal sealed class CallbackList : List<ITrainerCallback>
     /// <summary>Logs that training failed and tells every callback; a callback that fails meanwhile is logged, and the others are still told.</summary>
     public void RaiseException(TrainerContext context, Exception exception, ILogger logger)
     {
-        logger.LogError(exception, "Training failed: {Message}", exception.Message);
+        logger.LogError(TrainingLogEvents.TrainingFailedEvent, exception, "Training failed: {Message}", exception.Message);
         foreach (ITrainerCallback callback in this)
         {
             try
@@ -50,7 +50,7 @@ internal sealed class CallbackList : List<ITrainerCallback>
             }
             catch (Exception inner)
             {
-                logger.LogError(inner, "A callback failed while handling an exception.");
+                logger.LogError(TrainingLogEvents.CallbackFailed, inner, "A callback failed while handling an exception.");
             }
         }
     }

@@ -56,7 +56,7 @@ public sealed class DivergenceMonitor(ILogger? logger = null) : ITrainerCallback
         ArgumentNullException.ThrowIfNull(context);
         if (Check(context.State.History, context.Model.Options.VocabSize) is string warning)
         {
-            _logger.LogWarning("{Warning}", warning);
+            _logger.LogWarning(TrainingLogEvents.TrainingDiverging, "{Warning}", warning);
         }
     }
 }

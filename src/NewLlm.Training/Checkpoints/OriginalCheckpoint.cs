@@ -33,6 +33,7 @@ internal static class OriginalCheckpoint
         if (checkpoint.TrainLosses.Count != checkpoint.CompletedEpochs || checkpoint.ValLosses.Count != checkpoint.CompletedEpochs)
         {
             logger.LogWarning(
+                TrainingLogEvents.OriginalHistoryIncomplete,
                 "{Path}: the checkpoint says {Epochs} epoch(s) are done (current_epoch {CurrentEpoch}) but holds {Train} training and {Validation} validation losses; the history keeps what the lists hold for those epochs.",
                 fullPath, checkpoint.CompletedEpochs, checkpoint.CurrentEpoch, checkpoint.TrainLosses.Count, checkpoint.ValLosses.Count);
         }
@@ -45,6 +46,7 @@ internal static class OriginalCheckpoint
         if (saved.Beta1 != options.Beta1 || saved.Beta2 != options.Beta2 || saved.Eps != options.Epsilon || saved.WeightDecay != options.WeightDecay)
         {
             logger.LogWarning(
+                TrainingLogEvents.OriginalAdamSettingsUsed,
                 "{Path}: the checkpoint's Adam has betas ({Beta1}, {Beta2}), eps {Eps}, weight decay {WeightDecay}; they are used, not TrainerOptions' ({OwnBeta1}, {OwnBeta2}), {OwnEps}, {OwnWeightDecay}.",
                 path, saved.Beta1, saved.Beta2, saved.Eps, saved.WeightDecay, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         }
@@ -52,6 +54,7 @@ internal static class OriginalCheckpoint
         if (saved.LearningRate != options.LearningRate)
         {
             logger.LogWarning(
+                TrainingLogEvents.OriginalLearningRateReplaced,
                 "{Path}: the checkpoint's learning rate is {Saved}; from the next step on the trainer sets it from TrainerOptions.LearningRate ({Own}) and its schedule. Set TrainerOptions.LearningRate to {Saved} to continue with the original's rate.",
                 path, saved.LearningRate, options.LearningRate, saved.LearningRate);
         }

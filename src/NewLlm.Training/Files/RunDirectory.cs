@@ -221,7 +221,7 @@ public sealed class RunDirectory : IDisposable
             // With the lock held, no other run writes here: every temporary file left in it is a killed run's.
             if (AtomicFile.DeleteStale(claim.FullPath, TimeSpan.Zero) is int stale and > 0)
             {
-                logger.LogInformation("Deleted {Count} temporary file(s) that an interrupted run left in {Directory}.", stale, claim.FullPath);
+                logger.LogInformation(TrainingLogEvents.StaleTemporaryFilesDeleted, "Deleted {Count} temporary file(s) that an interrupted run left in {Directory}.", stale, claim.FullPath);
             }
 
             bool continuesHere = string.Equals(continuesIn, claim.FullPath, StringComparison.Ordinal);
@@ -237,7 +237,7 @@ public sealed class RunDirectory : IDisposable
 
             foreach (string file in earlier)
             {
-                logger.LogWarning("Overwriting the earlier run's results: deleting {File}.", file);
+                logger.LogWarning(TrainingLogEvents.EarlierResultsOverwritten, "Overwriting the earlier run's results: deleting {File}.", file);
                 File.Delete(file);
             }
 

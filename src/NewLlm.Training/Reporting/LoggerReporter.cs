@@ -30,21 +30,21 @@ public sealed partial class LoggerReporter(ILogger logger) : ITrainerCallback
     /// <inheritdoc />
     public void OnException(TrainerContext context, Exception exception) => Failed(_logger, exception, exception.Message);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Training {ModelName}: epochs {StartEpoch}-{TotalEpochs} on {Device}, {TrainCount} train / {ValidationCount} validation sequences, {Parameters} parameters")]
+    [LoggerMessage(EventId = TrainingLogEvents.TrainingStarted, EventName = nameof(TrainingLogEvents.TrainingStarted), Level = LogLevel.Information, Message = "Training {ModelName}: epochs {StartEpoch}-{TotalEpochs} on {Device}, {TrainCount} train / {ValidationCount} validation sequences, {Parameters} parameters")]
     private static partial void TrainBegin(ILogger logger, string modelName, int startEpoch, int totalEpochs, string device, int trainCount, int validationCount, long parameters);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Epoch {Epoch}/{TotalEpochs}: train loss {TrainLoss:F4}, val loss {ValLoss:F4}, PPL {ValPpl:F2}, acc {ValAcc:F1}%, {BitsPerByte:F3} bits/byte (token-weighted; the original's batch mean: loss {ValBatchMeanLoss:F4}, PPL {ValBatchMeanPpl:F2}), best {IsBest}, {Seconds:F1} s")]
+    [LoggerMessage(EventId = TrainingLogEvents.EpochEnded, EventName = nameof(TrainingLogEvents.EpochEnded), Level = LogLevel.Information, Message = "Epoch {Epoch}/{TotalEpochs}: train loss {TrainLoss:F4}, val loss {ValLoss:F4}, PPL {ValPpl:F2}, acc {ValAcc:F1}%, {BitsPerByte:F3} bits/byte (token-weighted; the original's batch mean: loss {ValBatchMeanLoss:F4}, PPL {ValBatchMeanPpl:F2}), best {IsBest}, {Seconds:F1} s")]
     private static partial void EpochEnd(ILogger logger, int epoch, int totalEpochs, double trainLoss, double valLoss, double valPpl, double valAcc, double bitsPerByte, double valBatchMeanLoss, double valBatchMeanPpl, bool isBest, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Preference accuracy after epoch {Epoch}: {Summed:F1}% (summed log-likelihoods), {PerToken:F1}% (per token)")]
+    [LoggerMessage(EventId = TrainingLogEvents.PreferenceAccuracy, EventName = nameof(TrainingLogEvents.PreferenceAccuracy), Level = LogLevel.Information, Message = "Preference accuracy after epoch {Epoch}: {Summed:F1}% (summed log-likelihoods), {PerToken:F1}% (per token)")]
     private static partial void Preference(ILogger logger, int epoch, double summed, double perToken);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint ({Kind}) saved: {Path}")]
+    [LoggerMessage(EventId = TrainingLogEvents.CheckpointSaved, EventName = nameof(TrainingLogEvents.CheckpointSaved), Level = LogLevel.Information, Message = "Checkpoint ({Kind}) saved: {Path}")]
     private static partial void CheckpointSaved(ILogger logger, CheckpointKind kind, string path);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Training ended ({Outcome}): {Message}; best val loss {BestLoss:F4}")]
+    [LoggerMessage(EventId = TrainingLogEvents.TrainingEnded, EventName = nameof(TrainingLogEvents.TrainingEnded), Level = LogLevel.Information, Message = "Training ended ({Outcome}): {Message}; best val loss {BestLoss:F4}")]
     private static partial void TrainEnd(ILogger logger, TrainingOutcome outcome, string message, double bestLoss);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Training failed: {Message}")]
+    [LoggerMessage(EventId = TrainingLogEvents.TrainingFailed, EventName = nameof(TrainingLogEvents.TrainingFailed), Level = LogLevel.Error, Message = "Training failed: {Message}")]
     private static partial void Failed(ILogger logger, Exception exception, string message);
 }
