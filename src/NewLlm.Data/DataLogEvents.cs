@@ -13,6 +13,7 @@ internal static class DataLogEvents
     public static readonly EventId CachedFileFailedCheck = new(204, nameof(CachedFileFailedCheck));
     public static readonly EventId HubRequestFailed = new(205, nameof(HubRequestFailed));
     public static readonly EventId StaleDownloadsRemoved = new(206, nameof(StaleDownloadsRemoved));
+    public static readonly EventId CachedFileUnreadable = new(207, nameof(CachedFileUnreadable));
     public static readonly EventId RowsSelected = new(210, nameof(RowsSelected));
     public static readonly EventId VocabularyCoverageLow = new(211, nameof(VocabularyCoverageLow));
     public static readonly EventId VocabularyCacheLoaded = new(212, nameof(VocabularyCacheLoaded));

@@ -41,7 +41,7 @@ internal sealed class HubFiles(
         }
         catch (InvalidDataException e) when (fromCache)
         {
-            logger?.LogWarning(e, "The cached {Path} cannot be read; it is removed and {Url} downloaded again", file, url);
+            logger?.LogWarning(DataLogEvents.CachedFileUnreadable, e, "The cached {Path} cannot be read; it is removed and {Url} downloaded again", file, url);
         }
         catch (InvalidDataException e)
         {
