@@ -141,6 +141,7 @@ internal sealed unsafe class MappedTokenRows : TokenRows
     {
         _shards.ForEach(shard => shard.Dispose());
         _shards.Clear();
+        base.Dispose();
     }
 
     /// <remarks>The index is checked by <see cref="TokenizedCorpus"/>, the one way in.</remarks>

@@ -224,7 +224,7 @@ public sealed partial class HuggingFaceHubDownloader
         return false;
     }
 
-    private IReadOnlyList<HubFileInfo> ListOffline(string repositoryId, string prefix, string listingFile)
+    private List<HubFileInfo> ListOffline(string repositoryId, string prefix, string listingFile)
     {
         if (File.Exists(listingFile) && ReadCachedListing(listingFile, repositoryId, prefix) is { } cached)
         {

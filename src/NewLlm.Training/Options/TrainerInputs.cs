@@ -6,7 +6,7 @@ internal static class TrainerInputs
     /// <summary>Throws when the inputs cannot be trained together.</summary>
     /// <exception cref="ArgumentException">The corpora do not fit the model (vocabulary, sequence length) or each other (tokenizer).</exception>
     /// <exception cref="InvalidOperationException">A training step cannot fit (the message names the largest batch size that fits).</exception>
-    public static void Check(NewLlmModel model, TokenizedCorpus trainData, TokenizedCorpus? validationData, DialogueTokenizer? tokenizer, TokenizedPreferencePairs? pairs, TrainerOptions options)
+    public static void Check(NewLlmModel model, TokenizedCorpus trainData, TokenizedCorpus? validationData, DialogueTokenizer? tokenizer, TokenizedPreferencePairs? preferencePairs, TrainerOptions options)
     {
         if (trainData.Count == 0)
         {
@@ -23,9 +23,9 @@ internal static class TrainerInputs
             }
         }
 
-        if (pairs is not null && pairs.PadId != trainData.PadId)
+        if (preferencePairs is not null && preferencePairs.PadId != trainData.PadId)
         {
-            throw new ArgumentException($"The preference pairs pad with id {pairs.PadId}, the training corpus with {trainData.PadId}: they come from different tokenizers.", "preferencePairs");
+            throw new ArgumentException($"The preference pairs pad with id {preferencePairs.PadId}, the training corpus with {trainData.PadId}: they come from different tokenizers.", nameof(preferencePairs));
         }
 
         if (tokenizer is not null && tokenizer.Fingerprint != trainData.TokenizerFingerprint)

@@ -4,6 +4,7 @@ namespace NewLlm.Training;
 public enum TrainingPrecision
 {
     /// <summary>Everything in the parameters' dtype (float32): the original's arithmetic, exactly.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "The dtype's name, as PyTorch and the --precision option spell it.")]
     Float32,
 
     /// <summary>
