@@ -3,6 +3,7 @@ using NewLlm.Tests;
 namespace NewLlm.Samples.Tests;
 
 /// <summary><c>samples/HostedTraining</c>: a Generic Host that trains from appsettings.json, stops on SIGINT with the interrupt checkpoint, and refuses a bad setting at start.</summary>
+[Trait("Category", "Slow")]
 public sealed class HostedTrainingTests
 {
     // Small enough for a test: the tiny folder, a narrow model, one batch per epoch.
