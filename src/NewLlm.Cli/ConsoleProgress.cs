@@ -2,15 +2,16 @@ namespace NewLlm.Cli;
 
 /// <summary>
 /// Downloads (a file at a time) and the preparation of a corpus (counting, vocabulary, tokenizing: a stage at a time) on
-/// one console line when interactive; a line per file or stage otherwise. When the output is redirected (CI, nohup, a
-/// pipe), training progress goes to standard error as a line every <see cref="TrainingLineInterval"/>; on a terminal the
-/// <see cref="ConsoleReporter"/>'s live batch counter shows it, and the standard output keeps the original's lines.
+/// one console line when interactive. When the output is redirected (CI, nohup, a pipe), a line per file or stage, and
+/// the progress of each (bytes, rows, a training epoch's batches) on standard error as a line every
+/// <see cref="LineInterval"/>, so that the standard output keeps the original's lines; on a terminal the
+/// <see cref="ConsoleReporter"/>'s live batch counter shows training's.
 /// </summary>
 internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProgress>, IProgress<CorpusProgress>, IProgress<TrainingProgress>
 {
-    public static readonly TimeSpan TrainingLineInterval = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan LineInterval = TimeSpan.FromSeconds(10);
 
-    private long _lastTrainingLine = System.Diagnostics.Stopwatch.GetTimestamp();
+    private long _lastLine = System.Diagnostics.Stopwatch.GetTimestamp();
 
     private string? _item;
     private bool _lineOpen;
@@ -29,7 +30,11 @@ internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProg
 
             Start(value.FileName, $"Downloading {value.FileName}...");
             int percent = value.TotalBytes is long total && total > 0 ? (int)(100 * value.BytesReceived / total) : -1;
-            if (interactive && percent != _lastPercent)
+            if (!interactive)
+            {
+                Every(LineInterval, string.Create(CultureInfo.InvariantCulture, $"{value.FileName}: {value.BytesReceived / 1e6:F1} MB") + (percent < 0 ? string.Empty : $" ({percent}%)"));
+            }
+            else if (percent != _lastPercent)
             {
                 _lastPercent = percent;
                 string size = (value.BytesReceived / 1e6).ToString("F1", CultureInfo.InvariantCulture);
@@ -44,20 +49,27 @@ internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProg
         lock (this)
         {
             Start(value.Stage, $"{char.ToUpperInvariant(value.Stage[0])}{value.Stage[1..]}...");
+            string total = value.TotalRows is long all ? string.Create(CultureInfo.InvariantCulture, $" of {all:N0}") : string.Empty;
+            string rows = string.Create(CultureInfo.InvariantCulture, $"{value.Stage}: {value.Rows:N0}{total} rows");
             if (interactive)
             {
-                string total = value.TotalRows is long all ? string.Create(CultureInfo.InvariantCulture, $" of {all:N0}") : string.Empty;
-                Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r  {value.Stage}: {value.Rows:N0}{total} rows   "));
+                Console.Write($"\r  {rows}   ");
+            }
+            else
+            {
+                Every(LineInterval, rows);
             }
         }
     }
 
     public void Report(TrainingProgress value)
     {
-        if (!interactive && value.Batch < value.Batches && System.Diagnostics.Stopwatch.GetElapsedTime(_lastTrainingLine) >= TrainingLineInterval)
+        if (!interactive && value.Batch < value.Batches)
         {
-            _lastTrainingLine = System.Diagnostics.Stopwatch.GetTimestamp();
-            Console.Error.WriteLine($"  [{DateTime.Now:HH:mm:ss}] {value}");
+            lock (this)
+            {
+                Every(LineInterval, value.ToString());
+            }
         }
     }
 
@@ -72,6 +84,16 @@ internal sealed class ConsoleProgress(bool interactive) : IProgress<DownloadProg
             }
 
             (_item, _lineOpen) = (null, false);
+        }
+    }
+
+    // When redirected: the line on standard error, at most once per interval.
+    private void Every(TimeSpan interval, string line)
+    {
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(_lastLine) >= interval)
+        {
+            _lastLine = System.Diagnostics.Stopwatch.GetTimestamp();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{DateTime.Now:HH:mm:ss}] {line}"));
         }
     }
 
