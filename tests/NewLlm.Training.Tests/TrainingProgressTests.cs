@@ -16,7 +16,8 @@ public sealed class TrainingProgressTests
         Assert.All(seen, p => Assert.Equal((3, 4), (p.Epochs, p.Batches)));
         Assert.Equal([2.5, 2.0], seen.Where(p => p.Batch == 4).Select(p => p.Loss));
         Assert.All(seen, p => Assert.True(p.TokensPerSecond >= 0));
-        Assert.Equal(TimeSpan.Zero, seen[^1].Remaining ?? TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, seen[^1].Remaining); // the epoch's last batch: nothing left
+        Assert.All(seen.Where(p => p.Batch < p.Batches), p => Assert.NotNull(p.Remaining));
         Assert.Same(seen[^1], reporter.Latest);
     }
 

@@ -257,7 +257,12 @@ internal sealed partial class TrainCommand
             options.RunConfiguration["vocabulary"] = point.GetString("vocabulary");
         }
 
-        var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor(), new TrainingProgressReporter(progress), new TrainingCurvesPlotter() };
+        var callbacks = new List<ITrainerCallback> { new ConsoleReporter(), new DivergenceMonitor(), new TrainingCurvesPlotter() };
+        if (Console.IsOutputRedirected)
+        {
+            callbacks.Add(new TrainingProgressReporter(progress)); // on a terminal the console reporter's live counter shows it
+        }
+
         if (widerContext is int newSize)
         {
             int oldSize = model.Options.ContextDim;

@@ -98,9 +98,7 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
 
         if (ShowBatchProgress && _trainingLineOpen && done < batch.BatchCount)
         {
-            TrainingProgress p = _progress.Latest!;
-            string counter = string.Create(CultureInfo.InvariantCulture, $" [{done}/{batch.BatchCount}] loss {batch.Loss:F4}, {p.TokensPerSecond:N0} tok/s")
-                + (p.Remaining is TimeSpan left ? $", {left:h\\:mm\\:ss} left" : string.Empty);
+            string counter = $" [{done}/{batch.BatchCount}] {_progress.Latest!.Pace}";
             _writer.Write(counter);
             _transientLength = counter.Length;
         }

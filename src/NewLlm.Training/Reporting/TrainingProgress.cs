@@ -13,9 +13,13 @@ public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batc
     /// <summary>The share of the epoch done, 0 to 1.</summary>
     public double Fraction => Batches == 0 ? 1 : (double)Batch / Batches;
 
-    /// <summary>For example <c>epoch 2/6: batch 120/540 (22%), loss 4.7121, 15,300 tok/s, 0:41 left</c>.</summary>
+    /// <summary>For example <c>epoch 2/6: batch 120/540 (22%), loss 4.7121, 15,300 tok/s, 0:00:41 left</c>.</summary>
     /// <returns>The line.</returns>
-    public override string ToString() => string.Create(
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"epoch {Epoch}/{Epochs}: batch {Batch}/{Batches} ({100 * Fraction:F0}%), ") + Pace;
+
+    /// <summary>The part <see cref="ConsoleReporter"/>'s live counter shows too: <c>loss 4.7121, 15,300 tok/s, 0:00:41 left</c>.</summary>
+    internal string Pace => string.Create(
         CultureInfo.InvariantCulture,
-        $"epoch {Epoch}/{Epochs}: batch {Batch}/{Batches} ({100 * Fraction:F0}%), loss {Loss:F4}, {TokensPerSecond:N0} tok/s{(Remaining is TimeSpan left ? $", {left:h\\:mm\\:ss} left" : string.Empty)}");
+        $"loss {Loss:F4}, {TokensPerSecond:N0} tok/s{(Remaining is TimeSpan left ? $", {left:h\\:mm\\:ss} left" : string.Empty)}");
 }
