@@ -170,6 +170,17 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
     public NewLlmModel ExpandContext(int newContextDim, ContextExpansion method = ContextExpansion.Original, double noiseStd = 0, long? seed = null) =>
         ContextExpander.Expand(this, newContextDim, method, noiseStd, seed);
 
+    /// <summary>
+    /// A new model with <paramref name="newNumLayers"/> hidden layers, made from this one's weights (this model is
+    /// untouched; the new one is on the same device, in the same training mode). The new layers come after the old ones
+    /// and start as identity maps (weight I, bias 0), so the deeper model computes the same logits; training moves them
+    /// from there. The original grows 1 → 4 → 8-12 layers along its progression.
+    /// </summary>
+    /// <param name="newNumLayers">The new number of layers, larger than <see cref="NewLlmOptions.NumLayers"/>.</param>
+    /// <returns>The deeper model.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The new number is not larger than the model's.</exception>
+    public NewLlmModel AddLayers(int newNumLayers) => LayerGrower.Grow(this, newNumLayers);
+
     /// <summary>Next-token logits for a batch of token ids.</summary>
     /// <param name="input">Token ids, int64, [batch, time], every id in [0, VocabSize).</param>
     /// <returns>Logits, [batch, time, VocabSize].</returns>
