@@ -116,8 +116,8 @@ public sealed class DialogueCorpus : IDisposable
         string recipe = Checksum(plans, options);
 
         // One set's own train and test files taken whole are identified by their files alone, as HhRlhfDataset identifies
-        // them; anything selected (a split, MaxSamples, a mixture) by the recipe of the selection.
-        var whole = plans is [{ TestFileRows.Length: > 0 } single] && options.MaxSamples is null ? single : null;
+        // them; anything selected (a split, MaxSamples, a format's filter, a mixture) by the recipe of the selection.
+        var whole = plans is [{ TestFileRows.Length: > 0 } single] && options.MaxSamples is null && !single.Source.Format.FiltersRows ? single : null;
         string checksum = whole is null ? recipe : SourceFiles.Fingerprint(whole.TrainSha256);
         string description = components.Count == 1
             ? components[0].Source.ToString()

@@ -50,7 +50,7 @@ internal sealed class DialogueCorpusPlan(DialogueMixtureComponent component, Row
             var hashes = new string[files.Count];
             for (int i = 0; i < files.Count; i++)
             {
-                counts[i] = await SourceFiles.CountRowsAsync(files[i], limit, cancellationToken).ConfigureAwait(false);
+                counts[i] = await SourceFiles.CountRowsAsync(files[i], component.Source.Format, limit, cancellationToken).ConfigureAwait(false);
                 hashes[i] = await SourceFiles.Sha256Async(files[i], cancellationToken).ConfigureAwait(false);
                 rows += counts[i];
                 progress?.Report(new CorpusProgress("counting", rows, null));
@@ -136,7 +136,7 @@ internal sealed class DialogueCorpusPlan(DialogueMixtureComponent component, Row
         for (int f = 0; f < files.Count; f++)
         {
             long start = first;
-            await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format.Fields, i => i < rows[f] && include(start + i), limit, cancellationToken).ConfigureAwait(false))
+            await foreach (var (index, row) in SourceFiles.ReadIndexedAsync(files[f], Source.Format, i => i < rows[f] && include(start + i), limit, cancellationToken).ConfigureAwait(false))
             {
                 yield return (start + index, row);
             }

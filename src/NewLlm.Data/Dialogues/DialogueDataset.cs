@@ -7,15 +7,17 @@ namespace NewLlm.Data;
 /// </summary>
 /// <remarks>
 /// The sets of the original's progression: <see cref="Dolly"/> (level 1), <see cref="HhRlhf"/> (level 2),
-/// <see cref="UltraChat"/> and <see cref="UltraChat200k"/> (level 3); <see cref="JsonLines"/> for your own data.
+/// <see cref="UltraChat"/> and <see cref="UltraChat200k"/> (level 3), <see cref="CodeAlpaca"/> (level 4) and <see cref="Math"/>
+/// (level 5), which the original planned but never built; <see cref="JsonLines"/> for your own data.
 /// </remarks>
 public sealed class DialogueDataset
 {
     private DialogueDataset(
         string name, string displayName, string? subset, string? hubRepositoryId, DialogueFormat? format,
         IReadOnlyList<string> trainFiles, IReadOnlyList<string> testFiles, string trainSplitName, string testSplitName,
-        int? vocabularyRowLimit, int defaultEpochs, string modelName)
+        int? vocabularyRowLimit, int defaultEpochs, string modelName, bool keepsWhitespace = false)
     {
+        KeepsWhitespace = keepsWhitespace;
         Name = name;
         DisplayName = displayName;
         Subset = subset;
@@ -30,8 +32,8 @@ public sealed class DialogueDataset
         ModelName = modelName;
     }
 
-    /// <summary>The names <see cref="Parse"/> reads: <c>hh-rlhf</c>, <c>dolly</c>, <c>ultrachat</c>, <c>ultrachat-200k</c>, <c>jsonl</c>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["hh-rlhf", "dolly", "ultrachat", "ultrachat-200k", "jsonl"];
+    /// <summary>The names <see cref="Parse"/> reads: <c>hh-rlhf</c>, <c>dolly</c>, <c>ultrachat</c>, <c>ultrachat-200k</c>, <c>codealpaca</c>, <c>math</c>, <c>jsonl</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["hh-rlhf", "dolly", "ultrachat", "ultrachat-200k", "codealpaca", "math", "jsonl"];
 
     /// <summary>Dolly-15k (<c>databricks/databricks-dolly-15k</c>): one file of about 15,011 rows, split 90/10; 100 epochs in the original.</summary>
     public static DialogueDataset Dolly { get; } = new(
@@ -56,7 +58,17 @@ public sealed class DialogueDataset
         "ultrachat-200k", "UltraChat 200k", null, "HuggingFaceH4/ultrachat_200k", new ChatMessagesFormat("messages", includeRoles: false),
         ["data/train_sft-*.parquet"], ["data/test_sft-*.parquet"], "train_sft", "test_sft", 10_000, 50, "new_llm_ultrachat");
 
-    /// <summary>The short name: <c>dolly</c>, <c>hh-rlhf</c>, <c>ultrachat</c>, <c>ultrachat-200k</c> or <c>jsonl</c>.</summary>
+    /// <summary>
+    /// CodeAlpaca-20k (<c>sahil2801/CodeAlpaca-20k</c>): one file, <c>code_alpaca_20k.json</c>, a JSON array of about 20,022
+    /// objects (<c>instruction</c>, <c>input</c>, <c>output</c>; see <see cref="CodeAlpacaFormat"/>), split 90/10 as Dolly;
+    /// level 4 of the original's plan, 200 epochs. Its text keeps whitespace (<see cref="KeepsWhitespace"/>): train it with
+    /// the GPT-2 tokenizer, since the word-level one turns code into a stream of words.
+    /// </summary>
+    public static DialogueDataset CodeAlpaca { get; } = new(
+        "codealpaca", "CodeAlpaca-20k", null, "sahil2801/CodeAlpaca-20k", CodeAlpacaFormat.Instance,
+        ["code_alpaca_20k.json"], [], "train", "test", null, 200, "new_llm_codealpaca", keepsWhitespace: true);
+
+    /// <summary>The short name: <c>dolly</c>, <c>hh-rlhf</c>, <c>ultrachat</c>, <c>ultrachat-200k</c>, <c>codealpaca</c>, <c>math</c> or <c>jsonl</c>.</summary>
     public string Name { get; }
 
     /// <summary>The name in prose, for example <c>HH-RLHF harmless</c>.</summary>
@@ -76,6 +88,13 @@ public sealed class DialogueDataset
 
     /// <summary>How many of the first training rows the word-level vocabulary is built from (<see langword="null"/>: all).</summary>
     public int? VocabularyRowLimit { get; }
+
+    /// <summary>
+    /// Whether the set's text keeps its newlines and indentation (code, LaTeX: <see cref="CodeAlpaca"/>, <see cref="Math"/>)
+    /// rather than being whitespace-normalised. The GPT-2 tokenizer is the one to use for such a set: the word-level
+    /// tokenizer splits on whitespace, so it drops them.
+    /// </summary>
+    public bool KeepsWhitespace { get; }
 
     /// <summary>The original's number of epochs for the set.</summary>
     public int DefaultEpochs { get; }
@@ -114,6 +133,22 @@ public sealed class DialogueDataset
     }
 
     /// <summary>
+    /// MATH (<c>hendrycks/competition_math</c>; 7,500 training and 5,000 test problems), level 5 of the original's plan,
+    /// 200 epochs: the Parquet files <c>data/train-*.parquet</c> and <c>data/test-*.parquet</c> of the Hub's mirrors, or the
+    /// original release's tree <c>MATH/{train,test}/&lt;type&gt;/&lt;n&gt;.json</c> (a folder, or a zip read in place; see
+    /// <see cref="DialogueSource.FromDirectoryAsync"/>). Its text keeps whitespace (<see cref="KeepsWhitespace"/>).
+    /// </summary>
+    /// <param name="format">The format with a level and type filter, or <see langword="null"/> for every row.</param>
+    /// <returns>The set.</returns>
+    public static DialogueDataset Math(MathFormat? format = null)
+    {
+        format ??= MathFormat.All;
+        return new DialogueDataset(
+            "math", format.Filter.Length > 0 ? $"MATH ({format.Filter})" : "MATH", null, "hendrycks/competition_math", format,
+            ["data/train-*.parquet"], ["data/test-*.parquet"], "train", "test", null, 200, "new_llm_math", keepsWhitespace: true);
+    }
+
+    /// <summary>
     /// Your own JSON Lines files (plain or gzip): rows with a <c>messages</c> list of <c>{role, content}</c>, a <c>text</c>
     /// string, or a <c>chosen</c>/<c>rejected</c> pair. Give the format for other field names; without it the first row
     /// tells which of the three it is. A single file is split 90/10 like Dolly unless a test file is given.
@@ -143,6 +178,8 @@ public sealed class DialogueDataset
             "dolly" or "dolly-15k" or "databricks/databricks-dolly-15k" => Dolly,
             "ultrachat" or "stingning/ultrachat" => UltraChat,
             "ultrachat-200k" or "huggingfaceh4/ultrachat-200k" => UltraChat200k,
+            "codealpaca" or "code-alpaca" or "codealpaca-20k" or "sahil2801/codealpaca-20k" => CodeAlpaca,
+            "math" or "competition-math" or "hendrycks/competition-math" => Math(),
             "jsonl" or "json" => JsonLines(),
             _ => throw new FormatException($"'{name}' is not a dialogue data set; expected one of {string.Join(", ", Names)}."),
         };

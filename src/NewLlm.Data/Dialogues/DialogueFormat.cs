@@ -20,6 +20,12 @@ public abstract class DialogueFormat
     /// </summary>
     internal abstract DialogueText? Read(SourceRow row);
 
+    /// <summary>Whether the format keeps only some rows (<see cref="Keeps"/>): then the rows it leaves out are not in the set at all.</summary>
+    internal virtual bool FiltersRows => false;
+
+    /// <summary>Whether a row is in the set (a filter's choice); rows left out are neither counted, split nor encoded.</summary>
+    internal virtual bool Keeps(SourceRow row) => true;
+
     /// <summary>The top-level fields the format reads (the columns to read from a Parquet or Arrow file).</summary>
     internal abstract IReadOnlyList<string> Fields { get; }
 

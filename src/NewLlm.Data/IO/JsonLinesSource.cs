@@ -10,8 +10,6 @@ namespace NewLlm.Data;
 /// </summary>
 internal static class JsonLinesSource
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>Counts the rows (non-blank lines), reading the whole file (decompressing it) without parsing it.</summary>
     public static async Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken)
     {
@@ -45,7 +43,7 @@ internal static class JsonLinesSource
             index++;
             if (include is null || include(index))
             {
-                yield return (index, new SourceRow(Parse(line.Span, path, scanner.LineNumber), RowLocation.AtLine(path, scanner.LineNumber)));
+                yield return (index, new SourceRow(JsonRow.Parse(line.Span, RowLocation.AtLine(path, scanner.LineNumber).ToString()), RowLocation.AtLine(path, scanner.LineNumber)));
             }
         }
 
@@ -94,30 +92,5 @@ internal static class JsonLinesSource
         {
             throw new InvalidDataException($"'{path}' near line {scanner.LineNumber + 1}: {e.Message}", e);
         }
-    }
-
-    private static JsonObject Parse(ReadOnlySpan<byte> line, string path, long lineNumber)
-    {
-        try
-        {
-            // Validate the encoding first so that invalid UTF-8 is reported as such, not as a JSON syntax error.
-            StrictUtf8.GetCharCount(line);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new InvalidDataException($"'{path}' line {lineNumber}: invalid UTF-8 ({e.Message}).", e);
-        }
-
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(line, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Disallow });
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{path}' line {lineNumber}: malformed JSON ({e.Message}).", e);
-        }
-
-        return node as JsonObject ?? throw new InvalidDataException($"'{path}' line {lineNumber}: expected a JSON object, found {RowFields.Kind(node)}.");
     }
 }

@@ -38,9 +38,14 @@ public sealed class DialogueSource
     /// <c>{folder}/harmless-base/train.jsonl.gz</c>, …) or written by <c>save_to_disk</c> (<c>data-*.arrow</c>, a
     /// <c>DatasetDict</c> with split folders). For <see cref="DialogueDataset.JsonLines"/>: a file, a folder with
     /// <c>train.jsonl</c> and <c>test.jsonl</c> (or <c>.jsonl.gz</c>), or a folder whose JSON Lines files are all training rows.
+    /// For <see cref="DialogueDataset.CodeAlpaca"/>: the folder, or the <c>.json</c> file itself. For
+    /// <see cref="DialogueDataset.Math"/>: the Hub's Parquet layout, or the original release's tree
+    /// (<c>MATH/train/&lt;type&gt;/&lt;n&gt;.json</c>, <c>MATH/test/…</c>) given as the folder holding <c>MATH/</c>, <c>MATH/</c>
+    /// itself, or a <c>.zip</c> of it, read in place (<see cref="TrainFiles"/> then names the split folders, in a zip as
+    /// <c>{zip}!{folder}</c>): the type folders in ordinal order, the files of one by their number.
     /// </summary>
     /// <param name="dataset">The data set.</param>
-    /// <param name="path">The folder (or, for JSON Lines, the file).</param>
+    /// <param name="path">The folder (or, for JSON Lines and CodeAlpaca, the file; for MATH, a zip).</param>
     /// <param name="cancellationToken">Cancels the work (reading the first row to tell a JSON Lines format).</param>
     /// <returns>The source.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
@@ -49,9 +54,14 @@ public sealed class DialogueSource
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (dataset.Name == "jsonl" && File.Exists(path))
+        if (File.Exists(path) && (dataset.Name == "jsonl" || (dataset.Name == "codealpaca" && path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))))
         {
             return await CreateAsync(dataset, [Path.GetFullPath(path)], [], path, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (dataset.Name == "math" && (Directory.Exists(path) || File.Exists(path)) && !Directory.Exists(Path.Combine(path, "data")) && MathTreeLayout.Find(path) is var (mathTrain, mathTest))
+        {
+            return await CreateAsync(dataset, [mathTrain], [mathTest], path, cancellationToken).ConfigureAwait(false);
         }
 
         if (!Directory.Exists(path))
@@ -266,6 +276,7 @@ public sealed class DialogueSource
     {
         "jsonl" => " Give a JSON Lines file (.jsonl or .jsonl.gz), or a folder holding train.jsonl and test.jsonl, or JSON Lines files that are all training rows.",
         "hh-rlhf" => " " + HhRlhfLayout.ExpectedLayout(path, dataset.TrainFilePatterns[0]),
+        "math" => $" MATH is read from a folder laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or from {MathTreeLayout.Expected}.",
         _ => $" A {dataset.DisplayName} folder is laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or written by save_to_disk.",
     };
 

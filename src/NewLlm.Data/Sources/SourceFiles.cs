@@ -4,7 +4,8 @@ namespace NewLlm.Data;
 
 /// <summary>
 /// Reads a data file of any format the sources know, by its name: <c>.parquet</c> (Parquet.Net), <c>.arrow</c> (Arrow IPC
-/// stream, as <c>save_to_disk</c> writes it), anything else JSON Lines (plain or gzip).
+/// stream, as <c>save_to_disk</c> writes it), <c>.json</c> (one JSON array), a folder of one-object JSON files on disk or
+/// in a zip (<see cref="JsonFileTree"/>), anything else JSON Lines (plain or gzip).
 /// </summary>
 internal static class SourceFiles
 {
@@ -12,7 +13,36 @@ internal static class SourceFiles
     public static Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken) =>
         IsParquet(path) ? ParquetRowReader.CountRowsAsync(path, cancellationToken)
         : IsArrow(path) ? ArrowRowReader.CountRowsAsync(path, cancellationToken)
+        : JsonFileTree.IsTree(path) ? JsonFileTree.CountRowsAsync(path, limit, cancellationToken)
+        : IsJsonArray(path) ? JsonArraySource.CountRowsAsync(path, limit, cancellationToken)
         : JsonLinesSource.CountRowsAsync(path, limit, cancellationToken);
+
+    /// <summary>The number of rows of a file that a format keeps (all, unless it filters rows: then each row is read).</summary>
+    public static async Task<long> CountRowsAsync(string path, DialogueFormat format, RowLimit limit, CancellationToken cancellationToken) => format.FiltersRows
+        ? await ReadIndexedAsync(path, format, null, limit, cancellationToken).CountAsync(cancellationToken).ConfigureAwait(false)
+        : await CountRowsAsync(path, limit, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Streams the rows of a file that a format keeps, numbered among those kept; only those <paramref name="include"/>
+    /// accepts. A format that filters rows has every row read to number them.
+    /// </summary>
+    public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(
+        string path, DialogueFormat format, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long kept = 0;
+        var rows = ReadIndexedAsync(path, format.Fields, format.FiltersRows ? null : include, limit, cancellationToken);
+        await foreach (var (index, row) in rows.ConfigureAwait(false))
+        {
+            if (!format.FiltersRows)
+            {
+                yield return (index, row);
+            }
+            else if (format.Keeps(row) && (include is null || include(kept++)))
+            {
+                yield return (kept - 1, row);
+            }
+        }
+    }
 
     /// <summary>Streams the rows of a file with the fields a format reads.</summary>
     public static IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyList<string> fields, RowLimit limit, CancellationToken cancellationToken) =>
@@ -24,7 +54,10 @@ internal static class SourceFiles
     {
         if (!IsParquet(path) && !IsArrow(path))
         {
-            await foreach (var row in JsonLinesSource.ReadIndexedAsync(path, include, limit, cancellationToken).ConfigureAwait(false))
+            var text = JsonFileTree.IsTree(path) ? JsonFileTree.ReadIndexedAsync(path, include, limit, cancellationToken)
+                : IsJsonArray(path) ? JsonArraySource.ReadIndexedAsync(path, include, limit, cancellationToken)
+                : JsonLinesSource.ReadIndexedAsync(path, include, limit, cancellationToken);
+            await foreach (var row in text.ConfigureAwait(false))
             {
                 yield return row;
             }
@@ -45,9 +78,14 @@ internal static class SourceFiles
         }
     }
 
-    /// <summary>The SHA-256 (lower-case hex) of a file's bytes as stored.</summary>
+    /// <summary>The SHA-256 (lower-case hex) of a file's bytes as stored (of a folder of JSON files: <see cref="JsonFileTree.Sha256Async"/>).</summary>
     public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
     {
+        if (JsonFileTree.IsTree(path))
+        {
+            return await JsonFileTree.Sha256Async(path, cancellationToken).ConfigureAwait(false);
+        }
+
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
@@ -58,6 +96,8 @@ internal static class SourceFiles
         : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join("\n", sha256s))));
 
     private static bool IsParquet(string path) => path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsJsonArray(string path) => path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsArrow(string path) => path.EndsWith(".arrow", StringComparison.OrdinalIgnoreCase);
 }
