@@ -180,10 +180,19 @@ internal static class JsonFileTree
             throw new InvalidDataException($"{location}: the entry cannot be inflated ({e.Message}). Download or copy the zip again.", e);
         }
 
-        return read == entry.Length
+        if (read != entry.Length)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{location}: the entry inflates to {(read > entry.Length ? $"more than {entry.Length}" : $"only {read}")} bytes, not the {entry.Length} its header declares; the zip is damaged or crafted. Download or copy it again."));
+        }
+
+        // .NET stops inflating at the declared length: an entry that inflates further shows as a CRC-32 that does not match.
+        var crc = new ICSharpCode.SharpZipLib.Checksum.Crc32();
+        crc.Update(new ArraySegment<byte>(bytes, 0, read));
+        return crc.Value == entry.Crc32
             ? bytes[..read]
             : throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"{location}: the entry inflates to {(read > entry.Length ? $"more than {entry.Length}" : $"only {read}")} bytes, not the {entry.Length} its header declares; the zip is damaged or crafted. Download or copy it again."));
+                $"{location}: the entry's first {read} bytes (its declared length) do not match its CRC-32 ({crc.Value:x8}, declared {entry.Crc32:x8}): it inflates to other or more bytes than its header declares; the zip is damaged or crafted. Download or copy it again."));
     }
 
     /// <summary>File names by their number (<c>2.json</c> before <c>10.json</c>), names that are not numbers after them, ordinal.</summary>
