@@ -63,6 +63,10 @@ internal sealed partial class TrainCommand
         string datasetName = CommandLine.IsImplicit(parse, Dataset) && savedDatasetName is not null ? savedDatasetName : parse.GetValue(Dataset)!;
         string? subsetName = parse.GetValue(Subset) ?? (point is not null && CommandLine.IsImplicit(parse, Dataset) ? point.GetString("subset") : null);
         DialogueDataset set = ParseDataset(datasetName, subsetName, parse.GetValue(TextField), parse.GetValue(MessagesField));
+        set = MathFilterOptions.Apply(
+            set,
+            settings.Get(MathLevels, MathFilterOptions.Saved(point, savedDatasetName, set, "math_levels"), mustAgree: resuming, "a resumed run trains on the same rows"),
+            settings.Get(MathTypes, MathFilterOptions.Saved(point, savedDatasetName, set, "math_types"), mustAgree: resuming, "a resumed run trains on the same rows"));
         if (resuming && savedDatasetName is not null && (set.Name != savedDatasetName || set.Subset != point!.GetString("subset")))
         {
             string was = DialogueDataset.Parse(savedDatasetName, savedDatasetName == "hh-rlhf" ? point!.GetString("subset") : null).DisplayName;
@@ -90,6 +94,11 @@ internal sealed partial class TrainCommand
         int context = settings.Get(ContextDim, point?.Model.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
         int sequenceLength = settings.Get(MaxSeqLength, recipeFromCheckpoint ? point!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
         string kind = settings.Get(TokenizerKind, recipeFromCheckpoint ? point!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");
+        if (set.KeepsWhitespace && kind == "word")
+        {
+            Console.Error.WriteLine($"warning: {set.DisplayName} keeps its newlines and indentation (code, LaTeX), which the word-level tokenizer drops (it splits on whitespace); --tokenizer gpt2 keeps them.");
+        }
+
         int epochCount = settings.Get(Epochs, parse.GetValue(Epochs) ?? set.DefaultEpochs, resuming ? point!.Get<int>("epochs") : null, mustAgree: false, string.Empty);
         int batch = settings.Get(BatchSize, recipeFromCheckpoint ? point!.Get<int>("batch_size") : null, mustAgree: resuming && point!.BatchesIntoEpoch > 0, "the checkpoint was saved in the middle of an epoch, whose remaining batches depend on the batch size");
         double rate = settings.Get(LearningRate, recipeFromCheckpoint ? point!.Get<double>("learning_rate") : null, mustAgree: false, string.Empty);
@@ -235,6 +244,8 @@ internal sealed partial class TrainCommand
         {
             options.RunConfiguration["subset"] = set.Subset;
         }
+
+        MathFilterOptions.Record(set, options.RunConfiguration);
 
         options.RunConfiguration["tokenizer"] = corpus.Tokenizer.Kind;
         options.RunConfiguration["max_seq_length"] = sequenceLength;

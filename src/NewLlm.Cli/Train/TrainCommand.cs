@@ -2,7 +2,7 @@ namespace NewLlm.Cli;
 
 /// <summary>
 /// <c>newllm train</c>: the original's train_hh_rlhf.py command line (HH-RLHF, the default set) and the rest of its
-/// progression (Dolly-15k, UltraChat, UltraChat 200k) or your own JSON Lines; resumes, starts from a checkpoint's weights
+/// progression (Dolly-15k, UltraChat, UltraChat 200k, CodeAlpaca-20k, MATH) or your own JSON Lines; resumes, starts from a checkpoint's weights
 /// (<c>--from</c>) and widens a trained model's context (<c>--expand-context</c>). A run: the settings from the command
 /// line and the checkpoint it resumes or starts from, the checks made before any data is prepared, the data through the
 /// dialogue pipeline (<see cref="DialogueCorpus"/>), and the <see cref="Trainer"/> with the console reporter.
@@ -10,13 +10,13 @@ namespace NewLlm.Cli;
 internal sealed partial class TrainCommand : Command
 {
     public TrainCommand()
-        : base("train", "Train New-LLM on Anthropic HH-RLHF (the original train_hh_rlhf.py command line), or on another set of the original's progression (Dolly-15k, UltraChat, UltraChat 200k) or your own JSON Lines, with the original's text, split, vocabulary and defaults per set. Ctrl-C stops after the current step and saves a checkpoint to resume from.")
+        : base("train", "Train New-LLM on Anthropic HH-RLHF (the original train_hh_rlhf.py command line), or on another set of the original's progression (Dolly-15k, UltraChat, UltraChat 200k, CodeAlpaca-20k, MATH) or your own JSON Lines, with the original's text, split, vocabulary and defaults per set. Ctrl-C stops after the current step and saves a checkpoint to resume from.")
     {
         Vocabulary.AcceptOnlyFromAmong("checkpoint", "rebuild");
         Expansion.AcceptOnlyFromAmong("original", "replicate");
         TokenizerKind.AcceptOnlyFromAmong("word", "gpt2");
         foreach (Option option in (Option[])[
-            Dataset, DataDir, Subset, MaxSamples, TextField, MessagesField, From, Vocabulary, ExpandContext, Expansion, FreezeBaseDims,
+            Dataset, DataDir, Subset, MathLevels, MathTypes, MaxSamples, TextField, MessagesField, From, Vocabulary, ExpandContext, Expansion, FreezeBaseDims,
             NumLayers, ContextDim, MaxSeqLength, Epochs, BatchSize, LearningRate, Device, TokenizerKind, Output, Resume, Overwrite,
             CheckpointEvery, Seed, Threads, Precision, AllowSlowBFloat16, PreferenceAccuracy])
         {
@@ -28,9 +28,13 @@ internal sealed partial class TrainCommand : Command
 
     public Option<string> Dataset { get; } = new("--dataset") { Description = $"The set: {string.Join(", ", DialogueDataset.Names)} (a resumed run's comes from its checkpoint).", DefaultValueFactory = _ => "hh-rlhf" };
 
-    public Option<string?> DataDir { get; } = new("--data-dir", "--data_dir") { Description = "A local copy laid out like the set's Hub repository (HH-RLHF: <dir>/<subset>/<split>.jsonl.gz), or a save_to_disk folder; for jsonl a file, or a folder with train.jsonl and test.jsonl (or only training files, split 90/10). Downloads from the Hub when absent." };
+    public Option<string?> DataDir { get; } = new("--data-dir", "--data_dir") { Description = "A local copy laid out like the set's Hub repository (HH-RLHF: <dir>/<subset>/<split>.jsonl.gz), or a save_to_disk folder; for jsonl a file, or a folder with train.jsonl and test.jsonl (or only training files, split 90/10); for codealpaca the folder or code_alpaca_20k.json; for math also the original release's MATH/ tree (the folder holding MATH/, MATH/ itself, or its .zip). Downloads from the Hub when absent." };
 
     public Option<string?> Subset { get; } = new("--subset") { Description = "HH-RLHF: helpful (default), harmless, helpful-online, helpful-rejection-sampled or all (the Hub folder names, such as harmless-base, work too)." };
+
+    public Option<string?> MathLevels { get; } = new("--math-levels", "--math_levels") { Description = "math only: train on these levels, for example 1,2 (MATH's Level 1 to Level 5; default all)." };
+
+    public Option<string?> MathTypes { get; } = new("--math-types", "--math_types") { Description = $"math only: train on these types, for example algebra,prealgebra ({string.Join(", ", MathFormat.TypeNames)}; default all)." };
 
     public Option<int?> MaxSamples { get; } = new("--max_samples", "--max-samples") { Description = "Keep the first N training and N/10 test dialogues (the original's --max_samples)." };
 
