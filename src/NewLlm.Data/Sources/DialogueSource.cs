@@ -67,7 +67,7 @@ public sealed class DialogueSource
         if (!Directory.Exists(path))
         {
             throw File.Exists(path)
-                ? new DirectoryNotFoundException($"'{path}' is a file; {dataset.DisplayName} is read from a folder laid out like {Repository(dataset)}{Expected(dataset, path)}.")
+                ? new DirectoryNotFoundException($"'{path}' is a file, not a folder.{Expected(dataset, path)}")
                 : new DirectoryNotFoundException($"The {dataset.DisplayName} folder '{path}' does not exist.{Expected(dataset, path)}");
         }
 
@@ -276,7 +276,8 @@ public sealed class DialogueSource
     {
         "jsonl" => " Give a JSON Lines file (.jsonl or .jsonl.gz), or a folder holding train.jsonl and test.jsonl, or JSON Lines files that are all training rows.",
         "hh-rlhf" => " " + HhRlhfLayout.ExpectedLayout(path, dataset.TrainFilePatterns[0]),
-        "math" => $" MATH is read from a folder laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or from {MathTreeLayout.Expected}.",
+        "math" => $" A MATH folder is laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or is {MathTreeLayout.Expected}.",
+        "codealpaca" => $" Give the folder holding code_alpaca_20k.json (the file of {Repository(dataset)}), or the .json file itself.",
         _ => $" A {dataset.DisplayName} folder is laid out like {Repository(dataset)} ({string.Join(", ", dataset.TrainFilePatterns.Concat(dataset.TestFilePatterns).Select(p => Path.Combine(path, p)))}), or written by save_to_disk.",
     };
 
