@@ -61,6 +61,10 @@ public sealed class CodeAlpacaTests
             Assert.StartsWith($"def f{index}(x)", row.Fields["output"]!.GetValue<string>(), StringComparison.Ordinal);
         }
 
+        // A byte order mark is allowed before the array.
+        File.WriteAllBytes(file, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes($"[{Good}]")]);
+        Assert.Equal("b", (await JsonArraySource.ReadIndexedAsync(file, null, RowLimit.Default, default).SingleAsync()).Row.Fields["output"]!.GetValue<string>());
+
         // An element larger than the buffer is read whole; one over the row limit is refused while it is read.
         string big = $"[{Good}, {{\"instruction\": \"big\", \"input\": \"\", \"output\": \"{new string('x', 200_000)}\"}}]";
         File.WriteAllText(file, big);
@@ -81,6 +85,7 @@ public sealed class CodeAlpacaTests
     [InlineData("[" + Good + ",", "element 1 at byte 49: malformed JSON (Expected start of a property name or value, but instead reached end of data.")]
     [InlineData("  [ ]  ", "is an empty JSON array; it holds no rows.")]
     [InlineData("", "is empty (0 bytes)")]
+    [InlineData(" \n ", "is not a JSON array (The input does not contain any JSON tokens.")]
     public async Task AMalformedArrayIsRefusedNamingTheFileElementAndByte(string content, string message)
     {
         using var temp = new TempDirectory();

@@ -17,7 +17,13 @@ internal static class JsonArraySource
     public static async Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken)
     {
         long rows = 0;
-        await foreach (var _ in ReadIndexedAsync(path, i => (rows = i + 1) < 0, limit, cancellationToken).ConfigureAwait(false))
+        bool CountOnly(long index)
+        {
+            rows = index + 1;
+            return false; // so that no element is built
+        }
+
+        await foreach (var _ in ReadIndexedAsync(path, CountOnly, limit, cancellationToken).ConfigureAwait(false))
         {
         }
 
@@ -188,6 +194,10 @@ internal static class JsonArraySource
                 _state = reader.CurrentState;
                 consumed = skipped + (int)reader.BytesConsumed;
                 return Step.Element;
+            }
+            catch (JsonException e) when (!_begun)
+            {
+                throw new InvalidDataException($"'{path}' is not a JSON array ({e.Message}); this set's file is one JSON array of objects.", e);
             }
             catch (JsonException e)
             {
