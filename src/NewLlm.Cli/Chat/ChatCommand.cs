@@ -104,7 +104,7 @@ internal sealed class ChatCommand : Command
     }
 
     // The speakers' labels in the checkpoint's training text: HH-RLHF's (also for TrainHhRlhf's and the original trainer's
-    // checkpoints, which record no data set), Dolly's, a chat set's (a JSON Lines set of chosen/rejected transcripts: HH's);
+    // checkpoints, which record no data set), Dolly's and CodeAlpaca's, MATH's, a chat set's (a JSON Lines set of chosen/rejected transcripts: HH's);
     // none for UltraChat, whose turns are joined without labels.
     private static (string User, string Assistant)? RoleLabels(string path)
     {
@@ -113,7 +113,8 @@ internal sealed class ChatCommand : Command
         DialogueFormat? format = dataset == "jsonl" ? JsonLinesFormat(run!["data_dir"]?.ToString()) : null;
         return (dataset, format) switch
         {
-            ("dolly", _) => ("Instruction", "Response"),
+            ("dolly" or "codealpaca", _) => ("Instruction", "Response"),
+            ("math", _) => ("Problem", "Solution"),
             ("ultrachat" or "ultrachat-200k", _) or ("jsonl", ChatMessagesFormat { IncludeRoles: false } or TurnListFormat) => null,
             ("jsonl", PreferencePairFormat) => ("Human", "Assistant"),
             ("jsonl", _) => (ChatMessagesFormat.GetRoleLabel("user"), ChatMessagesFormat.GetRoleLabel("assistant")),
