@@ -163,7 +163,7 @@ public sealed class TrainDialogueTests
     [Theory]
     [InlineData("error: --preference-accuracy compares HH-RLHF's chosen and rejected replies; Dolly-15k has no such pairs. Leave it out.", "--dataset", "dolly", "--preference-accuracy")]
     [InlineData("error: --subset is only for --dataset hh-rlhf; Dolly-15k has no subsets. Leave --subset out.", "--dataset", "dolly", "--subset", "harmless")]
-    [InlineData("error: --dataset 'dolyl' is not a dialogue data set; expected one of hh-rlhf, dolly, ultrachat, ultrachat-200k, jsonl.", "--dataset", "dolyl")]
+    [InlineData("error: --dataset 'dolyl' is not a dialogue data set; expected one of hh-rlhf, dolly, ultrachat, ultrachat-200k, codealpaca, math, jsonl.", "--dataset", "dolyl")]
     [InlineData("error: --dataset jsonl reads your own files: give --data-dir with a .jsonl (or .jsonl.gz) file, or a folder with train.jsonl and test.jsonl.", "--dataset", "jsonl")]
     [InlineData("error: --text-field and --messages-field are for --dataset jsonl; UltraChat has its own fields. Leave them out.", "--dataset", "ultrachat", "--text-field", "body")]
     [InlineData("error: --vocabulary chooses the vocabulary of a run started --from a checkpoint; without --from, a new run builds its own and a resumed run keeps its checkpoint's.", "--dataset", "dolly", "--vocabulary", "rebuild")]
