@@ -21,6 +21,7 @@ public sealed class MathDatasetTests
     {
         using var temp = new TempDirectory();
         string math = TinyDialogueFiles.MathTree(temp.Combine("release"), perType: 10);
+        File.WriteAllText(Path.Combine(math, "train", "algebra", "._7.json"), "macOS metadata, not JSON");
         var fromParent = await DialogueSource.FromDirectoryAsync(DialogueDataset.Math(), temp.Combine("release"));
         var fromMath = await DialogueSource.FromDirectoryAsync(DialogueDataset.Math(), math);
         Assert.Equal([Path.Combine(math, "train")], fromParent.TrainFiles);
@@ -217,6 +218,29 @@ public sealed class MathDatasetTests
             int at = bytes.AsSpan().IndexOf(signature); // the first entry's header
             BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at + offset), 1000);
         }
+    }
+
+    [Fact]
+    public async Task AZipThatDeclaresTooManyEntriesOrIsNoZipIsRefusedBeforeItsEntriesAreRead()
+    {
+        using var temp = new TempDirectory();
+        string zip = temp.Combine("MATH.zip");
+
+        // A Zip64 end record declaring a billion entries, its locator, and the classic end record pointing at them.
+        byte[] bytes = new byte[56 + 20 + 22];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, 0x06064b50);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(32), 1_000_000_000);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(56), 0x07064b50);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(56 + 8), 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(76), 0x06054b50);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(76 + 10), ushort.MaxValue);
+        File.WriteAllBytes(zip, bytes);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => DialogueSource.FromDirectoryAsync(DialogueDataset.Math(), zip));
+        Assert.Equal($"'{zip}' declares 1000000000 entries, more than the 200000 a data set's zip may have; it is not the data set's archive.", e.Message);
+
+        File.WriteAllText(zip, "not a zip");
+        e = await Assert.ThrowsAsync<InvalidDataException>(() => DialogueSource.FromDirectoryAsync(DialogueDataset.Math(), zip));
+        Assert.StartsWith($"'{zip}' is not a readable zip file (", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
 
@@ -8,13 +9,13 @@ namespace NewLlm.Data;
 /// (<c>MATH/train/&lt;type folder&gt;/&lt;n&gt;.json</c>), read as rows: from a folder on disk, or from a folder inside a
 /// <c>.zip</c> read in place (named <c>{zip}!{folder}</c>, never extracted). Row order, deterministic: the group folders
 /// in ordinal order, and within one the files by their number (<c>2.json</c> before <c>10.json</c>; names that are not
-/// numbers after them, in ordinal order). Bounded: a zip's entry count, and each file's size (a zip entry's declared
+/// numbers after them, in ordinal order); hidden files (<c>.</c> names, as macOS's <c>._1.json</c>) are left out. Bounded: a zip's entry count, and each file's size (a zip entry's declared
 /// length) against the <see cref="RowLimit"/> before it is read; an entry that inflates past its declared length is refused.
 /// </summary>
 internal static class JsonFileTree
 {
-    /// <summary>The most entries a zip may have.</summary>
-    public const int MaxZipEntries = 1_000_000;
+    /// <summary>The most entries a zip may have (MATH's has about 12,600), checked in its end record before the entries are read.</summary>
+    public const int MaxZipEntries = 200_000;
 
     private const string ZipMark = ".zip!";
 
@@ -112,34 +113,52 @@ internal static class JsonFileTree
     private static List<string> Files(string folder)
     {
         var files = Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal)
-            .SelectMany(group => Directory.EnumerateFiles(group, "*.json").Order(FileOrder.Instance))
+            .SelectMany(group => Directory.EnumerateFiles(group, "*.json").Where(f => !Path.GetFileName(f).StartsWith('.')).Order(FileOrder.Instance))
             .ToList();
         return files.Count > 0
             ? files
             : throw new InvalidDataException($"'{folder}' holds no <group folder>/<n>.json files; it holds no rows. {DialogueSource.DescribeFolder(folder)}");
     }
 
-    /// <summary>Opens a zip (its central directory only) and checks its entry count.</summary>
+    /// <summary>Opens a zip (its central directory only) once its end record declares no more than <see cref="MaxZipEntries"/> entries.</summary>
     internal static ZipArchive OpenZip(string zip)
     {
-        ZipArchive archive;
         try
         {
-            archive = ZipFile.OpenRead(zip);
+            long entries = DeclaredEntryCount(zip);
+            return entries <= MaxZipEntries
+                ? ZipFile.OpenRead(zip)
+                : throw new InvalidDataException($"'{zip}' declares {entries} entries, more than the {MaxZipEntries} a data set's zip may have; it is not the data set's archive.");
         }
-        catch (Exception e) when (e is InvalidDataException or IOException and not FileNotFoundException)
+        catch (Exception e) when (e is IOException and not FileNotFoundException || (e is InvalidDataException && !e.Message.StartsWith($"'{zip}'", StringComparison.Ordinal)))
         {
             throw new InvalidDataException($"'{zip}' is not a readable zip file ({e.Message}). Download or copy it again.", e);
         }
+    }
 
-        if (archive.Entries.Count > MaxZipEntries)
+    /// <summary>The entry count a zip's end of central directory record (or its Zip64 record) declares, read from the file's last bytes.</summary>
+    private static long DeclaredEntryCount(string zip)
+    {
+        using var file = File.OpenRead(zip);
+        byte[] tail = new byte[(int)Math.Min(file.Length, 22 + ushort.MaxValue + 20)];
+        file.Seek(-tail.Length, SeekOrigin.End);
+        file.ReadExactly(tail);
+        int end = tail.AsSpan().LastIndexOf("PK\u0005\u0006"u8);
+        if (end < 0 || end + 22 > tail.Length)
         {
-            int count = archive.Entries.Count;
-            archive.Dispose();
-            throw new InvalidDataException($"'{zip}' has {count} entries, more than the {MaxZipEntries} a data set's zip may have; it is not the data set's archive.");
+            throw new InvalidDataException("no end of central directory record");
         }
 
-        return archive;
+        long entries = BinaryPrimitives.ReadUInt16LittleEndian(tail.AsSpan(end + 10));
+        if (entries == ushort.MaxValue && end >= 20 && tail.AsSpan(end - 20).StartsWith("PK\u0006\u0007"u8))
+        {
+            byte[] record = new byte[40];
+            file.Seek((long)BinaryPrimitives.ReadUInt64LittleEndian(tail.AsSpan(end - 20 + 8)), SeekOrigin.Begin);
+            file.ReadExactly(record);
+            entries = record.AsSpan().StartsWith("PK\u0006\u0006"u8) ? (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(32)), long.MaxValue) : long.MaxValue;
+        }
+
+        return entries;
     }
 
     /// <summary>The <c>{folder}/{group}/{name}.json</c> entries in row order, each declared length checked against the limit.</summary>
@@ -148,7 +167,7 @@ internal static class JsonFileTree
         string prefix = folder.Length == 0 ? string.Empty : folder + "/";
         var entries = archive.Entries
             .Where(e => e.FullName.StartsWith(prefix, StringComparison.Ordinal) && e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-                && e.FullName.AsSpan(prefix.Length).Count('/') == 1)
+                && e.FullName.AsSpan(prefix.Length).Count('/') == 1 && !e.Name.StartsWith('.'))
             .OrderBy(e => e.FullName[prefix.Length..e.FullName.LastIndexOf('/')], StringComparer.Ordinal)
             .ThenBy(e => e.Name, FileOrder.Instance)
             .ToList();
