@@ -58,7 +58,7 @@ internal sealed partial class TrainCommand : Command
 
     public Option<int> MaxSeqLength { get; } = new("--max_seq_length", "--max-seq-length") { Description = "Tokens per dialogue (truncated or padded).", DefaultValueFactory = _ => 128 };
 
-    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Total epochs (default: the original's for the set, 100 or 50 for UltraChat; a resumed run trains the remaining ones)." };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Total epochs (default: the original's for the set, 100, 50 for UltraChat, 200 for CodeAlpaca and MATH; a resumed run trains the remaining ones)." };
 
     public Option<int> BatchSize { get; } = new("--batch_size", "--batch-size") { Description = "Sequences per batch.", DefaultValueFactory = _ => 2048 };
 
