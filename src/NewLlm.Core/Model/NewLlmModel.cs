@@ -173,8 +173,9 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
     /// <summary>
     /// A new model with <paramref name="newNumLayers"/> hidden layers, made from this one's weights (this model is
     /// untouched; the new one is on the same device, in the same training mode). The new layers come after the old ones
-    /// and start as identity maps (weight I, bias 0), so the deeper model computes the same logits; training moves them
-    /// from there. The original grows 1 → 4 → 8-12 layers along its progression.
+    /// and start as identity maps (weight I, bias 0), so the deeper model computes the same logits (in evaluation; in
+    /// training each new layer adds its own dropout); training moves them from there. The original plans 1 → 4 → 8-12
+    /// layers along its progression.
     /// </summary>
     /// <param name="newNumLayers">The new number of layers, larger than <see cref="NewLlmOptions.NumLayers"/>.</param>
     /// <returns>The deeper model.</returns>
