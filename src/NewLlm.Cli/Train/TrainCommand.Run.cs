@@ -90,7 +90,12 @@ internal sealed partial class TrainCommand
 
         bool recipeFromCheckpoint = point is not null; // --resume keeps it, --from starts from it
         int? samples = settings.Get(MaxSamples, resuming || sameSet ? point!.Get<int>("max_samples") : null, mustAgree: resuming, "a resumed run trains on the same rows");
-        int layers = settings.Get(NumLayers, point?.Model.NumLayers, mustAgree: true, "the checkpoint's model has that many layers");
+        int layers = settings.Get(NumLayers, point?.Model.NumLayers, mustAgree: fromPath is null, "the checkpoint's model has that many layers (a new run --from it with more adds layers)"); // --from: more grow it
+        if (fromPath is not null && layers < point!.Model.NumLayers)
+        {
+            throw new ArgumentException($"--num_layers {layers}: the model in {fromPath} has {point.Model.NumLayers} layers; --from can add layers (they start as identity maps) but not remove them. Give --num_layers {point.Model.NumLayers} or more, or leave it out.");
+        }
+
         int context = settings.Get(ContextDim, point?.Model.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
         int sequenceLength = settings.Get(MaxSeqLength, recipeFromCheckpoint ? point!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
         string kind = settings.Get(TokenizerKind, recipeFromCheckpoint ? point!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");
@@ -151,10 +156,11 @@ internal sealed partial class TrainCommand
             NumLayers = layers,
             ContextDim = context,
         };
-        if (widerContext is int planned)
+        if (widerContext is not null || layers != plannedModel.NumLayers)
         {
             plannedModel = plannedModel.Clone();
-            plannedModel.ContextDim = planned;
+            plannedModel.ContextDim = widerContext ?? plannedModel.ContextDim;
+            plannedModel.NumLayers = layers;
         }
 
         // What the checkpoint must hold, and whether there is anything to do, is settled before --output is touched.
@@ -237,7 +243,7 @@ internal sealed partial class TrainCommand
 
         torch.random.manual_seed(runSeed);
         NewLlmModel model = fromPath is not null
-            ? StartingModel(fromPath, rebuildVocabulary && kind == "word", runSeed)
+            ? StartingModel(fromPath, rebuildVocabulary && kind == "word" ? corpus.Tokenizer.VocabSize : null, runSeed)
             : new NewLlmModel(point?.Model ?? new NewLlmOptions { VocabSize = corpus.Tokenizer.VocabSize, NumLayers = layers, ContextDim = context });
         options.RunConfiguration["dataset"] = set.Name;
         if (set.Subset is not null)
@@ -274,15 +280,16 @@ internal sealed partial class TrainCommand
             callbacks.Add(new TrainingProgressReporter(progress)); // on a terminal the console reporter's live counter shows it
         }
 
+        string ValidationPerplexity() => Evaluator.Evaluate(model, corpus.Test, batch, cancellationToken: cancellationToken).Perplexity.ToString("F2", CultureInfo.InvariantCulture);
         if (widerContext is int newSize)
         {
             int oldSize = model.Options.ContextDim;
             var method = parse.GetValue(Expansion) == "replicate" ? ContextExpansion.Replicate : ContextExpansion.Original;
-            Console.WriteLine($"Validation before expansion (context {oldSize}): PPL {Evaluator.Evaluate(model, corpus.Test, batch, cancellationToken: cancellationToken).Perplexity.ToString("F2", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"Validation before expansion (context {oldSize}): PPL {ValidationPerplexity()}");
             NewLlmModel expanded = model.ExpandContext(newSize, method);
             model.Dispose();
             model = expanded;
-            Console.WriteLine($"Validation after expansion to {newSize} ({parse.GetValue(Expansion)}): PPL {Evaluator.Evaluate(model, corpus.Test, batch, cancellationToken: cancellationToken).Perplexity.ToString("F2", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"Validation after expansion to {newSize} ({parse.GetValue(Expansion)}): PPL {ValidationPerplexity()}");
             options.RunConfiguration["expanded_from_context"] = oldSize;
             options.RunConfiguration["expansion"] = parse.GetValue(Expansion);
             if (parse.GetValue(FreezeBaseDims))
@@ -306,6 +313,21 @@ internal sealed partial class TrainCommand
             {
                 callbacks.Add(new FreezeBaseContextDimensions(expandedFrom));
             }
+        }
+
+        if (layers > model.Options.NumLayers)
+        {
+            int oldLayers = model.Options.NumLayers;
+            Console.WriteLine($"Validation before growth ({oldLayers} layer(s)): PPL {ValidationPerplexity()}");
+            NewLlmModel deeper = model.AddLayers(layers);
+            model.Dispose();
+            model = deeper;
+            Console.WriteLine($"Validation after growth to {layers} layers (the new ones identity maps): PPL {ValidationPerplexity()}");
+            options.RunConfiguration["grown_from_layers"] = oldLayers;
+        }
+        else if (resuming && point!.Settings["grown_from_layers"] is { } grownFrom)
+        {
+            options.RunConfiguration["grown_from_layers"] = grownFrom.DeepClone(); // a resumed run records its growth as it was
         }
 
         TokenizedPreferencePairs? pairs = preferenceAccuracy ? await PreferencePairsAsync(set, directory, corpus.Tokenizer, sequenceLength, cancellationToken) : null;
@@ -379,32 +401,18 @@ internal sealed partial class TrainCommand
     }
 
     // The model a run --from a checkpoint starts with: its weights, or with a rebuilt vocabulary (whose ids mean other words)
-    // its weights but for the embedding and the output layer, which start from the initialisation a new model has.
-    private static NewLlmModel StartingModel(string path, bool freshVocabularyLayers, int seed)
+    // its weights but for the embedding and the output layer, which start anew for the new vocabulary's size.
+    private static NewLlmModel StartingModel(string path, int? freshVocabularySize, int seed)
     {
         NewLlmModel trained = CheckpointFile.LoadModel(path);
-        if (!freshVocabularyLayers)
+        if (freshVocabularySize is not int size)
         {
             return trained;
         }
 
         using (trained)
         {
-            torch.random.manual_seed(seed);
-            var model = new NewLlmModel(trained.Options);
-            var weights = trained.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            using (torch.no_grad())
-            {
-                foreach ((string name, var parameter) in model.named_parameters())
-                {
-                    if (!name.StartsWith("token_embedding.", StringComparison.Ordinal) && !name.StartsWith("token_output.", StringComparison.Ordinal))
-                    {
-                        parameter.copy_(weights[name]);
-                    }
-                }
-            }
-
-            return model;
+            return trained.WithFreshVocabulary(size, seed);
         }
     }
 }

@@ -52,7 +52,7 @@ internal sealed partial class TrainCommand : Command
 
     public Option<bool> FreezeBaseDims { get; } = new("--freeze-base-dims", "--freeze_base_dims") { Description = "With --expand-context: train only the new context dimensions' weights (the original's --freeze_base_dims); embeddings, deeper layers and the output still train." };
 
-    public Option<int> NumLayers { get; } = new("--num_layers", "--num-layers") { Description = "Feed-forward layers (the original trained 1 and 4).", DefaultValueFactory = _ => 1 };
+    public Option<int> NumLayers { get; } = new("--num_layers", "--num-layers") { Description = "Feed-forward layers (the original trained 1 and 4, and plans 8-12). With --from, more than the checkpoint's adds layers that start as identity maps (the function kept).", DefaultValueFactory = _ => 1 };
 
     public Option<int> ContextDim { get; } = new("--context_dim", "--context-dim") { Description = "Size of the context vector of a new model (the original's 256; --expand-context widens a trained one).", DefaultValueFactory = _ => 256 };
 
