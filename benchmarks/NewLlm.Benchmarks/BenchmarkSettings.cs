@@ -14,6 +14,15 @@ internal sealed record BenchmarkSettings
     /// <summary>Sequence length including the shifted target (T-1 positions are trained).</summary>
     public int Seq { get; set; } = 128;
 
+    /// <summary>Width of the context vector.</summary>
+    public int Context { get; set; } = 256;
+
+    /// <summary>The memory mode (<c>--memory</c>): (layers, context, seq, batch) configurations whose measured peak is printed beside the trainer's estimate.</summary>
+    public List<(int Layers, int Context, int Seq, int Batch)> MemoryConfigs { get; } = new();
+
+    /// <summary>Whether the memory mode runs instead of the implementations' comparison.</summary>
+    public bool Memory { get; set; }
+
     /// <summary>Vocabulary size.</summary>
     public int Vocab { get; set; } = 1000;
 
@@ -48,7 +57,8 @@ internal sealed record BenchmarkSettings
     public static readonly string[] Implementations = ["newllm-torchsharp", "newllm-bf16", "newllm-full-logits", "direct-port-torchsharp"];
 
     public const string Usage =
-        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct] [--skip-full-logits] [--skip-bf16]\n" +
+        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--context C] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct] [--skip-full-logits] [--skip-bf16]\n" +
+        "       NewLlm.Benchmarks --memory [--config LAYERS,CONTEXT,SEQ,BATCH]... [--vocab V] [--steps N] [--threads N]\n" +
         "Defaults: --batch 256 --layers 1 --layers 4 --seq 128 --vocab 1000 --steps 3 --threads 2 --dropout 0.1 --repeats 1";
 
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with the usage on a bad one.</summary>
@@ -77,6 +87,15 @@ internal sealed record BenchmarkSettings
                 case "--batch": s.Batches.Add(NextInt()); break;
                 case "--layers": s.Layers.Add(NextInt()); break;
                 case "--seq": s.Seq = NextInt(); break;
+                case "--context": s.Context = NextInt(); break;
+                case "--memory": s.Memory = true; break;
+                case "--config":
+                    string text = Next();
+                    int[] parts = text.Split(',').Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : 0).ToArray();
+                    s.MemoryConfigs.Add(parts.Length == 4 && parts.All(v => v > 0) && parts[2] >= 2
+                        ? (parts[0], parts[1], parts[2], parts[3])
+                        : throw new ArgumentException($"--config takes four positive integers LAYERS,CONTEXT,SEQ,BATCH (SEQ at least 2), for example 8,512,256,32; not '{text}'.\n{Usage}"));
+                    break;
                 case "--vocab": s.Vocab = NextInt(); break;
                 case "--steps": s.Steps = NextInt(); break;
                 case "--threads": s.Threads = NextInt(); break;
@@ -112,6 +131,11 @@ internal sealed record BenchmarkSettings
             s.Layers.AddRange(new[] { 1, 4 });
         }
 
+        if (s.Memory && s.MemoryConfigs.Count == 0)
+        {
+            s.MemoryConfigs.AddRange([(8, 512, 256, 32), (12, 1024, 256, 32), (1, 256, 128, 256)]);
+        }
+
         if (s.Seq < 2)
         {
             throw new ArgumentException("Option --seq must be at least 2 (one input and one target position).");
@@ -124,6 +148,6 @@ internal sealed record BenchmarkSettings
     public IEnumerable<string> ChildArguments(string implementation, int batch, int layers)
     {
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
-        return ["--child", implementation, "--batch", I(batch), "--layers", I(layers), "--seq", I(Seq), "--vocab", I(Vocab), "--steps", I(Steps), "--threads", I(Threads), "--dropout", Dropout.ToString("R", CultureInfo.InvariantCulture)];
+        return ["--child", implementation, "--batch", I(batch), "--layers", I(layers), "--seq", I(Seq), "--context", I(Context), "--vocab", I(Vocab), "--steps", I(Steps), "--threads", I(Threads), "--dropout", Dropout.ToString("R", CultureInfo.InvariantCulture)];
     }
 }

@@ -27,6 +27,11 @@ if (settings.Child is string child)
     return MeasureHere(child, settings);
 }
 
+if (settings.Memory)
+{
+    return MemoryEstimateCheck.Run(settings, (s, layers, batch) => MeasureInChild("newllm-torchsharp", batch, layers, s, out string why) ?? throw new InvalidOperationException(why));
+}
+
 ReferenceRunner? reference = null;
 if (!settings.SkipReference)
 {
@@ -149,7 +154,8 @@ static int MeasureHere(string implementation, BenchmarkSettings settings)
     TorchBackend.EnsureLoaded();
     torch.set_num_threads(settings.Threads);
     torch.manual_seed(1);
-    var options = new NewLlmOptions { NumLayers = settings.Layers[0], VocabSize = settings.Vocab, Dropout = settings.Dropout };
+    long baseline = Environment.WorkingSet; // the process with libtorch loaded, before the model: what the trainer's estimate leaves out
+    var options = new NewLlmOptions { NumLayers = settings.Layers[0], ContextDim = settings.Context, VocabSize = settings.Vocab, Dropout = settings.Dropout };
     using var model = new NewLlmModel(options);
     (double seconds, double faults) = TrainingStepBenchmark.Measure(model, TrainingStepBenchmark.LossOf(implementation, model), settings.Batches[0], settings.Seq, settings.Steps);
     var line = new JsonObject
@@ -157,6 +163,7 @@ static int MeasureHere(string implementation, BenchmarkSettings settings)
         ["sec_per_step"] = seconds,
         ["minor_faults_per_step"] = faults,
         ["peak_rss_mb"] = ProcessUsage.PeakResidentBytes / 1e6,
+        ["baseline_rss_mb"] = baseline / 1e6,
     };
     Console.WriteLine(line.ToJsonString());
     return 0;

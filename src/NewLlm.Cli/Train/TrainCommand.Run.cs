@@ -228,7 +228,7 @@ internal sealed partial class TrainCommand
 
         torch.random.manual_seed(runSeed);
         NewLlmModel model = fromPath is not null
-            ? StartingModel(fromPath, rebuildVocabulary && kind == "word", runSeed)
+            ? StartingModel(fromPath, rebuildVocabulary && kind == "word" ? corpus.Tokenizer.VocabSize : null, runSeed)
             : new NewLlmModel(point?.Model ?? new NewLlmOptions { VocabSize = corpus.Tokenizer.VocabSize, NumLayers = layers, ContextDim = context });
         options.RunConfiguration["dataset"] = set.Name;
         if (set.Subset is not null)
@@ -368,32 +368,18 @@ internal sealed partial class TrainCommand
     }
 
     // The model a run --from a checkpoint starts with: its weights, or with a rebuilt vocabulary (whose ids mean other words)
-    // its weights but for the embedding and the output layer, which start from the initialisation a new model has.
-    private static NewLlmModel StartingModel(string path, bool freshVocabularyLayers, int seed)
+    // its weights but for the embedding and the output layer, which start anew for the new vocabulary's size.
+    private static NewLlmModel StartingModel(string path, int? freshVocabularySize, int seed)
     {
         NewLlmModel trained = CheckpointFile.LoadModel(path);
-        if (!freshVocabularyLayers)
+        if (freshVocabularySize is not int size)
         {
             return trained;
         }
 
         using (trained)
         {
-            torch.random.manual_seed(seed);
-            var model = new NewLlmModel(trained.Options);
-            var weights = trained.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            using (torch.no_grad())
-            {
-                foreach ((string name, var parameter) in model.named_parameters())
-                {
-                    if (!name.StartsWith("token_embedding.", StringComparison.Ordinal) && !name.StartsWith("token_output.", StringComparison.Ordinal))
-                    {
-                        parameter.copy_(weights[name]);
-                    }
-                }
-            }
-
-            return model;
+            return trained.WithFreshVocabulary(size, seed);
         }
     }
 }

@@ -38,16 +38,11 @@ internal static class ContextExpander
         NewLlmOptions options = model.Options.Clone();
         options.ContextDim = newContextDim;
         options.Seed = null;
-        var wider = new NewLlmModel(options, model.Device);
-        wider.train(model.training);
-        var old = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         int k = newContextDim / c;
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         using Generator? generator = seed is long s ? new Generator(unchecked((ulong)s), model.Device) : null;
-        foreach ((string name, var parameter) in wider.named_parameters())
+        return DerivedModel.Create(model, options, (name, parameter, old) =>
         {
-            Tensor source = old[name];
+            Tensor source = old!;
             if (name == "fnn_layers.0.weight")
             {
                 // [H, E + C]: the embedding columns as they are, then the context columns.
@@ -79,9 +74,7 @@ internal static class ContextExpander
             {
                 parameter.copy_(source);
             }
-        }
-
-        return wider;
+        });
     }
 
     // The rows of a [C, ...] tensor followed by rows of a constant up to the new size.

@@ -19,14 +19,9 @@ internal static class LayerGrower
         NewLlmOptions options = model.Options.Clone();
         options.NumLayers = newNumLayers;
         options.Seed = null;
-        var deeper = new NewLlmModel(options.Validate(), model.Device);
-        deeper.train(model.training);
-        var old = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        foreach ((string name, var parameter) in deeper.named_parameters())
+        return DerivedModel.Create(model, options, (name, parameter, source) =>
         {
-            if (old.TryGetValue(name, out var source))
+            if (source is not null)
             {
                 parameter.copy_(source);
             }
@@ -38,8 +33,6 @@ internal static class LayerGrower
             {
                 parameter.zero_();
             }
-        }
-
-        return deeper;
+        });
     }
 }

@@ -181,6 +181,31 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
     /// <exception cref="ArgumentOutOfRangeException">The new number is not larger than the model's.</exception>
     public NewLlmModel AddLayers(int newNumLayers) => LayerGrower.Grow(this, newNumLayers);
 
+    /// <summary>
+    /// A new model for another vocabulary, made from this one's weights (this model is untouched; the new one is on the
+    /// same device, in the same dtype and training mode): the token embedding and the output layer are initialised anew
+    /// for <paramref name="vocabSize"/> ids (normal(0, 0.02) weights, zero biases, as a new model's), every other weight
+    /// is copied. For a model that goes on with a rebuilt vocabulary, whose ids mean other words than the ones it learnt.
+    /// </summary>
+    /// <param name="vocabSize">The new vocabulary's size; it may differ from <see cref="NewLlmOptions.VocabSize"/>.</param>
+    /// <param name="seed">The seed of the new embedding and output weights (it becomes the new model's <see cref="NewLlmOptions.Seed"/>); TorchSharp's global generator when null.</param>
+    /// <returns>The model with fresh vocabulary layers.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The vocabulary size is not positive.</exception>
+    public NewLlmModel WithFreshVocabulary(int vocabSize, int? seed = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabSize);
+        NewLlmOptions options = Options.Clone();
+        options.VocabSize = vocabSize;
+        options.Seed = seed;
+        return DerivedModel.Create(this, options, (name, parameter, source) =>
+        {
+            if (!name.StartsWith("token_embedding.", StringComparison.Ordinal) && !name.StartsWith("token_output.", StringComparison.Ordinal))
+            {
+                parameter.copy_(source!);
+            }
+        });
+    }
+
     /// <summary>Next-token logits for a batch of token ids.</summary>
     /// <param name="input">Token ids, int64, [batch, time], every id in [0, VocabSize).</param>
     /// <returns>Logits, [batch, time, VocabSize].</returns>

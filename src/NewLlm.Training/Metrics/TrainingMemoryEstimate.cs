@@ -12,7 +12,10 @@ namespace NewLlm.Training;
 /// output layer's input (2·N·H·s) and the token ids (4·N·8 bytes); and the parameters, their gradients and Adam's two
 /// moments (4·P·s). It leaves out the process (about 0.15 GB) and the corpora. Against the benchmark's peak resident set
 /// (1 layer, 128 tokens, 2026-12-04): V 50,257, batch 64: 1.02 GB estimated, 1.29 GB peak; batch 2048 in bf16 mixed
-/// precision: 4.10 GB, 4.29 GB; V 1,000, batch 256: 0.39 GB, 0.59 GB.
+/// precision: 4.10 GB, 4.29 GB; V 1,000, batch 256: 0.39 GB, 0.59 GB. Deep and wide models at 256 tokens, V 1,000
+/// (2026-12-07, 2-vCPU AMD EPYC, the benchmark's <c>--memory</c> mode; estimate against the peak less the process's
+/// 0.15 GB before the model): 8 layers, C 512, batch 32: 347 MB, 419 MB; 12 layers, C 1,024, batch 32: 531 MB, 614 MB;
+/// batch 128: 1,635 MB, 1,764 MB (8 layers, C 512: 1,050 MB, 1,120 MB); so within 17% below, as at 1 layer (0.89).
 /// </para>
 /// </summary>
 public sealed class TrainingMemoryEstimate
