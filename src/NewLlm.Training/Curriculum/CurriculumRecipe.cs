@@ -22,12 +22,12 @@ public sealed class CurriculumRecipe
         Levels = [.. levels];
         if (Levels.Count == 0)
         {
-            throw new ArgumentException("A curriculum needs at least one level.", nameof(levels));
+            throw new ArgumentException("A curriculum needs at least one level.");
         }
 
         for (int i = 0; i < Levels.Count; i++)
         {
-            CurriculumLevel level = Levels[i] ?? throw new ArgumentException($"Level {i + 1} is null.", nameof(levels));
+            CurriculumLevel level = Levels[i] ?? throw new ArgumentException($"Level {i + 1} is null.");
             string? problem = string.IsNullOrWhiteSpace(level.Name) ? "name must be a data set's name"
                 : Levels.Take(i).Any(l => string.Equals(l.Name, level.Name, StringComparison.OrdinalIgnoreCase)) ? $"name '{level.Name}' is already an earlier level's (each level's folder is named after it)"
                 : level.Layers < 1 ? $"layers must be at least 1, not {level.Layers}"
@@ -42,7 +42,7 @@ public sealed class CurriculumRecipe
                 : null;
             if (problem is not null)
             {
-                throw new ArgumentException($"Level {i + 1} ({level.Name}): {problem}.", nameof(levels));
+                throw new ArgumentException($"Level {i + 1} ({level.Name}): {problem}.");
             }
         }
     }
@@ -82,7 +82,7 @@ public sealed class CurriculumRecipe
         string? unknown = wanted.FirstOrDefault(n => !Levels.Any(l => string.Equals(l.Name, n, StringComparison.OrdinalIgnoreCase)));
         if (unknown is not null || wanted.Count == 0)
         {
-            throw new ArgumentException($"{(unknown is null ? "No level was named" : $"'{unknown}' is not a level of the curriculum")}; its levels are {string.Join(", ", Levels.Select(l => l.Name))}.", nameof(names));
+            throw new ArgumentException($"{(unknown is null ? "No level was named" : $"'{unknown}' is not a level of the curriculum")}; its levels are {string.Join(", ", Levels.Select(l => l.Name))}.");
         }
 
         return new CurriculumRecipe(Levels.Where(l => wanted.Contains(l.Name, StringComparer.OrdinalIgnoreCase)));

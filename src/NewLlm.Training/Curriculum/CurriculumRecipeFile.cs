@@ -48,7 +48,7 @@ internal static class CurriculumRecipeFile
         }
         catch (ArgumentException ex)
         {
-            throw new InvalidDataException($"The recipe file '{path}': {ex.Message.Split(" (Parameter")[0]}", ex);
+            throw new InvalidDataException($"The recipe file '{path}': {ex.Message}", ex);
         }
     }
 

@@ -125,7 +125,7 @@ public sealed partial class CurriculumRunner
         if (rebuild)
         {
             using NewLlmModel trained = model;
-            model = VocabularyLayers.Reinitialise(trained, vocabularySize, _options.Seed);
+            model = trained.WithFreshVocabulary(vocabularySize, _options.Seed);
             steps.Add("the embedding and output layer re-initialised for the rebuilt vocabulary");
         }
 
