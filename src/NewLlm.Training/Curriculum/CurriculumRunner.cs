@@ -85,7 +85,9 @@ public sealed partial class CurriculumRunner
                 + "Run it with the same levels and options to resume it, choose another output folder, or overwrite it.");
         }
 
+        // Written before the first level, so that a run killed in it is resumed (its folder known to be this curriculum's).
         var state = new CurriculumState { Settings = settings, Levels = saved?.Levels ?? [] };
+        state.Write(statePath);
         int skipped = Math.Min(state.Levels.Count, _recipe.Levels.Count);
         string? previousBest = null;
         for (int i = 0; i < _recipe.Levels.Count; i++)
