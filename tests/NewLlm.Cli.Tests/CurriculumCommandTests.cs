@@ -26,7 +26,7 @@ public sealed class CurriculumCommandTests
         int table = Array.FindIndex(lines, l => l.StartsWith("level ", StringComparison.Ordinal));
         Assert.True(table > 0, text);
         Assert.Matches(@"^level\s+data set\s+PPL\s+Acc\s+cleared\?\s+time\s+checkpoint$", lines[table]);
-        Assert.Matches(@"^1 dolly\s+Dolly-15k\s+[0-9.]+\s+[0-9.]+%\s+no \(< 17\)\s+00:00:\d\d\s+" + System.Text.RegularExpressions.Regex.Escape(firstBest) + "$", lines[table + 1]);
+        Assert.Matches(@"^1 dolly\s+Dolly-15k \(0\.0% unk\)\s+[0-9.]+\s+[0-9.]+%\s+no \(< 17\)\s+00:00:\d\d\s+" + System.Text.RegularExpressions.Regex.Escape(firstBest) + "$", lines[table + 1]);
         Assert.StartsWith("2 hh-rlhf  HH-RLHF harmless", lines[table + 2], StringComparison.Ordinal);
         Assert.Contains($"Summary: {Path.Combine(output, "curriculum.json")}, {Path.Combine(output, "curriculum_ppl.png")}", text, StringComparison.Ordinal);
         Assert.True(new FileInfo(Path.Combine(output, "curriculum_ppl.png")).Length > 1000);

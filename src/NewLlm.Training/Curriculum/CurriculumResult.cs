@@ -10,14 +10,18 @@ namespace NewLlm.Training;
 /// <param name="StatePath">The curriculum's state file, <c>curriculum.json</c>.</param>
 public sealed record CurriculumResult(CurriculumOutcome Outcome, IReadOnlyList<CurriculumLevelResult> Levels, int LevelCount, int LevelsSkipped, string StatePath)
 {
-    /// <summary>The summary as a text table: level, data set, PPL, Acc, cleared?, time, checkpoint.</summary>
+    /// <summary>
+    /// The summary as a text table: level, data set (with the share of its words a word-level vocabulary leaves unknown:
+    /// a kept vocabulary that leaves most of a set <c>&lt;unk&gt;</c> makes its PPL low and meaningless), PPL, Acc,
+    /// cleared?, time, checkpoint.
+    /// </summary>
     public string FormatTable()
     {
         string[] header = ["level", "data set", "PPL", "Acc", "cleared?", "time", "checkpoint"];
         var rows = Levels.Select(r => new[]
         {
             $"{r.Level} {r.Name}",
-            r.Dataset,
+            r.Dataset + (r.UnknownWordRate is double unknown ? string.Create(CultureInfo.InvariantCulture, $" ({unknown * 100:F1}% unk)") : string.Empty),
             r.ValidationPerplexity is double ppl ? ppl.ToString("F2", CultureInfo.InvariantCulture) : "-",
             r.Accuracy is double accuracy ? (accuracy * 100).ToString("F1", CultureInfo.InvariantCulture) + "%" : "-",
             (r.Cleared ? "yes" : "no") + string.Create(CultureInfo.InvariantCulture, $" (< {r.ClearedPerplexity:G4})"),

@@ -116,7 +116,7 @@ public sealed partial class CurriculumRunner
             if (!row.Cleared)
             {
                 string missed = string.Create(CultureInfo.InvariantCulture, $"Level {i + 1} ({level.Name}) is not cleared: its best validation PPL {row.ValidationPerplexity:F2} is not below {row.ClearedPerplexity:G4}.");
-                if (_options.NotClearedAction == NotClearedAction.Stop || previousBest is null)
+                if (_options.NotClearedAction == NotClearedAction.Stop || previousBest is null || i + 1 == _recipe.Levels.Count)
                 {
                     Report(i, missed + (i + 1 < _recipe.Levels.Count ? " The curriculum stops here (train it further, or run with the not-cleared action Warn to go on)." : string.Empty));
                     return Finish(state, i + 1 < _recipe.Levels.Count ? CurriculumOutcome.NotCleared : CurriculumOutcome.Completed, skipped, statePath);
