@@ -49,6 +49,32 @@ public sealed class CurriculumCommandTests
         Assert.Contains("which differs in options.batch_size: 32 before, 16 now.", text, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task CtrlCSavesTheLevelsCheckpointExitsWith130AndTheSameCommandResumesThere()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        using var temp = new TempDirectory();
+        string hh = TinyHhRlhfFolder.Create(temp.Path, trainRows: 1200); // batches of 1: the epoch takes seconds
+        string[] command = ["curriculum", "--levels", "hh-rlhf", "--epochs", "1", "--batch_size", "1", "--data-dir", $"hh-rlhf={hh}"];
+        string interrupted = temp.Combine("curriculum", "01-hh-rlhf", "new_llm_hh_rlhf_layers1_interrupted.pt");
+        using (ChildProgram run = ToolProcess.Start(temp.Path, command))
+        {
+            await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
+            await Task.Delay(1000);
+            run.Signal("INT");
+            int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
+            Assert.Contains("[Curriculum interrupted at level 1 of 1: run the same command again to resume it there]", run.Output, StringComparison.Ordinal);
+        }
+
+        int batches = CheckpointFile.ReadManifest(interrupted).State.BatchesIntoEpoch;
+        Assert.True(batches > 0, "the checkpoint is in the middle of the epoch");
+        (int resumed, string text) = await ToolProcess.RunAsync(temp.Path, command);
+        Assert.True(resumed == 0, text);
+        Assert.Contains("resuming new_llm_hh_rlhf_layers1_interrupted.pt.", text, StringComparison.Ordinal);
+        Assert.Contains("Curriculum finished:", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task MistakesAreRefusedBeforeAnythingIsWritten()
     {
