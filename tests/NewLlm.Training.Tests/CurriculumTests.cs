@@ -118,6 +118,24 @@ public sealed class CurriculumTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // GPT-2's 50,257 ids make the model 20 times larger: about 50 s here
+    public async Task Gpt2KeepsTheSameIdsAtEveryLevelAndHasNoUnknownWords()
+    {
+        using var temp = new TempDirectory();
+        CurriculumOptions options = Options(temp, "out");
+        (options.Tokenizer, options.MaxSamples, options.Vocabulary) = ("gpt2", 32, VocabularyPolicy.Rebuild); // rebuild changes nothing for GPT-2
+        var starts = new Dictionary<string, Dictionary<string, float[]>>();
+        CurriculumResult result = await Runner(Recipe(), options, starts).RunAsync();
+
+        DialogueTokenizer first = CheckpointFile.LoadTokenizer(result.Levels[0].BestCheckpoint!)!, second = CheckpointFile.LoadTokenizer(result.Levels[1].BestCheckpoint!)!;
+        Assert.Equal(("gpt2", first.Fingerprint), (second.Kind, second.Fingerprint));
+        Assert.All(result.Levels, r => Assert.Null(r.UnknownWordRate));
+        using NewLlmModel best = CheckpointFile.LoadModel(result.Levels[0].BestCheckpoint!);
+        Assert.Equal(Gpt2DialogueTokenizer.Create().VocabSize, best.Options.VocabSize);
+        ResumeTests.AssertSameWeights(TinySetup.Weights(best), Model(starts["hh-rlhf"], best.Options)); // nothing re-initialised
+    }
+
+    [Fact]
     public async Task AnInterruptedCurriculumResumesTheLevelAtTheEpochWhereItStoppedAndEndsAsAnUninterruptedRun()
     {
         using var temp = new TempDirectory();
