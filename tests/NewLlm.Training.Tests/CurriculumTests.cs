@@ -89,6 +89,14 @@ public sealed class CurriculumTests
         using var actual = start.forward(tokens);
         Assert.True(torch.allclose(expected, actual, rtol: 0, atol: 1e-5), "the grown model's logits differ from the trained model's");
 
+        // A set the library does not know, and a context Replicate cannot reach, are refused before anything is written.
+        CurriculumOptions options = Options(temp, "refused");
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => new CurriculumRunner(new([Level("dolly", 1, 256), Level("dolly-v2", 1, 256)]), options).RunAsync());
+        Assert.StartsWith("Level 2 (dolly-v2): 'dolly-v2' is not a dialogue data set; expected one of ", unknown.Message, StringComparison.Ordinal);
+        var uneven = await Assert.ThrowsAsync<ArgumentException>(() => new CurriculumRunner(new([Level("dolly", 1, 256), Level("hh-rlhf", 1, 384)]), options).RunAsync());
+        Assert.StartsWith("Level 2 (hh-rlhf) widens the context from 256 to 384, which Replicate expansion cannot do", uneven.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(options.OutputDirectory));
+
         // Fewer layers or a smaller context than the previous level are refused up front.
         var shrink = Assert.Throws<ArgumentException>(() => new CurriculumRecipe([Level("dolly", 2, 256), Level("hh-rlhf", 1, 256)]));
         Assert.StartsWith("Level 2 (hh-rlhf): layers 1 is fewer than level 1's 2", shrink.Message, StringComparison.Ordinal);

@@ -74,7 +74,7 @@ public sealed partial class CurriculumRunner
     /// <exception cref="InvalidDataException">A level's data or a checkpoint is bad (the message names the file).</exception>
     public async Task<CurriculumResult> RunAsync(CancellationToken cancellationToken = default)
     {
-        CheckExpansions();
+        CheckLevels();
         string statePath = StatePath(_options.OutputDirectory);
         JsonObject settings = CurriculumState.SettingsOf(_recipe, _options);
         CurriculumState? saved = _options.Overwrite ? null : CurriculumState.Read(statePath);
@@ -139,9 +139,21 @@ public sealed partial class CurriculumRunner
         return new CurriculumResult(outcome, [.. state.Levels], _recipe.Levels.Count, skipped, statePath);
     }
 
-    // Every growth of the context is possible with the chosen method, checked before anything is trained.
-    private void CheckExpansions()
+    // Every level names a known set, and every growth of the context is possible with the chosen method: checked before anything is trained.
+    private void CheckLevels()
     {
+        for (int i = 0; i < _recipe.Levels.Count; i++)
+        {
+            try
+            {
+                _ = DialogueDataset.Parse(_recipe.Levels[i].Name, _recipe.Levels[i].Subset);
+            }
+            catch (FormatException ex)
+            {
+                throw new ArgumentException($"Level {i + 1} ({_recipe.Levels[i].Name}): {ex.Message}", ex);
+            }
+        }
+
         for (int i = 1; i < _recipe.Levels.Count; i++)
         {
             (int from, int to) = (_recipe.Levels[i - 1].ContextSize, _recipe.Levels[i].ContextSize);
