@@ -255,6 +255,25 @@ public sealed class CurriculumTests
         Assert.Equal((CurriculumOutcome.NotCleared, 1), (again.Outcome, again.LevelsSkipped));
     }
 
+    [Fact]
+    public async Task AStateFileThatIsNotACurriculumsIsRefusedNamingItAndLeftAsItIs()
+    {
+        using var temp = new TempDirectory();
+        CurriculumOptions options = Options(temp, "out");
+        string path = CurriculumRunner.StatePath(options.OutputDirectory);
+        Directory.CreateDirectory(options.OutputDirectory);
+        foreach (string text in new[] { "{\"levels\": [", "{\"format\": \"something-else\"}", "{\"format\": \"newllm.curriculum/1\", \"settings\": {}, \"levels\": [{\"level\": \"one\"}]}" })
+        {
+            File.WriteAllText(path, text);
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(() => new CurriculumRunner(Recipe(), options).RunAsync());
+            Assert.StartsWith($"'{path}' cannot be read as a curriculum's state (", ex.Message, StringComparison.Ordinal);
+            Assert.Equal(text, File.ReadAllText(path));
+        }
+
+        options.Overwrite = true; // starts afresh
+        Assert.Equal(CurriculumOutcome.Completed, (await new CurriculumRunner(Recipe(), options).RunAsync()).Outcome);
+    }
+
     private static CurriculumRecipe Recipe() => new([Level("dolly", 1, 256), Level("hh-rlhf", 1, 256)]);
 
     private static CurriculumLevel Level(string name, int layers, int context, int epochs = 1) =>
