@@ -3,12 +3,14 @@
 //   newllm train --resume checkpoints/new_llm_hh_rlhf_layers1_final.pt --epochs 10
 //   newllm evaluate --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt --data-dir ../shared/hh-rlhf-mini --subset harmless
 //   newllm chat --checkpoint checkpoints/best_new_llm_hh_rlhf_layers1.pt
+//   newllm curriculum --levels dolly,hh-rlhf --data-dir dolly=data/dolly --data-dir hh-rlhf=../shared/hh-rlhf-mini
 using System.CommandLine.Invocation;
 using NewLlm.Cli;
 
-var root = new RootCommand("New-LLM from the command line: train a model, measure a checkpoint, chat with it.")
+var root = new RootCommand("New-LLM from the command line: train a model (or a curriculum of them), measure a checkpoint, chat with it.")
 {
     new TrainCommand(),
+    new CurriculumCommand(),
     new EvaluateCommand(),
     new ChatCommand(),
 };
