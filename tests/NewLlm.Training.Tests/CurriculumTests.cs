@@ -73,7 +73,7 @@ public sealed class CurriculumTests
         Assert.Equal((2, 512), (second.Layers, second.ContextSize));
         Assert.EndsWith(Path.Combine("02-hh-rlhf", "best_new_llm_hh_rlhf_layers2_context512.pt"), second.BestCheckpoint, StringComparison.Ordinal);
         CheckpointManifest manifest = CheckpointFile.ReadManifest(second.BestCheckpoint!);
-        Assert.Equal(1, (int?)manifest.TrainerOptions["added_layers_from"]);
+        Assert.Equal(1, (int?)manifest.TrainerOptions["grown_from_layers"]);
         Assert.Equal(256, (int?)manifest.TrainerOptions["expanded_from_context"]);
         Assert.Equal("replicate", (string?)manifest.TrainerOptions["expansion"]);
 

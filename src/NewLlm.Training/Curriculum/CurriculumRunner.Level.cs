@@ -32,6 +32,11 @@ public sealed partial class CurriculumRunner
             : await DialogueSource.FromDirectoryAsync(set, directory, cancellationToken).ConfigureAwait(false);
 
         bool word = _options.Tokenizer == "word";
+        if (word && set.KeepsWhitespace)
+        {
+            Report(index, $"{set.DisplayName} keeps its newlines and indentation (code, LaTeX), which the word-level tokenizer drops (it splits on whitespace); the gpt2 tokenizer keeps them.");
+        }
+
         bool rebuild = word && _options.Vocabulary == VocabularyPolicy.Rebuild && previousBest is not null;
         DialogueTokenizer? tokenizer = latest is not null ? CheckpointFile.LoadTokenizer(latest)
             : !word ? Gpt2DialogueTokenizer.Create()
@@ -56,7 +61,7 @@ public sealed partial class CurriculumRunner
             {
                 // A resumed level records its growth as its first run did.
                 JsonObject earlier = CheckpointFile.ReadManifest(latest).TrainerOptions;
-                foreach (string key in (string[])["added_layers_from", "expanded_from_context", "expansion"])
+                foreach (string key in (string[])["grown_from_layers", "expanded_from_context", "expansion"])
                 {
                     if (earlier[key] is JsonNode value)
                     {
@@ -132,7 +137,7 @@ public sealed partial class CurriculumRunner
         if (level.Layers > model.Options.NumLayers)
         {
             steps.Add($"{model.Options.NumLayers} -> {level.Layers} layers (the new ones identity maps)");
-            options.RunConfiguration["added_layers_from"] = model.Options.NumLayers;
+            options.RunConfiguration["grown_from_layers"] = model.Options.NumLayers;
             using NewLlmModel shallow = model;
             model = shallow.AddLayers(level.Layers);
         }
