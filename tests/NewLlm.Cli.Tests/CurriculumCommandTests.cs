@@ -54,7 +54,7 @@ public sealed class CurriculumCommandTests
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
         using var temp = new TempDirectory();
-        string hh = TinyHhRlhfFolder.Create(temp.Path, trainRows: 1200); // batches of 1: the epoch takes seconds
+        string hh = TinyHhRlhfFolder.Create(temp.Path, trainRows: 400); // batches of 1: the epoch takes about 25 s, time to interrupt it
         string[] command = ["curriculum", "--levels", "hh-rlhf", "--epochs", "1", "--batch_size", "1", "--data-dir", $"hh-rlhf={hh}"];
         string interrupted = temp.Combine("curriculum", "01-hh-rlhf", "new_llm_hh_rlhf_layers1_interrupted.pt");
         using (ChildProgram run = ToolProcess.Start(temp.Path, command))
