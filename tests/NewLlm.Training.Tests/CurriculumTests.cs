@@ -213,6 +213,8 @@ public sealed class CurriculumTests
             ("""{"levels": [{"name": "dolly", "cleared_ppl": 17, "layers": 0}]}""", "Level 1 (dolly): layers must be at least 1, not 0."),
             ("""{"levels": [{"name": "dolly", "cleared_ppl": 17}""", "is not valid JSON"),
             ("""[{"name": "dolly"}]""", "must hold an object with a \"levels\" array"),
+            ("""{"levels": [{"name": "dolly", "cleared_ppl": 17}], "level": 2}""", ": unknown field \"level\"; a recipe holds only \"levels\"."),
+            ("""{"levels": [{"name": "dolly", "cleared_ppl": 17}, {"name": "dolyy", "cleared_ppl": 17}]}""", "level 2: 'dolyy' is not a dialogue data set"),
         ];
         foreach ((string json, string error) in bad)
         {
@@ -272,6 +274,31 @@ public sealed class CurriculumTests
 
         options.Overwrite = true; // starts afresh
         Assert.Equal(CurriculumOutcome.Completed, (await new CurriculumRunner(Recipe(), options).RunAsync()).Outcome);
+    }
+
+    [Fact]
+    public async Task AWrongFolderForALaterLevelIsFoundBeforeTheFirstTrainsAndAMovedFolderResumes()
+    {
+        using var temp = new TempDirectory();
+        CurriculumOptions options = Options(temp, "out");
+        options.DataDirectories["hh-rlhf"] = Directory.CreateDirectory(temp.Combine("empty")).FullName;
+        var starts = new Dictionary<string, Dictionary<string, float[]>>();
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => Runner(Recipe(), options, starts).RunAsync());
+        Assert.StartsWith("Level 2 (hh-rlhf): ", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(temp.Combine("empty"), refused.Message, StringComparison.Ordinal);
+        Assert.Empty(starts); // nothing trained
+
+        // The same curriculum with its data in another folder: not another curriculum, and level 1 is not trained again.
+        CurriculumResult result = await Runner(Recipe(), Options(temp, "out"), starts).RunAsync();
+        Assert.Equal(CurriculumOutcome.Completed, result.Outcome);
+        string moved = temp.Combine("moved");
+        Directory.Move(temp.Combine("data"), moved);
+        CurriculumOptions again = Options(temp, "out");
+        again.DataDirectories["hh-rlhf"] = moved;
+        starts.Clear();
+        CurriculumResult skipped = await Runner(Recipe(), again, starts).RunAsync();
+        Assert.Equal(2, skipped.LevelsSkipped);
+        Assert.Empty(starts);
     }
 
     private static CurriculumRecipe Recipe() => new([Level("dolly", 1, 256), Level("hh-rlhf", 1, 256)]);

@@ -2,7 +2,8 @@ namespace NewLlm.Cli;
 
 /// <summary>
 /// <c>newllm curriculum --data-dir</c>: <c>NAME=PATH</c> for one level, or <c>ROOT</c>, a folder with a subfolder per level
-/// named by the level (<c>dolly</c>) or by its Hub repository (<c>databricks-dolly-15k</c>). A level with neither downloads.
+/// named by the level (<c>dolly</c>) or by its Hub repository (<c>databricks-dolly-15k</c>), or a set as it is published
+/// (<c>code_alpaca_20k.json</c>, <c>MATH/</c>, <c>MATH.zip</c>). A level with neither downloads.
 /// </summary>
 internal static class CurriculumDataFolders
 {
@@ -17,6 +18,10 @@ internal static class CurriculumDataFolders
             {
                 folders[name] = Existing(value[(equals + 1)..], $"--data-dir {value}");
             }
+            else if (equals > 0 && CurriculumRecipe.Original.Levels.Any(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                Console.WriteLine($"--data-dir {value}: {name} is not among the levels run ({string.Join(", ", recipe.Levels.Select(l => l.Name))}); ignored.");
+            }
             else if (equals > 0 && !Directory.Exists(value) && !File.Exists(value))
             {
                 throw new ArgumentException($"--data-dir {value}: '{name}' is not a level of this curriculum ({string.Join(", ", recipe.Levels.Select(l => l.Name))}).");
@@ -29,7 +34,7 @@ internal static class CurriculumDataFolders
 
         foreach (CurriculumLevel level in recipe.Levels.Where(l => !folders.ContainsKey(l.Name)))
         {
-            string[] names = [level.Name, .. HubName(level.Name) is string hub ? [hub] : Array.Empty<string>()];
+            string[] names = [level.Name, .. HubName(level.Name) is string hub ? [hub] : Array.Empty<string>(), .. ReleaseNames(level.Name)];
             string? found = roots.SelectMany(root => names.Select(n => Path.Combine(root, n))).FirstOrDefault(p => Directory.Exists(p) || File.Exists(p));
             if (found is not null)
             {
@@ -37,13 +42,21 @@ internal static class CurriculumDataFolders
             }
             else if (roots.Count > 0)
             {
-                Console.WriteLine($"No folder for level {level.Name} under {string.Join(", ", roots)} (looked for {string.Join(" and ", names)}): it downloads from the Hugging Face Hub.");
+                Console.WriteLine($"No folder for level {level.Name} under {string.Join(", ", roots)} (looked for {string.Join(", ", names)}): it downloads from the Hugging Face Hub.");
             }
         }
     }
 
     private static string Existing(string path, string option) =>
         Directory.Exists(path) || File.Exists(path) ? path : throw new ArgumentException($"{option}: '{path}' does not exist.");
+
+    // What a set is called as it is published, when it is not a folder named like the level: CodeAlpaca's one file, MATH's tree and its zip.
+    private static string[] ReleaseNames(string level) => level.ToLowerInvariant() switch
+    {
+        "codealpaca" => ["code_alpaca_20k.json"],
+        "math" => ["MATH", "MATH.zip"],
+        _ => [],
+    };
 
     // The last part of the level's Hub repository (databricks-dolly-15k), or null for a set the library does not know yet.
     private static string? HubName(string level)

@@ -37,9 +37,22 @@ internal static class CurriculumRecipeFile
         }
 
         var read = new List<CurriculumLevel>();
+        if (top.Select(p => p.Key).FirstOrDefault(k => k != "levels") is string extra)
+        {
+            throw new InvalidDataException($"The recipe file '{path}': unknown field \"{extra}\"; a recipe holds only \"levels\".");
+        }
+
         for (int i = 0; i < levels.Count; i++)
         {
             read.Add(ReadLevel(path, i, levels[i]));
+            try
+            {
+                _ = DialogueDataset.Parse(read[i].Name, read[i].Subset);
+            }
+            catch (FormatException ex)
+            {
+                throw new InvalidDataException($"The recipe file '{path}', level {i + 1}: {ex.Message}", ex);
+            }
         }
 
         try

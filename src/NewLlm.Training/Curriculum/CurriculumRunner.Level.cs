@@ -45,6 +45,11 @@ public sealed partial class CurriculumRunner
         var corpusOptions = new DialogueCorpusOptions { MaxSequenceLength = level.MaxSequenceLength, MaxSamples = _options.MaxSamples ?? level.MaxSamples };
         using DialogueCorpus corpus = await DialogueCorpus.LoadAsync(
             source, Path.Combine(_options.OutputDirectory, "cache"), corpusOptions, tokenizer, _loggers.CreateLogger<DialogueCorpus>(), CorpusProgress, cancellationToken).ConfigureAwait(false);
+        if (latest is not null && CheckpointFile.ReadManifest(latest).TrainerOptions["data_sha256"] is JsonNode saved && (string?)saved != corpus.SourceChecksum)
+        {
+            throw new InvalidDataException($"Level {index + 1} ({level.Name}): the data in {directory ?? "the Hub's files"} are not the data {latest} was trained on (their SHA-256 differs): an interrupted level resumes only on the same rows. Point its data folder at them again, or start the curriculum afresh (overwrite).");
+        }
+
         double? unknownRate = corpus.Coverage?.UnknownRate ?? (latest is null ? null : (double?)CheckpointFile.ReadManifest(latest).TrainerOptions["unknown_word_rate"]);
         Report(index, string.Create(CultureInfo.InvariantCulture, $"{corpus.Train.Count:N0} training and {corpus.Test.Count:N0} test dialogues; ")
             + (!word ? "GPT-2 tokens (the same ids at every level)."
@@ -97,7 +102,7 @@ public sealed partial class CurriculumRunner
     }
 
     // The level's set; an HH-RLHF folder without the default subset's folder but with exactly one other subset's reads that one.
-    private DialogueDataset ResolveDataset(int index, CurriculumLevel level, string? directory)
+    private DialogueDataset ResolveDataset(int index, CurriculumLevel level, string? directory, bool say = true)
     {
         string? subset = level.Subset;
         if (subset is null && directory is not null && string.Equals(level.Name, "hh-rlhf", StringComparison.OrdinalIgnoreCase)
@@ -107,7 +112,10 @@ public sealed partial class CurriculumRunner
             if (present.Length == 1)
             {
                 subset = present[0];
-                Report(index, $"'{directory}' holds no helpful-base but one other subset: using {subset}.");
+                if (say)
+                {
+                    Report(index, $"'{directory}' holds no helpful-base but one other subset: using {subset}.");
+                }
             }
         }
 

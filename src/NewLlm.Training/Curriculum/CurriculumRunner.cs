@@ -78,12 +78,18 @@ public sealed partial class CurriculumRunner
         string statePath = StatePath(_options.OutputDirectory);
         JsonObject settings = CurriculumState.SettingsOf(_recipe, _options);
         CurriculumState? saved = _options.Overwrite ? null : CurriculumState.Read(statePath);
-        if (saved is not null && CurriculumState.Differences(saved.Settings, settings) is { Count: > 0 } differences)
+
+        // Where the data are is not what a run computes: a moved or corrected folder is fine (each level's checkpoints
+        // record the data's SHA-256, and an interrupted level resumes only on the same data).
+        List<string> differences = saved is null ? [] : [.. CurriculumState.Differences(saved.Settings, settings).Where(d => !d.StartsWith("options.data_dirs", StringComparison.Ordinal))];
+        if (differences.Count > 0)
         {
             throw new InvalidOperationException(
                 $"'{_options.OutputDirectory}' holds another curriculum ({statePath}), which differs in {string.Join("; ", differences)}. "
-                + "Run it with the same levels and options to resume it, choose another output folder, or overwrite it.");
+                + "Run it with the same levels and options to resume it, choose another output folder, or overwrite it (--overwrite).");
         }
+
+        await CheckDataFoldersAsync(saved?.Levels.Count ?? 0, cancellationToken).ConfigureAwait(false);
 
         // Written before the first level, so that a run killed in it is resumed (its folder known to be this curriculum's).
         var state = new CurriculumState { Settings = settings, Levels = saved?.Levels ?? [] };
@@ -160,6 +166,27 @@ public sealed partial class CurriculumRunner
             if (to > from && _options.Expansion == ContextExpansion.Replicate && to % from != 0)
             {
                 throw new ArgumentException($"Level {i + 1} ({_recipe.Levels[i].Name}) widens the context from {from} to {to}, which Replicate expansion cannot do (the new size must be a multiple of the old). Choose a multiple, or Original expansion.");
+            }
+        }
+    }
+
+    // Every level still to train reads its local folder once before the first is trained: a wrong folder for level 3 is
+    // found before levels 1 and 2 have taken hours.
+    private async Task CheckDataFoldersAsync(int finished, CancellationToken cancellationToken)
+    {
+        for (int i = finished; i < _recipe.Levels.Count; i++)
+        {
+            if (_options.DataDirectories.TryGetValue(_recipe.Levels[i].Name, out string? directory))
+            {
+                DialogueDataset set = ResolveDataset(i, _recipe.Levels[i], directory, say: false);
+                try
+                {
+                    _ = await DialogueSource.FromDirectoryAsync(set, directory, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+                {
+                    throw new InvalidDataException($"Level {i + 1} ({_recipe.Levels[i].Name}): {ex.Message}", ex);
+                }
             }
         }
     }
