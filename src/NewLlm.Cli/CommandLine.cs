@@ -18,6 +18,7 @@ internal static class CommandLine
         ("DialogueCorpusOptions.MaxSequenceLength", "--max_seq_length"), ("DialogueCorpusOptions.MaxSamples", "--max_samples"),
         ("DialogueCorpusOptions.MaxDegreeOfParallelism", "--threads"), ("GenerationOptions.", "--"),
         ("HhRlhfDataset.LoadFromDirectoryAsync expects", "--data-dir expects"),
+        ("is read as DialogueDataset.JsonLines", "is read with --dataset jsonl"),
     ];
 
     /// <summary>

@@ -25,6 +25,17 @@ public sealed class TrainCodeAndMathTests
     }
 
     [Fact]
+    public async Task JsonLinesGivenAsCodeAlpacaPointsAtTheJsonlSet()
+    {
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string file = temp.Combine("code_alpaca_20k.json");
+        File.WriteAllText(file, "{\"instruction\": \"a\", \"input\": \"\", \"output\": \"b\"}\n{\"instruction\": \"c\", \"input\": \"\", \"output\": \"d\"}\n");
+        (int code, string text) = await ToolProcess.RunAsync(temp.Path, "train", "--dataset", "codealpaca", "--data-dir", file, "--epochs", "1", "--output", temp.Combine("out"));
+        Assert.Equal(1, code);
+        Assert.Contains($"error: '{file}' starts with a JSON object, not a JSON array: this set's file is one JSON array of objects ([{{…}}, {{…}}]), as CodeAlpaca's code_alpaca_20k.json is. A file of one JSON object a line (JSON Lines) is read with --dataset jsonl.", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AFilteredMathTreeTrainsAndResumesWithItsFilterAndTyposAreRefused()
     {
         using var temp = new NewLlm.Tests.TempDirectory();

@@ -75,17 +75,19 @@ public sealed class CodeAlpacaTests
     }
 
     [Theory]
-    [InlineData(Good, "is not a JSON array (its top level is StartObject at byte 0)")]
-    [InlineData("[" + Good + ", {\"instruction\": \"c\", \"output\": }]", "element 1 at byte 51: malformed JSON")]
+    [InlineData(Good, "starts with a JSON object, not a JSON array: this set's file is one JSON array of objects ([{…}, {…}]), as CodeAlpaca's code_alpaca_20k.json is. A file of one JSON object a line (JSON Lines) is read as DialogueDataset.JsonLines.")]
+    [InlineData("5", "is not a JSON array (its top level is Number at byte 0)")]
+    [InlineData("[" + Good + ", {\"instruction\": \"c\", \"output\": }]", "element 1 at byte 51: malformed JSON: '}' is an invalid start of a value.")]
     [InlineData("[" + Good + ", 5]", "element 1 at byte 51: expected a JSON object, found a number.")]
     [InlineData("[" + Good + ",\n {\"input\": \"\", \"output\": \"x\"}]", "element 1 at byte 52: the row has no 'instruction' string")]
     [InlineData("[" + Good + ", {\"instruction\": \"i\", \"output\": 3}]", "element 1 at byte 51: 'output' is a number, not a string.")]
     [InlineData("[" + Good + "] x", "has data after its JSON array, at byte 51")]
-    [InlineData("[" + Good + ", {\"instr", "element 1 at byte 51: malformed JSON")]
-    [InlineData("[" + Good + ",", "element 1 at byte 49: malformed JSON (Expected start of a property name or value, but instead reached end of data.")]
+    [InlineData("[" + Good + ", {\"instr", "element 1 at byte 51: malformed JSON: the JSON ends inside an element (an object, list or string is not closed; the file may be truncated).")]
+    [InlineData("[" + Good + ", {\"instruction\": \"c\"", "element 1 at byte 51: malformed JSON: the JSON ends inside an element")]
+    [InlineData("[" + Good + ",", "element 1 at byte 49: malformed JSON: the JSON ends inside an element")]
     [InlineData("  [ ]  ", "is an empty JSON array; it holds no rows.")]
     [InlineData("", "is empty (0 bytes)")]
-    [InlineData(" \n ", "is not a JSON array (The input does not contain any JSON tokens.")]
+    [InlineData(" \n ", "is not a JSON array (malformed JSON: there is no JSON value, only whitespace); this set's file is one JSON array of objects.")]
     public async Task AMalformedArrayIsRefusedNamingTheFileElementAndByte(string content, string message)
     {
         using var temp = new TempDirectory();
@@ -94,6 +96,8 @@ public sealed class CodeAlpacaTests
         var source = await DialogueSource.FromDirectoryAsync(DialogueDataset.CodeAlpaca, temp.Path);
         var e = await Assert.ThrowsAsync<InvalidDataException>(() => DialogueCorpus.LoadAsync(source, temp.Combine("cache")));
         Assert.StartsWith($"'{file}' {message}", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", e.Message, StringComparison.Ordinal); // the reader's position text is not passed on
+        Assert.DoesNotContain("BytePositionInLine", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

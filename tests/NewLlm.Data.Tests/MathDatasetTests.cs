@@ -158,7 +158,8 @@ public sealed class MathDatasetTests
     [Theory]
     [InlineData("{\"problem\": \"p\", \"level\": \"Level 1\", \"type\": \"Algebra\", \"solution\": 4}", "'solution' is a number, not a string.")]
     [InlineData("{\"level\": \"Level 1\", \"type\": \"Algebra\", \"solution\": \"s\"}", "the row has no 'problem' string")]
-    [InlineData("{\"problem\": \"p\", \"level\": ", "malformed JSON")]
+    [InlineData("{\"problem\": \"p\", \"level\": ", "malformed JSON: the JSON ends inside an element")]
+    [InlineData("{\"problem\": \"p\", \"level\": 3, \"type\": \"Algebra\", \"solution\": \"s\"}", "'level' is a number, not a string.")]
     [InlineData("[1]", "expected a JSON object, found a list.")]
     public async Task AMalformedFileIsRefusedNamingTheFileOrZipEntry(string content, string message)
     {

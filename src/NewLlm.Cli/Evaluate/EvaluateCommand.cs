@@ -8,7 +8,7 @@ namespace NewLlm.Cli;
 internal sealed class EvaluateCommand : Command
 {
     private readonly Option<string> _checkpoint = new("--checkpoint") { Description = "A checkpoint written by NewLlm, or one of the original Python trainer's (its vocabulary is rebuilt from the training split of --data-dir).", Required = true };
-    private readonly Option<string> _dataDir = new("--data-dir", "--data_dir") { Description = "A local HH-RLHF folder laid out like the Hub repository (<dir>/<subset>/<split>.jsonl.gz) (default: the folder the checkpoint was trained on, else a download from the Hub)." };
+    private readonly Option<string> _dataDir = new("--data-dir", "--data_dir") { Description = "A local HH-RLHF folder laid out like the Hub repository (<dir>/<subset>/<split>.jsonl.gz) (default: the folder the checkpoint was trained on when that is HH-RLHF, else a download from the Hub; a checkpoint of another set needs it)." };
     private readonly Option<string> _subset = new("--subset") { Description = "HH-RLHF subset (default: the checkpoint's, else helpful)." };
     private readonly Option<string> _split = new("--split") { Description = "test or train.", DefaultValueFactory = _ => "test" };
     private readonly Option<int?> _maxSeqLength = new("--max_seq_length", "--max-seq-length") { Description = "Tokens per dialogue (default: the checkpoint's, else 128). Compare models at the same length." };
@@ -47,6 +47,13 @@ internal sealed class EvaluateCommand : Command
         else
         {
             recorded = CheckpointFile.ReadManifest(path).TrainerOptions;
+        }
+
+        // Evaluate reads HH-RLHF: a checkpoint of another set has no HH-RLHF folder to default to (its data_dir is that set's).
+        if (parse.GetValue(_dataDir) is null && recorded["dataset"] is JsonValue trained && trained.ToString() is var trainedName && trainedName != "hh-rlhf")
+        {
+            string setName = DialogueDataset.Names.Contains(trainedName) ? DialogueDataset.Parse(trainedName).DisplayName : trainedName;
+            throw new ArgumentException($"evaluate reads HH-RLHF; {path} was trained on {setName}: pass --data-dir <an HH-RLHF folder> (its vocabulary is used on it).");
         }
 
         string subsetName = parse.GetValue(_subset) ?? (recorded["subset"] is JsonValue s ? s.ToString() : "helpful");

@@ -186,10 +186,21 @@ public sealed class DialogueCorpus : IDisposable
             int trainCount = train.Count, testCount = test.Count;
             train.Dispose();
             test.Dispose();
-            throw new InvalidDataException($"{description} gives {trainCount} training and {testCount} test dialogues; both must be non-empty (more rows, or a larger MaxSamples, are needed).");
+            throw new InvalidDataException($"{description} gives {trainCount} training and {testCount} test dialogues{EmptyReason(plans)}.");
         }
 
         return new DialogueCorpus(train, test, tokenizer, coverage, checksum, description);
+    }
+
+    /// <summary>Why a split came out empty, to follow the counts: a row filter that left a set no rows (named with its filter), else too few rows.</summary>
+    private static string EmptyReason(List<DialogueCorpusPlan> plans)
+    {
+        string[] filtered = [.. plans
+            .Where(p => p.Source.Format.FiltersRows && (p.TrainFileRows.Sum() == 0 || (p.Source.TestFiles.Count > 0 && p.TestFileRows.Sum() == 0)))
+            .Select(p => $"{(p.Source.Format is MathFormat math ? $"the MATH filter '{math.Filter}'" : $"the row filter of {p.Source.Format.Description}")} leaves no {(p.TrainFileRows.Sum() == 0 ? "training" : "test")} rows in {p.Source.Description}")];
+        return filtered.Length > 0
+            ? ": " + string.Join("; ", filtered) + ". Choose a filter that rows of these files pass"
+            : "; both must be non-empty (more rows, or a larger MaxSamples, are needed)";
     }
 
     /// <summary>Releases the mapped cache files.</summary>

@@ -6,7 +6,7 @@ namespace NewLlm.Data;
 /// word-level tokenizer drops them, GPT-2 keeps them). Optionally only some levels (<c>Level 1</c> … <c>Level 5</c>; a
 /// row with another level, as <c>Level ?</c>, is then left out) and some types: rows left out are not in the set at all
 /// (not counted, split or encoded), and the filter is part of <see cref="Description"/>, so of the cache key and the
-/// data's fingerprint.
+/// data's fingerprint. Every row needs its <c>level</c> and <c>type</c> strings, with a filter or without.
 /// </summary>
 public sealed class MathFormat : DialogueFormat
 {
@@ -94,6 +94,10 @@ public sealed class MathFormat : DialogueFormat
 
     internal override DialogueText? Read(SourceRow row)
     {
+        // The level and type are strings in every release ("Level 3", "Level ?"); a row without them, or with a number, is
+        // refused here as the filter refuses it, so that a file is read alike with and without a filter.
+        RowFields.RequiredString(row, "level");
+        RowFields.RequiredString(row, "type");
         string text = $"Problem: {RowFields.RequiredString(row, "problem")} Solution: {RowFields.RequiredString(row, "solution")}";
         return new DialogueText(text, text);
     }

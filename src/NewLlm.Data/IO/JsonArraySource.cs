@@ -162,6 +162,12 @@ internal static class JsonArraySource
                         return Step.NeedMore;
                     }
 
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        throw new InvalidDataException(
+                            $"'{path}' starts with a JSON object, not a JSON array: this set's file is one JSON array of objects ([{{…}}, {{…}}]), as CodeAlpaca's code_alpaca_20k.json is. A file of one JSON object a line (JSON Lines) is read as DialogueDataset.JsonLines.");
+                    }
+
                     if (reader.TokenType != JsonTokenType.StartArray)
                     {
                         throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
@@ -197,12 +203,12 @@ internal static class JsonArraySource
             }
             catch (JsonException e) when (!_begun)
             {
-                throw new InvalidDataException($"'{path}' is not a JSON array ({e.Message}); this set's file is one JSON array of objects.", e);
+                throw new InvalidDataException($"'{path}' is not a JSON array ({JsonRow.Reason(e)}); this set's file is one JSON array of objects.", e);
             }
             catch (JsonException e)
             {
                 long at = dataOffset + (elementStart >= 0 ? elementStart : skipped + reader.BytesConsumed);
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' element {Index + 1} at byte {at}: malformed JSON ({e.Message})."), e);
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' element {Index + 1} at byte {at}: {JsonRow.Reason(e)}."), e);
             }
         }
     }

@@ -30,9 +30,32 @@ internal static class JsonRow
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{where}: malformed JSON ({e.Message}).", e);
+            throw new InvalidDataException($"{where}: {Reason(e)}.", e);
         }
 
         return node as JsonObject ?? throw new InvalidDataException($"{where}: expected a JSON object, found {RowFields.Kind(node)}.");
+    }
+
+    /// <summary>
+    /// A <see cref="JsonException"/>'s reason in words, without the reader's <c>LineNumber: 0 | BytePositionInLine: 1365</c>
+    /// (the caller's prefix says where): <c>malformed JSON: the JSON ends inside an element …</c> for JSON cut short, else
+    /// <c>malformed JSON: {the reader's sentence}</c>.
+    /// </summary>
+    public static string Reason(JsonException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        string message = e.Message;
+        foreach (string tail in (string[])[" LineNumber:", " Path:"])
+        {
+            int cut = message.IndexOf(tail, StringComparison.Ordinal);
+            message = cut >= 0 ? message[..cut] : message;
+        }
+
+        message = message.Trim().TrimEnd('.');
+        return message.Contains("end of data", StringComparison.Ordinal) || message.Contains("end of the JSON payload", StringComparison.Ordinal)
+            ? "malformed JSON: the JSON ends inside an element (an object, list or string is not closed; the file may be truncated)"
+            : message.Contains("does not contain any JSON tokens", StringComparison.Ordinal)
+                ? "malformed JSON: there is no JSON value, only whitespace"
+                : $"malformed JSON: {message}";
     }
 }

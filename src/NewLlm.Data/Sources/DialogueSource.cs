@@ -40,8 +40,8 @@ public sealed class DialogueSource
     /// <c>train.jsonl</c> and <c>test.jsonl</c> (or <c>.jsonl.gz</c>), or a folder whose JSON Lines files are all training rows.
     /// For <see cref="DialogueDataset.CodeAlpaca"/>: the folder, or the <c>.json</c> file itself. For
     /// <see cref="DialogueDataset.Math"/>: the Hub's Parquet layout, or the original release's tree
-    /// (<c>MATH/train/&lt;type&gt;/&lt;n&gt;.json</c>, <c>MATH/test/…</c>) given as the folder holding <c>MATH/</c>, <c>MATH/</c>
-    /// itself, or a <c>.zip</c> of it, read in place (<see cref="TrainFiles"/> then names the split folders, in a zip as
+    /// (<c>MATH/train/&lt;type&gt;/&lt;n&gt;.json</c>, <c>MATH/test/…</c>) given as the folder holding <c>MATH/</c> (or
+    /// <c>MATH.zip</c>, or one <c>MATH*.zip</c>), <c>MATH/</c> itself, or a <c>.zip</c> of it, read in place (<see cref="TrainFiles"/> then names the split folders, in a zip as
     /// <c>{zip}!{folder}</c>): the type folders in ordinal order, the files of one by their number.
     /// </summary>
     /// <param name="dataset">The data set.</param>

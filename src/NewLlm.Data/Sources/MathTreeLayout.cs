@@ -2,13 +2,13 @@ namespace NewLlm.Data;
 
 /// <summary>
 /// Finds the original MATH release's tree (<c>MATH/train/&lt;type&gt;/&lt;n&gt;.json</c>, <c>MATH/test/…</c>) in what
-/// <c>--data-dir</c> names: the folder that holds <c>MATH/</c>, <c>MATH/</c> itself, or a <c>.zip</c> of the tree (its
-/// folder found wherever it is inside); the splits as <see cref="JsonFileTree"/> source paths.
+/// <c>--data-dir</c> names: the folder that holds <c>MATH/</c>, <c>MATH/</c> itself, a <c>.zip</c> of the tree (its
+/// folder found wherever it is inside), or a folder holding such a zip (<c>MATH.zip</c>, or its one <c>MATH*.zip</c>); the splits as <see cref="JsonFileTree"/> source paths.
 /// </summary>
 internal static class MathTreeLayout
 {
     /// <summary>What a tree layout is, for messages.</summary>
-    public const string Expected = "the original release's tree MATH/train/<type>/<n>.json and MATH/test/<type>/<n>.json (a folder holding MATH/, MATH/ itself, or a .zip of it)";
+    public const string Expected = "the original release's tree MATH/train/<type>/<n>.json and MATH/test/<type>/<n>.json (a folder holding MATH/ or MATH.zip, MATH/ itself, or a .zip of it)";
 
     /// <summary>The training and test folders of the tree in <paramref name="path"/>, or <see langword="null"/> when it holds none.</summary>
     /// <exception cref="FileNotFoundException">A training folder without its test folder.</exception>
@@ -26,6 +26,18 @@ internal static class MathTreeLayout
                 return JsonFileTree.HasGroups(Path.Combine(root, "test"))
                     ? (Path.Combine(root, "train"), Path.Combine(root, "test"))
                     : throw new FileNotFoundException($"'{root}' holds MATH's train/ folder but no test/<type>/<n>.json files; MATH is read as {Expected}.", Path.Combine(root, "test"));
+            }
+        }
+
+        // A folder holding the release's zip (MATH.zip, or one MATH*.zip) and no tree: the zip.
+        if (Directory.Exists(path))
+        {
+            string[] zips = [.. Directory.EnumerateFiles(path, "MATH*.zip", new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive })];
+            string? zip = zips.FirstOrDefault(z => string.Equals(Path.GetFileName(z), "MATH.zip", StringComparison.OrdinalIgnoreCase))
+                ?? (zips.Length == 1 ? zips[0] : null);
+            if (zip is not null)
+            {
+                return FindInZip(Path.GetFullPath(zip));
             }
         }
 
