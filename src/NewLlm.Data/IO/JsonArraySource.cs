@@ -13,23 +13,6 @@ internal static class JsonArraySource
 {
     private const int InitialSize = 1 << 16;
 
-    /// <summary>Counts the elements, reading the whole file without building any of them.</summary>
-    public static async Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken)
-    {
-        long rows = 0;
-        bool CountOnly(long index)
-        {
-            rows = index + 1;
-            return false; // so that no element is built
-        }
-
-        await foreach (var _ in ReadIndexedAsync(path, CountOnly, limit, cancellationToken).ConfigureAwait(false))
-        {
-        }
-
-        return rows;
-    }
-
     /// <summary>Streams the elements with their 0-based index; elements <paramref name="include"/> refuses are skipped, not built.</summary>
     public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(string path, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -10,23 +10,6 @@ namespace NewLlm.Data;
 /// </summary>
 internal static class JsonLinesSource
 {
-    /// <summary>Counts the rows (non-blank lines), reading the whole file (decompressing it) without parsing it.</summary>
-    public static async Task<long> CountRowsAsync(string path, RowLimit limit, CancellationToken cancellationToken)
-    {
-        long rows = 0;
-        bool CountOnly(long index)
-        {
-            rows = index + 1;
-            return false; // so that no row is parsed
-        }
-
-        await foreach (var _ in ReadIndexedAsync(path, CountOnly, limit, cancellationToken).ConfigureAwait(false))
-        {
-        }
-
-        return rows;
-    }
-
     /// <summary>Streams the rows of the file with their 0-based index; rows <paramref name="include"/> refuses are not parsed.</summary>
     public static async IAsyncEnumerable<(long Index, SourceRow Row)> ReadIndexedAsync(string path, Func<long, bool>? include, RowLimit limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -14,8 +14,25 @@ internal static class SourceFiles
         IsParquet(path) ? ParquetRowReader.CountRowsAsync(path, cancellationToken)
         : IsArrow(path) ? ArrowRowReader.CountRowsAsync(path, cancellationToken)
         : JsonFileTree.IsTree(path) ? JsonFileTree.CountRowsAsync(path, limit, cancellationToken)
-        : IsJsonArray(path) ? JsonArraySource.CountRowsAsync(path, limit, cancellationToken)
-        : JsonLinesSource.CountRowsAsync(path, limit, cancellationToken);
+        : IsJsonArray(path) ? CountUnbuiltAsync(include => JsonArraySource.ReadIndexedAsync(path, include, limit, cancellationToken))
+        : CountUnbuiltAsync(include => JsonLinesSource.ReadIndexedAsync(path, include, limit, cancellationToken));
+
+    // Counts a text file's rows by reading it whole with a filter that refuses every row, so that none is parsed into JSON.
+    private static async Task<long> CountUnbuiltAsync(Func<Func<long, bool>, IAsyncEnumerable<(long Index, SourceRow Row)>> read)
+    {
+        long rows = 0;
+        bool CountOnly(long index)
+        {
+            rows = index + 1;
+            return false;
+        }
+
+        await foreach (var _ in read(CountOnly).ConfigureAwait(false))
+        {
+        }
+
+        return rows;
+    }
 
     /// <summary>The number of rows of a file that a format keeps (all, unless it filters rows: then each row is read).</summary>
     public static async Task<long> CountRowsAsync(string path, DialogueFormat format, RowLimit limit, CancellationToken cancellationToken) => format.FiltersRows
