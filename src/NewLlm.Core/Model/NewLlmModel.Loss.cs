@@ -41,7 +41,7 @@ public sealed partial class NewLlmModel
     internal NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex, long? chunkRows)
     {
         CheckIds(inputs);
-        CheckTargets(targets, inputs, ignoreIndex);
+        TokenIdChecks.Targets(targets, inputs, ignoreIndex, Options.VocabSize);
         using var scope = NewDisposeScope();
         Tensor ids = inputs.contiguous();
 
@@ -80,19 +80,4 @@ public sealed partial class NewLlmModel
 
     // For tests.
     internal TrainingWorkspace Workspace => _workspace;
-
-    private void CheckTargets(Tensor targets, Tensor inputs, long ignoreIndex)
-    {
-        CheckInt64(targets, nameof(targets), "Targets");
-        if (!targets.shape.SequenceEqual(inputs.shape))
-        {
-            throw new ArgumentException($"Targets have shape [{string.Join(", ", targets.shape)}], but the inputs have shape [{string.Join(", ", inputs.shape)}].", nameof(targets));
-        }
-
-        using Tensor counted = targets.masked_select(targets.ne(ignoreIndex));
-        if (counted.numel() > 0)
-        {
-            CheckInVocabulary(counted, nameof(targets), "Target", $" and is not the ignored id {ignoreIndex}");
-        }
-    }
 }

@@ -246,42 +246,7 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
         return base._to(device, dtype, non_blocking);
     }
 
-    private void CheckIds(Tensor ids)
-    {
-        CheckInt64(ids, nameof(ids), "Token ids");
-        if (ids.dim() != 2)
-        {
-            throw new ArgumentException($"Token ids must have shape [batch, time], but have shape [{string.Join(", ", ids.shape)}].", nameof(ids));
-        }
-
-        if (ids.shape[0] == 0 || ids.shape[1] == 0)
-        {
-            throw new ArgumentException($"The batch is empty: token ids have shape [{string.Join(", ", ids.shape)}].", nameof(ids));
-        }
-
-        CheckInVocabulary(ids, nameof(ids), "Token id", string.Empty);
-    }
-
-    private static void CheckInt64(Tensor values, string paramName, string what)
-    {
-        ArgumentNullException.ThrowIfNull(values, paramName);
-        if (values.dtype != ScalarType.Int64)
-        {
-            throw new ArgumentException($"{what} must be int64, but are {values.dtype}.", paramName);
-        }
-    }
-
-    // Names the smallest or largest of values (at least one) outside [0, VocabSize).
-    private void CheckInVocabulary(Tensor values, string paramName, string what, string besides)
-    {
-        using Tensor minimum = values.min(), maximum = values.max();
-        long min = minimum.item<long>(), max = maximum.item<long>();
-        if (min < 0 || max >= Options.VocabSize)
-        {
-            long bad = min < 0 ? min : max;
-            throw new ArgumentOutOfRangeException(paramName, bad, $"{what} {bad} is outside the vocabulary [0, {Options.VocabSize}){besides}.");
-        }
-    }
+    private void CheckIds(Tensor ids) => TokenIdChecks.Ids(ids, Options.VocabSize);
 
     // The embedding's share of the first Linear plus its bias, as a table [N, H] and each position's row of it [B, T]:
     // one row per vocabulary entry when there are fewer entries than positions (far fewer products), else per position.

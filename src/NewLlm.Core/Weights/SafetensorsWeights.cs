@@ -94,13 +94,20 @@ internal static class SafetensorsWeights
     /// Reads the file's header, checks its shapes against the model sizes <paramref name="sizes"/> gives for them before
     /// anything is read, reads the model's tensors, runs <paramref name="use"/> on those sizes and tensors, and disposes them.
     /// </summary>
-    private static T WithTensors<T>(string path, Func<IReadOnlyDictionary<string, long[]>, NewLlmOptions> sizes, bool allowUnexpected, Func<NewLlmOptions, Dictionary<string, Tensor>, T> use)
+    private static T WithTensors<T>(string path, Func<IReadOnlyDictionary<string, long[]>, NewLlmOptions> sizes, bool allowUnexpected, Func<NewLlmOptions, Dictionary<string, Tensor>, T> use) =>
+        WithTensors(path, sizes, ParameterShapes.Of, allowUnexpected, use);
+
+    /// <summary>
+    /// As above for any model: <paramref name="sizes"/> gives its options from the declared shapes, and
+    /// <paramref name="shapesOf"/> the parameter shapes those options mean.
+    /// </summary>
+    internal static T WithTensors<TOptions, T>(string path, Func<IReadOnlyDictionary<string, long[]>, TOptions> sizes, Func<TOptions, IEnumerable<KeyValuePair<string, long[]>>> shapesOf, bool allowUnexpected, Func<TOptions, Dictionary<string, Tensor>, T> use)
     {
         using FileStream stream = SafetensorsFile.OpenRead(path);
         List<SafetensorsEntry> entries = SafetensorsFile.ReadHeader(stream, path);
         var declared = entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
-        NewLlmOptions options = sizes(declared);
-        var expected = ParameterShapes.Of(options).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        TOptions options = sizes(declared);
+        var expected = shapesOf(options).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         List<string> problems = ParameterShapes.Problems(declared, expected, allowUnexpected);
         if (problems.Count > 0)
         {
@@ -126,7 +133,7 @@ internal static class SafetensorsWeights
     /// tensors, with their requires_grad flags. Every name and shape was checked against <see cref="ParameterShapes"/>
     /// when the file's header or pickle was read, before any tensor was, so nothing is copied when a check fails.
     /// </summary>
-    internal static void LoadStateFrom(NewLlmModel model, IReadOnlyDictionary<string, Tensor> tensors)
+    internal static void LoadStateFrom(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors)
     {
         using var noGrad = no_grad();
         foreach ((string name, Tensor target) in model.state_dict())

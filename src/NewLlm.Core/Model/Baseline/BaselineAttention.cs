@@ -1,0 +1,47 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
+
+namespace NewLlm;
+
+/// <summary>
+/// The baseline's causal multi-head self-attention (the original's <c>MultiHeadSelfAttention</c>): one fused
+/// <c>qkv_proj</c>, scaled dot-product attention with a causal mask and dropout on the weights, <c>out_proj</c>.
+/// </summary>
+/// <remarks>
+/// The original computes <c>softmax(masked_fill(QK^T / sqrt(d), future, -inf))</c> then dropout; libtorch's
+/// <c>scaled_dot_product_attention</c> with <c>is_causal</c> is that computation (and the same dropout on the weights).
+/// </remarks>
+internal sealed class BaselineAttention : Module<Tensor, Tensor>
+{
+    private readonly Linear _qkvProj;
+    private readonly Linear _outProj;
+    private readonly int _heads;
+    private readonly double _dropout;
+
+    public BaselineAttention(int embedDim, int heads, double dropout) : base(nameof(BaselineAttention))
+    {
+        _heads = heads;
+        _dropout = dropout;
+        _qkvProj = Linear(embedDim, 3 * embedDim);
+        _outProj = Linear(embedDim, embedDim);
+        register_module("qkv_proj", _qkvProj);
+        register_module("out_proj", _outProj);
+    }
+
+    // The constructor registers the children under the original's names; TorchSharp would add the fields again under
+    // theirs when the parent ModuleList registers this module.
+    protected override void RegisterComponents()
+    {
+    }
+
+    /// <summary>[batch, time, embed] to [batch, time, embed]; position t attends to positions 0..t.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1], e = x.shape[2];
+        Tensor qkv = _qkvProj.call(x).reshape(b, t, 3, _heads, e / _heads).permute(2, 0, 3, 1, 4);
+        Tensor attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], null, training ? _dropout : 0.0, true);
+        return _outProj.call(attended.transpose(1, 2).reshape(b, t, e)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,49 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+namespace NewLlm;
+
+/// <summary>
+/// One post-LayerNorm block of the baseline (the original's <c>TransformerBlock</c>):
+/// <c>x = norm1(x + dropout1(attention(x)))</c>, then <c>x = norm2(x + dropout2(ffn(x)))</c> with
+/// <c>ffn = Sequential(Linear, GELU, Dropout, Linear, Dropout)</c>, so its parameters are <c>ffn.0.*</c> and <c>ffn.3.*</c>.
+/// </summary>
+internal sealed class BaselineBlock : Module<Tensor, Tensor>
+{
+    private readonly BaselineAttention _attention;
+    private readonly LayerNorm _norm1;
+    private readonly Dropout _dropout1;
+    private readonly Sequential _ffn;
+    private readonly LayerNorm _norm2;
+    private readonly Dropout _dropout2;
+
+    public BaselineBlock(int embedDim, int heads, int hiddenDim, double dropout) : base(nameof(BaselineBlock))
+    {
+        _attention = new BaselineAttention(embedDim, heads, dropout);
+        _norm1 = LayerNorm(embedDim);
+        _dropout1 = Dropout(dropout);
+        _ffn = Sequential(Linear(embedDim, hiddenDim), GELU(), Dropout(dropout), Linear(hiddenDim, embedDim), Dropout(dropout));
+        _norm2 = LayerNorm(embedDim);
+        _dropout2 = Dropout(dropout);
+        register_module("attention", _attention);
+        register_module("norm1", _norm1);
+        register_module("dropout1", _dropout1);
+        register_module("ffn", _ffn);
+        register_module("norm2", _norm2);
+        register_module("dropout2", _dropout2);
+    }
+
+    // The constructor registers the children under the original's names; TorchSharp would add the fields again under
+    // theirs when the parent ModuleList registers this module.
+    protected override void RegisterComponents()
+    {
+    }
+
+    /// <summary>[batch, time, embed] to [batch, time, embed], causal.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor attended = _norm1.call(x + _dropout1.call(_attention.call(x)));
+        return _norm2.call(attended + _dropout2.call(_ffn.call(attended))).MoveToOuterDisposeScope();
+    }
+}
