@@ -197,9 +197,59 @@ public class TransformerBaselineTests
         Assert.Contains("position_embedding.weight", notBaseline.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void GlobalSeedDrawsTheReferenceScriptsInitialWeights()
+    {
+        // The script seeds torch.manual_seed(1) and builds the model: the same draws in the same module order.
+        Dictionary<string, Tensor> reference = SafetensorsFile.Read(TestPaths.BundledFixture(FixtureName));
+        torch.manual_seed(1);
+        using var model = new TransformerBaselineModel(Small(seed: null));
+        foreach ((string name, Tensor tensor) in model.state_dict())
+        {
+            Assert.True(tensor.allclose(reference[name], rtol: 0, atol: 1e-7), $"{name} differs from the reference's initial weights");
+        }
+    }
+
+    [Fact]
+    public void PyTorchRoundTripKeepsTheWeightsAndRefusesOtherModels()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Combine("baseline.pt");
+        using var model = new TransformerBaselineModel(Small(seed: 21));
+        model.SavePyTorch(path);
+        using var loaded = new TransformerBaselineModel(Small(seed: 22));
+        loaded.LoadPyTorch(path);
+        using var created = TransformerBaselineModel.FromPyTorch(path, numHeads: 2, dropout: 0.0);
+        Assert.Equal(2, created.Options.NumHeads);
+        Assert.False(created.training);
+        foreach ((string name, Tensor tensor) in model.state_dict())
+        {
+            Assert.True(tensor.eq(loaded.state_dict()[name]).all().item<bool>(), name);
+            Assert.True(tensor.eq(created.state_dict()[name]).all().item<bool>(), name);
+        }
+
+        Assert.True(loaded.parameters().All(p => p.requires_grad));
+        using var deeper = new TransformerBaselineModel(new TransformerBaselineOptions { VocabSize = 50, EmbedDim = 32, HiddenDim = 64, NumLayers = 3, MaxSeqLength = 32 });
+        var missing = Assert.Throws<InvalidDataException>(() => deeper.LoadPyTorch(path));
+        Assert.Contains("blocks.2.", missing.Message, StringComparison.Ordinal);
+        var heads = Assert.Throws<InvalidDataException>(() => TransformerBaselineModel.FromPyTorch(path, numHeads: 5));
+        Assert.Contains("multiple of NumHeads (5)", heads.Message, StringComparison.Ordinal);
+
+        string newLlm = temp.Combine("newllm.pt");
+        using (var other = new NewLlmModel(new NewLlmOptions { VocabSize = 50, EmbedDim = 16, HiddenDim = 16, ContextDim = 16 }))
+        {
+            other.SavePyTorch(newLlm);
+        }
+
+        var notBaseline = Assert.Throws<InvalidDataException>(() => TransformerBaselineModel.FromPyTorch(newLlm, numHeads: 4));
+        Assert.Contains("newllm.pt", notBaseline.Message, StringComparison.Ordinal);
+        Assert.Contains("position_embedding.weight", notBaseline.Message, StringComparison.Ordinal);
+        Assert.Throws<FileNotFoundException>(() => TransformerBaselineModel.FromPyTorch(temp.Combine("nope.pt"), numHeads: 4));
+    }
+
     [SkippableFact]
     [Trait("Category", "Slow")]
-    public void PyTorchFileLoadsIntoTheReferenceModel()
+    public void PyTorchFilesMoveBetweenThisModelAndTheReference()
     {
         Skip.If(PythonTorch.SkipReason is not null, PythonTorch.SkipReason);
         using var temp = new TempDirectory();
@@ -214,8 +264,18 @@ public class TransformerBaselineTests
             m = TransformerLM(50, 32, 4, 64, 2, 32, dropout=0.0)
             m.load_state_dict(torch.load(sys.argv[1]), strict=True)
             assert abs(m.token_embedding.weight[3, 5].item() - {{model.state_dict()["token_embedding.weight"][3, 5].item<float>():R}}) < 1e-7
+            torch.manual_seed(9)
+            torch.save({"epoch": 2, "model_state_dict": TransformerLM(50, 32, 4, 64, 2, 32).state_dict()}, sys.argv[2])
             """);
-        PythonTorch.Run(check, path);
+        string original = temp.Combine("original-checkpoint.pt");
+        PythonTorch.Run(check, path, original);
+
+        // The original trainer's checkpoint dict loads as New-LLM's do; its weights are those seed 9 draws.
+        using var fromOriginal = TransformerBaselineModel.FromPyTorch(original, numHeads: 4);
+        Assert.Equal(32, fromOriginal.Options.MaxSeqLength);
+        torch.manual_seed(9);
+        using var expected = new TransformerBaselineModel(Small(seed: null));
+        Assert.True(expected.state_dict()["blocks.1.ffn.3.weight"].allclose(fromOriginal.state_dict()["blocks.1.ffn.3.weight"], rtol: 0, atol: 1e-7));
     }
 
     private static string PythonString(string value) => "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";

@@ -47,9 +47,16 @@ internal static class PyTorchWeights
     /// sizes they imply, before any tensor is read), checks its dtypes, runs <paramref name="use"/> on it, and
     /// disposes every tensor the file held.
     /// </summary>
-    private static T WithState<T>(Stream stream, string source, NewLlmOptions? expected, Func<IReadOnlyDictionary<string, Tensor>, T> use)
+    private static T WithState<T>(Stream stream, string source, NewLlmOptions? expected, Func<IReadOnlyDictionary<string, Tensor>, T> use) =>
+        WithState(stream, source, expected, shapesOf: null, use);
+
+    /// <summary>As above for another model, whose parameter names and shapes <paramref name="shapesOf"/> gives for the file's (see <see cref="PyTorchCheckpointFormat.Read"/>).</summary>
+    internal static T WithModelState<T>(Stream stream, string source, Func<IReadOnlyDictionary<string, long[]>, List<KeyValuePair<string, long[]>>> shapesOf, Func<IReadOnlyDictionary<string, Tensor>, T> use) =>
+        WithState(stream, source, expected: null, shapesOf, use);
+
+    private static T WithState<T>(Stream stream, string source, NewLlmOptions? expected, Func<IReadOnlyDictionary<string, long[]>, List<KeyValuePair<string, long[]>>>? shapesOf, Func<IReadOnlyDictionary<string, Tensor>, T> use)
     {
-        using PyTorchCheckpoint checkpoint = PyTorchCheckpointFormat.Read(stream, source, expected, modelOnly: true);
+        using PyTorchCheckpoint checkpoint = PyTorchCheckpointFormat.Read(stream, source, expected, modelOnly: true, shapesOf);
         IDictionary<string, Tensor> state = checkpoint.ModelState;
         string[] badTypes = state.Where(kv => !FloatTypes.Contains(kv.Value.dtype)).Select(kv => $"'{kv.Key}' is {kv.Value.dtype}").ToArray();
         if (badTypes.Length > 0)

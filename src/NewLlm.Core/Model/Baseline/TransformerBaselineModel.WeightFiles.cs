@@ -29,25 +29,63 @@ public sealed partial class TransformerBaselineModel
     /// <param name="allowUnexpected">Whether tensors the model does not have are ignored.</param>
     /// <exception cref="InvalidDataException">The file is malformed, or its tensors are not a baseline state dict.</exception>
     public static TransformerBaselineModel FromSafetensors(string path, int numHeads, double dropout = 0.1, bool allowUnexpected = false) =>
-        SafetensorsWeights.WithTensors(path, shapes => InferOptions(shapes, path, numHeads, dropout), ShapesOf, allowUnexpected, (options, tensors) =>
-        {
-            var model = new TransformerBaselineModel(options);
-            try
-            {
-                SafetensorsWeights.LoadStateFrom(model, tensors);
-                model.eval();
-                return model;
-            }
-            catch
-            {
-                model.Dispose();
-                throw;
-            }
-        });
+        SafetensorsWeights.WithTensors(path, shapes => InferOptions(shapes, path, numHeads, dropout), ShapesOf, allowUnexpected, (options, tensors) => CreateLoaded(options, tensors, device: null));
 
     /// <summary>Writes the weights as <c>torch.save(model.state_dict(), path)</c> does (zip format, float32, the original baseline's names; to a temporary file, then renamed).</summary>
     /// <param name="path">The file to create or replace (conventionally <c>.pt</c> or <c>.pth</c>).</param>
     public void SavePyTorch(string path) => PyTorchCheckpointFormat.WriteStateDict(state_dict(), path);
+
+    /// <summary>
+    /// Loads weights from a <c>torch.save</c> file: a flat state dict, or the original trainer's checkpoint dict (its
+    /// <c>model_state_dict</c>), float16, bfloat16 and float64 converted. Exactly the model's parameters must be there,
+    /// with its shapes (checked before any tensor is read); they keep their identity and requires_grad flags.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a PyTorch checkpoint, or a parameter is missing, unexpected, of another shape or not floating-point; the model is untouched.</exception>
+    public void LoadPyTorch(string path)
+    {
+        using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
+        PyTorchWeights.WithModelState(stream, fullPath, _ => ShapesOf(Options), state =>
+        {
+            SafetensorsWeights.LoadStateFrom(this, state);
+            return this;
+        });
+    }
+
+    /// <summary>
+    /// Creates a model from a <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint dict), its
+    /// sizes inferred from the tensor shapes, in evaluation mode (call <c>train()</c> to fine-tune it).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="numHeads">Attention heads per block (not in the weights; the embedding width must be a multiple of it).</param>
+    /// <param name="dropout">Dropout of the new model (not in the weights; the original's 0.1 by default).</param>
+    /// <param name="device">Where to put the parameters; the CPU when null.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a PyTorch checkpoint, or its tensors are not a baseline state dict.</exception>
+    public static TransformerBaselineModel FromPyTorch(string path, int numHeads, double dropout = 0.1, Device? device = null)
+    {
+        using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
+        TransformerBaselineOptions? options = null;
+        return PyTorchWeights.WithModelState(stream, fullPath, shapes => ShapesOf(options = InferOptions(shapes, fullPath, numHeads, dropout)), state => CreateLoaded(options!, state, device));
+    }
+
+    /// <summary>A new model of <paramref name="options"/> with <paramref name="tensors"/> loaded, in evaluation mode.</summary>
+    private static TransformerBaselineModel CreateLoaded(TransformerBaselineOptions options, IReadOnlyDictionary<string, Tensor> tensors, Device? device)
+    {
+        var model = new TransformerBaselineModel(options, device);
+        try
+        {
+            SafetensorsWeights.LoadStateFrom(model, tensors);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 
     private static TransformerBaselineOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source, int numHeads, double dropout)
     {
@@ -71,6 +109,13 @@ public sealed partial class TransformerBaselineModel
             NumHeads = numHeads,
             Dropout = dropout,
         };
-        return options.Validate();
+        try
+        {
+            return options.Validate();
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            throw new InvalidDataException($"{source}: its tensors imply impossible model sizes ({ex.Message}).", ex);
+        }
     }
 }

@@ -24,14 +24,16 @@ internal static class PyTorchCheckpointFormat
     /// <summary>
     /// Reads a checkpoint: the pickle first, then every shape is checked (the model's against <paramref name="expected"/>,
     /// or against the sizes its own shapes imply; Adam's moments against their parameters), and only then are the
-    /// tensors read. With <paramref name="modelOnly"/>, only the model's state is read.
+    /// tensors read. With <paramref name="modelOnly"/>, only the model's state is read. Another model than New-LLM
+    /// gives <paramref name="shapesOf"/>: its parameter names and shapes for the declared ones (it throws an
+    /// <see cref="InvalidDataException"/> naming the file when they are not its state dict); <paramref name="expected"/> is then unused.
     /// </summary>
-    public static PyTorchCheckpoint Read(Stream stream, string source, NewLlmOptions? expected, bool modelOnly)
+    public static PyTorchCheckpoint Read(Stream stream, string source, NewLlmOptions? expected, bool modelOnly, Func<IReadOnlyDictionary<string, long[]>, List<KeyValuePair<string, long[]>>>? shapesOf = null)
     {
         using TorchArchive archive = TorchArchive.Open(stream, source);
         PickleDict root = RootDict(archive.Root, source);
         List<KeyValuePair<string, TensorRecord>> model = ModelRecords(root, source, out bool flat);
-        List<KeyValuePair<string, long[]>> shapes = CheckModel(model, expected, source);
+        List<KeyValuePair<string, long[]>> shapes = shapesOf is null ? CheckModel(model, expected, source) : CheckShapes(model, shapesOf, source);
         var checkpoint = new PyTorchCheckpoint { IsStateDictOnly = flat };
         try
         {
@@ -135,6 +137,15 @@ internal static class PyTorchCheckpointFormat
         }
 
         return shapes;
+    }
+
+    /// <summary>Checks that the records are exactly the parameters <paramref name="shapesOf"/> gives for them; returns those names and shapes.</summary>
+    private static List<KeyValuePair<string, long[]>> CheckShapes(List<KeyValuePair<string, TensorRecord>> records, Func<IReadOnlyDictionary<string, long[]>, List<KeyValuePair<string, long[]>>> shapesOf, string source)
+    {
+        var declared = records.ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal);
+        List<KeyValuePair<string, long[]>> shapes = shapesOf(declared);
+        List<string> problems = ParameterShapes.Problems(declared, shapes, allowUnexpected: false);
+        return problems.Count == 0 ? shapes : throw TorchArchive.Bad(source, $"its '{ModelStateKey}' does not hold the model: {string.Join("; ", problems)}.");
     }
 
     /// <summary>What the file holds, for a message about a model of other sizes: the sizes its shapes imply, when they imply any.</summary>
