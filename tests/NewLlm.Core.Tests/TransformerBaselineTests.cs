@@ -116,6 +116,19 @@ public class TransformerBaselineTests
     }
 
     [Fact]
+    public void DropoutActsInTrainingModeOnly()
+    {
+        var options = Small();
+        options.Dropout = 0.1;
+        using var model = new TransformerBaselineModel(options);
+        Tensor ids = randint(1, 50, [2, 12], generator: new Generator(6), dtype: ScalarType.Int64);
+        using var noGrad = no_grad();
+        Assert.False(model.call(ids).allclose(model.call(ids)), "training-mode forwards are equal: no dropout");
+        model.eval();
+        Assert.True(model.call(ids).eq(model.call(ids)).all().item<bool>());
+    }
+
+    [Fact]
     public void ChunkedLossEqualsCrossEntropyOfLogitsWithPadIgnored()
     {
         using var model = new TransformerBaselineModel(Small());
