@@ -54,14 +54,6 @@ public sealed partial class CurriculumRunner
         Report(index, string.Create(CultureInfo.InvariantCulture, $"{corpus.Train.Count:N0} training and {corpus.Test.Count:N0} test dialogues; ")
             + (!word ? "GPT-2 tokens (the same ids at every level)."
                 : string.Create(CultureInfo.InvariantCulture, $"{(tokenizer is null ? "a vocabulary built from its training rows" : "the first level's vocabulary")} leaves {unknownRate * 100:F1}% of its words unknown.")));
-        if (tokenizer is not null && word && corpus.Coverage is { } coverage && coverage.UnknownRate > coverage.RebuiltUnknownRate + 0.1)
-        {
-            // Predicting <unk> is easy: a PPL over mostly unknown words is lower than the set deserves and says nothing of "cleared".
-            _logger.LogWarning(
-                TrainingLogEvents.CurriculumVocabularyNotComparable,
-                "Level {Level} ({Name}): the kept vocabulary leaves {Kept:P1} of its words unknown, where its own would leave {Rebuilt:P1}; its perplexity is not comparable with the cleared threshold. Rebuild the vocabulary per level, or use the gpt2 tokenizer.",
-                index + 1, level.Name, coverage.UnknownRate, coverage.RebuiltUnknownRate);
-        }
 
         torch.random.manual_seed(_options.Seed);
         NewLlmModel model = latest is not null ? CheckpointFile.LoadModel(latest)

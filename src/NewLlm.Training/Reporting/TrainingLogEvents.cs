@@ -28,5 +28,4 @@ internal static class TrainingLogEvents
     public static readonly EventId StaleTemporaryFilesDeleted = new(320, nameof(StaleTemporaryFilesDeleted));
     public static readonly EventId EarlierResultsOverwritten = new(321, nameof(EarlierResultsOverwritten));
     public static readonly EventId CurriculumLevelNotCleared = new(330, nameof(CurriculumLevelNotCleared));
-    public static readonly EventId CurriculumVocabularyNotComparable = new(331, nameof(CurriculumVocabularyNotComparable));
 }
