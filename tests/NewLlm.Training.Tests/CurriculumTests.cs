@@ -220,6 +220,8 @@ public sealed class CurriculumTests
             ("""[{"name": "dolly"}]""", "must hold an object with a \"levels\" array"),
             ("""{"levels": [{"name": "dolly", "cleared_ppl": 17}], "level": 2}""", ": unknown field \"level\"; a recipe holds only \"levels\"."),
             ("""{"levels": [{"name": "dolly", "cleared_ppl": 17}, {"name": "dolyy", "cleared_ppl": 17}]}""", "level 2: 'dolyy' is not a dialogue data set"),
+            ("""{"levels": [{"name": "dolly", "cleared_ppl": 17, "math_levels": "1"}]}""", "level 1: math_levels and math_types filter the math level's problems; Dolly-15k has no such fields."),
+            ("""{"levels": [{"name": "math", "cleared_ppl": 42, "math_types": "algebra,geometri"}]}""", "level 1: 'geometri'"),
         ];
         foreach ((string json, string error) in bad)
         {
@@ -331,6 +333,26 @@ public sealed class CurriculumTests
                 Entries.Add((logLevel, formatter(state, exception)));
             }
         }
+    }
+
+    [Fact]
+    public async Task AMathLevelTrainsOnTheProblemsItsFilterKeepsAndRecordsTheFilter()
+    {
+        using var temp = new TempDirectory();
+        string tree = TinyDialogueFiles.MathTree(temp.Path, perType: 20);
+        string recipePath = temp.Combine("recipe.json");
+        File.WriteAllText(recipePath, """{"levels": [{"name": "math", "cleared_ppl": 42, "max_seq_length": 24, "epochs": 1, "math_levels": "1,2", "math_types": "algebra"}]}""");
+        CurriculumRecipe recipe = CurriculumRecipe.Load(recipePath);
+        Assert.Equal(("1,2", "algebra"), (recipe.Levels[0].MathLevels, recipe.Levels[0].MathTypes));
+        var options = new CurriculumOptions { OutputDirectory = temp.Combine("out"), BatchSize = 4, Seed = 3, OnNotCleared = NotClearedAction.Warn, Tokenizer = "word" };
+        options.DataDirectories["math"] = tree;
+        CurriculumResult result = await new CurriculumRunner(recipe, options).RunAsync();
+
+        // Levels cycle 1 to 5 over the 20 algebra training problems: 8 are level 1 or 2, two batches of 4.
+        CheckpointManifest manifest = CheckpointFile.ReadManifest(result.Levels[0].BestCheckpoint!);
+        Assert.Equal("1,2", (string?)manifest.TrainerOptions["math_levels"]);
+        Assert.Equal("algebra", (string?)manifest.TrainerOptions["math_types"]);
+        Assert.Equal(2, manifest.State.GlobalStep);
     }
 
     private static CurriculumRecipe Recipe() => new([Level("dolly", 1, 256), Level("hh-rlhf", 1, 256)]);

@@ -18,7 +18,7 @@ internal sealed class CurriculumCommand : Command
         OnNotCleared.AcceptOnlyFromAmong("stop", "warn");
         TokenizerKind.AcceptOnlyFromAmong("word", "gpt2");
         foreach (Option option in (Option[])[
-            Levels, Recipe, DataDir, Subset, MaxSamples, Epochs, BatchSize, LearningRate, Seed, Threads, Precision, TokenizerKind,
+            Levels, Recipe, DataDir, Subset, MathLevels, MathTypes, MaxSamples, Epochs, BatchSize, LearningRate, Seed, Threads, Precision, TokenizerKind,
             Vocabulary, Expansion, OnNotCleared, Output, Overwrite])
         {
             Options.Add(option);
@@ -34,6 +34,10 @@ internal sealed class CurriculumCommand : Command
     public Option<string[]> DataDir { get; } = new("--data-dir", "--data_dir") { Description = "NAME=PATH: a level's local folder (repeatable); or ROOT: a folder with a subfolder per level, named by the level or its Hub repository (dolly or databricks-dolly-15k). A level without one downloads from the Hub.", AllowMultipleArgumentsPerToken = false };
 
     public Option<string?> Subset { get; } = new("--subset") { Description = "The hh-rlhf level's subset (default helpful, or the only subset its local folder holds)." };
+
+    public Option<string?> MathLevels { get; } = new("--math-levels", "--math_levels") { Description = "The math level's problem levels, comma-separated (for example 1,2; default all)." };
+
+    public Option<string?> MathTypes { get; } = new("--math-types", "--math_types") { Description = $"The math level's problem types, comma-separated (default all: {string.Join(", ", MathFormat.TypeNames)})." };
 
     public Option<int?> MaxSamples { get; } = new("--max_samples", "--max-samples") { Description = "Every level trains on its first N dialogues (and N/10 test ones)." };
 
@@ -76,6 +80,16 @@ internal sealed class CurriculumCommand : Command
         {
             _ = recipe.Levels.Any(l => l.Name == "hh-rlhf") ? HhRlhfLayout.ParseSubset(subset) : throw new ArgumentException("--subset is for the hh-rlhf level, which this curriculum does not have.");
             recipe = new CurriculumRecipe(recipe.Levels.Select(l => l.Name == "hh-rlhf" ? l with { Subset = subset } : l));
+        }
+
+        if (parse.GetValue(MathLevels) is string || parse.GetValue(MathTypes) is string)
+        {
+            if (!recipe.Levels.Any(l => l.Name == "math"))
+            {
+                throw new ArgumentException("--math-levels and --math-types filter the math level, which this curriculum does not have.");
+            }
+
+            recipe = new CurriculumRecipe(recipe.Levels.Select(l => l.Name == "math" ? l with { MathLevels = parse.GetValue(MathLevels), MathTypes = parse.GetValue(MathTypes) } : l));
         }
 
         var options = new CurriculumOptions

@@ -2,7 +2,7 @@ namespace NewLlm.Cli;
 
 /// <summary>
 /// <c>--math-levels</c> and <c>--math-types</c> of <c>newllm train</c>: MATH's level and type filter (refused with any
-/// other set), and its record in a run's configuration (<c>math_levels</c>, <c>math_types</c>), so that <c>--resume</c>
+/// other set), read back from a run's configuration (<c>math_levels</c>, <c>math_types</c>, written by <see cref="MathFormat.WriteTo"/>), so that <c>--resume</c>
 /// and <c>--from</c> on MATH keep it.
 /// </summary>
 internal static class MathFilterOptions
@@ -37,21 +37,4 @@ internal static class MathFilterOptions
     /// <summary>The checkpoint's filter (<paramref name="key"/>) when it goes on with MATH, else <see langword="null"/>.</summary>
     public static string? Saved(ResumePoint? point, string? savedDatasetName, DialogueDataset set, string key) =>
         point is not null && savedDatasetName == "math" && set.Name == "math" ? point.GetString(key) : null;
-
-    /// <summary>Records a MATH filter in the run's configuration.</summary>
-    public static void Record(DialogueDataset set, IDictionary<string, JsonNode?> configuration)
-    {
-        if (set.Format is MathFormat format)
-        {
-            if (format.Levels.Count > 0)
-            {
-                configuration["math_levels"] = string.Join(',', format.Levels);
-            }
-
-            if (format.Types.Count > 0)
-            {
-                configuration["math_types"] = string.Join(',', format.Types);
-            }
-        }
-    }
 }

@@ -251,7 +251,7 @@ internal sealed partial class TrainCommand
             options.RunConfiguration["subset"] = set.Subset;
         }
 
-        MathFilterOptions.Record(set, options.RunConfiguration);
+        (set.Format as MathFormat)?.WriteTo(options.RunConfiguration);
 
         options.RunConfiguration["tokenizer"] = corpus.Tokenizer.Kind;
         options.RunConfiguration["max_seq_length"] = sequenceLength;

@@ -77,6 +77,25 @@ public sealed class MathFormat : DialogueFormat
         }
     }
 
+    /// <summary>
+    /// Writes the filter into a run's configuration as <c>math_levels</c> and <c>math_types</c> (comma-separated, as
+    /// <see cref="Parse"/> reads them; nothing for all), so that a resumed or continued run keeps it.
+    /// </summary>
+    /// <param name="configuration">The run's configuration (<c>TrainerOptions.RunConfiguration</c>).</param>
+    public void WriteTo(IDictionary<string, JsonNode?> configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (Levels.Count > 0)
+        {
+            configuration["math_levels"] = string.Join(',', Levels);
+        }
+
+        if (Types.Count > 0)
+        {
+            configuration["math_types"] = string.Join(',', Types);
+        }
+    }
+
     internal override bool Keeps(SourceRow row)
     {
         if (Levels.Count > 0)

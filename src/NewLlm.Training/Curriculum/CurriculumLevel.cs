@@ -34,4 +34,25 @@ public sealed record CurriculumLevel
 
     /// <summary>Train on the first N dialogues (and N/10 test ones), or null for all, unless <see cref="CurriculumOptions.MaxSamples"/> overrides it.</summary>
     public int? MaxSamples { get; init; }
+
+    /// <summary>For the <c>math</c> level: the problem levels to keep, comma-separated (<c>1,2</c>), or null for all (<see cref="MathFormat.Parse"/>).</summary>
+    public string? MathLevels { get; init; }
+
+    /// <summary>For the <c>math</c> level: the problem types to keep, comma-separated (<c>algebra,prealgebra</c>), or null for all.</summary>
+    public string? MathTypes { get; init; }
+
+    /// <summary>The level's data set: its name and subset (<paramref name="subset"/> when given) and, for MATH, its filter.</summary>
+    /// <exception cref="FormatException">The name, the subset or the filter is not one the data set has.</exception>
+    internal DialogueDataset Dataset(string? subset = null)
+    {
+        DialogueDataset set = DialogueDataset.Parse(Name, subset ?? Subset);
+        if (MathLevels is null && MathTypes is null)
+        {
+            return set;
+        }
+
+        return set.Name == "math"
+            ? DialogueDataset.Math(MathFormat.Parse(MathLevels, MathTypes))
+            : throw new FormatException($"math_levels and math_types filter the math level's problems; {set.DisplayName} has no such fields.");
+    }
 }

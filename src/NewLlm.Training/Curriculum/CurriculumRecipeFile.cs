@@ -5,7 +5,7 @@ internal static class CurriculumRecipeFile
 {
     public const long MaxBytes = 1 << 20;
 
-    private static readonly string[] Fields = ["name", "subset", "layers", "context_size", "max_seq_length", "epochs", "patience", "cleared_ppl", "max_samples"];
+    private static readonly string[] Fields = ["name", "subset", "layers", "context_size", "max_seq_length", "epochs", "patience", "cleared_ppl", "max_samples", "math_levels", "math_types"];
 
     public static CurriculumRecipe Read(string path)
     {
@@ -47,7 +47,7 @@ internal static class CurriculumRecipeFile
             read.Add(ReadLevel(path, i, levels[i]));
             try
             {
-                _ = DialogueDataset.Parse(read[i].Name, read[i].Subset);
+                _ = read[i].Dataset();
             }
             catch (FormatException ex)
             {
@@ -78,6 +78,8 @@ internal static class CurriculumRecipeFile
             ["patience"] = l.EarlyStoppingPatience,
             ["cleared_ppl"] = l.ClearedPerplexity,
             ["max_samples"] = l.MaxSamples,
+            ["math_levels"] = l.MathLevels,
+            ["math_types"] = l.MathTypes,
         })]),
     };
 
@@ -128,6 +130,8 @@ internal static class CurriculumRecipeFile
             EarlyStoppingPatience = Get("patience", defaults.EarlyStoppingPatience),
             ClearedPerplexity = Get("cleared_ppl", 0.0, required: true),
             MaxSamples = level["max_samples"] is null ? null : Get("max_samples", 0),
+            MathLevels = level["math_levels"] is null ? null : Get("math_levels", string.Empty),
+            MathTypes = level["math_types"] is null ? null : Get("math_types", string.Empty),
         };
     }
 }

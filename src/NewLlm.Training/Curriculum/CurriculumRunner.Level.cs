@@ -121,7 +121,7 @@ public sealed partial class CurriculumRunner
 
         try
         {
-            return DialogueDataset.Parse(level.Name, subset);
+            return level.Dataset(subset);
         }
         catch (FormatException ex)
         {
@@ -180,6 +180,7 @@ public sealed partial class CurriculumRunner
             run["max_samples"] = limit;
         }
 
+        (set.Format as MathFormat)?.WriteTo(run);
         run["data"] = corpus.Description;
         run["data_dir"] = directory is null ? "hub" : Path.GetFullPath(directory);
         run["data_sha256"] = corpus.SourceChecksum;

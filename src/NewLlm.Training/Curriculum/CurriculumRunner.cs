@@ -152,7 +152,7 @@ public sealed partial class CurriculumRunner
         {
             try
             {
-                _ = DialogueDataset.Parse(_recipe.Levels[i].Name, _recipe.Levels[i].Subset);
+                _ = _recipe.Levels[i].Dataset();
             }
             catch (FormatException ex)
             {
