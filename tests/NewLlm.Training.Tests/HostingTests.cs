@@ -19,7 +19,8 @@ public class HostingTests
     {
         using var services = Services(
             ("Model:NumLayers", "2"), ("Generation:Temperature", "0.5"), ("Hub:Revision", "v2"), ("Corpus:MaxSequenceLength", "64"),
-            ("DialogueCorpus:VocabularySize", "500"), ("Trainer:Epochs", "3"), ("Trainer:OutputDirectory", "run"));
+            ("DialogueCorpus:VocabularySize", "500"), ("Trainer:Epochs", "3"), ("Trainer:OutputDirectory", "run"),
+            ("Curriculum:Vocabulary", "Rebuild"), ("Curriculum:DataDirectories:dolly", "data/dolly"));
 
         services.GetRequiredService<IStartupValidator>().Validate();
 
@@ -30,18 +31,21 @@ public class HostingTests
         Assert.Equal(500, services.GetRequiredService<IOptions<DialogueCorpusOptions>>().Value.VocabularySize);
         var trainer = services.GetRequiredService<IOptions<TrainerOptions>>().Value;
         Assert.Equal((3, "run"), (trainer.Epochs, trainer.OutputDirectory));
+        var curriculum = services.GetRequiredService<IOptions<CurriculumOptions>>().Value;
+        Assert.Equal((VocabularyPolicy.Rebuild, "data/dolly"), (curriculum.Vocabulary, curriculum.DataDirectories["dolly"]));
         Assert.NotNull(services.GetRequiredService<HuggingFaceHubDownloader>());
     }
 
     [Fact]
     public void TheStartupCheckReportsEveryBadValueNamingItsOption()
     {
-        using var services = Services(("Trainer:BatchSize", "0"), ("Model:Dropout", "1.5"));
+        using var services = Services(("Trainer:BatchSize", "0"), ("Model:Dropout", "1.5"), ("Curriculum:Tokenizer", "words"));
 
         var e = Assert.Throws<AggregateException>(() => services.GetRequiredService<IStartupValidator>().Validate());
 
         string messages = string.Join("\n", e.InnerExceptions.Select(i => Assert.IsType<OptionsValidationException>(i).Message));
         Assert.Contains("TrainerOptions.BatchSize must be at least 1, but is 0.", messages, StringComparison.Ordinal);
         Assert.Contains("NewLlmOptions.Dropout must be in [0, 1), but is 1.5.", messages, StringComparison.Ordinal);
+        Assert.Contains("CurriculumOptions.Tokenizer", messages, StringComparison.Ordinal);
     }
 }

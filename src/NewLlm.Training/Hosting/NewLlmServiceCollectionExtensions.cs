@@ -10,7 +10,8 @@ public static class NewLlmServiceCollectionExtensions
     /// Registers every NewLlm option, each bound to its section of <paramref name="configuration"/> and checked by its
     /// validator when the host starts: <c>Model</c>, <c>Generation</c> (<see cref="NewLlmCoreServiceCollectionExtensions.AddNewLlmCore"/>),
     /// <c>Hub</c>, <c>Corpus</c>, <c>DialogueCorpus</c> and the Hub client (<see cref="NewLlmDataServiceCollectionExtensions.AddNewLlmData"/>),
-    /// and <see cref="TrainerOptions"/> (section <c>Trainer</c>).
+    /// <see cref="TrainerOptions"/> (section <c>Trainer</c>) and <see cref="CurriculumOptions"/> (section <c>Curriculum</c>;
+    /// its <c>DataDirectories</c> as a subsection of level names and folders).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configuration">The NewLlm section, for example <c>builder.Configuration.GetSection("NewLlm")</c>.</param>
@@ -21,6 +22,7 @@ public static class NewLlmServiceCollectionExtensions
         return services
             .AddNewLlmCore(configuration)
             .AddNewLlmData(configuration)
-            .AddValidatedOptions<TrainerOptions, TrainerOptionsValidator>(configuration.GetSection("Trainer"));
+            .AddValidatedOptions<TrainerOptions, TrainerOptionsValidator>(configuration.GetSection("Trainer"))
+            .AddValidatedOptions<CurriculumOptions, CurriculumOptionsValidator>(configuration.GetSection("Curriculum"));
     }
 }
