@@ -8,22 +8,9 @@ public class ContextExpansionTests
 {
     private static readonly string[] Heads = ["context_update", "forget_gate", "input_gate"];
 
-    // Odd sizes, and weights far from the initialisation (LayerNorm weights and biases too) so that copying is visible.
-    private static NewLlmModel Model(int layers, int context = 5, double scale = 0.3, int seed = 11)
-    {
-        TorchBackend.EnsureLoaded();
-        var model = new NewLlmModel(new NewLlmOptions { VocabSize = 23, EmbedDim = 7, HiddenDim = 11, ContextDim = context, NumLayers = layers, Dropout = 0.1, Seed = seed });
-        using var noGrad = no_grad();
-        using var generator = new Generator((ulong)seed);
-        foreach (var (_, parameter) in model.named_parameters())
-        {
-            parameter.normal_(0, scale, generator);
-        }
+    private static NewLlmModel Model(int layers, int context = 5, double scale = 0.3, int seed = 11) => ScrambledModels.Create(layers, context, scale, seed);
 
-        return model;
-    }
-
-    private static Dictionary<string, Tensor> Parameters(NewLlmModel model) => model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+    private static Dictionary<string, Tensor> Parameters(NewLlmModel model) => ScrambledModels.Parameters(model);
 
     [Fact]
     public void TheOriginalRuleCopiesTheOldBlocksZeroesTheNewRowsAndColumnsAndGivesTheNewNormOnesAndZeros()

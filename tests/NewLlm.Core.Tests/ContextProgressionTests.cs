@@ -43,7 +43,7 @@ public sealed class ContextProgressionTests : IDisposable
         return randint(0, Vocab, [2, length], generator: generator, dtype: ScalarType.Int64);
     }
 
-    private static Dictionary<string, Tensor> Parameters(NewLlmModel model) => model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+    private static Dictionary<string, Tensor> Parameters(NewLlmModel model) => ScrambledModels.Parameters(model);
 
     // float32: the replicated model's logits agree within 1e-5 (its own rounding differs from the narrow model's only at
     // float32's precision, which the recurrence carries along: both differ from the float64 function by about 1e-6 here).

@@ -6,23 +6,18 @@ namespace NewLlm.Core.Tests;
 /// <summary><see cref="NewLlmModel.AddLayers"/>: new layers appended as identity maps keep the logits; training moves them.</summary>
 public class LayerGrowthTests
 {
-    // Odd sizes, and every weight far from the initialisation (LayerNorm too), so that a copy is told from a fresh draw.
     private static NewLlmModel Model(int layers, int context = 6, double scale = 0.3, int seed = 5)
     {
-        TorchBackend.EnsureLoaded();
-        var model = new NewLlmModel(new NewLlmOptions { VocabSize = 23, EmbedDim = 7, HiddenDim = 11, ContextDim = context, NumLayers = layers, Dropout = 0.1, Seed = seed });
-        using var noGrad = no_grad();
-        using var generator = new Generator((ulong)seed);
-        foreach (var (_, parameter) in model.named_parameters())
+        NewLlmModel model = ScrambledModels.Create(layers, context, scale, seed);
+        using (no_grad())
         {
-            parameter.normal_(0, scale, generator);
+            model.named_parameters().Single(p => p.name == "context_norm.weight").parameter.mul_(40); // contexts reach the clamp at ±10
         }
 
-        model.named_parameters().Single(p => p.name == "context_norm.weight").parameter.mul_(40); // contexts reach the clamp at ±10
         return model;
     }
 
-    private static Dictionary<string, Tensor> Parameters(NewLlmModel model) => model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+    private static Dictionary<string, Tensor> Parameters(NewLlmModel model) => ScrambledModels.Parameters(model);
 
     private static Tensor Ids(int seed = 2)
     {

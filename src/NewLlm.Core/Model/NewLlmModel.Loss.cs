@@ -16,17 +16,12 @@ public sealed partial class NewLlmModel
     public NewLlmLoss NextTokenLoss(Tensor ids, long ignoreIndex = 0)
 #pragma warning restore RS0027
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        if (ids.dim() != 2 || ids.shape[1] < 2)
+        (Tensor inputs, Tensor targets) = TokenIdChecks.NextTokenPairs(ids, Options.VocabSize);
+        using (inputs)
+        using (targets)
         {
-            throw new ArgumentException($"NextTokenLoss takes token ids of shape [batch, time] with time >= 2 (inputs ids[:, :-1], targets ids[:, 1:]), but got shape [{string.Join(", ", ids.shape)}].", nameof(ids));
+            return NextTokenLoss(inputs, targets, ignoreIndex);
         }
-
-        CheckIds(ids);   // an id outside the vocabulary is named as one, wherever it is (the last column is only a target)
-        long time = ids.shape[1];
-        using Tensor inputs = ids.narrow(1, 0, time - 1);
-        using Tensor targets = ids.narrow(1, 1, time - 1);
-        return NextTokenLoss(inputs, targets, ignoreIndex);
     }
 
     /// <summary>The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape, as <see cref="NextTokenLoss(Tensor, long)"/>.</summary>

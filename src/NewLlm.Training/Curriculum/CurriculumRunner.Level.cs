@@ -25,6 +25,7 @@ public sealed partial class CurriculumRunner
 
         // An interrupted level of this curriculum goes on from its latest checkpoint; without one, its folder is ours to refill.
         string? latest = resumable && !_options.Overwrite ? RunDirectory.FindLatestCheckpoint(levelDirectory, options.ModelName) : null;
+        CheckpointManifest? resumed = latest is null ? null : CheckpointFile.ReadManifest(latest);
         options.OverwriteOutput |= resumable && latest is null;
         Report(index, $"{set.DisplayName} from {directory ?? "the Hugging Face Hub"}{(latest is null ? string.Empty : $", resuming {Path.GetFileName(latest)}")}.");
         DialogueSource source = directory is null
@@ -45,12 +46,12 @@ public sealed partial class CurriculumRunner
         var corpusOptions = new DialogueCorpusOptions { MaxSequenceLength = level.MaxSequenceLength, MaxSamples = _options.MaxSamples ?? level.MaxSamples };
         using DialogueCorpus corpus = await DialogueCorpus.LoadAsync(
             source, Path.Combine(_options.OutputDirectory, "cache"), corpusOptions, tokenizer, _loggers.CreateLogger<DialogueCorpus>(), CorpusProgress, cancellationToken).ConfigureAwait(false);
-        if (latest is not null && CheckpointFile.ReadManifest(latest).TrainerOptions["data_sha256"] is JsonNode saved && (string?)saved != corpus.SourceChecksum)
+        if (resumed?.TrainerOptions["data_sha256"] is JsonNode saved && (string?)saved != corpus.SourceChecksum)
         {
             throw new InvalidDataException($"Level {index + 1} ({level.Name}): the data in {directory ?? "the Hub's files"} are not the data {latest} was trained on (their SHA-256 differs): an interrupted level resumes only on the same rows. Point its data folder at them again, or start the curriculum afresh (overwrite).");
         }
 
-        double? unknownRate = corpus.Coverage?.UnknownRate ?? (latest is null ? null : (double?)CheckpointFile.ReadManifest(latest).TrainerOptions["unknown_word_rate"]);
+        double? unknownRate = corpus.Coverage?.UnknownRate ?? (double?)resumed?.TrainerOptions["unknown_word_rate"];
         Report(index, string.Create(CultureInfo.InvariantCulture, $"{corpus.Train.Count:N0} training and {corpus.Test.Count:N0} test dialogues; ")
             + (!word ? "GPT-2 tokens (the same ids at every level)."
                 : string.Create(CultureInfo.InvariantCulture, $"{(tokenizer is null ? "a vocabulary built from its training rows" : "the first level's vocabulary")} leaves {unknownRate * 100:F1}% of its words unknown.")));
@@ -62,10 +63,10 @@ public sealed partial class CurriculumRunner
         try
         {
             Record(options, set, directory, corpus, level.MaxSequenceLength, corpusOptions.MaxSamples, unknownRate, previousBest, rebuild);
-            if (latest is not null)
+            if (resumed is not null)
             {
                 // A resumed level records its growth as its first run did.
-                JsonObject earlier = CheckpointFile.ReadManifest(latest).TrainerOptions;
+                JsonObject earlier = resumed.TrainerOptions;
                 foreach (string key in (string[])["grown_from_layers", "expanded_from_context", "expansion"])
                 {
                     if (earlier[key] is JsonNode value)
@@ -81,7 +82,7 @@ public sealed partial class CurriculumRunner
                 trainer.LoadCheckpoint(latest);
             }
 
-            bool finished = latest is not null && CheckpointFile.ReadManifest(latest).Kind == CheckpointKind.Final;
+            bool finished = resumed?.Kind == CheckpointKind.Final;
             TrainingResult? result = finished ? null : await trainer.TrainAsync(cancellationToken).ConfigureAwait(false);
             if (result?.Outcome == TrainingOutcome.Cancelled)
             {

@@ -20,6 +20,24 @@ internal static class TokenIdChecks
         InVocabulary(ids, vocabSize, nameof(ids), "Token id", string.Empty);
     }
 
+    /// <summary>
+    /// A [batch, time] tensor of ids, time >= 2, checked (an id outside the vocabulary is named as one, wherever it is:
+    /// the last column is only a target) and split into next-token inputs <c>ids[:, :-1]</c> and targets <c>ids[:, 1:]</c>
+    /// (views; the caller disposes them).
+    /// </summary>
+    public static (Tensor Inputs, Tensor Targets) NextTokenPairs(Tensor ids, int vocabSize)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.dim() != 2 || ids.shape[1] < 2)
+        {
+            throw new ArgumentException($"NextTokenLoss takes token ids of shape [batch, time] with time >= 2 (inputs ids[:, :-1], targets ids[:, 1:]), but got shape [{string.Join(", ", ids.shape)}].", nameof(ids));
+        }
+
+        Ids(ids, vocabSize);
+        long time = ids.shape[1];
+        return (ids.narrow(1, 0, time - 1), ids.narrow(1, 1, time - 1));
+    }
+
     /// <summary>Int64 targets of the inputs' shape, each in the vocabulary or <paramref name="ignoreIndex"/>.</summary>
     public static void Targets(Tensor targets, Tensor inputs, long ignoreIndex, int vocabSize)
     {
