@@ -53,11 +53,20 @@ internal sealed record BenchmarkSettings
     /// <summary>Set in a child process: the one implementation it measures (see <see cref="Implementations"/>).</summary>
     public string? Child { get; set; }
 
+    /// <summary>Whether the bfloat16 step runs even where the CPU (or an ISA limit) has no native bfloat16 products, to measure how slow it is there.</summary>
+    public bool AllowSlowBFloat16 { get; set; }
+
+    /// <summary>Whether the GEMM peak (<see cref="GemmPeak"/>) is not measured (then no share of peak is reported).</summary>
+    public bool SkipPeak { get; set; }
+
     /// <summary>The implementations measured in child processes, in order.</summary>
     public static readonly string[] Implementations = ["newllm-torchsharp", "newllm-bf16", "newllm-full-logits", "direct-port-torchsharp"];
 
+    /// <summary>The other work of a child process: the GEMM peak at a configuration's shapes, and the kernel probe (<see cref="MachineDescription.Probe"/>).</summary>
+    public static readonly string[] OtherChildren = ["gemm-peak", "probe"];
+
     public const string Usage =
-        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--context C] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct] [--skip-full-logits] [--skip-bf16]\n" +
+        "Usage: NewLlm.Benchmarks [--batch N]... [--layers L]... [--seq T] [--context C] [--vocab V] [--steps N] [--threads N] [--dropout P] [--repeats N] [--skip-reference] [--skip-direct] [--skip-full-logits] [--skip-bf16] [--allow-slow-bf16] [--skip-peak]\n" +
         "       NewLlm.Benchmarks --memory [--config LAYERS,CONTEXT,SEQ,BATCH]... [--vocab V] [--steps N] [--threads N]\n" +
         "Defaults: --batch 256 --layers 1 --layers 4 --seq 128 --vocab 1000 --steps 3 --threads 2 --dropout 0.1 --repeats 1";
 
@@ -109,11 +118,13 @@ internal sealed record BenchmarkSettings
                 case "--skip-direct": s.SkipDirect = true; break;
                 case "--skip-full-logits": s.SkipFullLogits = true; break;
                 case "--skip-bf16": s.SkipBFloat16 = true; break;
+                case "--skip-peak": s.SkipPeak = true; break;
+                case "--allow-slow-bf16": s.AllowSlowBFloat16 = true; break;
                 case "--child":
                     s.Child = Next();
-                    if (!Implementations.Contains(s.Child))
+                    if (!Implementations.Contains(s.Child) && !OtherChildren.Contains(s.Child))
                     {
-                        throw new ArgumentException($"--child takes one of {string.Join(", ", Implementations)}, not '{s.Child}'.");
+                        throw new ArgumentException($"--child takes one of {string.Join(", ", Implementations.Concat(OtherChildren))}, not '{s.Child}'.");
                     }
 
                     break;
@@ -148,6 +159,6 @@ internal sealed record BenchmarkSettings
     public IEnumerable<string> ChildArguments(string implementation, int batch, int layers)
     {
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
-        return ["--child", implementation, "--batch", I(batch), "--layers", I(layers), "--seq", I(Seq), "--context", I(Context), "--vocab", I(Vocab), "--steps", I(Steps), "--threads", I(Threads), "--dropout", Dropout.ToString("R", CultureInfo.InvariantCulture)];
+        return ["--child", implementation, "--batch", I(batch), "--layers", I(layers), "--seq", I(Seq), "--context", I(Context), "--vocab", I(Vocab), "--steps", I(Steps), "--threads", I(Threads), "--dropout", Dropout.ToString("R", CultureInfo.InvariantCulture), .. (SkipBFloat16 ? new[] { "--skip-bf16" } : []), .. (AllowSlowBFloat16 ? new[] { "--allow-slow-bf16" } : [])];
     }
 }

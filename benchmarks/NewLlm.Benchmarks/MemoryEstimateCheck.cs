@@ -16,7 +16,8 @@ internal static class MemoryEstimateCheck
     /// <param name="measure">Measures one configuration (settings with its seq and context; layers; batch) in a child process and returns its line.</param>
     public static int Run(BenchmarkSettings settings, Func<BenchmarkSettings, int, int, JsonElement> measure)
     {
-        Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} logical processors, {settings.Threads} threads; vocab {settings.Vocab}, {settings.Steps} timed steps");
+        (string cpu, string flags) = MachineDescription.Cpu();
+        Console.WriteLine($"CPU: {cpu} ({flags}), {Environment.ProcessorCount} logical processors, {settings.Threads} threads; vocab {settings.Vocab}, {settings.Steps} timed steps");
         foreach ((int layers, int context, int seq, int batch) in settings.MemoryConfigs)
         {
             var model = new NewLlmOptions { NumLayers = layers, ContextDim = context, VocabSize = settings.Vocab };
@@ -44,20 +45,5 @@ internal static class MemoryEstimateCheck
         }
 
         return 0;
-    }
-
-    private static string CpuModel()
-    {
-        try
-        {
-            string[] info = File.ReadAllLines("/proc/cpuinfo");
-            string Field(string name) => info.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
-            string[] flags = Field("flags").Split(' ');
-            return $"{Field("model name")} ({string.Join(' ', flags.Where(f => f.StartsWith("avx", StringComparison.Ordinal) || f.StartsWith("amx", StringComparison.Ordinal)))})";
-        }
-        catch (IOException)
-        {
-            return "unknown (no /proc/cpuinfo)";
-        }
     }
 }

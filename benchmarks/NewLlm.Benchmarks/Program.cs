@@ -24,8 +24,22 @@ catch (ArgumentException ex)
 
 if (settings.Child is string child)
 {
-    return MeasureHere(child, settings);
+    return child switch
+    {
+        "probe" => Probe(),
+        "gemm-peak" => PeakHere(settings),
+        _ => MeasureHere(child, settings),
+    };
 }
+
+// The machine first: every figure below is read beside it.
+(int probeExit, string probeOutput, string probeError) = RunChild(["--child", "probe"], new() { ["ONEDNN_VERBOSE"] = "1", ["MKL_VERBOSE"] = "1" });
+if (probeExit != 0)
+{
+    Console.Error.WriteLine($"The kernel probe failed ({probeError.Trim().Split('\n').LastOrDefault()}); the kernels in use are not reported.");
+}
+
+Console.WriteLine(new JsonObject { ["machine"] = MachineDescription.Describe(probeExit == 0 ? probeOutput : null) }.ToJsonString());
 
 if (settings.Memory)
 {
@@ -49,6 +63,16 @@ foreach (int batch in settings.Batches)
 {
     foreach (int layers in settings.Layers)
     {
+        JsonElement? peak = null;
+        if (!settings.SkipPeak)
+        {
+            peak = MeasureInChild("gemm-peak", batch, layers, settings, out string peakWhy);
+            if (peak is null)
+            {
+                Console.Error.WriteLine($"The GEMM peak was not measured: {peakWhy}.");
+            }
+        }
+
         var runs = implementations.ToDictionary(i => i, _ => new List<JsonElement>());
         var referenceRuns = new List<JsonElement>();
         for (int repeat = 0; repeat < settings.Repeats; repeat++)
@@ -107,6 +131,17 @@ foreach (int batch in settings.Batches)
                 line["torch"] = torchVersion.GetString();
             }
 
+            // Model FLOP/s, and their share of this machine's GEMM peak in the step's own dtype.
+            var model = new NewLlmOptions { NumLayers = layers, ContextDim = settings.Context, VocabSize = settings.Vocab };
+            double achieved = GemmPeak.StepFlops(model, tokens) / median / 1e9;
+            line["achieved_gflops"] = Math.Round(achieved, 1);
+            string dtype = implementation == "newllm-bf16" ? "bf16" : "fp32";
+            if (implementation != "pytorch-reference" && peak is { } p && p.TryGetProperty(dtype, out JsonElement ofDtype))
+            {
+                line["share_of_peak"] = Math.Round(achieved / ofDtype.GetProperty("peak_gflops").GetDouble(), 3);
+                line["peak_dtype"] = dtype;
+            }
+
             if (measured.Count > 1)
             {
                 line["runs_sec_per_step"] = new JsonArray(seconds.Select(r => (JsonNode)Math.Round(r, 4)).ToArray());
@@ -139,6 +174,11 @@ foreach (int batch in settings.Batches)
             }
         }
 
+        if (peak is { } measuredPeak)
+        {
+            Console.WriteLine(new JsonObject { ["gemm_peak"] = JsonNode.Parse(measuredPeak.GetRawText()), ["batch"] = batch, ["layers"] = layers, ["step_gflop"] = Math.Round(GemmPeak.StepFlops(new NewLlmOptions { NumLayers = layers, ContextDim = settings.Context, VocabSize = settings.Vocab }, tokens) / 1e9, 1) }.ToJsonString());
+        }
+
         foreach (JsonObject line in lines.Values)
         {
             Console.WriteLine(line.ToJsonString());
@@ -157,11 +197,12 @@ static int MeasureHere(string implementation, BenchmarkSettings settings)
     long baseline = Environment.WorkingSet; // the process with libtorch loaded, before the model: what the trainer's estimate leaves out
     var options = new NewLlmOptions { NumLayers = settings.Layers[0], ContextDim = settings.Context, VocabSize = settings.Vocab, Dropout = settings.Dropout };
     using var model = new NewLlmModel(options);
-    (double seconds, double faults) = TrainingStepBenchmark.Measure(model, TrainingStepBenchmark.LossOf(implementation, model), settings.Batches[0], settings.Seq, settings.Steps);
+    TrainingStepBenchmark.StepTimes times = TrainingStepBenchmark.Measure(model, TrainingStepBenchmark.LossOf(implementation, model, settings.AllowSlowBFloat16), settings.Batches[0], settings.Seq, settings.Steps);
     var line = new JsonObject
     {
-        ["sec_per_step"] = seconds,
-        ["minor_faults_per_step"] = faults,
+        ["sec_per_step"] = times.SecondsPerStep,
+        ["minor_faults_per_step"] = times.MinorFaultsPerStep,
+        ["phases_sec"] = new JsonObject { ["forward"] = times.Forward, ["backward"] = times.Backward, ["clip"] = times.Clip, ["optimizer"] = times.Optimizer },
         ["peak_rss_mb"] = ProcessUsage.PeakResidentBytes / 1e6,
         ["baseline_rss_mb"] = baseline / 1e6,
     };
@@ -169,8 +210,26 @@ static int MeasureHere(string implementation, BenchmarkSettings settings)
     return 0;
 }
 
-// Runs this program with --child for one implementation and returns the line it printed.
-static JsonElement? MeasureInChild(string implementation, int batch, int layers, BenchmarkSettings settings, out string reason)
+// The kernel probe's work (see MachineDescription.Probe).
+static int Probe()
+{
+    TorchBackend.EnsureLoaded();
+    MachineDescription.Probe();
+    return 0;
+}
+
+// The GEMM peak at one configuration's shapes, measured in this process (so under its instruction-set limits).
+static int PeakHere(BenchmarkSettings settings)
+{
+    TorchBackend.EnsureLoaded();
+    torch.set_num_threads(settings.Threads);
+    var options = new NewLlmOptions { NumLayers = settings.Layers[0], ContextDim = settings.Context, VocabSize = settings.Vocab };
+    Console.WriteLine(GemmPeak.Measure(options, settings.Batches[0], settings.Seq, settings.Threads, bfloat16: !settings.SkipBFloat16).ToJsonString());
+    return 0;
+}
+
+// Runs this program with the arguments (and extra environment variables); its exit code, output and error output.
+static (int ExitCode, string Output, string Error) RunChild(IEnumerable<string> arguments, Dictionary<string, string>? environment = null)
 {
     var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
@@ -178,19 +237,31 @@ static JsonElement? MeasureInChild(string implementation, int batch, int layers,
         start.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
     }
 
-    foreach (string argument in settings.ChildArguments(implementation, batch, layers))
+    foreach (string argument in arguments)
     {
         start.ArgumentList.Add(argument);
+    }
+
+    foreach ((string name, string value) in environment ?? [])
+    {
+        start.Environment[name] = value;
     }
 
     using Process process = Process.Start(start) ?? throw new InvalidOperationException("The benchmark could not start itself.");
     Task<string> error = process.StandardError.ReadToEndAsync();
     string output = process.StandardOutput.ReadToEnd();
     process.WaitForExit();
+    return (process.ExitCode, output, error.Result);
+}
+
+// Runs this program with --child for one implementation (or the GEMM peak) and returns the line it printed.
+static JsonElement? MeasureInChild(string implementation, int batch, int layers, BenchmarkSettings settings, out string reason)
+{
+    (int exitCode, string output, string error) = RunChild(settings.ChildArguments(implementation, batch, layers));
     string? json = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith('{'));
-    if (process.ExitCode != 0 || json is null)
+    if (exitCode != 0 || json is null)
     {
-        reason = string.Create(CultureInfo.InvariantCulture, $"exit code {process.ExitCode}: {error.Result.Trim().Split('\n').LastOrDefault()}");
+        reason = string.Create(CultureInfo.InvariantCulture, $"exit code {exitCode}: {error.Trim().Split('\n').LastOrDefault()}");
         return null;
     }
 

@@ -16,19 +16,23 @@ internal static class TrainingStepBenchmark
     public const double ClipNorm = 1.0;
 
     /// <summary>The loss of one implementation: the library's chunked loss, or a forward's whole logits and <c>F.cross_entropy</c>.</summary>
-    public static Func<Tensor, Tensor, Tensor> LossOf(string implementation, NewLlmModel model) => implementation switch
+    public static Func<Tensor, Tensor, Tensor> LossOf(string implementation, NewLlmModel model, bool allowSlowBFloat16 = false) => implementation switch
     {
         "newllm-torchsharp" => (x, y) => model.NextTokenLoss(x, y, 0).Loss,
-        "newllm-bf16" => BFloat16Mixed(model),
+        "newllm-bf16" => BFloat16Mixed(model, allowSlowBFloat16),
         "newllm-full-logits" => (x, y) => CrossEntropy(model.call(x), y),
         "direct-port-torchsharp" => (x, y) => CrossEntropy(DirectPortModel.Forward(model, model.Options.Dropout, x), y),
         _ => throw new ArgumentOutOfRangeException(nameof(implementation), implementation, "not an implementation of this benchmark"),
     };
 
-    /// <summary>The library's chunked loss with bfloat16 mixed precision (<see cref="NewLlmModel.ComputeDType"/>); refused on a CPU without native bfloat16.</summary>
-    private static Func<Tensor, Tensor, Tensor> BFloat16Mixed(NewLlmModel model)
+    /// <summary>The library's chunked loss with bfloat16 mixed precision (<see cref="NewLlmModel.ComputeDType"/>); refused on a CPU without native bfloat16 unless <paramref name="allowSlow"/>.</summary>
+    private static Func<Tensor, Tensor, Tensor> BFloat16Mixed(NewLlmModel model, bool allowSlow)
     {
-        TorchBackend.EnsureFastBFloat16(model.Device, "the newllm-bf16 benchmark", "pass --skip-bf16");
+        if (!allowSlow)
+        {
+            TorchBackend.EnsureFastBFloat16(model.Device, "the newllm-bf16 benchmark", "pass --skip-bf16, or --allow-slow-bf16 to measure it anyway");
+        }
+
         model.ComputeDType = ScalarType.BFloat16;
         return (x, y) => model.NextTokenLoss(x, y, 0).Loss;
     }
@@ -40,7 +44,7 @@ internal static class TrainingStepBenchmark
     /// <param name="seq">Sequence length including the target shift.</param>
     /// <param name="steps">Timed steps.</param>
     /// <param name="seed">Seed of the ids.</param>
-    public static (double SecondsPerStep, double MinorFaultsPerStep) Measure(NewLlmModel model, Func<Tensor, Tensor, Tensor> loss, int batch, int seq, int steps, long seed = 1)
+    public static StepTimes Measure(NewLlmModel model, Func<Tensor, Tensor, Tensor> loss, int batch, int seq, int steps, long seed = 1)
     {
         int vocab = model.Options.VocabSize;
         using var generator = new Generator((ulong)seed);
@@ -51,14 +55,27 @@ internal static class TrainingStepBenchmark
         var parameters = model.parameters().ToList();
         using var adam = NewLlm.Training.OptimizerFactory.Create(model, new NewLlm.Training.TrainerOptions { LearningRate = LearningRate });   // the trainer's Adam
 
+        var phases = new double[4];
+        var clock = new Stopwatch();
+        void Lap(int phase)
+        {
+            phases[phase] += clock.Elapsed.TotalSeconds;
+            clock.Restart();
+        }
+
         double Step()
         {
             using var scope = NewDisposeScope();
+            clock.Restart();
             adam.zero_grad();
             Tensor value = loss(x, y);
+            Lap(0);
             value.backward();
+            Lap(1);
             nn.utils.clip_grad_norm_(parameters, ClipNorm);
+            Lap(2);
             adam.step();
+            Lap(3);
             return value.item<float>();
         }
 
@@ -68,6 +85,7 @@ internal static class TrainingStepBenchmark
             throw new InvalidOperationException($"The warm-up loss is {first}.");
         }
 
+        Array.Clear(phases);
         long faults = ProcessUsage.MinorFaults;
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++)
@@ -75,8 +93,11 @@ internal static class TrainingStepBenchmark
             Step();
         }
 
-        return (watch.Elapsed.TotalSeconds / steps, (double)(ProcessUsage.MinorFaults - faults) / steps);
+        return new StepTimes(watch.Elapsed.TotalSeconds / steps, (double)(ProcessUsage.MinorFaults - faults) / steps, phases[0] / steps, phases[1] / steps, phases[2] / steps, phases[3] / steps);
     }
+
+    /// <summary>Seconds and minor page faults per timed step, and the seconds of its phases: the loss (forward), backward, gradient clipping and the optimizer.</summary>
+    public readonly record struct StepTimes(double SecondsPerStep, double MinorFaultsPerStep, double Forward, double Backward, double Clip, double Optimizer);
 
     private static Tensor CrossEntropy(Tensor logits, Tensor targets) =>
         F.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1), ignore_index: 0);

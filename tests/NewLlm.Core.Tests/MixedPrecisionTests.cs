@@ -159,6 +159,16 @@ public class MixedPrecisionTests
         Assert.Contains("amx_bf16", error.Message);
         Assert.Contains("set TrainerOptions.AllowSlowBFloat16", error.Message);
         TorchBackend.EnsureFastBFloat16(CPU, CpuBFloat16Support.FromCpuInfo(With, Architecture.X64), "x", null);
+
+        // oneDNN limited below AVX512_CORE_BF16 emulates bfloat16 even where the processor has it.
+        CpuBFloat16Support limited = CpuBFloat16Support.FromCpuInfo(With, Architecture.X64, "avx512_core_vnni");
+        Assert.False(limited.Native);
+        Assert.Contains("ONEDNN_MAX_CPU_ISA=avx512_core_vnni", limited.Description);
+        Assert.False(CpuBFloat16Support.FromCpuInfo(With, Architecture.X64, "AVX2").Native);
+        Assert.True(CpuBFloat16Support.FromCpuInfo(With, Architecture.X64, "AVX512_CORE_BF16").Native);
+        Assert.True(CpuBFloat16Support.FromCpuInfo(With, Architecture.X64, "AVX512_CORE_AMX").Native);
+        Assert.True(CpuBFloat16Support.FromCpuInfo(With, Architecture.X64, "ALL").Native);
+        Assert.False(CpuBFloat16Support.FromCpuInfo(Without, Architecture.X64, "ALL").Native);
     }
 
     /// <summary>A float32 model and its float64 copy.</summary>
