@@ -203,6 +203,9 @@ static int MeasureHere(string implementation, BenchmarkSettings settings)
         ["sec_per_step"] = times.SecondsPerStep,
         ["minor_faults_per_step"] = times.MinorFaultsPerStep,
         ["phases_sec"] = new JsonObject { ["forward"] = times.Forward, ["backward"] = times.Backward, ["clip"] = times.Clip, ["optimizer"] = times.Optimizer },
+        ["fastest_sec"] = new JsonObject { ["step"] = times.FastestStep, ["forward"] = times.FastestForward, ["backward"] = times.FastestBackward },
+        ["cpu_sec_per_step"] = times.CpuSecondsPerStep,
+        ["least_cpu_sec"] = times.LeastCpuSeconds,
         ["peak_rss_mb"] = ProcessUsage.PeakResidentBytes / 1e6,
         ["baseline_rss_mb"] = baseline / 1e6,
     };

@@ -14,6 +14,7 @@ public class FastPathTests
     [InlineData(4, 2, 1, 11, 8, 8, 8)]
     [InlineData(2, 70, 6, 30, 8, 16, 8)]   // enough rows for the time loops to split the batch across threads
     [InlineData(2, 40, 2, 100, 8, 16, 8)]  // a table row per position (vocabulary > positions), split across threads
+    [InlineData(3, 70, 40, 30, 8, 16, 8)]  // each row thread forms its weight gradients over several blocks of positions, the last one partial
     public void ForwardAndGradientsEqualDirectPort(int layers, int batch, int time, int vocab, int embed, int hidden, int context)
     {
         using var scope = NewDisposeScope();

@@ -20,14 +20,15 @@ public class MixedPrecisionTests
     }
 
     [Theory]
-    [InlineData(1000, 1)]    // the word vocabulary: the table per vocabulary entry, the fused float32 kernels
-    [InlineData(1000, 2)]    // a deeper layer's products too
-    [InlineData(50257, 1)]   // the GPT-2 vocabulary: the table per position, several loss chunks
-    public void BFloat16LossAndGradientsAreFloat64sToBFloat16Rounding(int vocab, int layers)
+    [InlineData(1000, 1, 6, 24)]    // the word vocabulary: the table per vocabulary entry, the fused float32 kernels
+    [InlineData(1000, 2, 6, 24)]    // a deeper layer's products too
+    [InlineData(50257, 1, 6, 24)]   // the GPT-2 vocabulary: the table per position, several loss chunks
+    [InlineData(1000, 2, 70, 40)]   // two row threads, each with several blocks of positions' weight gradients, the last one partial
+    public void BFloat16LossAndGradientsAreFloat64sToBFloat16Rounding(int vocab, int layers, int batch, int time)
     {
         using var scope = NewDisposeScope();
         (NewLlmModel model, NewLlmModel exact) = Models(vocab, layers);
-        (Tensor inputs, Tensor targets) = Batch(vocab, 6, 24);
+        (Tensor inputs, Tensor targets) = Batch(vocab, batch, time);
 
         (double exactLoss, Dictionary<string, Tensor> exactGrads) = LossAndGradients(exact, inputs, targets);
         (double fp32Loss, Dictionary<string, Tensor> fp32Grads) = LossAndGradients(model, inputs, targets, chunkRows: 40);

@@ -37,10 +37,11 @@ public sealed class TrainingMemoryEstimate
         long v = model.VocabSize, e = model.EmbedDim, h = model.HiddenDim, c = model.ContextDim, l = model.NumLayers;
         long parameters = model.ParameterCount;
         long threads = Environment.ProcessorCount;
-        long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0)) * s;
+        // Per row thread: its weight-gradient sums, and the slots of a block of positions' products (about 512 rows; Core's WeightGradientBlock).
+        long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0) + (512 * ((4 * c) + (2 * l * h)))) * s;
         long embedding = v < n ? 2 * v * h * s : n * (e + (2 * h)) * s;
         long chunk = NewLlmLoss.ChunkPositions(n, v, s);
-        double lowBuffers = precision == TrainingPrecision.BFloat16Mixed ? ((2.0 * v * h) + ((double)chunk * v)) * 2 : 0;
+        double lowBuffers = precision == TrainingPrecision.BFloat16Mixed ? ((v * h) + ((double)chunk * v) + (256 * 1024)) * 2 : 0;
         LogitsBytes = Saturate(((double)chunk * v * s) + (2.0 * v * (h + 1) * s) + lowBuffers);
         ActivationBytes = Saturate(((double)n * ((l * h) + (4 * c) + (2 * h)) * s) + embedding + threadSums + (4.0 * n * sizeof(long)));
         ParameterBytes = 4 * parameters * s;
@@ -78,7 +79,7 @@ public sealed class TrainingMemoryEstimate
     /// <param name="batchSize">Sequences per batch (<see cref="TrainerOptions.BatchSize"/>, or fewer when the corpus is smaller).</param>
     /// <param name="sequenceLength">Tokens per sequence (<c>TokenizedCorpusOptions.MaxSequenceLength</c>), at least 2.</param>
     /// <param name="dtype">The parameters' element type (default float32).</param>
-    /// <param name="precision">The step's arithmetic: <see cref="TrainingPrecision.BFloat16Mixed"/> adds the loss's bfloat16 buffers (the output weight's copy, its gradient's product and the chunk's, (2·V·H + k·V)·2 bytes).</param>
+    /// <param name="precision">The step's arithmetic: <see cref="TrainingPrecision.BFloat16Mixed"/> adds the loss's bfloat16 buffers (the output weight's copy, the chunk's product and a block of the weight gradient's product, (V·H + k·V + 256 Ki)·2 bytes).</param>
     public static TrainingMemoryEstimate ForStep(NewLlmOptions model, int batchSize, int sequenceLength, ScalarType dtype = ScalarType.Float32, TrainingPrecision precision = TrainingPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(model);

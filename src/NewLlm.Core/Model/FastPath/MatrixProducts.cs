@@ -31,8 +31,9 @@ internal sealed class MatrixProducts(ScalarType? computeDType)
 
     /// <summary>
     /// <paramref name="target"/> = (<paramref name="accumulate"/> ? target : 0) + <paramref name="a"/> <paramref name="b"/>,
-    /// in place; <paramref name="scratch"/>, when given, holds a large product in <see cref="ComputeDType"/> that a fresh
-    /// result would map anew each time.
+    /// in place. In mixed precision the product is formed in <see cref="ComputeDType"/>: in <paramref name="scratch"/>
+    /// when given (kept by the caller, so that no product is mapped afresh each time), and, when it is added, a block
+    /// of <see cref="BlockRows"/> rows at a time, so the scratch needs only <see cref="ScratchElements"/> elements.
     /// </summary>
     public void AddTo(Tensor target, Tensor a, Tensor b, bool accumulate, Tensor? scratch = null)
     {
@@ -43,33 +44,34 @@ internal sealed class MatrixProducts(ScalarType? computeDType)
         }
 
         using var scope = NewDisposeScope();
-        Tensor product;
-        if (scratch is null)
-        {
-            product = Operand(a).mm(Operand(b));
-        }
-        else
-        {
-            scratch.addmm_(Operand(a), Operand(b), beta: 0);   // beta 0: what the scratch held (even NaN) is ignored
-            product = scratch;
-        }
-
+        Tensor low = Operand(a), right = Operand(b);
         if (!accumulate)
         {
-            target.copy_(product);   // the cast, in place
+            // The cast, in place (beta 0: what the scratch held, even NaN, is ignored).
+            target.copy_(scratch is null ? low.mm(right) : Rows(scratch, low.shape[0], right.shape[1]).addmm_(low, right, beta: 0));
             return;
         }
 
-        // An add of a lower-dtype tensor converts all of it into a fresh temporary first (mapped anew, and out of
-        // cache, for a [V, H] weight gradient); a block of rows at a time keeps that temporary small and in cache.
-        long rows = target.shape[0], perBlock = Math.Max(1, AddBlockElements / Math.Max(1, target.numel() / Math.Max(1, rows)));
+        // An add of a lower-dtype tensor converts all of it into a fresh temporary first; a block of rows at a time
+        // keeps that temporary, and the block's product, small and in cache (a [V, H] weight gradient at V = 50,257
+        // would otherwise take a [V, H] product and a [V, H] temporary).
+        long rows = target.shape[0], columns = target.shape[1], perBlock = BlockRows(columns);
         for (long first = 0; first < rows; first += perBlock)
         {
             long count = Math.Min(perBlock, rows - first);
-            using Tensor to = target.narrow(0, first, count), from = product.narrow(0, first, count);
-            to.add_(from);
+            using Tensor to = target.narrow(0, first, count), from = low.narrow(0, first, count);
+            using Tensor product = scratch is null ? from.mm(right) : Rows(scratch, count, columns).addmm_(from, right, beta: 0);
+            to.add_(product);
         }
     }
+
+    /// <summary>The elements a scratch of an accumulating product with <paramref name="columns"/> columns and <paramref name="rows"/> rows needs.</summary>
+    public static long ScratchElements(long rows, long columns) => Math.Min(rows, BlockRows(columns)) * columns;
+
+    // Rows of an accumulating product formed at a time: about AddBlockElements elements.
+    private static long BlockRows(long columns) => Math.Max(1, AddBlockElements / Math.Max(1, columns));
+
+    private static Tensor Rows(Tensor scratch, long rows, long columns) => scratch.view(-1).narrow(0, 0, rows * columns).view(rows, columns);
 
     // Elements per block of a mixed-dtype add (256 Ki: 1 MiB of float32, within L2).
     private const long AddBlockElements = 256 * 1024;

@@ -13,8 +13,8 @@ namespace NewLlm;
 /// c_(t+1) = clamp(LayerNorm(f * c_t + i * u), -10, 10)
 /// </code>
 /// Both loops split the batch rows across threads (<see cref="RowParallel"/>). The backward accumulates the weight
-/// gradients position by position in each row thread while the slices are in cache (<see cref="ThreadGradients"/>,
-/// added in row order at the end), so it allocates no [B, T, *] buffer.
+/// gradients in each row thread a few positions at a time (<see cref="WeightGradientBlock"/>, into
+/// <see cref="ThreadGradients"/>, added in row order at the end), so it allocates no [B, T, *] buffer.
 /// </remarks>
 internal static class RecurrenceLoops
 {
@@ -37,6 +37,12 @@ internal static class RecurrenceLoops
             Tensor gr = Rows(buffers.Gates), outr = Rows(buffers.Contexts);
             Tensor context = Rows(inputs.InitialContext);
             RecurrenceStrategy.ForwardRows rows = strategy.Forward(buffers, mask, first, count);
+
+            // Mixed precision: each product's cast operand and its result in kept buffers of the products' dtype.
+            long widest = Math.Max(buffers.HiddenDim, 3 * buffers.ContextDim);
+            Tensor? operandScratch = products.ComputeDType is { } low ? empty(count * widest, dtype: low, device: buffers.Gates.device) : null;
+            Tensor? resultScratch = products.ComputeDType is { } lowToo ? empty(count * widest, dtype: lowToo, device: buffers.Gates.device) : null;
+            Tensor Operand(Tensor x) => products.Operand(x, operandScratch?.narrow(0, 0, count * x.shape[1]).view(count, x.shape[1]));
             for (long t = 0; t < time; t++)
             {
                 using var scope = NewDisposeScope();
@@ -45,12 +51,12 @@ internal static class RecurrenceLoops
                 {
                     // The first layer adds its context share to the table's rows.
                     Tensor ht = hr[l].select(1, t);
-                    products.AddTo(ht, l == 0 ? context : hr[l - 1].select(1, t), l == 0 ? wcT : wT[l], accumulate: l == 0 || deeperAdd);
+                    products.AddTo(ht, Operand(l == 0 ? context : hr[l - 1].select(1, t)), l == 0 ? wcT : wT[l], accumulate: l == 0 || deeperAdd, resultScratch);
                     rows.ReluDropout(l, t, ht);
                 }
 
                 Tensor g = gr.select(1, t);
-                products.AddTo(g, hr[layers - 1].select(1, t), whT, accumulate: deeperAdd);
+                products.AddTo(g, Operand(hr[layers - 1].select(1, t)), whT, accumulate: deeperAdd, resultScratch);
                 Tensor next = outr.select(1, t);
                 rows.GatesAndNorm(t, g, context, next);
                 context = next.MoveToOuterDisposeScope();
@@ -89,6 +95,7 @@ internal static class RecurrenceLoops
             Tensor[] hr = buffers.Hidden.Select(Rows).ToArray();
             Tensor? dContextsRows = dContexts is null ? null : Rows(dContexts);
             RecurrenceStrategy.BackwardRows rows = strategy.Backward(buffers, dHidden, keep, sums, first, count);
+            var block = new WeightGradientBlock(products, layers, count, hidden, c, time, buffers.Gates);
             Tensor dg = rows.DGates;
             Tensor[] da = rows.DLayers;
             for (long t = time - 1; t >= 0; t--)
@@ -102,24 +109,24 @@ internal static class RecurrenceLoops
                 Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
                 rows.GatesAndNormBackward(t, cin);
 
-                // The heads, then back through the FNN (each gradient cast once for its two products).
-                Tensor above = products.Operand(dg);
-                products.AddTo(sums.HeadWeight, above.t(), hr[layers - 1].select(1, t), accumulate: true);
+                // The heads, then back through the FNN: each gradient goes into the block (cast there, once, for its
+                // products), whose weight gradients are formed a block of positions at a time.
+                Tensor above = block.Gates(dg);
                 for (int l = layers - 1; l >= 0; l--)
                 {
                     products.AddTo(da[l], above, l == layers - 1 ? headWeight : layerWeights[l + 1], accumulate: false);
                     rows.ReluDropoutBackward(l, t);
-                    above = products.Operand(da[l]);
-                    if (l > 0)
-                    {
-                        products.AddTo(sums.LayerWeights[l], above.t(), hr[l - 1].select(1, t), accumulate: true);
-                    }
+                    above = block.LayerGradient(l, da[l]);
                 }
 
-                products.AddTo(sums.ContextWeight, above.t(), cin, accumulate: true);
                 (sums.Table ?? sharedTableGrad)?.index_add_(0, indexRows.select(1, t), da[0], 1);
-
                 products.AddTo(rows.DContextBefore, above, contextWeight, accumulate: true);
+                block.EndPosition(hr.Select(h => h.select(1, t)).ToArray(), cin);
+                if (block.Full || t == 0)
+                {
+                    block.AddTo(sums);
+                }
+
                 rows.EndPosition();
             }
 

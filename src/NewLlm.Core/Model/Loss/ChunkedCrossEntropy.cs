@@ -100,13 +100,14 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         // reuse them.
         long bufferRows = Math.Min(run.ChunkRows, n), chunk = Math.Max(1, Math.Min(bufferRows, rows));
         Tensor logits = Buffer("loss.logits", bufferRows, vocab);
-        // Mixed precision: the weight cast once per call, and the chunk's [chunk, V] and the weight gradient's [V, H]
-        // products in kept buffers of the compute dtype (fresh ones would be mapped anew for every chunk).
+        // Mixed precision: the weight cast once per call, and the chunk's [chunk, V] product and the weight gradient's
+        // product (a block of rows at a time, see MatrixProducts.AddTo) in kept buffers of the compute dtype (fresh ones
+        // would be mapped anew for every chunk).
         MatrixProducts products = run.Products;
         Tensor? LowBuffer(string name, params long[] shape) => products.ComputeDType is { } low ? WorkspaceLease.Buffer(run.Lease, name, shape, low, options.device) : null;
         Tensor weightLow = products.Operand(weight, LowBuffer("loss.weightLow", vocab, width));
         Tensor? logitsLow = LowBuffer("loss.logitsLow", bufferRows, vocab);
-        Tensor? dWeightLow = gradients ? LowBuffer("loss.dWeightLow", vocab, width) : null;
+        Tensor? dWeightLow = gradients ? LowBuffer("loss.dWeightLow", MatrixProducts.ScratchElements(vocab, width)) : null;
         Tensor weightT = weightLow.t();
         Gradients? result = gradients
             ? new Gradients(Buffer("loss.dHidden", n, width), Buffer("loss.dWeight", vocab, width).zero_(), Buffer("loss.dBias", vocab).zero_())
