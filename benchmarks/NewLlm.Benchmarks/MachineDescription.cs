@@ -66,6 +66,17 @@ internal static class MachineDescription
         return line;
     }
 
+    /// <summary>The short form printed beside every figure: CPU model, its bfloat16 and AMX flags, the ISA limits set, and oneDNN's bfloat16 matmul.</summary>
+    public static string Tag(JsonObject machine)
+    {
+        string flags = machine["cpu_flags"]?.GetValue<string>() ?? string.Empty;
+        string bf16 = flags.Contains("avx512_bf16", StringComparison.Ordinal) ? "avx512_bf16" : "no avx512_bf16";
+        string amx = machine["amx"]?.GetValue<bool>() == true ? "AMX" : "no AMX";
+        string limits = machine["isa_limits"] is JsonObject set && set.Count > 0 ? "; " + string.Join(' ', set.Select(kv => $"{kv.Key}={kv.Value}")) : string.Empty;
+        string kernel = machine["onednn_bf16_matmul"]?.GetValue<string>() is { } k ? $"; bf16 matmul {k}" : string.Empty;
+        return $"{machine["cpu"]?.GetValue<string>()} ({bf16}, {amx}{limits}{kernel})";
+    }
+
     /// <summary>
     /// The probe child's work (run with <c>ONEDNN_VERBOSE=1 MKL_VERBOSE=1</c>): one bfloat16 and one float32 product,
     /// so that oneDNN and MKL print what they dispatched to, and .NET's vector width and AVX-512 use.

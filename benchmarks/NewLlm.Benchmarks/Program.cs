@@ -39,7 +39,9 @@ if (probeExit != 0)
     Console.Error.WriteLine($"The kernel probe failed ({probeError.Trim().Split('\n').LastOrDefault()}); the kernels in use are not reported.");
 }
 
-Console.WriteLine(new JsonObject { ["machine"] = MachineDescription.Describe(probeExit == 0 ? probeOutput : null) }.ToJsonString());
+JsonObject machine = MachineDescription.Describe(probeExit == 0 ? probeOutput : null);
+Console.WriteLine(new JsonObject { ["machine"] = machine }.ToJsonString());
+string machineTag = MachineDescription.Tag(machine);
 
 if (settings.Memory)
 {
@@ -110,6 +112,7 @@ foreach (int batch in settings.Batches)
             var line = new JsonObject
             {
                 ["implementation"] = implementation,
+                ["machine"] = machineTag,
                 ["batch"] = batch,
                 ["seq"] = settings.Seq,
                 ["layers"] = layers,
@@ -131,12 +134,13 @@ foreach (int batch in settings.Batches)
                 line["torch"] = torchVersion.GetString();
             }
 
-            // Model FLOP/s, and their share of this machine's GEMM peak in the step's own dtype.
+            // The library's step FLOPs per second (for the port and the reference, which execute more, the same work's
+            // rate), and for the library's steps their share of this machine's GEMM peak in the step's own dtype.
             var model = new NewLlmOptions { NumLayers = layers, ContextDim = settings.Context, VocabSize = settings.Vocab };
             double achieved = GemmPeak.StepFlops(model, tokens) / median / 1e9;
             line["achieved_gflops"] = Math.Round(achieved, 1);
             string dtype = implementation == "newllm-bf16" ? "bf16" : "fp32";
-            if (implementation != "pytorch-reference" && peak is { } p && p.TryGetProperty(dtype, out JsonElement ofDtype))
+            if (implementation.StartsWith("newllm-", StringComparison.Ordinal) && peak is { } p && p.TryGetProperty(dtype, out JsonElement ofDtype))
             {
                 line["share_of_peak"] = Math.Round(achieved / ofDtype.GetProperty("peak_gflops").GetDouble(), 3);
                 line["peak_dtype"] = dtype;

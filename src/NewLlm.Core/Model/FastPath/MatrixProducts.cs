@@ -32,8 +32,8 @@ internal sealed class MatrixProducts(ScalarType? computeDType)
     /// <summary>
     /// <paramref name="target"/> = (<paramref name="accumulate"/> ? target : 0) + <paramref name="a"/> <paramref name="b"/>,
     /// in place. In mixed precision the product is formed in <see cref="ComputeDType"/>: in <paramref name="scratch"/>
-    /// when given (kept by the caller, so that no product is mapped afresh each time), and, when it is added, a block
-    /// of <see cref="BlockRows"/> rows at a time, so the scratch needs only <see cref="ScratchElements"/> elements.
+    /// when given (kept by the caller, so that no product is mapped afresh each time; <see cref="ScratchElements"/>
+    /// elements), and, when it is added and large, a block of rows at a time.
     /// </summary>
     public void AddTo(Tensor target, Tensor a, Tensor b, bool accumulate, Tensor? scratch = null)
     {
@@ -53,25 +53,39 @@ internal sealed class MatrixProducts(ScalarType? computeDType)
         }
 
         // An add of a lower-dtype tensor converts all of it into a fresh temporary first; a block of rows at a time
-        // keeps that temporary, and the block's product, small and in cache (a [V, H] weight gradient at V = 50,257
-        // would otherwise take a [V, H] product and a [V, H] temporary).
+        // keeps that temporary small and in cache. A large product (a [V, H] weight gradient at V = 50,257) is also
+        // formed a block of rows at a time, so that neither it nor its scratch is [V, H]; a smaller one whole, which
+        // measured faster (benchmarks/NewLlm.Benchmarks/README.md, "Weight gradients by blocks of positions").
         long rows = target.shape[0], columns = target.shape[1], perBlock = BlockRows(columns);
+        bool whole = rows * columns <= WholeProductElements;
+        using Tensor? product = whole ? (scratch is null ? low.mm(right) : Rows(scratch, rows, columns).addmm_(low, right, beta: 0)) : null;
         for (long first = 0; first < rows; first += perBlock)
         {
             long count = Math.Min(perBlock, rows - first);
-            using Tensor to = target.narrow(0, first, count), from = low.narrow(0, first, count);
-            using Tensor product = scratch is null ? from.mm(right) : Rows(scratch, count, columns).addmm_(from, right, beta: 0);
-            to.add_(product);
+            using Tensor to = target.narrow(0, first, count);
+            if (product is not null)
+            {
+                using Tensor part = product.narrow(0, first, count);
+                to.add_(part);
+                continue;
+            }
+
+            using Tensor from = low.narrow(0, first, count);
+            using Tensor formed = scratch is null ? from.mm(right) : Rows(scratch, count, columns).addmm_(from, right, beta: 0);
+            to.add_(formed);
         }
     }
 
     /// <summary>The elements a scratch of an accumulating product with <paramref name="columns"/> columns and <paramref name="rows"/> rows needs.</summary>
-    public static long ScratchElements(long rows, long columns) => Math.Min(rows, BlockRows(columns)) * columns;
+    public static long ScratchElements(long rows, long columns) => rows * columns <= WholeProductElements ? rows * columns : Math.Min(rows, BlockRows(columns)) * columns;
 
     // Rows of an accumulating product formed at a time: about AddBlockElements elements.
     private static long BlockRows(long columns) => Math.Max(1, AddBlockElements / Math.Max(1, columns));
 
     private static Tensor Rows(Tensor scratch, long rows, long columns) => scratch.view(-1).narrow(0, 0, rows * columns).view(rows, columns);
+
+    // The largest accumulating product formed whole (16 MiB of float32).
+    private const long WholeProductElements = 4L << 20;
 
     // Elements per block of a mixed-dtype add (256 Ki: 1 MiB of float32, within L2).
     private const long AddBlockElements = 256 * 1024;

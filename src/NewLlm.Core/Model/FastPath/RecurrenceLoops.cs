@@ -37,12 +37,6 @@ internal static class RecurrenceLoops
             Tensor gr = Rows(buffers.Gates), outr = Rows(buffers.Contexts);
             Tensor context = Rows(inputs.InitialContext);
             RecurrenceStrategy.ForwardRows rows = strategy.Forward(buffers, mask, first, count);
-
-            // Mixed precision: each product's cast operand and its result in kept buffers of the products' dtype.
-            long widest = Math.Max(buffers.HiddenDim, 3 * buffers.ContextDim);
-            Tensor? operandScratch = products.ComputeDType is { } low ? empty(count * widest, dtype: low, device: buffers.Gates.device) : null;
-            Tensor? resultScratch = products.ComputeDType is { } lowToo ? empty(count * widest, dtype: lowToo, device: buffers.Gates.device) : null;
-            Tensor Operand(Tensor x) => products.Operand(x, operandScratch?.narrow(0, 0, count * x.shape[1]).view(count, x.shape[1]));
             for (long t = 0; t < time; t++)
             {
                 using var scope = NewDisposeScope();
@@ -51,12 +45,12 @@ internal static class RecurrenceLoops
                 {
                     // The first layer adds its context share to the table's rows.
                     Tensor ht = hr[l].select(1, t);
-                    products.AddTo(ht, Operand(l == 0 ? context : hr[l - 1].select(1, t)), l == 0 ? wcT : wT[l], accumulate: l == 0 || deeperAdd, resultScratch);
+                    products.AddTo(ht, l == 0 ? context : hr[l - 1].select(1, t), l == 0 ? wcT : wT[l], accumulate: l == 0 || deeperAdd);
                     rows.ReluDropout(l, t, ht);
                 }
 
                 Tensor g = gr.select(1, t);
-                products.AddTo(g, Operand(hr[layers - 1].select(1, t)), whT, accumulate: deeperAdd, resultScratch);
+                products.AddTo(g, hr[layers - 1].select(1, t), whT, accumulate: deeperAdd);
                 Tensor next = outr.select(1, t);
                 rows.GatesAndNorm(t, g, context, next);
                 context = next.MoveToOuterDisposeScope();
