@@ -28,6 +28,7 @@ if (settings.Child is string child)
     {
         "probe" => Probe(),
         "gemm-peak" => PeakHere(settings),
+        GenerationBenchmark.ChildName => GenerationBenchmark.MeasureHere(settings),
         _ => MeasureHere(child, settings),
     };
 }
@@ -40,6 +41,11 @@ if (probeExit != 0)
 }
 
 Console.WriteLine(new JsonObject { ["machine"] = MachineDescription.Describe(probeExit == 0 ? probeOutput : null) }.ToJsonString());
+
+if (settings.Generation)
+{
+    return GenerationBenchmark.Run(settings, RunChild);
+}
 
 if (settings.Memory)
 {
