@@ -68,6 +68,9 @@ internal sealed record BenchmarkSettings
     /// <summary>Positions generated for the tokens-per-second figures (<c>--tokens</c>, default 128).</summary>
     public int GenerationTokens { get; set; } = 128;
 
+    /// <summary>In a generation child, how many times the generation is timed (<c>--rounds</c>, default 1).</summary>
+    public int GenerationRounds { get; set; } = 1;
+
     /// <summary>In a generation child, the model: <c>newllm</c> or <c>transformer</c>.</summary>
     public string GenerationModel { get; set; } = "newllm";
 
@@ -125,6 +128,7 @@ internal sealed record BenchmarkSettings
                 case "--generation": s.Generation = true; break;
                 case "--length": s.GenerationLengths.Add(NextInt()); break;
                 case "--tokens": s.GenerationTokens = NextInt(); break;
+                case "--rounds": s.GenerationRounds = NextInt(); break;
                 case "--model":
                     string model = Next();
                     s.GenerationModel = model is "newllm" or "transformer" ? model : throw new ArgumentException($"--model takes newllm or transformer, not '{model}'.\n{Usage}");

@@ -21,6 +21,9 @@ internal static class GenerationBenchmark
     /// <summary>The first GC generation's budget of a child (<c>DOTNET_GCgen0size</c>, hexadecimal bytes: 1 MiB).</summary>
     public const string SmallGeneration0 = "0x100000";
 
+    /// <summary>Generations of <see cref="BenchmarkSettings.GenerationTokens"/> timed for a tokens-per-second figure (the median is reported).</summary>
+    public const int SpeedRounds = 5;
+
     /// <summary>The child's name.</summary>
     public const string ChildName = "generation";
 
@@ -74,7 +77,7 @@ internal static class GenerationBenchmark
         {
             foreach (int batch in settings.Batches)
             {
-                if (Measure(settings, runChild, model, batch, settings.GenerationTokens) is { } line)
+                if (Measure(settings, runChild, model, batch, settings.GenerationTokens, SpeedRounds) is { } line)
                 {
                     speed.Add(line);
                 }
@@ -82,7 +85,7 @@ internal static class GenerationBenchmark
 
             foreach (int length in settings.GenerationLengths)
             {
-                if (Measure(settings, runChild, model, 1, length) is { } line)
+                if (Measure(settings, runChild, model, 1, length, rounds: 1) is { } line)
                 {
                     memory.Add(line);
                 }
@@ -114,7 +117,9 @@ internal static class GenerationBenchmark
 
     /// <summary>
     /// The child's work: one model decodes greedily from a one-token prompt until each sequence has read
-    /// <see cref="BenchmarkSettings.GenerationLengths"/>[0] tokens, at batch <see cref="BenchmarkSettings.Batches"/>[0].
+    /// <see cref="BenchmarkSettings.GenerationLengths"/>[0] tokens, at batch <see cref="BenchmarkSettings.Batches"/>[0],
+    /// <see cref="BenchmarkSettings.GenerationRounds"/> times (each from a fresh state; the median time is reported); the
+    /// resident set is read before the first and after the last, whose state is still held.
     /// </summary>
     public static int MeasureHere(BenchmarkSettings settings)
     {
@@ -140,26 +145,21 @@ internal static class GenerationBenchmark
         GC.Collect();
         long before = CurrentResidentBytes();
         long peakBefore = ProcessUsage.PeakResidentBytes;
-        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
-        using IDecodingState state = model.StartDecoding(batch);
-        Tensor next = full(batch, 1, 4L, dtype: ScalarType.Int64);
-        while (true)
+        var wall = new List<double>();
+        var cpu = new List<double>();
+        IDecodingState? state = null;
+        for (int round = 0; round < settings.GenerationRounds; round++)
         {
-            using var scope = NewDisposeScope();
-            Tensor logits = model.DecodeNext(next, state);
-            if (state.Length == length)
-            {
-                break;
-            }
-
-            next.Dispose();
-            next = logits.argmax(1, keepdim: true).DetachFromDisposeScope();
+            state?.Dispose();
+            TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            state = GenerateGreedily(model, batch, length);
+            wall.Add(clock.Elapsed.TotalSeconds);
+            cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
         }
 
-        double seconds = clock.Elapsed.TotalSeconds;
-        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-        next.Dispose();
+        using IDecodingState last = state!;
+        double seconds = Median(wall), cpuSeconds = Median(cpu);
         long managedGarbage = GC.GetTotalMemory(forceFullCollection: false);
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -173,7 +173,8 @@ internal static class GenerationBenchmark
             ["tokens_per_sec"] = Math.Round(batch * (double)length / seconds, 1),
             ["cpu_seconds"] = Math.Round(cpuSeconds, 3),
             ["tokens_per_cpu_sec"] = Math.Round(batch * (double)length / cpuSeconds, 1),
-            ["state_bytes"] = state.SizeInBytes,
+            ["rounds"] = settings.GenerationRounds,
+            ["state_bytes"] = last.SizeInBytes,
             ["rss_before_bytes"] = before,
             ["rss_after_bytes"] = after,
             ["rss_delta_bytes"] = after - before,
@@ -186,13 +187,39 @@ internal static class GenerationBenchmark
         return 0;
     }
 
-    private static JsonObject? Measure(BenchmarkSettings settings, Func<IEnumerable<string>, Dictionary<string, string>?, (int ExitCode, string Output, string Error)> runChild, string model, int batch, int length)
+    // From a one-token prompt, each next token the most likely, until every sequence has read `length` tokens; the state.
+    private static IDecodingState GenerateGreedily(IIncrementalDecoder model, int batch, int length)
+    {
+        IDecodingState state = model.StartDecoding(batch);
+        Tensor next = full(batch, 1, 4L, dtype: ScalarType.Int64);
+        while (true)
+        {
+            using var scope = NewDisposeScope();
+            Tensor logits = model.DecodeNext(next, state);
+            if (state.Length == length)
+            {
+                next.Dispose();
+                return state;
+            }
+
+            next.Dispose();
+            next = logits.argmax(1, keepdim: true).DetachFromDisposeScope();
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static JsonObject? Measure(BenchmarkSettings settings, Func<IEnumerable<string>, Dictionary<string, string>?, (int ExitCode, string Output, string Error)> runChild, string model, int batch, int length, int rounds)
     {
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
         // A small first GC generation, so that the resident set is not inflated by managed garbage the collector has
         // not yet been asked to reclaim (by default the budget is tens of MB, which a long generation fills).
         (int exitCode, string output, string error) = runChild([
-            "--child", ChildName, "--model", model, "--batch", I(batch), "--length", I(length), "--layers", I(settings.Layers[0]), "--seq", I(settings.Seq),
+            "--child", ChildName, "--model", model, "--batch", I(batch), "--length", I(length), "--rounds", I(rounds), "--layers", I(settings.Layers[0]), "--seq", I(settings.Seq),
             "--context", I(settings.Context), "--vocab", I(settings.Vocab), "--threads", I(settings.Threads), "--baseline", settings.BaselineText], new() { ["DOTNET_GCgen0size"] = SmallGeneration0 });
         string? json = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith('{'));
         if (exitCode != 0 || json is null)
