@@ -28,6 +28,7 @@ if (settings.Child is string child)
     {
         "probe" => Probe(),
         "gemm-peak" => PeakHere(settings),
+        GenerationBenchmark.ChildName => GenerationBenchmark.MeasureHere(settings),
         _ => MeasureHere(child, settings),
     };
 }
@@ -42,6 +43,11 @@ if (probeExit != 0)
 JsonObject machine = MachineDescription.Describe(probeExit == 0 ? probeOutput : null);
 Console.WriteLine(new JsonObject { ["machine"] = machine }.ToJsonString());
 string machineTag = MachineDescription.Tag(machine);
+
+if (settings.Generation)
+{
+    return GenerationBenchmark.Run(settings, RunChild);
+}
 
 if (settings.Memory)
 {

@@ -5,8 +5,10 @@ namespace NewLlm.Cli;
 /// <summary>
 /// <c>newllm chat</c>: continues a conversation with a trained checkpoint, in the turn format of the data it was trained
 /// on ("Human: ... Assistant: ..." for HH-RLHF, "User: ... Assistant: ..." for a chat set of your own). The model reads
-/// and writes one token at a time, carrying only its context vector: memory per token is constant; each reply is printed
-/// word by word as it is generated, and ends at the end of text or where the model starts the next turn itself.
+/// and writes one token at a time through <see cref="IIncrementalDecoder"/>: a New-LLM carries only its context vector
+/// (memory per token is constant), a Transformer baseline (<c>--baseline-weights</c>) its key/value cache, which grows
+/// by one position per token and ends the conversation at its MaxSeqLength. Each reply is printed word by word as it is
+/// generated, and ends at the end of text or where the model starts the next turn itself.
 /// </summary>
 internal sealed class ChatCommand : Command
 {
@@ -19,12 +21,14 @@ internal sealed class ChatCommand : Command
     private readonly Option<bool> _greedy = new("--greedy") { Description = "Always take the most likely token." };
     private readonly Option<int> _maxTokens = new("--max-tokens", "--max_tokens") { Description = "Most tokens per reply.", DefaultValueFactory = _ => 64 };
     private readonly Option<int?> _seed = new("--seed") { Description = "Seed of the sampler." };
+    private readonly Option<string?> _baselineWeights = new("--baseline-weights", "--baseline_weights") { Description = "Chat with a Transformer baseline instead of the checkpoint's model: its weights (.safetensors from TransformerBaselineModel.SaveSafetensors, or a torch.save state dict such as the original's TransformerLM). The checkpoint still gives the tokenizer and the turn format; the baseline's vocabulary must cover the tokenizer's." };
+    private readonly Option<int> _numHeads = new("--num-heads", "--num_heads") { Description = "With --baseline-weights: the baseline's attention heads per block (not stored in its weights).", DefaultValueFactory = _ => 4 };
     private readonly Option<string[]> _prompt = new("--prompt") { Description = "Your turns to send in order (non-interactive); read from standard input when absent.", AllowMultipleArgumentsPerToken = true };
 
     public ChatCommand()
-        : base("chat", "Chat with a New-LLM checkpoint, in the turn format of the data it was trained on (Human:/Assistant: for HH-RLHF and the original's checkpoints).")
+        : base("chat", "Chat with a New-LLM checkpoint (or a Transformer baseline's weights), in the turn format of the data it was trained on (Human:/Assistant: for HH-RLHF and the original's checkpoints).")
     {
-        foreach (Option option in (Option[])[_checkpoint, _dataDir, _subset, _temperature, _topK, _topP, _greedy, _maxTokens, _seed, _prompt])
+        foreach (Option option in (Option[])[_checkpoint, _dataDir, _subset, _baselineWeights, _numHeads, _temperature, _topK, _topP, _greedy, _maxTokens, _seed, _prompt])
         {
             Options.Add(option);
         }
@@ -35,8 +39,13 @@ internal sealed class ChatCommand : Command
     private int Run(ParseResult parse)
     {
         string path = parse.GetValue(_checkpoint)!;
-        NewLlmModel model = CheckpointFile.LoadModel(path);
-        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? OriginalCheckpoints.RebuildVocabularyAsync(path, parse.GetValue(_dataDir), parse.GetValue(_subset)!, model.Options.VocabSize, CancellationToken.None).GetAwaiter().GetResult();
+        IIncrementalDecoder model = LoadModel(parse, path);
+        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? OriginalCheckpoints.RebuildVocabularyAsync(path, parse.GetValue(_dataDir), parse.GetValue(_subset)!, model.VocabSize, CancellationToken.None).GetAwaiter().GetResult();
+        if (tokenizer.VocabSize > model.VocabSize)
+        {
+            throw new InvalidDataException($"{parse.GetValue(_baselineWeights) ?? path}: the model reads {model.VocabSize} token ids, but the tokenizer of {path} has {tokenizer.VocabSize}: give weights trained with that tokenizer's vocabulary.");
+        }
+
         (string User, string Assistant)? labels = RoleLabels(path);
         var options = new GenerationOptions
         {
@@ -53,14 +62,14 @@ internal sealed class ChatCommand : Command
         }
 
         options.Validate();
-        var generator = new NewLlmGenerator(model);
+        var generator = new IncrementalGenerator(model);
         using var session = new GenerationSession(model);
         session.Feed(tokenizer.BosId);
         (string user, string assistant) = labels ?? ("User", "Assistant");
         int turnIndex = 0;
         IEnumerable<string> turns = parse.GetValue(_prompt) is { Length: > 0 } given ? given : ReadTurns();
         string format = labels is null ? "turns without labels" : $"turns as '{user}: ... {assistant}: ...'";
-        Console.WriteLine($"Loaded {path} ({model.ParameterCount:N0} parameters, {tokenizer.Kind} tokenizer, {format}). Empty line or Ctrl+D ends.");
+        Console.WriteLine($"Loaded {parse.GetValue(_baselineWeights) ?? path} ({Describe(model)}, {tokenizer.Kind} tokenizer, {format}). Empty line or Ctrl+D ends.");
         foreach (string turn in turns)
         {
             string text = Regex.Replace(turn, @"\s+", " ").Trim();
@@ -78,11 +87,17 @@ internal sealed class ChatCommand : Command
             options.Seed = parse.GetValue(_seed) is int baseSeed ? baseSeed + turnIndex : null; // a fresh draw each turn
             turnIndex++;
 
+            if (session.State.MaxLength is long positions && session.State.Length + tokenizer.Tokenizer.CountTokens(input) >= positions)
+            {
+                Console.WriteLine($"(the model has read {session.State.Length} of its {positions} positions and has no room for this turn and a reply: the conversation ends)");
+                break;
+            }
+
             // The reply is written word by word as it is generated, trimmed like the text it decodes to.
             Console.Write($"{assistant}: ");
             string heldWhitespace = string.Empty;
             bool started = false;
-            foreach (string piece in generator.StreamText(tokenizer.Tokenizer, input, options, session))
+            foreach (string piece in RepliesUntilFull(generator.StreamText(tokenizer.Tokenizer, input, options, session), session))
             {
                 string part = started ? piece : piece.TrimStart();
                 string word = part.TrimEnd();
@@ -97,10 +112,64 @@ internal sealed class ChatCommand : Command
             }
 
             Console.WriteLine();
-            Console.WriteLine($"  ({session.TokensSeen} tokens read so far; state: one context vector of {model.Options.ContextDim} numbers)");
+            Console.WriteLine($"  ({session.TokensSeen} tokens read so far; state: {StateLine(session.State)})");
         }
 
         return 0;
+    }
+
+    // The model to chat with: the checkpoint's, or the Transformer baseline of --baseline-weights. (When checkpoints record
+    // their model's kind, CheckpointFile's loader returns either and this is that one call.)
+    private IIncrementalDecoder LoadModel(ParseResult parse, string checkpoint)
+    {
+        if (parse.GetValue(_baselineWeights) is not string weights)
+        {
+            return CheckpointFile.LoadModel(checkpoint);
+        }
+
+        if (!File.Exists(weights))
+        {
+            throw new FileNotFoundException($"--baseline-weights {weights}: no such file; give the safetensors or .pt weights of a TransformerBaselineModel.", weights);
+        }
+
+        // Dropout is not used in generation (the inference function); 0 says so.
+        return weights.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+            ? TransformerBaselineModel.FromSafetensors(weights, parse.GetValue(_numHeads), dropout: 0)
+            : TransformerBaselineModel.FromPyTorch(weights, parse.GetValue(_numHeads), dropout: 0);
+    }
+
+    private static string Describe(IIncrementalDecoder model) => model switch
+    {
+        NewLlmModel newLlm => $"New-LLM, {newLlm.ParameterCount:N0} parameters",
+        TransformerBaselineModel baseline => $"Transformer baseline, {baseline.ParameterCount:N0} parameters, {baseline.Options.MaxSeqLength} positions",
+        _ => model.GetType().Name,
+    };
+
+    private static string StateLine(IDecodingState state) => state.MaxLength is long positions
+        ? $"a key/value cache of {state.SizeInBytes:N0} bytes, {state.Length} of {positions} positions used"
+        : $"{state.SizeInBytes:N0} bytes, the same however long the conversation";
+
+    // The reply's pieces; when the model's positions run out mid-reply, what was generated so far, then the conversation's end.
+    private static IEnumerable<string> RepliesUntilFull(IEnumerable<string> pieces, GenerationSession session)
+    {
+        using IEnumerator<string> enumerator = pieces.GetEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!enumerator.MoveNext())
+                {
+                    yield break;
+                }
+            }
+            catch (InvalidOperationException) when (session.State.MaxLength is long positions && session.State.Length >= positions)
+            {
+                Console.Write($" (the model has read all its {positions} positions)");
+                yield break;
+            }
+
+            yield return enumerator.Current;
+        }
     }
 
     // The speakers' labels in the checkpoint's training text: HH-RLHF's (also for TrainHhRlhf's and the original trainer's

@@ -4,7 +4,7 @@ using Microsoft.ML.Tokenizers;
 namespace NewLlm;
 
 /// <summary>
-/// Finds a tokenizer's end-of-sequence token for <see cref="NewLlmGenerator"/>'s text methods: the one the tokenizer
+/// Finds a tokenizer's end-of-sequence token for <see cref="IncrementalGenerator"/>'s text methods: the one the tokenizer
 /// names (SentencePiece and CodeGen <c>EndOfSentenceId</c>, tiktoken's special tokens), or else the first id below the
 /// model's vocabulary size that decodes to a usual spelling of it (<c>&lt;eos&gt;</c> is NewLlm.Data's). Remembered per
 /// tokenizer once found; a search that found none is not (a larger vocabulary may have it).

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace NewLlm;
 
-/// <summary>How <see cref="NewLlmGenerator"/> picks tokens. Validated by <see cref="GenerationOptionsValidator"/>.</summary>
+/// <summary>How <see cref="IncrementalGenerator"/> and <see cref="NewLlmGenerator"/> pick tokens. Validated by <see cref="GenerationOptionsValidator"/>.</summary>
 public sealed class GenerationOptions
 {
     /// <summary>Most tokens to generate (default 128).</summary>
@@ -29,7 +29,7 @@ public sealed class GenerationOptions
     /// <summary>
     /// Whether generation ends at the end-of-sequence token (default true), not part of the output (the session has read
     /// it): <see cref="EndOfSequenceId"/>, or when that is null the tokenizer's own for the text methods
-    /// (<c>&lt;eos&gt;</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>) and none for <see cref="NewLlmGenerator.Generate"/>.
+    /// (<c>&lt;eos&gt;</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>) and none for <see cref="IncrementalGenerator.Generate"/>.
     /// </summary>
     public bool StopAtEndOfSequence { get; set; } = true;
 
@@ -37,7 +37,7 @@ public sealed class GenerationOptions
     public int? EndOfSequenceId { get; set; }
 
     /// <summary>
-    /// Strings that end generation in the text methods only (<see cref="NewLlmGenerator.StreamText"/>), matched on the
+    /// Strings that end generation in the text methods only (<see cref="IncrementalGenerator.StreamText"/>), matched on the
     /// decoded text, ordinal ignoring case (a word-level vocabulary decodes in lower case): for example <c>"Human:"</c>.
     /// Not part of the output however the tokens split it; text that might begin one is held back. The session has read it.
     /// </summary>

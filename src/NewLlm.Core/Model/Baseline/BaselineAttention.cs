@@ -44,4 +44,34 @@ internal sealed class BaselineAttention : Module<Tensor, Tensor>
         Tensor attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], null, training ? _dropout : 0.0, true);
         return _outProj.call(attended.transpose(1, 2).reshape(b, t, e)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The inference function for <c>n</c> new positions, [batch, n, embed], after those in <paramref name="cache"/>:
+    /// their keys and values are appended to layer <paramref name="layer"/>'s cache and each new position attends to
+    /// every cached position and the new ones up to itself. No dropout.
+    /// </summary>
+    public Tensor Step(Tensor x, BaselineKeyValueCache cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], n = x.shape[1], e = x.shape[2], past = cache.Length;
+        Tensor qkv = _qkvProj.call(x).reshape(b, n, 3, _heads, e / _heads).permute(2, 0, 3, 1, 4);
+        (Tensor keys, Tensor values) = cache.Append(layer, qkv[1], qkv[2]);
+        Tensor attended;
+        if (n == 1)
+        {
+            attended = F.scaled_dot_product_attention(qkv[0], keys, values, null, 0.0, false);
+        }
+        else if (past == 0)
+        {
+            attended = F.scaled_dot_product_attention(qkv[0], keys, values, null, 0.0, true);
+        }
+        else
+        {
+            // is_causal aligns the mask to the top left; new position i may see the past and new positions up to i.
+            Tensor allowed = torch.ones(n, past + n, dtype: ScalarType.Bool, device: x.device).tril(past);
+            attended = F.scaled_dot_product_attention(qkv[0], keys, values, allowed, 0.0, false);
+        }
+
+        return _outProj.call(attended.transpose(1, 2).reshape(b, n, e)).MoveToOuterDisposeScope();
+    }
 }

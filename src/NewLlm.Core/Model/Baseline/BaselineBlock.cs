@@ -14,6 +14,9 @@ internal sealed class BaselineBlock : Module<Tensor, Tensor>
     private readonly LayerNorm _norm1;
     private readonly Dropout _dropout1;
     private readonly Sequential _ffn;
+    private readonly Linear _ffnIn;
+    private readonly GELU _gelu;
+    private readonly Linear _ffnOut;
     private readonly LayerNorm _norm2;
     private readonly Dropout _dropout2;
 
@@ -22,7 +25,10 @@ internal sealed class BaselineBlock : Module<Tensor, Tensor>
         _attention = new BaselineAttention(embedDim, heads, dropout);
         _norm1 = LayerNorm(embedDim);
         _dropout1 = Dropout(dropout);
-        _ffn = Sequential(Linear(embedDim, hiddenDim), GELU(), Dropout(dropout), Linear(hiddenDim, embedDim), Dropout(dropout));
+        _ffnIn = Linear(embedDim, hiddenDim);
+        _gelu = GELU();
+        _ffnOut = Linear(hiddenDim, embedDim);
+        _ffn = Sequential(_ffnIn, _gelu, Dropout(dropout), _ffnOut, Dropout(dropout));
         _norm2 = LayerNorm(embedDim);
         _dropout2 = Dropout(dropout);
         register_module("attention", _attention);
@@ -46,4 +52,15 @@ internal sealed class BaselineBlock : Module<Tensor, Tensor>
         Tensor attended = _norm1.call(x + _dropout1.call(_attention.call(x)));
         return _norm2.call(attended + _dropout2.call(_ffn.call(attended))).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The inference function (no dropout) for new positions after those in <paramref name="cache"/>, which gets their keys and values.</summary>
+    public Tensor Step(Tensor x, BaselineKeyValueCache cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        Tensor attended = _norm1.call(x + _attention.Step(x, cache, layer));
+        return _norm2.call(attended + FeedForwardWithoutDropout(attended)).MoveToOuterDisposeScope();
+    }
+
+    // ffn without its Dropout modules (indices 2 and 4), whatever the mode.
+    private Tensor FeedForwardWithoutDropout(Tensor x) => _ffnOut.call(_gelu.call(_ffnIn.call(x)));
 }
