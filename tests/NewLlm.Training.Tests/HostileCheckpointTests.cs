@@ -102,7 +102,7 @@ public sealed class HostileCheckpointTests
     {
         using var setup = new TinySetup();
         string good = await setup.TrainOneEpochAsync();
-        using (NewLlmModel model = CheckpointFile.LoadModel(good))
+        using (NewLlmModel model = (NewLlmModel)CheckpointFile.LoadModel(good))
         {
             Assert.False(model.training);
         }
@@ -127,7 +127,7 @@ public sealed class HostileCheckpointTests
             await trainer.TrainAsync();
         }
 
-        using NewLlmModel model = CheckpointFile.LoadModel(Path.Combine(setup.Directory, "tiny_final.pt"));
+        using NewLlmModel model = (NewLlmModel)CheckpointFile.LoadModel(Path.Combine(setup.Directory, "tiny_final.pt"));
         Assert.Equal(2, model.Options.NumLayers);
     }
 

@@ -67,7 +67,7 @@ internal sealed class TinySetup : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    public static Dictionary<string, float[]> Weights(NewLlmModel model) =>
+    public static Dictionary<string, float[]> Weights(LanguageModel model) =>
         model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().data<float>().ToArray());
 
     private static string MakeDialogue(Random random)

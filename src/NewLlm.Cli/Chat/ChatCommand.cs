@@ -35,7 +35,8 @@ internal sealed class ChatCommand : Command
     private int Run(ParseResult parse)
     {
         string path = parse.GetValue(_checkpoint)!;
-        NewLlmModel model = CheckpointFile.LoadModel(path);
+        NewLlmModel model = CheckpointFile.LoadModel(path) as NewLlmModel
+            ?? throw new ArgumentException($"{path} holds a Transformer baseline; newllm chat talks with New-LLM checkpoints (evaluate reads both).");
         DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? OriginalCheckpoints.RebuildVocabularyAsync(path, parse.GetValue(_dataDir), parse.GetValue(_subset)!, model.Options.VocabSize, CancellationToken.None).GetAwaiter().GetResult();
         (string User, string Assistant)? labels = RoleLabels(path);
         var options = new GenerationOptions
