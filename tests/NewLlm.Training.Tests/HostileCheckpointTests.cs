@@ -148,7 +148,7 @@ public sealed class HostileCheckpointTests
     /// Copies a checkpoint, changing one record (its hash in the manifest and the manifest's own hash fixed to match)
     /// or adding one record of zeros, deflated, that the manifest does not list.
     /// </summary>
-    private static void Rewrite(string source, string destination, (string Name, Func<byte[], byte[]> Change)? change = null, (string Name, long Bytes)? extra = null)
+    internal static void Rewrite(string source, string destination, (string Name, Func<byte[], byte[]> Change)? change = null, (string Name, long Bytes)? extra = null)
     {
         var entries = new List<(string Name, byte[] Bytes)>();
         using (ZipArchive zip = ZipFile.OpenRead(source))

@@ -27,6 +27,32 @@ public abstract class LanguageModel : Module<Tensor, Tensor>
     {
     }
 
+    /// <summary>
+    /// Creates the model a <c>torch.save</c> file holds (a flat state dict or the original trainer's checkpoint dict),
+    /// its kind told by its parameter names: a <see cref="TransformerBaselineModel"/> when it has attention blocks (its
+    /// heads from the config's <c>num_heads</c>, else <see cref="TransformerBaselineOptions.NumHeads"/>'s default), a
+    /// <see cref="NewLlmModel"/> otherwise; sizes inferred from the shapes, in evaluation mode.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="device">Where to put the parameters; the CPU when null.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a PyTorch checkpoint, or its tensors are neither model's state dict.</exception>
+    public static LanguageModel LoadFromPyTorch(string path, Device? device = null)
+    {
+        int? heads;
+        using (PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(path))
+        {
+            if (!checkpoint.ModelState.ContainsKey(TransformerBaselineModel.FirstAttentionWeight))
+            {
+                return NewLlmModel.FromPyTorch(path, device);
+            }
+
+            heads = checkpoint.Config.TryGetValue("num_heads", out object? value) && value is long n and > 0 and <= int.MaxValue ? (int)n : null;
+        }
+
+        return TransformerBaselineModel.FromPyTorch(path, heads ?? new TransformerBaselineOptions().NumHeads, device: device);
+    }
+
     /// <summary>Which architecture this is, as checkpoints record it: <see cref="NewLlmType"/> or <see cref="TransformerBaselineType"/>.</summary>
     public abstract string ModelType { get; }
 

@@ -33,7 +33,7 @@ public static class CheckpointFile
     /// Creates the model the checkpoint holds (<see cref="CheckpointManifest.ModelType"/>: a <see cref="NewLlmModel"/> or a
     /// <see cref="TransformerBaselineModel"/>) with its sizes and loads its weights, in evaluation mode (ready for
     /// inference; call <c>train()</c> to fine-tune it); also from a PyTorch checkpoint or state dict NewLlm did not write
-    /// (<see cref="NewLlmModel.FromPyTorch"/>).
+    /// (<see cref="LanguageModel.LoadFromPyTorch"/>: New-LLM's or the baseline's).
     /// </summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="device">Where to put the model; the CPU when null.</param>
@@ -43,7 +43,7 @@ public static class CheckpointFile
         LanguageModel model;
         if (IsOriginalCheckpoint(path))
         {
-            model = NewLlmModel.FromPyTorch(path);
+            model = LanguageModel.LoadFromPyTorch(path);
         }
         else
         {

@@ -97,7 +97,11 @@ public sealed partial class TransformerBaselineModel
         }
     }
 
-    private static TransformerBaselineOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source, int numHeads, double dropout)
+    /// <summary>The name of the first block's fused QKV weight: a state dict that holds it is a baseline's.</summary>
+    internal const string FirstAttentionWeight = "blocks.0.attention.qkv_proj.weight";
+
+    /// <summary>The options the tensor shapes imply (the heads and dropout given: they are not in the weights).</summary>
+    internal static TransformerBaselineOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source, int numHeads, double dropout)
     {
         long[] Shape(string name) => shapes.TryGetValue(name, out long[]? shape) && shape.Length == 2
             ? shape
