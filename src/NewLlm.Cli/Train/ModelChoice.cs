@@ -38,6 +38,13 @@ internal static class ModelChoice
             throw new ArgumentException("--from starts a New-LLM run from a New-LLM checkpoint's weights (to grow it); its checkpoint holds a Transformer baseline. Resume it with --resume, or start a new baseline run without --from.");
         }
 
+        RefuseOptionsOfTheOther(parse, command, transformer);
+        return transformer;
+    }
+
+    /// <summary>Refuses, by name, New-LLM's options for the baseline (<paramref name="transformer"/>) and the baseline's for New-LLM.</summary>
+    public static void RefuseOptionsOfTheOther(ParseResult parse, TrainCommand command, bool transformer)
+    {
         if (transformer)
         {
             Option[] newLlmOnly = [command.From, command.Vocabulary, command.ExpandContext, command.Expansion, command.FreezeBaseDims, command.ContextDim];
@@ -50,8 +57,6 @@ internal static class ModelChoice
         {
             throw new ArgumentException($"{baselineOnly.Name} is for --model transformer (the attention baseline); New-LLM has no attention heads. Add --model transformer, or leave {baselineOnly.Name} out.");
         }
-
-        return transformer;
     }
 
     /// <summary>

@@ -18,6 +18,11 @@ internal sealed partial class TrainCommand
         torch.set_num_threads(threads);
         string? resumePath = parse.GetValue(Resume);
         string? fromPath = parse.GetValue(From);
+        if (parse.GetValue(ModelKind) == ModelChoice.Transformer)
+        {
+            ModelChoice.RefuseOptionsOfTheOther(parse, this, transformer: true); // before the New-LLM options' own checks
+        }
+
         if (resumePath is not null && fromPath is not null)
         {
             throw new ArgumentException("--resume continues a run and --from starts a new one from a checkpoint's weights; give one of them.");
@@ -362,6 +367,7 @@ internal sealed partial class TrainCommand
         }
 
         Console.WriteLine($"Reports: {RunDirectory.ProgressJson(options)}, {RunDirectory.MetricsCsv(options)}, {RunDirectory.CurvesPng(options)}");
+        Console.WriteLine(RunFigures.Line(result, corpus.Train));
         return 0;
     }
 

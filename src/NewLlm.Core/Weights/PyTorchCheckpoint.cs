@@ -116,6 +116,11 @@ public sealed class PyTorchCheckpoint : IDisposable
     public static PyTorchCheckpoint Read(Stream stream, string sourceName, LanguageModel expectedModel)
     {
         ArgumentNullException.ThrowIfNull(expectedModel);
+        if (expectedModel is NewLlmModel newLlm)
+        {
+            return PyTorchCheckpointFormat.Read(stream, sourceName, newLlm.Options, modelOnly: false); // its messages name both models' sizes
+        }
+
         var shapes = expectedModel.state_dict().Select(kv => new KeyValuePair<string, long[]>(kv.Key, kv.Value.shape)).ToList();
         return PyTorchCheckpointFormat.Read(stream, sourceName, expected: null, modelOnly: false, _ => shapes);
     }
