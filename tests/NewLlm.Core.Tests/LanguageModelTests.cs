@@ -114,7 +114,7 @@ public class LanguageModelTests
             Assert.False(loaded.training);
             foreach ((string name, Tensor value) in model.state_dict())
             {
-                Assert.True(value.equal(loaded.state_dict()[name]), $"{model.ModelType}: {name} differs");
+                Assert.True(value.eq(loaded.state_dict()[name]).all().item<bool>(), $"{model.ModelType}: {name} differs");
             }
         }
     }
