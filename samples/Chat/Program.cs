@@ -9,7 +9,7 @@ using NewLlm.Data;
 using NewLlm.Training;
 
 string path = args.Length > 0 ? args[0] : "out/best_my_run.pt";
-NewLlmModel model = CheckpointFile.LoadModel(path);
+NewLlmModel model = (NewLlmModel)CheckpointFile.LoadModel(path);
 DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path)
     ?? throw new InvalidDataException($"{path} holds no vocabulary: it was not written by a Trainer.");
 

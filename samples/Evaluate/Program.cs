@@ -13,7 +13,7 @@ string dataDirectory = args.Length > 1 ? args[1] : "../shared/hh-rlhf-mini";
 HhRlhfSubset subset = HhRlhfLayout.ParseSubset(args.Length > 2 ? args[2] : "harmless");
 
 // The model and the vocabulary it was trained with; the sequence length its run recorded (else the original's 128).
-NewLlmModel model = CheckpointFile.LoadModel(path);
+NewLlmModel model = (NewLlmModel)CheckpointFile.LoadModel(path);
 DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path)
     ?? throw new InvalidDataException($"{path} holds no vocabulary: it was not written by a Trainer.");
 int length = CheckpointFile.ReadManifest(path).TrainerOptions["max_seq_length"]?.GetValue<int>() ?? 128;

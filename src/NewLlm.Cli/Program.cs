@@ -13,6 +13,7 @@ var root = new RootCommand("New-LLM from the command line: train a model (or a c
     new CurriculumCommand(),
     new EvaluateCommand(),
     new ChatCommand(),
+    new CompareCommand(),
 };
 ParseResult parsed = root.Parse(args);
 if (parsed.Action is ParseErrorAction error)

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace NewLlm.Training;
 
 /// <summary>
-/// Trains a <see cref="NewLlmModel"/> on a tokenized corpus as the original New-LLM script did (next-token cross-entropy,
+/// Trains a <see cref="LanguageModel"/> (<see cref="NewLlmModel"/> or <see cref="TransformerBaselineModel"/>) on a tokenized corpus as the original New-LLM script did (next-token cross-entropy,
 /// PAD ignored, shuffled batches, Adam, gradient-norm clipping, validation every epoch), with token-weighted metrics,
 /// callbacks, and checkpoints that resume exactly.
 /// <para>
@@ -53,7 +53,7 @@ public sealed class Trainer : IDisposable
     /// <exception cref="InvalidOperationException">CUDA was asked for and is not available, or a training step cannot fit (<see cref="TrainingMemoryEstimate.CheckFits"/>: the message names the largest batch size that fits).</exception>
     /// <exception cref="NotSupportedException"><see cref="TrainerOptions.Precision"/> is <see cref="TrainingPrecision.BFloat16Mixed"/> on a CPU without native bfloat16 products, and <see cref="TrainerOptions.AllowSlowBFloat16"/> is not set.</exception>
     public Trainer(
-        NewLlmModel model,
+        LanguageModel model,
         TokenizedCorpus trainData,
         TokenizedCorpus? validationData,
         TrainerOptions options,
@@ -93,7 +93,7 @@ public sealed class Trainer : IDisposable
     public TrainerOptions Options { get; }
 
     /// <summary>The model being trained.</summary>
-    public NewLlmModel Model { get; }
+    public LanguageModel Model { get; }
 
     /// <summary>The run's state: progress, best so far, history (what checkpoints save).</summary>
     public TrainerState State { get; private set; }
@@ -217,8 +217,8 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// Frees the optimizer's state and the model's training buffers (<see cref="NewLlmModel.ReleaseTrainingBuffers"/>),
-    /// and gives the model back its own <see cref="NewLlmModel.ComputeDType"/>; the model itself stays usable.
+    /// Frees the optimizer's state and the model's training buffers (<see cref="LanguageModel.ReleaseTrainingBuffers"/>),
+    /// and gives the model back its own <see cref="LanguageModel.ComputeDType"/>; the model itself stays usable.
     /// </summary>
     public void Dispose()
     {

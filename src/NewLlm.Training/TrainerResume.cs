@@ -5,7 +5,7 @@ internal static class TrainerResume
 {
     /// <summary>Returns the state to continue with (with the run facts of <paramref name="current"/>) and the callback states no callback claimed.</summary>
     public static (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Load(
-        string path, NewLlmModel model, OptimizerHelper optimizer, IReadOnlyList<ICheckpointStateful> stateful, DialogueTokenizer? tokenizer, TrainerOptions options, TrainerState current, ILogger logger)
+        string path, LanguageModel model, OptimizerHelper optimizer, IReadOnlyList<ICheckpointStateful> stateful, DialogueTokenizer? tokenizer, TrainerOptions options, TrainerState current, ILogger logger)
     {
         if (TrainingCheckpoint.IsForeignPyTorchFile(path))
         {

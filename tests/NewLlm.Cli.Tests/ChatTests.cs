@@ -38,9 +38,9 @@ public sealed class ChatTests
         Assert.True(code == 0, text);
         string checkpoint = Path.Combine(temp.Path, "hh", "new_llm_hh_rlhf_layers1_final.pt");
         int vocabulary;
-        using (NewLlmModel trained = CheckpointFile.LoadModel(checkpoint))
+        using (LanguageModel trained = CheckpointFile.LoadModel(checkpoint))
         {
-            vocabulary = trained.Options.VocabSize;
+            vocabulary = trained.VocabSize;
         }
 
         string weights = temp.Combine("baseline.safetensors");

@@ -84,11 +84,11 @@ public sealed class TrainDialogueTests
         Assert.Equal(before[(before.LastIndexOf(' ') + 1)..], after[(after.LastIndexOf(' ') + 1)..]); // replication keeps the function
         string widened = Path.Combine(output, "dolly", "new_llm_dolly_layers1_context16_final.pt");
         CheckpointManifest manifest = CheckpointFile.ReadManifest(widened);
-        Assert.Equal(16, manifest.ModelOptions.ContextDim);
+        Assert.Equal(16, manifest.ModelOptions!.ContextDim);
         Assert.Equal(8, (int?)manifest.TrainerOptions["expanded_from_context"]);
         Assert.True((bool?)manifest.TrainerOptions["freeze_base_dims"]);
-        using (NewLlmModel narrow = CheckpointFile.LoadModel(final))
-        using (NewLlmModel wide = CheckpointFile.LoadModel(widened))
+        using (NewLlmModel narrow = (NewLlmModel)CheckpointFile.LoadModel(final))
+        using (NewLlmModel wide = (NewLlmModel)CheckpointFile.LoadModel(widened))
         {
             var old = narrow.state_dict();
             var now = wide.state_dict();

@@ -24,7 +24,7 @@ public sealed class TrainGrowthTests
         Assert.Equal(Perplexity("Validation before expansion (context 256): PPL "), beforeGrowth); // replication kept it too
         string grown = Path.Combine(output, "hh-rlhf", "new_llm_hh_rlhf_layers2_context512_final.pt");
         CheckpointManifest manifest = CheckpointFile.ReadManifest(grown);
-        Assert.Equal((2, 512), (manifest.ModelOptions.NumLayers, manifest.ModelOptions.ContextDim));
+        Assert.Equal((2, 512), (manifest.ModelOptions!.NumLayers, manifest.ModelOptions!.ContextDim));
         Assert.Equal(1, (int?)manifest.TrainerOptions["grown_from_layers"]);
         Assert.Equal(256, (int?)manifest.TrainerOptions["expanded_from_context"]);
 

@@ -149,7 +149,7 @@ public sealed class TrainHhRlhfTests
         string reshaped = Path.Combine(incoming, "reshaped.pt"); // whole and hashed, but its weights are not of the shape it records
         WriteWithContextDim(final, reshaped, 512);
         string weightsOnly = Path.Combine(incoming, "weights.pt"); // a state dict (SavePyTorch): weights, no run to resume
-        using (NewLlmModel weights = CheckpointFile.LoadModel(final))
+        using (NewLlmModel weights = (NewLlmModel)CheckpointFile.LoadModel(final))
         {
             weights.SavePyTorch(weightsOnly);
         }

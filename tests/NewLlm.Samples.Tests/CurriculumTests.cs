@@ -22,8 +22,8 @@ public sealed class CurriculumTests
         string second = Path.Combine(output, "02-hh-rlhf", "best_new_llm_hh_rlhf_layers1_context512.pt");
         Assert.Contains($"starting from {first}: context 256 -> 512 (Replicate); a fresh optimizer.", text, StringComparison.Ordinal);
         Assert.Contains("Completed: 2 of 2 levels (0 finished by an earlier run).", text, StringComparison.Ordinal);
-        Assert.Equal(256, CheckpointFile.ReadManifest(first).ModelOptions.ContextDim);
-        Assert.Equal(512, CheckpointFile.ReadManifest(second).ModelOptions.ContextDim);
+        Assert.Equal(256, CheckpointFile.ReadManifest(first).ModelOptions!.ContextDim);
+        Assert.Equal(512, CheckpointFile.ReadManifest(second).ModelOptions!.ContextDim);
 
         // The vocabulary is Dolly's, carried to HH-RLHF, and the second level records where its weights came from.
         DialogueTokenizer dollyVocabulary = CheckpointFile.LoadTokenizer(first)!;

@@ -40,8 +40,8 @@ public class ContextProgressionTrainingTests
         }
 
         string final = Path.Combine(setup.Directory, "tiny_final.pt");
-        Assert.Equal((1024, 2), (CheckpointFile.ReadManifest(final).ModelOptions.ContextDim, CheckpointFile.ReadManifest(final).ModelOptions.NumLayers));
-        using NewLlmModel loaded = CheckpointFile.LoadModel(final);
+        Assert.Equal((1024, 2), (CheckpointFile.ReadManifest(final).ModelOptions!.ContextDim, CheckpointFile.ReadManifest(final).ModelOptions!.NumLayers));
+        using NewLlmModel loaded = (NewLlmModel)CheckpointFile.LoadModel(final);
         model.eval();
         var batch = setup.Validation.GetBatches(4, shuffle: false, random: null).First();
         using Tensor ids = tensor(batch.Inputs, dtype: ScalarType.Int64).view(batch.BatchSize, batch.SequenceLength);

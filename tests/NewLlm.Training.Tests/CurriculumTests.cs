@@ -36,7 +36,7 @@ public sealed class CurriculumTests
         Assert.True(second.UnknownWordRate > 0.01, "HH-RLHF's words outside Dolly's vocabulary are counted");
 
         // Level 2 started from level 1's best weights and vocabulary, and records where they came from.
-        using (NewLlmModel best = CheckpointFile.LoadModel(first.BestCheckpoint!))
+        using (NewLlmModel best = (NewLlmModel)CheckpointFile.LoadModel(first.BestCheckpoint!))
         {
             ResumeTests.AssertSameWeights(TinySetup.Weights(best), Model(starts["hh-rlhf"], best.Options));
         }
@@ -83,7 +83,7 @@ public sealed class CurriculumTests
         Assert.Equal("replicate", (string?)manifest.TrainerOptions["expansion"]);
 
         // The deeper, wider model level 2 started with computes what level 1's best model computes.
-        using NewLlmModel best = CheckpointFile.LoadModel(result.Levels[0].BestCheckpoint!);
+        using NewLlmModel best = (NewLlmModel)CheckpointFile.LoadModel(result.Levels[0].BestCheckpoint!);
         NewLlmOptions grown = best.Options.Clone();
         (grown.NumLayers, grown.ContextDim) = (2, 512);
         using NewLlmModel start = Model(starts["hh-rlhf"], grown);
@@ -121,7 +121,7 @@ public sealed class CurriculumTests
         string firstBest = result.Levels[0].BestCheckpoint!, secondBest = result.Levels[1].BestCheckpoint!;
         Assert.NotEqual(CheckpointFile.LoadTokenizer(firstBest)!.Fingerprint, CheckpointFile.LoadTokenizer(secondBest)!.Fingerprint);
         Assert.Equal("rebuilt", (string?)CheckpointFile.ReadManifest(secondBest).TrainerOptions["vocabulary"]);
-        using NewLlmModel best = CheckpointFile.LoadModel(firstBest);
+        using NewLlmModel best = (NewLlmModel)CheckpointFile.LoadModel(firstBest);
         Dictionary<string, float[]> trained = TinySetup.Weights(best), start = starts["hh-rlhf"];
         foreach ((string name, float[] values) in trained)
         {
@@ -143,7 +143,7 @@ public sealed class CurriculumTests
         DialogueTokenizer first = CheckpointFile.LoadTokenizer(result.Levels[0].BestCheckpoint!)!, second = CheckpointFile.LoadTokenizer(result.Levels[1].BestCheckpoint!)!;
         Assert.Equal(("gpt2", first.Fingerprint), (second.Kind, second.Fingerprint));
         Assert.All(result.Levels, r => Assert.Null(r.UnknownWordRate));
-        using NewLlmModel best = CheckpointFile.LoadModel(result.Levels[0].BestCheckpoint!);
+        using NewLlmModel best = (NewLlmModel)CheckpointFile.LoadModel(result.Levels[0].BestCheckpoint!);
         Assert.Equal(Gpt2DialogueTokenizer.Create().VocabSize, best.Options.VocabSize);
         ResumeTests.AssertSameWeights(TinySetup.Weights(best), Model(starts["hh-rlhf"], best.Options)); // nothing re-initialised
     }
@@ -176,8 +176,8 @@ public sealed class CurriculumTests
         Assert.Equal(1, result.LevelsSkipped);
         Assert.Equal([2, 3], epochsBegun); // dolly skipped; hh-rlhf goes on in its second epoch
         Assert.Equal(straight.Levels.Select(r => r.ValidationPerplexities), result.Levels.Select(r => r.ValidationPerplexities));
-        using NewLlmModel expected = CheckpointFile.LoadModel(Path.Combine(temp.Path, "straight", "02-hh-rlhf", "new_llm_hh_rlhf_layers1_final.pt"));
-        using NewLlmModel actual = CheckpointFile.LoadModel(Path.Combine(levelFolder, "new_llm_hh_rlhf_layers1_final.pt"));
+        using NewLlmModel expected = (NewLlmModel)CheckpointFile.LoadModel(Path.Combine(temp.Path, "straight", "02-hh-rlhf", "new_llm_hh_rlhf_layers1_final.pt"));
+        using NewLlmModel actual = (NewLlmModel)CheckpointFile.LoadModel(Path.Combine(levelFolder, "new_llm_hh_rlhf_layers1_final.pt"));
         ResumeTests.AssertSameWeights(expected, actual);
     }
 

@@ -102,7 +102,7 @@ public sealed class HostileCheckpointTests
     {
         using var setup = new TinySetup();
         string good = await setup.TrainOneEpochAsync();
-        using (NewLlmModel model = CheckpointFile.LoadModel(good))
+        using (NewLlmModel model = (NewLlmModel)CheckpointFile.LoadModel(good))
         {
             Assert.False(model.training);
         }
@@ -127,7 +127,7 @@ public sealed class HostileCheckpointTests
             await trainer.TrainAsync();
         }
 
-        using NewLlmModel model = CheckpointFile.LoadModel(Path.Combine(setup.Directory, "tiny_final.pt"));
+        using NewLlmModel model = (NewLlmModel)CheckpointFile.LoadModel(Path.Combine(setup.Directory, "tiny_final.pt"));
         Assert.Equal(2, model.Options.NumLayers);
     }
 
@@ -148,7 +148,7 @@ public sealed class HostileCheckpointTests
     /// Copies a checkpoint, changing one record (its hash in the manifest and the manifest's own hash fixed to match)
     /// or adding one record of zeros, deflated, that the manifest does not list.
     /// </summary>
-    private static void Rewrite(string source, string destination, (string Name, Func<byte[], byte[]> Change)? change = null, (string Name, long Bytes)? extra = null)
+    internal static void Rewrite(string source, string destination, (string Name, Func<byte[], byte[]> Change)? change = null, (string Name, long Bytes)? extra = null)
     {
         var entries = new List<(string Name, byte[] Bytes)>();
         using (ZipArchive zip = ZipFile.OpenRead(source))

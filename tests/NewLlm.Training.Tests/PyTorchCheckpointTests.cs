@@ -70,8 +70,8 @@ public sealed class PyTorchCheckpointTests
         Assert.Equal(trainer.Model.named_parameters().Count(), read.Optimizer!.State.Count);
         Assert.All(read.Optimizer.State.Values, s => Assert.Equal(trainer.State.GlobalStep, s.Step));
         Assert.Equal(0.01, read.Optimizer.ParamGroups.Single().LearningRate);
-        Assert.Equal(setup.ModelOptions.VocabSize, read.Config["vocab_size"]);
-        Assert.Equal(setup.ModelOptions.ContextDim, read.Config["context_vector_dim"]);
+        Assert.Equal(setup.ModelOptions!.VocabSize, read.Config["vocab_size"]);
+        Assert.Equal(setup.ModelOptions!.ContextDim, read.Config["context_vector_dim"]);
         Assert.Equal(2, CheckpointFile.ReadManifest(path).State.CompletedEpochs);
     }
 

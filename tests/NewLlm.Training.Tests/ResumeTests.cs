@@ -91,9 +91,9 @@ public sealed class ResumeTests
         return (model, directory);
     }
 
-    internal static void AssertSameWeights(NewLlmModel expected, NewLlmModel actual) => AssertSameWeights(TinySetup.Weights(expected), actual);
+    internal static void AssertSameWeights(LanguageModel expected, LanguageModel actual) => AssertSameWeights(TinySetup.Weights(expected), actual);
 
-    internal static void AssertSameWeights(Dictionary<string, float[]> a, NewLlmModel actual)
+    internal static void AssertSameWeights(Dictionary<string, float[]> a, LanguageModel actual)
     {
         Dictionary<string, float[]> b = TinySetup.Weights(actual);
         Assert.Equal(a.Keys.OrderBy(k => k), b.Keys.OrderBy(k => k));

@@ -44,6 +44,19 @@ internal sealed class TinySetup : IDisposable
         return new NewLlmModel(ModelOptions);
     }
 
+    public TransformerBaselineOptions BaselineOptions => new() { VocabSize = Tokenizer.VocabSize, EmbedDim = 8, NumHeads = 2, HiddenDim = 16, NumLayers = 2, MaxSeqLength = Train.SequenceLength, Dropout = 0.1 };
+
+    public TransformerBaselineModel CreateBaseline(int seed = 1)
+    {
+        TorchBackend.EnsureLoaded();
+        torch.random.manual_seed(seed);
+        return new TransformerBaselineModel(BaselineOptions);
+    }
+
+    /// <summary>A fresh model of either kind (<see cref="LanguageModel.NewLlmType"/> or <see cref="LanguageModel.TransformerBaselineType"/>).</summary>
+    public LanguageModel Create(string modelType, int seed = 1) =>
+        modelType == LanguageModel.TransformerBaselineType ? CreateBaseline(seed) : CreateModel(seed);
+
     public TrainerOptions Options(int epochs, bool output = true) => new()
     {
         ModelName = "tiny",
@@ -62,12 +75,12 @@ internal sealed class TinySetup : IDisposable
         return Path.Combine(Directory, "tiny_final.pt");
     }
 
-    public Trainer CreateTrainer(NewLlmModel model, TrainerOptions options, params ITrainerCallback[] callbacks) =>
+    public Trainer CreateTrainer(LanguageModel model, TrainerOptions options, params ITrainerCallback[] callbacks) =>
         new(model, Train, Validation, options, Tokenizer, callbacks: callbacks);
 
     public void Dispose() => _directory.Dispose();
 
-    public static Dictionary<string, float[]> Weights(NewLlmModel model) =>
+    public static Dictionary<string, float[]> Weights(LanguageModel model) =>
         model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().data<float>().ToArray());
 
     private static string MakeDialogue(Random random)

@@ -124,7 +124,8 @@ internal sealed class ChatCommand : Command
     {
         if (parse.GetValue(_baselineWeights) is not string weights)
         {
-            return CheckpointFile.LoadModel(checkpoint);
+            // Both models decode incrementally; the checkpoint records which one it holds.
+            return (IIncrementalDecoder)CheckpointFile.LoadModel(checkpoint);
         }
 
         if (!File.Exists(weights))

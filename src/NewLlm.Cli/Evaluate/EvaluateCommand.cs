@@ -64,8 +64,13 @@ internal sealed class EvaluateCommand : Command
         string? directory = parse.GetValue(_dataDir) ?? (recorded["data_dir"] is JsonValue d ? d.ToString() : null);
         HhRlhfSplit which = parse.GetValue(_split) == "train" ? HhRlhfSplit.Train : HhRlhfSplit.Test;
 
-        NewLlmModel model = CheckpointFile.LoadModel(path);
-        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await OriginalCheckpoints.RebuildVocabularyAsync(path, directory, subsetName, model.Options.VocabSize, cancellationToken);
+        using LanguageModel model = CheckpointFile.LoadModel(path);
+        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? await OriginalCheckpoints.RebuildVocabularyAsync(path, directory, subsetName, model.VocabSize, cancellationToken);
+        if (model.MaxSequenceLength is int positions && length - 1 > positions)
+        {
+            throw new ArgumentException($"--max_seq_length {length}: the {model.ModelType} model in {path} reads at most {positions} positions, so it evaluates rows of at most {positions + 1} tokens; give --max_seq_length {positions + 1} or less.");
+        }
+
         HhRlhfDataset rows = directory is null
             ? await HhRlhfDataset.LoadFromHubAsync(selected, which, progress: new ConsoleProgress(!Console.IsOutputRedirected), cancellationToken: cancellationToken)
             : await HhRlhfDataset.LoadFromDirectoryAsync(directory, selected, which, cancellationToken);
@@ -76,7 +81,9 @@ internal sealed class EvaluateCommand : Command
 
         string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
         string kind = !original ? "NewLlm checkpoint" : stateDictOnly ? "PyTorch state dict" : "the original trainer's checkpoint";
-        Console.WriteLine($"{path} ({kind}, {model.Options.NumLayers} layer(s), vocab {model.Options.VocabSize})");
+        Console.WriteLine(model is NewLlmModel newLlm
+            ? $"{path} ({kind}, {newLlm.Options.NumLayers} layer(s), vocab {newLlm.Options.VocabSize})"
+            : $"{path} ({kind}, {model.ModelType}: {model.OptionsDescription})");
         Console.WriteLine($"on {rows.SourceDescription}: {corpus.Count} dialogues, {metrics.TokenCount} predicted tokens, max_seq_length {length}");
         // Token-weighted figures first; then the original trainer's (the mean of the batches' mean losses) and the per-token preference accuracy.
         Console.WriteLine($"  Loss={F(metrics.Loss, "F4")} PPL={F(metrics.Perplexity, "F2")} Acc={F(metrics.Accuracy * 100, "F1")}% bits/byte={F(metrics.BitsPerByte, "F3")} (batch mean: Loss={F(metrics.BatchMeanLoss, "F4")} PPL={F(metrics.BatchMeanPerplexity, "F2")}) Pref={(metrics.PreferenceAccuracy is double p ? F(p * 100, "F1") + "%" : "n/a")} (per token: {(metrics.PerTokenPreferenceAccuracy is double t ? F(t * 100, "F1") + "%" : "n/a")})");

@@ -6,10 +6,19 @@ namespace NewLlm.Cli;
 /// <summary>
 /// What a run resumed or started from a checkpoint starts from: the settings recorded (its trainer options and the run
 /// configuration newllm train adds), the model's sizes, how far it had trained, and the vocabulary it holds (none in the
-/// original trainer's checkpoints).
+/// original trainer's checkpoints). <see cref="Model"/> holds a New-LLM model's sizes, <see cref="Baseline"/> a Transformer baseline's.
 /// </summary>
-internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int CompletedEpochs, int BatchesIntoEpoch, long GlobalStep, bool IsOriginal, DialogueTokenizer? Tokenizer = null)
+internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions? Model, int CompletedEpochs, int BatchesIntoEpoch, long GlobalStep, bool IsOriginal, DialogueTokenizer? Tokenizer = null, TransformerBaselineOptions? Baseline = null)
 {
+    /// <summary>Whether the checkpoint holds a Transformer baseline.</summary>
+    public bool IsTransformer => Baseline is not null;
+
+    /// <summary>The checkpoint's model's layers (New-LLM's feed-forward layers or the baseline's blocks).</summary>
+    public int NumLayers => Baseline?.NumLayers ?? Model!.NumLayers;
+
+    /// <summary>The checkpoint's model's vocabulary size.</summary>
+    public int VocabSize => Baseline?.VocabSize ?? Model!.VocabSize;
+
     /// <summary>
     /// Reads the checkpoint at <paramref name="path"/>, newllm's or the original Python trainer's (which records only
     /// max_seq_length and num_layers, and no vocabulary), as a run will read it (every entry's hash, the PyTorch part, the
@@ -56,7 +65,7 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions Model, int
         CheckpointManifest manifest = CheckpointFile.ReadManifest(path);
         CheckpointFile.LoadModel(path).Dispose(); // the PyTorch part reads and every weight fits the recorded shape
         DialogueTokenizer? tokenizer = CheckpointFile.LoadTokenizer(path);
-        return new ResumePoint(manifest.TrainerOptions, manifest.ModelOptions, manifest.State.CompletedEpochs, manifest.State.BatchesIntoEpoch, manifest.State.GlobalStep, IsOriginal: false, tokenizer);
+        return new ResumePoint(manifest.TrainerOptions, manifest.ModelOptions, manifest.State.CompletedEpochs, manifest.State.BatchesIntoEpoch, manifest.State.GlobalStep, IsOriginal: false, tokenizer, manifest.BaselineOptions);
     }
 
     /// <summary>The recorded setting <paramref name="key"/>, or null; read leniently: values older versions wrote as strings still read.</summary>

@@ -9,9 +9,8 @@ internal static class RunChecks
     /// <summary>Refuses a device that is absent, bf16 on a CPU without it, an output folder that cannot be used, and a step that does not fit in memory.</summary>
     /// <param name="options">The run's options.</param>
     /// <param name="resumePath">The checkpoint the run continues, or <see langword="null"/>.</param>
-    /// <param name="model">The sizes of the model to train.</param>
-    /// <param name="sequenceLength">Tokens per row.</param>
-    public static void BeforeData(TrainerOptions options, string? resumePath, NewLlmOptions model, int sequenceLength)
+    /// <param name="step">The memory estimate of one training step of the model to train.</param>
+    public static void BeforeData(TrainerOptions options, string? resumePath, TrainingMemoryEstimate step)
     {
         if (options.Device != "cpu" && !torch.cuda.is_available())
         {
@@ -25,7 +24,7 @@ internal static class RunChecks
         }
 
         CheckOutput(options, resumePath);
-        if (TrainingMemoryEstimate.ForStep(model, options.BatchSize, sequenceLength, precision: options.Precision).CheckFits(options.Device) is string tooLarge)
+        if (step.CheckFits(options.Device) is string tooLarge)
         {
             throw new InsufficientMemoryException(tooLarge);
         }

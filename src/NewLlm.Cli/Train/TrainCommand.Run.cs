@@ -18,6 +18,11 @@ internal sealed partial class TrainCommand
         torch.set_num_threads(threads);
         string? resumePath = parse.GetValue(Resume);
         string? fromPath = parse.GetValue(From);
+        if (parse.GetValue(ModelKind) == ModelChoice.Transformer)
+        {
+            ModelChoice.RefuseOptionsOfTheOther(parse, this, transformer: true); // before the New-LLM options' own checks
+        }
+
         if (resumePath is not null && fromPath is not null)
         {
             throw new ArgumentException("--resume continues a run and --from starts a new one from a checkpoint's weights; give one of them.");
@@ -48,6 +53,7 @@ internal sealed partial class TrainCommand
         // checkpoint's recipe (lengths, batch, rate, seed, tokenizer) as defaults and its model as the starting point.
         ResumePoint? point = resumePath is not null ? ResumePoint.Read(resumePath, "--resume") : fromPath is not null ? ResumePoint.Read(fromPath, "--from") : null;
         var settings = new ResumedSettings(parse);
+        bool transformer = ModelChoice.IsTransformer(parse, this, point, resumePath);
         bool resuming = resumePath is not null;
         bool original = point is { IsOriginal: true };
 
@@ -90,13 +96,14 @@ internal sealed partial class TrainCommand
 
         bool recipeFromCheckpoint = point is not null; // --resume keeps it, --from starts from it
         int? samples = settings.Get(MaxSamples, resuming || sameSet ? point!.Get<int>("max_samples") : null, mustAgree: resuming, "a resumed run trains on the same rows");
-        int layers = settings.Get(NumLayers, point?.Model.NumLayers, mustAgree: fromPath is null, "the checkpoint's model has that many layers (a new run --from it with more adds layers)"); // --from: more grow it
-        if (fromPath is not null && layers < point!.Model.NumLayers)
+        int layers = settings.Get(NumLayers, point?.NumLayers, mustAgree: fromPath is null, "the checkpoint's model has that many layers (a new run --from it with more adds layers)"); // --from: more grow it
+        if (fromPath is not null && layers < point!.NumLayers)
         {
-            throw new ArgumentException($"--num_layers {layers}: the model in {fromPath} has {point.Model.NumLayers} layers; --from can add layers (they start as identity maps) but not remove them. Give --num_layers {point.Model.NumLayers} or more, or leave it out.");
+            throw new ArgumentException($"--num_layers {layers}: the model in {fromPath} has {point.NumLayers} layers; --from can add layers (they start as identity maps) but not remove them. Give --num_layers {point.NumLayers} or more, or leave it out.");
         }
 
-        int context = settings.Get(ContextDim, point?.Model.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
+        int? heads = transformer ? settings.Get(NumHeads, point?.Baseline?.NumHeads, mustAgree: true, "the checkpoint's model has that many heads") : null;
+        int context = settings.Get(ContextDim, point?.Model?.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
         int sequenceLength = settings.Get(MaxSeqLength, recipeFromCheckpoint ? point!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
         string kind = settings.Get(TokenizerKind, recipeFromCheckpoint ? point!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");
         if (set.KeepsWhitespace && kind == "word")
@@ -132,7 +139,9 @@ internal sealed partial class TrainCommand
                 : "checkpoints");
         var options = new TrainerOptions
         {
-            ModelName = $"{set.ModelName}_layers{layers}" + ((widerContext ?? context) is int size && size != new NewLlmOptions().ContextDim ? $"_context{size}" : string.Empty),
+            ModelName = transformer
+                ? $"{(set.ModelName.StartsWith("new_llm", StringComparison.Ordinal) ? "transformer" + set.ModelName["new_llm".Length..] : "transformer_" + set.ModelName)}_layers{layers}"
+                : $"{set.ModelName}_layers{layers}" + ((widerContext ?? context) is int size && size != new NewLlmOptions().ContextDim ? $"_context{size}" : string.Empty),
             Epochs = epochCount,
             BatchSize = batch,
             LearningRate = rate,
@@ -145,11 +154,14 @@ internal sealed partial class TrainCommand
             CheckpointEverySteps = interval.Steps,
             OverwriteOutput = parse.GetValue(Overwrite),
         }.Validate();
-        if (widerContext is int wider && wider <= point!.Model.ContextDim)
+        if (widerContext is int wider && wider <= point!.Model!.ContextDim)
         {
             throw new ArgumentException($"--expand-context {wider}: the model in {fromPath} already has a context of {point.Model.ContextDim}; give a larger size (for example {2 * point.Model.ContextDim}).");
         }
 
+        string? matchParamsOf = parse.GetValue(MatchParamsOf);
+        TransformerBaselineOptions BaselineFor(int vocabSize) => point?.Baseline?.Clone()
+            ?? ModelChoice.Baseline(vocabSize, layers, heads, sequenceLength, matchParamsOf, layersGiven: !CommandLine.IsImplicit(parse, NumLayers));
         NewLlmOptions plannedModel = point?.Model ?? new NewLlmOptions
         {
             VocabSize = kind == "gpt2" ? Gpt2DialogueTokenizer.Create().VocabSize : WordLevelTokenizer.DefaultVocabularySize,
@@ -177,7 +189,10 @@ internal sealed partial class TrainCommand
             return 0;
         }
 
-        RunChecks.BeforeData(options, resumePath, plannedModel, sequenceLength);
+        TrainingMemoryEstimate plannedStep = transformer
+            ? TrainingMemoryEstimate.ForStep(BaselineFor(plannedModel.VocabSize), options.BatchSize, sequenceLength, torch.ScalarType.Float32, options.Precision)
+            : TrainingMemoryEstimate.ForStep(plannedModel, options.BatchSize, sequenceLength, precision: options.Precision);
+        RunChecks.BeforeData(options, resumePath, plannedStep);
         string changed = settings.Changes.Count == 0 ? string.Empty : $" except {string.Join(", ", settings.Changes)}";
         if (resuming)
         {
@@ -209,7 +224,7 @@ internal sealed partial class TrainCommand
         {
             MaxSequenceLength = sequenceLength,
             MaxSamples = samples,
-            VocabularySize = point?.Model.VocabSize ?? WordLevelTokenizer.DefaultVocabularySize,
+            VocabularySize = point?.VocabSize ?? WordLevelTokenizer.DefaultVocabularySize,
             MaxDegreeOfParallelism = parse.GetValue(Threads),
         };
         using DialogueCorpus corpus = await DialogueCorpus.LoadAsync(
@@ -226,8 +241,8 @@ internal sealed partial class TrainCommand
         // A run refused once the data are read leaves no folder behind: the cache this run created is removed.
         string? refusal = resuming && point!.GetString("data_sha256") is string savedChecksum && savedChecksum != corpus.SourceChecksum
             ? $"The training data ({corpus.Description}) are not the data {resumePath} was trained on (their SHA-256 differs from the checkpoint's): a resumed run must see the same rows. Point --data-dir at the checkpoint's data, or start a new run from it with --from."
-            : original && corpus.Tokenizer.VocabSize != point!.Model.VocabSize
-            ? $"The vocabulary rebuilt from {corpus.Description} has {corpus.Tokenizer.VocabSize} ids, but the model in {resumePath ?? fromPath} has {point.Model.VocabSize}: the original checkpoint was trained with another vocabulary size."
+            : original && corpus.Tokenizer.VocabSize != point!.VocabSize
+            ? $"The vocabulary rebuilt from {corpus.Description} has {corpus.Tokenizer.VocabSize} ids, but the model in {resumePath ?? fromPath} has {point.VocabSize}: the original checkpoint was trained with another vocabulary size."
             : null;
 
         if (refusal is not null)
@@ -242,8 +257,14 @@ internal sealed partial class TrainCommand
         }
 
         torch.random.manual_seed(runSeed);
-        NewLlmModel model = fromPath is not null
-            ? StartingModel(fromPath, rebuildVocabulary && kind == "word" ? corpus.Tokenizer.VocabSize : null, runSeed)
+        TransformerBaselineOptions? baseline = transformer ? BaselineFor(corpus.Tokenizer.VocabSize) : null;
+        if (baseline is not null && matchParamsOf is not null && !resuming)
+        {
+            Console.WriteLine(ModelChoice.MatchReport(matchParamsOf, baseline));
+        }
+
+        NewLlmModel? newLlm = transformer ? null
+            : fromPath is not null ? StartingModel(fromPath, rebuildVocabulary && kind == "word" ? corpus.Tokenizer.VocabSize : null, runSeed)
             : new NewLlmModel(point?.Model ?? new NewLlmOptions { VocabSize = corpus.Tokenizer.VocabSize, NumLayers = layers, ContextDim = context });
         options.RunConfiguration["dataset"] = set.Name;
         if (set.Subset is not null)
@@ -280,15 +301,15 @@ internal sealed partial class TrainCommand
             callbacks.Add(new TrainingProgressReporter(progress)); // on a terminal the console reporter's live counter shows it
         }
 
-        string ValidationPerplexity() => Evaluator.Evaluate(model, corpus.Test, batch, cancellationToken: cancellationToken).Perplexity.ToString("F2", CultureInfo.InvariantCulture);
+        string ValidationPerplexity() => Evaluator.Evaluate(newLlm!, corpus.Test, batch, cancellationToken: cancellationToken).Perplexity.ToString("F2", CultureInfo.InvariantCulture);
         if (widerContext is int newSize)
         {
-            int oldSize = model.Options.ContextDim;
+            int oldSize = newLlm!.Options.ContextDim;
             var method = parse.GetValue(Expansion) == "replicate" ? ContextExpansion.Replicate : ContextExpansion.Original;
             Console.WriteLine($"Validation before expansion (context {oldSize}): PPL {ValidationPerplexity()}");
-            NewLlmModel expanded = model.ExpandContext(newSize, method);
-            model.Dispose();
-            model = expanded;
+            NewLlmModel expanded = newLlm.ExpandContext(newSize, method);
+            newLlm.Dispose();
+            newLlm = expanded;
             Console.WriteLine($"Validation after expansion to {newSize} ({parse.GetValue(Expansion)}): PPL {ValidationPerplexity()}");
             options.RunConfiguration["expanded_from_context"] = oldSize;
             options.RunConfiguration["expansion"] = parse.GetValue(Expansion);
@@ -315,13 +336,13 @@ internal sealed partial class TrainCommand
             }
         }
 
-        if (layers > model.Options.NumLayers)
+        if (newLlm is not null && layers > newLlm.Options.NumLayers)
         {
-            int oldLayers = model.Options.NumLayers;
+            int oldLayers = newLlm.Options.NumLayers;
             Console.WriteLine($"Validation before growth ({oldLayers} layer(s)): PPL {ValidationPerplexity()}");
-            NewLlmModel deeper = model.AddLayers(layers);
-            model.Dispose();
-            model = deeper;
+            NewLlmModel deeper = newLlm.AddLayers(layers);
+            newLlm.Dispose();
+            newLlm = deeper;
             Console.WriteLine($"Validation after growth to {layers} layers (the new ones identity maps): PPL {ValidationPerplexity()}");
             options.RunConfiguration["grown_from_layers"] = oldLayers;
         }
@@ -330,6 +351,7 @@ internal sealed partial class TrainCommand
             options.RunConfiguration["grown_from_layers"] = grownFrom.DeepClone(); // a resumed run records its growth as it was
         }
 
+        LanguageModel model = newLlm is not null ? newLlm : new TransformerBaselineModel(baseline!);
         TokenizedPreferencePairs? pairs = preferenceAccuracy ? await PreferencePairsAsync(set, directory, corpus.Tokenizer, sequenceLength, cancellationToken) : null;
         using var trainer = new Trainer(model, corpus.Train, corpus.Test, options, corpus.Tokenizer, pairs, callbacks, new ConsoleWarningLogger<Trainer>());
         if (resuming)
@@ -345,6 +367,7 @@ internal sealed partial class TrainCommand
         }
 
         Console.WriteLine($"Reports: {RunDirectory.ProgressJson(options)}, {RunDirectory.MetricsCsv(options)}, {RunDirectory.CurvesPng(options)}");
+        Console.WriteLine(RunFigures.Line(result, corpus.Train));
         return 0;
     }
 
@@ -404,7 +427,7 @@ internal sealed partial class TrainCommand
     // its weights but for the embedding and the output layer, which start anew for the new vocabulary's size.
     private static NewLlmModel StartingModel(string path, int? freshVocabularySize, int seed)
     {
-        NewLlmModel trained = CheckpointFile.LoadModel(path);
+        NewLlmModel trained = (NewLlmModel)CheckpointFile.LoadModel(path); // ModelChoice refuses --from a baseline's checkpoint
         if (freshVocabularySize is not int size)
         {
             return trained;

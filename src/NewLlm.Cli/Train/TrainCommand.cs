@@ -15,10 +15,11 @@ internal sealed partial class TrainCommand : Command
         Vocabulary.AcceptOnlyFromAmong("checkpoint", "rebuild");
         Expansion.AcceptOnlyFromAmong("original", "replicate");
         TokenizerKind.AcceptOnlyFromAmong("word", "gpt2");
+        ModelKind.AcceptOnlyFromAmong(ModelChoice.NewLlm, ModelChoice.Transformer);
         foreach (Option option in (Option[])[
             Dataset, DataDir, Subset, MathLevels, MathTypes, MaxSamples, TextField, MessagesField, From, Vocabulary, ExpandContext, Expansion, FreezeBaseDims,
             NumLayers, ContextDim, MaxSeqLength, Epochs, BatchSize, LearningRate, Device, TokenizerKind, Output, Resume, Overwrite,
-            CheckpointEvery, Seed, Threads, Precision, AllowSlowBFloat16, PreferenceAccuracy])
+            CheckpointEvery, Seed, Threads, Precision, AllowSlowBFloat16, PreferenceAccuracy, ModelKind, NumHeads, MatchParamsOf])
         {
             Options.Add(option);
         }
@@ -85,4 +86,10 @@ internal sealed partial class TrainCommand : Command
     public Option<bool> AllowSlowBFloat16 { get; } = new("--allow-slow-bf16") { Description = "Run --precision bf16-mixed even on a CPU without native bfloat16 (avx512_bf16/amx_bf16), where it is many times slower than fp32." };
 
     public Option<bool> PreferenceAccuracy { get; } = new("--preference-accuracy") { Description = "HH-RLHF: also report the share of test pairs whose chosen reply is more likely than the rejected one." };
+
+    public Option<string> ModelKind { get; } = new("--model") { Description = "The model: new-llm (the default) or transformer, the original's GPT-style attention baseline (--num_layers blocks, embedding 256, FFN 1024, --max_seq_length positions), trained with every other option the same. A resumed run keeps its checkpoint's.", DefaultValueFactory = _ => ModelChoice.NewLlm };
+
+    public Option<int?> NumHeads { get; } = new("--num_heads", "--num-heads") { Description = "--model transformer: attention heads per block (default 4; the embedding width is a multiple of it)." };
+
+    public Option<string?> MatchParamsOf { get; } = new("--match-params-of", "--match_params_of") { Description = "--model transformer: choose the baseline's width so that its parameter count is within 5% of this New-LLM model's, given as key=value pairs (num_layers, context_dim, embed_dim, hidden_dim; the rest New-LLM's defaults and the run's vocabulary), for example \"num_layers=1,context_dim=256\"; prints both counts. Its depth is New-LLM's num_layers unless --num_layers is given." };
 }

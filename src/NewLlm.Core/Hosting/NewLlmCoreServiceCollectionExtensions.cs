@@ -7,8 +7,9 @@ namespace NewLlm;
 public static class NewLlmCoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="NewLlmOptions"/> (bound to the section <c>Model</c> of <paramref name="configuration"/>) and
-    /// <see cref="GenerationOptions"/> (section <c>Generation</c>), each with its validator, checked when the host starts:
+    /// Registers <see cref="NewLlmOptions"/> (bound to the section <c>Model</c> of <paramref name="configuration"/>),
+    /// <see cref="TransformerBaselineOptions"/> (section <c>TransformerBaseline</c>) and <see cref="GenerationOptions"/>
+    /// (section <c>Generation</c>), each with its validator, checked when the host starts:
     /// a bad value stops the start with an <see cref="Microsoft.Extensions.Options.OptionsValidationException"/> naming it.
     /// </summary>
     /// <param name="services">The services.</param>
@@ -19,6 +20,7 @@ public static class NewLlmCoreServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         return services
             .AddValidatedOptions<NewLlmOptions, NewLlmOptionsValidator>(configuration.GetSection("Model"))
+            .AddValidatedOptions<TransformerBaselineOptions, TransformerBaselineOptionsValidator>(configuration.GetSection("TransformerBaseline"))
             .AddValidatedOptions<GenerationOptions, GenerationOptionsValidator>(configuration.GetSection("Generation"));
     }
 }

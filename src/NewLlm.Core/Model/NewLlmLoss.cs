@@ -1,7 +1,7 @@
 namespace NewLlm;
 
 /// <summary>
-/// The next-token cross-entropy of a batch, from <see cref="NewLlmModel.NextTokenLoss(Tensor, long)"/>: computed
+/// The next-token cross-entropy of a batch, from <see cref="LanguageModel.NextTokenLoss(Tensor, long)"/>: computed
 /// chunk by chunk of positions, so that the logits of the whole batch [batch, positions, vocabulary] never exist.
 /// </summary>
 /// <remarks>

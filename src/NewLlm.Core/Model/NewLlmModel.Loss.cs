@@ -4,33 +4,16 @@ namespace NewLlm;
 public sealed partial class NewLlmModel
 {
     /// <summary>
-    /// The next-token cross-entropy of <c>ids[:, :-1]</c> against <c>ids[:, 1:]</c>, targets equal to
-    /// <paramref name="ignoreIndex"/> not counted: those of <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c>
-    /// to float rounding, computed chunk by chunk of counted positions, so memory is O(chunk x vocabulary).
+    /// The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape:
+    /// that of <c>F.cross_entropy(forward(inputs), targets, ignore_index)</c> to float rounding, computed chunk by chunk of
+    /// counted positions, so memory is O(chunk x vocabulary); the step's large buffers are kept in the model's workspace.
     /// </summary>
-    /// <param name="ids">Token ids, int64, [batch, time] with time of at least 2.</param>
-    /// <param name="ignoreIndex">The target id that is not counted (the PAD id; 0 in the original).</param>
-    /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
-    /// <exception cref="ArgumentException">The ids have the wrong type or shape, fewer than 2 positions, or an id outside the vocabulary.</exception>
-#pragma warning disable RS0027 // The ids form has the common default (PAD id 0, the original's); the inputs/targets form takes the id explicitly.
-    public NewLlmLoss NextTokenLoss(Tensor ids, long ignoreIndex = 0)
-#pragma warning restore RS0027
-    {
-        (Tensor inputs, Tensor targets) = TokenIdChecks.NextTokenPairs(ids, Options.VocabSize);
-        using (inputs)
-        using (targets)
-        {
-            return NextTokenLoss(inputs, targets, ignoreIndex);
-        }
-    }
-
-    /// <summary>The next-token cross-entropy of <paramref name="inputs"/> against <paramref name="targets"/> of the same shape, as <see cref="NextTokenLoss(Tensor, long)"/>.</summary>
     /// <param name="inputs">Token ids, int64, [batch, positions].</param>
     /// <param name="targets">The next token at every position, int64, [batch, positions]: ids of the vocabulary, or <paramref name="ignoreIndex"/>.</param>
     /// <param name="ignoreIndex">The target id that is not counted.</param>
     /// <returns>The loss; call <c>backward()</c> on its <see cref="NewLlmLoss.Loss"/> once when gradients are recorded.</returns>
     /// <exception cref="ArgumentException">A tensor has the wrong type or shape, or an id or target is outside the vocabulary.</exception>
-    public NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex) => NextTokenLoss(inputs, targets, ignoreIndex, chunkRows: null);
+    public override NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex) => NextTokenLoss(inputs, targets, ignoreIndex, chunkRows: null);
 
     // chunkRows: given by tests; chosen from the batch and vocabulary when null.
     internal NewLlmLoss NextTokenLoss(Tensor inputs, Tensor targets, long ignoreIndex, long? chunkRows)
@@ -71,7 +54,7 @@ public sealed partial class NewLlmModel
     /// (about (L·H + 6·C + 2·H)·4 bytes per position in float32, and the output layer's gradients); the next step makes
     /// them again. A loss still alive gets NaN gradients from its backward, never freed memory. Dispose frees them too.
     /// </summary>
-    public void ReleaseTrainingBuffers() => _workspace.Clear();
+    public override void ReleaseTrainingBuffers() => _workspace.Clear();
 
     // For tests.
     internal TrainingWorkspace Workspace => _workspace;

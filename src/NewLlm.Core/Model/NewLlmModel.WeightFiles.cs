@@ -4,13 +4,13 @@ namespace NewLlm;
 public sealed partial class NewLlmModel
 {
     /// <summary>Writes the weights as float32 safetensors with the original's parameter names (written to a temporary file, then renamed).</summary>
-    public void SaveSafetensors(string path) => SafetensorsWeights.Save(this, path);
+    public override void SaveSafetensors(string path) => SafetensorsWeights.Save(this, path);
 
     /// <summary>Loads weights from a safetensors file (float32, or a type that converts to it) with the original's parameter names, every one with this model's shape.</summary>
     /// <param name="path">The file.</param>
     /// <param name="allowUnexpected">When false (the default), a tensor the model does not have is an error.</param>
     /// <exception cref="InvalidDataException">The file is malformed, a parameter is missing, or its shape differs.</exception>
-    public void LoadSafetensors(string path, bool allowUnexpected = false) => SafetensorsWeights.Load(this, path, allowUnexpected);
+    public override void LoadSafetensors(string path, bool allowUnexpected = false) => SafetensorsWeights.Load(this, path, allowUnexpected);
 
     /// <summary>Creates a model whose sizes are inferred from the tensor shapes in a safetensors file, and loads its weights; the model is in evaluation mode (call <c>train()</c> to fine-tune it).</summary>
     /// <param name="path">The file.</param>
@@ -23,7 +23,7 @@ public sealed partial class NewLlmModel
     /// to a temporary file, then renamed), for <c>torch.load(path, weights_only=True)</c> and <c>load_state_dict(strict=True)</c>.
     /// </summary>
     /// <param name="path">The file to create or replace (conventionally <c>.pt</c> or <c>.pth</c>).</param>
-    public void SavePyTorch(string path) => PyTorchWeights.Save(this, path);
+    public override void SavePyTorch(string path) => PyTorchWeights.Save(this, path);
 
     /// <summary>
     /// Loads weights from a <c>torch.save</c> file: a flat state dict, or the original trainer's checkpoint dict (its
@@ -36,13 +36,13 @@ public sealed partial class NewLlmModel
     /// The file is not a PyTorch checkpoint, a parameter is missing or unexpected, of another shape (the message says
     /// which sizes the file holds) or not floating-point. The model is untouched.
     /// </exception>
-    public void LoadPyTorch(string path) => PyTorchWeights.Load(this, path);
+    public override void LoadPyTorch(string path) => PyTorchWeights.Load(this, path);
 
     /// <summary>Loads weights from a <c>torch.save</c> archive in a seekable stream (left open), as <see cref="LoadPyTorch(string)"/> does.</summary>
     /// <param name="stream">The archive, readable and seekable.</param>
     /// <param name="sourceName">The file's name, for messages.</param>
     /// <exception cref="InvalidDataException">As for <see cref="LoadPyTorch(string)"/>; the model is untouched.</exception>
-    public void LoadPyTorch(Stream stream, string sourceName) => PyTorchWeights.Load(this, stream, sourceName);
+    public override void LoadPyTorch(Stream stream, string sourceName) => PyTorchWeights.Load(this, stream, sourceName);
 
     /// <summary>
     /// Creates a model from a <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint dict), its

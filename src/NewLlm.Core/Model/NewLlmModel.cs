@@ -23,7 +23,7 @@ namespace NewLlm;
 /// with a hand-written backward through time (<see cref="RecurrenceFunction"/>, <c>Model/FastPath/</c>) that splits
 /// the batch rows across threads (libtorch's intra-op parallelism is set to 1 meanwhile, then restored).
 /// </remarks>
-public sealed partial class NewLlmModel : Module<Tensor, Tensor>
+public sealed partial class NewLlmModel : LanguageModel
 {
     /// <summary>Lower bound of the context clamp.</summary>
     public const double ContextClampMin = -10.0;
@@ -100,8 +100,20 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
     /// <summary>The options the model was built with (a copy; changing it does not change the model).</summary>
     public NewLlmOptions Options { get; }
 
+    /// <inheritdoc />
+    public override string ModelType => NewLlmType;
+
+    /// <inheritdoc />
+    public override int VocabSize => Options.VocabSize;
+
+    /// <summary>Always null: New-LLM reads sequences of any length, its state being one context vector.</summary>
+    public override int? MaxSequenceLength => null;
+
+    /// <inheritdoc />
+    public override string OptionsDescription => Options.ToString();
+
     /// <summary>The device of the model's parameters.</summary>
-    public Device Device => _tokenEmbedding.weight!.device;
+    public override Device Device => _tokenEmbedding.weight!.device;
 
     /// <summary>
     /// The dtype of the matrix products while gradients are recorded (training), for mixed precision; null (the
@@ -117,23 +129,11 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
     /// <see cref="TorchBackend.EnsureFastBFloat16(Device, string?, string?)"/> refuses such a processor (the trainer calls it).
     /// </remarks>
     /// <exception cref="ArgumentException">Set to something other than null or <see cref="ScalarType.BFloat16"/>.</exception>
-    public ScalarType? ComputeDType
+    public override ScalarType? ComputeDType
     {
         get => _computeDType;
-        set
-        {
-            if (value is not null and not ScalarType.BFloat16)
-            {
-                throw new ArgumentException($"ComputeDType {value} is not supported: use ScalarType.BFloat16 for mixed precision, or null to compute in the parameters' dtype."
-                    + (value == ScalarType.Float16 ? " (Float16 would need loss scaling, which this library does not do.)" : string.Empty), nameof(value));
-            }
-
-            _computeDType = value;
-        }
+        set => _computeDType = MixedPrecision.CheckComputeDType(value);
     }
-
-    /// <summary>Number of trainable parameters.</summary>
-    public long ParameterCount => parameters().Sum(p => p.numel());
 
     /// <summary>Re-initialises every weight as the original does: normal(0, 0.02) weights, zero biases, LayerNorm 1 / 0.</summary>
     /// <param name="generator">Random source; the global generator when null (seed it with <c>torch.manual_seed</c>).</param>
@@ -279,18 +279,9 @@ public sealed partial class NewLlmModel : Module<Tensor, Tensor>
     }
 
     // ComputeDType while gradients are recorded, otherwise null (the parameters' dtype).
-    private ScalarType? ProductDType => torch.is_grad_enabled() ? _computeDType : null;
+    private ScalarType? ProductDType => MixedPrecision.ProductDType(_computeDType);
 
-    // x W^T + b, the product in ProductDType (through autograd's casts) and the bias added in the parameters' dtype.
-    private Tensor MixedLinear(Tensor x, Tensor weight, Tensor bias)
-    {
-        if (ProductDType is not { } low || low == weight.dtype)
-        {
-            return F.linear(x, weight, bias);
-        }
-
-        return F.linear(x.to_type(low), weight.to_type(low)).to_type(weight.dtype).add_(bias);
-    }
+    private Tensor MixedLinear(Tensor x, Tensor weight, Tensor bias) => MixedPrecision.Linear(x, weight, bias, ProductDType);
 
     // The last FNN layer's output [B, T, H] and the contexts [B, T, C] (ids checked by the caller). Without gradients the
     // recurrence is ContextRecurrence.Reference; with them, one autograd node with a hand-written backward computing the

@@ -98,8 +98,32 @@ public sealed class PyTorchCheckpoint : IDisposable
     /// <param name="expectedModel">The sizes the model must have; null to take the sizes its tensor shapes imply.</param>
     /// <returns>The checkpoint, owning its tensors (dispose it).</returns>
     /// <exception cref="InvalidDataException">As for <see cref="Read(string)"/>, or the model has other sizes than <paramref name="expectedModel"/>.</exception>
+#pragma warning disable RS0027 // The overload that takes a model has as many parameters; this one's default (no expected sizes) is the common call.
     public static PyTorchCheckpoint Read(Stream stream, string sourceName, NewLlmOptions? expectedModel = null) =>
         PyTorchCheckpointFormat.Read(stream, sourceName, expectedModel, modelOnly: false);
+#pragma warning restore RS0027
+
+    /// <summary>
+    /// Reads a <c>torch.save</c> archive from a seekable stream (left open), as <see cref="Read(string)"/> does, checking
+    /// that the model's tensors are exactly <paramref name="expectedModel"/>'s parameters with its shapes (any
+    /// <see cref="LanguageModel"/>: New-LLM or the Transformer baseline), and Adam's moments their shapes, before anything is read.
+    /// </summary>
+    /// <param name="stream">The archive, readable and seekable.</param>
+    /// <param name="sourceName">The file's name, for messages.</param>
+    /// <param name="expectedModel">The model whose state dict the file must hold (it is not changed).</param>
+    /// <returns>The checkpoint, owning its tensors (dispose it).</returns>
+    /// <exception cref="InvalidDataException">As for <see cref="Read(string)"/>, or a tensor of the model is missing, unexpected or of another shape.</exception>
+    public static PyTorchCheckpoint Read(Stream stream, string sourceName, LanguageModel expectedModel)
+    {
+        ArgumentNullException.ThrowIfNull(expectedModel);
+        if (expectedModel is NewLlmModel newLlm)
+        {
+            return PyTorchCheckpointFormat.Read(stream, sourceName, newLlm.Options, modelOnly: false); // its messages name both models' sizes
+        }
+
+        var shapes = expectedModel.state_dict().Select(kv => new KeyValuePair<string, long[]>(kv.Key, kv.Value.shape)).ToList();
+        return PyTorchCheckpointFormat.Read(stream, sourceName, expected: null, modelOnly: false, _ => shapes);
+    }
 
     /// <summary>
     /// Writes the checkpoint dict with <c>torch.save</c>'s zip layout (to a temporary file, then renamed):

@@ -54,7 +54,7 @@ public sealed class DivergenceMonitor(ILogger? logger = null) : ITrainerCallback
     public void OnEpochEnd(TrainerContext context, EpochRecord record)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (Check(context.State.History, context.Model.Options.VocabSize) is string warning)
+        if (Check(context.State.History, context.Model.VocabSize) is string warning)
         {
             _logger.LogWarning(TrainingLogEvents.TrainingDiverging, "{Warning}", warning);
         }

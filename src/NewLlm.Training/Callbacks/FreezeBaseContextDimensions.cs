@@ -25,13 +25,18 @@ public sealed class FreezeBaseContextDimensions : ITrainerCallback
     /// <summary>The number of frozen (leading) context dimensions.</summary>
     public int BaseContextDim { get; }
 
+    // New-LLM only: a Transformer baseline has no context vector to freeze.
+    private static NewLlmModel Model(TrainerContext context) => context.Model as NewLlmModel
+        ?? throw new InvalidOperationException($"{nameof(FreezeBaseContextDimensions)} freezes New-LLM context dimensions, but the model is a {context.Model.ModelType}: remove the callback (newllm train: leave out --freeze-base-dims) for that model.");
+
     /// <inheritdoc />
     public void OnTrainBegin(TrainerContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Model.Options.ContextDim <= BaseContextDim)
+        NewLlmModel model = Model(context);
+        if (model.Options.ContextDim <= BaseContextDim)
         {
-            throw new InvalidOperationException($"The model's context has {context.Model.Options.ContextDim} dimensions, not more than the {BaseContextDim} to freeze: freezing the base dimensions is for a model widened by ExpandContext.");
+            throw new InvalidOperationException($"The model's context has {model.Options.ContextDim} dimensions, not more than the {BaseContextDim} to freeze: freezing the base dimensions is for a model widened by ExpandContext.");
         }
     }
 
@@ -39,7 +44,7 @@ public sealed class FreezeBaseContextDimensions : ITrainerCallback
     public void OnAfterBackward(TrainerContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        int e = context.Model.Options.EmbedDim;
+        int e = Model(context).Options.EmbedDim;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         foreach ((string name, var parameter) in context.Model.named_parameters())

@@ -7,7 +7,7 @@ namespace NewLlm.Training;
 public sealed class TrainerContext
 {
     private readonly Func<TrainerState> _state;
-    private readonly NewLlmModel? _model;
+    private readonly LanguageModel? _model;
 
     internal TrainerContext(Trainer trainer)
         : this(trainer.Options, () => trainer.State, trainer.Control, trainer.Model)
@@ -23,13 +23,13 @@ public sealed class TrainerContext
     /// <param name="state">The state the callback reads.</param>
     /// <param name="control">Receives the callback's requests; a new one when null.</param>
     /// <param name="model">The model, or null when the callback does not read <see cref="Model"/>.</param>
-    public TrainerContext(TrainerOptions options, TrainerState state, TrainerControl? control = null, NewLlmModel? model = null)
+    public TrainerContext(TrainerOptions options, TrainerState state, TrainerControl? control = null, LanguageModel? model = null)
         : this(options, () => state, control ?? new TrainerControl(), model)
     {
         ArgumentNullException.ThrowIfNull(state);
     }
 
-    private TrainerContext(TrainerOptions options, Func<TrainerState> state, TrainerControl control, NewLlmModel? model)
+    private TrainerContext(TrainerOptions options, Func<TrainerState> state, TrainerControl control, LanguageModel? model)
     {
         ArgumentNullException.ThrowIfNull(options);
         (Options, _state, Control, _model) = (options, state, control, model);
@@ -40,7 +40,7 @@ public sealed class TrainerContext
 
     /// <summary>The model being trained.</summary>
     /// <exception cref="InvalidOperationException">The context was created without a model.</exception>
-    public NewLlmModel Model => _model ?? throw new InvalidOperationException(
+    public LanguageModel Model => _model ?? throw new InvalidOperationException(
         "This TrainerContext was created without a model, and the callback reads TrainerContext.Model: pass a model to the TrainerContext or CallbackHarness constructor (a small NewLlmModel will do).");
 
     /// <summary>The state of the run (the object checkpoints save).</summary>

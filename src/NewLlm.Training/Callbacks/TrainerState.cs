@@ -95,7 +95,7 @@ public sealed class TrainerState
 
     /// <summary>
     /// A state as it stands at some point of a run, for a unit test of a callback (with
-    /// <see cref="TrainerContext(TrainerOptions, TrainerState, TrainerControl?, NewLlmModel?)"/> or
+    /// <see cref="TrainerContext(TrainerOptions, TrainerState, TrainerControl?, LanguageModel?)"/> or
     /// <see cref="CallbackHarness"/>). The best validation loss and its epoch follow from <paramref name="history"/> by the
     /// trainer's rule (the first validation, then every strictly lower loss) unless given.
     /// </summary>

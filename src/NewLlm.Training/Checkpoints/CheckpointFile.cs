@@ -30,19 +30,20 @@ public static class CheckpointFile
     }
 
     /// <summary>
-    /// Creates a model with the checkpoint's sizes and loads its weights, in evaluation mode (ready for inference; call
-    /// <c>train()</c> to fine-tune it); also from a PyTorch checkpoint or state dict NewLlm did not write
-    /// (<see cref="NewLlmModel.FromPyTorch"/>).
+    /// Creates the model the checkpoint holds (<see cref="CheckpointManifest.ModelType"/>: a <see cref="NewLlmModel"/> or a
+    /// <see cref="TransformerBaselineModel"/>) with its sizes and loads its weights, in evaluation mode (ready for
+    /// inference; call <c>train()</c> to fine-tune it); also from a PyTorch checkpoint or state dict NewLlm did not write
+    /// (<see cref="LanguageModel.LoadFromPyTorch"/>: New-LLM's or the baseline's).
     /// </summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="device">Where to put the model; the CPU when null.</param>
     /// <exception cref="InvalidDataException">The file is not a valid checkpoint.</exception>
-    public static NewLlmModel LoadModel(string path, Device? device = null)
+    public static LanguageModel LoadModel(string path, Device? device = null)
     {
-        NewLlmModel model;
+        LanguageModel model;
         if (IsOriginalCheckpoint(path))
         {
-            model = NewLlmModel.FromPyTorch(path);
+            model = LanguageModel.LoadFromPyTorch(path);
         }
         else
         {

@@ -32,8 +32,18 @@ public sealed class CheckpointManifest
     /// <summary>Name of the run.</summary>
     public string ModelName { get; set; } = string.Empty;
 
-    /// <summary>Sizes of the model.</summary>
-    public NewLlmOptions ModelOptions { get; set; } = new();
+    /// <summary>
+    /// Which model the checkpoint holds: <see cref="LanguageModel.NewLlmType"/> (with <see cref="ModelOptions"/>) or
+    /// <see cref="LanguageModel.TransformerBaselineType"/> (with <see cref="BaselineOptions"/>). A manifest written before
+    /// the field existed holds a New-LLM model, which is the default.
+    /// </summary>
+    public string ModelType { get; set; } = LanguageModel.NewLlmType;
+
+    /// <summary>Sizes of the New-LLM model; null when the checkpoint holds another (<see cref="ModelType"/>).</summary>
+    public NewLlmOptions? ModelOptions { get; set; }
+
+    /// <summary>Sizes of the Transformer baseline (heads and positions included) when <see cref="ModelType"/> is <see cref="LanguageModel.TransformerBaselineType"/>; null otherwise.</summary>
+    public TransformerBaselineOptions? BaselineOptions { get; set; }
 
     /// <summary>The trainer options, as <see cref="Training.TrainerOptions.Describe"/> gives them.</summary>
     public JsonObject TrainerOptions { get; set; } = new();

@@ -29,7 +29,7 @@ internal static class CheckpointVerifier
             using PyTorchCheckpointRecords records = PyTorchCheckpointRecords.Open(file, path);
             if (!records.Sizes.ContainsKey(manifestName))
             {
-                throw new InvalidDataException($"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{manifestName}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch opens its weights.");
+                throw new InvalidDataException($"{path}: not a NewLlm checkpoint: it is a PyTorch file without NewLlm's '{manifestName}' (the original trainer's checkpoint, for one). Trainer.LoadCheckpoint resumes from the original's checkpoint; NewLlmModel.FromPyTorch (TransformerBaselineModel.FromPyTorch for a baseline's) opens its weights.");
             }
 
             byte[] manifestBytes = records.Read(manifestName, MaxManifestBytes);
@@ -45,14 +45,7 @@ internal static class CheckpointVerifier
             }
 
             CheckpointManifest manifest = ParseManifest(path, manifestBytes);
-            try
-            {
-                manifest.ModelOptions.Validate();
-            }
-            catch (Microsoft.Extensions.Options.OptionsValidationException ex)
-            {
-                throw new InvalidDataException($"{path}: the checkpoint's model options are invalid: {ex.Message}", ex);
-            }
+            CheckpointModel.Validate(manifest, path);
 
             CheckState(path, manifest.State);
             Dictionary<string, long> sizes = records.Sizes.Where(r => r.Key is not manifestName and not hashName).ToDictionary(StringComparer.Ordinal);
@@ -126,12 +119,10 @@ internal static class CheckpointVerifier
             throw new InvalidDataException($"{path}: the checkpoint is incomplete: entry '{missing}' is missing.");
         }
 
-        NewLlmOptions model = manifest.ModelOptions;
-        long parameterBytes = checked(model.ParameterCount * sizeof(float));
-        // The largest parameter: the embedding or output layer [V, E] / [V, H], the first layer [H, E + C], a further layer [H, H]
-        // (the heads [C, H] are never larger than the first layer), counted in 8-byte elements to leave room.
-        long v = model.VocabSize, e = model.EmbedDim, h = model.HiddenDim, c = model.ContextDim;
-        long largest = checked(new[] { v * e, v * h, h * (e + c), model.NumLayers > 1 ? h * h : 0 }.Max() * sizeof(double));
+        (long parameters, long largestElements) = CheckpointModel.Size(manifest);
+        long parameterBytes = checked(parameters * sizeof(float));
+        // The largest parameter, counted in 8-byte elements to leave room.
+        long largest = checked(largestElements * sizeof(double));
         long budget = checked((4 * parameterBytes) + SlackBytes);
         long total = 0;
         foreach ((string name, long length) in records)
@@ -142,7 +133,7 @@ internal static class CheckpointVerifier
                 : 64;
             if (length > limit)
             {
-                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' declares {length} bytes, more than the {limit} it can hold for a model with {TrainingCheckpoint.Shape(model)}. Use another checkpoint of the run or train again.");
+                throw new InvalidDataException($"{path}: the checkpoint is corrupted: entry '{name}' declares {length} bytes, more than the {limit} it can hold for a model with {CheckpointModel.Shape(manifest)}. Use another checkpoint of the run or train again.");
             }
 
             total = checked(total + length);
@@ -150,7 +141,7 @@ internal static class CheckpointVerifier
 
         if (total > budget)
         {
-            throw new InvalidDataException($"{path}: the checkpoint is corrupted: its records declare {total} bytes, more than the {budget} a model with {TrainingCheckpoint.Shape(model)} and its optimizer state need. Use another checkpoint of the run or train again.");
+            throw new InvalidDataException($"{path}: the checkpoint is corrupted: its records declare {total} bytes, more than the {budget} a model with {CheckpointModel.Shape(manifest)} and its optimizer state need. Use another checkpoint of the run or train again.");
         }
     }
 

@@ -8,12 +8,12 @@ namespace NewLlm.Training;
 internal static class OriginalCheckpoint
 {
     /// <summary>Validates everything, then applies it; on any failure nothing is changed. Returns the state the run continues from.</summary>
-    public static TrainerState Restore(string path, NewLlmModel model, OptimizerHelper optimizer, TrainerOptions options, ILogger logger)
+    public static TrainerState Restore(string path, LanguageModel model, OptimizerHelper optimizer, TrainerOptions options, ILogger logger)
     {
         // The model's sizes are the trainer's: every shape is checked against them before any tensor is read.
         string fullPath = Path.GetFullPath(path);
         using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-        using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(stream, fullPath, model.Options);
+        using PyTorchCheckpoint checkpoint = PyTorchCheckpoint.Read(stream, fullPath, model);
         if (checkpoint.IsStateDictOnly)
         {
             throw new InvalidDataException($"{fullPath}: the file holds model weights only (a state dict), no optimizer state or history, so there is no run to continue. To train from these weights, load them with model.LoadPyTorch(path) and train without LoadCheckpoint.");

@@ -10,7 +10,7 @@ internal static class PyTorchCheckpointPart
     /// The run's state as the original's checkpoint dict; its tensors are the model's and the optimizer's own (not
     /// copied), and Adam's state skips, as PyTorch does, a parameter that has taken no step.
     /// </summary>
-    public static PyTorchCheckpoint Compose(NewLlmModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
+    public static PyTorchCheckpoint Compose(LanguageModel model, OptimizerHelper optimizer, TrainerState state, TrainerOptions options)
     {
         var adam = new PyTorchAdamState();
         OptimizerHelper.StateDictionary sd = optimizer.state_dict();
@@ -55,7 +55,7 @@ internal static class PyTorchCheckpointPart
             ValPpls = [.. state.History.Select(r => Math.Exp(OriginalsValidationLoss(r.Validation)))],
             // The original's convention: the 0-based index of the last epoch completed, -1 before the first (its resume starts at the next).
             CurrentEpoch = state.CompletedEpochs - 1,
-            Config = Config(model.Options, options),
+            Config = Config(model, options),
         };
     }
 
@@ -63,7 +63,7 @@ internal static class PyTorchCheckpointPart
     /// Checks the checkpoint's weights against <paramref name="model"/> and its Adam state against <paramref name="optimizer"/>
     /// and returns what puts them in (weights, moments, steps, hyper-parameters); throws, having changed nothing, when they do not fit.
     /// </summary>
-    public static Action Prepare(PyTorchCheckpoint saved, PyTorchAdamState adam, NewLlmModel model, OptimizerHelper optimizer, string path)
+    public static Action Prepare(PyTorchCheckpoint saved, PyTorchAdamState adam, LanguageModel model, OptimizerHelper optimizer, string path)
     {
         Dictionary<string, Tensor> weights = model.state_dict();
         foreach ((string name, Tensor weight) in weights)
@@ -146,20 +146,16 @@ internal static class PyTorchCheckpointPart
         validation is null ? double.NaN : double.IsFinite(validation.BatchMeanLoss) ? validation.BatchMeanLoss : validation.Loss;
 
     /// <summary>The original's config attributes that NewLlm knows, as a plain dict (so that a weights-only load reads it).</summary>
-    private static Dictionary<string, object?> Config(NewLlmOptions model, TrainerOptions options) => new()
+    private static Dictionary<string, object?> Config(LanguageModel model, TrainerOptions options)
     {
-        ["vocab_size"] = model.VocabSize,
-        ["embed_dim"] = model.EmbedDim,
-        ["hidden_dim"] = model.HiddenDim,
-        ["context_vector_dim"] = model.ContextDim,
-        ["num_layers"] = model.NumLayers,
-        ["dropout"] = model.Dropout,
-        ["learning_rate"] = options.LearningRate,
-        ["weight_decay"] = options.WeightDecay,
-        ["batch_size"] = options.BatchSize,
-        ["num_epochs"] = options.Epochs,
-        ["model_name"] = options.ModelName,
-    };
+        Dictionary<string, object?> config = CheckpointModel.Config(model);
+        config["learning_rate"] = options.LearningRate;
+        config["weight_decay"] = options.WeightDecay;
+        config["batch_size"] = options.BatchSize;
+        config["num_epochs"] = options.Epochs;
+        config["model_name"] = options.ModelName;
+        return config;
+    }
 
     private static long Step(double step, int index, string path) =>
         step >= 0 && step == Math.Floor(step) && step < 9e15

@@ -56,7 +56,7 @@ internal sealed class TrainingCheckpoint : IDisposable
     public void Dispose() => _file.Dispose();
 
     /// <summary>Writes a checkpoint of a run's whole state to <paramref name="path"/> (replaced whole, never torn).</summary>
-    public static void Save(string path, CheckpointKind kind, TrainerOptions options, NewLlmModel model, OptimizerHelper optimizer,
+    public static void Save(string path, CheckpointKind kind, TrainerOptions options, LanguageModel model, OptimizerHelper optimizer,
         TrainerState state, IEnumerable<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
         var newLlmEntries = new List<KeyValuePair<string, byte[]>>();
@@ -77,12 +77,12 @@ internal sealed class TrainingCheckpoint : IDisposable
             CreatedUtc = DateTimeOffset.UtcNow,
             Kind = kind,
             ModelName = options.ModelName,
-            ModelOptions = model.Options.Clone(),
             TrainerOptions = options.Describe(),
             State = state,
             TokenizerKind = tokenizer?.Kind,
             TokenizerFingerprint = tokenizer?.Fingerprint,
         };
+        CheckpointModel.Record(manifest, model);
         foreach (ICheckpointStateful stateful in statefulCallbacks)
         {
             manifest.CallbackStates[stateful.StateKey] = stateful.SaveState();
@@ -160,9 +160,9 @@ internal sealed class TrainingCheckpoint : IDisposable
     }
 
     /// <summary>A new model with the checkpoint's sizes and weights, on the CPU, in evaluation mode.</summary>
-    public NewLlmModel CreateModel()
+    public LanguageModel CreateModel()
     {
-        var model = new NewLlmModel(Manifest.ModelOptions);
+        LanguageModel model = CheckpointModel.Create(Manifest);
         try
         {
             model.LoadPyTorch(Rewound(), Path);
@@ -193,7 +193,7 @@ internal sealed class TrainingCheckpoint : IDisposable
     /// that claim them) and the generator state in; returns the saved state and the unclaimed callback states. On any
     /// failure nothing is changed.
     /// </summary>
-    public (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Restore(NewLlmModel model, OptimizerHelper optimizer,
+    public (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Restore(LanguageModel model, OptimizerHelper optimizer,
         IReadOnlyCollection<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
         if (tokenizer is not null && Manifest.TokenizerFingerprint is string saved && saved != tokenizer.Fingerprint)
@@ -202,11 +202,11 @@ internal sealed class TrainingCheckpoint : IDisposable
                 $"{Path}: the checkpoint was trained with another tokenizer ({Manifest.TokenizerKind}, fingerprint {Short(saved)}) than this run's ({tokenizer.Kind}, fingerprint {Short(tokenizer.Fingerprint)}). Resume with the checkpoint's tokenizer (CheckpointFile.LoadTokenizer).");
         }
 
-        CheckShape(model.Options);
+        CheckpointModel.CheckSame(Manifest, model, Path);
 
         // Check: the PyTorch part is read (its shapes checked against the manifest's model, which is this model's) and
         // every part is checked against the model and the optimizer; nothing is changed yet.
-        using PyTorchCheckpoint part = PyTorchCheckpoint.Read(Rewound(), Path, Manifest.ModelOptions);
+        using PyTorchCheckpoint part = PyTorchCheckpoint.Read(Rewound(), Path, model);
         if (part.IsStateDictOnly || part.Optimizer is null)
         {
             throw new InvalidDataException($"{Path}: the checkpoint's PyTorch part has no optimizer state dict ('optimizer_state_dict').");
@@ -263,20 +263,6 @@ internal sealed class TrainingCheckpoint : IDisposable
         _file.Position = 0;
         return _file;
     }
-
-    private void CheckShape(NewLlmOptions own)
-    {
-        NewLlmOptions saved = Manifest.ModelOptions;
-        if (saved.VocabSize != own.VocabSize || saved.EmbedDim != own.EmbedDim || saved.HiddenDim != own.HiddenDim
-            || saved.ContextDim != own.ContextDim || saved.NumLayers != own.NumLayers)
-        {
-            throw new InvalidDataException(
-                $"{Path}: the checkpoint holds a model of another shape ({Shape(saved)}) than the model given ({Shape(own)}). Create the model from the checkpoint's options (CheckpointFile.ReadManifest(path).ModelOptions).");
-        }
-    }
-
-    internal static string Shape(NewLlmOptions o) =>
-        $"vocab {o.VocabSize}, embed {o.EmbedDim}, hidden {o.HiddenDim}, context {o.ContextDim}, layers {o.NumLayers}";
 
     private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
 

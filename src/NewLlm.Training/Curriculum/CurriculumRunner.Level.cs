@@ -57,7 +57,7 @@ public sealed partial class CurriculumRunner
                 : string.Create(CultureInfo.InvariantCulture, $"{(tokenizer is null ? "a vocabulary built from its training rows" : "the first level's vocabulary")} leaves {unknownRate * 100:F1}% of its words unknown.")));
 
         torch.random.manual_seed(_options.Seed);
-        NewLlmModel model = latest is not null ? CheckpointFile.LoadModel(latest)
+        NewLlmModel model = latest is not null ? LoadNewLlm(latest)
             : previousBest is null ? new NewLlmModel(new NewLlmOptions { VocabSize = corpus.Tokenizer.VocabSize, NumLayers = level.Layers, ContextDim = level.ContextSize })
             : StartingModel(index, previousBest, rebuild, corpus.Tokenizer.VocabSize, options);
         try
@@ -130,11 +130,24 @@ public sealed partial class CurriculumRunner
         }
     }
 
+    // The progression grows New-LLM models (layers, context); a checkpoint of another model has no place in it.
+    private static NewLlmModel LoadNewLlm(string path)
+    {
+        LanguageModel model = CheckpointFile.LoadModel(path);
+        if (model is NewLlmModel newLlm)
+        {
+            return newLlm;
+        }
+
+        model.Dispose();
+        throw new InvalidDataException($"{path}: the checkpoint holds a {model.ModelType} model; the curriculum trains and grows New-LLM models only. Remove the file from the curriculum's output folder, or give another --output.");
+    }
+
     // The previous level's best model, its vocabulary layers re-initialised when the ids change meaning, then deeper and wider as the level asks.
     private NewLlmModel StartingModel(int index, string previousBest, bool rebuild, int vocabularySize, TrainerOptions options)
     {
         CurriculumLevel level = _recipe.Levels[index];
-        NewLlmModel model = CheckpointFile.LoadModel(previousBest);
+        NewLlmModel model = LoadNewLlm(previousBest);
         var steps = new List<string>();
         if (rebuild)
         {

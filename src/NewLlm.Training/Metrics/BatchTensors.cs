@@ -1,6 +1,6 @@
 namespace NewLlm.Training;
 
-/// <summary>The batch-to-tensor step that <see cref="Trainer"/> and <see cref="Evaluator"/> share (the loss itself is <see cref="NewLlmModel.NextTokenLoss(Tensor, Tensor, long)"/>).</summary>
+/// <summary>The batch-to-tensor step that <see cref="Trainer"/> and <see cref="Evaluator"/> share (the loss itself is <see cref="LanguageModel.NextTokenLoss(Tensor, Tensor, long)"/>).</summary>
 internal static class BatchTensors
 {
     /// <summary>The batch's inputs and targets as [batch, positions] int64 tensors on <paramref name="device"/>.</summary>

@@ -13,7 +13,7 @@ public static class Evaluator
     /// <param name="batchSize">Sequences per forward pass.</param>
     /// <param name="preferencePairs">Optional pairs for <see cref="EvaluationMetrics.PreferenceAccuracy"/> and <see cref="EvaluationMetrics.PerTokenPreferenceAccuracy"/>.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    public static EvaluationMetrics Evaluate(NewLlmModel model, TokenizedCorpus corpus, int batchSize, TokenizedPreferencePairs? preferencePairs = null, CancellationToken cancellationToken = default)
+    public static EvaluationMetrics Evaluate(LanguageModel model, TokenizedCorpus corpus, int batchSize, TokenizedPreferencePairs? preferencePairs = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(corpus);
@@ -43,8 +43,8 @@ public static class Evaluator
     }
 
     /// <summary>Share of pairs whose chosen text has a higher total log-likelihood than the rejected text (ties count as wrong): <see cref="PreferenceAccuracies"/>'s <see cref="PreferenceAccuracies.Summed"/>.</summary>
-    /// <inheritdoc cref="PreferenceAccuracies(NewLlmModel, TokenizedPreferencePairs, int, int, CancellationToken)" path="/param"/>
-    public static double PreferenceAccuracy(NewLlmModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default) =>
+    /// <inheritdoc cref="PreferenceAccuracies(LanguageModel, TokenizedPreferencePairs, int, int, CancellationToken)" path="/param"/>
+    public static double PreferenceAccuracy(LanguageModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default) =>
         PreferenceAccuracies(model, pairs, padId, batchSize, cancellationToken).Summed;
 
     /// <summary>
@@ -57,7 +57,7 @@ public static class Evaluator
     /// <param name="padId">The PAD id (ignored targets).</param>
     /// <param name="batchSize">Pairs per forward pass.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    public static PreferenceAccuracies PreferenceAccuracies(NewLlmModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default)
+    public static PreferenceAccuracies PreferenceAccuracies(LanguageModel model, TokenizedPreferencePairs pairs, int padId, int batchSize, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(pairs);
@@ -111,7 +111,7 @@ public static class Evaluator
     }
 
     // Each sequence's summed NLL over its counted targets (ids[:, 1:] that are not PAD), and how many there are.
-    private static (Tensor Sum, Tensor Count) SequenceNll(NewLlmModel model, long[] ids, int n, int length, int padId)
+    private static (Tensor Sum, Tensor Count) SequenceNll(LanguageModel model, long[] ids, int n, int length, int padId)
     {
         Tensor all = torch.tensor(ids, new long[] { n, length }, dtype: ScalarType.Int64).to(model.Device);
         using NewLlmLoss loss = model.NextTokenLoss(all, padId);

@@ -3,7 +3,7 @@ namespace NewLlm.Training;
 /// <summary>
 /// The memory one training step takes, estimated from the model's sizes, the batch size and the sequence length, so
 /// that a configuration that cannot fit is refused before any data is prepared or any step is taken (the
-/// <see cref="Trainer"/> checks it in its constructor; a program can call <see cref="ForStep"/> earlier).
+/// <see cref="Trainer"/> checks it in its constructor; a program can call <see cref="ForStep(LanguageModel, int, int, TrainingPrecision)"/> earlier).
 /// <para>
 /// With N = batch × (sequence length − 1) positions, V the vocabulary, E, H, C the widths, L the layers and s the element
 /// size, it counts: one loss chunk's logits (k·V·s, k = <see cref="NewLlmLoss.ChunkPositions"/>) and the output layer's
@@ -21,11 +21,11 @@ namespace NewLlm.Training;
 public sealed class TrainingMemoryEstimate
 {
     private const long SpanLimit = int.MaxValue;
-    private readonly NewLlmOptions _model;
+    private readonly object _model; // NewLlmOptions or TransformerBaselineOptions, validated copies
     private readonly ScalarType _dtype;
     private readonly TrainingPrecision _precision;
 
-    private TrainingMemoryEstimate(NewLlmOptions model, int batchSize, int sequenceLength, ScalarType dtype, TrainingPrecision precision)
+    private TrainingMemoryEstimate(object model, int batchSize, int sequenceLength, ScalarType dtype, TrainingPrecision precision)
     {
         _model = model;
         _dtype = dtype;
@@ -34,12 +34,30 @@ public sealed class TrainingMemoryEstimate
         SequenceLength = sequenceLength;
         long s = ElementSize(dtype);
         long n = (long)batchSize * (sequenceLength - 1);
-        long v = model.VocabSize, e = model.EmbedDim, h = model.HiddenDim, c = model.ContextDim, l = model.NumLayers;
-        long parameters = model.ParameterCount;
+        Positions = n;
+        if (model is TransformerBaselineOptions baseline)
+        {
+            // The baseline (an estimate from its shapes, not fitted to measurements): per position and block what the
+            // backward keeps (QKV 3E, attention output, projection, residuals, LayerNorms and dropout masks about 5E; the FFN
+            // 3H), the attention weights and their dropout mask [B, heads, T, T] per block, the embeddings and ln_f (3E).
+            long ve = baseline.VocabSize, e = baseline.EmbedDim, hb = baseline.HiddenDim, lb = baseline.NumLayers, t = sequenceLength - 1;
+            long chunkB = NewLlmLoss.ChunkPositions(n, ve, s);
+            double lowB = precision == TrainingPrecision.BFloat16Mixed ? ((2.0 * ve * e) + ((double)chunkB * ve)) * 2 : 0;
+            LogitsBytes = Saturate(((double)chunkB * ve * s) + (2.0 * ve * (e + 1) * s) + lowB);
+            ActivationBytes = Saturate(((double)n * ((lb * ((8 * e) + (3 * hb))) + (3 * e)) * s) + (2.0 * lb * batchSize * baseline.NumHeads * t * t * s) + (4.0 * n * sizeof(long)));
+            ParameterBytes = 4 * baseline.ParameterCount * s;
+            TotalBytes = Saturate((double)LogitsBytes + ActivationBytes + ParameterBytes);
+            LargestBufferBytes = Saturate((double)n * Math.Max(3 * e, hb) * s);
+            return;
+        }
+
+        var newLlm = (NewLlmOptions)model;
+        long v = newLlm.VocabSize, ne = newLlm.EmbedDim, h = newLlm.HiddenDim, c = newLlm.ContextDim, l = newLlm.NumLayers;
+        long parameters = newLlm.ParameterCount;
         long threads = Environment.ProcessorCount;
         // Per row thread: its weight-gradient sums, and the slots of a block of positions' products (about 512 rows; Core's WeightGradientBlock).
         long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0) + (512 * ((4 * c) + (2 * l * h)))) * s;
-        long embedding = v < n ? 2 * v * h * s : n * (e + (2 * h)) * s;
+        long embedding = v < n ? 2 * v * h * s : n * (ne + (2 * h)) * s;
         long chunk = NewLlmLoss.ChunkPositions(n, v, s);
         double lowBuffers = precision == TrainingPrecision.BFloat16Mixed ? ((v * h) + ((double)chunk * v) + (256 * 1024)) * 2 : 0;
         LogitsBytes = Saturate(((double)chunk * v * s) + (2.0 * v * (h + 1) * s) + lowBuffers);
@@ -47,7 +65,6 @@ public sealed class TrainingMemoryEstimate
         ParameterBytes = 4 * parameters * s;
         TotalBytes = Saturate((double)LogitsBytes + ActivationBytes + ParameterBytes);
         LargestBufferBytes = Saturate((double)n * Math.Max(h, 3 * c) * s);
-        Positions = n;
     }
 
     /// <summary>Sequences per batch.</summary>
@@ -80,12 +97,50 @@ public sealed class TrainingMemoryEstimate
     /// <param name="sequenceLength">Tokens per sequence (<c>TokenizedCorpusOptions.MaxSequenceLength</c>), at least 2.</param>
     /// <param name="dtype">The parameters' element type (default float32).</param>
     /// <param name="precision">The step's arithmetic: <see cref="TrainingPrecision.BFloat16Mixed"/> adds the loss's bfloat16 buffers (the output weight's copy, the chunk's product and a block of the weight gradient's product, (V·H + k·V + 256 Ki)·2 bytes).</param>
+#pragma warning disable RS0027 // The baseline's overload has as many parameters (none optional); New-LLM's keeps its defaults.
     public static TrainingMemoryEstimate ForStep(NewLlmOptions model, int batchSize, int sequenceLength, ScalarType dtype = ScalarType.Float32, TrainingPrecision precision = TrainingPrecision.Float32)
+#pragma warning restore RS0027
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 2);
         return new TrainingMemoryEstimate(model.Clone().Validate(), batchSize, sequenceLength, dtype, precision);
+    }
+
+    /// <summary>
+    /// The estimate of one training step of a <see cref="TransformerBaselineModel"/> with <paramref name="model"/>'s sizes:
+    /// computed from its shapes (the activations its backward keeps per position and block, the attention weights
+    /// [batch, heads, T, T] per block, one loss chunk's logits, the parameters with their gradients and Adam's moments),
+    /// not fitted to measurements as New-LLM's is.
+    /// </summary>
+    /// <param name="model">The baseline's sizes.</param>
+    /// <param name="batchSize">Sequences per batch.</param>
+    /// <param name="sequenceLength">Tokens per sequence, at least 2.</param>
+    /// <param name="dtype">The parameters' element type.</param>
+    /// <param name="precision">The step's arithmetic.</param>
+    public static TrainingMemoryEstimate ForStep(TransformerBaselineOptions model, int batchSize, int sequenceLength, ScalarType dtype, TrainingPrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 2);
+        return new TrainingMemoryEstimate(model.Clone().Validate(), batchSize, sequenceLength, dtype, precision);
+    }
+
+    /// <summary>The estimate of one training step of <paramref name="model"/> (either architecture), in its parameters' dtype.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="batchSize">Sequences per batch.</param>
+    /// <param name="sequenceLength">Tokens per sequence, at least 2.</param>
+    /// <param name="precision">The step's arithmetic.</param>
+    public static TrainingMemoryEstimate ForStep(LanguageModel model, int batchSize, int sequenceLength, TrainingPrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ScalarType dtype = model.parameters().First().dtype;
+        return model switch
+        {
+            NewLlmModel newLlm => ForStep(newLlm.Options, batchSize, sequenceLength, dtype, precision),
+            TransformerBaselineModel baseline => ForStep(baseline.Options, batchSize, sequenceLength, dtype, precision),
+            _ => throw new ArgumentException($"No memory estimate for a {model.ModelType} model.", nameof(model)),
+        };
     }
 
     /// <summary>

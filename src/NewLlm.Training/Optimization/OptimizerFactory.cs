@@ -6,7 +6,7 @@ public static class OptimizerFactory
     /// <summary>Adam or AdamW over the model's parameters, with the options' learning rate, betas, epsilon and weight decay.</summary>
     /// <param name="model">The model whose parameters it updates.</param>
     /// <param name="options">The options (<see cref="TrainerOptions.Optimizer"/> and its hyper-parameters).</param>
-    public static OptimizerHelper Create(NewLlmModel model, TrainerOptions options)
+    public static OptimizerHelper Create(LanguageModel model, TrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);

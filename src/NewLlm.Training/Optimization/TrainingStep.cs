@@ -4,7 +4,7 @@ namespace NewLlm.Training;
 /// One optimizer step over a group of batches whose gradients are summed (gradient accumulation): next-token loss per
 /// batch divided by the group's target tokens, backward, gradient-norm clipping, the learning rate set, the update.
 /// </summary>
-internal sealed class TrainingStep(NewLlmModel model, OptimizerHelper optimizer, Device device, int padId)
+internal sealed class TrainingStep(LanguageModel model, OptimizerHelper optimizer, Device device, int padId)
 {
     /// <summary>
     /// Takes the step and adds it and its batches to <paramref name="state"/>. <paramref name="maxNorm"/> 0 or infinite

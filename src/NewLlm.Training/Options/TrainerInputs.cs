@@ -6,7 +6,7 @@ internal static class TrainerInputs
     /// <summary>Throws when the inputs cannot be trained together.</summary>
     /// <exception cref="ArgumentException">The corpora do not fit the model (vocabulary, sequence length) or each other (tokenizer).</exception>
     /// <exception cref="InvalidOperationException">A training step cannot fit (the message names the largest batch size that fits).</exception>
-    public static void Check(NewLlmModel model, TokenizedCorpus trainData, TokenizedCorpus? validationData, DialogueTokenizer? tokenizer, TokenizedPreferencePairs? preferencePairs, TrainerOptions options)
+    public static void Check(LanguageModel model, TokenizedCorpus trainData, TokenizedCorpus? validationData, DialogueTokenizer? tokenizer, TokenizedPreferencePairs? preferencePairs, TrainerOptions options)
     {
         if (trainData.Count == 0)
         {
@@ -33,7 +33,7 @@ internal static class TrainerInputs
             throw new ArgumentException("The tokenizer is not the one the training corpus was encoded with (fingerprints differ).", nameof(tokenizer));
         }
 
-        if (TrainingMemoryEstimate.ForStep(model.Options, Math.Min(options.BatchSize, trainData.Count), trainData.SequenceLength, model.parameters().First().dtype, options.Precision).CheckFits(options.Device) is string tooLarge)
+        if (TrainingMemoryEstimate.ForStep(model, Math.Min(options.BatchSize, trainData.Count), trainData.SequenceLength, options.Precision).CheckFits(options.Device) is string tooLarge)
         {
             throw new InvalidOperationException(tooLarge);
         }
@@ -48,11 +48,16 @@ internal static class TrainerInputs
         }
     }
 
-    private static void CheckFits(NewLlmModel model, TokenizedCorpus corpus, string name)
+    private static void CheckFits(LanguageModel model, TokenizedCorpus corpus, string name)
     {
-        if (corpus.VocabSize > model.Options.VocabSize)
+        if (corpus.VocabSize > model.VocabSize)
         {
-            throw new ArgumentException($"The corpus uses a vocabulary of {corpus.VocabSize} ids, but the model has VocabSize {model.Options.VocabSize}.", name);
+            throw new ArgumentException($"The corpus uses a vocabulary of {corpus.VocabSize} ids, but the model has VocabSize {model.VocabSize}.", name);
+        }
+
+        if (model.MaxSequenceLength is int positions && corpus.SequenceLength - 1 > positions)
+        {
+            throw new ArgumentException($"The corpus sequences have {corpus.SequenceLength} tokens (TokenizedCorpusOptions.MaxSequenceLength), so a step reads {corpus.SequenceLength - 1} positions, but the {model.ModelType} model has only {positions} (TransformerBaselineOptions.MaxSeqLength): build the model with MaxSeqLength {corpus.SequenceLength - 1} or more, or shorten the sequences.", name);
         }
 
         if (corpus.SequenceLength < 2)

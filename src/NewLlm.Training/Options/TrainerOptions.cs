@@ -63,7 +63,7 @@ public sealed class TrainerOptions
 
     /// <summary>
     /// The arithmetic of the training steps (default <see cref="TrainingPrecision.Float32"/>), set as the model's
-    /// <see cref="NewLlmModel.ComputeDType"/> while the trainer lives; validation runs in the parameters' dtype.
+    /// <see cref="LanguageModel.ComputeDType"/> while the trainer lives; validation runs in the parameters' dtype.
     /// <see cref="TrainingPrecision.BFloat16Mixed"/> is refused on a CPU without native bfloat16 products
     /// (<c>avx512_bf16</c>, <c>amx_bf16</c>) unless <see cref="AllowSlowBFloat16"/> is set.
     /// </summary>

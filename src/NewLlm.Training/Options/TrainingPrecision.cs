@@ -8,7 +8,7 @@ public enum TrainingPrecision
     Float32,
 
     /// <summary>
-    /// The matrix products in bfloat16 (<see cref="NewLlmModel.ComputeDType"/>); weights, gradients, optimizer state,
+    /// The matrix products in bfloat16 (<see cref="LanguageModel.ComputeDType"/>); weights, gradients, optimizer state,
     /// states, gates, LayerNorm, softmax and loss in float32. 1.3x to 2.9x a float32 step on a CPU with <c>avx512_bf16</c>
     /// (the more the larger the batch and vocabulary); validation runs in float32.
     /// </summary>

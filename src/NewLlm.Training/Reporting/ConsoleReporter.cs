@@ -36,12 +36,16 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
     public void OnTrainBegin(TrainerContext context)
     {
         TrainerOptions o = context.Options;
-        NewLlmOptions m = context.Model.Options;
         string rule = new('=', 70);
         Line(rule);
         Line($"New-LLM training: {o.ModelName}");
         Line(rule);
-        Line($"Model: {m.NumLayers} layer(s), vocab {m.VocabSize}, embed {m.EmbedDim}, hidden {m.HiddenDim}, context {m.ContextDim}, dropout {F(m.Dropout)}");
+        Line(context.Model switch
+        {
+            NewLlmModel { Options: var m } => $"Model: {m.NumLayers} layer(s), vocab {m.VocabSize}, embed {m.EmbedDim}, hidden {m.HiddenDim}, context {m.ContextDim}, dropout {F(m.Dropout)}",
+            TransformerBaselineModel { Options: var b } => $"Model: Transformer baseline, {b.NumLayers} layer(s), {b.NumHeads} heads, vocab {b.VocabSize}, embed {b.EmbedDim}, hidden {b.HiddenDim}, {b.MaxSeqLength} positions, dropout {F(b.Dropout)}",
+            LanguageModel other => $"Model: {other.ModelType}, {other.OptionsDescription}",
+        });
         Line($"Parameters: {context.Model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)}");
         Line($"Training: {o.Epochs} epoch{(o.Epochs == 1 ? string.Empty : "s")}, batch size {o.BatchSize}, learning rate {F(o.LearningRate)} ({o.LearningRateSchedule.Describe()}), {o.Optimizer}, weight decay {F(o.WeightDecay)}"
             + (o.Precision == TrainingPrecision.BFloat16Mixed ? ", bf16 mixed precision (products in bfloat16, float32 weights; validation in float32)" : ", float32"));
@@ -147,7 +151,7 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
             Line($"  Val: Loss={v.Loss.ToString("F2", CultureInfo.InvariantCulture)} PPL={Perplexity.Format(v.Loss)} Acc={Percent(v.Accuracy)}%{BatchMean(v)}{Preference(v)}{mark}");
         }
 
-        if (DivergenceMonitor.Check(context.State.History, context.Model.Options.VocabSize) is string warning)
+        if (DivergenceMonitor.Check(context.State.History, context.Model.VocabSize) is string warning)
         {
             Line($"  Warning: {warning[(warning.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
         }

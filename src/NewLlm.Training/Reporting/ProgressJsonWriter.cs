@@ -29,14 +29,11 @@ public sealed class ProgressJsonWriter : ITrainerCallback
         IReadOnlyList<EpochRecord> history = context.State.History;
         static JsonArray Array(IEnumerable<double?> values) => new(values.Select(v => v is double d && double.IsFinite(d) ? JsonValue.Create(d) : null).ToArray<JsonNode?>());
         JsonObject config = context.Options.Describe();
-        NewLlmOptions model = context.Model.Options;
-        config["num_layers"] = model.NumLayers;
-        config["vocab_size"] = model.VocabSize;
-        config["embed_dim"] = model.EmbedDim;
-        config["hidden_dim"] = model.HiddenDim;
-        config["context_vector_dim"] = model.ContextDim;
-        config["dropout"] = model.Dropout;
-        config["parameters"] = context.Model.ParameterCount;
+        foreach ((string key, JsonNode? value) in ModelConfig.Of(context.Model))
+        {
+            config[key] = value?.DeepClone();
+        }
+
         config["train_sequences"] = context.State.TrainSequenceCount;
         config["val_sequences"] = context.State.ValidationSequenceCount;
         return new JsonObject

@@ -32,7 +32,7 @@ public sealed class CallbackHarness
     /// <param name="options">The run's options; defaults when null.</param>
     /// <param name="model">A model, for a callback that reads <see cref="TrainerContext.Model"/>.</param>
     /// <param name="state">The state to start from (<see cref="TrainerState.Create"/>); a new run's when null.</param>
-    public CallbackHarness(IEnumerable<ITrainerCallback> callbacks, TrainerOptions? options = null, NewLlmModel? model = null, TrainerState? state = null)
+    public CallbackHarness(IEnumerable<ITrainerCallback> callbacks, TrainerOptions? options = null, LanguageModel? model = null, TrainerState? state = null)
     {
         ArgumentNullException.ThrowIfNull(callbacks);
         options ??= new TrainerOptions();

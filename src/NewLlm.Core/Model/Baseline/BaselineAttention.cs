@@ -36,13 +36,16 @@ internal sealed class BaselineAttention : Module<Tensor, Tensor>
     }
 
     /// <summary>[batch, time, embed] to [batch, time, embed]; position t attends to positions 0..t.</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, productDType: null);
+
+    /// <summary>As <see cref="forward"/>, the projections' products in <paramref name="productDType"/> (null: the parameters' dtype).</summary>
+    public Tensor Forward(Tensor x, ScalarType? productDType)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], e = x.shape[2];
-        Tensor qkv = _qkvProj.call(x).reshape(b, t, 3, _heads, e / _heads).permute(2, 0, 3, 1, 4);
+        Tensor qkv = MixedPrecision.Linear(x, _qkvProj.weight!, _qkvProj.bias, productDType).reshape(b, t, 3, _heads, e / _heads).permute(2, 0, 3, 1, 4);
         Tensor attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], null, training ? _dropout : 0.0, true);
-        return _outProj.call(attended.transpose(1, 2).reshape(b, t, e)).MoveToOuterDisposeScope();
+        return MixedPrecision.Linear(attended.transpose(1, 2).reshape(b, t, e), _outProj.weight!, _outProj.bias, productDType).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
 
 namespace NewLlm;
 
@@ -16,7 +17,9 @@ internal sealed class BaselineBlock : Module<Tensor, Tensor>
     private readonly Sequential _ffn;
     private readonly Linear _ffnIn;
     private readonly GELU _gelu;
+    private readonly Dropout _ffnDropout;
     private readonly Linear _ffnOut;
+    private readonly Dropout _ffnOutDropout;
     private readonly LayerNorm _norm2;
     private readonly Dropout _dropout2;
 
@@ -27,8 +30,10 @@ internal sealed class BaselineBlock : Module<Tensor, Tensor>
         _dropout1 = Dropout(dropout);
         _ffnIn = Linear(embedDim, hiddenDim);
         _gelu = GELU();
+        _ffnDropout = Dropout(dropout);
         _ffnOut = Linear(hiddenDim, embedDim);
-        _ffn = Sequential(_ffnIn, _gelu, Dropout(dropout), _ffnOut, Dropout(dropout));
+        _ffnOutDropout = Dropout(dropout);
+        _ffn = Sequential(_ffnIn, _gelu, _ffnDropout, _ffnOut, _ffnOutDropout);
         _norm2 = LayerNorm(embedDim);
         _dropout2 = Dropout(dropout);
         register_module("attention", _attention);
@@ -46,11 +51,19 @@ internal sealed class BaselineBlock : Module<Tensor, Tensor>
     }
 
     /// <summary>[batch, time, embed] to [batch, time, embed], causal.</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, productDType: null);
+
+    /// <summary>
+    /// As <see cref="forward"/>, the Linear products in <paramref name="productDType"/> (null: the parameters' dtype); the
+    /// FFN's second dropout and the block's <c>dropout2</c> are two draws, as in the original.
+    /// </summary>
+    public Tensor Forward(Tensor x, ScalarType? productDType)
     {
         using var scope = NewDisposeScope();
-        Tensor attended = _norm1.call(x + _dropout1.call(_attention.call(x)));
-        return _norm2.call(attended + _dropout2.call(_ffn.call(attended))).MoveToOuterDisposeScope();
+        Tensor attended = _norm1.call(x + _dropout1.call(_attention.Forward(x, productDType)));
+        Tensor inner = _ffnDropout.call(F.gelu(MixedPrecision.Linear(attended, _ffnIn.weight!, _ffnIn.bias, productDType)));
+        Tensor ffn = _ffnOutDropout.call(MixedPrecision.Linear(inner, _ffnOut.weight!, _ffnOut.bias, productDType));
+        return _norm2.call(attended + _dropout2.call(ffn)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The inference function (no dropout) for new positions after those in <paramref name="cache"/>, which gets their keys and values.</summary>

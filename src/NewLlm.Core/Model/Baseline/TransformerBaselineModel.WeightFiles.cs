@@ -5,14 +5,14 @@ public sealed partial class TransformerBaselineModel
 {
     /// <summary>Writes the weights as float32 safetensors with the original baseline's parameter names (to a temporary file, then renamed).</summary>
     /// <param name="path">The file to create or replace.</param>
-    public void SaveSafetensors(string path) =>
+    public override void SaveSafetensors(string path) =>
         SafetensorsFile.Write(path, state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["newllm.baseline_options"] = Options.ToString() });
 
     /// <summary>Loads weights from a safetensors file with the original baseline's parameter names, every one with this model's shape (checked before any tensor is read).</summary>
     /// <param name="path">The file.</param>
     /// <param name="allowUnexpected">When false (the default), a tensor the model does not have is an error.</param>
     /// <exception cref="InvalidDataException">The file is malformed, a parameter is missing, or its shape differs; the model is untouched.</exception>
-    public void LoadSafetensors(string path, bool allowUnexpected = false) =>
+    public override void LoadSafetensors(string path, bool allowUnexpected = false) =>
         SafetensorsWeights.WithTensors(path, _ => Options, ShapesOf, allowUnexpected, (_, tensors) =>
         {
             SafetensorsWeights.LoadStateFrom(this, tensors);
@@ -33,7 +33,7 @@ public sealed partial class TransformerBaselineModel
 
     /// <summary>Writes the weights as <c>torch.save(model.state_dict(), path)</c> does (zip format, float32, the original baseline's names; to a temporary file, then renamed).</summary>
     /// <param name="path">The file to create or replace (conventionally <c>.pt</c> or <c>.pth</c>).</param>
-    public void SavePyTorch(string path) => PyTorchCheckpointFormat.WriteStateDict(state_dict(), path);
+    public override void SavePyTorch(string path) => PyTorchCheckpointFormat.WriteStateDict(state_dict(), path);
 
     /// <summary>
     /// Loads weights from a <c>torch.save</c> file: a flat state dict, or the original trainer's checkpoint dict (its
@@ -43,10 +43,20 @@ public sealed partial class TransformerBaselineModel
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a PyTorch checkpoint, or a parameter is missing, unexpected, of another shape or not floating-point; the model is untouched.</exception>
-    public void LoadPyTorch(string path)
+    public override void LoadPyTorch(string path)
     {
         using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
-        PyTorchWeights.WithModelState(stream, fullPath, _ => ShapesOf(Options), state =>
+        LoadPyTorch(stream, fullPath);
+    }
+
+    /// <summary>Loads weights from a <c>torch.save</c> archive in a seekable stream (left open), as <see cref="LoadPyTorch(string)"/> does.</summary>
+    /// <param name="stream">The archive, readable and seekable.</param>
+    /// <param name="sourceName">The file's name, for messages.</param>
+    /// <exception cref="InvalidDataException">As for <see cref="LoadPyTorch(string)"/>; the model is untouched.</exception>
+    public override void LoadPyTorch(Stream stream, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        PyTorchWeights.WithModelState(stream, sourceName, _ => ShapesOf(Options), state =>
         {
             SafetensorsWeights.LoadStateFrom(this, state);
             return this;
@@ -87,7 +97,11 @@ public sealed partial class TransformerBaselineModel
         }
     }
 
-    private static TransformerBaselineOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source, int numHeads, double dropout)
+    /// <summary>The name of the first block's fused QKV weight: a state dict that holds it is a baseline's.</summary>
+    internal const string FirstAttentionWeight = "blocks.0.attention.qkv_proj.weight";
+
+    /// <summary>The options the tensor shapes imply (the heads and dropout given: they are not in the weights).</summary>
+    internal static TransformerBaselineOptions InferOptions(IReadOnlyDictionary<string, long[]> shapes, string source, int numHeads, double dropout)
     {
         long[] Shape(string name) => shapes.TryGetValue(name, out long[]? shape) && shape.Length == 2
             ? shape

@@ -21,7 +21,7 @@ namespace NewLlm;
 /// masked softmax of <c>QK^T / sqrt(head_dim)</c>. A sequence longer than <see cref="TransformerBaselineOptions.MaxSeqLength"/>
 /// is refused: the model has no position embedding for it.
 /// </remarks>
-public sealed partial class TransformerBaselineModel : Module<Tensor, Tensor>
+public sealed partial class TransformerBaselineModel : LanguageModel
 {
     private readonly Embedding _tokenEmbedding;
     private readonly Embedding _positionEmbedding;
@@ -29,6 +29,7 @@ public sealed partial class TransformerBaselineModel : Module<Tensor, Tensor>
     private readonly BaselineBlock[] _blocks;
     private readonly LayerNorm _lnF;
     private readonly Linear _outputProjection;
+    private ScalarType? _computeDType;
 
     /// <summary>
     /// Creates a model with freshly initialised weights (normal(0, 0.02) Linear and Embedding weights, zero biases, unit
@@ -70,11 +71,33 @@ public sealed partial class TransformerBaselineModel : Module<Tensor, Tensor>
     /// <summary>The options the model was built with (a copy; changing it does not change the model).</summary>
     public TransformerBaselineOptions Options { get; }
 
-    /// <summary>The device of the model's parameters.</summary>
-    public Device Device => _tokenEmbedding.weight!.device;
+    /// <inheritdoc />
+    public override string ModelType => TransformerBaselineType;
 
-    /// <summary>The number of parameters (weights and biases).</summary>
-    public long ParameterCount => parameters().Sum(p => p.numel());
+    /// <inheritdoc />
+    public override int VocabSize => Options.VocabSize;
+
+    /// <summary>The number of learned positions, <see cref="TransformerBaselineOptions.MaxSeqLength"/>: the longest sequence a forward pass reads.</summary>
+    public override int? MaxSequenceLength => Options.MaxSeqLength;
+
+    /// <inheritdoc />
+    public override string OptionsDescription => Options.ToString();
+
+    /// <summary>The device of the model's parameters.</summary>
+    public override Device Device => _tokenEmbedding.weight!.device;
+
+    /// <summary>
+    /// The dtype of the Linear products (QKV and output projections of the attention, the FFN, the output projection)
+    /// while gradients are recorded; null (the default) computes in the parameters' dtype. With
+    /// <see cref="ScalarType.BFloat16"/> the embeddings, attention itself (<c>scaled_dot_product_attention</c>),
+    /// LayerNorms, log-softmax and loss stay in the parameters' dtype, as do the weights, gradients and optimizer state.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to something other than null or <see cref="ScalarType.BFloat16"/>.</exception>
+    public override ScalarType? ComputeDType
+    {
+        get => _computeDType;
+        set => _computeDType = MixedPrecision.CheckComputeDType(value);
+    }
 
     /// <summary>
     /// Re-initialises every weight as the original's <c>_init_weights</c> does: normal(0, 0.02) Linear and Embedding
@@ -125,13 +148,17 @@ public sealed partial class TransformerBaselineModel : Module<Tensor, Tensor>
 
         Tensor positions = arange(time, dtype: ScalarType.Int64, device: ids.device);
         Tensor x = _dropout.call(_tokenEmbedding.call(ids) + _positionEmbedding.call(positions).unsqueeze(0));
+        ScalarType? productDType = ProductDType;
         foreach (BaselineBlock block in _blocks)
         {
-            x = block.call(x);
+            x = block.Forward(x, productDType);
         }
 
         return _lnF.call(x);
     }
+
+    // ComputeDType while gradients are recorded, otherwise null (the parameters' dtype).
+    private ScalarType? ProductDType => MixedPrecision.ProductDType(_computeDType);
 
     /// <summary>The parameter names and shapes of a model with <paramref name="options"/>, in state-dict order.</summary>
     internal static List<KeyValuePair<string, long[]>> ShapesOf(TransformerBaselineOptions options)

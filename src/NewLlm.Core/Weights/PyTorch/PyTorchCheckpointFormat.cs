@@ -33,6 +33,12 @@ internal static class PyTorchCheckpointFormat
         using TorchArchive archive = TorchArchive.Open(stream, source);
         PickleDict root = RootDict(archive.Root, source);
         List<KeyValuePair<string, TensorRecord>> model = ModelRecords(root, source, out bool flat);
+        // Without expected sizes, a Transformer baseline's state dict (its attention blocks) is checked as one, else as New-LLM's.
+        if (shapesOf is null && expected is null && model.Any(kv => kv.Key == TransformerBaselineModel.FirstAttentionWeight))
+        {
+            shapesOf = declared => TransformerBaselineModel.ShapesOf(TransformerBaselineModel.InferOptions(declared, source, numHeads: 1, dropout: 0.0));
+        }
+
         List<KeyValuePair<string, long[]>> shapes = shapesOf is null ? CheckModel(model, expected, source) : CheckShapes(model, shapesOf, source);
         var checkpoint = new PyTorchCheckpoint { IsStateDictOnly = flat };
         try
