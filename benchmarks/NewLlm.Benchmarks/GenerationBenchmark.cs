@@ -153,7 +153,7 @@ internal static class GenerationBenchmark
             state?.Dispose();
             TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var clock = Stopwatch.StartNew();
-            state = GenerateGreedily(model, batch, length);
+            state = DecodingMeasurement.DecodeGreedily(model, batch, length);
             wall.Add(clock.Elapsed.TotalSeconds);
             cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
         }
@@ -185,26 +185,6 @@ internal static class GenerationBenchmark
         };
         Console.WriteLine(line.ToJsonString());
         return 0;
-    }
-
-    // From a one-token prompt, each next token the most likely, until every sequence has read `length` tokens; the state.
-    private static IDecodingState GenerateGreedily(IIncrementalDecoder model, int batch, int length)
-    {
-        IDecodingState state = model.StartDecoding(batch);
-        Tensor next = full(batch, 1, 4L, dtype: ScalarType.Int64);
-        while (true)
-        {
-            using var scope = NewDisposeScope();
-            Tensor logits = model.DecodeNext(next, state);
-            if (state.Length == length)
-            {
-                next.Dispose();
-                return state;
-            }
-
-            next.Dispose();
-            next = logits.argmax(1, keepdim: true).DetachFromDisposeScope();
-        }
     }
 
     private static double Median(List<double> values)

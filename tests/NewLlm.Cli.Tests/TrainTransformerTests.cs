@@ -80,6 +80,13 @@ public sealed class TrainTransformerTests
         Assert.InRange(Math.Abs(parameters[1] - parameters[0]) / (double)parameters[0], 0.0, 0.05);
         Assert.All(rows, r => Assert.DoesNotContain("n/a", r, StringComparison.Ordinal)); // PPL, accuracy, tokens/s and peak RSS measured for both
 
+        // Generation measured for both: New-LLM's state the same at every length, the Transformer's key/value cache growing with it.
+        string[] State(string row) => row.Split('|')[10].Split('/').Select(part => part.Trim().Split(" (")[0]).ToArray();
+        Assert.Single(State(rows[0]).Distinct());
+        string[] cache = State(rows[1]);
+        Assert.Equal(3, cache.Distinct().Count());
+        Assert.EndsWith("MiB", cache[2], StringComparison.Ordinal);
+
         // The same data, epochs, batch size, learning rate and seed for both runs.
         CheckpointManifest newLlm = CheckpointFile.ReadManifest(Directory.GetFiles(Path.Combine(output, "new-llm"), "*_final.pt").Single());
         CheckpointManifest transformer = CheckpointFile.ReadManifest(Directory.GetFiles(Path.Combine(output, "transformer"), "*_final.pt").Single());
