@@ -55,7 +55,7 @@ public sealed class TrainingMemoryEstimate
         long v = newLlm.VocabSize, ne = newLlm.EmbedDim, h = newLlm.HiddenDim, c = newLlm.ContextDim, l = newLlm.NumLayers;
         long parameters = newLlm.ParameterCount;
         long threads = Environment.ProcessorCount;
-        // Per row thread: its weight-gradient sums, and the slots of a block of positions' products (about 512 rows; Core's WeightGradientBlock).
+        // Per row thread: its weight-gradient sums, and (in mixed precision; counted always) the slots of a block of positions' products (about 512 rows; Core's WeightGradientBlock).
         long threadSums = threads * ((3 * c * h) + (h * c) + ((l - 1) * h * h) + (v < n ? v * h : 0) + (512 * ((4 * c) + (2 * l * h)))) * s;
         long embedding = v < n ? 2 * v * h * s : n * (ne + (2 * h)) * s;
         long chunk = NewLlmLoss.ChunkPositions(n, v, s);

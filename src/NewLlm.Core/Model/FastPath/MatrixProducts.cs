@@ -55,7 +55,7 @@ internal sealed class MatrixProducts(ScalarType? computeDType)
         // An add of a lower-dtype tensor converts all of it into a fresh temporary first; a block of rows at a time
         // keeps that temporary small and in cache. A large product (a [V, H] weight gradient at V = 50,257) is also
         // formed a block of rows at a time, so that neither it nor its scratch is [V, H]; a smaller one whole, which
-        // measured faster (benchmarks/NewLlm.Benchmarks/README.md, "Weight gradients by blocks of positions").
+        // measured faster (benchmarks/NewLlm.Benchmarks/README.md, "Where the bf16 step's time goes").
         long rows = target.shape[0], columns = target.shape[1], perBlock = BlockRows(columns);
         using Scalar one = KeptScalar.One();
         bool whole = rows * columns <= WholeProductElements;

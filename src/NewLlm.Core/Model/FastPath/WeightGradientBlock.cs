@@ -10,7 +10,7 @@ namespace NewLlm;
 /// (128 at B = 256 on two threads) whose whole [out, in] result is cast and added to the float32 sum: at 4 layers 1.3M
 /// elements per position. Over a block the same sums cost one such pass per block, and the operands are cast once
 /// each, as before. In float32 <c>addmm_</c> adds each position's product to the sum in place, and copying the operands
-/// into blocks measured slower (benchmarks/NewLlm.Benchmarks/README.md, "Weight gradients by blocks of positions").
+/// into blocks measured slower (benchmarks/NewLlm.Benchmarks/README.md, "Where the bf16 step's time goes").
 /// </remarks>
 internal sealed class WeightGradientBlock
 {
