@@ -41,7 +41,7 @@ internal readonly record struct CpuBFloat16Support(bool Native, string Descripti
     {
         string? limit = oneDnnMaxIsa?.Trim();
         return support.Native && (architecture is Architecture.X64 or Architecture.X86) && limit is { Length: > 0 } && IsasWithoutBFloat16.Contains(limit, StringComparer.OrdinalIgnoreCase)
-            ? new CpuBFloat16Support(false, $"{support.Description}, but ONEDNN_MAX_CPU_ISA={limit} limits libtorch's oneDNN to an instruction set without bfloat16 products (AVX512_CORE_BF16 or above has them)")
+            ? new CpuBFloat16Support(false, $"{support.Description} yet ONEDNN_MAX_CPU_ISA={limit} keeps libtorch's oneDNN from using it (unset it, or set AVX512_CORE_BF16 or above)")
             : support;
     }
 
