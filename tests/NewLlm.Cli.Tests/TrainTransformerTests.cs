@@ -18,6 +18,7 @@ public sealed class TrainTransformerTests
         string output = temp.Combine("out");
         (int code, string text) = await ToolProcess.RunAsync(temp.Path, "train", "--model", "transformer", "--num_heads", "2", "--num_layers", "1", "--data-dir", data, "--subset", "harmless", "--epochs", "1", "--batch_size", "16", "--max_seq_length", "24", "--output", output);
         Assert.True(code == 0, text);
+        Assert.Contains("Transformer baseline training: transformer_hh_rlhf_layers1", text, StringComparison.Ordinal);
         Assert.Contains("Model: Transformer baseline, 1 layer(s), 2 heads", text, StringComparison.Ordinal);
         string final = Path.Combine(output, "transformer_hh_rlhf_layers1_final.pt");
         CheckpointManifest manifest = CheckpointFile.ReadManifest(final);
@@ -51,6 +52,27 @@ public sealed class TrainTransformerTests
         string line = text.Split('\n').Single(l => l.StartsWith("Parameters: New-LLM (num_layers=1,context_dim=64", StringComparison.Ordinal));
         double difference = double.Parse(line[(line.LastIndexOf('(') + 1)..line.LastIndexOf('%')], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(difference, -5.0, 5.0);
+
+        // Resumed, the same --match-params-of is the same model (as the same command again passes it); another is refused.
+        string matchedFinal = Path.Combine(temp.Combine("matched"), "transformer_hh_rlhf_layers1_final.pt");
+        (code, text) = await ToolProcess.RunAsync(temp.Path, "train", "--resume", matchedFinal, "--match-params-of", "num_layers=1,context_dim=64", "--epochs", "1");
+        Assert.True(code == 0, text);
+        Assert.Contains("Nothing to train", text, StringComparison.Ordinal);
+        (code, text) = await ToolProcess.RunAsync(temp.Path, "train", "--resume", matchedFinal, "--match-params-of", "num_layers=1,context_dim=256", "--epochs", "2");
+        Assert.Equal(1, code);
+        Assert.Contains("a resumed run keeps its model", text, StringComparison.Ordinal);
+
+        foreach ((string[] options, string refusal) in new (string[], string)[]
+        {
+            (["--match-params-of", ""], "names no New-LLM size"),
+            (["--match-params-of", "num_layers=1,num_layers=2"], "gives num_layers twice"),
+            (["--num_heads", "3"], "--num_heads 3 does not divide the baseline's embedding width 256"),
+        })
+        {
+            (code, text) = await ToolProcess.RunAsync(temp.Path, ["train", "--model", "transformer", "--data-dir", data, "--output", temp.Combine("refused"), .. options]);
+            Assert.Equal(1, code);
+            Assert.Contains(refusal, text, StringComparison.Ordinal);
+        }
 
         foreach (string[] option in new[] { new[] { "--context_dim", "64" }, ["--expand-context", "512"], ["--freeze-base-dims"] })
         {

@@ -55,7 +55,8 @@ internal static class ModelChoice
         }
         else if (((Option[])[command.NumHeads, command.MatchParamsOf]).FirstOrDefault(o => !CommandLine.IsImplicit(parse, o)) is Option baselineOnly)
         {
-            throw new ArgumentException($"{baselineOnly.Name} is for --model transformer (the attention baseline); New-LLM has no attention heads. Add --model transformer, or leave {baselineOnly.Name} out.");
+            string what = baselineOnly == command.NumHeads ? "New-LLM has no attention heads" : "it sizes a Transformer baseline to match a New-LLM model";
+            throw new ArgumentException($"{baselineOnly.Name} is for --model transformer (the attention baseline); {what}. Add --model transformer, or leave {baselineOnly.Name} out.");
         }
     }
 
@@ -74,7 +75,14 @@ internal static class ModelChoice
 
         if (matchParamsOf is null)
         {
-            return new TransformerBaselineOptions { VocabSize = vocabSize, NumHeads = h, NumLayers = layers, MaxSeqLength = positions }.Validate();
+            var original = new TransformerBaselineOptions { VocabSize = vocabSize, NumHeads = h, NumLayers = layers, MaxSeqLength = positions };
+            if (original.EmbedDim % h != 0)
+            {
+                int[] divisors = [.. Enumerable.Range(1, 16).Where(d => original.EmbedDim % d == 0)];
+                throw new ArgumentException($"--num_heads {h} does not divide the baseline's embedding width {original.EmbedDim} (each head takes an equal share): give one of {string.Join(", ", divisors)}, or add --match-params-of, which picks a width that {h} heads divide.");
+            }
+
+            return original.Validate();
         }
 
         NewLlmOptions newLlm = ParseNewLlm(matchParamsOf, vocabSize);
@@ -85,6 +93,19 @@ internal static class ModelChoice
         catch (ArgumentException ex)
         {
             throw new ArgumentException($"--match-params-of {matchParamsOf}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Refuses <c>--match-params-of</c> on a resumed run when the width it picks is not the checkpoint's model's (a resumed
+    /// run keeps its model); the same value, as the same command given again passes it, is accepted.
+    /// </summary>
+    public static void RefuseChangedMatch(string matchParamsOf, TransformerBaselineOptions saved, string resumePath)
+    {
+        TransformerBaselineOptions matched = Baseline(saved.VocabSize, saved.NumLayers, saved.NumHeads, saved.MaxSeqLength, matchParamsOf, layersGiven: true);
+        if (matched.EmbedDim != saved.EmbedDim || matched.HiddenDim != saved.HiddenDim)
+        {
+            throw new ArgumentException($"--match-params-of {matchParamsOf} picks embedding {matched.EmbedDim} and FFN {matched.HiddenDim}, but the model in {resumePath} has embedding {saved.EmbedDim} and FFN {saved.HiddenDim}: a resumed run keeps its model. Leave --match-params-of out to continue the run, or start a new run in another --output.");
         }
     }
 
@@ -104,7 +125,14 @@ internal static class ModelChoice
     public static NewLlmOptions ParseNewLlm(string text, int vocabSize)
     {
         var options = new NewLlmOptions { VocabSize = vocabSize };
-        foreach (string pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        string[] pairs = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (pairs.Length == 0)
+        {
+            throw new ArgumentException($"--match-params-of '{text}' names no New-LLM size; write for example --match-params-of \"num_layers=1,context_dim=256\".");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string pair in pairs)
         {
             string[] parts = pair.Split('=', 2, StringSplitOptions.TrimEntries);
             if (parts.Length != 2 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int value))
@@ -112,7 +140,13 @@ internal static class ModelChoice
                 throw new ArgumentException($"--match-params-of '{text}': '{pair}' is not key=number; write for example --match-params-of \"num_layers=1,context_dim=256\".");
             }
 
-            switch (parts[0].Replace('-', '_'))
+            string key = parts[0].Replace('-', '_');
+            if (!seen.Add(key))
+            {
+                throw new ArgumentException($"--match-params-of '{text}' gives {key} twice; give each size once.");
+            }
+
+            switch (key)
             {
                 case "num_layers": options.NumLayers = value; break;
                 case "context_dim": options.ContextDim = value; break;

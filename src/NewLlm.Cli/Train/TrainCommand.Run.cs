@@ -103,6 +103,11 @@ internal sealed partial class TrainCommand
         }
 
         int? heads = transformer ? settings.Get(NumHeads, point?.Baseline?.NumHeads, mustAgree: true, "the checkpoint's model has that many heads") : null;
+        if (resuming && point!.Baseline is { } savedBaseline && parse.GetValue(MatchParamsOf) is string givenMatch)
+        {
+            ModelChoice.RefuseChangedMatch(givenMatch, savedBaseline, resumePath!);
+        }
+
         int context = settings.Get(ContextDim, point?.Model?.ContextDim, mustAgree: true, "the checkpoint's model has that context size (--expand-context with --from widens it)");
         int sequenceLength = settings.Get(MaxSeqLength, recipeFromCheckpoint ? point!.Get<int>("max_seq_length") : null, mustAgree: resuming, "validation losses at different lengths cannot be compared, so 'best' would mean nothing");
         string kind = settings.Get(TokenizerKind, recipeFromCheckpoint ? point!.GetString("tokenizer") : null, mustAgree: true, "the model was trained on the checkpoint's kind of vocabulary");

@@ -38,7 +38,7 @@ public sealed class ConsoleReporter(TextWriter? writer = null) : ITrainerCallbac
         TrainerOptions o = context.Options;
         string rule = new('=', 70);
         Line(rule);
-        Line($"New-LLM training: {o.ModelName}");
+        Line($"{(context.Model is TransformerBaselineModel ? "Transformer baseline" : "New-LLM")} training: {o.ModelName}");
         Line(rule);
         Line(context.Model switch
         {
