@@ -439,6 +439,9 @@ public sealed class TrainHhRlhfTests
         (code, text) = await ToolProcess.RunAsync(temp.Path, "train", "--resume", output);
         Assert.Equal(1, code);
         Assert.StartsWith($"error: --resume {output} is a folder; give a checkpoint file in it, for example {step}, the one that has trained furthest", text, StringComparison.Ordinal);
+        (code, text) = await ToolProcess.RunAsync(temp.Path, "evaluate", "--checkpoint", output);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: --checkpoint {output} is a folder; give a checkpoint file in it, for example {step}, the one that has trained furthest", text, StringComparison.Ordinal);
 
         string file = temp.Combine("notes.txt");
         File.WriteAllText(file, "a file");

@@ -7,7 +7,7 @@ namespace NewLlm.Cli;
 /// </summary>
 internal sealed class EvaluateCommand : Command
 {
-    private readonly Option<string> _checkpoint = new("--checkpoint") { Description = "A checkpoint written by NewLlm, or one of the original Python trainer's (its vocabulary is rebuilt from the training split of --data-dir).", Required = true };
+    private readonly Option<string> _checkpoint = new("--checkpoint") { Description = "A checkpoint written by NewLlm (either model), or one of the original Python trainer's (its vocabulary is rebuilt from the training split of --data-dir).", Required = true };
     private readonly Option<string> _dataDir = new("--data-dir", "--data_dir") { Description = "A local HH-RLHF folder laid out like the Hub repository (<dir>/<subset>/<split>.jsonl.gz) (default: the folder the checkpoint was trained on when that is HH-RLHF, else a download from the Hub; a checkpoint of another set needs it)." };
     private readonly Option<string> _subset = new("--subset") { Description = "HH-RLHF subset (default: the checkpoint's, else helpful)." };
     private readonly Option<string> _split = new("--split") { Description = "test or train.", DefaultValueFactory = _ => "test" };
@@ -15,7 +15,7 @@ internal sealed class EvaluateCommand : Command
     private readonly Option<int> _batchSize = new("--batch_size", "--batch-size") { Description = "Sequences per batch.", DefaultValueFactory = _ => 64 };
 
     public EvaluateCommand()
-        : base("evaluate", "Measure a New-LLM checkpoint (NewLlm's or the original's) on an HH-RLHF split.")
+        : base("evaluate", "Measure a checkpoint (New-LLM's or the Transformer baseline's, NewLlm's or the original's) on an HH-RLHF split.")
     {
         _split.AcceptOnlyFromAmong("test", "train");
         foreach (Option option in (Option[])[_checkpoint, _dataDir, _subset, _split, _maxSeqLength, _batchSize])
@@ -30,10 +30,7 @@ internal sealed class EvaluateCommand : Command
     {
         TorchBackend.EnsureLoaded();
         string path = parse.GetValue(_checkpoint)!;
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"--checkpoint {path}: there is no such file.");
-        }
+        CheckpointArgument.RequireFile(path, "--checkpoint");
 
         bool original = CheckpointFile.IsOriginalCheckpoint(path);
         bool stateDictOnly = false;

@@ -29,19 +29,7 @@ internal sealed record ResumePoint(JsonObject Settings, NewLlmOptions? Model, in
     /// <param name="optionName">The option that named it (<c>--resume</c>, <c>--from</c>).</param>
     public static ResumePoint Read(string path, string optionName)
     {
-        if (Directory.Exists(path))
-        {
-            string[] checkpoints = [.. Directory.EnumerateFiles(path, "*.pt").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
-            throw new ArgumentException($"{optionName} {path} is a folder; give a checkpoint file in it" + (checkpoints.Length == 0
-                ? " (it holds none)."
-                : $", for example {RunDirectory.FindLatestCheckpoint(path) ?? Path.Combine(path, checkpoints[0])}, the one that has trained furthest (it holds {string.Join(", ", checkpoints)})."));
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"{optionName} {path}: there is no such file.");
-        }
-
+        CheckpointArgument.RequireFile(path, optionName);
         if (CheckpointFile.IsOriginalCheckpoint(path))
         {
             using PyTorchCheckpoint original = PyTorchCheckpoint.Read(path);
