@@ -11,6 +11,12 @@ using TorchSharp;
 // the direct port, and the PyTorch reference, measured in the same run. Each implementation runs in a process of its
 // own (this program with --child), so that its peak resident set is its own. One JSON line per implementation and
 // configuration.
+if (args is ["--help"] or ["-h"] or ["-?"])
+{
+    Console.WriteLine(BenchmarkSettings.Usage);
+    return 0;
+}
+
 BenchmarkSettings settings;
 try
 {
