@@ -21,6 +21,7 @@ public class DecodingMeasurementTests
         long[] cache = Bytes(baseline, 3);
         Assert.Equal(new long[] { 16, 32, 64 }.Select(length => 2L * 2 * 3 * length * 16 * sizeof(float)), cache);
         Assert.True(DecodingMeasurement.TokensPerSecond(baseline, 2, 16) > 0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => DecodingMeasurement.TokensPerSecond(baseline, 2, 16, rounds: 0));
         Assert.Throws<InvalidOperationException>(() => DecodingMeasurement.DecodeGreedily(baseline, 1, 65));
     }
 }

@@ -10,8 +10,9 @@ internal sealed record ComparisonRow(
     /// <summary>Lengths after which the generation state's bytes are measured.</summary>
     public static readonly int[] StateLengths = [128, 1024, 8192];
 
-    // Tokens per sequence of the speed measurement.
+    // Tokens per sequence of the speed measurement, and its timed rounds (the median is reported).
     private const int SpeedLength = 128;
+    private const int SpeedRounds = 5;
 
     /// <summary>
     /// The row of the run in <paramref name="folder"/> (its one <c>*_final.pt</c>) with the figures its output printed,
@@ -31,7 +32,7 @@ internal sealed record ComparisonRow(
             NumLayers = baseline.Options.NumLayers, MaxSeqLength = Math.Max(baseline.Options.MaxSeqLength, StateLengths.Max()), Dropout = 0, Seed = 1,
         }) : null;
         var decoder = (IIncrementalDecoder)(longer ?? model);
-        double[] speeds = GenerationBatches.Select(batch => DecodingMeasurement.TokensPerSecond(decoder, batch, SpeedLength)).ToArray();
+        double[] speeds = GenerationBatches.Select(batch => DecodingMeasurement.TokensPerSecond(decoder, batch, SpeedLength, SpeedRounds)).ToArray();
         long[] bytes = StateLengths.Select(length =>
         {
             using IDecodingState state = DecodingMeasurement.DecodeGreedily(decoder, 1, length);
@@ -59,7 +60,7 @@ internal sealed record ComparisonRow(
         }
 
         lines.Add(string.Empty);
-        lines.Add(FormattableString.Invariant($"Generation is greedy from a one-token prompt, measured in this process after training: speed over {SpeedLength} tokens per sequence, the state's tensor bytes (`IDecodingState.SizeInBytes`) after each length at batch 1. A Transformer is measured on a model of its shape with positions up to {StateLengths.Max():N0} (weights change neither figure)."));
+        lines.Add(FormattableString.Invariant($"Generation is greedy from a one-token prompt, measured in this process after training: speed over {SpeedLength} tokens per sequence (the median of {SpeedRounds} timed generations after a warm-up), the state's tensor bytes (`IDecodingState.SizeInBytes`) after each length at batch 1. A Transformer is measured on a model of its shape with positions up to {StateLengths.Max():N0} (weights change neither figure)."));
         return string.Join('\n', lines) + '\n';
     }
 
