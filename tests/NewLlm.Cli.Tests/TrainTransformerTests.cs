@@ -88,12 +88,13 @@ public sealed class TrainTransformerTests
     }
 
     [Fact]
-    public async Task CompareTrainsBothModelsAlikeAndWritesTheTableAndThePlot()
+    public async Task CompareTrainsBothModelsAlikeWritesTheTableAndThePlotAndTheSameCommandUsesTheFinishedRuns()
     {
         using var temp = new NewLlm.Tests.TempDirectory();
         string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 40, testRows: 8);
         string output = temp.Combine("comparison");
-        (int code, string text) = await ToolProcess.RunAsync(temp.Path, "compare", "--data-dir", data, "--subset", "harmless", "--epochs", "2", "--batch_size", "16", "--max_seq_length", "24", "--context_dim", "64", "--num_heads", "2", "--output", output);
+        string[] command = ["compare", "--data-dir", data, "--subset", "harmless", "--epochs", "2", "--batch_size", "16", "--max_seq_length", "24", "--context_dim", "64", "--num_heads", "2", "--output", output];
+        (int code, string text) = await ToolProcess.RunAsync(temp.Path, command);
         Assert.True(code == 0, text);
 
         string[] rows = File.ReadAllLines(Path.Combine(output, "comparison.md")).Where(l => l.StartsWith("| New-LLM", StringComparison.Ordinal) || l.StartsWith("| Transformer", StringComparison.Ordinal)).ToArray();
@@ -121,5 +122,64 @@ public sealed class TrainTransformerTests
         Assert.Equal(newLlm.TokenizerFingerprint, transformer.TokenizerFingerprint);
         byte[] png = File.ReadAllBytes(Path.Combine(output, "comparison.png"));
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png[..4]);
+        Assert.StartsWith("### New-LLM vs Transformer (hh-rlhf/harmless, 2 epochs, seed 1)", File.ReadAllText(Path.Combine(output, "comparison.md")), StringComparison.Ordinal);
+
+        // The same command again uses both finished runs (their checkpoints untouched, nothing trained) and writes the table again.
+        string[] finals = [.. new[] { "new-llm", "transformer" }.Select(folder => Directory.GetFiles(Path.Combine(output, folder), "*_final.pt").Single())];
+        DateTime[] written = [.. finals.Select(File.GetLastWriteTimeUtc)];
+        File.Delete(Path.Combine(output, "comparison.md"));
+        (code, text) = await ToolProcess.RunAsync(temp.Path, command);
+        Assert.True(code == 0, text);
+        Assert.Contains($"== New-LLM: the run in {Path.Combine(output, "new-llm")} finished with these settings", text, StringComparison.Ordinal);
+        Assert.Contains($"== Transformer: the run in {Path.Combine(output, "transformer")} finished with these settings", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Epoch 1/", text, StringComparison.Ordinal);
+        Assert.Equal(written, finals.Select(File.GetLastWriteTimeUtc));
+        string[] again = File.ReadAllLines(Path.Combine(output, "comparison.md")).Where(l => l.StartsWith("| New-LLM", StringComparison.Ordinal) || l.StartsWith("| Transformer", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(rows.Select(r => string.Join('|', r.Split('|')[2..9])), again.Select(r => string.Join('|', r.Split('|')[2..9]))); // parameters, PPL, accuracy, training tokens/s, peak RSS, wall-clock: the runs' own
+
+        // Other settings over the same --output are refused, naming each difference, and nothing is deleted.
+        string[] other = [.. command];
+        other[Array.IndexOf(other, "--epochs") + 1] = "3";
+        (code, text) = await ToolProcess.RunAsync(temp.Path, [.. other, "--seed", "7"]);
+        Assert.Equal(1, code);
+        Assert.Contains($"error: --output {output} holds an earlier New-LLM run (new_llm_hh_rlhf_layers1_context64_final.pt) with other settings than this command's: --epochs 3 here, 2 there; --seed 7 here, 1 there.", text, StringComparison.Ordinal);
+        Assert.Contains("pass --overwrite to train both models afresh", text, StringComparison.Ordinal);
+        Assert.All(finals, f => Assert.True(File.Exists(f)));
+        Assert.True(File.Exists(Path.Combine(output, "comparison.md")));
+    }
+
+    [SkippableFact]
+    public async Task CompareCtrlCSavesTheRunInProgressExitsWith130AndTheSameCommandContinuesItAndWritesTheTable()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals");
+        using var temp = new NewLlm.Tests.TempDirectory();
+        string data = TinyHhRlhfFolder.Create(temp.Path, trainRows: 400, testRows: 8); // batches of 1: the epoch takes about 25 s, time to interrupt it
+        string output = temp.Combine("comparison");
+        string[] command = ["compare", "--data-dir", data, "--subset", "harmless", "--epochs", "1", "--batch_size", "1", "--output", output];
+        string interrupted = Path.Combine(output, "new-llm", "new_llm_hh_rlhf_layers1_interrupted.pt");
+        using (ChildProgram run = ToolProcess.Start(temp.Path, command))
+        {
+            await run.WaitForOutputAsync("Epoch 1/", TimeSpan.FromMinutes(2));
+            await Task.Delay(1000);
+            run.Signal("INT"); // this process only: it passes the signal on to the run in progress
+            int code = await run.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(code == 130, $"exit code {code}; output:\n{run.Output}");
+            Assert.Contains($"[Interrupted: checkpoint saved to {interrupted}]", run.Output, StringComparison.Ordinal);
+            Assert.Contains("[Comparison interrupted during the New-LLM run: run the same command again to continue it]", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("nothing to save", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("== Transformer", run.Output, StringComparison.Ordinal);
+        }
+
+        Assert.True(CheckpointFile.ReadManifest(interrupted).State.BatchesIntoEpoch > 0, "the checkpoint is in the middle of the epoch");
+        Assert.False(File.Exists(Path.Combine(output, "comparison.md")));
+        (int resumed, string text) = await ToolProcess.RunAsync(temp.Path, command);
+        Assert.True(resumed == 0, text);
+        Assert.Contains("== New-LLM: continuing the interrupted run from new_llm_hh_rlhf_layers1_interrupted.pt", text, StringComparison.Ordinal);
+        Assert.Contains("Resuming new_llm_hh_rlhf_layers1_interrupted.pt:", text, StringComparison.Ordinal);
+        Assert.Equal(1, CheckpointFile.ReadManifest(Path.Combine(output, "new-llm", "new_llm_hh_rlhf_layers1_final.pt")).State.CompletedEpochs);
+        Assert.False(File.Exists(interrupted));
+        string table = File.ReadAllText(Path.Combine(output, "comparison.md"));
+        Assert.StartsWith("### New-LLM vs Transformer (hh-rlhf/harmless, 1 epoch, seed 1)", table, StringComparison.Ordinal);
+        Assert.Equal(2, table.Split('\n').Count(l => l.StartsWith("| New-LLM", StringComparison.Ordinal) || l.StartsWith("| Transformer", StringComparison.Ordinal)));
     }
 }

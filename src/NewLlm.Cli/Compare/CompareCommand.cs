@@ -9,7 +9,8 @@ namespace NewLlm.Cli;
 /// learning rate and seed, each as a <c>newllm train</c> child process (so that each run's peak memory is its own) into
 /// <c>--output</c>/new-llm and <c>--output</c>/transformer, then writes <c>comparison.md</c> (parameters, validation
 /// perplexity and accuracy, training tokens/s, peak training RSS) and <c>comparison.png</c> (validation perplexity
-/// against epoch and against wall-clock time).
+/// against epoch and against wall-clock time). The same command again reuses a run that finished with its settings and
+/// continues one that was interrupted (<see cref="ComparisonRun"/>); Ctrl-C lets the run in progress save its checkpoint.
 /// </summary>
 internal sealed class CompareCommand : Command
 {
@@ -27,11 +28,11 @@ internal sealed class CompareCommand : Command
     private readonly Option<int> _contextDim = new("--context_dim", "--context-dim") { Description = "New-LLM's context vector.", DefaultValueFactory = _ => 256 };
     private readonly Option<int> _numHeads = new("--num_heads", "--num-heads") { Description = "The baseline's attention heads.", DefaultValueFactory = _ => ModelChoice.DefaultHeads };
     private readonly Option<string> _output = new("--output") { Description = "The folder of both runs and the comparison.", DefaultValueFactory = _ => "comparison" };
-    private readonly Option<bool> _overwrite = new("--overwrite") { Description = "Replace earlier runs in --output." };
+    private readonly Option<bool> _overwrite = new("--overwrite") { Description = "Train both models afresh, deleting earlier runs in --output (without it, the same command again reuses a finished run and continues an interrupted one)." };
     private readonly Option<int> _threads = new("--threads") { Description = "CPU threads of each run.", DefaultValueFactory = _ => Environment.ProcessorCount };
 
     public CompareCommand()
-        : base("compare", "Train New-LLM and a Transformer baseline of the same parameter count on the same data, tokenizer, epochs, batch size, learning rate and seed, one after the other, and write a table (comparison.md) and a plot (comparison.png) of both.")
+        : base("compare", "Train New-LLM and a Transformer baseline of the same parameter count on the same data, tokenizer, epochs, batch size, learning rate and seed, one after the other, and write a table (comparison.md) and a plot (comparison.png) of both. Ctrl-C saves the run in progress; the same command again continues it, and reuses a run that finished.")
     {
         _tokenizer.AcceptOnlyFromAmong("word", "gpt2");
         foreach (Option option in (Option[])[_dataset, _dataDir, _subset, _maxSamples, _epochs, _batchSize, _learningRate, _seed, _tokenizer, _maxSeqLength, _numLayers, _contextDim, _numHeads, _output, _overwrite, _threads])
@@ -45,46 +46,117 @@ internal sealed class CompareCommand : Command
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         string output = Path.GetFullPath(parse.GetValue(_output)!);
-        string match = string.Create(CultureInfo.InvariantCulture, $"num_layers={parse.GetValue(_numLayers)},context_dim={parse.GetValue(_contextDim)}");
+        int epochs = parse.GetValue(_epochs), batch = parse.GetValue(_batchSize), seed = parse.GetValue(_seed), sequenceLength = parse.GetValue(_maxSeqLength);
+        int layers = parse.GetValue(_numLayers), context = parse.GetValue(_contextDim), heads = parse.GetValue(_numHeads);
+        double rate = parse.GetValue(_learningRate);
+        string tokenizer = parse.GetValue(_tokenizer)!;
+        string? dataDir = parse.GetValue(_dataDir);
+        int? samples = parse.GetValue(_maxSamples);
+        bool overwrite = parse.GetValue(_overwrite);
+        DialogueDataset set = ParseDataset(parse.GetValue(_dataset)!, parse.GetValue(_subset));
+        string match = string.Create(CultureInfo.InvariantCulture, $"num_layers={layers},context_dim={context}");
         var common = new List<string>
         {
-            "--dataset", parse.GetValue(_dataset)!, "--epochs", Text(parse.GetValue(_epochs)), "--batch_size", Text(parse.GetValue(_batchSize)),
-            "--lr", parse.GetValue(_learningRate).ToString("R", CultureInfo.InvariantCulture), "--seed", Text(parse.GetValue(_seed)),
-            "--tokenizer", parse.GetValue(_tokenizer)!, "--max_seq_length", Text(parse.GetValue(_maxSeqLength)), "--num_layers", Text(parse.GetValue(_numLayers)),
+            "--dataset", parse.GetValue(_dataset)!, "--epochs", Text(epochs), "--batch_size", Text(batch),
+            "--lr", rate.ToString("R", CultureInfo.InvariantCulture), "--seed", Text(seed),
+            "--tokenizer", tokenizer, "--max_seq_length", Text(sequenceLength), "--num_layers", Text(layers),
             "--threads", Text(parse.GetValue(_threads)),
         };
-        AddIf(common, "--data-dir", parse.GetValue(_dataDir));
+        AddIf(common, "--data-dir", dataDir);
         AddIf(common, "--subset", parse.GetValue(_subset));
-        AddIf(common, "--max_samples", parse.GetValue(_maxSamples) is int samples ? Text(samples) : null);
-        if (parse.GetValue(_overwrite))
-        {
-            common.Add("--overwrite");
-        }
+        AddIf(common, "--max_samples", samples is int limit ? Text(limit) : null);
 
-        (string Name, string Folder, string[] Arguments)[] runs =
+        // What both runs are trained with, as their checkpoints record it (newllm train's settings; see ResumePoint).
+        ComparisonRun.Setting[] shared =
         [
-            ("New-LLM", Path.Combine(output, "new-llm"), ["train", "--model", ModelChoice.NewLlm, "--context_dim", Text(parse.GetValue(_contextDim)), .. common, "--output", Path.Combine(output, "new-llm")]),
-            ("Transformer", Path.Combine(output, "transformer"), ["train", "--model", ModelChoice.Transformer, "--num_heads", Text(parse.GetValue(_numHeads)), "--match-params-of", match, .. common, "--output", Path.Combine(output, "transformer")]),
+            new("--dataset", set.Name, p => p.GetString("dataset")),
+            new("--subset", set.Subset, p => p.GetString("subset")),
+            new("--data-dir", dataDir is null ? "hub" : Path.GetFullPath(dataDir), p => p.GetString("data_dir")),
+            new("--max_samples", samples, p => p.Get<int>("max_samples")),
+            new("--epochs", epochs, p => p.Get<int>("epochs")),
+            new("--batch_size", batch, p => p.Get<int>("batch_size")),
+            new("--lr", rate, p => p.Get<double>("learning_rate")),
+            new("--seed", seed, p => p.Get<int>("seed")),
+            new("--tokenizer", tokenizer, p => p.GetString("tokenizer")),
+            new("--max_seq_length", sequenceLength, p => p.Get<int>("max_seq_length")),
+            new("--num_layers", layers, p => p.NumLayers),
+        ];
+        string newLlmFolder = Path.Combine(output, "new-llm"), transformerFolder = Path.Combine(output, "transformer");
+        (ComparisonRun Run, string[] Arguments)[] runs =
+        [
+            (new ComparisonRun("New-LLM", newLlmFolder, [.. shared, new("--model", ModelChoice.NewLlm, p => p.IsTransformer ? ModelChoice.Transformer : ModelChoice.NewLlm), new("--context_dim", context, p => p.Model?.ContextDim)]),
+                ["train", "--model", ModelChoice.NewLlm, "--context_dim", Text(context), .. common, "--output", newLlmFolder]),
+            (new ComparisonRun("Transformer", transformerFolder, [.. shared, new("--model", ModelChoice.Transformer, p => p.IsTransformer ? ModelChoice.Transformer : ModelChoice.NewLlm), new("--num_heads", heads, p => p.Baseline?.NumHeads), new("--context_dim", context, p => MatchedContext(p, context, match))]),
+                ["train", "--model", ModelChoice.Transformer, "--num_heads", Text(heads), "--match-params-of", match, .. common, "--output", transformerFolder]),
         ];
 
-        var rows = new List<ComparisonRow>();
-        foreach ((string name, string folder, string[] arguments) in runs)
-        {
-            Console.WriteLine($"== {name}: newllm {string.Join(' ', arguments)}");
-            (int code, string text) = await RunChildAsync(arguments, cancellationToken);
-            if (code != 0)
-            {
-                Console.Error.WriteLine($"error: the {name} run stopped (exit code {code}); its output is above. Nothing was compared.");
-                return code;
-            }
-
-            rows.Add(ComparisonRow.Read(name, folder, RunFigures.Parse(text)));
-        }
-
-        string title = $"New-LLM vs Transformer ({parse.GetValue(_dataset)}{(parse.GetValue(_subset) is string subset ? "/" + subset : string.Empty)}, {parse.GetValue(_epochs)} epochs, seed {parse.GetValue(_seed)})";
-        string table = ComparisonRow.Markdown(title, rows);
+        // Every run's folder is looked at (and one with other settings refused) before anything is trained or deleted.
         string tablePath = Path.Combine(output, "comparison.md");
         string plotPath = Path.Combine(output, "comparison.png");
+        if (overwrite)
+        {
+            foreach ((ComparisonRun run, _) in runs)
+            {
+                run.DeleteEarlierRun();
+            }
+        }
+
+        (ComparisonRunState State, string? Checkpoint)[] found = [.. runs.Select(r => r.Run.Inspect())];
+        if (overwrite || found.Any(f => f.State != ComparisonRunState.Finished))
+        {
+            foreach (string stale in new[] { tablePath, plotPath }.Where(File.Exists))
+            {
+                File.Delete(stale); // an earlier comparison's table and plot are not left beside runs that are trained again
+            }
+        }
+
+        var rows = new List<ComparisonRow>();
+        for (int i = 0; i < runs.Length; i++)
+        {
+            (ComparisonRun run, string[] arguments) = runs[i];
+            (ComparisonRunState state, string? checkpoint) = found[i];
+            if (state == ComparisonRunState.Finished)
+            {
+                Console.WriteLine($"== {run.Name}: the run in {run.Folder} finished with these settings ({Path.GetFileName(checkpoint)}); its results are used (--overwrite trains both models afresh).");
+            }
+            else
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return Interrupted($"before the {run.Name} run", overwrite);
+                }
+
+                if (state == ComparisonRunState.Interrupted)
+                {
+                    arguments = ["train", "--resume", checkpoint!, "--output", run.Folder, "--threads", Text(parse.GetValue(_threads))];
+                    Console.WriteLine($"== {run.Name}: continuing the interrupted run from {Path.GetFileName(checkpoint)}: newllm {string.Join(' ', arguments)}");
+                }
+                else
+                {
+                    Console.WriteLine($"== {run.Name}: newllm {string.Join(' ', arguments)}");
+                }
+
+                (int code, string text) = await RunChildAsync(arguments, cancellationToken);
+                if (cancellationToken.IsCancellationRequested || code is 130 or 143)
+                {
+                    return Interrupted($"{(code == 0 ? "after" : "during")} the {run.Name} run", overwrite, code);
+                }
+
+                if (code != 0)
+                {
+                    Console.Error.WriteLine($"error: the {run.Name} run stopped (exit code {code}); its output is above. Nothing was compared.");
+                    return code;
+                }
+
+                AtomicFile.Write(run.OutputFile, stream => stream.Write(Encoding.UTF8.GetBytes(text)));
+            }
+
+            string? kept = File.Exists(run.OutputFile) ? File.ReadAllText(run.OutputFile) : null;
+            rows.Add(ComparisonRow.Read(run.Name, run.Folder, kept is null ? null : RunFigures.Parse(kept)));
+        }
+
+        string title = $"New-LLM vs Transformer ({set.Name}{(set.Subset is string subset ? "/" + subset : string.Empty)}, {epochs} epoch{(epochs == 1 ? string.Empty : "s")}, seed {seed})";
+        string table = ComparisonRow.Markdown(title, rows);
         AtomicFile.Write(tablePath, stream => stream.Write(Encoding.UTF8.GetBytes(table)));
         byte[] png = ComparisonPlotter.Render([.. rows.Select(r => new KeyValuePair<string, IReadOnlyList<EpochRecord>>(r.Name, r.History))], "New-LLM vs Transformer");
         AtomicFile.Write(plotPath, stream => stream.Write(png));
@@ -94,7 +166,44 @@ internal sealed class CompareCommand : Command
         return 0;
     }
 
+    // What is said when a signal stops the comparison (the child has said where its checkpoint is); 130 becomes the signal's code.
+    private static int Interrupted(string when, bool overwrite, int code = 130)
+    {
+        Console.Out.Flush();
+        Console.Error.WriteLine($"[Comparison interrupted {when}: run the same command again{(overwrite ? " without --overwrite (which starts afresh)" : string.Empty)} to continue it]");
+        return code == 143 ? 143 : 130;
+    }
+
+    // This command's --context_dim if the baseline in the checkpoint is the one matched to it, else the sizes it has.
+    private static object? MatchedContext(ResumePoint point, int context, string match)
+    {
+        if (point.Baseline is not { } saved)
+        {
+            return null;
+        }
+
+        TransformerBaselineOptions expected = ModelChoice.Baseline(saved.VocabSize, saved.NumLayers, saved.NumHeads, saved.MaxSeqLength, match, layersGiven: true);
+        return (expected.EmbedDim, expected.HiddenDim) == (saved.EmbedDim, saved.HiddenDim)
+            ? context
+            : string.Create(CultureInfo.InvariantCulture, $"a baseline matched to another size (embedding {saved.EmbedDim}, FFN {saved.HiddenDim})");
+    }
+
+    // The set and subset as newllm train names them in its checkpoints.
+    private static DialogueDataset ParseDataset(string name, string? subset)
+    {
+        try
+        {
+            return DialogueDataset.Parse(name, subset);
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException($"{(subset is null ? "--dataset" : "--subset")} {ex.Message}", ex);
+        }
+    }
+
     // This program again, as a child (the apphost, or dotnet with this assembly), its output passed through and kept.
+    // The child is in this process's group, so a Ctrl-C reaches it too; a signal sent to this process alone is passed on.
+    // Either way the child saves its interrupt checkpoint and says so, and its output is relayed until it exits.
     private static async Task<(int Code, string Output)> RunChildAsync(string[] arguments, CancellationToken cancellationToken)
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is unknown, so newllm compare cannot start its runs.");
@@ -110,26 +219,40 @@ internal sealed class CompareCommand : Command
         }
 
         using Process child = Process.Start(start) ?? throw new InvalidOperationException($"{self} did not start.");
+        using CancellationTokenRegistration forward = cancellationToken.Register(() => PassOnInterrupt(child));
         var text = new StringBuilder();
         string? line;
+        while ((line = await child.StandardOutput.ReadLineAsync(CancellationToken.None)) is not null)
+        {
+            Console.WriteLine(line);
+            text.AppendLine(line);
+        }
+
+        await child.WaitForExitAsync(CancellationToken.None);
+        return (child.ExitCode, text.ToString());
+    }
+
+    // SIGINT to the child (which takes a second delivery within its repeat window as the same request); on Windows the
+    // console's Ctrl-C reaches every process attached to it.
+    private static void PassOnInterrupt(Process child)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
         try
         {
-            while ((line = await child.StandardOutput.ReadLineAsync(cancellationToken)) is not null)
+            if (!child.HasExited)
             {
-                Console.WriteLine(line);
-                text.AppendLine(line);
+                using Process? kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-INT", child.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false });
+                kill?.WaitForExit();
             }
-
-            await child.WaitForExitAsync(cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
-            // The child got the same Ctrl-C (same process group) and saves its checkpoint; wait for it.
-            await child.WaitForExitAsync(CancellationToken.None);
-            throw;
+            // The child has exited, or there is no kill(1): a Ctrl-C at the terminal reaches the child anyway.
         }
-
-        return (child.ExitCode, text.ToString());
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
