@@ -90,7 +90,8 @@ internal sealed class CompareCommand : Command
                 ["train", "--model", ModelChoice.Transformer, "--num_heads", Text(heads), "--match-params-of", match, .. common, "--output", transformerFolder]),
         ];
 
-        // Every run's folder is looked at (and one with other settings refused) before anything is trained or deleted.
+        // --overwrite deletes the earlier runs first; otherwise every run's folder is looked at, and one with other
+        // settings refused, before anything is trained or deleted.
         string tablePath = Path.Combine(output, "comparison.md");
         string plotPath = Path.Combine(output, "comparison.png");
         if (overwrite)
