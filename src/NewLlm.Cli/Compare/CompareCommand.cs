@@ -176,18 +176,9 @@ internal sealed class CompareCommand : Command
     }
 
     // This command's --context_dim if the baseline in the checkpoint is the one matched to it, else the sizes it has.
-    private static object? MatchedContext(ResumePoint point, int context, string match)
-    {
-        if (point.Baseline is not { } saved)
-        {
-            return null;
-        }
-
-        TransformerBaselineOptions expected = ModelChoice.Baseline(saved.VocabSize, saved.NumLayers, saved.NumHeads, saved.MaxSeqLength, match, layersGiven: true);
-        return (expected.EmbedDim, expected.HiddenDim) == (saved.EmbedDim, saved.HiddenDim)
-            ? context
-            : string.Create(CultureInfo.InvariantCulture, $"a baseline matched to another size (embedding {saved.EmbedDim}, FFN {saved.HiddenDim})");
-    }
+    private static object? MatchedContext(ResumePoint point, int context, string match) => point.Baseline is not { } saved ? null
+        : ModelChoice.IsMatch(match, saved, out _) ? context
+        : string.Create(CultureInfo.InvariantCulture, $"a baseline matched to another size (embedding {saved.EmbedDim}, FFN {saved.HiddenDim})");
 
     // The set and subset as newllm train names them in its checkpoints.
     private static DialogueDataset ParseDataset(string name, string? subset)

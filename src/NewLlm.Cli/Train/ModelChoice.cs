@@ -102,11 +102,20 @@ internal static class ModelChoice
     /// </summary>
     public static void RefuseChangedMatch(string matchParamsOf, TransformerBaselineOptions saved, string resumePath)
     {
-        TransformerBaselineOptions matched = Baseline(saved.VocabSize, saved.NumLayers, saved.NumHeads, saved.MaxSeqLength, matchParamsOf, layersGiven: true);
-        if (matched.EmbedDim != saved.EmbedDim || matched.HiddenDim != saved.HiddenDim)
+        if (!IsMatch(matchParamsOf, saved, out TransformerBaselineOptions matched))
         {
             throw new ArgumentException($"--match-params-of {matchParamsOf} picks embedding {matched.EmbedDim} and FFN {matched.HiddenDim}, but the model in {resumePath} has embedding {saved.EmbedDim} and FFN {saved.HiddenDim}: a resumed run keeps its model. Leave --match-params-of out to continue the run, or start a new run in another --output.");
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="saved"/> (a checkpoint's baseline) has the width <c>--match-params-of</c>
+    /// <paramref name="matchParamsOf"/> picks for its vocabulary, blocks, heads and positions (<paramref name="matched"/>).
+    /// </summary>
+    public static bool IsMatch(string matchParamsOf, TransformerBaselineOptions saved, out TransformerBaselineOptions matched)
+    {
+        matched = Baseline(saved.VocabSize, saved.NumLayers, saved.NumHeads, saved.MaxSeqLength, matchParamsOf, layersGiven: true);
+        return matched.EmbedDim == saved.EmbedDim && matched.HiddenDim == saved.HiddenDim;
     }
 
     /// <summary>The line that says both counts: the New-LLM model's and the matched baseline's.</summary>
