@@ -95,7 +95,7 @@ public sealed partial class TransformerBaselineModel
     private static int HeadsFor(string source, int? recorded, int? numHeads) => (recorded, numHeads) switch
     {
         (int saved, int asked) when saved != asked => throw new ArgumentException(
-            $"{source} records {saved} attention heads, but numHeads is {asked}: leave numHeads out (null) to build the file's {saved}; other heads would compute another model with the same weights.", nameof(numHeads)),
+            $"{source} records {saved} attention heads, but numHeads is {asked}: leave numHeads out to build the file's {saved}; other heads would compute another model with the same weights.", nameof(numHeads)),
         (int saved, _) => saved,
         (null, int asked) => asked,
         (null, null) => throw new ArgumentException(
