@@ -40,7 +40,7 @@ public sealed class ChatTests
         Assert.True(code == 0, text);
 
         using ChildProgram chat = ToolProcess.StartWaitingForInput(temp.Path, "chat", "--checkpoint", Path.Combine(temp.Path, "hh", "new_llm_hh_rlhf_layers1_final.pt"));
-        await chat.WaitForOutputAsync("Empty line or Ctrl+D ends.", TimeSpan.FromMinutes(1));
+        await chat.WaitForOutputAsync("Ctrl+C ends.", TimeSpan.FromMinutes(1));
         await Task.Delay(TimeSpan.FromSeconds(0.5)); // waiting for a line now
         chat.SignalTwice("INT"); // as GNU timeout delivers it: to the process, then to its group
         code = await chat.WaitForExitAsync(TimeSpan.FromSeconds(20));

@@ -98,7 +98,7 @@ internal sealed class ChatCommand : Command
         int turnIndex = 0;
         IEnumerable<string> turns = parse.GetValue(_prompt) is { Length: > 0 } given ? given : ReadTurns(cancellation);
         string format = labels is null ? "turns without labels" : $"turns as '{user}: ... {assistant}: ...'";
-        Console.WriteLine($"Loaded {parse.GetValue(_baselineWeights) ?? path} ({Describe(model)}, {tokenizer.Kind} tokenizer, {format}). Empty line or Ctrl+D ends.");
+        Console.WriteLine($"Loaded {parse.GetValue(_baselineWeights) ?? path} ({Describe(model)}, {tokenizer.Kind} tokenizer, {format}). Empty line, Ctrl+D or Ctrl+C ends.");
         foreach (string turn in turns)
         {
             string text = Regex.Replace(turn, @"\s+", " ").Trim();
