@@ -12,7 +12,7 @@ internal static class CommandLine
     private static readonly (string Api, string Flag)[] FlagNames =
     [
         ("TrainerOptions.BatchSize", "--batch_size"), ("TrainerOptions.LearningRate", "--lr"), ("TrainerOptions.Epochs", "--epochs"),
-        ("TrainerOptions.Device", "--device"), ("TrainerOptions.OutputDirectory", "--output"), ("TrainerOptions.Seed", "--seed"),
+        ("numHeads", "--num-heads"), ("TrainerOptions.Device", "--device"), ("TrainerOptions.OutputDirectory", "--output"), ("TrainerOptions.Seed", "--seed"),
         ("TrainerOptions.CheckpointEveryEpochs", "--checkpoint-every"), ("TrainerOptions.CheckpointEverySteps", "--checkpoint-every"),
         ("TrainerOptions.OverwriteOutput", "--overwrite"), ("TokenizedCorpusOptions.MaxSequenceLength", "--max_seq_length"),
         ("DialogueCorpusOptions.MaxSequenceLength", "--max_seq_length"), ("DialogueCorpusOptions.MaxSamples", "--max_samples"),
@@ -27,9 +27,10 @@ internal static class CommandLine
     /// </summary>
     /// <param name="command">The command.</param>
     /// <param name="run">The work.</param>
-    public static void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> run) => command.SetAction(async (parse, _) =>
+    /// <param name="notices">What the signals are announced as; a training run's by default.</param>
+    public static void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> run, SignalNotices? notices = null) => command.SetAction(async (parse, _) =>
     {
-        using var signals = new TerminationSignals();
+        using var signals = new TerminationSignals(notices ?? SignalNotices.Training);
         try
         {
             int code = await run(parse, signals.Token);
@@ -55,7 +56,12 @@ internal static class CommandLine
     // One line, in the tool's words: the library's option names become the command line's.
     private static string OneLine(Exception ex)
     {
-        string message = ex is OptionsValidationException validation ? string.Join(" ", validation.Failures) : ex.Message;
+        string message = ex switch
+        {
+            OptionsValidationException validation => string.Join(" ", validation.Failures),
+            ArgumentException { ParamName: string name } argument => argument.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal),
+            _ => ex.Message,
+        };
         foreach ((string api, string flag) in FlagNames)
         {
             message = message.Replace(api, flag, StringComparison.Ordinal);

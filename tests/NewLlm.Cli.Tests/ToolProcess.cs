@@ -11,5 +11,7 @@ internal static class ToolProcess
 
     public static ChildProgram Start(string workingDirectory, params string[] arguments) => ChildProgram.Start(ProgramPath, workingDirectory, arguments);
 
+    public static ChildProgram StartWaitingForInput(string workingDirectory, params string[] arguments) => ChildProgram.StartWaitingForInput(ProgramPath, workingDirectory, arguments);
+
     public static Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments) => ChildProgram.RunAsync(ProgramPath, workingDirectory, arguments);
 }

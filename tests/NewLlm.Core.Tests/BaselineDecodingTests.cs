@@ -1,3 +1,4 @@
+using Microsoft.ML.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -187,8 +188,67 @@ public class BaselineDecodingTests
         Assert.Equal(8, session.State.Length);
         Assert.True(session.State.SizeInBytes > 0);
         Assert.Throws<InvalidOperationException>(() => session.Context);
-        var error = Assert.Throws<InvalidOperationException>(() => generator.Generate([4], new GenerationOptions { Greedy = true, MaxNewTokens = Positions }, session).ToArray());
-        Assert.Contains("MaxSeqLength", error.Message, StringComparison.Ordinal);
+
+        // 9 positions read after the prompt [4]: 15 more tokens are read and a 16th is generated from the last position.
+        int[] rest = generator.Generate([4], new GenerationOptions { Greedy = true, MaxNewTokens = Positions }, session).ToArray();
+        Assert.Equal(Positions - 9 + 1, rest.Length);
+        Assert.Equal(GenerationStopReason.PositionLimit, session.StopReason);
+        Assert.Equal(Positions, session.State.Length);
+        var error = Assert.Throws<ArgumentException>(() => generator.Generate([], new GenerationOptions { Greedy = true }, session));
+        Assert.Contains($"all the model's {Positions} positions", error.Message, StringComparison.Ordinal);
+    }
+
+    // 15 tokens fill the positions after the prompt's; the 16th is generated from the last one and not read.
+    [Theory]
+    [InlineData(15, 15, GenerationStopReason.MaxNewTokens)]
+    [InlineData(16, 16, GenerationStopReason.PositionLimit)]
+    [InlineData(40, 16, GenerationStopReason.PositionLimit)]
+    public void AOneTokenPromptGeneratesAsManyTokensAsTheModelHasPositions(int maxNewTokens, int expected, GenerationStopReason reason)
+    {
+        using var model = new TransformerBaselineModel(new TransformerBaselineOptions
+        {
+            VocabSize = 40, EmbedDim = 32, NumHeads = 4, HiddenDim = 48, NumLayers = 1, MaxSeqLength = 16, Seed = 3,
+        });
+        var generator = new IncrementalGenerator(model);
+        var options = new GenerationOptions { Greedy = true, MaxNewTokens = maxNewTokens, StopAtEndOfSequence = false };
+        using var session = new GenerationSession(model);
+        int[] produced = generator.Generate([1], options, session).ToArray();
+        Assert.Equal(expected, produced.Length);
+        Assert.Equal(reason, session.StopReason);
+
+        // The same tokens as the full forward's argmax, the last one from the 16th position.
+        var sequence = new List<long> { 1 };
+        foreach (int token in produced)
+        {
+            using Tensor ids = tensor(sequence.ToArray(), dtype: ScalarType.Int64).reshape(1, -1);
+            using Tensor logits = FullForwardLogits(model, ids);
+            Assert.Equal(logits[0, -1].argmax().item<long>(), token);
+            sequence.Add(token);
+        }
+
+        // Text keeps what was generated: GPT-2's first 40 ids are one printable character each ("A" is one of them).
+        var gpt2 = TiktokenTokenizer.CreateForModel("gpt2");
+        Assert.Single(gpt2.EncodeToIds("A"));
+        using var textSession = new GenerationSession(model);
+        string text = generator.GenerateText(gpt2, "A", options, textSession);
+        Assert.Equal(expected, text.Length);
+        Assert.Equal(reason, textSession.StopReason);
+    }
+
+    [Fact]
+    public void APromptLongerThanThePositionsIsRefusedBeforeAnythingIsRead()
+    {
+        using var model = Model(layers: 1);
+        var generator = new IncrementalGenerator(model);
+        int[] prompt = Enumerable.Range(1, Positions + 4).ToArray();
+        var error = Assert.Throws<ArgumentException>(() => generator.Generate(prompt, new GenerationOptions()));
+        Assert.Contains($"The prompt has {Positions + 4} tokens, the model {Positions} positions", error.Message, StringComparison.Ordinal);
+
+        using var session = new GenerationSession(model);
+        _ = generator.Generate(Enumerable.Range(1, 20).ToArray(), new GenerationOptions { Greedy = true, MaxNewTokens = 1 }, session).ToArray();
+        error = Assert.Throws<ArgumentException>(() => generator.Generate([1, 2, 3, 4], new GenerationOptions(), session));
+        Assert.Contains("The prompt has 4 tokens after the 21 the session has read, the model 24 positions", error.Message, StringComparison.Ordinal);
+        Assert.Equal(21, session.State.Length);
     }
 
     [Fact]

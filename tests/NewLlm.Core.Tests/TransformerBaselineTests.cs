@@ -260,6 +260,50 @@ public class TransformerBaselineTests
         Assert.Throws<FileNotFoundException>(() => TransformerBaselineModel.FromPyTorch(temp.Combine("nope.pt"), numHeads: 4));
     }
 
+    [Fact]
+    public void AFileThatRecordsItsHeadsIsRebuiltWithThemAndOtherHeadsAreRefused()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Combine("recorded.pt");
+        var options = Small(seed: 8);
+        options.NumHeads = 2; // not the default 4, which a loader that ignores the record would build
+        using var model = new TransformerBaselineModel(options);
+        var checkpoint = new PyTorchCheckpoint { Config = new Dictionary<string, object?> { ["model_type"] = "transformer_baseline", ["num_heads"] = 2 } };
+        foreach ((string name, Tensor tensor) in model.state_dict())
+        {
+            checkpoint.ModelState[name] = tensor;
+        }
+
+        checkpoint.Write(path);
+
+        // 2 heads, as recorded, whether asked for or left out: the model's own logits (8 heads would compute others).
+        using Tensor ids = tensor(new long[] { 3, 9, 27, 1, 4 }).view(1, -1);
+        using Tensor expected = model.call(ids);
+        foreach (int? heads in new int?[] { null, 2 })
+        {
+            using var loaded = TransformerBaselineModel.FromPyTorch(path, heads, dropout: 0.0);
+            Assert.Equal(2, loaded.Options.NumHeads);
+            using Tensor logits = loaded.call(ids);
+            Assert.True(expected.allclose(logits, rtol: 0, atol: 1e-6), $"numHeads {heads?.ToString() ?? "null"}");
+        }
+
+        using (var any = (TransformerBaselineModel)LanguageModel.LoadFromPyTorch(path))
+        {
+            Assert.Equal(2, any.Options.NumHeads);
+        }
+
+        var refused = Assert.Throws<ArgumentException>(() => TransformerBaselineModel.FromPyTorch(path, numHeads: 8));
+        Assert.Contains("records 2 attention heads, but numHeads is 8", refused.Message, StringComparison.Ordinal);
+
+        // A bare state dict records none: then the heads must be given.
+        string stateDict = temp.Combine("state-dict.pt");
+        model.SavePyTorch(stateDict);
+        var unknown = Assert.Throws<ArgumentException>(() => TransformerBaselineModel.FromPyTorch(stateDict));
+        Assert.Contains("records no head count", unknown.Message, StringComparison.Ordinal);
+        using var given = TransformerBaselineModel.FromPyTorch(stateDict, numHeads: 8);
+        Assert.Equal(8, given.Options.NumHeads);
+    }
+
     [SkippableFact]
     [Trait("Category", "Slow")]
     public void PyTorchFilesMoveBetweenThisModelAndTheReference()

@@ -30,11 +30,20 @@ internal sealed class ChildProgram : IDisposable
     public int Id => _process.Id;
 
     /// <summary>Starts <c>dotnet <paramref name="program"/></c> with the arguments.</summary>
-    public static ChildProgram Start(string program, string workingDirectory, params string[] arguments)
+    public static ChildProgram Start(string program, string workingDirectory, params string[] arguments) => Start(program, workingDirectory, openInput: false, arguments);
+
+    /// <summary>
+    /// Starts <c>dotnet <paramref name="program"/></c> with the arguments and its standard input a pipe that stays open
+    /// and empty, as a terminal where nobody types: a program that reads it waits.
+    /// </summary>
+    public static ChildProgram StartWaitingForInput(string program, string workingDirectory, params string[] arguments) => Start(program, workingDirectory, openInput: true, arguments);
+
+    private static ChildProgram Start(string program, string workingDirectory, bool openInput, string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = workingDirectory,
+            RedirectStandardInput = openInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -8,7 +8,8 @@ namespace NewLlm.Cli;
 /// and writes one token at a time through <see cref="IIncrementalDecoder"/>: a New-LLM carries only its context vector
 /// (memory per token is constant), a Transformer baseline (<c>--baseline-weights</c>) its key/value cache, which grows
 /// by one position per token and ends the conversation at its MaxSeqLength. Each reply is printed word by word as it is
-/// generated, and ends at the end of text or where the model starts the next turn itself.
+/// generated, and ends at the end of text or where the model starts the next turn itself. Ctrl-C ends the chat at once,
+/// at the prompt or in a reply (exit code 130).
 /// </summary>
 internal sealed class ChatCommand : Command
 {
@@ -22,7 +23,7 @@ internal sealed class ChatCommand : Command
     private readonly Option<int> _maxTokens = new("--max-tokens", "--max_tokens") { Description = "Most tokens per reply.", DefaultValueFactory = _ => 64 };
     private readonly Option<int?> _seed = new("--seed") { Description = "Seed of the sampler." };
     private readonly Option<string?> _baselineWeights = new("--baseline-weights", "--baseline_weights") { Description = "Chat with a Transformer baseline instead of the checkpoint's model: its weights (.safetensors from TransformerBaselineModel.SaveSafetensors, or a torch.save state dict such as the original's TransformerLM). The checkpoint still gives the tokenizer and the turn format; the baseline's vocabulary must cover the tokenizer's." };
-    private readonly Option<int> _numHeads = new("--num-heads", "--num_heads") { Description = "With --baseline-weights: the baseline's attention heads per block (not stored in its weights).", DefaultValueFactory = _ => 4 };
+    private readonly Option<int?> _numHeads = new("--num-heads", "--num_heads") { Description = "With --baseline-weights: the baseline's attention heads per block, for weights that do not record them (a state dict such as the original's; a .safetensors file: 4 when not given). A NewLlm checkpoint's recorded heads are used; a different --num-heads is refused." };
     private readonly Option<string[]> _prompt = new("--prompt") { Description = "Your turns to send in order (non-interactive); read from standard input when absent.", AllowMultipleArgumentsPerToken = true };
 
     public ChatCommand()
@@ -33,14 +34,42 @@ internal sealed class ChatCommand : Command
             Options.Add(option);
         }
 
-        CommandLine.SetAction(this, (parse, _) => Task.FromResult(Run(parse)));
+        CommandLine.SetAction(this, (parse, cancellation) => Task.FromResult(Run(parse, cancellation)), SignalNotices.Chat);
     }
 
-    private int Run(ParseResult parse)
+    private int Run(ParseResult parse, CancellationToken cancellation)
+    {
+        try
+        {
+            return Chat(parse, cancellation);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Ctrl-C, at the prompt or in a reply: nothing to save, the chat ends now.
+            Console.WriteLine();
+            Console.Out.Flush();
+            Console.Error.WriteLine("[Interrupted]");
+            return 130;
+        }
+    }
+
+    private int Chat(ParseResult parse, CancellationToken cancellation)
     {
         string path = parse.GetValue(_checkpoint)!;
+        if (parse.GetValue(_baselineWeights) is null && !CommandLine.IsImplicit(parse, _numHeads))
+        {
+            throw new ArgumentException("--num-heads is the heads of --baseline-weights, and none are given: leave it out (the checkpoint records its model's heads), or give the weights it is for with --baseline-weights.");
+        }
+
         IIncrementalDecoder model = LoadModel(parse, path);
-        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? OriginalCheckpoints.RebuildVocabularyAsync(path, parse.GetValue(_dataDir), parse.GetValue(_subset)!, model.VocabSize, CancellationToken.None).GetAwaiter().GetResult();
+        DialogueTokenizer tokenizer = CheckpointFile.LoadTokenizer(path) ?? OriginalCheckpoints.RebuildVocabularyAsync(path, parse.GetValue(_dataDir), parse.GetValue(_subset)!, model.VocabSize, cancellation).GetAwaiter().GetResult();
+        if (parse.GetValue(_baselineWeights) is string weights && IsNewLlmCheckpoint(weights))
+        {
+            // Weights trained with another tokenizer read its ids as other words, even where the vocabularies have one size.
+            CheckpointFile.ReadManifest(weights).CheckTokenizer(tokenizer, $"--baseline-weights {weights}", $"the tokenizer of --checkpoint {path}",
+                "Give as --checkpoint the checkpoint the weights were trained with (it may be the same file), or weights trained with this one's tokenizer.");
+        }
+
         if (tokenizer.VocabSize > model.VocabSize)
         {
             throw new InvalidDataException($"{parse.GetValue(_baselineWeights) ?? path}: the model reads {model.VocabSize} token ids, but the tokenizer of {path} has {tokenizer.VocabSize}: give weights trained with that tokenizer's vocabulary.");
@@ -67,9 +96,9 @@ internal sealed class ChatCommand : Command
         session.Feed(tokenizer.BosId);
         (string user, string assistant) = labels ?? ("User", "Assistant");
         int turnIndex = 0;
-        IEnumerable<string> turns = parse.GetValue(_prompt) is { Length: > 0 } given ? given : ReadTurns();
+        IEnumerable<string> turns = parse.GetValue(_prompt) is { Length: > 0 } given ? given : ReadTurns(cancellation);
         string format = labels is null ? "turns without labels" : $"turns as '{user}: ... {assistant}: ...'";
-        Console.WriteLine($"Loaded {parse.GetValue(_baselineWeights) ?? path} ({Describe(model)}, {tokenizer.Kind} tokenizer, {format}). Empty line or Ctrl+D ends.");
+        Console.WriteLine($"Loaded {parse.GetValue(_baselineWeights) ?? path} ({Describe(model)}, {tokenizer.Kind} tokenizer, {format}). Empty line, Ctrl+D or Ctrl+C ends.");
         foreach (string turn in turns)
         {
             string text = Regex.Replace(turn, @"\s+", " ").Trim();
@@ -87,9 +116,10 @@ internal sealed class ChatCommand : Command
             options.Seed = parse.GetValue(_seed) is int baseSeed ? baseSeed + turnIndex : null; // a fresh draw each turn
             turnIndex++;
 
-            if (session.State.MaxLength is long positions && session.State.Length + tokenizer.Tokenizer.CountTokens(input) >= positions)
+            // A turn the positions left cannot hold is not begun (the generator would refuse it).
+            if (session.State.MaxLength is long positions && session.State.Length + tokenizer.Tokenizer.CountTokens(input) > positions)
             {
-                Console.WriteLine($"(the model has read {session.State.Length} of its {positions} positions and has no room for this turn and a reply: the conversation ends)");
+                Console.WriteLine($"(the model has read {session.State.Length} of its {positions} positions and has no room for this turn: the conversation ends)");
                 break;
             }
 
@@ -97,7 +127,7 @@ internal sealed class ChatCommand : Command
             Console.Write($"{assistant}: ");
             string heldWhitespace = string.Empty;
             bool started = false;
-            foreach (string piece in RepliesUntilFull(generator.StreamText(tokenizer.Tokenizer, input, options, session), session))
+            foreach (string piece in generator.StreamText(tokenizer.Tokenizer, input, options, session, cancellation))
             {
                 string part = started ? piece : piece.TrimStart();
                 string word = part.TrimEnd();
@@ -111,8 +141,18 @@ internal sealed class ChatCommand : Command
                 heldWhitespace += part[word.Length..];
             }
 
+            if (session.StopReason == GenerationStopReason.PositionLimit)
+            {
+                Console.Write($" (the model has read all its {session.State.MaxLength} positions)");
+            }
+
             Console.WriteLine();
             Console.WriteLine($"  ({session.TokensSeen} tokens read so far; state: {StateLine(session.State)})");
+            if (session.StopReason == GenerationStopReason.PositionLimit)
+            {
+                Console.WriteLine("(no position is left for another turn: the conversation ends)");
+                break;
+            }
         }
 
         return 0;
@@ -133,11 +173,15 @@ internal sealed class ChatCommand : Command
             throw new FileNotFoundException($"--baseline-weights {weights}: no such file; give the safetensors or .pt weights of a TransformerBaselineModel.", weights);
         }
 
-        // Dropout is not used in generation (the inference function); 0 says so.
+        // Dropout is not used in generation (the inference function); 0 says so. A .pt file's recorded heads are used.
         return weights.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
-            ? TransformerBaselineModel.FromSafetensors(weights, parse.GetValue(_numHeads), dropout: 0)
+            ? TransformerBaselineModel.FromSafetensors(weights, parse.GetValue(_numHeads) ?? new TransformerBaselineOptions().NumHeads, dropout: 0)
             : TransformerBaselineModel.FromPyTorch(weights, parse.GetValue(_numHeads), dropout: 0);
     }
+
+    // A checkpoint NewLlm wrote (it records its tokenizer), not a state dict or the original's, nor safetensors.
+    private static bool IsNewLlmCheckpoint(string weights) =>
+        !weights.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !CheckpointFile.IsOriginalCheckpoint(weights);
 
     private static string Describe(IIncrementalDecoder model) => model switch
     {
@@ -149,29 +193,6 @@ internal sealed class ChatCommand : Command
     private static string StateLine(IDecodingState state) => state.MaxLength is long positions
         ? $"a key/value cache of {state.SizeInBytes:N0} bytes, {state.Length} of {positions} positions used"
         : $"{state.SizeInBytes:N0} bytes, the same however long the conversation";
-
-    // The reply's pieces; when the model's positions run out mid-reply, what was generated so far, then the conversation's end.
-    private static IEnumerable<string> RepliesUntilFull(IEnumerable<string> pieces, GenerationSession session)
-    {
-        using IEnumerator<string> enumerator = pieces.GetEnumerator();
-        while (true)
-        {
-            try
-            {
-                if (!enumerator.MoveNext())
-                {
-                    yield break;
-                }
-            }
-            catch (InvalidOperationException) when (session.State.MaxLength is long positions && session.State.Length >= positions)
-            {
-                Console.Write($" (the model has read all its {positions} positions)");
-                yield break;
-            }
-
-            yield return enumerator.Current;
-        }
-    }
 
     // The speakers' labels in the checkpoint's training text: HH-RLHF's (also for TrainHhRlhf's and the original trainer's
     // checkpoints, which record no data set), Dolly's and CodeAlpaca's, MATH's, a chat set's (a JSON Lines set of chosen/rejected transcripts: HH's);
@@ -210,7 +231,9 @@ internal sealed class ChatCommand : Command
         }
     }
 
-    private static IEnumerable<string> ReadTurns()
+    // Your turns from standard input. The line is read on a thread-pool thread so that Ctrl-C (the token) ends the wait
+    // at once; the read left waiting ends with the process.
+    private static IEnumerable<string> ReadTurns(CancellationToken cancellation)
     {
         while (true)
         {
@@ -219,7 +242,9 @@ internal sealed class ChatCommand : Command
                 Console.Write("> ");
             }
 
-            if (Console.ReadLine() is not string line)
+            Task<string?> read = Task.Run(Console.ReadLine, CancellationToken.None);
+            read.Wait(cancellation);
+            if (read.Result is not string line)
             {
                 yield break;
             }

@@ -42,6 +42,12 @@ public sealed class GenerationSession : IDisposable
     /// </summary>
     public GenerationStopReason? StopReason { get; internal set; }
 
+    /// <summary>
+    /// Whether the last generation's last token was left unread because the model had no position for it (it stopped at
+    /// <see cref="GenerationStopReason.PositionLimit"/>, or at the end of text or a stop there): such a session cannot be continued.
+    /// </summary>
+    internal bool LastTokenUnread { get; set; }
+
     /// <summary>Reads one token and updates the state (with the inference function, whatever the model's mode).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The token is outside the vocabulary.</exception>
     /// <exception cref="InvalidOperationException">The model has no position left for it (a <see cref="TransformerBaselineModel"/>'s MaxSeqLength); the session is untouched.</exception>

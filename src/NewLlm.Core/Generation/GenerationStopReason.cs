@@ -14,4 +14,10 @@ public enum GenerationStopReason
 
     /// <summary>One of <see cref="GenerationOptions.StopStrings"/> was written.</summary>
     StopString,
+
+    /// <summary>
+    /// The model has no position left (a <see cref="TransformerBaselineModel"/>'s MaxSeqLength): the last token was
+    /// generated from the last position and not read, so the session cannot be continued.
+    /// </summary>
+    PositionLimit,
 }

@@ -9,8 +9,10 @@ namespace NewLlm;
 /// <see cref="TransformerBaselineModel"/>), with its inference function (no dropout, no gradient) whatever the module's
 /// mode, which it leaves as it is: sampling, stop sequences and strings, text streamed word by word, sessions continued.
 /// A New-LLM carries only its context vector (constant memory per token); the baseline its key/value cache, which grows
-/// by one position per token and ends at its MaxSeqLength (an <see cref="InvalidOperationException"/>: ask for fewer
-/// <see cref="GenerationOptions.MaxNewTokens"/>). <see cref="NewLlmGenerator"/> is this generator for a New-LLM.
+/// by one position per token up to its MaxSeqLength: generation stops there cleanly, with what was generated and
+/// <see cref="GenerationStopReason.PositionLimit"/> as the session's <see cref="GenerationSession.StopReason"/> (the last
+/// token, which no later token is predicted from, needs no position), and a prompt the positions cannot hold is refused
+/// before anything is read. <see cref="NewLlmGenerator"/> is this generator for a New-LLM.
 /// </summary>
 /// <param name="model">The model to generate with.</param>
 public sealed class IncrementalGenerator(IIncrementalDecoder model)
@@ -30,7 +32,7 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
     /// </param>
     /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
-    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, or stop strings were given.</exception>
+    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, the prompt does not fit in the model's positions (with what the state has read), or stop strings were given.</exception>
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
@@ -42,6 +44,7 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
         }
 
         CheckPrompt(prompt.Count, state, nameof(prompt));
+        CheckPositions(prompt.Count, state, nameof(prompt));
         return GenerateIterator(prompt, options, options.StopAtEndOfSequence ? options.EndOfSequenceId : null, state, cancellationToken);
     }
 
@@ -58,7 +61,7 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
     /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
     /// <returns>Pieces of text, each a whole word with the whitespace after it, the last one what remains.</returns>
-    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, or no end-of-sequence token can be found when one is needed.</exception>
+    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, the prompt does not fit in the model's positions (with what the state has read), or no end-of-sequence token can be found when one is needed.</exception>
     public IEnumerable<string> StreamText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default) =>
         TextPieces(tokenizer, prompt, options, state)(cancellationToken);
 
@@ -83,7 +86,7 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
     /// <param name="options">Sampling options (validated); they end generation as <see cref="StreamText"/>'s do.</param>
     /// <param name="state">Optional state to continue from and update; a fresh zero state when null.</param>
     /// <param name="cancellationToken">Stops generation between tokens.</param>
-    /// <exception cref="ArgumentException">The prompt is empty and no state that has read something was given, or no end-of-sequence token can be found (see <see cref="StreamText"/>).</exception>
+    /// <exception cref="ArgumentException">As <see cref="StreamText"/>.</exception>
     public string GenerateText(Tokenizer tokenizer, string prompt, GenerationOptions options, GenerationSession? state = null, CancellationToken cancellationToken = default) =>
         string.Concat(StreamText(tokenizer, prompt, options, state, cancellationToken));
 
@@ -117,6 +120,7 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
                     $"GenerationOptions.StopAtEndOfSequence is set, but no EndOfSequenceId is given and the tokenizer ({tokenizer.GetType().Name}) has no end-of-sequence token that can be found: set EndOfSequenceId (a DialogueTokenizer's EosId), or StopAtEndOfSequence = false to generate up to MaxNewTokens.",
                     nameof(options));
         IReadOnlyList<int> ids = prompt.Length == 0 ? [] : tokenizer.EncodeToIds(prompt);
+        CheckPositions(ids.Count, state, nameof(prompt));
         string[] stopStrings = [.. options.StopStrings];
         return token => DecodeIterator(tokenizer, GenerateIterator(ids, options, endOfSequence, state, token), stopStrings, state);
     }
@@ -136,6 +140,23 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
         if (promptLength == 0 && state?.LastLogits is null)
         {
             throw new ArgumentException("The prompt is empty and no state with a previous token was given: there is nothing to continue from.", paramName);
+        }
+    }
+
+    // A prompt the model's positions cannot hold, after what the session has read, is refused before anything is read.
+    private void CheckPositions(int promptTokens, GenerationSession? state, string paramName)
+    {
+        if (state?.LastTokenUnread == true)
+        {
+            throw new ArgumentException($"The session has used all the model's {state.State.MaxLength} positions (its last generation stopped there, its last token unread): start a new GenerationSession.", paramName);
+        }
+
+        using IDecodingState? probe = state is null ? _model.StartDecoding(1) : null; // allocates nothing until it reads
+        IDecodingState decoding = state?.State ?? probe!;
+        if (decoding.MaxLength is long positions && decoding.Length + promptTokens > positions)
+        {
+            string read = decoding.Length == 0 ? string.Empty : $" after the {decoding.Length} the session has read";
+            throw new ArgumentException($"The prompt has {promptTokens} tokens{read}, the model {positions} positions (a TransformerBaselineModel's MaxSeqLength): shorten the prompt, start a new GenerationSession, or use a model with more positions.", paramName);
         }
     }
 
@@ -218,6 +239,7 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
         bool ownsSession = session is null;
         session ??= new GenerationSession(_model);
         session.StopReason = null;
+        session.LastTokenUnread = false;
         try
         {
             foreach (int token in prompt)
@@ -232,7 +254,14 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int next = sampler.Next(session.LastLogits!);
-                session.Feed(next);
+
+                // A token is read only for the one after it; at the model's last position nothing follows, so it is not.
+                session.LastTokenUnread = session.State.MaxLength is long positions && session.State.Length >= positions;
+                if (!session.LastTokenUnread)
+                {
+                    session.Feed(next);
+                }
+
                 pending.Add(next);
                 if (options.StopSequences.Any(stop => CollectionsMarshal.AsSpan(pending).EndsWith(stop)))
                 {
@@ -260,6 +289,10 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
                 }
 
                 pending.RemoveRange(0, pending.Count - keep);
+                if (session.LastTokenUnread)
+                {
+                    break;
+                }
             }
 
             foreach (int token in pending)
@@ -267,7 +300,7 @@ public sealed class IncrementalGenerator(IIncrementalDecoder model)
                 yield return token;
             }
 
-            session.StopReason = GenerationStopReason.MaxNewTokens;
+            session.StopReason = session.LastTokenUnread ? GenerationStopReason.PositionLimit : GenerationStopReason.MaxNewTokens;
         }
         finally
         {

@@ -47,7 +47,7 @@ public abstract class LanguageModel : Module<Tensor, Tensor>
                 return NewLlmModel.FromPyTorch(path, device);
             }
 
-            heads = checkpoint.Config.TryGetValue("num_heads", out object? value) && value is long n and > 0 and <= int.MaxValue ? (int)n : null;
+            heads = TransformerBaselineModel.RecordedHeads(checkpoint.Config);
         }
 
         return TransformerBaselineModel.FromPyTorch(path, heads ?? new TransformerBaselineOptions().NumHeads, device: device);

@@ -62,4 +62,26 @@ public sealed class CheckpointManifest
 
     /// <summary>SHA-256 (hex) of each binary entry, by entry name.</summary>
     public Dictionary<string, string> EntryHashes { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Throws when the checkpoint was trained with another tokenizer than <paramref name="tokenizer"/> (their
+    /// fingerprints differ): its token ids would mean other words, even where the vocabularies have one size. A manifest
+    /// that records no tokenizer passes.
+    /// </summary>
+    /// <param name="tokenizer">The tokenizer the checkpoint's model is to read and write with.</param>
+    /// <param name="path">The checkpoint, for the message.</param>
+    /// <param name="whose">Whose tokenizer <paramref name="tokenizer"/> is, for the message (<c>this run's</c>).</param>
+    /// <param name="remedy">What to do instead, for the message.</param>
+    /// <exception cref="InvalidDataException">The fingerprints differ.</exception>
+    public void CheckTokenizer(DialogueTokenizer tokenizer, string path, string whose, string remedy)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (TokenizerFingerprint is string saved && saved != tokenizer.Fingerprint)
+        {
+            throw new InvalidDataException(
+                $"{path}: the checkpoint was trained with another tokenizer ({TokenizerKind}, fingerprint {Short(saved)}) than {whose} ({tokenizer.Kind}, fingerprint {Short(tokenizer.Fingerprint)}). {remedy}");
+        }
+    }
+
+    private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
 }

@@ -196,10 +196,9 @@ internal sealed class TrainingCheckpoint : IDisposable
     public (TrainerState State, Dictionary<string, JsonNode?> Unclaimed) Restore(LanguageModel model, OptimizerHelper optimizer,
         IReadOnlyCollection<ICheckpointStateful> statefulCallbacks, DialogueTokenizer? tokenizer)
     {
-        if (tokenizer is not null && Manifest.TokenizerFingerprint is string saved && saved != tokenizer.Fingerprint)
+        if (tokenizer is not null)
         {
-            throw new InvalidDataException(
-                $"{Path}: the checkpoint was trained with another tokenizer ({Manifest.TokenizerKind}, fingerprint {Short(saved)}) than this run's ({tokenizer.Kind}, fingerprint {Short(tokenizer.Fingerprint)}). Resume with the checkpoint's tokenizer (CheckpointFile.LoadTokenizer).");
+            Manifest.CheckTokenizer(tokenizer, Path, "this run's", "Resume with the checkpoint's tokenizer (CheckpointFile.LoadTokenizer).");
         }
 
         CheckpointModel.CheckSame(Manifest, model, Path);
@@ -263,8 +262,6 @@ internal sealed class TrainingCheckpoint : IDisposable
         _file.Position = 0;
         return _file;
     }
-
-    private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
 
     internal static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

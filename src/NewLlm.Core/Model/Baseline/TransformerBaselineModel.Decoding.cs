@@ -46,7 +46,7 @@ public sealed partial class TransformerBaselineModel : IIncrementalDecoder
         if (cache.Length + n > Options.MaxSeqLength)
         {
             throw new InvalidOperationException(
-                $"The sequence would reach {cache.Length + n} positions, but the model has only {Options.MaxSeqLength} (TransformerBaselineOptions.MaxSeqLength): generate at most {Options.MaxSeqLength - cache.Length} more tokens, start a new decoding state, or build the model with a larger MaxSeqLength.");
+                $"The sequence would reach {cache.Length + n} positions, but the model has only {Options.MaxSeqLength} (TransformerBaselineOptions.MaxSeqLength): read at most {Options.MaxSeqLength - cache.Length} more tokens (a generator needs no position for its last one), start a new decoding state, or build the model with a larger MaxSeqLength.");
         }
 
         using var noGrad = no_grad();

@@ -64,21 +64,43 @@ public sealed partial class TransformerBaselineModel
     }
 
     /// <summary>
-    /// Creates a model from a <c>torch.save</c> file (a flat state dict or the original trainer's checkpoint dict), its
-    /// sizes inferred from the tensor shapes, in evaluation mode (call <c>train()</c> to fine-tune it).
+    /// Creates a model from a <c>torch.save</c> file (a flat state dict, the original trainer's checkpoint dict, or a
+    /// NewLlm checkpoint), its sizes inferred from the tensor shapes and its heads from the file's config
+    /// (<c>num_heads</c>, which NewLlm's checkpoints record), in evaluation mode (call <c>train()</c> to fine-tune it).
     /// </summary>
     /// <param name="path">The file.</param>
-    /// <param name="numHeads">Attention heads per block (not in the weights; the embedding width must be a multiple of it).</param>
+    /// <param name="numHeads">
+    /// Attention heads per block (the embedding width must be a multiple of it): null to take the file's; required for a
+    /// file that records none (a state dict such as the original's); refused when it differs from the file's.
+    /// </param>
     /// <param name="dropout">Dropout of the new model (not in the weights; the original's 0.1 by default).</param>
     /// <param name="device">Where to put the parameters; the CPU when null.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a PyTorch checkpoint, or its tensors are not a baseline state dict.</exception>
-    public static TransformerBaselineModel FromPyTorch(string path, int numHeads, double dropout = 0.1, Device? device = null)
+    /// <exception cref="ArgumentException"><paramref name="numHeads"/> differs from the file's, or is null and the file records none.</exception>
+    public static TransformerBaselineModel FromPyTorch(string path, int? numHeads = null, double dropout = 0.1, Device? device = null)
     {
         using FileStream stream = PyTorchCheckpointFormat.OpenRead(path, out string fullPath);
+        int heads = HeadsFor(fullPath, RecordedHeads(PyTorchCheckpointFormat.ReadConfig(stream, fullPath)), numHeads);
+        stream.Position = 0;
         TransformerBaselineOptions? options = null;
-        return PyTorchWeights.WithModelState(stream, fullPath, shapes => ShapesOf(options = InferOptions(shapes, fullPath, numHeads, dropout)), state => CreateLoaded(options!, state, device));
+        return PyTorchWeights.WithModelState(stream, fullPath, shapes => ShapesOf(options = InferOptions(shapes, fullPath, heads, dropout)), state => CreateLoaded(options!, state, device));
     }
+
+    /// <summary>The head count a checkpoint's config records (<c>num_heads</c>), or null when it records none.</summary>
+    internal static int? RecordedHeads(IDictionary<string, object?> config) =>
+        config.TryGetValue("num_heads", out object? value) && value is int n and > 0 ? n : null; // read as an int when it fits one
+
+    // The heads to build: the file's, or the caller's when the file records none; a caller's that differs is refused.
+    private static int HeadsFor(string source, int? recorded, int? numHeads) => (recorded, numHeads) switch
+    {
+        (int saved, int asked) when saved != asked => throw new ArgumentException(
+            $"{source} records {saved} attention heads, but numHeads is {asked}: leave numHeads out to build the file's {saved}; other heads would compute another model with the same weights.", nameof(numHeads)),
+        (int saved, _) => saved,
+        (null, int asked) => asked,
+        (null, null) => throw new ArgumentException(
+            $"{source} records no head count (a state dict such as the original's keeps only weights): give numHeads (the original's TransformerLM used {new TransformerBaselineOptions().NumHeads}).", nameof(numHeads)),
+    };
 
     /// <summary>A new model of <paramref name="options"/> with <paramref name="tensors"/> loaded, in evaluation mode.</summary>
     private static TransformerBaselineModel CreateLoaded(TransformerBaselineOptions options, IReadOnlyDictionary<string, Tensor> tensors, Device? device)

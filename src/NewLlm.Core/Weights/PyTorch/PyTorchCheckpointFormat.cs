@@ -83,6 +83,25 @@ internal static class PyTorchCheckpointFormat
         }
     }
 
+    /// <summary>
+    /// The checkpoint's config (the original's attributes, or the plain dict NewLlm writes), read from the pickle alone,
+    /// no tensor; empty for a flat state dict or a checkpoint without one. The stream is left open, at no set position.
+    /// </summary>
+    public static IDictionary<string, object?> ReadConfig(Stream stream, string source)
+    {
+        using TorchArchive archive = TorchArchive.Open(stream, source);
+        PickleDict root = RootDict(archive.Root, source);
+        _ = ModelRecords(root, source, out bool flat);
+        if (flat)
+        {
+            return new Dictionary<string, object?>();
+        }
+
+        using var checkpoint = new PyTorchCheckpoint();
+        ReadConfig(root[ConfigKey], checkpoint, source);
+        return checkpoint.Config;
+    }
+
     /// <summary>Opens an existing file, <paramref name="fullPath"/> naming it; a missing one is a <see cref="FileNotFoundException"/> naming it.</summary>
     public static FileStream OpenRead(string path, out string fullPath)
     {
