@@ -32,7 +32,22 @@ internal sealed record ComparisonRow(
             NumLayers = baseline.Options.NumLayers, MaxSeqLength = Math.Max(baseline.Options.MaxSeqLength, StateLengths.Max()), Dropout = 0, Seed = 1,
         }) : null;
         var decoder = (IIncrementalDecoder)(longer ?? model);
-        double[] speeds = GenerationBatches.Select(batch => DecodingMeasurement.TokensPerSecond(decoder, batch, SpeedLength, SpeedRounds)).ToArray();
+
+        // One libtorch thread, as the benchmark's generation mode: a token's products are small, and with two threads
+        // spinning on the 2-core machine batch 16 moved between 9,000 and 20,000 tokens/s from run to run (one thread:
+        // 21,000-22,800 for New-LLM, in the same alternated runs).
+        int threads = TorchSharp.torch.get_num_threads();
+        TorchSharp.torch.set_num_threads(1);
+        double[] speeds;
+        try
+        {
+            speeds = GenerationBatches.Select(batch => DecodingMeasurement.TokensPerSecond(decoder, batch, SpeedLength, SpeedRounds)).ToArray();
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(threads);
+        }
+
         long[] bytes = StateLengths.Select(length =>
         {
             using IDecodingState state = DecodingMeasurement.DecodeGreedily(decoder, 1, length);
@@ -60,7 +75,7 @@ internal sealed record ComparisonRow(
         }
 
         lines.Add(string.Empty);
-        lines.Add(FormattableString.Invariant($"Generation is greedy from a one-token prompt, measured in this process after training: speed over {SpeedLength} tokens per sequence (the median of {SpeedRounds} timed generations after a warm-up), the state's tensor bytes (`IDecodingState.SizeInBytes`) after each length at batch 1. A Transformer is measured on a model of its shape with positions up to {StateLengths.Max():N0} (weights change neither figure)."));
+        lines.Add(FormattableString.Invariant($"Generation is greedy from a one-token prompt, measured in this process after training: speed over {SpeedLength} tokens per sequence on one CPU thread (the median of {SpeedRounds} timed generations after a warm-up), the state's tensor bytes (`IDecodingState.SizeInBytes`) after each length at batch 1. A Transformer is measured on a model of its shape with positions up to {StateLengths.Max():N0} (weights change neither figure)."));
         return string.Join('\n', lines) + '\n';
     }
 
