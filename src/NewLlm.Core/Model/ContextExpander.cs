@@ -60,7 +60,7 @@ internal static class ContextExpander
                 {
                     Tensor noise = empty_like(wide).normal_(0.0, noiseStd, generator);
                     noise.narrow(0, 0, c).zero_(); // the first copy stays the trained dimension
-                    wide = wide.add(noise);
+                    wide = wide.add(noise, HeldScalars.One);
                 }
 
                 parameter.copy_(wide);

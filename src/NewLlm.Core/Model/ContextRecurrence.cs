@@ -47,9 +47,9 @@ internal static class ContextRecurrence
             Tensor f = sigmoid(F.linear(h, weights.ForgetGate.Weight, weights.ForgetGate.Bias));
             Tensor i = sigmoid(F.linear(h, weights.InputGate.Weight, weights.InputGate.Bias));
             Tensor u = F.linear(h, weights.ContextUpdate.Weight, weights.ContextUpdate.Bias);
-            Tensor mixed = f.mul(context).add(i.mul(u));
+            Tensor mixed = f.mul(context).add(i.mul(u), HeldScalars.One);
             context = F.layer_norm(mixed, contextShape, weights.ContextNorm.Weight, weights.ContextNorm.Bias, LayerNormEps)
-                .clamp(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax);
+                .clamp(HeldScalars.ContextClampMin, HeldScalars.ContextClampMax);
             hidden[t] = h;
             contexts[t] = context;
         }

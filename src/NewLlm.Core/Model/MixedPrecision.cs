@@ -23,6 +23,6 @@ internal static class MixedPrecision
         }
 
         Tensor product = torch.nn.functional.linear(x.to_type(dtype), weight.to_type(dtype)).to_type(weight.dtype);
-        return bias is null ? product : product.add_(bias);
+        return bias is null ? product : product.add_(bias, HeldScalars.One);
     }
 }

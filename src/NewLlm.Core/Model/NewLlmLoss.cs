@@ -21,7 +21,8 @@ public sealed class NewLlmLoss : IDisposable
         TokenLosses = tokenLosses;
         TokenCount = tokenCount;
         CorrectCount = correctCount;
-        Loss = tokenCount == 0 ? sum.mul(0.0) : sum.div(tokenCount);
+        using Scalar divisor = HeldScalars.Of(tokenCount == 0 ? 0 : tokenCount);
+        Loss = tokenCount == 0 ? sum.mul(divisor) : sum.div(divisor);
     }
 
     /// <summary>About how many bytes one chunk's logits take: large enough for efficient matrix products, small next to a batch's logits.</summary>

@@ -115,7 +115,8 @@ public static class Evaluator
     {
         Tensor all = torch.tensor(ids, new long[] { n, length }, dtype: ScalarType.Int64).to(model.Device);
         using NewLlmLoss loss = model.NextTokenLoss(all, padId);
-        Tensor counted = all.narrow(1, 1, length - 1).ne(padId).sum(dim: 1).to_type(ScalarType.Float64);
+        using Scalar pad = padId.ToScalar(); // held: see HeldScalars in NewLlm.Core
+        Tensor counted = all.narrow(1, 1, length - 1).ne(pad).sum(dim: 1).to_type(ScalarType.Float64);
         return (loss.TokenLosses.to_type(ScalarType.Float64).sum(dim: 1), counted);
     }
 }

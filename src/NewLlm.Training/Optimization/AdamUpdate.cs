@@ -52,15 +52,19 @@ internal sealed class AdamUpdate : IDisposable
         double biasCorrection2 = 1 - Math.Pow(settings.Beta2, state.Step);
         if (decoupledWeightDecay)
         {
-            parameter.mul_(1 - (settings.LearningRate * settings.WeightDecay));
+            using Scalar shrink = (1 - (settings.LearningRate * settings.WeightDecay)).ToScalar();
+            parameter.mul_(shrink);
         }
         else if (settings.WeightDecay != 0)
         {
-            grad = grad.add(parameter, alpha: settings.WeightDecay);
+            using Scalar decay = settings.WeightDecay.ToScalar();
+            grad = grad.add(parameter, alpha: decay);
         }
 
-        state.ExpAvg.mul_(settings.Beta1).add_(grad, alpha: 1 - settings.Beta1);
-        state.ExpAvgSq.mul_(settings.Beta2).addcmul_(grad, grad, value: 1 - settings.Beta2);
+        // Every scalar held while libtorch reads it (see HeldScalars in NewLlm.Core: an implicit one can be freed mid-call).
+        using Scalar beta1 = settings.Beta1.ToScalar(), rest1 = (1 - settings.Beta1).ToScalar(), beta2 = settings.Beta2.ToScalar(), rest2 = (1 - settings.Beta2).ToScalar();
+        state.ExpAvg.mul_(beta1).add_(grad, alpha: rest1);
+        state.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, value: rest2);
         Tensor second = state.ExpAvgSq;
         if (settings.AmsGrad)
         {
@@ -69,10 +73,10 @@ internal sealed class AdamUpdate : IDisposable
             second = max;
         }
 
-        double stepSize = -(settings.LearningRate / biasCorrection1), rootCorrection2 = Math.Sqrt(biasCorrection2);
+        using Scalar stepSize = (-(settings.LearningRate / biasCorrection1)).ToScalar(), rootCorrection2 = Math.Sqrt(biasCorrection2).ToScalar(), epsilon = settings.Epsilon.ToScalar();
         if (!parameter.is_contiguous() || !state.ExpAvg.is_contiguous() || !second.is_contiguous())
         {
-            Tensor denominator = second.sqrt().div_(rootCorrection2).add_(settings.Epsilon);   // TorchSharp's own form
+            Tensor denominator = second.sqrt().div_(rootCorrection2).add_(epsilon);   // TorchSharp's own form
             parameter.addcdiv_(state.ExpAvg, denominator, value: stepSize);
             return;
         }
@@ -84,7 +88,7 @@ internal sealed class AdamUpdate : IDisposable
         for (long start = 0; start < count; start += SliceElements)
         {
             long length = Math.Min(SliceElements, count - start);
-            Tensor denominator = Scratch(squares, length).copy_(squares.narrow(0, start, length)).sqrt_().div_(rootCorrection2).add_(settings.Epsilon);
+            Tensor denominator = Scratch(squares, length).copy_(squares.narrow(0, start, length)).sqrt_().div_(rootCorrection2).add_(epsilon);
             values.narrow(0, start, length).addcdiv_(first.narrow(0, start, length), denominator, value: stepSize);
         }
     }

@@ -32,7 +32,8 @@ internal sealed class TrainingStep(LanguageModel model, OptimizerHelper optimize
 
             if (groupTokens > 0)
             {
-                loss.Sum.div(groupTokens).backward();
+                using Scalar divisor = groupTokens.ToScalar(); // held: see HeldScalars in NewLlm.Core
+                loss.Sum.div(divisor).backward();
             }
         }
 

@@ -60,18 +60,18 @@ internal sealed class BaselineBlock : Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, ScalarType? productDType)
     {
         using var scope = NewDisposeScope();
-        Tensor attended = _norm1.call(x + _dropout1.call(_attention.Forward(x, productDType)));
+        Tensor attended = _norm1.call(x.add(_dropout1.call(_attention.Forward(x, productDType)), HeldScalars.One));
         Tensor inner = _ffnDropout.call(F.gelu(MixedPrecision.Linear(attended, _ffnIn.weight!, _ffnIn.bias, productDType)));
         Tensor ffn = _ffnOutDropout.call(MixedPrecision.Linear(inner, _ffnOut.weight!, _ffnOut.bias, productDType));
-        return _norm2.call(attended + _dropout2.call(ffn)).MoveToOuterDisposeScope();
+        return _norm2.call(attended.add(_dropout2.call(ffn), HeldScalars.One)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The inference function (no dropout) for new positions after those in <paramref name="cache"/>, which gets their keys and values.</summary>
     public Tensor Step(Tensor x, BaselineKeyValueCache cache, int layer)
     {
         using var scope = NewDisposeScope();
-        Tensor attended = _norm1.call(x + _attention.Step(x, cache, layer));
-        return _norm2.call(attended + FeedForwardWithoutDropout(attended)).MoveToOuterDisposeScope();
+        Tensor attended = _norm1.call(x.add(_attention.Step(x, cache, layer), HeldScalars.One));
+        return _norm2.call(attended.add(FeedForwardWithoutDropout(attended), HeldScalars.One)).MoveToOuterDisposeScope();
     }
 
     // ffn without its Dropout modules (indices 2 and 4), whatever the mode.

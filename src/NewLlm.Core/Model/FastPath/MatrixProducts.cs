@@ -57,7 +57,6 @@ internal sealed class MatrixProducts(ScalarType? computeDType)
         // formed a block of rows at a time, so that neither it nor its scratch is [V, H]; a smaller one whole, which
         // measured faster (benchmarks/NewLlm.Benchmarks/README.md, "Where the bf16 step's time goes").
         long rows = target.shape[0], columns = target.shape[1], perBlock = BlockRows(columns);
-        using Scalar one = KeptScalar.One();
         bool whole = rows * columns <= WholeProductElements;
         using Tensor? product = whole ? (scratch is null ? low.mm(right) : Rows(scratch, rows, columns).addmm_(low, right, beta: 0)) : null;
         for (long first = 0; first < rows; first += perBlock)
@@ -67,13 +66,13 @@ internal sealed class MatrixProducts(ScalarType? computeDType)
             if (product is not null)
             {
                 using Tensor part = product.narrow(0, first, count);
-                to.add_(part, one);
+                to.add_(part, HeldScalars.One);
                 continue;
             }
 
             using Tensor from = low.narrow(0, first, count);
             using Tensor formed = scratch is null ? from.mm(right) : Rows(scratch, count, columns).addmm_(from, right, beta: 0);
-            to.add_(formed, one);
+            to.add_(formed, HeldScalars.One);
         }
     }
 

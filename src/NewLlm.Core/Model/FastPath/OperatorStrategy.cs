@@ -19,7 +19,7 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         new OperatorBackward(buffers, dHidden, keep, sums, first, count);
 
     /// <summary>m = f * c + i * u with f and i after sigmoid: one definition for the forward and the backward's recomputation.</summary>
-    private static Tensor Mix(Tensor u, Tensor f, Tensor i, Tensor context) => u.mul(i).addcmul_(f, context, 1);
+    private static Tensor Mix(Tensor u, Tensor f, Tensor i, Tensor context) => u.mul(i).addcmul_(f, context, HeldScalars.One);
 
     private sealed class OperatorForward : ForwardRows
     {
@@ -79,7 +79,7 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
         {
             gates.narrow(1, _c, 2 * _c).sigmoid_();
             Tensor m = Mix(gates.narrow(1, 0, _c), gates.narrow(1, _c, _c), gates.narrow(1, 2 * _c, _c), context);
-            next.copy_(F.layer_norm(m, [_c], _inputs.NormWeight, _inputs.NormBias, ContextRecurrence.LayerNormEps).clamp_(NewLlmModel.ContextClampMin, NewLlmModel.ContextClampMax));
+            next.copy_(F.layer_norm(m, [_c], _inputs.NormWeight, _inputs.NormBias, ContextRecurrence.LayerNormEps).clamp_(HeldScalars.ContextClampMin, HeldScalars.ContextClampMax));
         }
     }
 
@@ -105,23 +105,23 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
 
             // LayerNorm statistics and the clamp's pass-through mask (min <= y <= max, as torch's clamp).
             Tensor xt = m - m.mean(LastDim, keepdim: true);
-            Tensor rstd = xt.square().mean(LastDim, keepdim: true).add_(ContextRecurrence.LayerNormEps).rsqrt_();
+            Tensor rstd = xt.square().mean(LastDim, keepdim: true).add_(HeldScalars.LayerNormEps).rsqrt_();
             xt.mul_(rstd);
             Tensor y = addcmul(_beta, xt, _gamma, 1);
-            Tensor pass = y.ge(NewLlmModel.ContextClampMin).logical_and_(y.le(NewLlmModel.ContextClampMax));
+            Tensor pass = y.ge(HeldScalars.ContextClampMin).logical_and_(y.le(HeldScalars.ContextClampMax));
             Tensor dy = DContext * pass;
-            sums.NormWeight.add_((dy * xt).sum(FirstDim));
-            sums.NormBias.add_(dy.sum(FirstDim));
+            sums.NormWeight.add_((dy * xt).sum(FirstDim), HeldScalars.One);
+            sums.NormBias.add_(dy.sum(FirstDim), HeldScalars.One);
 
             // LayerNorm backward, then the gates: mixed = f * c + i * u.
             Tensor dxhat = dy * _gamma;
             Tensor meanD = dxhat.mean(LastDim, keepdim: true);
             Tensor meanDx = (dxhat * xt).mean(LastDim, keepdim: true);
-            Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, -1).mul_(rstd);
+            Tensor dm = dxhat.sub_(meanD).addcmul_(xt, meanDx, HeldScalars.MinusOne).mul_(rstd);
             DGates.narrow(1, 0, _c).copy_(it).mul_(dm);
-            DGates.narrow(1, _c, _c).copy_(ft).addcmul_(ft, ft, -1).mul_(contextBefore).mul_(dm);
-            DGates.narrow(1, 2 * _c, _c).copy_(it).addcmul_(it, it, -1).mul_(ut).mul_(dm);
-            sums.HeadBias.add_(DGates.sum(FirstDim));
+            DGates.narrow(1, _c, _c).copy_(ft).addcmul_(ft, ft, HeldScalars.MinusOne).mul_(contextBefore).mul_(dm);
+            DGates.narrow(1, 2 * _c, _c).copy_(it).addcmul_(it, it, HeldScalars.MinusOne).mul_(ut).mul_(dm);
+            sums.HeadBias.add_(DGates.sum(FirstDim), HeldScalars.One);
             DContextBefore.copy_(dm).mul_(ft);
         }
 
@@ -131,13 +131,13 @@ internal sealed class OperatorStrategy : RecurrenceStrategy
             Tensor da = DLayers[layer];
             if (layer == _hidden.Length - 1 && _dHidden is not null)
             {
-                da.add_(_dHidden.select(1, t));
+                da.add_(_dHidden.select(1, t), HeldScalars.One);
             }
 
-            da.mul_(_hidden[layer].select(1, t).gt(0)).mul_(keep);
+            da.mul_(_hidden[layer].select(1, t).gt(HeldScalars.Zero)).mul_(keep);
             if (layer > 0)
             {
-                sums.LayerBiases[layer].add_(da.sum(FirstDim));
+                sums.LayerBiases[layer].add_(da.sum(FirstDim), HeldScalars.One);
             }
         }
     }

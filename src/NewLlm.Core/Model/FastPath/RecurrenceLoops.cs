@@ -90,7 +90,6 @@ internal static class RecurrenceLoops
             Tensor? dContextsRows = dContexts is null ? null : Rows(dContexts);
             RecurrenceStrategy.BackwardRows rows = strategy.Backward(buffers, dHidden, keep, sums, first, count);
             var block = new WeightGradientBlock(products, layers, count, hidden, c, time, buffers.Gates);
-            using Scalar one = KeptScalar.One();
             Tensor dg = rows.DGates;
             Tensor[] da = rows.DLayers;
             for (long t = time - 1; t >= 0; t--)
@@ -98,7 +97,7 @@ internal static class RecurrenceLoops
                 using var scope = NewDisposeScope();
                 if (dContextsRows is not null)
                 {
-                    rows.DContext.add_(dContextsRows.select(1, t), one);
+                    rows.DContext.add_(dContextsRows.select(1, t), HeldScalars.One);
                 }
 
                 Tensor cin = t > 0 ? outr.select(1, t - 1) : c0r;
@@ -114,7 +113,7 @@ internal static class RecurrenceLoops
                     above = block.LayerGradient(l, da[l]);
                 }
 
-                (sums.Table ?? sharedTableGrad)?.index_add_(0, indexRows.select(1, t), da[0], one);
+                (sums.Table ?? sharedTableGrad)?.index_add_(0, indexRows.select(1, t), da[0], HeldScalars.One);
                 products.AddTo(rows.DContextBefore, above, contextWeight, accumulate: true);
                 block.EndPosition(hr.Select(h => h.select(1, t)).ToArray(), cin);
                 if (block.Full || t == 0)

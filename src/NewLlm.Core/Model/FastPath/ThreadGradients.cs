@@ -69,7 +69,7 @@ internal sealed class ThreadGradients : IDisposable
     {
         foreach ((Tensor mine, Tensor theirs) in Tensors().Zip(other.Tensors()))
         {
-            mine.add_(theirs);
+            mine.add_(theirs, HeldScalars.One);
         }
     }
 

@@ -91,7 +91,8 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     {
         long n = hidden.shape[0], vocab = weight.shape[0], width = hidden.shape[1];
         var options = (dtype: hidden.dtype, device: hidden.device);
-        Tensor counted = targets.ne(run.IgnoreIndex).nonzero().squeeze(1);   // the positions with a counted target, in order
+        using Scalar ignored = HeldScalars.Of(run.IgnoreIndex);
+        Tensor counted = targets.ne(ignored).nonzero().squeeze(1);   // the positions with a counted target, in order
         long rows = counted.shape[0];
         Tensor tokenLosses = zeros(n, dtype: options.dtype, device: options.device);
         Tensor correct = zeros(1, dtype: ScalarType.Int64, device: options.device);
@@ -144,15 +145,15 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
             else
             {
                 products.AddTo(x, hLow, weightT, accumulate: false, xLowBuffer);   // a cast copy, not a mixed-dtype add
-                x.add_(bias);
+                x.add_(bias, HeldScalars.One);
             }
 
             // One pass for the maximum and its first index (the argmax, for the accuracy).
             (Tensor max, Tensor argmax) = x.max(1, keepdim: true);
-            correct.add_(argmax.eq(target).sum());
+            correct.add_(argmax.eq(target).sum(), HeldScalars.One);
             Tensor picked = x.gather(1, target).squeeze(1);
             Tensor expSum = x.sub_(max).exp_().sum(dim: 1);   // x now holds exp(logits - max)
-            Tensor losses = max.squeeze(1).add(expSum.log()).sub_(picked);   // logsumexp - picked
+            Tensor losses = max.squeeze(1).add(expSum.log(), HeldScalars.One).sub_(picked);   // logsumexp - picked
             if (positions is null)
             {
                 tokenLosses.narrow(0, first, k).copy_(losses);
@@ -175,7 +176,7 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
                 }
 
                 products.AddTo(g.Weight, xLow.t(), hLow, accumulate: true, dWeightLow);
-                g.Bias.add_(x.sum(dim: 0));
+                g.Bias.add_(x.sum(dim: 0), HeldScalars.One);
             }
         }
 

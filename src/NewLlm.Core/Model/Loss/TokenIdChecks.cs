@@ -47,7 +47,8 @@ internal static class TokenIdChecks
             throw new ArgumentException($"Targets have shape [{string.Join(", ", targets.shape)}], but the inputs have shape [{string.Join(", ", inputs.shape)}].", nameof(targets));
         }
 
-        using Tensor counted = targets.masked_select(targets.ne(ignoreIndex));
+        using Scalar ignored = HeldScalars.Of(ignoreIndex);
+        using Tensor counted = targets.masked_select(targets.ne(ignored));
         if (counted.numel() > 0)
         {
             InVocabulary(counted, vocabSize, nameof(targets), "Target", $" and is not the ignored id {ignoreIndex}");
