@@ -25,7 +25,8 @@ public static class DecodingMeasurement
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         IDecodingState state = model.StartDecoding(batchSize);
-        Tensor next = full(batchSize, 1, firstId, dtype: ScalarType.Int64, device: model.Device);
+        using Scalar first = HeldScalars.Of(firstId);
+        Tensor next = full(batchSize, 1, first, dtype: ScalarType.Int64, device: model.Device);
         try
         {
             while (true)

@@ -40,6 +40,7 @@ internal static class ContextExpander
         options.Seed = null;
         int k = newContextDim / c;
         using Generator? generator = seed is long s ? new Generator(unchecked((ulong)s), model.Device) : null;
+        using Scalar copies = HeldScalars.Of(k);
         return DerivedModel.Create(model, options, (name, parameter, old) =>
         {
             Tensor source = old!;
@@ -49,7 +50,7 @@ internal static class ContextExpander
                 Tensor context = source.narrow(1, e, c);
                 Tensor wide = method == ContextExpansion.Original
                     ? cat([context, zeros(source.shape[0], newContextDim - c, dtype: source.dtype, device: source.device)], 1)
-                    : context.repeat(1, k).div(k);
+                    : context.repeat(1, k).div(copies);
                 parameter.copy_(cat([source.narrow(1, 0, e), wide], 1));
             }
             else if (Heads.Any(h => name.StartsWith(h + ".", StringComparison.Ordinal)))
@@ -82,7 +83,8 @@ internal static class ContextExpander
     {
         long[] shape = [.. source.shape];
         shape[0] = rows - source.shape[0];
-        return cat([source, full(shape, value, dtype: source.dtype, device: source.device)], 0);
+        using Scalar fill = HeldScalars.Of(value);
+        return cat([source, full(shape, fill, dtype: source.dtype, device: source.device)], 0);
     }
 
     // The rows of a [C, ...] tensor repeated k times: new row j is old row j mod C.

@@ -259,7 +259,8 @@ public sealed partial class NewLlmModel : LanguageModel
         }
 
         Tensor perPosition = MixedLinear(_tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
-        return (perPosition, arange(batch * time, dtype: ScalarType.Int64, device: ids.device).view(batch, time), true);
+        using Scalar end = HeldScalars.Of(batch * time);
+        return (perPosition, arange(HeldScalars.Zero, end, HeldScalars.One, dtype: ScalarType.Int64, device: ids.device).view(batch, time), true);
     }
 
     // Logits and contexts for every position: the recurrence, then the output head once for all positions.

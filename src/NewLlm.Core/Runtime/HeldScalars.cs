@@ -26,6 +26,9 @@ internal static class HeldScalars
     /// <summary>0.</summary>
     public static readonly Scalar Zero = 0.ToScalar();
 
+    /// <summary>NaN: what a gradient that can no longer be formed is filled with.</summary>
+    public static readonly Scalar NaN = double.NaN.ToScalar();
+
     /// <summary><see cref="NewLlmModel.ContextClampMin"/>.</summary>
     public static readonly Scalar ContextClampMin = NewLlmModel.ContextClampMin.ToScalar();
 

@@ -52,8 +52,9 @@ public sealed partial class TransformerBaselineModel : IIncrementalDecoder
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         cache.Reserve(n);
-        Tensor positions = arange(cache.Length, cache.Length + n, dtype: ScalarType.Int64, device: ids.device);
-        Tensor x = _tokenEmbedding.call(ids) + _positionEmbedding.call(positions).unsqueeze(0);
+        using Scalar start = HeldScalars.Of(cache.Length), end = HeldScalars.Of(cache.Length + n);
+        Tensor positions = arange(start, end, HeldScalars.One, dtype: ScalarType.Int64, device: ids.device);
+        Tensor x = _tokenEmbedding.call(ids).add(_positionEmbedding.call(positions).unsqueeze(0), HeldScalars.One);
         for (int layer = 0; layer < _blocks.Length; layer++)
         {
             x = _blocks[layer].Step(x, cache, layer);

@@ -58,7 +58,7 @@ internal sealed class RecurrenceFunction : autograd.MultiTensorFunction<Recurren
         if (settings.Lease is { IsCurrent: false })
         {
             // A later loss has overwritten the workspace this graph saved (see TrainingWorkspace): NaN, not wrong values.
-            return settings.InputShapes.Select((shape, k) => k == 0 ? null! : full(shape, double.NaN, dtype: settings.DType, device: settings.Device)).Prepend(null!).ToList();
+            return settings.InputShapes.Select((shape, k) => k == 0 ? null! : full(shape, HeldScalars.NaN, dtype: settings.DType, device: settings.Device)).Prepend(null!).ToList();
         }
 
         List<Tensor> result;

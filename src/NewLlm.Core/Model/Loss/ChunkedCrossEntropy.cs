@@ -65,7 +65,7 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         if (run.Lease is { IsCurrent: false })
         {
             // A later loss has overwritten the workspace this graph saved (see TrainingWorkspace): NaN, not wrong values.
-            return run.InputShapes.Select(shape => full(shape, double.NaN, dtype: run.DType, device: run.Device)).Prepend(null!).Append(null!).ToList();
+            return run.InputShapes.Select(shape => full(shape, HeldScalars.NaN, dtype: run.DType, device: run.Device)).Prepend(null!).Append(null!).ToList();
         }
 
         // The gradients were formed in the forward; scaled copies, so that a retained graph can be backwarded again.
@@ -122,7 +122,7 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
         // without makes no buffer.
         Tensor? dHiddenChunk = gradients ? Buffer("loss.dHiddenChunk", bufferRows, width) : null;
 
-        Tensor minusOne = full(chunk, 1, -1.0, dtype: options.dtype, device: options.device);
+        Tensor minusOne = full(chunk, 1, HeldScalars.MinusOne, dtype: options.dtype, device: options.device);
 
         long[] at = rows == 0 ? [] : counted.cpu().data<long>().ToArray();
         for (long start = 0; start < rows; start += chunk)
