@@ -25,7 +25,7 @@ public static class DecodingMeasurement
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         IDecodingState state = model.StartDecoding(batchSize);
-        using Scalar first = HeldScalars.Of(firstId);
+        using Scalar first = firstId.ToScalar();
         Tensor next = full(batchSize, 1, first, dtype: ScalarType.Int64, device: model.Device);
         try
         {

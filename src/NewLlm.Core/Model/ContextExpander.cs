@@ -40,7 +40,7 @@ internal static class ContextExpander
         options.Seed = null;
         int k = newContextDim / c;
         using Generator? generator = seed is long s ? new Generator(unchecked((ulong)s), model.Device) : null;
-        using Scalar copies = HeldScalars.Of(k);
+        using Scalar copies = k.ToScalar();
         return DerivedModel.Create(model, options, (name, parameter, old) =>
         {
             Tensor source = old!;
@@ -83,7 +83,7 @@ internal static class ContextExpander
     {
         long[] shape = [.. source.shape];
         shape[0] = rows - source.shape[0];
-        using Scalar fill = HeldScalars.Of(value);
+        using Scalar fill = value.ToScalar();
         return cat([source, full(shape, fill, dtype: source.dtype, device: source.device)], 0);
     }
 

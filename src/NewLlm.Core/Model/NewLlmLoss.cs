@@ -21,8 +21,8 @@ public sealed class NewLlmLoss : IDisposable
         TokenLosses = tokenLosses;
         TokenCount = tokenCount;
         CorrectCount = correctCount;
-        using Scalar divisor = HeldScalars.Of(tokenCount == 0 ? 0 : tokenCount);
-        Loss = tokenCount == 0 ? sum.mul(divisor) : sum.div(divisor);
+        using Scalar divisor = tokenCount.ToScalar();
+        Loss = tokenCount == 0 ? sum.mul(divisor) : sum.div(divisor); // no counted target: 0, still in the graph
     }
 
     /// <summary>About how many bytes one chunk's logits take: large enough for efficient matrix products, small next to a batch's logits.</summary>

@@ -259,7 +259,7 @@ public sealed partial class NewLlmModel : LanguageModel
         }
 
         Tensor perPosition = MixedLinear(_tokenEmbedding.call(ids.reshape(-1)), wEmbed, bias);
-        using Scalar end = HeldScalars.Of(batch * time);
+        using Scalar end = (batch * time).ToScalar();
         return (perPosition, arange(HeldScalars.Zero, end, HeldScalars.One, dtype: ScalarType.Int64, device: ids.device).view(batch, time), true);
     }
 

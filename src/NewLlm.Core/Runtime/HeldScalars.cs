@@ -2,7 +2,7 @@ namespace NewLlm;
 
 /// <summary>
 /// The scalars the library passes to libtorch (an <c>add_</c>'s alpha, a clamp's bounds, ...), held for as long as the
-/// process runs, and <see cref="Of(double)"/> for a value known only at run time, which the caller holds (<c>using</c>)
+/// process runs; a value known only at run time is made with <c>ToScalar()</c> and held by the caller (<c>using</c>)
 /// for as long as it calls with it.
 /// </summary>
 /// <remarks>
@@ -37,10 +37,4 @@ internal static class HeldScalars
 
     /// <summary><see cref="ContextRecurrence.LayerNormEps"/>.</summary>
     public static readonly Scalar LayerNormEps = ContextRecurrence.LayerNormEps.ToScalar();
-
-    /// <summary>A new native scalar of <paramref name="value"/>, for the caller to hold and dispose.</summary>
-    public static Scalar Of(double value) => value.ToScalar();
-
-    /// <summary>A new native scalar of <paramref name="value"/>, for the caller to hold and dispose.</summary>
-    public static Scalar Of(long value) => value.ToScalar();
 }

@@ -52,7 +52,7 @@ public sealed partial class TransformerBaselineModel : IIncrementalDecoder
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         cache.Reserve(n);
-        using Scalar start = HeldScalars.Of(cache.Length), end = HeldScalars.Of(cache.Length + n);
+        using Scalar start = cache.Length.ToScalar(), end = (cache.Length + n).ToScalar();
         Tensor positions = arange(start, end, HeldScalars.One, dtype: ScalarType.Int64, device: ids.device);
         Tensor x = _tokenEmbedding.call(ids).add(_positionEmbedding.call(positions).unsqueeze(0), HeldScalars.One);
         for (int layer = 0; layer < _blocks.Length; layer++)

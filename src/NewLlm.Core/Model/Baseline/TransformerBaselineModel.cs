@@ -146,7 +146,7 @@ public sealed partial class TransformerBaselineModel : LanguageModel
             throw new ArgumentException($"Token ids have {time} positions, but the model has only {Options.MaxSeqLength} (TransformerBaselineOptions.MaxSeqLength): pass at most {Options.MaxSeqLength} tokens (a next-token loss reads one more), or build the model with a larger MaxSeqLength.", nameof(ids));
         }
 
-        using Scalar end = HeldScalars.Of(time);
+        using Scalar end = time.ToScalar();
         Tensor positions = arange(HeldScalars.Zero, end, HeldScalars.One, dtype: ScalarType.Int64, device: ids.device);
         Tensor x = _dropout.call(_tokenEmbedding.call(ids).add(_positionEmbedding.call(positions).unsqueeze(0), HeldScalars.One));
         ScalarType? productDType = ProductDType;

@@ -91,7 +91,7 @@ internal sealed class ChunkedCrossEntropy : autograd.MultiTensorFunction<Chunked
     {
         long n = hidden.shape[0], vocab = weight.shape[0], width = hidden.shape[1];
         var options = (dtype: hidden.dtype, device: hidden.device);
-        using Scalar ignored = HeldScalars.Of(run.IgnoreIndex);
+        using Scalar ignored = run.IgnoreIndex.ToScalar();
         Tensor counted = targets.ne(ignored).nonzero().squeeze(1);   // the positions with a counted target, in order
         long rows = counted.shape[0];
         Tensor tokenLosses = zeros(n, dtype: options.dtype, device: options.device);

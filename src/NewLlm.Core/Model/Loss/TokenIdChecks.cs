@@ -47,7 +47,7 @@ internal static class TokenIdChecks
             throw new ArgumentException($"Targets have shape [{string.Join(", ", targets.shape)}], but the inputs have shape [{string.Join(", ", inputs.shape)}].", nameof(targets));
         }
 
-        using Scalar ignored = HeldScalars.Of(ignoreIndex);
+        using Scalar ignored = ignoreIndex.ToScalar();
         using Tensor counted = targets.masked_select(targets.ne(ignored));
         if (counted.numel() > 0)
         {
